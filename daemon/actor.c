@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "actor.h"
+
+#include <jansson.h>
+
+#include "log.h"
+
+int actor_audit(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
+                AuditResult result, const char *details) {
+        AuditEvent e = {
+                .channel = a->channel,
+                .actor_uid = a->uid,
+                .actor = a->name,
+                .action = action,
+                .tenant = tenant,
+                .target = target,
+                .result = result,
+                .remote = a->remote,
+                .details = details,
+        };
+        int r;
+
+        r = store_audit_append(s, &e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to record audit event %s on %s: %m", action, strna(target));
+        return 0;
+}
+
+int actor_require_admin(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
+                        TesseraError *e) {
+        if (a->is_admin)
+                return 0;
+        tessera_error_set(e, -EACCES,
+                          "Changing this needs root or membership in the tessera admin group.");
+        actor_audit_failure(s, a, action, tenant, target, e);
+        return -EACCES;
+}
+
+static AuditResult result_for(int code) {
+        switch (code) {
+        case -EACCES:
+        case -EPERM:
+                return AUDIT_DENIED;
+        case -EINVAL:
+        case -ENOENT:
+        case -EEXIST:
+        case -ERANGE:
+        case -ENOTEMPTY:
+        case -E2BIG:
+        case -ENOSPC:
+                return AUDIT_INVALID;
+        case -EKEYREJECTED:
+                return AUDIT_FAILURE;
+        default:
+                return AUDIT_ERROR;
+        }
+}
+
+void actor_audit_failure(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
+                         const TesseraError *e) {
+        _cleanup_free_ char *details = NULL;
+        json_t *j;
+
+        j = json_pack("{s:s, s:i}", "error", tessera_error_message(e), "errno", e ? -e->code : 0);
+        if (j) {
+                details = json_dumps(j, JSON_COMPACT);
+                json_decref(j);
+        }
+        (void) actor_audit(s, a, action, tenant, target, result_for(e ? e->code : -EIO), details);
+}
+
+int actor_begin(Store *s, Store **txn, TesseraError *e) {
+        int r = store_begin(s);
+
+        if (r < 0)
+                return tessera_error_set(e, r, "The database is busy or not available; try again.");
+        *txn = s;
+        return 0;
+}
+
+int actor_commit(Store **txn, const Actor *a, const char *action, const char *tenant, const char *target,
+                 const char *details, TesseraError *e) {
+        int r;
+
+        r = actor_audit(*txn, a, action, tenant, target, AUDIT_SUCCESS, details);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to record the change in the audit trail.");
+        r = store_commit(TAKE_PTR(*txn));
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to commit the change to the database.");
+        return 0;
+}

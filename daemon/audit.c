@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "audit.h"
+
+#include <stdlib.h>
+
+#include "macro.h"
+
+static const char *const result_names[_AUDIT_RESULT_MAX] = {
+        [AUDIT_SUCCESS] = "success",
+        [AUDIT_FAILURE] = "failure",
+        [AUDIT_DENIED] = "denied",
+        [AUDIT_INVALID] = "invalid",
+        [AUDIT_ERROR] = "error",
+};
+
+const char *audit_result_to_string(AuditResult r) {
+        return r >= 0 && r < _AUDIT_RESULT_MAX ? result_names[r] : "unknown";
+}
+
+int audit_result_from_string(const char *s) {
+        for (int i = 0; s && i < _AUDIT_RESULT_MAX; i++)
+                if (streq(s, result_names[i]))
+                        return i;
+        return -EINVAL;
+}
+
+void audit_event_array_free(AuditEvent *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++) {
+                free((char *) a[i].channel);
+                free((char *) a[i].actor);
+                free((char *) a[i].action);
+                free((char *) a[i].tenant);
+                free((char *) a[i].target);
+                free((char *) a[i].remote);
+                free((char *) a[i].details);
+        }
+        free(a);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Audit events: an append-only record of every authentication, change and
+ * denial. Events never hold secrets. */
+
+#include <stdint.h>
+#include <stddef.h>
+
+typedef enum AuditResult {
+        AUDIT_SUCCESS,
+        AUDIT_FAILURE,     /* the request was valid but did not succeed (wrong password) */
+        AUDIT_DENIED,      /* the caller was not allowed to ask */
+        AUDIT_INVALID,     /* the request itself was bad */
+        AUDIT_ERROR,       /* tesserad could not carry it out */
+        _AUDIT_RESULT_MAX,
+} AuditResult;
+
+typedef struct AuditEvent {
+        int64_t id;               /* set by the store */
+        int64_t time_usec;        /* 0: now */
+        const char *channel;      /* "dbus", "pam", "http" */
+        int64_t actor_uid;        /* -1 when not known */
+        const char *actor;        /* user name, client id, ... */
+        const char *action;       /* "user.create", "auth.password", ... */
+        const char *tenant;
+        const char *target;
+        AuditResult result;
+        const char *remote;       /* remote host, peer address */
+        const char *details;      /* a JSON object, or NULL */
+} AuditEvent;
+
+typedef struct AuditFilter {
+        const char *tenant;       /* NULL: all */
+        const char *target;       /* NULL: all */
+        const char *action;       /* NULL: all */
+        int64_t after_id;         /* only events with a larger id */
+        size_t limit;             /* 0: a default of 1000 */
+} AuditFilter;
+
+const char *audit_result_to_string(AuditResult r);
+int audit_result_from_string(const char *s);
+
+/* Frees events returned by store_audit_list(), whose strings it owns. */
+void audit_event_array_free(AuditEvent *a, size_t n);

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "macro.h"
+#include "names.h"
+
+typedef struct ParseState {
+        Config *config;
+        const char *path;
+        FILE *f;
+        unsigned line;          /* number of the line inih handed to us last */
+        bool at_line_start;
+        int error;              /* first error, reported after the whole file was read */
+} ParseState;
+
+typedef int (*ParseFunc)(const char *value, void *field);
+
+typedef struct ConfigKey {
+        const char *section;
+        const char *key;
+        ParseFunc parse;
+        size_t offset;
+} ConfigKey;
+
+static int parse_string(const char *value, void *field) {
+        char **s = field, *copy;
+
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*s);
+        *s = copy;
+        return 0;
+}
+
+static int parse_optional_string(const char *value, void *field) {
+        if (isempty(value)) {
+                char **s = field;
+                *s = (free(*s), NULL);
+                return 0;
+        }
+        return parse_string(value, field);
+}
+
+static int parse_path(const char *value, void *field) {
+        if (!valid_unix_path(value))
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+static int parse_uint32(const char *value, void *field) {
+        unsigned long long v;
+        char *end;
+
+        if (!isdigit((unsigned char) value[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+                return -EINVAL;
+        *(uint32_t *) field = (uint32_t) v;
+        return 0;
+}
+
+static int parse_unsigned(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 1024 * 1024)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_ulong(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0)
+                return r;
+        *(unsigned long *) field = v;
+        return 0;
+}
+
+static int parse_log_level(const char *value, void *field) {
+        int l = log_level_from_string(value);
+        if (l < 0)
+                return l;
+        *(int *) field = l;
+        return 0;
+}
+
+static int parse_group_name(const char *value, void *field) {
+        /* Local groups may follow looser rules than ours; refuse only what
+         * can't be a group name anywhere. */
+        if (isempty(value) || strlen(value) > 256 || strpbrk(value, ": \t\n"))
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+static int parse_tenant(const char *value, void *field) {
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        if (!valid_tenant_slug(value))
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+static int parse_tenant_list(const char *value, void *field) {
+        char ***l = field;
+        _cleanup_(strv_freep) char **list = NULL;
+        _cleanup_free_ char *copy = strdup(value);
+        size_t n = 0;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+                char **nl;
+
+                if (!valid_tenant_slug(t))
+                        return -EINVAL;
+                nl = realloc(list, (n + 2) * sizeof(char *));
+                if (!nl)
+                        return -ENOMEM;
+                list = nl;
+                list[n] = strdup(t);
+                if (!list[n])
+                        return -ENOMEM;
+                list[++n] = NULL;
+        }
+        strv_free(*l);
+        *l = TAKE_PTR(list);
+        return 0;
+}
+
+static int parse_hash_method(const char *value, void *field) {
+        static const struct {
+                const char *name, *prefix;
+        } methods[] = {
+                { "yescrypt", "$y$" },
+                { "bcrypt", "$2b$" },
+                { "sha512crypt", "$6$" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                if (streq(value, methods[i].name))
+                        return parse_string(methods[i].prefix, field);
+        return -EINVAL;
+}
+
+static int parse_home_template(const char *value, void *field) {
+        /* Only %u, %t and %% are known; the result must still be a path. */
+        for (const char *p = value; *p; p++)
+                if (*p == '%') {
+                        p++;
+                        if (*p != 'u' && *p != 't' && *p != '%')
+                                return -EINVAL;
+                }
+        if (value[0] != '/')
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+#define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
+
+static const ConfigKey config_keys[] = {
+        KEY("daemon", "state_directory", parse_path, state_directory),
+        KEY("daemon", "runtime_directory", parse_path, runtime_directory),
+        KEY("daemon", "admin_group", parse_group_name, admin_group),
+        KEY("daemon", "bus_address", parse_optional_string, bus_address),
+        KEY("daemon", "log_level", parse_log_level, log_level),
+        KEY("daemon", "worker_threads", parse_unsigned, worker_threads),
+        KEY("daemon", "max_queued_jobs", parse_unsigned, max_queued_jobs),
+        KEY("host", "default_tenant", parse_tenant, default_tenant),
+        KEY("host", "tenants", parse_tenant_list, tenants),
+        KEY("ids", "range_min", parse_uint32, id_range_min),
+        KEY("ids", "range_max", parse_uint32, id_range_max),
+        KEY("ids", "slice_size", parse_uint32, id_slice_size),
+        KEY("users", "default_shell", parse_path, default_shell),
+        KEY("users", "home_template", parse_home_template, home_template),
+        KEY("passwords", "hash_method", parse_hash_method, hash_prefix),
+        KEY("passwords", "hash_cost", parse_ulong, hash_cost),
+};
+
+/* inih strips only ';' inline comments; the documented examples also use
+ * '#', so a '#' after whitespace starts a comment too. */
+static void strip_hash_comment(char *v) {
+        for (char *p = v; *p; p++)
+                if (*p == '#' && (p == v || isspace((unsigned char) p[-1]))) {
+                        *p = '\0';
+                        break;
+                }
+        for (size_t n = strlen(v); n > 0 && isspace((unsigned char) v[n - 1]); n--)
+                v[n - 1] = '\0';
+}
+
+static int handler(void *userdata, const char *section, const char *key, const char *raw) {
+        ParseState *st = userdata;
+        char value[1024];
+        bool known_section = false;
+
+        if (strlen(raw) >= sizeof(value)) {
+                log_error("%s:%u: value of '%s' is too long.", st->path, st->line, key);
+                st->error = st->error ?: -EINVAL;
+                return 1;
+        }
+        strcpy(value, raw);
+        strip_hash_comment(value);
+
+        for (size_t i = 0; i < ELEMENTSOF(config_keys); i++) {
+                const ConfigKey *k = &config_keys[i];
+                int r;
+
+                if (!streq(section, k->section))
+                        continue;
+                known_section = true;
+                if (!streq(key, k->key))
+                        continue;
+
+                r = k->parse(value, (uint8_t *) st->config + k->offset);
+                if (r == -ENOMEM) {
+                        st->error = -ENOMEM;
+                        return 0;
+                }
+                if (r < 0) {
+                        log_error("%s:%u: invalid value for '%s' in [%s]: '%s'", st->path, st->line,
+                                  key, section, value);
+                        st->error = st->error ?: -EINVAL;
+                }
+                return 1;
+        }
+
+        if (known_section)
+                log_error("%s:%u: unknown key '%s' in [%s].", st->path, st->line, key, section);
+        else
+                log_error("%s:%u: unknown section [%s].", st->path, st->line, section);
+        st->error = st->error ?: -EINVAL;
+        return 1;
+}
+
+/* inih reports line numbers to the handler only when built with
+ * INI_HANDLER_LINENO, which Debian's library is not; count lines in our own
+ * reader instead. inih calls the handler right after reading a line. */
+static char *reader(char *str, int num, void *stream) {
+        ParseState *st = stream;
+        char *s = fgets(str, num, st->f);
+
+        if (!s)
+                return NULL;
+        if (st->at_line_start)
+                st->line++;
+        st->at_line_start = strchr(s, '\n') != NULL;
+        return s;
+}
+
+int config_new_default(Config **ret) {
+        _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
+
+        if (!c)
+                return -ENOMEM;
+
+        c->state_directory = strdup(LOCALSTATEDIR "/lib/tessera");
+        c->runtime_directory = strdup(RUNSTATEDIR "/tessera");
+        c->admin_group = strdup("tessera-admin");
+        c->default_shell = strdup("/bin/bash");
+        c->home_template = strdup("/home/%u");
+        c->hash_prefix = strdup("$y$");
+        if (!c->state_directory || !c->runtime_directory || !c->admin_group || !c->default_shell ||
+            !c->home_template || !c->hash_prefix)
+                return -ENOMEM;
+
+        c->log_level = -1;
+        c->max_queued_jobs = 256;
+        /* SSSD's ID-mapping defaults: slices of 200000 IDs from 200000 on. */
+        c->id_range_min = 200000;
+        c->id_range_max = 2000200000;
+        c->id_slice_size = 200000;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int config_verify(const Config *c) {
+        if (c->id_slice_size < 1000)
+                return log_error_errno(-EINVAL, "%s: [ids] slice_size must be at least 1000.", c->path);
+        if (c->id_range_min < 1000 || c->id_range_max <= c->id_range_min ||
+            (uint64_t) c->id_range_max - c->id_range_min + 1 < c->id_slice_size)
+                return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must hold at least one slice above 999.",
+                                       c->path);
+        STRV_FOREACH(t, c->tenants)
+                if (c->default_tenant && streq(*t, c->default_tenant))
+                        return log_error_errno(-EINVAL, "%s: tenant '%s' is both the default and in [host] tenants.",
+                                               c->path, *t);
+        return 0;
+}
+
+int config_load(const char *path, bool allow_missing, Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_(fclosep) FILE *f = NULL;
+        ParseState st = {};
+        int r;
+
+        r = config_new_default(&c);
+        if (r < 0)
+                return r;
+        c->path = strdup(path);
+        if (!c->path)
+                return -ENOMEM;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && allow_missing) {
+                        log_debug("%s: not found, using defaults.", path);
+                        *ret = TAKE_PTR(c);
+                        return 0;
+                }
+                return log_error_errno(-errno, "Failed to open %s: %m", path);
+        }
+
+        st = (ParseState) { .config = c, .path = path, .f = f, .at_line_start = true };
+        r = ini_parse_stream(reader, &st, handler, &st);
+        if (st.error < 0)
+                return st.error;
+        if (r > 0)
+                return log_error_errno(-EINVAL, "%s:%d: syntax error.", path, r);
+        if (r < 0)
+                return log_error_errno(-EIO, "Failed to read %s.", path);
+
+        r = config_verify(c);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        free(c->path);
+        free(c->state_directory);
+        free(c->runtime_directory);
+        free(c->admin_group);
+        free(c->bus_address);
+        free(c->default_tenant);
+        strv_free(c->tenants);
+        free(c->default_shell);
+        free(c->home_template);
+        free(c->hash_prefix);
+        free(c);
+        return NULL;
+}
+
+int config_format_home(const Config *c, const char *user, const char *tenant, char **ret) {
+        size_t n = 1;
+        char *out, *o;
+
+        for (const char *p = c->home_template; *p; p++)
+                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) : 1;
+
+        out = o = malloc(n);
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = c->home_template; *p; p++) {
+                if (*p != '%') {
+                        *o++ = *p;
+                        continue;
+                }
+                p++;
+                if (*p == 'u')
+                        o = stpcpy(o, user);
+                else if (*p == 't')
+                        o = stpcpy(o, tenant);
+                else
+                        *o++ = '%';
+        }
+        *o = '\0';
+
+        if (!valid_unix_path(out)) {
+                free(out);
+                return -EINVAL;
+        }
+        *ret = out;
+        return 0;
+}
+
+bool config_tenant_visible(const Config *c, const char *tenant) {
+        if (c->default_tenant && streq(c->default_tenant, tenant))
+                return true;
+        STRV_FOREACH(t, c->tenants)
+                if (streq(*t, tenant))
+                        return true;
+        return false;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* tesserad.conf: an INI file parsed with inih. Every key has a default, so
+ * an empty or missing file gives a working development daemon. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
+
+typedef struct Config {
+        char *path;
+
+        /* [daemon] */
+        char *state_directory;
+        char *runtime_directory;
+        char *admin_group;
+        char *bus_address;            /* NULL: the system bus ($DBUS_SYSTEM_BUS_ADDRESS) */
+        int log_level;                /* -1: not set in the file */
+        unsigned worker_threads;      /* password hashes running at once; 0: one per CPU */
+        unsigned max_queued_jobs;
+
+        /* [host] */
+        char *default_tenant;         /* NULL: no bare names on this host */
+        char **tenants;               /* further tenants, seen as name@tenant */
+
+        /* [ids] */
+        uint32_t id_range_min;
+        uint32_t id_range_max;
+        uint32_t id_slice_size;
+
+        /* [users] */
+        char *default_shell;
+        char *home_template;          /* %u user name, %t tenant, %% a percent sign */
+
+        /* [passwords] */
+        char *hash_prefix;            /* "$y$" yescrypt, "$2b$" bcrypt, "$6$" sha512crypt */
+        unsigned long hash_cost;      /* 0: libxcrypt's default for the method */
+} Config;
+
+/* Reads the file at path. A missing file is fine when allow_missing is set
+ * (the defaults apply); any unknown section or key and any bad value is
+ * reported as file:line and makes the call fail with -EINVAL. */
+int config_load(const char *path, bool allow_missing, Config **ret);
+int config_new_default(Config **ret);
+Config *config_free(Config *c);
+
+/* Expands home_template for a user. */
+int config_format_home(const Config *c, const char *user, const char *tenant, char **ret);
+
+/* True when the host shows this tenant's users, and with which suffix. */
+bool config_tenant_visible(const Config *c, const char *tenant);
+
+static inline void config_freep(Config **c) {
+        config_free(*c);
+}

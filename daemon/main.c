@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static const char *arg_config = TESSERA_DEFAULT_CONFIG_PATH;
+static bool arg_config_given = false;
+static int arg_log_level = -1;
+static LogTarget arg_log_target = LOG_TARGET_AUTO;
+static bool arg_check_config = false;
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "The tessera identity daemon.\n\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "  -c --config=PATH       Read this configuration file (default: %s)\n"
+               "     --log-level=LEVEL   debug, info, notice, warning or err\n"
+               "     --log-target=TARGET console, journal or auto\n"
+               "     --check-config      Check the configuration file and exit\n",
+               program_invocation_short_name, TESSERA_DEFAULT_CONFIG_PATH);
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_CHECK_CONFIG };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "config", required_argument, NULL, 'c' },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "log-target", required_argument, NULL, ARG_LOG_TARGET },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                {},
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hc:", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("tesserad %s\n", TESSERA_VERSION);
+                        return 0;
+                case 'c':
+                        arg_config = optarg;
+                        arg_config_given = true;
+                        break;
+                case ARG_LOG_LEVEL:
+                        arg_log_level = log_level_from_string(optarg);
+                        if (arg_log_level < 0)
+                                return log_error_errno(-EINVAL, "Unknown log level '%s'.", optarg);
+                        break;
+                case ARG_LOG_TARGET:
+                        if (streq(optarg, "console"))
+                                arg_log_target = LOG_TARGET_CONSOLE;
+                        else if (streq(optarg, "journal"))
+                                arg_log_target = LOG_TARGET_JOURNAL;
+                        else if (streq(optarg, "auto"))
+                                arg_log_target = LOG_TARGET_AUTO;
+                        else
+                                return log_error_errno(-EINVAL, "Unknown log target '%s'.", optarg);
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return -EINVAL;
+                }
+
+        if (optind < argc)
+                return log_error_errno(-EINVAL, "%s takes no positional arguments.", program_invocation_short_name);
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        Config *config = NULL;
+        int r;
+
+        log_setup("tesserad", LOG_TARGET_AUTO);
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        log_setup("tesserad", arg_log_target);
+        if (arg_log_level >= 0)
+                log_set_max_level(arg_log_level);
+
+        /* Our own NSS module must never call back into us: we would wait on
+         * ourselves. It honours this variable for this process only. */
+        if (setenv("TESSERA_NSS_BYPASS", "1", 1) < 0)
+                return EXIT_FAILURE;
+
+        /* The default file may be missing (defaults apply); a named one not. */
+        r = config_load(arg_config, !arg_config_given, &config);
+        if (r < 0)
+                return EXIT_FAILURE;
+        if (arg_log_level < 0 && config->log_level >= 0)
+                log_set_max_level(config->log_level);
+        if (arg_check_config) {
+                printf("%s: OK\n", arg_config);
+                config_free(config);
+                return EXIT_SUCCESS;
+        }
+
+        r = manager_new(config, &m);
+        if (r < 0) {
+                config_free(config);
+                return EXIT_FAILURE;
+        }
+        r = manager_start(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

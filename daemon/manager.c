@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "manager.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-manager.h"
+#include "log.h"
+#include "names.h"
+
+#define PASSWORD_MIN_LEN 8
+/* Long enough for any passphrase; bounded so nobody hashes megabytes. */
+#define PASSWORD_MAX_LEN 512
+
+int manager_new(Config *config, Manager **ret) {
+        Manager *m = calloc(1, sizeof(Manager));
+
+        if (!m)
+                return -ENOMEM;
+        m->config = config;
+        *ret = m;
+        return 0;
+}
+
+static void bus_record_cache_clear(BusRecordCache *c) {
+        if (c->record && c->unref)
+                c->unref(c->record);
+        free(c->path);
+        *c = (BusRecordCache) {};
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        /* Workers first: their done callbacks may still reply on the bus. */
+        m->workers = worker_pool_free(m->workers);
+        if (m->bus) {
+                (void) sd_bus_flush(m->bus);
+                m->bus = sd_bus_flush_close_unref(m->bus);
+        }
+        bus_record_cache_clear(&m->tenant_cache);
+        bus_record_cache_clear(&m->user_cache);
+        bus_record_cache_clear(&m->group_cache);
+        store_close(m->store);
+        sd_event_unref(m->event);
+        free(m->database_path);
+        config_free(m->config);
+        free(m);
+        return NULL;
+}
+
+static int make_directory(const char *path, mode_t mode) {
+        struct stat st;
+
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create %s: %m", path);
+        if (stat(path, &st) < 0)
+                return log_error_errno(-errno, "Failed to stat %s: %m", path);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(-ENOTDIR, "%s is not a directory.", path);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received %s, shutting down.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        return sd_event_exit(m->event, 0);
+}
+
+int manager_start(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        r = make_directory(m->config->state_directory, 0700);
+        if (r < 0)
+                return r;
+        /* Clients of every user reach the lookup socket in here. */
+        r = make_directory(m->config->runtime_directory, 0755);
+        if (r < 0)
+                return r;
+
+        if (asprintf(&m->database_path, "%s/tessera.db", m->config->state_directory) < 0)
+                return log_oom();
+        r = store_open(m->database_path, &m->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store at %s: %m", m->database_path);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        r = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        if (r != 0)
+                return log_error_errno(-r, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                log_warning_errno(r, "Failed to enable the watchdog, continuing without: %m");
+
+        /* Worker threads inherit the blocked signal mask: good, they must
+         * never receive SIGTERM. */
+        r = worker_pool_new(m->event, m->config->worker_threads, m->config->max_queued_jobs, &m->workers);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start worker threads: %m");
+
+        r = bus_connect_and_register(m);
+        if (r < 0)
+                return r;
+
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
+        log_info("tesserad %s ready: database %s, %u worker threads.", TESSERA_VERSION, m->database_path,
+                 worker_pool_size(m->workers));
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
+        return 0;
+}
+
+void manager_data_changed(Manager *m) {
+        atomic_fetch_add(&m->generation, 1);
+}
+
+void manager_id_range(const Manager *m, IdRange *ret) {
+        *ret = (IdRange) {
+                .min = m->config->id_range_min,
+                .max = m->config->id_range_max,
+                .slice_size = m->config->id_slice_size,
+        };
+}
+
+int manager_check_password_policy(const Manager *m, const char *user, const char *password, TesseraError *e) {
+        size_t n = password ? strlen(password) : 0;
+
+        if (n < PASSWORD_MIN_LEN)
+                return tessera_error_set(e, -EINVAL, "The password must have at least %d characters.",
+                                         PASSWORD_MIN_LEN);
+        if (n > PASSWORD_MAX_LEN)
+                return tessera_error_set(e, -EINVAL, "The password must have at most %d characters.",
+                                         PASSWORD_MAX_LEN);
+        if (!utf8_is_valid(password))
+                return tessera_error_set(e, -EINVAL, "The password is not valid UTF-8.");
+        if (user && strcasecmp(user, password) == 0)
+                return tessera_error_set(e, -EINVAL, "The password must not be the user name.");
+        return 0;
+}

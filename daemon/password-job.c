@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "password-job.h"
+
+#include <stdlib.h>
+
+#include "password.h"
+
+PasswordJob *password_job_new(void) {
+        return calloc(1, sizeof(PasswordJob));
+}
+
+PasswordJob *password_job_free(PasswordJob *j) {
+        if (!j)
+                return NULL;
+        erase_and_free(j->verify_password);
+        erase_and_free(j->verify_hash);
+        erase_and_free(j->new_password);
+        erase_and_free(j->new_hash);
+        free(j);
+        return NULL;
+}
+
+static void job_work(void *userdata) {
+        PasswordJob *j = userdata;
+
+        if (j->verify_password)
+                j->verify_result = j->verify_hash ? password_verify(j->verify_password, j->verify_hash) : 0;
+        /* Hash only when the check (if any) passed: no work for a wrong one. */
+        if (j->new_password && (!j->verify_password || j->verify_result == 1))
+                j->hash_result = password_hash(j->new_password, j->prefix, j->cost, &j->new_hash);
+}
+
+static void job_done(void *userdata) {
+        PasswordJob *j = userdata;
+        j->done(j, j->userdata);
+}
+
+int password_job_submit(WorkerPool *p, PasswordJob *j) {
+        return worker_pool_submit(p, job_work, job_done, j);
+}

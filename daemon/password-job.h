@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Password work for the main loop: verify a given password and/or hash a
+ * new one on the worker pool, then continue on the main loop. */
+
+#include "workers.h"
+
+typedef struct PasswordJob PasswordJob;
+typedef void (*PasswordJobDone)(PasswordJob *j, void *userdata);
+
+struct PasswordJob {
+        /* In. Owned by the job and wiped when it is freed. */
+        char *verify_password;    /* when set, checked against verify_hash */
+        char *verify_hash;
+        char *new_password;       /* when set, hashed with prefix and cost */
+        const char *prefix;
+        unsigned long cost;
+
+        /* Out. */
+        int verify_result;        /* 1 match, 0 mismatch, < 0 error */
+        char *new_hash;
+        int hash_result;          /* 0 or < 0 */
+
+        PasswordJobDone done;
+        void *userdata;
+};
+
+PasswordJob *password_job_new(void);
+PasswordJob *password_job_free(PasswordJob *j);
+DEFINE_TRIVIAL_CLEANUP_FUNC(PasswordJob *, password_job_free);
+
+/* Queues j. On success the pool owns j until done(j) runs on the main loop;
+ * done must free it. On failure (-EBUSY: too many queued) the caller still
+ * owns it. */
+int password_job_submit(WorkerPool *p, PasswordJob *j);

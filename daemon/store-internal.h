@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by the SQLite implementation files of the store; nothing outside
+ * daemon/store-*.c includes this. */
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_STMT_CACHE_SIZE 256
+
+typedef struct StoreStmt {
+        const char *sql;          /* the static string the statement was made from */
+        sqlite3_stmt *stmt;
+} StoreStmt;
+
+struct Store {
+        sqlite3 *db;
+        char *path;
+        bool in_transaction;
+        /* Prepared once per connection, keyed by the address of the SQL text. */
+        StoreStmt stmts[STORE_STMT_CACHE_SIZE];
+};
+
+/* Maps an SQLite result code to a negative errno. */
+int store_errno(int sqlite_code);
+
+/* Returns the prepared statement for sql (a string with static storage),
+ * preparing it on first use. Statements come back reset and unbound; use
+ * _cleanup_(store_stmt_resetp) to leave them so. */
+int store_stmt(Store *s, const char *sql, sqlite3_stmt **ret);
+
+static inline void store_stmt_resetp(sqlite3_stmt **st) {
+        if (*st) {
+                sqlite3_reset(*st);
+                sqlite3_clear_bindings(*st);
+        }
+}
+
+/* Runs a statement that returns no rows; -EEXIST on a uniqueness conflict. */
+int store_step_done(Store *s, sqlite3_stmt *st);
+
+/* Binding helpers: NULL strings bind as SQL NULL. */
+int store_bind_text(sqlite3_stmt *st, int idx, const char *s);
+int store_bind_int64(sqlite3_stmt *st, int idx, int64_t v);
+
+/* Copies a text column; NULL stays NULL unless empty_if_null is set. */
+int store_column_strdup(sqlite3_stmt *st, int col, bool empty_if_null, char **ret);
+
+/* Collects the first column of each row as a NULL-terminated string list. */
+int store_collect_strv(Store *s, sqlite3_stmt *st, char ***ret);
+
+/* Row readers turn the current row into a record; array frees release a
+ * list of such records. Both work on untyped pointers so that one fetch
+ * loop serves every record type. */
+typedef int (*StoreRowFunc)(sqlite3_stmt *st, void **ret);
+typedef void (*StoreArrayFreeFunc)(void **a, size_t n);
+
+/* Steps once: -ENOENT without a row, else the record read from it (ret
+ * may be NULL to test for existence only). */
+int store_fetch_one(Store *s, sqlite3_stmt *st, StoreRowFunc row, void **ret);
+/* Steps to the end, collecting a record per row. */
+int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
+                    void ***ret, size_t *ret_n);
+
+int64_t store_now_usec(void);
+
+int store_migrate(Store *s);

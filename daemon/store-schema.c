@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Forward migrations. migrations[i] takes a database from schema version i
+ * to i + 1; PRAGMA user_version records where a database is. Never edit a
+ * migration that has shipped: add a new one. */
+
+#include "log.h"
+#include "store-internal.h"
+
+static const char *const migrations[] = {
+        /* 0 -> 1: tenants, users, groups, membership, audit. */
+        "CREATE TABLE tenants ("
+        "  id INTEGER PRIMARY KEY,"
+        "  slug TEXT NOT NULL UNIQUE,"
+        "  display_name TEXT NOT NULL DEFAULT '',"
+        "  slice INTEGER NOT NULL UNIQUE,"
+        "  id_min INTEGER NOT NULL,"
+        "  id_max INTEGER NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE users ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+        "  name TEXT NOT NULL,"
+        "  uid INTEGER NOT NULL UNIQUE,"
+        "  gid INTEGER NOT NULL,"
+        "  real_name TEXT NOT NULL DEFAULT '',"
+        "  email TEXT,"
+        "  email_verified INTEGER NOT NULL DEFAULT 0,"
+        "  home TEXT NOT NULL,"
+        "  shell TEXT NOT NULL,"
+        "  password_hash TEXT,"
+        "  password_changed_usec INTEGER NOT NULL DEFAULT 0,"
+        "  role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin', 'owner')),"
+        "  disabled INTEGER NOT NULL DEFAULT 0,"
+        "  locked_until_usec INTEGER NOT NULL DEFAULT 0,"
+        "  expires_usec INTEGER NOT NULL DEFAULT 0,"
+        "  created_usec INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL,"
+        "  UNIQUE (tenant_id, name)"
+        ");"
+        /* Sign-in by e-mail needs one owner per address within a tenant. */
+        "CREATE UNIQUE INDEX users_email ON users(tenant_id, email COLLATE NOCASE) WHERE email IS NOT NULL;"
+        "CREATE TABLE groups ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id),"
+        "  name TEXT NOT NULL,"
+        "  gid INTEGER NOT NULL UNIQUE,"
+        "  description TEXT NOT NULL DEFAULT '',"
+        "  private_user_id INTEGER UNIQUE REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_usec INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL,"
+        "  UNIQUE (tenant_id, name)"
+        ");"
+        "CREATE TABLE group_members ("
+        "  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  PRIMARY KEY (group_id, user_id)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX group_members_user ON group_members(user_id);"
+        /* Tenant and target are copied as text: events outlive their objects. */
+        "CREATE TABLE audit_events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  time_usec INTEGER NOT NULL,"
+        "  channel TEXT NOT NULL,"
+        "  actor_uid INTEGER,"
+        "  actor TEXT,"
+        "  action TEXT NOT NULL,"
+        "  tenant TEXT,"
+        "  target TEXT,"
+        "  result TEXT NOT NULL,"
+        "  remote TEXT,"
+        "  details TEXT"
+        ");"
+        "CREATE INDEX audit_events_tenant ON audit_events(tenant, id);",
+};
+
+int store_latest_schema_version(void) {
+        return (int) ELEMENTSOF(migrations);
+}
+
+int store_schema_version(Store *s) {
+        static const char sql[] = "PRAGMA user_version";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        if (sqlite3_step(st) != SQLITE_ROW)
+                return store_errno(sqlite3_errcode(s->db));
+        return sqlite3_column_int(st, 0);
+}
+
+static int check_version(Store *s, int version) {
+        if (version < 0)
+                return log_error_errno(version, "Failed to read the schema version of %s.", s->path);
+        if (version > store_latest_schema_version())
+                return log_error_errno(-EPROTONOSUPPORT,
+                                       "%s has schema version %d, newer than this tesserad knows (%d). "
+                                       "Refusing to touch it; run a newer tesserad.",
+                                       s->path, version, store_latest_schema_version());
+        return 0;
+}
+
+int store_migrate(Store *s) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int version, latest = store_latest_schema_version(), r;
+
+        version = store_schema_version(s);
+        r = check_version(s, version);
+        if (r < 0 || version == latest)
+                return r;
+
+        /* Read the version again under the write lock: another connection
+         * may have migrated in between. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        txn = s;
+        version = store_schema_version(s);
+        r = check_version(s, version);
+        if (r < 0)
+                return r;
+
+        for (; version < latest; version++) {
+                char pragma[64], *err = NULL;
+                int rc;
+
+                rc = sqlite3_exec(s->db, migrations[version], NULL, NULL, &err);
+                if (rc == SQLITE_OK) {
+                        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
+                        rc = sqlite3_exec(s->db, pragma, NULL, NULL, &err);
+                }
+                if (rc != SQLITE_OK) {
+                        log_error("Schema migration of %s to version %d failed: %s", s->path, version + 1,
+                                  err ?: sqlite3_errstr(rc));
+                        sqlite3_free(err);
+                        return store_errno(rc);
+                }
+                log_debug("%s: migrated to schema version %d.", s->path, version + 1);
+        }
+        return store_commit(TAKE_PTR(txn));
+}

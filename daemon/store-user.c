@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "log.h"
+#include "store-internal.h"
+
+#define USER_SELECT                                                                             \
+        "SELECT u.id, u.tenant_id, t.slug, u.name, u.uid, u.gid, u.real_name, u.email, "       \
+        "u.email_verified, u.home, u.shell, u.password_hash, u.password_changed_usec, u.role, " \
+        "u.disabled, u.locked_until_usec, u.expires_usec, u.created_usec, u.changed_usec "      \
+        "FROM users u JOIN tenants t ON t.id = u.tenant_id "
+
+static int user_from_row(sqlite3_stmt *st, void **ret) {
+        _cleanup_(user_record_unrefp) UserRecord *u = user_record_new();
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->id = sqlite3_column_int64(st, 0);
+        u->tenant_id = sqlite3_column_int64(st, 1);
+        u->uid = (uid_t) sqlite3_column_int64(st, 4);
+        u->gid = (gid_t) sqlite3_column_int64(st, 5);
+        u->email_verified = sqlite3_column_int(st, 8);
+        u->password_changed_usec = sqlite3_column_int64(st, 12);
+        u->role = user_role_from_string((const char *) sqlite3_column_text(st, 13));
+        u->disabled = sqlite3_column_int(st, 14);
+        u->locked_until_usec = sqlite3_column_int64(st, 15);
+        u->expires_usec = sqlite3_column_int64(st, 16);
+        u->created_usec = sqlite3_column_int64(st, 17);
+        u->changed_usec = sqlite3_column_int64(st, 18);
+        if (u->role < 0)
+                u->role = USER_ROLE_MEMBER;
+
+        if ((r = store_column_strdup(st, 2, true, &u->tenant)) < 0 ||
+            (r = store_column_strdup(st, 3, true, &u->name)) < 0 ||
+            (r = store_column_strdup(st, 6, true, &u->real_name)) < 0 ||
+            (r = store_column_strdup(st, 7, false, &u->email)) < 0 ||
+            (r = store_column_strdup(st, 9, true, &u->home)) < 0 ||
+            (r = store_column_strdup(st, 10, true, &u->shell)) < 0 ||
+            (r = store_column_strdup(st, 11, false, &u->password_hash)) < 0)
+                return r;
+
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+static void user_array_free(void **a, size_t n) {
+        user_record_array_free((UserRecord **) a, n);
+}
+
+/* Every user has a user-private group with gid = uid, so the groups table
+ * holds every ID in use: allocate past the highest one, or, once the slice
+ * is full up to its end, in the first gap. */
+static int allocate_id(Store *s, uint32_t id_min, uint32_t id_max, uint32_t *ret) {
+        static const char sql_next[] =
+                "SELECT COALESCE(MAX(gid) + 1, ?1) FROM groups WHERE gid BETWEEN ?1 AND ?2";
+        static const char sql_gap[] =
+                "SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM groups WHERE gid = ?1) "
+                "UNION ALL "
+                "SELECT MIN(g.gid + 1) FROM groups g WHERE g.gid BETWEEN ?1 AND ?2 - 1 "
+                "AND NOT EXISTS (SELECT 1 FROM groups h WHERE h.gid = g.gid + 1) "
+                "LIMIT 1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *next = NULL, *gap = NULL;
+        int64_t id;
+        int r, rc;
+
+        r = store_stmt(s, sql_next, &next);
+        if (r < 0)
+                return r;
+        store_bind_int64(next, 1, id_min);
+        store_bind_int64(next, 2, id_max);
+        rc = sqlite3_step(next);
+        if (rc != SQLITE_ROW)
+                return store_errno(rc);
+        id = sqlite3_column_int64(next, 0);
+        if (id >= id_min && id <= id_max) {
+                *ret = (uint32_t) id;
+                return 0;
+        }
+
+        r = store_stmt(s, sql_gap, &gap);
+        if (r < 0)
+                return r;
+        store_bind_int64(gap, 1, id_min);
+        store_bind_int64(gap, 2, id_max);
+        rc = sqlite3_step(gap);
+        if (rc != SQLITE_ROW || sqlite3_column_type(gap, 0) == SQLITE_NULL)
+                return rc == SQLITE_ROW ? -ENOSPC : store_errno(rc);
+        id = sqlite3_column_int64(gap, 0);
+        if (id < id_min || id > id_max)
+                return -ENOSPC;
+        *ret = (uint32_t) id;
+        return 0;
+}
+
+int store_allocate_id(Store *s, int64_t tenant_id, uint32_t requested, uint32_t *ret) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        int r;
+
+        r = store_tenant_get_by_id(s, tenant_id, &t);
+        if (r < 0)
+                return r;
+        if (requested == 0)
+                return allocate_id(s, t->id_min, t->id_max, ret);
+        if (requested < t->id_min || requested > t->id_max)
+                return -ERANGE;
+        *ret = requested;
+        return 0;
+}
+
+int store_user_create(Store *s, const UserRecord *u, UserRecord **ret) {
+        static const char sql_user[] =
+                "INSERT INTO users (tenant_id, name, uid, gid, real_name, email, email_verified, home, shell, "
+                "password_hash, password_changed_usec, role, disabled, locked_until_usec, expires_usec, "
+                "created_usec, changed_usec) "
+                "VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)";
+        static const char sql_group[] =
+                "INSERT INTO groups (tenant_id, name, gid, description, private_user_id, created_usec, changed_usec) "
+                "VALUES (?1, ?2, ?3, '', ?4, ?5, ?5)";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *su = NULL, *sg = NULL;
+        int64_t now = store_now_usec(), user_id;
+        uint32_t uid;
+        int r;
+
+        if (!s->in_transaction)
+                return -EINVAL;
+
+        r = store_allocate_id(s, u->tenant_id, u->uid, &uid);
+        if (r < 0)
+                return r;
+
+        r = store_stmt(s, sql_user, &su);
+        if (r < 0)
+                return r;
+        store_bind_int64(su, 1, u->tenant_id);
+        store_bind_text(su, 2, u->name);
+        store_bind_int64(su, 3, uid);
+        store_bind_text(su, 4, strempty(u->real_name));
+        store_bind_text(su, 5, u->email);
+        store_bind_int64(su, 6, u->email_verified);
+        store_bind_text(su, 7, u->home);
+        store_bind_text(su, 8, u->shell);
+        store_bind_text(su, 9, u->password_hash);
+        store_bind_int64(su, 10, u->password_hash ? now : 0);
+        store_bind_text(su, 11, user_role_to_string(u->role) ?: "member");
+        store_bind_int64(su, 12, u->disabled);
+        store_bind_int64(su, 13, u->locked_until_usec);
+        store_bind_int64(su, 14, u->expires_usec);
+        store_bind_int64(su, 15, now);
+        r = store_step_done(s, su);
+        if (r < 0)
+                return r;
+        user_id = sqlite3_last_insert_rowid(s->db);
+
+        r = store_stmt(s, sql_group, &sg);
+        if (r < 0)
+                return r;
+        store_bind_int64(sg, 1, u->tenant_id);
+        store_bind_text(sg, 2, u->name);
+        store_bind_int64(sg, 3, uid);
+        store_bind_int64(sg, 4, user_id);
+        store_bind_int64(sg, 5, now);
+        r = store_step_done(s, sg);
+        if (r < 0)
+                return r;
+
+        return ret ? store_user_get_by_id(s, user_id, ret) : 0;
+}
+
+static int user_get(Store *s, const char *sql, int64_t key, const char *text, UserRecord **ret) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, key);
+        if (text)
+                store_bind_text(st, 2, text);
+        return store_fetch_one(s, st, user_from_row, (void **) ret);
+}
+
+int store_user_get(Store *s, int64_t tenant_id, const char *name, UserRecord **ret) {
+        static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.name = ?2";
+        return user_get(s, sql, tenant_id, name, ret);
+}
+
+int store_user_get_by_uid(Store *s, uid_t uid, UserRecord **ret) {
+        static const char sql[] = USER_SELECT "WHERE u.uid = ?1";
+        return user_get(s, sql, uid, NULL, ret);
+}
+
+int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret) {
+        static const char sql[] = USER_SELECT "WHERE u.id = ?1";
+        return user_get(s, sql, id, NULL, ret);
+}
+
+int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret) {
+        static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.email = ?2 COLLATE NOCASE";
+        return user_get(s, sql, tenant_id, email, ret);
+}
+
+int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n) {
+        static const char sql[] = USER_SELECT "WHERE ?1 = 0 OR u.tenant_id = ?1 ORDER BY t.slug, u.name";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, tenant_id);
+        return store_fetch_all(s, st, user_from_row, user_array_free, (void ***) ret, ret_n);
+}
+
+int store_user_update(Store *s, const UserRecord *u) {
+        static const char sql[] =
+                "UPDATE users SET gid = ?2, real_name = ?3, email = ?4, email_verified = ?5, home = ?6, "
+                "shell = ?7, password_hash = ?8, password_changed_usec = ?9, role = ?10, disabled = ?11, "
+                "locked_until_usec = ?12, expires_usec = ?13, changed_usec = ?14 WHERE id = ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, u->id);
+        store_bind_int64(st, 2, u->gid);
+        store_bind_text(st, 3, strempty(u->real_name));
+        store_bind_text(st, 4, u->email);
+        store_bind_int64(st, 5, u->email_verified);
+        store_bind_text(st, 6, u->home);
+        store_bind_text(st, 7, u->shell);
+        store_bind_text(st, 8, u->password_hash);
+        store_bind_int64(st, 9, u->password_changed_usec);
+        store_bind_text(st, 10, user_role_to_string(u->role) ?: "member");
+        store_bind_int64(st, 11, u->disabled);
+        store_bind_int64(st, 12, u->locked_until_usec);
+        store_bind_int64(st, 13, u->expires_usec);
+        store_bind_int64(st, 14, store_now_usec());
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_user_delete(Store *s, int64_t id) {
+        static const char sql[] = "DELETE FROM users WHERE id = ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        /* The user-private group and the memberships go by ON DELETE CASCADE. */
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, id);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_user_groups(Store *s, int64_t user_id, char ***ret) {
+        static const char sql[] =
+                "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id "
+                "WHERE m.user_id = ?1 ORDER BY g.name";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, user_id);
+        return store_collect_strv(s, st, ret);
+}

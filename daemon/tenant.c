@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "tenant.h"
+
+#include "log.h"
+#include "names.h"
+
+static int create_txn(Manager *m, Store *s, const Actor *a, const char *slug, const char *display_name,
+                      TenantRecord **ret, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        IdRange range;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+
+        manager_id_range(m, &range);
+        r = store_tenant_create(s, slug, display_name, &range, ret);
+        if (r == -EEXIST)
+                return tessera_error_set(e, r, "Tenant '%s' already exists.", slug);
+        if (r == -ENOSPC)
+                return tessera_error_set(e, r, "No free ID slice is left for a new tenant; "
+                                               "widen [ids] range_max in tesserad.conf.");
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to create tenant '%s'.", slug);
+
+        return actor_commit(&txn, a, "tenant.create", slug, slug, NULL, e);
+}
+
+int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const char *display_name,
+                  TenantRecord **ret, TesseraError *e) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        int r;
+
+        r = actor_require_admin(s, a, "tenant.create", slug, slug, e);
+        if (r < 0)
+                return r;
+
+        if (!valid_tenant_slug(slug))
+                r = tessera_error_set(e, -EINVAL,
+                                      "'%s' is not a valid tenant name: use 1-%d lower-case letters, digits "
+                                      "and '-' (not at either end).",
+                                      strempty(slug), TENANT_SLUG_MAX_LEN);
+        else if (display_name && !valid_display_text(display_name, DISPLAY_NAME_MAX_LEN))
+                r = tessera_error_set(e, -EINVAL, "The display name must be one line of at most %d bytes of UTF-8.",
+                                      DISPLAY_NAME_MAX_LEN);
+        else
+                r = create_txn(m, s, a, slug, display_name, &t, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "tenant.create", slug, slug, e);
+                return r;
+        }
+
+        manager_data_changed(m);
+        log_info("Created tenant %s (IDs %u-%u).", t->slug, t->id_min, t->id_max);
+        if (ret)
+                *ret = TAKE_PTR(t);
+        return 0;
+}
+
+static int update_txn(Store *s, const Actor *a, const TenantRecord *t, const char *display_name, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        TenantRecord changed = *t;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+
+        changed.display_name = (char *) display_name;
+        r = store_tenant_update(s, &changed);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to update tenant '%s'.", t->slug);
+        return actor_commit(&txn, a, "tenant.update", t->slug, t->slug, NULL, e);
+}
+
+int tenant_update(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *display_name,
+                  TesseraError *e) {
+        int r;
+
+        r = actor_require_admin(s, a, "tenant.update", t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        if (!valid_display_text(display_name, DISPLAY_NAME_MAX_LEN))
+                r = tessera_error_set(e, -EINVAL, "The display name must be one line of at most %d bytes of UTF-8.",
+                                      DISPLAY_NAME_MAX_LEN);
+        else
+                r = update_txn(s, a, t, display_name, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
+                return r;
+        }
+        manager_data_changed(m);
+        return 0;
+}
+
+static int delete_txn(Store *s, const Actor *a, const TenantRecord *t, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+
+        r = store_tenant_delete(s, t->id);
+        if (r == -ENOTEMPTY)
+                return tessera_error_set(e, r, "Tenant '%s' still has users or groups; delete them first.",
+                                         t->slug);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to delete tenant '%s'.", t->slug);
+        return actor_commit(&txn, a, "tenant.delete", t->slug, t->slug, NULL, e);
+}
+
+int tenant_delete(Manager *m, Store *s, const Actor *a, const TenantRecord *t, TesseraError *e) {
+        int r;
+
+        r = actor_require_admin(s, a, "tenant.delete", t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        r = delete_txn(s, a, t, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "tenant.delete", t->slug, t->slug, e);
+                return r;
+        }
+        manager_data_changed(m);
+        log_info("Deleted tenant %s.", t->slug);
+        return 0;
+}
+
+int tenant_lookup(Manager *m, Store *s, const char *slug, TenantRecord **ret, TesseraError *e) {
+        int r;
+
+        if (isempty(slug)) {
+                slug = m->config->default_tenant;
+                if (!slug)
+                        return tessera_error_set(e, -EINVAL,
+                                                 "No tenant given and this host has no default tenant "
+                                                 "([host] default_tenant in tesserad.conf).");
+        }
+        if (!valid_tenant_slug(slug))
+                return tessera_error_set(e, -EINVAL, "'%s' is not a valid tenant name.", slug);
+
+        r = store_tenant_get(s, slug, ret);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' does not exist.", slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up tenant '%s'.", slug);
+        return 0;
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "user.h"
+
+#include "log.h"
+#include "names.h"
+#include "tenant.h"
+#include "time-util.h"
+
+char *user_qualified_name(const UserRecord *u) {
+        char *s;
+        return asprintf(&s, "%s@%s", u->name, u->tenant) < 0 ? NULL : s;
+}
+
+int user_spec_validate(const UserSpec *spec, TesseraError *e) {
+        if (spec->real_name && !valid_real_name(spec->real_name))
+                return tessera_error_set(e, -EINVAL,
+                                         "The real name must be at most %d bytes of UTF-8 without ':' or "
+                                         "control characters.",
+                                         REAL_NAME_MAX_LEN);
+        if (spec->email && spec->email[0] && !valid_email(spec->email))
+                return tessera_error_set(e, -EINVAL, "'%s' is not a valid e-mail address.", spec->email);
+        if (spec->home && !valid_unix_path(spec->home))
+                return tessera_error_set(e, -EINVAL,
+                                         "The home directory must be an absolute, normalized path of at most "
+                                         "%d bytes without ':'.",
+                                         UNIX_PATH_FIELD_MAX_LEN);
+        if (spec->shell && !valid_unix_path(spec->shell))
+                return tessera_error_set(e, -EINVAL,
+                                         "The shell must be an absolute, normalized path of at most %d bytes "
+                                         "without ':'.",
+                                         UNIX_PATH_FIELD_MAX_LEN);
+        if (spec->role >= _USER_ROLE_MAX)
+                return tessera_error_set(e, -EINVAL, "Unknown role; use member, admin or owner.");
+        if (spec->expires_usec < -1)
+                return tessera_error_set(e, -EINVAL, "The expiry time must not be negative.");
+        return 0;
+}
+
+static int create_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target,
+                      UserRecord **ret, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(group_record_unrefp) GroupRecord *clash = NULL;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+
+        /* Name the conflict precisely: useradd's messages are the model. */
+        r = store_user_get(s, u->tenant_id, u->name, NULL);
+        if (r >= 0)
+                return tessera_error_set(e, -EEXIST, "User '%s' already exists.", target);
+        r = store_group_get(s, u->tenant_id, u->name, &clash);
+        if (r >= 0)
+                return tessera_error_set(e, -EEXIST,
+                                         "A group named '%s' already exists in tenant '%s', and the user's "
+                                         "private group would take that name.",
+                                         u->name, u->tenant);
+        if (u->email) {
+                r = store_user_get_by_email(s, u->tenant_id, u->email, NULL);
+                if (r >= 0)
+                        return tessera_error_set(e, -EEXIST, "Another user of tenant '%s' has the e-mail address %s.",
+                                                 u->tenant, u->email);
+        }
+
+        r = store_user_create(s, u, ret);
+        if (r == -ERANGE)
+                return tessera_error_set(e, r, "UID %u lies outside the ID slice of tenant '%s'.", u->uid,
+                                         u->tenant);
+        if (r == -ENOSPC)
+                return tessera_error_set(e, r, "The ID slice of tenant '%s' is full.", u->tenant);
+        if (r == -EEXIST)
+                return tessera_error_set(e, r, "UID %u is already in use.", u->uid);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to create user '%s'.", target);
+
+        return actor_commit(&txn, a, "user.create", u->tenant, target, NULL, e);
+}
+
+int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name,
+                const UserSpec *spec, UserRecord **ret, TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *created = NULL;
+        _cleanup_free_ char *target = NULL, *home = NULL;
+        UserRecord u = {
+                .tenant_id = t->id,
+                .tenant = t->slug,
+                .name = (char *) name,
+                .uid = spec->uid,
+                .real_name = (char *) spec->real_name,
+                .email = isempty(spec->email) ? NULL : (char *) spec->email,
+                .email_verified = spec->email_verified > 0,
+                .home = (char *) spec->home,
+                .shell = (char *) (spec->shell ?: m->config->default_shell),
+                .password_hash = (char *) spec->password_hash,
+                .role = spec->role >= 0 ? spec->role : USER_ROLE_MEMBER,
+                .expires_usec = MAX(spec->expires_usec, (int64_t) 0),
+        };
+        int r;
+
+        if (asprintf(&target, "%s@%s", strempty(name), t->slug) < 0)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+
+        r = actor_require_admin(s, a, "user.create", t->slug, target, e);
+        if (r < 0)
+                return r;
+
+        if (!valid_user_name(name))
+                r = tessera_error_set(e, -EINVAL,
+                                      "'%s' is not a valid user name: begin with a lower-case letter or '_', "
+                                      "then use lower-case letters, digits, '_' or '-', at most %d in all.",
+                                      strempty(name), NAME_MAX_LEN);
+        else
+                r = user_spec_validate(spec, e);
+        if (r >= 0 && !u.home) {
+                r = config_format_home(m->config, name, t->slug, &home);
+                if (r < 0)
+                        r = tessera_error_set(e, r, "The home_template of tesserad.conf gives no valid path for '%s'.",
+                                              target);
+                u.home = home;
+        }
+        if (r >= 0)
+                r = create_txn(m, s, a, &u, target, &created, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "user.create", t->slug, target, e);
+                return r;
+        }
+
+        manager_data_changed(m);
+        log_info("Created user %s (uid %u).", target, created->uid);
+        if (ret)
+                *ret = TAKE_PTR(created);
+        return 0;
+}
+
+/* Runs one change of an existing user: require admin (unless the caller
+ * was authorized already), write the changed record, audit, commit. */
+static int change_user(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
+                       bool authorized, const char *details, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_free_ char *target = user_qualified_name(changed);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+
+        if (!authorized) {
+                r = actor_require_admin(s, a, action, changed->tenant, target, e);
+                if (r < 0)
+                        return r;
+        }
+
+        r = actor_begin(s, &txn, e);
+        if (r >= 0) {
+                r = store_user_update(s, changed);
+                if (r == -ENOENT)
+                        r = tessera_error_set(e, r, "User '%s' no longer exists.", target);
+                else if (r == -EEXIST)
+                        r = tessera_error_set(e, r, "Another user of tenant '%s' has the e-mail address %s.",
+                                              changed->tenant, strna(changed->email));
+                else if (r < 0)
+                        r = tessera_error_set(e, r, "Failed to update user '%s'.", target);
+        }
+        if (r >= 0)
+                r = actor_commit(&txn, a, action, changed->tenant, target, details, e);
+        if (r < 0) {
+                store_rollback(TAKE_PTR(txn));
+                actor_audit_failure(s, a, action, changed->tenant, target, e);
+                return r;
+        }
+
+        manager_data_changed(m);
+        log_info("%s: %s.", target, action);
+        return 0;
+}
+
+int user_update(Manager *m, Store *s, const Actor *a, const UserRecord *u, const UserSpec *c, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        UserRecord changed = *u;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = actor_require_admin(s, a, "user.update", u->tenant, target, e);
+        if (r < 0)
+                return r;
+        r = user_spec_validate(c, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "user.update", u->tenant, target, e);
+                return r;
+        }
+
+        if (c->real_name)
+                changed.real_name = (char *) c->real_name;
+        if (c->email) {
+                changed.email = c->email[0] ? (char *) c->email : NULL;
+                /* A new address has not been proven to be the user's. */
+                if (!u->email || !changed.email || strcasecmp(u->email, changed.email) != 0)
+                        changed.email_verified = false;
+        }
+        if (c->email_verified >= 0)
+                changed.email_verified = c->email_verified;
+        if (c->home)
+                changed.home = (char *) c->home;
+        if (c->shell)
+                changed.shell = (char *) c->shell;
+        if (c->role >= 0)
+                changed.role = c->role;
+        if (c->expires_usec >= 0)
+                changed.expires_usec = c->expires_usec;
+
+        return change_user(m, s, a, "user.update", &changed, true, NULL, e);
+}
+
+int user_set_password_hash(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *hash,
+                           bool self_verified, TesseraError *e) {
+        UserRecord changed = *u;
+        bool self = self_verified && a->uid >= 0 && (uid_t) a->uid == u->uid;
+
+        changed.password_hash = (char *) hash;
+        changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
+        return change_user(m, s, a, "user.set-password", &changed, self, NULL, e);
+}
+
+int user_set_locked_until(Manager *m, Store *s, const Actor *a, const UserRecord *u, int64_t until,
+                          TesseraError *e) {
+        UserRecord changed = *u;
+
+        changed.locked_until_usec = MAX(until, (int64_t) 0);
+        return change_user(m, s, a, until > 0 ? "user.lock" : "user.unlock", &changed, false, NULL, e);
+}
+
+int user_set_disabled(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool disabled, TesseraError *e) {
+        UserRecord changed = *u;
+
+        changed.disabled = disabled;
+        return change_user(m, s, a, disabled ? "user.disable" : "user.enable", &changed, false, NULL, e);
+}
+
+static int delete_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = store_user_delete(s, u->id);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to delete user '%s'.", target);
+        return actor_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
+}
+
+int user_delete(Manager *m, Store *s, const Actor *a, const UserRecord *u, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = actor_require_admin(s, a, "user.delete", u->tenant, target, e);
+        if (r < 0)
+                return r;
+        r = delete_txn(s, a, u, target, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "user.delete", u->tenant, target, e);
+                return r;
+        }
+        manager_data_changed(m);
+        log_info("Deleted user %s (uid %u).", target, u->uid);
+        return 0;
+}
+
+int user_lookup(Manager *m, Store *s, const char *tenant, const char *name, UserRecord **ret, TesseraError *e) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        int r;
+
+        r = tenant_lookup(m, s, tenant, &t, e);
+        if (r < 0)
+                return r;
+        if (!valid_user_name(name))
+                return tessera_error_set(e, -EINVAL, "'%s' is not a valid user name.", strempty(name));
+        r = store_user_get(s, t->id, name, ret);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s@%s' does not exist.", name, t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s@%s'.", name, t->slug);
+        return 0;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-group.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus-user.h"
+#include "bus-util.h"
+#include "group.h"
+#include "names.h"
+
+static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                      sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_free_ char *tenant = NULL, *name = NULL;
+        GroupRecord *g;
+        int r;
+
+        g = bus_cache_get(&m->group_cache, m, path);
+        if (g) {
+                *found = g;
+                return 1;
+        }
+
+        r = sd_bus_path_decode_many(path, TESSERA_BUS_GROUP_PREFIX "/%/%", &tenant, &name);
+        if (r <= 0 || !valid_tenant_slug(tenant) || !valid_group_name(name))
+                return 0;
+        r = store_tenant_get(m->store, tenant, &t);
+        if (r >= 0)
+                r = store_group_get(m->store, t->id, name, &g);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+
+        bus_cache_put(&m->group_cache, m, path, g, (void *(*)(void *)) group_record_unref);
+        *found = g;
+        return 1;
+}
+
+static int group_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **l = NULL;
+        GroupRecord **groups = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_group_list(m->store, 0, &groups, &n);
+        if (r < 0)
+                return r;
+
+        l = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; l && i < n; i++) {
+                r = bus_group_path(groups[i]->tenant, groups[i]->name, &l[i]);
+                if (r < 0)
+                        break;
+        }
+        group_record_array_free(groups, n);
+        if (!l)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+void bus_group_send_changed(Manager *m, const GroupRecord *g) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || bus_group_path(g->tenant, g->name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_GROUP, NULL);
+}
+
+static int property_get_members(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(bus);
+        GroupRecord *g = userdata;
+        _cleanup_(strv_freep) char **members = NULL;
+        int r;
+
+        r = store_group_members(m->store, g->id, &members);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, members);
+}
+
+static int property_get_user_private(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        GroupRecord *g = userdata;
+        return sd_bus_message_append(reply, "b", g->private_user_id != 0);
+}
+
+static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Actor *ret) {
+        int r = bus_caller_get(m, msg, c);
+        if (r >= 0)
+                *ret = bus_caller_actor(c);
+        return r;
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
+        _cleanup_free_ char *target = group_qualified_name(g);
+        const char *description = NULL;
+        const BusAttribute attrs[] = {
+                { "Description", 's', &description },
+        };
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        if (!target)
+                return -ENOMEM;
+        r = caller_actor(m, msg, &c, &a);
+        if (r < 0)
+                return r;
+        r = actor_require_admin(m->store, &a, "group.update", g->tenant, target, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "group.update", g->tenant, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+        if (!description)
+                return sd_bus_reply_method_return(msg, NULL);
+
+        r = group_update(m, m->store, &a, g, description, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        bus_group_send_changed(m, g);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int change_member(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool add) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        const char *user;
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &user);
+        if (r < 0)
+                return r;
+        r = caller_actor(m, msg, &c, &a);
+        if (r < 0)
+                return r;
+
+        r = (add ? group_add_member : group_remove_member)(m, m->store, &a, g, user, &u, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        bus_group_send_changed(m, g);
+        bus_user_send_changed(m, u);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_add_member(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return change_member(msg, userdata, error, true);
+}
+
+static int method_remove_member(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return change_member(msg, userdata, error, false);
+}
+
+static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
+        _cleanup_free_ char *path = NULL;
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = caller_actor(m, msg, &c, &a);
+        if (r < 0)
+                return r;
+        r = group_delete(m, m->store, &a, g, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        if (bus_group_path(g->tenant, g->name, &path) >= 0)
+                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_GROUP, NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable group_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", bus_property_get_string, offsetof(GroupRecord, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Tenant", "s", bus_property_get_string, offsetof(GroupRecord, tenant), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Gid", "u", bus_property_get_uint32, offsetof(GroupRecord, gid), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Description", "s", bus_property_get_string, offsetof(GroupRecord, description), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UserPrivate", "b", property_get_user_private, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Members", "as", property_get_members, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(GroupRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ChangedTime", "t", bus_property_get_usec, offsetof(GroupRecord, changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddMember", SD_BUS_ARGS("s", user), SD_BUS_NO_RESULT, method_add_member, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveMember", SD_BUS_ARGS("s", user), SD_BUS_NO_RESULT, method_remove_member, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+const BusObjectType bus_group_type = {
+        .interface = TESSERA_IFACE_GROUP,
+        .vtable = group_vtable,
+        .path = TESSERA_BUS_GROUP_PREFIX,
+        .find = group_find,
+        .enumerate = group_enumerate,
+};

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-tenant.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "group.h"
+#include "log.h"
+#include "names.h"
+#include "password-job.h"
+#include "tenant.h"
+#include "user.h"
+
+static int tenant_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *slug = NULL;
+        TenantRecord *t;
+        int r;
+
+        t = bus_cache_get(&m->tenant_cache, m, path);
+        if (t) {
+                *found = t;
+                return 1;
+        }
+
+        r = sd_bus_path_decode(path, TESSERA_BUS_TENANT_PREFIX, &slug);
+        if (r <= 0 || !valid_tenant_slug(slug))
+                return 0;
+        r = store_tenant_get(m->store, slug, &t);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+
+        bus_cache_put(&m->tenant_cache, m, path, t, (void *(*)(void *)) tenant_record_unref);
+        *found = t;
+        return 1;
+}
+
+static int tenant_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **l = NULL;
+        TenantRecord **tenants = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_tenant_list(m->store, &tenants, &n);
+        if (r < 0)
+                return r;
+
+        l = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; l && i < n; i++) {
+                r = bus_tenant_path(tenants[i]->slug, &l[i]);
+                if (r < 0)
+                        break;
+        }
+        tenant_record_array_free(tenants, n);
+        if (!l)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int reply_path(sd_bus_message *msg, const char *path) {
+        return sd_bus_reply_method_return(msg, "o", path);
+}
+
+/* Announces a new user and its private group, then replies with its path. */
+static int announce_user(Manager *m, sd_bus_message *msg, const UserRecord *u) {
+        _cleanup_free_ char *path = NULL, *gpath = NULL;
+        int r;
+
+        r = bus_user_path(u->tenant, u->name, &path);
+        if (r < 0)
+                return r;
+        (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_USER, NULL);
+        if (bus_group_path(u->tenant, u->name, &gpath) >= 0)
+                (void) sd_bus_emit_interfaces_added(m->bus, gpath, TESSERA_IFACE_GROUP, NULL);
+        return reply_path(msg, path);
+}
+
+typedef struct CreateUserRequest {
+        Manager *manager;
+        sd_bus_message *msg;      /* referenced: the strings below point into it */
+        BusCaller caller;
+        int64_t tenant_id;
+        const char *name;
+        const char *role;
+        UserSpec spec;
+} CreateUserRequest;
+
+static void create_user_request_free(CreateUserRequest *req) {
+        sd_bus_message_unref(req->msg);
+        free(req);
+}
+
+static int create_user_now(Manager *m, sd_bus_message *msg, const BusCaller *c, int64_t tenant_id, const char *name,
+                           const UserSpec *spec, sd_bus_error *error) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        Actor a = bus_caller_actor(c);
+        TesseraError e = {};
+        int r;
+
+        r = store_tenant_get_by_id(m->store, tenant_id, &t);
+        if (r < 0) {
+                tessera_error_set(&e, r, r == -ENOENT ? "The tenant was deleted meanwhile." : "Failed to look up the tenant.");
+                return bus_reply_tessera_error(error, &e);
+        }
+        r = user_create(m, m->store, &a, t, name, spec, &u, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        return announce_user(m, msg, u);
+}
+
+static void create_user_hashed(PasswordJob *j, void *userdata) {
+        CreateUserRequest *req = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        if (j->hash_result < 0 || !j->new_hash)
+                r = bus_error_set(&error, j->hash_result < 0 ? j->hash_result : -EIO, "Failed to hash the password.");
+        else {
+                req->spec.password_hash = j->new_hash;
+                r = create_user_now(req->manager, req->msg, &req->caller, req->tenant_id, req->name, &req->spec, &error);
+        }
+        if (r < 0) {
+                if (!sd_bus_error_is_set(&error))
+                        bus_error_set(&error, r, "Failed to create the user.");
+                (void) sd_bus_reply_method_error(req->msg, &error);
+        }
+        create_user_request_free(req);
+        password_job_free(j);
+}
+
+static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
+        _cleanup_(password_job_freep) PasswordJob *j = NULL;
+        _cleanup_free_ char *target = NULL;
+        CreateUserRequest req = { .manager = m, .tenant_id = t->id, .spec = USER_SPEC_INIT }, *heap;
+        const char *password = NULL;
+        const BusAttribute attrs[] = {
+                { "RealName", 's', &req.spec.real_name },
+                { "Email", 's', &req.spec.email },
+                { "EmailVerified", 'b', &req.spec.email_verified },
+                { "HomeDirectory", 's', &req.spec.home },
+                { "Shell", 's', &req.spec.shell },
+                { "Uid", 'u', &req.spec.uid },
+                { "Role", 's', &req.role },
+                { "ExpireTime", 't', &req.spec.expires_usec },
+                { "Password", 's', &password },
+        };
+        TesseraError e = {};
+        Actor a;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &req.name);
+        if (r < 0)
+                return r;
+        r = bus_caller_get(m, msg, &req.caller);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&req.caller);
+        if (asprintf(&target, "%.64s@%s", req.name, t->slug) < 0)
+                return -ENOMEM;
+
+        r = actor_require_admin(m->store, &a, "user.create", t->slug, target, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r >= 0 && req.role) {
+                req.spec.role = user_role_from_string(req.role);
+                if (req.spec.role < 0)
+                        r = tessera_error_set(&e, -EINVAL, "Unknown role '%.32s'; use member, admin or owner.", req.role);
+        }
+        if (r >= 0 && !valid_user_name(req.name))
+                r = tessera_error_set(&e, -EINVAL,
+                                      "'%.64s' is not a valid user name: begin with a lower-case letter or '_', "
+                                      "then use lower-case letters, digits, '_' or '-', at most %d in all.",
+                                      req.name, NAME_MAX_LEN);
+        if (r >= 0)
+                r = user_spec_validate(&req.spec, &e);
+        if (r >= 0 && password)
+                r = manager_check_password_policy(m, req.name, password, &e);
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "user.create", t->slug, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+
+        if (!password)
+                return create_user_now(m, msg, &req.caller, t->id, req.name, &req.spec, error);
+
+        /* Hash on the worker pool; the user is created when that is done. */
+        j = password_job_new();
+        heap = malloc(sizeof(CreateUserRequest));
+        if (!j || !heap) {
+                free(heap);
+                return -ENOMEM;
+        }
+        *heap = req;
+        heap->msg = sd_bus_message_ref(msg);
+        j->new_password = strdup(password);
+        j->prefix = m->config->hash_prefix;
+        j->cost = m->config->hash_cost;
+        j->done = create_user_hashed;
+        j->userdata = heap;
+        if (!j->new_password) {
+                create_user_request_free(heap);
+                return -ENOMEM;
+        }
+        r = password_job_submit(m->workers, j);
+        if (r < 0) {
+                create_user_request_free(heap);
+                tessera_error_set(&e, r, "Too many password operations are waiting; try again in a moment.");
+                return bus_reply_tessera_error(error, &e);
+        }
+        TAKE_PTR(j);
+        return 1;
+}
+
+static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
+        _cleanup_(group_record_unrefp) GroupRecord *g = NULL;
+        _cleanup_free_ char *target = NULL, *path = NULL;
+        const char *name, *description = NULL;
+        uint32_t gid = 0;
+        const BusAttribute attrs[] = {
+                { "Gid", 'u', &gid },
+                { "Description", 's', &description },
+        };
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+        if (asprintf(&target, "%.64s@%s", name, t->slug) < 0)
+                return -ENOMEM;
+
+        r = actor_require_admin(m->store, &a, "group.create", t->slug, target, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "group.create", t->slug, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+
+        r = group_create(m, m->store, &a, t, name, gid, description, &g, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+
+        r = bus_group_path(g->tenant, g->name, &path);
+        if (r < 0)
+                return r;
+        (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_GROUP, NULL);
+        return reply_path(msg, path);
+}
+
+/* ListUsers and ListGroups: the tenant's objects as paths. */
+static int method_list_users(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        TenantRecord *t = userdata;
+        _cleanup_(strv_freep) char **paths = NULL;
+        UserRecord **users = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_user_list(m->store, t->id, &users, &n);
+        if (r < 0)
+                return r;
+        paths = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; paths && i < n && r >= 0; i++)
+                r = bus_user_path(users[i]->tenant, users[i]->name, &paths[i]);
+        user_record_array_free(users, n);
+        if (!paths)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        return bus_reply_paths(msg, paths);
+}
+
+static int method_list_groups(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        TenantRecord *t = userdata;
+        _cleanup_(strv_freep) char **paths = NULL;
+        GroupRecord **groups = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_group_list(m->store, t->id, &groups, &n);
+        if (r < 0)
+                return r;
+        paths = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; paths && i < n && r >= 0; i++)
+                r = bus_group_path(groups[i]->tenant, groups[i]->name, &paths[i]);
+        group_record_array_free(groups, n);
+        if (!paths)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        return bus_reply_paths(msg, paths);
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
+        _cleanup_free_ char *path = NULL;
+        const char *display_name = NULL;
+        const BusAttribute attrs[] = {
+                { "DisplayName", 's', &display_name },
+        };
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+        r = actor_require_admin(m->store, &a, "tenant.update", t->slug, t->slug, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "tenant.update", t->slug, t->slug, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+        if (!display_name)
+                return sd_bus_reply_method_return(msg, NULL);
+
+        r = tenant_update(m, m->store, &a, t, display_name, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        if (bus_tenant_path(t->slug, &path) >= 0)
+                (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_TENANT, NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
+        _cleanup_free_ char *path = NULL;
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+        r = tenant_delete(m, m->store, &a, t, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        if (bus_tenant_path(t->slug, &path) >= 0)
+                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_TENANT, NULL);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable tenant_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Slug", "s", bus_property_get_string, offsetof(TenantRecord, slug), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("DisplayName", "s", bus_property_get_string, offsetof(TenantRecord, display_name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("IdMin", "u", bus_property_get_uint32, offsetof(TenantRecord, id_min), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("IdMax", "u", bus_property_get_uint32, offsetof(TenantRecord, id_max), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(TenantRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ChangedTime", "t", bus_property_get_usec, offsetof(TenantRecord, changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("CreateUser", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", user),
+                                method_create_user, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", users), method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateGroup", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", group),
+                                method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListGroups", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", groups), method_list_groups, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+const BusObjectType bus_tenant_type = {
+        .interface = TESSERA_IFACE_TENANT,
+        .vtable = tenant_vtable,
+        .path = TESSERA_BUS_TENANT_PREFIX,
+        .find = tenant_find,
+        .enumerate = tenant_enumerate,
+};

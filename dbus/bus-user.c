@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-user.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "bus-util.h"
+#include "log.h"
+#include "names.h"
+#include "password-job.h"
+#include "time-util.h"
+#include "user.h"
+
+static int user_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_free_ char *tenant = NULL, *name = NULL;
+        UserRecord *u;
+        int r;
+
+        u = bus_cache_get(&m->user_cache, m, path);
+        if (u) {
+                *found = u;
+                return 1;
+        }
+
+        r = sd_bus_path_decode_many(path, TESSERA_BUS_USER_PREFIX "/%/%", &tenant, &name);
+        if (r <= 0 || !valid_tenant_slug(tenant) || !valid_user_name(name))
+                return 0;
+        r = store_tenant_get(m->store, tenant, &t);
+        if (r >= 0)
+                r = store_user_get(m->store, t->id, name, &u);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+
+        bus_cache_put(&m->user_cache, m, path, u, (void *(*)(void *)) user_record_unref);
+        *found = u;
+        return 1;
+}
+
+static int user_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(strv_freep) char **l = NULL;
+        UserRecord **users = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_user_list(m->store, 0, &users, &n);
+        if (r < 0)
+                return r;
+
+        l = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; l && i < n; i++) {
+                r = bus_user_path(users[i]->tenant, users[i]->name, &l[i]);
+                if (r < 0)
+                        break;
+        }
+        user_record_array_free(users, n);
+        if (!l)
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+void bus_user_send_changed(Manager *m, const UserRecord *u) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || bus_user_path(u->tenant, u->name, &path) < 0)
+                return;
+        /* NULL: every property marked as emitting a change. */
+        (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_USER, NULL);
+}
+
+/* E-mail is personal data: shown to administrators and the user only. */
+static bool may_see_private(sd_bus *bus, const UserRecord *u) {
+        Manager *m = bus_manager_from_slot(bus);
+        sd_bus_message *msg = sd_bus_get_current_message(bus);
+        BusCaller c;
+
+        if (!m || !msg || bus_caller_get(m, msg, &c) < 0)
+                return false;
+        return c.is_admin || (c.uid >= 0 && (uid_t) c.uid == u->uid);
+}
+
+static int property_get_email(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        UserRecord *u = userdata;
+        return sd_bus_message_append(reply, "s", may_see_private(bus, u) ? strempty(u->email) : "");
+}
+
+static int property_get_email_verified(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        UserRecord *u = userdata;
+        return sd_bus_message_append(reply, "b", may_see_private(bus, u) && u->email_verified);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        UserRecord *u = userdata;
+        return sd_bus_message_append(
+                reply, "s", user_state_to_string(user_record_state(u, (int64_t) now_usec(CLOCK_REALTIME))));
+}
+
+static int property_get_role(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        UserRecord *u = userdata;
+        return sd_bus_message_append(reply, "s", user_role_to_string(u->role));
+}
+
+static int property_get_has_password(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                     sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        UserRecord *u = userdata;
+        return sd_bus_message_append(reply, "b", !isempty(u->password_hash));
+}
+
+static int property_get_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(bus);
+        UserRecord *u = userdata;
+        _cleanup_(strv_freep) char **groups = NULL;
+        int r;
+
+        r = store_user_groups(m->store, u->id, &groups);
+        if (r < 0)
+                return r;
+        return sd_bus_message_append_strv(reply, groups);
+}
+
+/* Runs a change of the user that the handler's path names and replies. */
+static int reply_after_change(sd_bus_message *msg, Manager *m, const UserRecord *u, int r, const TesseraError *e,
+                              sd_bus_error *error) {
+        if (r < 0)
+                return bus_reply_tessera_error(error, e);
+        bus_user_send_changed(m, u);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
+        _cleanup_free_ char *target = user_qualified_name(u);
+        const char *role = NULL;
+        UserSpec spec = USER_SPEC_INIT;
+        const BusAttribute attrs[] = {
+                { "RealName", 's', &spec.real_name },
+                { "Email", 's', &spec.email },
+                { "EmailVerified", 'b', &spec.email_verified },
+                { "HomeDirectory", 's', &spec.home },
+                { "Shell", 's', &spec.shell },
+                { "Role", 's', &role },
+                { "ExpireTime", 't', &spec.expires_usec },
+        };
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        if (!target)
+                return -ENOMEM;
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+
+        /* Unauthorized callers are turned away before their input is read. */
+        r = actor_require_admin(m->store, &a, "user.update", u->tenant, target, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r >= 0 && role) {
+                spec.role = user_role_from_string(role);
+                if (spec.role < 0)
+                        r = tessera_error_set(&e, -EINVAL, "Unknown role '%.32s'; use member, admin or owner.", role);
+        }
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "user.update", u->tenant, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+
+        r = user_update(m, m->store, &a, u, &spec, &e);
+        return reply_after_change(msg, m, u, r, &e, error);
+}
+
+static int simple_change(sd_bus_message *msg, void *userdata, sd_bus_error *error,
+                         int (*change)(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool on,
+                                       TesseraError *e),
+                         bool on) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+        r = change(m, m->store, &a, u, on, &e);
+        return reply_after_change(msg, m, u, r, &e, error);
+}
+
+static int set_locked(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool on, TesseraError *e) {
+        return user_set_locked_until(m, s, a, u, on ? LOCKED_INDEFINITELY : 0, e);
+}
+
+static int method_lock(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return simple_change(msg, userdata, error, set_locked, true);
+}
+
+static int method_unlock(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return simple_change(msg, userdata, error, set_locked, false);
+}
+
+static int method_disable(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return simple_change(msg, userdata, error, user_set_disabled, true);
+}
+
+static int method_enable(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return simple_change(msg, userdata, error, user_set_disabled, false);
+}
+
+static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
+        _cleanup_free_ char *path = NULL;
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        int r;
+
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+        r = user_delete(m, m->store, &a, u, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+
+        if (bus_user_path(u->tenant, u->name, &path) >= 0) {
+                _cleanup_free_ char *gpath = NULL;
+                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_USER, NULL);
+                /* The user-private group went with the user. */
+                if (bus_group_path(u->tenant, u->name, &gpath) >= 0)
+                        (void) sd_bus_emit_interfaces_removed(m->bus, gpath, TESSERA_IFACE_GROUP, NULL);
+        }
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+typedef struct SetPasswordRequest {
+        Manager *manager;
+        sd_bus_message *msg;
+        BusCaller caller;
+        int64_t user_id;
+        bool self_service;
+} SetPasswordRequest;
+
+static void set_password_request_free(SetPasswordRequest *req) {
+        sd_bus_message_unref(req->msg);
+        free(req);
+}
+
+static void set_password_done(PasswordJob *j, void *userdata) {
+        SetPasswordRequest *req = userdata;
+        Manager *m = req->manager;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        Actor a = bus_caller_actor(&req->caller);
+        TesseraError e = {};
+        int r;
+
+        /* The user may have changed or gone while the hash was computed. */
+        r = store_user_get_by_id(m->store, req->user_id, &u);
+        if (r < 0)
+                tessera_error_set(&e, r, r == -ENOENT ? "The user was deleted meanwhile." : "Failed to look up the user.");
+        else if (req->self_service && j->verify_result != 1) {
+                _cleanup_free_ char *target = user_qualified_name(u);
+                tessera_error_set(&e, -EKEYREJECTED, "The current password is not correct.");
+                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
+                r = e.code;
+        } else if (j->hash_result < 0 || !j->new_hash)
+                r = tessera_error_set(&e, j->hash_result < 0 ? j->hash_result : -EIO, "Failed to hash the password.");
+        else
+                r = user_set_password_hash(m, m->store, &a, u, j->new_hash, req->self_service, &e);
+
+        if (r < 0) {
+                bus_reply_tessera_error(&error, &e);
+                (void) sd_bus_reply_method_error(req->msg, &error);
+        } else {
+                bus_user_send_changed(m, u);
+                (void) sd_bus_reply_method_return(req->msg, NULL);
+        }
+        set_password_request_free(req);
+        password_job_free(j);
+}
+
+static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
+        _cleanup_(password_job_freep) PasswordJob *j = NULL;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        const char *current, *new_password;
+        SetPasswordRequest *req;
+        TesseraError e = {};
+        BusCaller c;
+        Actor a;
+        bool self;
+        int r;
+
+        if (!target)
+                return -ENOMEM;
+        r = sd_bus_message_read(msg, "ss", &current, &new_password);
+        if (r < 0)
+                return r;
+        r = bus_caller_get(m, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_actor(&c);
+
+        /* Administrators set any password; users change their own, proving
+         * it with the current one, as passwd(1) does. */
+        self = !c.is_admin && c.uid >= 0 && (uid_t) c.uid == u->uid;
+        if (!c.is_admin && !self) {
+                (void) actor_require_admin(m->store, &a, "user.set-password", u->tenant, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+        if (self && isempty(u->password_hash)) {
+                tessera_error_set(&e, -EACCES, "No password is set for '%s'; ask an administrator to set one.", target);
+                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+        r = manager_check_password_policy(m, u->name, new_password, &e);
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+
+        j = password_job_new();
+        req = calloc(1, sizeof(SetPasswordRequest));
+        if (!j || !req) {
+                free(req);
+                return -ENOMEM;
+        }
+        *req = (SetPasswordRequest) {
+                .manager = m,
+                .msg = sd_bus_message_ref(msg),
+                .caller = c,
+                .user_id = u->id,
+                .self_service = self,
+        };
+        j->new_password = strdup(new_password);
+        j->prefix = m->config->hash_prefix;
+        j->cost = m->config->hash_cost;
+        j->done = set_password_done;
+        j->userdata = req;
+        if (self) {
+                j->verify_password = strdup(current);
+                j->verify_hash = strdup(u->password_hash);
+        }
+        if (!j->new_password || (self && (!j->verify_password || !j->verify_hash))) {
+                set_password_request_free(req);
+                return -ENOMEM;
+        }
+
+        r = password_job_submit(m->workers, j);
+        if (r < 0) {
+                set_password_request_free(req);
+                tessera_error_set(&e, r, "Too many password operations are waiting; try again in a moment.");
+                return bus_reply_tessera_error(error, &e);
+        }
+        TAKE_PTR(j);
+        return 1;
+}
+
+static const sd_bus_vtable user_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", bus_property_get_string, offsetof(UserRecord, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Tenant", "s", bus_property_get_string, offsetof(UserRecord, tenant), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Uid", "u", bus_property_get_uint32, offsetof(UserRecord, uid), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Gid", "u", bus_property_get_uint32, offsetof(UserRecord, gid), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RealName", "s", bus_property_get_string, offsetof(UserRecord, real_name), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Email", "s", property_get_email, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("EmailVerified", "b", property_get_email_verified, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("HomeDirectory", "s", bus_property_get_string, offsetof(UserRecord, home), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Shell", "s", bus_property_get_string, offsetof(UserRecord, shell), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Role", "s", property_get_role, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Disabled", "b", bus_property_get_bool, offsetof(UserRecord, disabled), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LockedUntil", "t", bus_property_get_usec, offsetof(UserRecord, locked_until_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ExpireTime", "t", bus_property_get_usec, offsetof(UserRecord, expires_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("HasPassword", "b", property_get_has_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordChangedTime", "t", bus_property_get_usec, offsetof(UserRecord, password_changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Groups", "as", property_get_groups, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(UserRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ChangedTime", "t", bus_property_get_usec, offsetof(UserRecord, changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetPassword", SD_BUS_ARGS("s", current_password, "s", new_password), SD_BUS_NO_RESULT,
+                                method_set_password, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("Lock", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_lock, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unlock", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_unlock, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Disable", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_disable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Enable", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+const BusObjectType bus_user_type = {
+        .interface = TESSERA_IFACE_USER,
+        .vtable = user_vtable,
+        .path = TESSERA_BUS_USER_PREFIX,
+        .find = user_find,
+        .enumerate = user_enumerate,
+};

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "bus-util.h"
+
+#include <assert.h>
+#include <grp.h>
+#include <stdlib.h>
+
+#include "bus-errors.h"
+#include "log.h"
+
+Manager *bus_manager_from_slot(sd_bus *bus) {
+        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus));
+}
+
+/* The admin group is looked up at each check, so that a group created or
+ * renamed after start-up counts. tesserad resolves with its own NSS module
+ * bypassed, so this never waits on itself. */
+static bool creds_in_admin_group(Manager *m, sd_bus_creds *creds) {
+        char buf[16384];
+        struct group grp, *result = NULL;
+        const gid_t *gids = NULL;
+        gid_t egid;
+        int n;
+
+        if (isempty(m->config->admin_group) ||
+            getgrnam_r(m->config->admin_group, &grp, buf, sizeof(buf), &result) != 0 || !result)
+                return false;
+
+        if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == result->gr_gid)
+                return true;
+        n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+        for (int i = 0; i < n; i++)
+                if (gids[i] == result->gr_gid)
+                        return true;
+        return false;
+}
+
+int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        const char *sender = sd_bus_message_get_sender(msg);
+        uid_t uid;
+        int r;
+
+        uint64_t cookie = 0;
+
+        *ret = (BusCaller) { .uid = -1 };
+        snprintf(ret->sender, sizeof(ret->sender), "%s", strempty(sender));
+
+        if (sd_bus_message_get_cookie(msg, &cookie) >= 0 && cookie != 0 && sender &&
+            m->bus_caller_cache.cookie == cookie && streq(m->bus_caller_cache.sender, sender)) {
+                ret->uid = m->bus_caller_cache.uid;
+                ret->is_admin = m->bus_caller_cache.is_admin;
+                return 0;
+        }
+
+        /* The bus gives the uid the peer had when it connected; the groups
+         * come from /proc (AUGMENT), as polkit reads them too. */
+        r = sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_EGID |
+                                              SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_PID |
+                                              SD_BUS_CREDS_AUGMENT,
+                                      &creds);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to get the credentials of %s: %m", strna(sender));
+
+        r = sd_bus_creds_get_euid(creds, &uid);
+        if (r < 0)
+                r = sd_bus_creds_get_uid(creds, &uid);
+        if (r < 0)
+                return log_warning_errno(r, "The bus gave no uid for %s: %m", strna(sender));
+
+        ret->uid = uid;
+        ret->is_admin = uid == 0 || creds_in_admin_group(m, creds);
+
+        if (cookie != 0 && sender) {
+                snprintf(m->bus_caller_cache.sender, sizeof(m->bus_caller_cache.sender), "%s", sender);
+                m->bus_caller_cache.cookie = cookie;
+                m->bus_caller_cache.uid = ret->uid;
+                m->bus_caller_cache.is_admin = ret->is_admin;
+        }
+        return 0;
+}
+
+int bus_reply_tessera_error(sd_bus_error *error, const TesseraError *e) {
+        return bus_error_set(error, e->code < 0 ? e->code : -EIO, tessera_error_message(e));
+}
+
+int bus_tenant_path(const char *slug, char **ret) {
+        return sd_bus_path_encode(TESSERA_BUS_TENANT_PREFIX, slug, ret);
+}
+
+int bus_user_path(const char *tenant, const char *name, char **ret) {
+        return sd_bus_path_encode_many(ret, TESSERA_BUS_USER_PREFIX "/%/%", tenant, name);
+}
+
+int bus_group_path(const char *tenant, const char *name, char **ret) {
+        return sd_bus_path_encode_many(ret, TESSERA_BUS_GROUP_PREFIX "/%/%", tenant, name);
+}
+
+void *bus_cache_get(BusRecordCache *c, Manager *m, const char *path) {
+        if (c->record && c->generation == atomic_load(&m->generation) && c->path && streq(c->path, path))
+                return c->record;
+        return NULL;
+}
+
+void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record, void *(*unref)(void *)) {
+        char *p = strdup(path);
+
+        if (c->record && c->unref)
+                c->unref(c->record);
+        free(c->path);
+        /* Without memory for the path the record is simply not cached. */
+        *c = (BusRecordCache) {
+                .path = p,
+                .record = p ? record : NULL,
+                .unref = unref,
+                .generation = atomic_load(&m->generation),
+        };
+        if (!p && unref)
+                unref(record);
+}
+
+int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
+}
+
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", (int) *(bool *) userdata);
+}
+
+int bus_property_get_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        int64_t v = *(int64_t *) userdata;
+        return sd_bus_message_append(reply, "t", (uint64_t) (v > 0 ? v : 0));
+}
+
+int bus_property_get_uint32(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", *(uint32_t *) userdata);
+}
+
+int bus_reply_paths(sd_bus_message *msg, char **paths) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "o");
+        if (r < 0)
+                return r;
+        STRV_FOREACH(p, paths) {
+                r = sd_bus_message_append(reply, "o", *p);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int read_attribute_value(sd_bus_message *msg, const BusAttribute *a, TesseraError *e) {
+        const char *contents = NULL;
+        char sig[2] = { a->type, 0 };
+        int r;
+
+        r = sd_bus_message_peek_type(msg, NULL, &contents);
+        if (r < 0)
+                return tessera_error_set(e, r, "Malformed attribute '%s'.", a->name);
+        if (!contents || !streq(contents, sig))
+                return tessera_error_set(e, -EINVAL, "Attribute '%s' must be of D-Bus type '%c', not '%s'.", a->name,
+                                         a->type, strna(contents));
+
+        switch (a->type) {
+        case 's':
+                r = sd_bus_message_read(msg, "v", "s", (const char **) a->dest);
+                break;
+        case 'u':
+                r = sd_bus_message_read(msg, "v", "u", (uint32_t *) a->dest);
+                break;
+        case 'b': {
+                int b;
+                r = sd_bus_message_read(msg, "v", "b", &b);
+                if (r >= 0)
+                        *(int *) a->dest = !!b;
+                break;
+        }
+        case 't': {
+                uint64_t t;
+                r = sd_bus_message_read(msg, "v", "t", &t);
+                if (r >= 0 && t > INT64_MAX)
+                        return tessera_error_set(e, -EINVAL, "Attribute '%s' is out of range.", a->name);
+                if (r >= 0)
+                        *(int64_t *) a->dest = (int64_t) t;
+                break;
+        }
+        default:
+                return tessera_error_set(e, -EINVAL, "Attribute '%s' has an unsupported type.", a->name);
+        }
+        return r < 0 ? tessera_error_set(e, r, "Malformed attribute '%s'.", a->name) : 0;
+}
+
+int bus_read_attributes(sd_bus_message *msg, const BusAttribute *table, size_t n, TesseraError *e) {
+        uint64_t seen = 0;
+        int r;
+
+        assert(n <= 64);
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return tessera_error_set(e, r, "Malformed attribute dictionary.");
+
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                const char *key;
+                size_t i;
+
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Malformed attribute dictionary.");
+
+                for (i = 0; i < n; i++)
+                        if (streq(key, table[i].name))
+                                break;
+                if (i >= n)
+                        return tessera_error_set(e, -EINVAL, "Unknown attribute '%.64s'.", key);
+                if (seen & (UINT64_C(1) << i))
+                        return tessera_error_set(e, -EINVAL, "Attribute '%s' is given twice.", key);
+                seen |= UINT64_C(1) << i;
+
+                r = read_attribute_value(msg, &table[i], e);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Malformed attribute dictionary.");
+        }
+        if (r < 0)
+                return tessera_error_set(e, r, "Malformed attribute dictionary.");
+        r = sd_bus_message_exit_container(msg);
+        return r < 0 ? tessera_error_set(e, r, "Malformed attribute dictionary.") : 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the object types of the D-Bus face. */
+
+#include <systemd/sd-bus.h>
+
+#include "actor.h"
+#include "bus-names.h"
+#include "manager.h"
+
+/* The Manager that registered the vtable now running. Fallback vtables
+ * hand their handlers the object's record as userdata, so the Manager
+ * comes from the slot. */
+Manager *bus_manager_from_slot(sd_bus *bus);
+
+/* Who sent a message, from the bus's credentials. Plain data, so that
+ * asynchronous work can copy it. */
+typedef struct BusCaller {
+        int64_t uid;
+        bool is_admin;
+        char sender[256];
+} BusCaller;
+int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret);
+
+/* The Actor for core operations; it points into c. */
+static inline Actor bus_caller_actor(const BusCaller *c) {
+        return (Actor) { .channel = "dbus", .uid = c->uid, .remote = c->sender, .is_admin = c->is_admin };
+}
+
+/* A table entry for bus_read_attributes(): the a{sv} key, its D-Bus type
+ * ('s', 'u', 'b' or 't') and where to store it: const char **, uint32_t *,
+ * int * (0/1) or int64_t *. Strings are borrowed from the message. */
+typedef struct BusAttribute {
+        const char *name;
+        char type;
+        void *dest;
+} BusAttribute;
+
+/* Reads an a{sv} argument, refusing unknown keys, keys given twice and
+ * values of the wrong type with a message that names the key. */
+int bus_read_attributes(sd_bus_message *msg, const BusAttribute *table, size_t n, TesseraError *e);
+
+/* Converts a core error into the D-Bus error and returns its code, so a
+ * handler can "return bus_reply_tessera_error(error, &e);". */
+int bus_reply_tessera_error(sd_bus_error *error, const TesseraError *e);
+
+/* Object paths: /org/tessera/Identity1/{tenant/T, user/T/N, group/T/N},
+ * each label escaped with sd_bus_path_encode. */
+int bus_tenant_path(const char *slug, char **ret);
+int bus_user_path(const char *tenant, const char *name, char **ret);
+int bus_group_path(const char *tenant, const char *name, char **ret);
+
+/* The record cache of a D-Bus object type. bus_cache_get() returns a
+ * borrowed record for path when the cached one is still current. */
+void *bus_cache_get(BusRecordCache *c, Manager *m, const char *path);
+void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record, void *(*unref)(void *));
+
+/* Getters for the common property types, reading the field at the
+ * vtable's offset in the record (sd-bus adds it to userdata). */
+int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_get_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_get_uint32(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error);
+
+/* Replies with an array of object paths. */
+int bus_reply_paths(sd_bus_message *msg, char **paths);
+
+/* Installs a filter that records calls which sd-bus itself turns away
+ * (wrong argument types, unknown objects) in the audit trail. */
+int bus_install_audit_filter(Manager *m);
