@@ -1,0 +1,289 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A private tessera installation for tests and development.
+
+Starts a dbus-daemon with a system-bus-like policy (our policy file
+included), and the real tesserad on it with its state in a folder of its
+own. Readiness comes from the processes themselves: dbus-daemon prints its
+address, tesserad sends READY=1 over $NOTIFY_SOCKET. Every process started
+here is stopped by its pid.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("TESSERA_BUILD_DIR") or os.path.join(REPO, "build")
+
+NOBODY = 65534
+START_TIMEOUT = 30.0   # generous for sanitizer builds on a loaded 2-core machine
+
+
+def binary(name):
+    """Path of a built program: tesserad, tesseractl, ..."""
+    for sub in ("daemon", "cli", "."):
+        path = os.path.join(BUILD, sub, name)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"{name} not built in {BUILD}")
+
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "https://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<!-- A private bus with the default policy of Debian's system bus: nobody
+     owns names or calls methods unless a policy file allows it. -->
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Debug.Stats"/>
+  </policy>
+  <include>{policy}</include>
+{owner_policy}
+</busconfig>
+"""
+
+# When not run as root, the policy file's <policy user="root"> doesn't
+# apply to the daemon: let the developer's own user stand in for root.
+OWNER_POLICY = """  <policy user="{user}">
+    <allow own="org.tessera.Identity1"/>
+    <allow send_destination="org.tessera.Identity1"/>
+  </policy>"""
+
+
+class TesseraError(RuntimeError):
+    pass
+
+
+class Tessera:
+    """A private bus and tesserad. Use as a context manager, or call
+    start() and close() yourself."""
+
+    def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
+                 log_level="info", keep=False):
+        if directory is None:
+            directory = tempfile.mkdtemp(prefix="tessera-test-")
+            self.owned_dir = not keep
+        else:
+            os.makedirs(directory, exist_ok=True)
+            self.owned_dir = False
+        self.dir = os.path.abspath(directory)
+        # Unprivileged test callers (setpriv to nobody) must reach the
+        # sockets in here; the state directory inside stays 0700.
+        os.chmod(self.dir, 0o755)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.runtime_dir = os.path.join(self.dir, "run")
+        self.bus_socket = os.path.join(self.dir, "bus", "system_bus_socket")
+        self.config_path = os.path.join(self.dir, "tesserad.conf")
+        self.bus_config_path = os.path.join(self.dir, "bus.conf")
+        self.log_path = os.path.join(self.dir, "tesserad.log")
+        self.default_tenant = default_tenant
+        self.tenants = list(tenants)
+        self.config_extra = config_extra
+        self.log_level = log_level
+        self.bus_proc = None
+        self.daemon = None
+        self.bus_address = None
+
+    # -- set-up ---------------------------------------------------------
+
+    def write_configs(self):
+        os.makedirs(os.path.dirname(self.bus_socket), exist_ok=True)
+        os.chmod(os.path.dirname(self.bus_socket), 0o755)
+        owner = ""
+        if os.geteuid() != 0:
+            owner = OWNER_POLICY.format(user=pwd.getpwuid(os.geteuid()).pw_name)
+        with open(self.bus_config_path, "w") as f:
+            f.write(BUS_CONFIG.format(socket=self.bus_socket,
+                                      policy=os.path.join(REPO, "dbus", "org.tessera.Identity1.conf"),
+                                      owner_policy=owner))
+        with open(self.config_path, "w") as f:
+            f.write(self.config_text())
+
+    def config_text(self):
+        host = ""
+        if self.default_tenant:
+            host += f"default_tenant = {self.default_tenant}\n"
+        if self.tenants:
+            host += "tenants = " + ", ".join(self.tenants) + "\n"
+        return (f"[daemon]\n"
+                f"state_directory = {self.state_dir}\n"
+                f"runtime_directory = {self.runtime_dir}\n"
+                f"bus_address = {self.bus_address or 'unix:path=' + self.bus_socket}\n"
+                f"log_level = {self.log_level}\n"
+                f"[host]\n{host}"
+                f"{self.config_extra}")
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address or f"unix:path={self.bus_socket}"
+        env.pop("NOTIFY_SOCKET", None)
+        if extra:
+            env.update(extra)
+        return env
+
+    def start_bus(self):
+        self.write_configs()
+        self.bus_proc = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={self.bus_config_path}", "--nofork", "--nopidfile",
+             "--print-address"],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "dbus.log"), "w"),
+            text=True, start_new_session=True)
+        # dbus-daemon prints its address once it listens: that is readiness.
+        line = self.bus_proc.stdout.readline().strip()
+        if not line:
+            raise TesseraError("dbus-daemon did not start; see " + os.path.join(self.dir, "dbus.log"))
+        self.bus_address = line
+
+    def start_daemon(self, extra_args=(), env=None, output=None):
+        """Starts tesserad and waits for READY=1 on a notify socket. Its log
+        goes to tesserad.log, or to the file object `output`."""
+        with open(self.config_path, "w") as f:
+            f.write(self.config_text())
+        notify_path = os.path.join(self.dir, "notify.sock")
+        if os.path.exists(notify_path):
+            os.unlink(notify_path)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        notify.bind(notify_path)
+        try:
+            daemon_env = self.env(env)
+            daemon_env["NOTIFY_SOCKET"] = notify_path
+            log = output or open(self.log_path, "a")
+            # A session of its own: a Ctrl-C in the terminal reaches only us,
+            # and we stop the daemon in order.
+            self.daemon = subprocess.Popen(
+                [binary("tesserad"), "--config", self.config_path, "--log-target", "console",
+                 *extra_args],
+                env=daemon_env, stdout=log, stderr=log, start_new_session=True)
+            if not output:
+                log.close()
+            self.wait_ready(notify)
+        finally:
+            notify.close()
+            os.unlink(notify_path)
+
+    def wait_ready(self, notify):
+        deadline = time.monotonic() + START_TIMEOUT
+        notify.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                msg = notify.recv(4096).decode(errors="replace")
+            except socket.timeout:
+                if self.daemon.poll() is not None:
+                    raise TesseraError(f"tesserad exited with {self.daemon.returncode}:\n" + self.log())
+                continue
+            if "READY=1" in msg.split("\n"):
+                return
+        raise TesseraError("tesserad did not become ready:\n" + self.log())
+
+    def start(self):
+        self.start_bus()
+        self.start_daemon()
+        return self
+
+    # -- stopping ---------------------------------------------------------
+
+    def stop_daemon(self, sig=signal.SIGTERM, timeout=20.0):
+        """Stops tesserad by its pid; returns its exit code."""
+        if not self.daemon:
+            return None
+        if self.daemon.poll() is None:
+            self.daemon.send_signal(sig)
+            try:
+                self.daemon.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+                raise TesseraError("tesserad did not stop on " + signal.Signals(sig).name)
+        code = self.daemon.returncode
+        self.daemon = None
+        return code
+
+    def kill_daemon(self):
+        return self.stop_daemon(signal.SIGKILL)
+
+    def restart_daemon(self):
+        self.stop_daemon()
+        self.start_daemon()
+
+    def close(self):
+        try:
+            self.stop_daemon()
+        finally:
+            if self.bus_proc and self.bus_proc.poll() is None:
+                self.bus_proc.terminate()
+                self.bus_proc.wait(10)
+            if self.bus_proc and self.bus_proc.stdout:
+                self.bus_proc.stdout.close()
+            self.bus_proc = None
+            if self.owned_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- talking to it ------------------------------------------------------
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def run(self, argv, input=None, user=None, check=False, env=None, timeout=60):
+        """Runs argv against this installation, as `user` (a uid) if given,
+        through setpriv. Returns the CompletedProcess."""
+        if user is not None:
+            argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+        p = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env(env),
+                           timeout=timeout)
+        if check and p.returncode != 0:
+            raise TesseraError(f"{argv} failed with {p.returncode}:\n{p.stdout}\n{p.stderr}")
+        return p
+
+    def ctl(self, *args, **kw):
+        return self.run([binary("tesseractl"), *args], **kw)
+
+    def busctl(self, *args, **kw):
+        return self.run(["busctl", "--system", *args], **kw)
+
+    def sqlite(self, sql):
+        """Reads the daemon's database directly (WAL lets us read while it runs)."""
+        p = subprocess.run(["sqlite3", "-readonly", os.path.join(self.state_dir, "tessera.db"), sql],
+                           capture_output=True, text=True, check=True)
+        return [line.split("|") for line in p.stdout.splitlines()]
+
+
+def require_root(testcase):
+    """Skips a unittest.TestCase method's class when not root, saying why."""
+    if os.geteuid() != 0:
+        testcase.skipTest("needs root (setpriv to another uid, private mount namespaces)")
