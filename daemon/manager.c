@@ -9,6 +9,7 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "names.h"
+#include "password.h"
 
 #define PASSWORD_MIN_LEN 8
 /* Long enough for any passphrase; bounded so nobody hashes megabytes. */
@@ -47,6 +48,8 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);
+        secret_key_free(m->secret_key);
+        erase_and_free(m->dummy_hash);
         config_free(m->config);
         free(m);
         return NULL;
@@ -72,6 +75,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
+static int manager_load_secret_key(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+
+        if (m->config->key_file)
+                path = strdup(m->config->key_file);
+        else if (asprintf(&path, "%s/%s", m->config->state_directory, SECRET_KEY_FILE) < 0)
+                path = NULL;
+        if (!path)
+                return log_oom();
+        return secret_key_load(path, &m->secret_key);
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -89,6 +104,14 @@ int manager_start(Manager *m) {
         r = store_open(m->database_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store at %s: %m", m->database_path);
+
+        r = manager_load_secret_key(m);
+        if (r < 0)
+                return r;
+        /* Before anything can ask to authenticate. */
+        r = password_dummy_hash(m->config->hash_prefix, m->config->hash_cost, &m->dummy_hash);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the dummy password hash: %m");
 
         r = sd_event_default(&m->event);
         if (r < 0)
