@@ -66,7 +66,7 @@ int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const 
         _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
         bool real;
 
-        if (!password || policy < 0 || policy >= _AUTH_TOTP_POLICY_MAX || !m->dummy_hash)
+        if (policy < 0 || policy >= _AUTH_TOTP_POLICY_MAX || !m->dummy_hash)
                 return -EINVAL;
 
         at = calloc(1, sizeof(AuthAttempt));
@@ -79,7 +79,7 @@ int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const 
         *at = (AuthAttempt) {
                 .user = u ? user_record_ref((UserRecord *) u) : NULL,
                 .target = strdup(strempty(target)),
-                .password = strdup(password),
+                .password = password ? strdup(password) : NULL,
                 .code = strdup(strempty(code)),
                 .hash = strdup(real ? u->password_hash : m->dummy_hash),
                 .dummy = !real,
@@ -89,7 +89,7 @@ int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const 
                 .prefix = m->config->hash_prefix,
                 .cost = m->config->hash_cost,
         };
-        if (!at->target || !at->password || !at->code || !at->hash)
+        if (!at->target || (password && !at->password) || !at->code || !at->hash)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(at);
@@ -98,7 +98,11 @@ int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const 
 
 void auth_attempt_verify(void *attempt) {
         AuthAttempt *at = attempt;
-        at->verify_result = password_verify(at->password, at->hash);
+        int r;
+
+        /* Without a password the hash still runs: the answer takes as long. */
+        r = password_verify(strempty(at->password), at->hash);
+        at->verify_result = at->password ? r : 0;
 }
 
 void auth_attempt_rehash(void *attempt) {
@@ -106,7 +110,7 @@ void auth_attempt_rehash(void *attempt) {
 
         erase_and_free(at->new_hash);
         at->new_hash = NULL;
-        if (password_hash(at->password, at->prefix, at->cost, &at->new_hash) < 0)
+        if (!at->password || password_hash(at->password, at->prefix, at->cost, &at->new_hash) < 0)
                 at->new_hash = NULL;
 }
 
@@ -401,7 +405,9 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
                                   (at->policy == AUTH_TOTP_OPTIONAL && !isempty(at->code)));
 
         if (!password_ok)
-                d->reason = at->dummy ? "no password set" : "wrong password";
+                d->reason = !at->password ? "no usable password given" :
+                            at->dummy     ? "no password set" :
+                                            "wrong password";
         else if (needs_code && isempty(at->code)) {
                 if (at->allow_partial) {
                         d->result.outcome = AUTH_NEED_SECOND_FACTOR;

@@ -98,7 +98,9 @@ int auth_find_user(Manager *m, Store *s, const char *login, UserRecord **ret);
  * in the audit trail ("alice@acme", or what was typed). code may be NULL or
  * empty. allow_partial: the channel asks for the code in a second step, so
  * a right password without a code gives AUTH_NEED_SECOND_FACTOR instead of
- * a failure. The attempt copies what it needs and wipes it when freed. */
+ * a failure. password NULL: none could be had (a failed conversation, an
+ * over-long answer): the attempt runs and fails like a wrong one. The
+ * attempt copies what it needs and wipes it when freed. */
 int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const char *password, const char *code,
                      AuthTotpPolicy policy, bool allow_partial, AuthAttempt **ret);
 /* Step 2: the slow part, on a worker thread. */

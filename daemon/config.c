@@ -196,6 +196,24 @@ static int parse_totp_window(const char *value, void *field) {
         return 0;
 }
 
+static int parse_connections(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 1 || v > 65536)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_timeout(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 1 || v > 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 #define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
 
 static const ConfigKey config_keys[] = {
@@ -221,6 +239,9 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "lockout_time", parse_seconds, lockout_time),
         KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
         KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("pam", "socket", parse_optional_path, pam_socket),
+        KEY("pam", "max_connections", parse_connections, pam_max_connections),
+        KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -322,6 +343,8 @@ int config_new_default(Config **ret) {
         c->lockout_time = 60;
         c->lockout_max_time = 3600;
         c->totp_window = 1;
+        c->pam_max_connections = 256;
+        c->pam_request_timeout = 10;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -398,6 +421,7 @@ Config *config_free(Config *c) {
         free(c->home_template);
         free(c->hash_prefix);
         free(c->key_file);
+        free(c->pam_socket);
         free(c);
         return NULL;
 }

@@ -45,6 +45,11 @@ typedef struct Config {
         unsigned lockout_time;        /* s: the first lock; each further one doubles it */
         unsigned lockout_max_time;    /* s: the longest a lock grows to */
         unsigned totp_window;         /* time steps accepted either side of now */
+
+        /* [pam] */
+        char *pam_socket;             /* NULL: pam.sock in the runtime directory */
+        unsigned pam_max_connections;
+        unsigned pam_request_timeout; /* s a client has to send its request */
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

@@ -9,6 +9,7 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "names.h"
+#include "pam-server.h"
 #include "password.h"
 
 #define PASSWORD_MIN_LEN 8
@@ -42,6 +43,8 @@ Manager *manager_free(Manager *m) {
                 (void) sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        /* After the workers: their done callbacks answer PAM clients. */
+        m->pam_server = pam_server_free(m->pam_server);
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
@@ -140,6 +143,10 @@ int manager_start(Manager *m) {
                 return log_error_errno(r, "Failed to start worker threads: %m");
 
         r = bus_connect_and_register(m);
+        if (r < 0)
+                return r;
+
+        r = pam_server_start(m, &m->pam_server);
         if (r < 0)
                 return r;
 

@@ -17,6 +17,8 @@
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
+typedef struct PamServer PamServer;
+
 typedef struct BusRecordCache {
         char *path;
         void *record;
@@ -38,6 +40,8 @@ typedef struct Manager {
          * they cost the time a real user costs. */
         SecretKey *secret_key;
         char *dummy_hash;
+
+        PamServer *pam_server;
 
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;

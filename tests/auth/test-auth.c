@@ -85,8 +85,15 @@ START_TEST(test_password) {
         ck_assert_int_eq(test_login(m, u, "", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
         ck_assert_int_eq(r.locked_until_usec, 0);
 
+        /* No usable password (a failed conversation): a failure, counted and recorded. */
+        ck_assert_int_eq(test_login(m, u, NULL, NULL, AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
+        ck_assert(test_audit_contains(m, "no usable password given"));
+        AuthState st;
+        ck_assert_int_eq(store_auth_state_get(m->store, u->id, &st), 0);
+        ck_assert_uint_eq(st.failed_count, 3);
+
         ck_assert_uint_eq(test_audit_count(m, "auth.login", AUDIT_SUCCESS), 1);
-        ck_assert_uint_eq(test_audit_count(m, "auth.login", AUDIT_FAILURE), 2);
+        ck_assert_uint_eq(test_audit_count(m, "auth.login", AUDIT_FAILURE), 3);
         /* The context is recorded; the secrets are not. */
         ck_assert(test_audit_contains(m, "\"service\":\"test\""));
         ck_assert(test_audit_contains(m, "\"tty\":\"pts/1\""));
