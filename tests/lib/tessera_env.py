@@ -76,12 +76,20 @@ class TesseraError(RuntimeError):
     pass
 
 
+def check_sanitizers(what, output):
+    """In sanitizer builds a report fails the test, even when the program
+    went on (UBSan) or the test did not look at its exit code."""
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        if marker in output:
+            raise TesseraError(f"{what}: sanitizer report:\n{output}")
+
+
 class Tessera:
     """A private bus and tesserad. Use as a context manager, or call
     start() and close() yourself."""
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
-                 log_level="info", keep=False):
+                 daemon_extra="", log_level="info", keep=False):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -100,7 +108,8 @@ class Tessera:
         self.log_path = os.path.join(self.dir, "tesserad.log")
         self.default_tenant = default_tenant
         self.tenants = list(tenants)
-        self.config_extra = config_extra
+        self.config_extra = config_extra    # INI text after the [host] section
+        self.daemon_extra = daemon_extra    # lines for the [daemon] section
         self.log_level = log_level
         self.bus_proc = None
         self.daemon = None
@@ -132,6 +141,7 @@ class Tessera:
                 f"runtime_directory = {self.runtime_dir}\n"
                 f"bus_address = {self.bus_address or 'unix:path=' + self.bus_socket}\n"
                 f"log_level = {self.log_level}\n"
+                f"{self.daemon_extra}"
                 f"[host]\n{host}"
                 f"{self.config_extra}")
 
@@ -230,6 +240,7 @@ class Tessera:
     def close(self):
         try:
             self.stop_daemon()
+            check_sanitizers("tesserad", self.log())
         finally:
             if self.bus_proc and self.bus_proc.poll() is None:
                 self.bus_proc.terminate()
@@ -266,6 +277,7 @@ class Tessera:
             argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
         p = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env(env),
                            timeout=timeout)
+        check_sanitizers(argv[0], p.stderr)
         if check and p.returncode != 0:
             raise TesseraError(f"{argv} failed with {p.returncode}:\n{p.stdout}\n{p.stderr}")
         return p
@@ -273,8 +285,18 @@ class Tessera:
     def ctl(self, *args, **kw):
         return self.run([binary("tesseractl"), *args], **kw)
 
+    @staticmethod
+    def ctl_path():
+        return binary("tesseractl")
+
     def busctl(self, *args, **kw):
         return self.run(["busctl", "--system", *args], **kw)
+
+    def gdbus(self, path, method, *args, **kw):
+        """Calls a method with gdbus (arguments in GVariant text form), which
+        prints error names as they are: "GDBus.Error:org.tessera...NotFound"."""
+        return self.run(["gdbus", "call", "--system", "--dest", "org.tessera.Identity1", "--object-path", path,
+                         "--method", method, *args], **kw)
 
     def sqlite(self, sql):
         """Reads the daemon's database directly (WAL lets us read while it runs)."""
