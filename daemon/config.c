@@ -364,8 +364,10 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
         size_t n = 1;
         char *out, *o;
 
+        /* Each '%' reserves room for the longer name or, in "%%", for the
+         * '%' itself: the names may be empty. */
         for (const char *p = c->home_template; *p; p++)
-                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) : 1;
+                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) + 1 : 1;
 
         out = o = malloc(n);
         if (!out)
