@@ -19,7 +19,6 @@ typedef struct ParseState {
         const char *path;
         FILE *f;
         unsigned line;          /* number of the line inih handed to us last */
-        bool at_line_start;
         int error;              /* first error, reported after the whole file was read */
 } ParseState;
 
@@ -249,16 +248,36 @@ static int handler(void *userdata, const char *section, const char *key, const c
 
 /* inih reports line numbers to the handler only when built with
  * INI_HANDLER_LINENO, which Debian's library is not; count lines in our own
- * reader instead. inih calls the handler right after reading a line. */
+ * reader instead. inih calls the handler right after reading a line.
+ *
+ * inih reads into a buffer of num (INI_MAX_LINE, 200) bytes and parses
+ * what does not fit as further lines of its own: a long value would be cut
+ * short, its tail taken for a key or a syntax error, and the line numbers
+ * of every later message would be off. Refuse such a line here, by its
+ * number, and skip its tail so that inih counts lines as we do. */
 static char *reader(char *str, int num, void *stream) {
         ParseState *st = stream;
         char *s = fgets(str, num, st->f);
+        int c;
 
         if (!s)
                 return NULL;
-        if (st->at_line_start)
-                st->line++;
-        st->at_line_start = strchr(s, '\n') != NULL;
+        st->line++;
+        if (strchr(s, '\n'))
+                return s;
+
+        /* The last line without a newline, or one that filled the buffer
+         * (and fits, if only its newline is left). */
+        c = getc(st->f);
+        if (c == EOF || c == '\n')
+                return s;
+
+        log_error("%s:%u: line is too long, the limit is %d bytes.", st->path, st->line, num - 1);
+        st->error = st->error ?: -EINVAL;
+        while (c != EOF && c != '\n')
+                c = getc(st->f);
+        /* Don't let inih apply a value cut short. */
+        s[0] = '\0';
         return s;
 }
 
@@ -326,7 +345,7 @@ int config_load(const char *path, bool allow_missing, Config **ret) {
                 return log_error_errno(-errno, "Failed to open %s: %m", path);
         }
 
-        st = (ParseState) { .config = c, .path = path, .f = f, .at_line_start = true };
+        st = (ParseState) { .config = c, .path = path, .f = f };
         r = ini_parse_stream(reader, &st, handler, &st);
         if (st.error < 0)
                 return st.error;
@@ -364,8 +383,10 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
         size_t n = 1;
         char *out, *o;
 
+        /* Each '%' reserves room for the longer name or, in "%%", for the
+         * '%' itself: the names may be empty. */
         for (const char *p = c->home_template; *p; p++)
-                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) : 1;
+                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) + 1 : 1;
 
         out = o = malloc(n);
         if (!out)

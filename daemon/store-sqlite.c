@@ -330,7 +330,9 @@ int store_commit(Store *s) {
 }
 
 void store_rollback(Store *s) {
-        if (!s->in_transaction)
+        /* NULL is fine, as for any destructor: callers hand over a "txn"
+         * that actor_begin() never set or store_commit() already took. */
+        if (!s || !s->in_transaction)
                 return;
         /* After some errors SQLite has already rolled back by itself. */
         if (!sqlite3_get_autocommit(s->db))
