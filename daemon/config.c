@@ -311,6 +311,14 @@ int config_new_default(Config **ret) {
 static int config_verify(const Config *c) {
         if (c->id_slice_size < 1000)
                 return log_error_errno(-EINVAL, "%s: [ids] slice_size must be at least 1000.", c->path);
+        /* As systemd's uid_is_valid(): nothing at or past 2^31 (signed
+         * uid_t trouble, and (uid_t) -1), and never 65534/65535, "nobody"
+         * and the 16-bit -1. */
+        if (c->id_range_max > INT32_MAX - 1)
+                return log_error_errno(-EINVAL, "%s: [ids] range_max must be below 2147483647.", c->path);
+        if (c->id_range_min <= 65535 && c->id_range_max >= 65534)
+                return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must not include 65534 and 65535 "
+                                                "(nobody and the 16-bit -1).", c->path);
         if (c->id_range_min < 1000 || c->id_range_max <= c->id_range_min ||
             (uint64_t) c->id_range_max - c->id_range_min + 1 < c->id_slice_size)
                 return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must hold at least one slice above 999.",
@@ -395,6 +403,12 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
                 if (*p != '%') {
                         *o++ = *p;
                         continue;
+                }
+                /* A lone '%' at the end stays itself (config_load refuses
+                 * such templates; a Config built by hand might not). */
+                if (!p[1]) {
+                        *o++ = '%';
+                        break;
                 }
                 p++;
                 if (*p == 'u')

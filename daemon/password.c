@@ -57,7 +57,9 @@ int password_verify(const char *password, const char *hash) {
         const char *h;
         size_t n;
 
-        if (!password || isempty(hash))
+        /* Only "$id$..." hashes: libxcrypt would take anything else as a
+         * traditional DES setting, which nobody should still have. */
+        if (!password || isempty(hash) || hash[0] != '$')
                 return -EINVAL;
 
         cd = calloc(1, sizeof(struct crypt_data));

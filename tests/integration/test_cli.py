@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from tessera_env import NOBODY, Tessera, require_root  # noqa: E402
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_DENIED, EXIT_REFUSED = 2, 3, 4, 5
+IVAN_UID = 200500
 
 
 class CliTest(unittest.TestCase):
@@ -277,7 +278,7 @@ class CliTest(unittest.TestCase):
 class SelfServiceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.t = Tessera(default_tenant="acme", config_extra="[ids]\nrange_min = 65000\nslice_size = 1000\n").start()
+        cls.t = Tessera(default_tenant="acme", bus_users=[("ivan", IVAN_UID)]).start()
         cls.addClassCleanup(cls.t.close)
         cls.t.ctl("tenant", "create", "acme", check=True)
 
@@ -286,10 +287,10 @@ class SelfServiceTest(unittest.TestCase):
 
     def test_self_service_password(self):
         require_root(self)
-        # dbus-daemon refuses peers whose uid it cannot resolve, so the
-        # user gets the uid of the local account "nobody" (this daemon's
-        # slice is placed around it).
-        u = self.ctl_json("user", "add", "ivan@acme", "--uid", str(NOBODY))
+        # dbus-daemon refuses peers whose uid it cannot resolve: the bus
+        # knows ivan's uid (through nss_wrapper, as a host would through
+        # nss_tessera).
+        u = self.ctl_json("user", "add", "ivan@acme", "--uid", str(IVAN_UID))
         self.ctl("user", "passwd", "ivan@acme", "--password-stdin", input="first-password\n")
         uid = u["uid"]
         # Changing one's own password needs the current one (first line).

@@ -43,6 +43,8 @@ class ConfigTest(unittest.TestCase):
             ("[daemon]\nstate_directory = relative/path\n", ":2: invalid value for 'state_directory'"),
             ("[ids]\nrange_min = -5\n", ":2: invalid value for 'range_min'"),
             ("[ids]\nslice_size = 10\n", "slice_size must be at least 1000"),
+            ("[ids]\nrange_min = 60000\n", "must not include 65534 and 65535"),
+            ("[ids]\nrange_max = 4294967295\n", "range_max must be below 2147483647"),
             ("[host]\ndefault_tenant = acme\ntenants = acme\n", "both the default and in [host] tenants"),
             ("this is not ini\n", ":1: syntax error"),
         ]

@@ -89,7 +89,7 @@ class Tessera:
     start() and close() yourself."""
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
-                 daemon_extra="", log_level="info", keep=False):
+                 daemon_extra="", log_level="info", keep=False, bus_users=()):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -108,6 +108,10 @@ class Tessera:
         self.log_path = os.path.join(self.dir, "tesserad.log")
         self.default_tenant = default_tenant
         self.tenants = list(tenants)
+        # (name, uid) of accounts the bus must resolve besides the local
+        # ones: dbus-daemon refuses peers whose uid it can't look up, and on
+        # a host it would find tessera's users through NSS.
+        self.bus_users = list(bus_users)
         self.config_extra = config_extra    # INI text after the [host] section
         self.daemon_extra = daemon_extra    # lines for the [daemon] section
         self.log_level = log_level
@@ -153,13 +157,31 @@ class Tessera:
             env.update(extra)
         return env
 
+    def bus_env(self):
+        """The bus daemon's environment: nss_wrapper with the local accounts
+        plus bus_users, when there are any."""
+        if not self.bus_users:
+            return None
+        passwd, group = os.path.join(self.dir, "bus-passwd"), os.path.join(self.dir, "bus-group")
+        with open("/etc/passwd") as src, open(passwd, "w") as f:
+            f.write(src.read())
+            for name, uid in self.bus_users:
+                f.write(f"{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n")
+        with open("/etc/group") as src, open(group, "w") as f:
+            f.write(src.read())
+            for name, uid in self.bus_users:
+                f.write(f"{name}:x:{uid}:\n")
+        env = dict(os.environ, LD_PRELOAD=nss_wrapper_library(), NSS_WRAPPER_PASSWD=passwd,
+                   NSS_WRAPPER_GROUP=group)
+        return env
+
     def start_bus(self):
         self.write_configs()
         self.bus_proc = subprocess.Popen(
             ["dbus-daemon", f"--config-file={self.bus_config_path}", "--nofork", "--nopidfile",
              "--print-address"],
             stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "dbus.log"), "w"),
-            text=True, start_new_session=True)
+            text=True, start_new_session=True, env=self.bus_env())
         # dbus-daemon prints its address once it listens: that is readiness.
         line = self.bus_proc.stdout.readline().strip()
         if not line:
@@ -303,6 +325,19 @@ class Tessera:
         p = subprocess.run(["sqlite3", "-readonly", os.path.join(self.state_dir, "tessera.db"), sql],
                            capture_output=True, text=True, check=True)
         return [line.split("|") for line in p.stdout.splitlines()]
+
+
+def nss_wrapper_library():
+    """libnss_wrapper.so from Debian's libnss-wrapper."""
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        path = os.path.join(d, "libnss_wrapper.so")
+        if os.path.exists(path):
+            return path
+    p = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        if "libnss_wrapper.so" in line:
+            return line.split("=>")[-1].strip()
+    raise FileNotFoundError("libnss_wrapper.so not found: install libnss-wrapper")
 
 
 def require_root(testcase):
