@@ -2,13 +2,8 @@
 /* lib/auth-codes.c: the forms of TOTP and backup codes, and the split of
  * password and code typed in one answer. */
 
-#include <check.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "auth-codes.h"
+#include "test-util.h"
 
 static void check_split(const char *answer, int expected, const char *password, const char *code) {
         char a[128], c[33] = "untouched";
@@ -63,15 +58,9 @@ END_TEST
 int main(void) {
         Suite *s = suite_create("auth-codes");
         TCase *tc = tcase_create("codes");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_split_code);
         tcase_add_test(tc, test_backup_code_normalize);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return test_run_suite(s);
 }

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "auth-test-util.h"
+#include "test-auth-util.h"
 #include "totp.h"
 
 /* RFC 6238, appendix B: the SHA-1 seed, and codes at given times (the
@@ -127,5 +127,5 @@ int main(void) {
         tcase_add_test(tc, test_base32_uri);
         tcase_add_test(tc, test_backup_codes);
         suite_add_tcase(s, tc);
-        return test_run(s);
+        return test_run_suite(s);
 }

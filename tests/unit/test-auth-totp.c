@@ -5,7 +5,7 @@
 #include <liboath/oath.h>
 #include <stdlib.h>
 
-#include "auth-test-util.h"
+#include "test-auth-util.h"
 #include "auth-totp.h"
 #include "time-util.h"
 #include "totp.h"
@@ -13,7 +13,7 @@
 static Manager *m;
 
 static void setup(void) {
-        m = test_manager_new();
+        m = auth_test_manager_new();
 }
 
 static void teardown(void) {
@@ -40,7 +40,7 @@ static void code_at(const uint8_t *seed, int64_t offset, char code[static TOTP_D
 }
 
 START_TEST(test_self_enrollment) {
-        _cleanup_(user_record_unrefp) UserRecord *u = test_user_new(m, "alice", "pw");
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL, *b32b = NULL, *urib = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL, **codes2 = NULL;
         Actor self = self_actor(u);
@@ -58,7 +58,7 @@ START_TEST(test_self_enrollment) {
         ck_assert_int_eq(auth_totp_status(m->store, u->id, &st), 0);
         ck_assert(st.pending);
         ck_assert(!st.enabled);
-        ck_assert_int_eq(test_login(m, u, "pw", NULL, AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", NULL, AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
 
         /* A wrong code does not confirm. */
         code_at(seed, 0, code);
@@ -77,7 +77,7 @@ START_TEST(test_self_enrollment) {
         ck_assert_uint_eq(st.backup_codes_left, BACKUP_CODE_COUNT);
 
         /* The confirming code was spent; confirming twice is refused. */
-        ck_assert_int_eq(test_login(m, u, "pw", code, AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", code, AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_confirm(m, m->store, &self, u, code, &codes2, &e), -EEXIST);
 
@@ -92,8 +92,8 @@ START_TEST(test_self_enrollment) {
         ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &self, u, codes[0], &codes2, &e), 0);
         ck_assert_uint_eq(strv_length(codes2), BACKUP_CODE_COUNT);
         /* ...and replace the old ones, the one just used included. */
-        ck_assert_int_eq(test_login(m, u, "pw", codes[1], AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
-        ck_assert_int_eq(test_login(m, u, "pw", codes2[0], AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes[1], AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes2[0], AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
 
         /* Disable: with a code only. */
         e = (TesseraError) {};
@@ -105,23 +105,23 @@ START_TEST(test_self_enrollment) {
         ck_assert_int_eq(auth_totp_status(m->store, u->id, &st), 0);
         ck_assert(!st.enabled && !st.pending);
         ck_assert_uint_eq(st.backup_codes_left, 0);
-        ck_assert_int_eq(test_login(m, u, "pw", NULL, AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", NULL, AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_disable(m, m->store, &self, u, codes2[2], &e), -ENOENT);
 
-        ck_assert_uint_eq(test_audit_count(m, "totp.begin", AUDIT_SUCCESS), 1);
-        ck_assert_uint_eq(test_audit_count(m, "totp.confirm", AUDIT_SUCCESS), 1);
-        ck_assert_uint_eq(test_audit_count(m, "totp.confirm", AUDIT_FAILURE), 1);
-        ck_assert_uint_eq(test_audit_count(m, "totp.backup-codes", AUDIT_SUCCESS), 1);
-        ck_assert_uint_eq(test_audit_count(m, "totp.disable", AUDIT_SUCCESS), 1);
-        ck_assert(!test_audit_contains(m, b32));
-        ck_assert(!test_audit_contains(m, codes2[1]));
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.begin", AUDIT_SUCCESS), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.confirm", AUDIT_SUCCESS), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.confirm", AUDIT_FAILURE), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.backup-codes", AUDIT_SUCCESS), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.disable", AUDIT_SUCCESS), 1);
+        ck_assert(!auth_test_audit_contains(m, b32));
+        ck_assert(!auth_test_audit_contains(m, codes2[1]));
 }
 END_TEST
 
 START_TEST(test_authorization) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = test_user_new(m, "alice", "pw"),
-                                                 *bob = test_user_new(m, "bob", "pw");
+        _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
+                                                 *bob = auth_test_user(m, "bob", "pw");
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL;
         Actor as_bob = self_actor(bob);
@@ -138,7 +138,7 @@ START_TEST(test_authorization) {
         ck_assert_int_eq(auth_totp_disable(m, m->store, &as_bob, alice, NULL, &e), -EACCES);
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &as_bob, alice, NULL, &codes, &e), -EACCES);
-        ck_assert_uint_eq(test_audit_count(m, "totp.begin", AUDIT_DENIED), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "totp.begin", AUDIT_DENIED), 1);
 
         /* An administrator enrolls for her, and may reset it: a new seed
          * that replaces the old one, pending again. */
@@ -154,7 +154,7 @@ START_TEST(test_authorization) {
         ck_assert_int_eq(auth_totp_status(m->store, alice->id, &st), 0);
         ck_assert(st.pending && !st.enabled);
         ck_assert_uint_eq(st.backup_codes_left, 0);
-        ck_assert(test_audit_contains(m, "\"replaced\":\"enabled\""));
+        ck_assert(auth_test_audit_contains(m, "\"replaced\":\"enabled\""));
 
         /* Administrators disable without a code. */
         ck_assert_int_eq(auth_totp_disable(m, m->store, &admin, alice, NULL, &e), 0);
@@ -169,7 +169,7 @@ START_TEST(test_authorization) {
 END_TEST
 
 START_TEST(test_code_checks_count) {
-        _cleanup_(user_record_unrefp) UserRecord *u = test_user_new(m, "alice", "pw"), *cur = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *cur = NULL;
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL;
         Actor self = self_actor(u);
@@ -188,7 +188,7 @@ START_TEST(test_code_checks_count) {
                 e = (TesseraError) {};
                 ck_assert_int_eq(auth_totp_disable(m, m->store, &self, u, "zzzzz-zzzzz", &e), -EKEYREJECTED);
         }
-        cur = test_user_reload(m, u);
+        cur = auth_test_reload(m, u);
         ck_assert_int_gt(cur->locked_until_usec, (int64_t) now_usec(CLOCK_REALTIME));
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_disable(m, m->store, &self, u, codes[0], &e), -EACCES);
@@ -205,5 +205,5 @@ int main(void) {
         tcase_add_test(tc, test_authorization);
         tcase_add_test(tc, test_code_checks_count);
         suite_add_tcase(s, tc);
-        return test_run(s);
+        return test_run_suite(s);
 }

@@ -4,13 +4,13 @@
 
 #include <stdlib.h>
 
-#include "auth-test-util.h"
+#include "test-auth-util.h"
 #include "session.h"
 
 static Manager *m;
 
 static void setup(void) {
-        m = test_manager_new();
+        m = auth_test_manager_new();
 }
 
 static void teardown(void) {
@@ -18,8 +18,8 @@ static void teardown(void) {
 }
 
 START_TEST(test_open_close_list) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = test_user_new(m, "alice", "pw"),
-                                                 *bob = test_user_new(m, "bob", "pw");
+        _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
+                                                 *bob = auth_test_user(m, "bob", "pw");
         SessionSpec spec = { .kind = "pam", .service = "sshd", .tty = "ssh", .remote_host = "192.0.2.7",
                              .remote_user = "", .pid = 777 };
         SessionFilter all = {}, only_alice = { .user_id = alice->id }, open_only = { .open_only = true };
@@ -28,13 +28,13 @@ START_TEST(test_open_close_list) {
         int64_t id1, id2, id3;
         size_t n;
 
-        ck_assert_int_eq(session_open(m, m->store, &test_root_actor, alice, &spec, &id1, &e), 0);
+        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id1, &e), 0);
         spec.tty = "pts/3";
-        ck_assert_int_eq(session_open(m, m->store, &test_root_actor, alice, &spec, &id2, &e), 0);
-        ck_assert_int_eq(session_open(m, m->store, &test_root_actor, bob, &spec, &id3, &e), 0);
+        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id2, &e), 0);
+        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, bob, &spec, &id3, &e), 0);
         ck_assert_int_gt(id2, id1);
 
-        ck_assert_int_eq(session_list(m, m->store, &test_root_actor, &all, &list, &n, &e), 0);
+        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &all, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 3);
         /* Newest first, with the user's names. */
         ck_assert_int_eq(list[0].id, id3);
@@ -51,32 +51,32 @@ START_TEST(test_open_close_list) {
         session_record_array_free(list, n);
 
         /* Close by id, and without one (the newest from the same tty and pid). */
-        ck_assert_int_eq(session_close(m, m->store, &test_root_actor, alice, id1, NULL, &e), 0);
-        ck_assert_int_eq(session_close(m, m->store, &test_root_actor, alice, 0, &spec, &e), 0);
+        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), 0);
+        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, 0, &spec, &e), 0);
         e = (TesseraError) {};
-        ck_assert_int_eq(session_close(m, m->store, &test_root_actor, alice, id1, NULL, &e), -ENOENT);
+        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), -ENOENT);
         e = (TesseraError) {};
         /* Bob's session is not Alice's to close. */
-        ck_assert_int_eq(session_close(m, m->store, &test_root_actor, alice, id3, NULL, &e), -ENOENT);
+        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id3, NULL, &e), -ENOENT);
 
-        ck_assert_int_eq(session_list(m, m->store, &test_root_actor, &open_only, &list, &n, &e), 0);
+        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &open_only, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 1);
         ck_assert_int_eq(list[0].id, id3);
         session_record_array_free(list, n);
-        ck_assert_int_eq(session_list(m, m->store, &test_root_actor, &only_alice, &list, &n, &e), 0);
+        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &only_alice, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 2);
         ck_assert_int_gt(list[0].closed_usec, 0);
         session_record_array_free(list, n);
 
-        ck_assert_uint_eq(test_audit_count(m, "session.open", AUDIT_SUCCESS), 3);
-        ck_assert_uint_eq(test_audit_count(m, "session.close", AUDIT_SUCCESS), 2);
-        ck_assert(test_audit_contains(m, "\"service\":\"sshd\""));
+        ck_assert_uint_eq(auth_test_audit_count(m, "session.open", AUDIT_SUCCESS), 3);
+        ck_assert_uint_eq(auth_test_audit_count(m, "session.close", AUDIT_SUCCESS), 2);
+        ck_assert(auth_test_audit_contains(m, "\"service\":\"sshd\""));
 }
 END_TEST
 
 START_TEST(test_authorization) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = test_user_new(m, "alice", "pw"),
-                                                 *bob = test_user_new(m, "bob", "pw");
+        _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
+                                                 *bob = auth_test_user(m, "bob", "pw");
         Actor as_alice = { .channel = "pam", .uid = alice->uid };
         SessionSpec spec = { .kind = "pam", .service = "login" };
         SessionFilter mine = { .user_id = alice->id }, bobs = { .user_id = bob->id }, all = {};
@@ -95,12 +95,12 @@ START_TEST(test_authorization) {
         ck_assert_int_eq(session_list(m, m->store, &as_alice, &bobs, &list, &n, &e), -EACCES);
         e = (TesseraError) {};
         ck_assert_int_eq(session_list(m, m->store, &as_alice, &all, &list, &n, &e), -EACCES);
-        ck_assert_uint_eq(test_audit_count(m, "session.open", AUDIT_DENIED), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "session.open", AUDIT_DENIED), 1);
 
         /* A session needs a kind. */
         e = (TesseraError) {};
         spec.kind = NULL;
-        ck_assert_int_eq(session_open(m, m->store, &test_root_actor, alice, &spec, &id, &e), -EINVAL);
+        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id, &e), -EINVAL);
 }
 END_TEST
 
@@ -112,5 +112,5 @@ int main(void) {
         tcase_add_test(tc, test_open_close_list);
         tcase_add_test(tc, test_authorization);
         suite_add_tcase(s, tc);
-        return test_run(s);
+        return test_run_suite(s);
 }

@@ -2,22 +2,9 @@
 /* lib/pam-proto.c: the messages of the authentication socket, both
  * directions. */
 
-#include <check.h>
-#include <stdlib.h>
-
-#include "macro.h"
 #include "pam-proto.h"
+#include "test-util.h"
 #include "wire.h"
-
-static int run(Suite *s) {
-        SRunner *sr = srunner_create(s);
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
 
 START_TEST(test_request_round_trip) {
         uint8_t buf[PAM_PROTO_MAX_MESSAGE];
@@ -215,5 +202,5 @@ int main(void) {
         tcase_add_test(tc, test_request_malformed);
         tcase_add_test(tc, test_reply);
         suite_add_tcase(s, tc);
-        return run(s);
+        return test_run_suite(s);
 }

@@ -6,23 +6,19 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "auth-test-util.h"
+#include "test-auth-util.h"
 #include "secret-box.h"
 
 static char *dir;
 
 static void setup(void) {
-        char tmpl[] = "/tmp/tessera-test-key-XXXXXX";
-        ck_assert_ptr_nonnull(mkdtemp(tmpl));
-        dir = strdup(tmpl);
+        dir = test_mkdtemp();
         unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 static void teardown(void) {
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
-        free(dir);
+        test_rm_rf(dir);
+        dir = (free(dir), NULL);
 }
 
 static char *path_in(const char *name) {
@@ -196,5 +192,5 @@ int main(void) {
         tcase_add_test(tc, test_key_file_refused);
         tcase_add_test(tc, test_key_credential);
         suite_add_tcase(s, tc);
-        return test_run(s);
+        return test_run_suite(s);
 }
