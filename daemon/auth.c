@@ -372,6 +372,41 @@ typedef struct Decision {
         AuditResult audit;
 } Decision;
 
+/* The account-state part of every decision: true (and d filled) when the
+ * account can't be used now, whatever the credentials. */
+static bool account_unusable(const UserRecord *u, int64_t now, Decision *d) {
+        d->result.user_id = u->id;
+        d->result.outcome = account_outcome(u, now);
+        if (d->result.outcome == AUTH_SUCCESS)
+                return false;
+        d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
+        d->reason = account_reason(d->result.outcome);
+        d->audit = AUDIT_DENIED;
+        return true;
+}
+
+/* The end of a credential check: a failure (d->reason set) is counted and
+ * may lock the account; a success forgets earlier failures. */
+static int conclude(Manager *m, Store *s, const UserRecord *u, int64_t now, const char *factor, Decision *d) {
+        int r;
+
+        if (d->reason) {
+                r = record_failure(m, s, u, now, &d->result.locked_until_usec);
+                if (r < 0)
+                        return r;
+                d->result.outcome = AUTH_FAILED;
+                d->audit = AUDIT_FAILURE;
+                return 0;
+        }
+        r = record_success(s, u, now);
+        if (r < 0)
+                return r;
+        d->result.outcome = AUTH_SUCCESS;
+        d->result.factor = factor;
+        d->audit = AUDIT_SUCCESS;
+        return 0;
+}
+
 static const char *combine_factor(const char *second) {
         if (!second)
                 return "password";
@@ -386,14 +421,8 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
         const char *second = NULL;
         int r, enrolled;
 
-        d->result.user_id = u->id;
-        d->result.outcome = account_outcome(u, now);
-        if (d->result.outcome != AUTH_SUCCESS) {
-                d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
-                d->reason = account_reason(d->result.outcome);
-                d->audit = AUDIT_DENIED;
+        if (account_unusable(u, now, d))
                 return 0;
-        }
 
         if (at->verify_result < 0 && !at->dummy)
                 log_warning_errno(at->verify_result, "Cannot verify the password hash of %s@%s: %m", u->name, u->tenant);
@@ -423,23 +452,11 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
                         return r;
         }
 
-        if (d->reason) {
-                r = record_failure(m, s, u, now, &d->result.locked_until_usec);
-                if (r < 0)
-                        return r;
-                d->result.outcome = AUTH_FAILED;
-                d->audit = AUDIT_FAILURE;
-                return 0;
-        }
-
-        r = record_success(s, u, now);
-        if (r < 0)
-                return r;
-        d->result.outcome = AUTH_SUCCESS;
-        d->result.factor = combine_factor(second);
-        d->result.rehash = password_hash_needs_upgrade(u->password_hash, m->config->hash_prefix, m->config->hash_cost);
-        d->audit = AUDIT_SUCCESS;
-        return 0;
+        r = conclude(m, s, u, now, combine_factor(second), d);
+        if (r >= 0 && d->result.outcome == AUTH_SUCCESS)
+                d->result.rehash = password_hash_needs_upgrade(u->password_hash, m->config->hash_prefix,
+                                                               m->config->hash_cost);
+        return r;
 }
 
 /* Runs decide_func in a transaction with the user as stored now, audits
@@ -525,14 +542,8 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
         const char *factor = NULL;
         int r;
 
-        d->result.user_id = u->id;
-        d->result.outcome = account_outcome(u, now);
-        if (d->result.outcome != AUTH_SUCCESS) {
-                d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
-                d->reason = account_reason(d->result.outcome);
-                d->audit = AUDIT_DENIED;
+        if (account_unusable(u, now, d))
                 return 0;
-        }
 
         r = load_confirmed_totp(s, u->id, &t);
         if (r < 0)
@@ -547,21 +558,7 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
                         return r;
         }
 
-        if (d->reason) {
-                r = record_failure(m, s, u, now, &d->result.locked_until_usec);
-                if (r < 0)
-                        return r;
-                d->result.outcome = AUTH_FAILED;
-                d->audit = AUDIT_FAILURE;
-                return 0;
-        }
-        r = record_success(s, u, now);
-        if (r < 0)
-                return r;
-        d->result.outcome = AUTH_SUCCESS;
-        d->result.factor = factor;
-        d->audit = AUDIT_SUCCESS;
-        return 0;
+        return conclude(m, s, u, now, factor, d);
 }
 
 int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
@@ -571,15 +568,8 @@ int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *
 }
 
 static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {
-        d->result.user_id = u->id;
-        d->result.outcome = account_outcome(u, now);
-        if (d->result.outcome == AUTH_SUCCESS) {
+        if (!account_unusable(u, now, d))
                 d->audit = AUDIT_SUCCESS;
-                return 0;
-        }
-        d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
-        d->reason = account_reason(d->result.outcome);
-        d->audit = AUDIT_DENIED;
         return 0;
 }
 

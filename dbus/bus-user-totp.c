@@ -65,7 +65,12 @@ int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_send(NULL, reply, NULL);
 }
 
-int bus_user_method_confirm_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+/* The methods that take a code: confirm (returns backup codes), disable
+ * (returns nothing), new backup codes (returns them). */
+typedef int (*CodeFunc)(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+                        char ***ret_codes, TesseraError *e);
+
+static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, CodeFunc f) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL;
         TesseraError e = {};
@@ -82,56 +87,26 @@ int bus_user_method_confirm_totp(sd_bus_message *msg, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         a = bus_caller_actor(&c);
-        r = auth_totp_confirm(m, m->store, &a, u, code, &codes, &e);
+        r = f(m, m->store, &a, u, code, &codes, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         bus_user_send_changed(m, u);
-        return reply_codes(msg, codes);
+        return codes ? reply_codes(msg, codes) : sd_bus_reply_method_return(msg, NULL);
+}
+
+static int disable(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code, char ***ret_codes,
+                   TesseraError *e) {
+        return auth_totp_disable(m, s, a, u, code, e);
+}
+
+int bus_user_method_confirm_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return with_code(msg, userdata, error, auth_totp_confirm);
 }
 
 int bus_user_method_disable_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        TesseraError e = {};
-        const char *code;
-        BusCaller c;
-        Manager *m;
-        Actor a;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &code);
-        if (r < 0)
-                return r;
-        r = begin(msg, userdata, &m, &u, &c);
-        if (r < 0)
-                return r;
-        a = bus_caller_actor(&c);
-        r = auth_totp_disable(m, m->store, &a, u, code, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-        bus_user_send_changed(m, u);
-        return sd_bus_reply_method_return(msg, NULL);
+        return with_code(msg, userdata, error, disable);
 }
 
 int bus_user_method_regenerate_backup_codes(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_(strv_free_erasep) char **codes = NULL;
-        TesseraError e = {};
-        const char *code;
-        BusCaller c;
-        Manager *m;
-        Actor a;
-        int r;
-
-        r = sd_bus_message_read(msg, "s", &code);
-        if (r < 0)
-                return r;
-        r = begin(msg, userdata, &m, &u, &c);
-        if (r < 0)
-                return r;
-        a = bus_caller_actor(&c);
-        r = auth_totp_new_backup_codes(m, m->store, &a, u, code, &codes, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-        bus_user_send_changed(m, u);
-        return reply_codes(msg, codes);
+        return with_code(msg, userdata, error, auth_totp_new_backup_codes);
 }

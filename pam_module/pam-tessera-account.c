@@ -13,10 +13,7 @@ _public_ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const cha
         const char *user;
         int r;
 
-        r = pam_tessera_parse_options(pamh, argc, argv, &o);
-        if (r != PAM_SUCCESS)
-                return r;
-        r = pam_tessera_get_user(pamh, &o, &user);
+        r = pam_tessera_begin(pamh, argc, argv, &o, &user);
         if (r != PAM_SUCCESS)
                 return r;
 

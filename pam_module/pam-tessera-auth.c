@@ -83,10 +83,7 @@ _public_ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
         bool needs_code = false;
         int r, conv;
 
-        r = pam_tessera_parse_options(pamh, argc, argv, &o);
-        if (r != PAM_SUCCESS)
-                return r;
-        r = pam_tessera_get_user(pamh, &o, &user);
+        r = pam_tessera_begin(pamh, argc, argv, &o, &user);
         if (r != PAM_SUCCESS)
                 return r;
         if (!o.nodelay)

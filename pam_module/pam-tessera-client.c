@@ -74,11 +74,14 @@ int pam_tessera_parse_options(pam_handle_t *pamh, int argc, const char **argv, P
         return PAM_SUCCESS;
 }
 
-int pam_tessera_get_user(pam_handle_t *pamh, const PamTesseraOptions *o, const char **ret) {
+int pam_tessera_begin(pam_handle_t *pamh, int argc, const char **argv, PamTesseraOptions *o, const char **ret) {
         char name[NAME_MAX_LEN + 1], tenant[TENANT_SLUG_MAX_LEN + 1];
         const char *user = NULL;
         int r;
 
+        r = pam_tessera_parse_options(pamh, argc, argv, o);
+        if (r != PAM_SUCCESS)
+                return r;
         r = pam_get_user(pamh, &user, NULL);
         if (r != PAM_SUCCESS)
                 return r;

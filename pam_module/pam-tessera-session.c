@@ -36,14 +36,11 @@ _public_ int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const 
         char *id;
         int r;
 
-        r = pam_tessera_parse_options(pamh, argc, argv, &o);
-        if (r != PAM_SUCCESS)
-                return r;
-        r = pam_tessera_get_user(pamh, &o, &user);
+        r = pam_tessera_begin(pamh, argc, argv, &o, &user);
         if (r == PAM_USER_UNKNOWN)
                 return PAM_IGNORE;
         if (r != PAM_SUCCESS)
-                return PAM_SESSION_ERR;
+                return r == PAM_SERVICE_ERR ? r : PAM_SESSION_ERR;
 
         pam_tessera_request_init(pamh, &o, PAM_MSG_SESSION_OPEN, user, &req);
         r = pam_tessera_call(pamh, &o, &req, &reply);
@@ -73,14 +70,11 @@ _public_ int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const
         const char *user;
         int r;
 
-        r = pam_tessera_parse_options(pamh, argc, argv, &o);
-        if (r != PAM_SUCCESS)
-                return r;
-        r = pam_tessera_get_user(pamh, &o, &user);
+        r = pam_tessera_begin(pamh, argc, argv, &o, &user);
         if (r == PAM_USER_UNKNOWN)
                 return PAM_IGNORE;
         if (r != PAM_SUCCESS)
-                return PAM_SESSION_ERR;
+                return r == PAM_SERVICE_ERR ? r : PAM_SESSION_ERR;
 
         pam_tessera_request_init(pamh, &o, PAM_MSG_SESSION_CLOSE, user, &req);
         /* Without the id (another handle closes), the daemon closes the

@@ -39,10 +39,12 @@ typedef struct PamTesseraOptions {
  * misconfiguration of security and returns PAM_SERVICE_ERR: fail closed. */
 int pam_tessera_parse_options(pam_handle_t *pamh, int argc, const char **argv, PamTesseraOptions *ret);
 
-/* The user of the transaction, if it can be one of ours: PAM_SUCCESS and
- * the name; PAM_USER_UNKNOWN for names tessera can't have; or
+/* The start of every phase: the options, then the user of the
+ * transaction if it can be one of ours. PAM_SUCCESS; PAM_SERVICE_ERR for
+ * bad options; PAM_USER_UNKNOWN for names tessera can't have; or
  * pam_get_user()'s error. */
-int pam_tessera_get_user(pam_handle_t *pamh, const PamTesseraOptions *o, const char **ret);
+int pam_tessera_begin(pam_handle_t *pamh, int argc, const char **argv, PamTesseraOptions *ret_options,
+                      const char **ret_user);
 
 /* Fills the common part of a request: type, user, service, tty, remote
  * host and user (sanitized: they are informational), the TOTP policy. */
