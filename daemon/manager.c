@@ -9,6 +9,8 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "names.h"
+#include "nss-memcache.h"
+#include "nss-server.h"
 
 #define PASSWORD_MIN_LEN 8
 /* Long enough for any passphrase; bounded so nobody hashes megabytes. */
@@ -41,6 +43,10 @@ Manager *manager_free(Manager *m) {
                 (void) sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        /* The cache goes invalid first: clients then stop trusting it even
+         * before the socket disappears. */
+        m->nss_memcache = nss_memcache_free(m->nss_memcache);
+        m->nss_server = nss_server_free(m->nss_server);
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
@@ -70,6 +76,23 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received %s, shutting down.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         return sd_event_exit(m->event, 0);
+}
+
+/* The lookup service: the memory cache first, so that the first client
+ * can get it, then the socket. */
+static int manager_start_nss(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (m->config->nss_memory_cache) {
+                r = nss_memcache_new(m, &m->nss_memcache);
+                if (r < 0)
+                        return r;
+        }
+        r = config_nss_socket_path(m->config, &path);
+        if (r < 0)
+                return log_oom();
+        return nss_server_new(m, path, m->config->nss_max_connections, &m->nss_server);
 }
 
 int manager_start(Manager *m) {
@@ -116,6 +139,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start worker threads: %m");
 
+        r = manager_start_nss(m);
+        if (r < 0)
+                return r;
+
         r = bus_connect_and_register(m);
         if (r < 0)
                 return r;
@@ -139,6 +166,9 @@ int manager_run(Manager *m) {
 
 void manager_data_changed(Manager *m) {
         atomic_fetch_add(&m->generation, 1);
+        /* Thread-safe, and synchronous: the published cache is invalid
+         * before our caller acknowledges the change. */
+        nss_memcache_invalidate(m->nss_memcache);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {
