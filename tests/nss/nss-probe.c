@@ -18,6 +18,7 @@
  *   nss-probe MODULE timed MAX_MS CMD ARGS..  -> runs CMD, prints its result and fails past MAX_MS
  *   nss-probe MODULE fds NAME N               -> N lookups leave no new descriptor (but the kept socket)
  *   nss-probe MODULE repeat N CMD ARGS..      -> runs CMD N times, prints the last result
+ *   nss-probe MODULE prime NAME PID CMD ARGS..-> looks NAME up (mapping the cache), SIGSTOPs PID, runs CMD
  */
 
 #include <dirent.h>
@@ -27,6 +28,7 @@
 #include <nss.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +423,14 @@ static int run(int argc, char **argv) {
                 return cmd_fds(argv[1], (unsigned) atoi(argv[2]));
         if (strcmp(argv[0], "timed") == 0 && argc >= 3)
                 return cmd_timed(atol(argv[1]), argc - 2, argv + 2);
+        if (strcmp(argv[0], "prime") == 0 && argc >= 4) {
+                lookup("getpwnam", argv[1], out, sizeof(out));
+                if (kill((pid_t) atol(argv[2]), SIGSTOP) < 0) {
+                        perror("kill");
+                        return 2;
+                }
+                return run(argc - 3, argv + 3);
+        }
         if (strcmp(argv[0], "repeat") == 0 && argc >= 3) {
                 int r = 0;
                 for (int i = atoi(argv[1]); i > 0; i--)
