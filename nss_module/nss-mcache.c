@@ -210,9 +210,13 @@ int nss_mcache_getgrgid(gid_t gid, struct group *gr, char *buf, size_t buflen) {
         return run(gr_by_gid, &c);
 }
 
+/* Most users are in a handful of groups: those need no allocation. */
+#define INITGROUPS_STACK 32
+
 typedef struct InitgroupsCtx {
         const char *name;
-        uint32_t *gids;
+        uint32_t *gids;           /* stack or heap */
+        uint32_t *heap;
         size_t n_gids;
 } InitgroupsCtx;
 
@@ -231,18 +235,22 @@ static int cached_initgroups(const void *image, size_t size, void *ctx) {
                 return r < 0 ? r : MCACHE_MISS;
         if (hidden(v.hide_after_usec))
                 return MCACHE_MISS;
-        free(c->gids);
         c->n_gids = 0;
-        c->gids = malloc((v.n_groups ? v.n_groups : 1) * sizeof(uint32_t));
-        if (!c->gids)
-                return MCACHE_MISS;
+        if (v.n_groups > INITGROUPS_STACK) {
+                free(c->heap);
+                c->heap = malloc(v.n_groups * sizeof(uint32_t));
+                if (!c->heap)
+                        return MCACHE_MISS;
+                c->gids = c->heap;
+        }
         while (c->n_gids < v.n_groups && nss_user_next_group(&v, &state, &gid) > 0)
                 c->gids[c->n_gids++] = gid;
         return MCACHE_FOUND;
 }
 
 int nss_mcache_initgroups(const char *name, int (*add)(uint32_t gid, void *userdata), void *userdata, int *ret_error) {
-        InitgroupsCtx c = { .name = name };
+        uint32_t stack[INITGROUPS_STACK];
+        InitgroupsCtx c = { .name = name, .gids = stack };
         int r = run(cached_initgroups, &c);
 
         *ret_error = 0;
@@ -254,6 +262,6 @@ int nss_mcache_initgroups(const char *name, int (*add)(uint32_t gid, void *userd
                                 break;
                         }
                 }
-        free(c.gids);
+        free(c.heap);
         return r;
 }
