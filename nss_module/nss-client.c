@@ -24,9 +24,19 @@ static pid_t conn_pid;
 static dev_t conn_dev;
 static ino_t conn_ino;
 
+/* Read once per process: the environment is the process's to change, and
+ * scanning it costs more than a whole cached lookup. 0: not read yet. */
+static int bypass_state;
+
 bool nss_bypassed(void) {
-        const char *e = secure_getenv("TESSERA_NSS_BYPASS");
-        return e && strcmp(e, "1") == 0;
+        int s = __atomic_load_n(&bypass_state, __ATOMIC_RELAXED);
+
+        if (s == 0) {
+                const char *e = secure_getenv("TESSERA_NSS_BYPASS");
+                s = e && strcmp(e, "1") == 0 ? 2 : 1;
+                __atomic_store_n(&bypass_state, s, __ATOMIC_RELAXED);
+        }
+        return s == 2;
 }
 
 static const char *socket_path(void) {

@@ -34,9 +34,19 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+/* $TESSERA_NSS_CACHE=0 turns the cache off (debugging, benchmarks). Read
+ * once per process, as nss_bypassed() does. */
+static int disabled_state;
+
 static bool disabled(void) {
-        const char *e = secure_getenv("TESSERA_NSS_CACHE");
-        return e && strcmp(e, "0") == 0;
+        int s = __atomic_load_n(&disabled_state, __ATOMIC_RELAXED);
+
+        if (s == 0) {
+                const char *e = secure_getenv("TESSERA_NSS_CACHE");
+                s = e && strcmp(e, "0") == 0 ? 2 : 1;
+                __atomic_store_n(&disabled_state, s, __ATOMIC_RELAXED);
+        }
+        return s == 2;
 }
 
 bool nss_mcache_wanted(void) {
