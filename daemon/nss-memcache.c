@@ -85,6 +85,8 @@ static int cmp_group_id(const void *a, const void *b) {
 static ssize_t user_index(UserRecord **users, size_t n, int64_t id) {
         UserRecord key = { .id = id }, *k = &key, **f;
 
+        if (n == 0)
+                return -1;
         f = bsearch(&k, users, n, sizeof(UserRecord *), cmp_user_id);
         return f ? f - users : -1;
 }
@@ -122,8 +124,11 @@ static int snapshot_read(Store *s, Snapshot *sn) {
         store_end_read(s);
         if (r < 0)
                 return r;
-        qsort(sn->users, sn->n_users, sizeof(UserRecord *), cmp_user_id);
-        qsort(sn->groups, sn->n_groups, sizeof(GroupRecord *), cmp_group_id);
+        /* qsort() and bsearch() want a real array even when it is empty. */
+        if (sn->n_users > 1)
+                qsort(sn->users, sn->n_users, sizeof(UserRecord *), cmp_user_id);
+        if (sn->n_groups > 1)
+                qsort(sn->groups, sn->n_groups, sizeof(GroupRecord *), cmp_group_id);
 
         /* Supplementary gids per user, in two passes over the memberships:
          * count, then fill. */
