@@ -200,6 +200,35 @@ static int parse_home_template(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+/* A duration in seconds, at most a year. */
+static int parse_seconds(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 366u * 24 * 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+/* Each step either side widens what a guess may hit: keep it small. */
+static int parse_totp_window(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 10)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_timeout(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 1 || v > 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 #define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
 
 static const ConfigKey config_keys[] = {
@@ -222,6 +251,15 @@ static const ConfigKey config_keys[] = {
         KEY("users", "home_template", parse_home_template, home_template),
         KEY("passwords", "hash_method", parse_hash_method, hash_prefix),
         KEY("passwords", "hash_cost", parse_ulong, hash_cost),
+        KEY("auth", "key_file", parse_optional_path, key_file),
+        KEY("auth", "lockout_failures", parse_unsigned, lockout_failures),
+        KEY("auth", "lockout_interval", parse_seconds, lockout_interval),
+        KEY("auth", "lockout_time", parse_seconds, lockout_time),
+        KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
+        KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("pam", "socket", parse_optional_path, pam_socket),
+        KEY("pam", "max_connections", parse_connections, pam_max_connections),
+        KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -339,6 +377,14 @@ int config_new_default(Config **ret) {
         c->id_range_min = 200000;
         c->id_range_max = 2000200000;
         c->id_slice_size = 200000;
+        /* pam_faillock's defaults, with a lock that grows instead of a fixed one. */
+        c->lockout_failures = 5;
+        c->lockout_interval = 900;
+        c->lockout_time = 60;
+        c->lockout_max_time = 3600;
+        c->totp_window = 1;
+        c->pam_max_connections = 256;
+        c->pam_request_timeout = 10;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -358,6 +404,9 @@ static int config_verify(const Config *c) {
         if (c->id_range_min < 1000 || c->id_range_max <= c->id_range_min ||
             (uint64_t) c->id_range_max - c->id_range_min + 1 < c->id_slice_size)
                 return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must hold at least one slice above 999.",
+                                       c->path);
+        if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
+                return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
                                        c->path);
         STRV_FOREACH(t, c->tenants)
                 if (c->default_tenant && streq(*t, c->default_tenant))
@@ -420,6 +469,8 @@ Config *config_free(Config *c) {
         free(c->default_shell);
         free(c->home_template);
         free(c->hash_prefix);
+        free(c->key_file);
+        free(c->pam_socket);
         free(c);
         return NULL;
 }
@@ -481,6 +532,9 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
 bool config_tenant_visible(const Config *c, const char *tenant) {
         if (c->default_tenant && streq(c->default_tenant, tenant))
                 return true;
+        if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
+                return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
+                                       c->path);
         STRV_FOREACH(t, c->tenants)
                 if (streq(*t, tenant))
                         return true;

@@ -42,6 +42,19 @@ typedef struct Config {
         /* [passwords] */
         char *hash_prefix;            /* "$y$" yescrypt, "$2b$" bcrypt, "$6$" sha512crypt */
         unsigned long hash_cost;      /* 0: libxcrypt's default for the method */
+
+        /* [auth]: shared by every channel that authenticates (PAM, HTTP, D-Bus) */
+        char *key_file;               /* NULL: secret.key in the state directory */
+        unsigned lockout_failures;    /* failures in a row that lock the account; 0: never */
+        unsigned lockout_interval;    /* s: failures further apart start a new count */
+        unsigned lockout_time;        /* s: the first lock; each further one doubles it */
+        unsigned lockout_max_time;    /* s: the longest a lock grows to */
+        unsigned totp_window;         /* time steps accepted either side of now */
+
+        /* [pam] */
+        char *pam_socket;             /* NULL: pam.sock in the runtime directory */
+        unsigned pam_max_connections;
+        unsigned pam_request_timeout; /* s a client has to send its request */
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

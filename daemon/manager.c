@@ -9,6 +9,8 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "names.h"
+#include "pam-server.h"
+#include "password.h"
 #include "nss-memcache.h"
 #include "nss-server.h"
 
@@ -43,6 +45,8 @@ Manager *manager_free(Manager *m) {
                 (void) sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        /* After the workers: their done callbacks answer PAM clients. */
+        m->pam_server = pam_server_free(m->pam_server);
         /* The cache goes invalid first: clients then stop trusting it even
          * before the socket disappears. */
         m->nss_memcache = nss_memcache_free(m->nss_memcache);
@@ -53,6 +57,8 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);
+        secret_key_free(m->secret_key);
+        erase_and_free(m->dummy_hash);
         config_free(m->config);
         free(m);
         return NULL;
@@ -76,6 +82,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_info("Received %s, shutting down.", strsignal((int) si->ssi_signo));
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down...");
         return sd_event_exit(m->event, 0);
+}
+
+static int manager_load_secret_key(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+
+        if (m->config->key_file)
+                path = strdup(m->config->key_file);
+        else if (asprintf(&path, "%s/%s", m->config->state_directory, SECRET_KEY_FILE) < 0)
+                path = NULL;
+        if (!path)
+                return log_oom();
+        return secret_key_load(path, &m->secret_key);
 }
 
 /* The lookup service: the memory cache first, so that the first client
@@ -113,6 +131,14 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store at %s: %m", m->database_path);
 
+        r = manager_load_secret_key(m);
+        if (r < 0)
+                return r;
+        /* Before anything can ask to authenticate. */
+        r = password_dummy_hash(m->config->hash_prefix, m->config->hash_cost, &m->dummy_hash);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the dummy password hash: %m");
+
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "Failed to allocate the event loop: %m");
@@ -144,6 +170,10 @@ int manager_start(Manager *m) {
                 return r;
 
         r = bus_connect_and_register(m);
+        if (r < 0)
+                return r;
+
+        r = pam_server_start(m, &m->pam_server);
         if (r < 0)
                 return r;
 

@@ -11,11 +11,14 @@
 #include "config.h"
 #include "error.h"
 #include "records.h"
+#include "secret-box.h"
 #include "store.h"
 #include "workers.h"
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
+typedef struct PamServer PamServer;
+
 typedef struct BusRecordCache {
         char *path;
         void *record;
@@ -30,6 +33,15 @@ typedef struct Manager {
         Store *store;             /* the main thread's connection */
         WorkerPool *workers;
         char *database_path;
+
+        /* Set up by manager_start() and read-only afterwards, so that any
+         * thread may use them: the key that seals secrets at rest, and a
+         * hash no password matches, checked for unknown users so that
+         * they cost the time a real user costs. */
+        SecretKey *secret_key;
+        char *dummy_hash;
+
+        PamServer *pam_server;
 
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
