@@ -89,6 +89,37 @@ static int parse_ulong(const char *value, void *field) {
         return 0;
 }
 
+static int parse_bool(const char *value, void *field) {
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(value, yes[i]) == 0) {
+                        *(bool *) field = true;
+                        return 0;
+                }
+                if (strcasecmp(value, no[i]) == 0) {
+                        *(bool *) field = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int parse_connections(const char *value, void *field) {
+        unsigned v;
+        int r = parse_unsigned(value, &v);
+        if (r < 0 || v < 1 || v > 65536)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_optional_path(const char *value, void *field) {
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        return parse_path(value, field);
+}
+
 static int parse_log_level(const char *value, void *field) {
         int l = log_level_from_string(value);
         if (l < 0)
@@ -169,12 +200,6 @@ static int parse_home_template(const char *value, void *field) {
         return parse_string(value, field);
 }
 
-static int parse_optional_path(const char *value, void *field) {
-        if (isempty(value))
-                return parse_optional_string(value, field);
-        return parse_path(value, field);
-}
-
 /* A duration in seconds, at most a year. */
 static int parse_seconds(const char *value, void *field) {
         uint32_t v;
@@ -190,15 +215,6 @@ static int parse_totp_window(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
         if (r < 0 || v > 10)
-                return -EINVAL;
-        *(unsigned *) field = v;
-        return 0;
-}
-
-static int parse_connections(const char *value, void *field) {
-        uint32_t v;
-        int r = parse_uint32(value, &v);
-        if (r < 0 || v < 1 || v > 65536)
                 return -EINVAL;
         *(unsigned *) field = v;
         return 0;
@@ -225,6 +241,9 @@ static const ConfigKey config_keys[] = {
         KEY("daemon", "max_queued_jobs", parse_unsigned, max_queued_jobs),
         KEY("host", "default_tenant", parse_tenant, default_tenant),
         KEY("host", "tenants", parse_tenant_list, tenants),
+        KEY("nss", "socket", parse_optional_path, nss_socket),
+        KEY("nss", "memory_cache", parse_bool, nss_memory_cache),
+        KEY("nss", "max_connections", parse_connections, nss_max_connections),
         KEY("ids", "range_min", parse_uint32, id_range_min),
         KEY("ids", "range_max", parse_uint32, id_range_max),
         KEY("ids", "slice_size", parse_uint32, id_slice_size),
@@ -352,6 +371,8 @@ int config_new_default(Config **ret) {
 
         c->log_level = -1;
         c->max_queued_jobs = 256;
+        c->nss_memory_cache = true;
+        c->nss_max_connections = 256;
         /* SSSD's ID-mapping defaults: slices of 200000 IDs from 200000 on. */
         c->id_range_min = 200000;
         c->id_range_max = 2000200000;
@@ -444,6 +465,7 @@ Config *config_free(Config *c) {
         free(c->bus_address);
         free(c->default_tenant);
         strv_free(c->tenants);
+        free(c->nss_socket);
         free(c->default_shell);
         free(c->home_template);
         free(c->hash_prefix);
@@ -451,6 +473,19 @@ Config *config_free(Config *c) {
         free(c->pam_socket);
         free(c);
         return NULL;
+}
+
+int config_nss_socket_path(const Config *c, char **ret) {
+        char *p;
+
+        if (c->nss_socket)
+                p = strdup(c->nss_socket);
+        else if (asprintf(&p, "%s/nss.sock", c->runtime_directory) < 0)
+                p = NULL;
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
 }
 
 int config_format_home(const Config *c, const char *user, const char *tenant, char **ret) {

@@ -25,6 +25,11 @@ typedef struct Config {
         char *default_tenant;         /* NULL: no bare names on this host */
         char **tenants;               /* further tenants, seen as name@tenant */
 
+        /* [nss] */
+        char *nss_socket;             /* NULL: runtime_directory/nss.sock */
+        bool nss_memory_cache;        /* publish the memory cache to the module */
+        unsigned nss_max_connections;
+
         /* [ids] */
         uint32_t id_range_min;
         uint32_t id_range_max;
@@ -58,6 +63,9 @@ typedef struct Config {
 int config_load(const char *path, bool allow_missing, Config **ret);
 int config_new_default(Config **ret);
 Config *config_free(Config *c);
+
+/* The lookup socket's path: [nss] socket, else in the runtime directory. */
+int config_nss_socket_path(const Config *c, char **ret);
 
 /* Expands home_template for a user. */
 int config_format_home(const Config *c, const char *user, const char *tenant, char **ret);

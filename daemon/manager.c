@@ -11,6 +11,8 @@
 #include "names.h"
 #include "pam-server.h"
 #include "password.h"
+#include "nss-memcache.h"
+#include "nss-server.h"
 
 #define PASSWORD_MIN_LEN 8
 /* Long enough for any passphrase; bounded so nobody hashes megabytes. */
@@ -45,6 +47,10 @@ Manager *manager_free(Manager *m) {
         }
         /* After the workers: their done callbacks answer PAM clients. */
         m->pam_server = pam_server_free(m->pam_server);
+        /* The cache goes invalid first: clients then stop trusting it even
+         * before the socket disappears. */
+        m->nss_memcache = nss_memcache_free(m->nss_memcache);
+        m->nss_server = nss_server_free(m->nss_server);
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
@@ -88,6 +94,23 @@ static int manager_load_secret_key(Manager *m) {
         if (!path)
                 return log_oom();
         return secret_key_load(path, &m->secret_key);
+}
+
+/* The lookup service: the memory cache first, so that the first client
+ * can get it, then the socket. */
+static int manager_start_nss(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (m->config->nss_memory_cache) {
+                r = nss_memcache_new(m, &m->nss_memcache);
+                if (r < 0)
+                        return r;
+        }
+        r = config_nss_socket_path(m->config, &path);
+        if (r < 0)
+                return log_oom();
+        return nss_server_new(m, path, m->config->nss_max_connections, &m->nss_server);
 }
 
 int manager_start(Manager *m) {
@@ -142,6 +165,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start worker threads: %m");
 
+        r = manager_start_nss(m);
+        if (r < 0)
+                return r;
+
         r = bus_connect_and_register(m);
         if (r < 0)
                 return r;
@@ -169,6 +196,9 @@ int manager_run(Manager *m) {
 
 void manager_data_changed(Manager *m) {
         atomic_fetch_add(&m->generation, 1);
+        /* Thread-safe, and synchronous: the published cache is invalid
+         * before our caller acknowledges the change. */
+        nss_memcache_invalidate(m->nss_memcache);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {

@@ -46,6 +46,10 @@ typedef struct Manager {
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
 
+        /* The lookup socket (nss.sock) and the memory cache it hands out. */
+        struct NssServer *nss_server;
+        struct NssMemcache *nss_memcache;
+
         BusRecordCache tenant_cache, user_cache, group_cache;
 
         /* The credentials of the last D-Bus message asked about, so that one
@@ -68,7 +72,9 @@ int manager_start(Manager *m);
 /* Tells systemd we are ready and runs the main loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 
-/* Called after a change to users, groups or tenants was committed. */
+/* Called after a change to users, groups or tenants was committed, from
+ * any thread, before the change is acknowledged to whoever asked for it:
+ * the NSS memory cache is invalidated before this returns. */
 void manager_data_changed(Manager *m);
 
 /* The ID range of the configuration, for the store. */

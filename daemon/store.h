@@ -172,6 +172,27 @@ int store_session_find_open(Store *s, int64_t user_id, const char *service, cons
 /* Newest first. */
 int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, size_t *ret_n);
 void session_record_array_free(SessionRecord *a, size_t n);
+/* Lookups for the NSS service (store-lookup.c): records with public fields
+ * only (no password hash, no e-mail). Listings are pages ordered by ID,
+ * starting at from_uid / from_gid inclusive. */
+typedef struct StoreMembership {
+        int64_t group_id, user_id;
+} StoreMembership;
+
+int store_lookup_user(Store *s, const char *tenant, const char *name, UserRecord **ret);
+int store_lookup_user_by_uid(Store *s, uid_t uid, UserRecord **ret);
+int store_lookup_user_by_id(Store *s, int64_t id, UserRecord **ret);
+int store_lookup_users(Store *s, uint64_t from_uid, size_t limit, UserRecord ***ret, size_t *ret_n);
+int store_lookup_group(Store *s, const char *tenant, const char *name, GroupRecord **ret);
+int store_lookup_group_by_gid(Store *s, gid_t gid, GroupRecord **ret);
+int store_lookup_groups(Store *s, uint64_t from_gid, size_t limit, GroupRecord ***ret, size_t *ret_n);
+/* gids of the (not user-private) groups the user is a member of, sorted. */
+int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *ret_n);
+/* Every membership, ordered by group then user: one read for the cache. */
+int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n);
+/* A read transaction: one consistent snapshot for several reads. */
+int store_begin_read(Store *s);
+void store_end_read(Store *s);
 
 /* Audit */
 int store_audit_append(Store *s, const AuditEvent *e);

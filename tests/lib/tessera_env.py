@@ -119,6 +119,11 @@ class Tessera:
         self.daemon = None
         self.bus_address = None
 
+    @property
+    def nss_socket(self):
+        """The lookup socket of libnss_tessera.so.2 ($TESSERA_NSS_SOCKET for it)."""
+        return os.path.join(self.runtime_dir, "nss.sock")
+
     # -- set-up ---------------------------------------------------------
 
     def write_configs(self):
