@@ -177,8 +177,11 @@ static char *copy_str(char **pos, NssStr s) {
 }
 
 int nss_pack_passwd(const NssUserView *v, struct passwd *pw, char *buf, size_t buflen) {
-        /* "x": the password lives in the daemon, never in an NSS answer. */
-        static const NssStr x = { .p = "x", .n = 1 };
+        /* The password lives in the daemon, never in an NSS answer. "*",
+         * not "x": "x" tells pam_unix to look for a shadow entry, and
+         * without one its account check refuses the user (SSSD answers
+         * "*" for the same reason); "*" matches no password either. */
+        static const NssStr x = { .p = "*", .n = 1 };
         size_t need = (size_t) v->name.n + v->gecos.n + v->dir.n + v->shell.n + x.n + 5;
         char *pos = buf;
 

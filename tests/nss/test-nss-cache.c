@@ -88,7 +88,7 @@ static void test_find(void) {
         CHECK(nss_cache_find_user_by_name(image, size, "alice", &uv) == 1);
         CHECK(nss_pack_passwd(&uv, &pw, buf, sizeof(buf)) == 0);
         CHECK(strcmp(pw.pw_name, "alice") == 0 && pw.pw_uid == 200000 && strcmp(pw.pw_dir, "/home/alice") == 0);
-        CHECK(strcmp(pw.pw_passwd, "x") == 0 && strcmp(pw.pw_gecos, "Alice") == 0);
+        CHECK(strcmp(pw.pw_passwd, "*") == 0 && strcmp(pw.pw_gecos, "Alice") == 0);
         CHECK(uv.n_groups == 2);
         CHECK(nss_user_next_group(&uv, &state, &gid) == 1 && gid == 200001);
         CHECK(nss_user_next_group(&uv, &state, &gid) == 1 && gid == 200002);

@@ -97,14 +97,14 @@ class TestLookups(Populated, unittest.TestCase):
 
     def test_user_by_name_and_uid(self):
         alice = self.uid["alice"]
-        want = f"SUCCESS alice:x:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash"
+        want = f"SUCCESS alice:*:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash"
         self.assertEqual(self.both("getpwnam", "alice"), (0, want))
         self.assertEqual(self.both("getpwuid", str(alice)), (0, want))
 
     def test_other_tenant_qualified(self):
         dave = self.uid["dave@globex"]
         self.assertEqual(self.both("getpwnam", "dave@globex")[1],
-                         f"SUCCESS dave@globex:x:{dave}:{dave}::/home/dave:/bin/bash")
+                         f"SUCCESS dave@globex:*:{dave}:{dave}::/home/dave:/bin/bash")
         self.assertEqual(self.both("getpwuid", str(dave))[1].split(":")[0], "SUCCESS dave@globex")
         # Bare names are the default tenant's only, and the default tenant's
         # users have no second, qualified name.
@@ -348,7 +348,7 @@ class TestFakeDaemon(unittest.TestCase):
             with self.subTest(mode=mode):
                 rc, out = self.run_mode(mode, "getpwnam", "alice")
                 self.assertEqual(rc, 0, out)
-                self.assertTrue(out.startswith("SUCCESS alice:x:200000:200000:Alice:/home/alice:/bin/sh"), out)
+                self.assertTrue(out.startswith("SUCCESS alice:*:200000:200000:Alice:/home/alice:/bin/sh"), out)
                 fake = FakeDaemon(self.sock, mode)
                 try:
                     rc, out = probe(self.sock, "fds", "alice", "50")
@@ -397,7 +397,7 @@ class TestNssWrapper(Populated, unittest.TestCase):
 
             alice = self.uid["alice"]
             self.assertEqual(run("getent", "passwd", "alice"),
-                             (0, f"alice:x:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash"))
+                             (0, f"alice:*:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash"))
             self.assertEqual(run("getent", "passwd", str(alice))[1].split(":")[0], "alice")
             self.assertEqual(run("getent", "group", "devs"), (0, f"devs:x:{self.devs_gid}:alice,bob"))
             self.assertEqual(run("getent", "passwd", "nosuch")[0], 2)
@@ -454,8 +454,8 @@ class TestGlibcNamespace(Populated, unittest.TestCase):
             self.skipTest("no mount namespaces here: " + err.strip())
         self.assertEqual(rc, 0, out + err)
         lines = out.splitlines()
-        self.assertEqual(lines[0], f"alice:x:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash")
-        self.assertTrue(lines[1].startswith("dave@globex:x:"), lines[1])
+        self.assertEqual(lines[0], f"alice:*:{alice}:{alice}:Alice Liddell:/home/alice:/bin/bash")
+        self.assertTrue(lines[1].startswith("dave@globex:*:"), lines[1])
         self.assertEqual(lines[2], f"devs:x:{self.devs_gid}:alice,bob")
         self.assertEqual(lines[3], f"alice:x:{alice}:")
         self.assertEqual(lines[4].split()[0], "alice")
