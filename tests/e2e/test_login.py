@@ -9,8 +9,11 @@ itself under unshare), where a fresh tmpfs is mounted on /run, the test
 daemon's runtime directory is bound to /run/tessera (so that both modules
 find their sockets at the default paths, as set-user-ID sudo requires),
 and the test's nsswitch.conf, ld.so.cache (which adds the built
-libnss_tessera.so.2), PAM service files and sudoers are bind-mounted over
-the system's. Nothing outside the namespace is touched. Needs root."""
+libnss_tessera.so.2), sudoers, and copies of /etc/pam.d and the PAM module
+directory are bind-mounted over the system's. The common-* files are
+written by Debian's pam-auth-update from its unix profile and ours
+(packaging/pam-configs/tessera); sshd and sudo include them, as Debian's
+services do. Nothing outside the namespace is touched. Needs root."""
 
 import json
 import os
@@ -31,7 +34,7 @@ IN_NAMESPACE = "TESSERA_E2E_NAMESPACE"
 PASSWORD = "correct horse battery"
 ALICE, BOB = 200100, 200101
 SSHD = "/usr/sbin/sshd"
-TOOLS = ("unshare", "mount", "ssh", "ssh-keygen", "sudo", "expect", "oathtool", "ldconfig", "setpriv")
+TOOLS = ("unshare", "mount", "ssh", "ssh-keygen", "sudo", "expect", "oathtool", "ldconfig", "setpriv", "pam-auth-update")
 
 
 def oathtool(secret, offset_steps=0):
@@ -83,18 +86,17 @@ expect {
 """
 
 
-def pam_stack(module):
-    """The README's stack: local accounts first, then tessera."""
-    return (f"auth     [success=2 default=ignore]  pam_unix.so nullok\n"
-            f"auth     [success=1 default=ignore]  {module} use_first_pass\n"
-            f"auth     requisite                   pam_deny.so\n"
-            f"auth     required                    pam_permit.so\n"
-            f"account  [success=1 new_authtok_reqd=done default=ignore]  pam_unix.so\n"
-            f"account  requisite                   pam_deny.so\n"
-            f"account  required                    pam_permit.so\n"
-            f"account  [default=bad success=ok user_unknown=ignore authinfo_unavail=ignore]  {module}\n"
-            f"session  required                    pam_permit.so\n"
-            f"session  optional                    {module}\n")
+def pam_module_dir():
+    """Where libpam looks for modules given by bare name."""
+    for d in ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security", "/lib/aarch64-linux-gnu/security",
+              "/usr/lib64/security", "/lib/security"):
+        if os.path.exists(os.path.join(d, "pam_unix.so")):
+            return os.path.realpath(d)
+    raise unittest.SkipTest("no PAM module directory with pam_unix.so")
+
+
+# The services as Debian's include the common files.
+SERVICE = "@include common-auth\n@include common-account\n@include common-session-noninteractive\n"
 
 
 class LoginTest(unittest.TestCase):
@@ -153,15 +155,40 @@ class LoginTest(unittest.TestCase):
         bind(cls, write(os.path.join(cls.work, "nsswitch.conf"),
                    "passwd: files tessera\ngroup: files tessera\n" + "\n".join(lines) + "\n"), "/etc/nsswitch.conf")
 
-        # PAM and sudo.
-        for service in ("sshd", "sudo"):
-            bind(cls, write(os.path.join(cls.work, "pam-" + service), pam_stack(cls.module)), f"/etc/pam.d/{service}")
+        cls.setup_pam()
         bind(cls, write(os.path.join(cls.work, "sudoers"),
                    "Defaults env_reset, !lecture, timestamp_timeout=0, passwd_tries=1\n"
                    "root ALL=(ALL:ALL) ALL\nbob ALL=(ALL:ALL) ALL\n", 0o440), "/etc/sudoers")
 
         cls.expect = write(os.path.join(cls.work, "login.exp"), EXPECT_SCRIPT)
         cls.start_sshd()
+
+    @classmethod
+    def setup_pam(cls):
+        """The common-* files as Debian's pam-auth-update writes them from
+        the unix profile and ours (packaging/pam-configs/tessera), in a copy
+        of /etc/pam.d; the module installed by name in a copy of the module
+        directory."""
+        moddir, pamd = os.path.join(cls.work, "security"), os.path.join(cls.work, "pam.d")
+        shutil.copytree(pam_module_dir(), moddir, symlinks=True)
+        shutil.copy(cls.module, os.path.join(moddir, "pam_tessera.so"))
+        bind(cls, moddir, pam_module_dir())
+        shutil.copytree("/etc/pam.d", pamd, symlinks=True)
+        bind(cls, pamd, "/etc/pam.d")
+        # pam-auth-update rewrites only files whose state it recorded.
+        state, configs = os.path.join(cls.work, "pam-state"), os.path.join(cls.work, "pam-configs")
+        shutil.copytree("/var/lib/pam", state)
+        os.makedirs(configs)
+        bind(cls, state, "/var/lib/pam")
+        shutil.copy("/usr/share/pam-configs/unix", configs)
+        shutil.copy(os.path.join(tessera_env.REPO, "packaging", "pam-configs", "tessera"), configs)
+        bind(cls, configs, "/usr/share/pam-configs")
+        subprocess.run(["pam-auth-update", "--package", "--enable", "tessera"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        for service in ("sshd", "sudo"):
+            write(os.path.join(pamd, service), SERVICE)
+        with open(os.path.join(pamd, "common-auth")) as f:
+            cls.common_auth = f.read()
 
     @classmethod
     def start_sshd(cls):
@@ -216,6 +243,13 @@ class LoginTest(unittest.TestCase):
         self.sshd_log.seek(0)
         return self.sshd_log.read()
 
+    def test_pam_auth_update(self):
+        # Our profile's lines, in order after pam_unix's.
+        lines = [line.split() for line in self.common_auth.splitlines() if line.startswith("auth")]
+        modules = [next(word for word in line if word.endswith(".so")) for line in lines]
+        self.assertEqual(modules[:2], ["pam_unix.so", "pam_tessera.so"], self.common_auth)
+        self.assertIn("use_first_pass", lines[1])
+
     def test_nss_sees_the_users(self):
         p = subprocess.run(["getent", "passwd", "alice"], capture_output=True, text=True)
         self.assertEqual(p.stdout.split(":")[2], str(ALICE), p.stdout + p.stderr)
@@ -230,9 +264,18 @@ class LoginTest(unittest.TestCase):
         self.assertEqual((login["result"], login["details"]["service"], login["details"]["factor"]),
                          ("success", "sshd", "password+totp"))
         self.assertIn("Accepted keyboard-interactive/pam for alice", self.sshd_says())
-        # The session sshd opened, recorded with where it came from.
-        sessions = json.loads(self.t.ctl("--json", "session", "list", "alice@acme", check=True).stdout)
-        self.assertTrue(any(s["service"] == "sshd" and s["remote_host"] == "127.0.0.1" for s in sessions), sessions)
+        # The session sshd opened, recorded with where it came from, and
+        # closed once the connection ended (sshd closes it a moment after
+        # the client is gone: poll for it, within a bound).
+        deadline = time.monotonic() + 15
+        while True:
+            sessions = json.loads(self.t.ctl("--json", "session", "list", "alice@acme", check=True).stdout)
+            ssh = [s for s in sessions if s["service"] == "sshd" and s["remote_host"] == "127.0.0.1"]
+            if (ssh and ssh[0]["closed_usec"] > 0) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(ssh, sessions)
+        self.assertGreater(ssh[0]["closed_usec"], ssh[0]["opened_usec"], ssh)
 
     def test_2_ssh_wrong_code(self):
         secret = self.secret["alice"]
@@ -273,13 +316,40 @@ class OnePromptTest(LoginTest):
     password."""
 
     @classmethod
-    def start_sshd(cls):
-        # The same services, with one_prompt; sshd asks for "the password" only.
+    def setup_pam(cls):
+        """The common-* files as Debian's pam-auth-update writes them from
+        the unix profile and ours (packaging/pam-configs/tessera), in a copy
+        of /etc/pam.d; the module installed by name in a copy of the module
+        directory."""
+        moddir, pamd = os.path.join(cls.work, "security"), os.path.join(cls.work, "pam.d")
+        shutil.copytree(pam_module_dir(), moddir, symlinks=True)
+        shutil.copy(cls.module, os.path.join(moddir, "pam_tessera.so"))
+        bind(cls, moddir, pam_module_dir())
+        shutil.copytree("/etc/pam.d", pamd, symlinks=True)
+        bind(cls, pamd, "/etc/pam.d")
+        # pam-auth-update rewrites only files whose state it recorded.
+        state, configs = os.path.join(cls.work, "pam-state"), os.path.join(cls.work, "pam-configs")
+        shutil.copytree("/var/lib/pam", state)
+        os.makedirs(configs)
+        bind(cls, state, "/var/lib/pam")
+        shutil.copy("/usr/share/pam-configs/unix", configs)
+        shutil.copy(os.path.join(tessera_env.REPO, "packaging", "pam-configs", "tessera"), configs)
+        bind(cls, configs, "/usr/share/pam-configs")
+        subprocess.run(["pam-auth-update", "--package", "--enable", "tessera"], check=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         for service in ("sshd", "sudo"):
-            bind(cls, write(os.path.join(cls.work, "pam-one-" + service),
-                       pam_stack(cls.module).replace("use_first_pass", "use_first_pass one_prompt")),
-                 f"/etc/pam.d/{service}")
-        super().start_sshd()
+            write(os.path.join(pamd, service), SERVICE)
+        with open(os.path.join(pamd, "common-auth")) as f:
+            cls.common_auth = f.read()
+
+    @classmethod
+    def setup_pam(cls):
+        # The same files, with one_prompt; sshd asks for "the password" only.
+        super().setup_pam()
+        auth = os.path.join(cls.work, "pam.d", "common-auth")
+        with open(auth) as f:
+            text = f.read()
+        write(auth, text.replace("pam_tessera.so use_first_pass", "pam_tessera.so use_first_pass one_prompt"))
 
     SSHD_AUTH = "KbdInteractiveAuthentication no\nPasswordAuthentication yes\n"
     SSH_AUTH = "password"
