@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-manager.h"
+#include "http-server.h"
 #include "log.h"
 #include "names.h"
 
@@ -35,7 +36,9 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        /* Workers first: their done callbacks may still reply on the bus. */
+        /* HTTP first: its threads use the workers, the store and the keys. */
+        m->http = http_server_free(m->http);
+        /* Workers next: their done callbacks may still reply on the bus. */
         m->workers = worker_pool_free(m->workers);
         if (m->bus) {
                 (void) sd_bus_flush(m->bus);
@@ -47,6 +50,7 @@ Manager *manager_free(Manager *m) {
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);
+        secret_key_free(m->secret_key);
         config_free(m->config);
         free(m);
         return NULL;
@@ -72,6 +76,18 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(m->event, 0);
 }
 
+static int manager_load_secret_key(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+
+        if (m->config->key_file)
+                path = strdup(m->config->key_file);
+        else if (asprintf(&path, "%s/%s", m->config->state_directory, SECRET_KEY_FILE) < 0)
+                path = NULL;
+        if (!path)
+                return log_oom();
+        return secret_key_load(path, &m->secret_key);
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -89,6 +105,10 @@ int manager_start(Manager *m) {
         r = store_open(m->database_path, &m->store);
         if (r < 0)
                 return log_error_errno(r, "Failed to open the store at %s: %m", m->database_path);
+
+        r = manager_load_secret_key(m);
+        if (r < 0)
+                return r;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -120,13 +140,23 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
+        if (!isempty(m->config->http_listen)) {
+                r = http_server_start(m, &m->http);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
 int manager_run(Manager *m) {
         int r;
 
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
+        /* HTTP_PORT tells tests which port "listen = ...:0" got. */
+        if (m->http)
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus and HTTP on %s.\nHTTP_PORT=%u",
+                                  TESSERA_BUS_NAME, http_server_url(m->http), http_server_port(m->http));
+        else
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
         log_info("tesserad %s ready: database %s, %u worker threads.", TESSERA_VERSION, m->database_path,
                  worker_pool_size(m->workers));
 

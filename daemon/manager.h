@@ -11,8 +11,11 @@
 #include "config.h"
 #include "error.h"
 #include "records.h"
+#include "secret-box.h"
 #include "store.h"
 #include "workers.h"
+
+typedef struct HttpServer HttpServer;
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
@@ -30,6 +33,16 @@ typedef struct Manager {
         Store *store;             /* the main thread's connection */
         WorkerPool *workers;
         char *database_path;
+
+        /* The key that seals secrets at rest (outside the database);
+         * read-only once started, so every thread may use it. */
+        SecretKey *secret_key;
+
+        /* HTTP and the OpenID provider, with threads of their own. */
+        HttpServer *http;
+
+        /* Bumped whenever a tenant's signing keys change. */
+        _Atomic uint64_t keys_generation;
 
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
