@@ -254,6 +254,7 @@ int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord 
                 return r;
         }
 
+        manager_data_changed(m);
         log_info("Created application %s (client id %s, %s).", target, created->client_id,
                  created->public_client ? "public" : "confidential");
         if (ret)
@@ -334,7 +335,10 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
                 actor_audit_failure(s, a, "application.update", app->tenant, target, e);
                 return r;
         }
-        return change(s, a, "application.update", changed, e);
+        r = change(s, a, "application.update", changed, e);
+        if (r >= 0)
+                manager_data_changed(m);
+        return r;
 }
 
 int application_rotate_secret(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, char **ret_secret,
@@ -360,6 +364,7 @@ int application_rotate_secret(Manager *m, Store *s, const Actor *a, const Applic
         r = change(s, a, "application.rotate-secret", changed, e);
         if (r < 0)
                 return r;
+        manager_data_changed(m);
         *ret_secret = TAKE_PTR(secret);
         return 0;
 }
@@ -389,6 +394,7 @@ int application_delete(Manager *m, Store *s, const Actor *a, const ApplicationRe
                 actor_audit_failure(s, a, "application.delete", app->tenant, target, e);
                 return r;
         }
+        manager_data_changed(m);
         log_info("Deleted application %s.", target);
         return 0;
 }

@@ -47,6 +47,7 @@ Manager *manager_free(Manager *m) {
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
+        bus_record_cache_clear(&m->application_cache);
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);

@@ -47,7 +47,7 @@ typedef struct Manager {
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
 
-        BusRecordCache tenant_cache, user_cache, group_cache;
+        BusRecordCache tenant_cache, user_cache, group_cache, application_cache;
 
         /* The credentials of the last D-Bus message asked about, so that one
          * call that reads several private properties asks the bus once. */
