@@ -468,8 +468,9 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
                 MHD_OPTION_THREAD_POOL_SIZE, threads,
                 /* Header space per connection: our own limit is checked
-                 * below this one so that the reply is our envelope. */
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) 64 * 1024,
+                 * below this one so that the reply is our envelope. MHD
+                 * clears the pool for every request: no bigger than needed. */
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) cfg->http_max_header + 8 * 1024,
                 MHD_OPTION_CONNECTION_LIMIT, cfg->http_connection_limit,
                 MHD_OPTION_CONNECTION_TIMEOUT, cfg->http_timeout,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
