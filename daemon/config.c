@@ -19,7 +19,6 @@ typedef struct ParseState {
         const char *path;
         FILE *f;
         unsigned line;          /* number of the line inih handed to us last */
-        bool at_line_start;
         int error;              /* first error, reported after the whole file was read */
 } ParseState;
 
@@ -316,16 +315,36 @@ static int handler(void *userdata, const char *section, const char *key, const c
 
 /* inih reports line numbers to the handler only when built with
  * INI_HANDLER_LINENO, which Debian's library is not; count lines in our own
- * reader instead. inih calls the handler right after reading a line. */
+ * reader instead. inih calls the handler right after reading a line.
+ *
+ * inih reads into a buffer of num (INI_MAX_LINE, 200) bytes and parses
+ * what does not fit as further lines of its own: a long value would be cut
+ * short, its tail taken for a key or a syntax error, and the line numbers
+ * of every later message would be off. Refuse such a line here, by its
+ * number, and skip its tail so that inih counts lines as we do. */
 static char *reader(char *str, int num, void *stream) {
         ParseState *st = stream;
         char *s = fgets(str, num, st->f);
+        int c;
 
         if (!s)
                 return NULL;
-        if (st->at_line_start)
-                st->line++;
-        st->at_line_start = strchr(s, '\n') != NULL;
+        st->line++;
+        if (strchr(s, '\n'))
+                return s;
+
+        /* The last line without a newline, or one that filled the buffer
+         * (and fits, if only its newline is left). */
+        c = getc(st->f);
+        if (c == EOF || c == '\n')
+                return s;
+
+        log_error("%s:%u: line is too long, the limit is %d bytes.", st->path, st->line, num - 1);
+        st->error = st->error ?: -EINVAL;
+        while (c != EOF && c != '\n')
+                c = getc(st->f);
+        /* Don't let inih apply a value cut short. */
+        s[0] = '\0';
         return s;
 }
 
@@ -372,6 +391,14 @@ int config_new_default(Config **ret) {
 static int config_verify(const Config *c) {
         if (c->id_slice_size < 1000)
                 return log_error_errno(-EINVAL, "%s: [ids] slice_size must be at least 1000.", c->path);
+        /* As systemd's uid_is_valid(): nothing at or past 2^31 (signed
+         * uid_t trouble, and (uid_t) -1), and never 65534/65535, "nobody"
+         * and the 16-bit -1. */
+        if (c->id_range_max > INT32_MAX - 1)
+                return log_error_errno(-EINVAL, "%s: [ids] range_max must be below 2147483647.", c->path);
+        if (c->id_range_min <= 65535 && c->id_range_max >= 65534)
+                return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must not include 65534 and 65535 "
+                                                "(nobody and the 16-bit -1).", c->path);
         if (c->id_range_min < 1000 || c->id_range_max <= c->id_range_min ||
             (uint64_t) c->id_range_max - c->id_range_min + 1 < c->id_slice_size)
                 return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must hold at least one slice above 999.",
@@ -418,7 +445,7 @@ int config_load(const char *path, bool allow_missing, Config **ret) {
                 return log_error_errno(-errno, "Failed to open %s: %m", path);
         }
 
-        st = (ParseState) { .config = c, .path = path, .f = f, .at_line_start = true };
+        st = (ParseState) { .config = c, .path = path, .f = f };
         r = ini_parse_stream(reader, &st, handler, &st);
         if (st.error < 0)
                 return st.error;
@@ -461,8 +488,10 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
         size_t n = 1;
         char *out, *o;
 
+        /* Each '%' reserves room for the longer name or, in "%%", for the
+         * '%' itself: the names may be empty. */
         for (const char *p = c->home_template; *p; p++)
-                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) : 1;
+                n += *p == '%' ? MAX(strlen(user), strlen(tenant)) + 1 : 1;
 
         out = o = malloc(n);
         if (!out)
@@ -471,6 +500,12 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
                 if (*p != '%') {
                         *o++ = *p;
                         continue;
+                }
+                /* A lone '%' at the end stays itself (config_load refuses
+                 * such templates; a Config built by hand might not). */
+                if (!p[1]) {
+                        *o++ = '%';
+                        break;
                 }
                 p++;
                 if (*p == 'u')

@@ -134,7 +134,8 @@ static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char
         int r = store_group_delete(s, g->id);
 
         if (r == -EPERM)
-                return tessera_error_set(e, r, "'%s' is the private group of a user; it goes when the user is deleted.",
+                return tessera_error_set(e, -EINVAL,
+                                         "'%s' is the private group of a user; it goes when the user is deleted.",
                                          target);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "Group '%s' no longer exists.", target);

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
 #include "time-util.h"
@@ -12,13 +13,23 @@ static int max_level = LOG_INFO;
 static LogTarget target = LOG_TARGET_CONSOLE;
 static const char *ident = "tessera";
 
+/* systemd connects stderr to the journal and says so in $JOURNAL_STREAM
+ * ("device:inode" of that stream). The variable is inherited by children
+ * whose stderr goes elsewhere, so believe it only when it names our stderr. */
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
 void log_setup(const char *name, LogTarget t) {
         ident = name;
-        if (t == LOG_TARGET_AUTO) {
-                /* systemd connects stderr to the journal and says so in
-                 * $JOURNAL_STREAM; log natively then, with metadata. */
-                t = getenv("JOURNAL_STREAM") ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
-        }
+        if (t == LOG_TARGET_AUTO)
+                t = stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_CONSOLE;
         target = t;
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,9 +66,13 @@ static int parse_argv(int argc, char *argv[]) {
                         else
                                 return log_error_errno(-EINVAL, "Unknown log target '%s'.", optarg);
                         break;
+                case ARG_CHECK_CONFIG:
+                        arg_check_config = true;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
+                        assert(!"unhandled option");
                         return -EINVAL;
                 }
 

@@ -189,6 +189,10 @@ int manager_check_password_policy(const Manager *m, const char *user, const char
         if (n > PASSWORD_MAX_LEN)
                 return tessera_error_set(e, -EINVAL, "The password must have at most %d characters.",
                                          PASSWORD_MAX_LEN);
+        /* bcrypt ignores everything after 72 bytes: refuse rather than
+         * let the rest of a passphrase silently not count. */
+        if (streq(m->config->hash_prefix, "$2b$") && n > 72)
+                return tessera_error_set(e, -EINVAL, "With bcrypt, the password must have at most 72 bytes.");
         if (!utf8_is_valid(password))
                 return tessera_error_set(e, -EINVAL, "The password is not valid UTF-8.");
         if (user && strcasecmp(user, password) == 0)

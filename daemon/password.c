@@ -57,7 +57,9 @@ int password_verify(const char *password, const char *hash) {
         const char *h;
         size_t n;
 
-        if (!password || isempty(hash))
+        /* Only "$id$..." hashes: libxcrypt would take anything else as a
+         * traditional DES setting, which nobody should still have. */
+        if (!password || isempty(hash) || hash[0] != '$')
                 return -EINVAL;
 
         cd = calloc(1, sizeof(struct crypt_data));
@@ -74,6 +76,7 @@ int password_verify(const char *password, const char *hash) {
 bool password_hash_needs_upgrade(const char *hash, const char *prefix, unsigned long cost) {
         char setting[CRYPT_GENSALT_OUTPUT_SIZE];
         const char *params_end;
+        size_t n;
 
         if (!hash || make_setting(prefix, cost, setting, sizeof(setting)) < 0)
                 return false;
@@ -85,7 +88,14 @@ bool password_hash_needs_upgrade(const char *hash, const char *prefix, unsigned 
         params_end = strrchr(setting, '$');
         if (!params_end)
                 return false;
-        return strncmp(hash, setting, (size_t) (params_end - setting + 1)) != 0;
+        n = (size_t) (params_end - setting + 1);
+        if (strncmp(hash, setting, n) != 0)
+                return true;
+
+        /* sha256crypt and sha512crypt leave "rounds=" out at their default
+         * cost, so the setting "$6$" is also a prefix of "$6$rounds=1000$":
+         * a hash naming rounds where the setting names none has another cost. */
+        return strneq(hash + n, "rounds=", strlen("rounds="));
 }
 
 int password_dummy_hash(const char *prefix, unsigned long cost, char **ret) {

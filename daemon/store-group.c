@@ -61,32 +61,19 @@ int store_group_create(Store *s, const GroupRecord *g, GroupRecord **ret) {
         return ret ? store_group_get_by_id(s, sqlite3_last_insert_rowid(s->db), ret) : 0;
 }
 
-static int group_get(Store *s, const char *sql, int64_t key, const char *text, GroupRecord **ret) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_int64(st, 1, key);
-        if (text)
-                store_bind_text(st, 2, text);
-        return store_fetch_one(s, st, group_from_row, (void **) ret);
-}
-
 int store_group_get(Store *s, int64_t tenant_id, const char *name, GroupRecord **ret) {
         static const char sql[] = GROUP_SELECT "WHERE g.tenant_id = ?1 AND g.name = ?2";
-        return group_get(s, sql, tenant_id, name, ret);
+        return store_get_record(s, sql, tenant_id, name, group_from_row, (void **) ret);
 }
 
 int store_group_get_by_gid(Store *s, gid_t gid, GroupRecord **ret) {
         static const char sql[] = GROUP_SELECT "WHERE g.gid = ?1";
-        return group_get(s, sql, gid, NULL, ret);
+        return store_get_record(s, sql, gid, NULL, group_from_row, (void **) ret);
 }
 
 int store_group_get_by_id(Store *s, int64_t id, GroupRecord **ret) {
         static const char sql[] = GROUP_SELECT "WHERE g.id = ?1";
-        return group_get(s, sql, id, NULL, ret);
+        return store_get_record(s, sql, id, NULL, group_from_row, (void **) ret);
 }
 
 int store_group_list(Store *s, int64_t tenant_id, GroupRecord ***ret, size_t *ret_n) {

@@ -60,6 +60,9 @@ typedef void (*StoreArrayFreeFunc)(void **a, size_t n);
 /* Steps once: -ENOENT without a row, else the record read from it (ret
  * may be NULL to test for existence only). */
 int store_fetch_one(Store *s, sqlite3_stmt *st, StoreRowFunc row, void **ret);
+/* Prepares sql, binds key to ?1 and, when set, text to ?2, and fetches one
+ * record with row. */
+int store_get_record(Store *s, const char *sql, int64_t key, const char *text, StoreRowFunc row, void **ret);
 /* Steps to the end, collecting a record per row. */
 int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
                     void ***ret, size_t *ret_n);

@@ -157,6 +157,19 @@ int store_fetch_one(Store *s, sqlite3_stmt *st, StoreRowFunc row, void **ret) {
         return ret ? row(st, ret) : 0;
 }
 
+int store_get_record(Store *s, const char *sql, int64_t key, const char *text, StoreRowFunc row, void **ret) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, key);
+        if (text)
+                store_bind_text(st, 2, text);
+        return store_fetch_one(s, st, row, ret);
+}
+
 int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
                     void ***ret, size_t *ret_n) {
         void **list = NULL;
@@ -317,7 +330,9 @@ int store_commit(Store *s) {
 }
 
 void store_rollback(Store *s) {
-        if (!s->in_transaction)
+        /* NULL is fine, as for any destructor: callers hand over a "txn"
+         * that actor_begin() never set or store_commit() already took. */
+        if (!s || !s->in_transaction)
                 return;
         /* After some errors SQLite has already rolled back by itself. */
         if (!sqlite3_get_autocommit(s->db))

@@ -102,14 +102,7 @@ int store_tenant_get(Store *s, const char *slug, TenantRecord **ret) {
 
 int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret) {
         static const char sql[] = "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_int64(st, 1, id);
-        return store_fetch_one(s, st, tenant_from_row, (void **) ret);
+        return store_get_record(s, sql, id, NULL, tenant_from_row, (void **) ret);
 }
 
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n) {

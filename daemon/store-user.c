@@ -165,37 +165,24 @@ int store_user_create(Store *s, const UserRecord *u, UserRecord **ret) {
         return ret ? store_user_get_by_id(s, user_id, ret) : 0;
 }
 
-static int user_get(Store *s, const char *sql, int64_t key, const char *text, UserRecord **ret) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_int64(st, 1, key);
-        if (text)
-                store_bind_text(st, 2, text);
-        return store_fetch_one(s, st, user_from_row, (void **) ret);
-}
-
 int store_user_get(Store *s, int64_t tenant_id, const char *name, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.name = ?2";
-        return user_get(s, sql, tenant_id, name, ret);
+        return store_get_record(s, sql, tenant_id, name, user_from_row, (void **) ret);
 }
 
 int store_user_get_by_uid(Store *s, uid_t uid, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.uid = ?1";
-        return user_get(s, sql, uid, NULL, ret);
+        return store_get_record(s, sql, uid, NULL, user_from_row, (void **) ret);
 }
 
 int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.id = ?1";
-        return user_get(s, sql, id, NULL, ret);
+        return store_get_record(s, sql, id, NULL, user_from_row, (void **) ret);
 }
 
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.email = ?2 COLLATE NOCASE";
-        return user_get(s, sql, tenant_id, email, ret);
+        return store_get_record(s, sql, tenant_id, email, user_from_row, (void **) ret);
 }
 
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n) {

@@ -43,6 +43,7 @@ int store_ping(Store *s);
 
 int store_begin(Store *s);
 int store_commit(Store *s);
+/* Does nothing when s is NULL or not in a transaction. */
 void store_rollback(Store *s);
 /* _cleanup_(store_rollbackp) Store *txn = s;  ...  store_commit(TAKE_PTR(txn)) */
 static inline void store_rollbackp(Store **s) {

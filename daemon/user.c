@@ -18,7 +18,7 @@ int user_spec_validate(const UserSpec *spec, TesseraError *e) {
                                          "control characters.",
                                          REAL_NAME_MAX_LEN);
         if (spec->email && spec->email[0] && !valid_email(spec->email))
-                return tessera_error_set(e, -EINVAL, "'%s' is not a valid e-mail address.", spec->email);
+                return tessera_error_set(e, -EINVAL, "'%.80s' is not a valid e-mail address.", spec->email);
         if (spec->home && !valid_unix_path(spec->home))
                 return tessera_error_set(e, -EINVAL,
                                          "The home directory must be an absolute, normalized path of at most "

@@ -9,61 +9,50 @@
 #include "group.h"
 #include "names.h"
 
-static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                      sd_bus_error *error) {
-        Manager *m = userdata;
+static int group_load(Manager *m, const char *path, void **ret) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_free_ char *tenant = NULL, *name = NULL;
-        GroupRecord *g;
         int r;
-
-        g = bus_cache_get(&m->group_cache, m, path);
-        if (g) {
-                *found = g;
-                return 1;
-        }
 
         r = sd_bus_path_decode_many(path, TESSERA_BUS_GROUP_PREFIX "/%/%", &tenant, &name);
         if (r <= 0 || !valid_tenant_slug(tenant) || !valid_group_name(name))
-                return 0;
+                return -ENOENT;
         r = store_tenant_get(m->store, tenant, &t);
-        if (r >= 0)
-                r = store_group_get(m->store, t->id, name, &g);
-        if (r == -ENOENT)
-                return 0;
         if (r < 0)
                 return r;
-
-        bus_cache_put(&m->group_cache, m, path, g, (void *(*)(void *)) group_record_unref);
-        *found = g;
-        return 1;
+        return store_group_get(m->store, t->id, name, (GroupRecord **) ret);
 }
 
-static int group_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                      sd_bus_error *error) {
         Manager *m = userdata;
+        return bus_find_cached(m, &m->group_cache, path, group_load, (void *(*)(void *)) group_record_unref, found);
+}
+
+int bus_group_paths(Manager *m, int64_t tenant_id, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
         GroupRecord **groups = NULL;
         size_t n = 0;
         int r;
 
-        r = store_group_list(m->store, 0, &groups, &n);
+        r = store_group_list(m->store, tenant_id, &groups, &n);
         if (r < 0)
                 return r;
-
         l = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; l && i < n; i++) {
+        for (size_t i = 0; l && i < n && r >= 0; i++)
                 r = bus_group_path(groups[i]->tenant, groups[i]->name, &l[i]);
-                if (r < 0)
-                        break;
-        }
         group_record_array_free(groups, n);
         if (!l)
                 return -ENOMEM;
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
 
-        *nodes = TAKE_PTR(l);
-        return 1;
+static int group_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        int r = bus_group_paths(userdata, 0, nodes);
+        return r < 0 ? r : 1;
 }
 
 void bus_group_send_changed(Manager *m, const GroupRecord *g) {

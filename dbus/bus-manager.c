@@ -75,24 +75,10 @@ static int method_create_tenant(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 static int method_list_tenants(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
-        TenantRecord **tenants = NULL;
-        size_t n = 0;
-        int r;
+        int r = bus_tenant_paths(userdata, &paths);
 
-        r = store_tenant_list(m->store, &tenants, &n);
-        if (r < 0)
-                return r;
-        paths = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; paths && i < n && r >= 0; i++)
-                r = bus_tenant_path(tenants[i]->slug, &paths[i]);
-        tenant_record_array_free(tenants, n);
-        if (!paths)
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        return bus_reply_paths(msg, paths);
+        return r < 0 ? r : bus_reply_paths(msg, paths);
 }
 
 static int method_get_tenant(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "bus-group.h"
+#include "bus-user.h"
 #include "bus-util.h"
 #include "group.h"
 #include "log.h"
@@ -15,35 +17,24 @@
 #include "tenant.h"
 #include "user.h"
 
-static int tenant_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                       sd_bus_error *error) {
-        Manager *m = userdata;
+static int tenant_load(Manager *m, const char *path, void **ret) {
         _cleanup_free_ char *slug = NULL;
-        TenantRecord *t;
         int r;
-
-        t = bus_cache_get(&m->tenant_cache, m, path);
-        if (t) {
-                *found = t;
-                return 1;
-        }
 
         r = sd_bus_path_decode(path, TESSERA_BUS_TENANT_PREFIX, &slug);
         if (r <= 0 || !valid_tenant_slug(slug))
-                return 0;
-        r = store_tenant_get(m->store, slug, &t);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-
-        bus_cache_put(&m->tenant_cache, m, path, t, (void *(*)(void *)) tenant_record_unref);
-        *found = t;
-        return 1;
+                return -ENOENT;
+        return store_tenant_get(m->store, slug, (TenantRecord **) ret);
 }
 
-static int tenant_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+static int tenant_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                       sd_bus_error *error) {
         Manager *m = userdata;
+        return bus_find_cached(m, &m->tenant_cache, path, tenant_load, (void *(*)(void *)) tenant_record_unref,
+                               found);
+}
+
+int bus_tenant_paths(Manager *m, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
         TenantRecord **tenants = NULL;
         size_t n = 0;
@@ -52,21 +43,21 @@ static int tenant_enumerate(sd_bus *bus, const char *path, void *userdata, char 
         r = store_tenant_list(m->store, &tenants, &n);
         if (r < 0)
                 return r;
-
         l = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; l && i < n; i++) {
+        for (size_t i = 0; l && i < n && r >= 0; i++)
                 r = bus_tenant_path(tenants[i]->slug, &l[i]);
-                if (r < 0)
-                        break;
-        }
         tenant_record_array_free(tenants, n);
         if (!l)
                 return -ENOMEM;
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
 
-        *nodes = TAKE_PTR(l);
-        return 1;
+static int tenant_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        int r = bus_tenant_paths(userdata, nodes);
+        return r < 0 ? r : 1;
 }
 
 static int reply_path(sd_bus_message *msg, const char *path) {
@@ -279,44 +270,18 @@ static int method_list_users(sd_bus_message *msg, void *userdata, sd_bus_error *
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
         TenantRecord *t = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
-        UserRecord **users = NULL;
-        size_t n = 0;
-        int r;
+        int r = bus_user_paths(m, t->id, &paths);
 
-        r = store_user_list(m->store, t->id, &users, &n);
-        if (r < 0)
-                return r;
-        paths = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; paths && i < n && r >= 0; i++)
-                r = bus_user_path(users[i]->tenant, users[i]->name, &paths[i]);
-        user_record_array_free(users, n);
-        if (!paths)
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        return bus_reply_paths(msg, paths);
+        return r < 0 ? r : bus_reply_paths(msg, paths);
 }
 
 static int method_list_groups(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
         TenantRecord *t = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
-        GroupRecord **groups = NULL;
-        size_t n = 0;
-        int r;
+        int r = bus_group_paths(m, t->id, &paths);
 
-        r = store_group_list(m->store, t->id, &groups, &n);
-        if (r < 0)
-                return r;
-        paths = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; paths && i < n && r >= 0; i++)
-                r = bus_group_path(groups[i]->tenant, groups[i]->name, &paths[i]);
-        group_record_array_free(groups, n);
-        if (!paths)
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        return bus_reply_paths(msg, paths);
+        return r < 0 ? r : bus_reply_paths(msg, paths);
 }
 
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

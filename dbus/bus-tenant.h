@@ -4,3 +4,6 @@
 #include "bus-object.h"
 
 extern const BusObjectType bus_tenant_type;
+
+/* The object paths of all tenants. */
+int bus_tenant_paths(Manager *m, char ***ret);

@@ -12,61 +12,50 @@
 #include "time-util.h"
 #include "user.h"
 
-static int user_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                     sd_bus_error *error) {
-        Manager *m = userdata;
+static int user_load(Manager *m, const char *path, void **ret) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_free_ char *tenant = NULL, *name = NULL;
-        UserRecord *u;
         int r;
-
-        u = bus_cache_get(&m->user_cache, m, path);
-        if (u) {
-                *found = u;
-                return 1;
-        }
 
         r = sd_bus_path_decode_many(path, TESSERA_BUS_USER_PREFIX "/%/%", &tenant, &name);
         if (r <= 0 || !valid_tenant_slug(tenant) || !valid_user_name(name))
-                return 0;
+                return -ENOENT;
         r = store_tenant_get(m->store, tenant, &t);
-        if (r >= 0)
-                r = store_user_get(m->store, t->id, name, &u);
-        if (r == -ENOENT)
-                return 0;
         if (r < 0)
                 return r;
-
-        bus_cache_put(&m->user_cache, m, path, u, (void *(*)(void *)) user_record_unref);
-        *found = u;
-        return 1;
+        return store_user_get(m->store, t->id, name, (UserRecord **) ret);
 }
 
-static int user_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+static int user_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                     sd_bus_error *error) {
         Manager *m = userdata;
+        return bus_find_cached(m, &m->user_cache, path, user_load, (void *(*)(void *)) user_record_unref, found);
+}
+
+int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
         UserRecord **users = NULL;
         size_t n = 0;
         int r;
 
-        r = store_user_list(m->store, 0, &users, &n);
+        r = store_user_list(m->store, tenant_id, &users, &n);
         if (r < 0)
                 return r;
-
         l = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; l && i < n; i++) {
+        for (size_t i = 0; l && i < n && r >= 0; i++)
                 r = bus_user_path(users[i]->tenant, users[i]->name, &l[i]);
-                if (r < 0)
-                        break;
-        }
         user_record_array_free(users, n);
         if (!l)
                 return -ENOMEM;
         if (r < 0)
                 return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
 
-        *nodes = TAKE_PTR(l);
-        return 1;
+static int user_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        int r = bus_user_paths(userdata, 0, nodes);
+        return r < 0 ? r : 1;
 }
 
 void bus_user_send_changed(Manager *m, const UserRecord *u) {

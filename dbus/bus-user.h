@@ -5,5 +5,8 @@
 
 extern const BusObjectType bus_user_type;
 
+/* The object paths of the users of a tenant (0: of all tenants). */
+int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret);
+
 /* Emits PropertiesChanged for the user's object. */
 void bus_user_send_changed(Manager *m, const UserRecord *u);

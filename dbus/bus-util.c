@@ -120,6 +120,23 @@ void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record
                 unref(record);
 }
 
+int bus_find_cached(Manager *m, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
+                    void **found) {
+        void *record = bus_cache_get(c, m, path);
+        int r;
+
+        if (!record) {
+                r = load(m, path, &record);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                bus_cache_put(c, m, path, record, unref);
+        }
+        *found = record;
+        return 1;
+}
+
 int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));

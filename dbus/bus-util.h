@@ -57,6 +57,13 @@ int bus_group_path(const char *tenant, const char *name, char **ret);
 void *bus_cache_get(BusRecordCache *c, Manager *m, const char *path);
 void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record, void *(*unref)(void *));
 
+/* The work of a D-Bus find callback: the cached record for path, or one
+ * that load gets from the store (-ENOENT when there is no such object),
+ * then cached. Returns 1 with *found set (borrowed), 0 for no object. */
+typedef int (*BusLoadFunc)(Manager *m, const char *path, void **ret);
+int bus_find_cached(Manager *m, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
+                    void **found);
+
 /* Getters for the common property types, reading the field at the
  * vtable's offset in the record (sd-bus adds it to userdata). */
 int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,

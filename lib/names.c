@@ -166,6 +166,7 @@ bool utf8_is_valid(const char *s) {
 
 int split_qualified_name(const char *s, char name[static NAME_MAX_LEN + 1],
                          char tenant[static TENANT_SLUG_MAX_LEN + 1]) {
+        char n[NAME_MAX_LEN + 1], t[TENANT_SLUG_MAX_LEN + 1] = "";
         const char *at;
         size_t nl;
 
@@ -176,20 +177,22 @@ int split_qualified_name(const char *s, char name[static NAME_MAX_LEN + 1],
         nl = at ? (size_t) (at - s) : strlen(s);
         if (nl == 0 || nl > NAME_MAX_LEN)
                 return -EINVAL;
+        memcpy(n, s, nl);
+        n[nl] = '\0';
+        if (!valid_user_name(n))
+                return -EINVAL;
 
         if (at) {
                 size_t tl = strlen(at + 1);
                 if (tl == 0 || tl > TENANT_SLUG_MAX_LEN)
                         return -EINVAL;
-                memcpy(tenant, at + 1, tl + 1);
-                if (!valid_tenant_slug(tenant))
+                memcpy(t, at + 1, tl + 1);
+                if (!valid_tenant_slug(t))
                         return -EINVAL;
-        } else
-                tenant[0] = '\0';
+        }
 
-        memcpy(name, s, nl);
-        name[nl] = '\0';
-        if (!valid_user_name(name))
-                return -EINVAL;
+        /* Out-parameters only on success. */
+        memcpy(name, n, nl + 1);
+        strcpy(tenant, t);
         return 0;
 }

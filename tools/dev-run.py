@@ -32,12 +32,12 @@ tessera is running in development mode.
 
   state      {env.state_dir}  (SQLite database tessera.db)
   runtime    {env.runtime_dir}
-  bus        {env.bus_address}
+  bus        unix:path={env.bus_socket}
   config     {env.config_path}
 
 In another terminal:
 
-  export DBUS_SYSTEM_BUS_ADDRESS={env.bus_address}
+  export DBUS_SYSTEM_BUS_ADDRESS=unix:path={env.bus_socket}
   {ctl} tenant create {args.tenant}
   {ctl} user add alice@{args.tenant} --real-name "Alice Liddell"
   {ctl} user show alice

@@ -76,12 +76,21 @@ class TesseraError(RuntimeError):
     pass
 
 
+def check_sanitizers(what, output):
+    """In sanitizer builds a report fails the test, even when the program
+    went on (UBSan) or the test did not look at its exit code."""
+    for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+        if marker in output:
+            raise TesseraError(f"{what}: sanitizer report:\n{output}")
+
+
 class Tessera:
     """A private bus and tesserad. Use as a context manager, or call
     start() and close() yourself."""
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
-                 log_level="info", keep=False, http_listen="127.0.0.1:0", http_extra=""):
+                 daemon_extra="", log_level="info", keep=False, bus_users=(), http_listen="127.0.0.1:0",
+                 http_extra=""):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -100,7 +109,12 @@ class Tessera:
         self.log_path = os.path.join(self.dir, "tesserad.log")
         self.default_tenant = default_tenant
         self.tenants = list(tenants)
-        self.config_extra = config_extra
+        # (name, uid) of accounts the bus must resolve besides the local
+        # ones: dbus-daemon refuses peers whose uid it can't look up, and on
+        # a host it would find tessera's users through NSS.
+        self.bus_users = list(bus_users)
+        self.config_extra = config_extra    # INI text after the [host] section
+        self.daemon_extra = daemon_extra    # lines for the [daemon] section
         self.log_level = log_level
         self.bus_proc = None
         self.daemon = None
@@ -137,6 +151,7 @@ class Tessera:
                 f"runtime_directory = {self.runtime_dir}\n"
                 f"bus_address = {self.bus_address or 'unix:path=' + self.bus_socket}\n"
                 f"log_level = {self.log_level}\n"
+                f"{self.daemon_extra}"
                 f"[host]\n{host}"
                 f"[http]\nlisten = {self.http_listen or ''}\n{self.http_extra}"
                 f"{self.config_extra}")
@@ -149,13 +164,31 @@ class Tessera:
             env.update(extra)
         return env
 
+    def bus_env(self):
+        """The bus daemon's environment: nss_wrapper with the local accounts
+        plus bus_users, when there are any."""
+        if not self.bus_users:
+            return None
+        passwd, group = os.path.join(self.dir, "bus-passwd"), os.path.join(self.dir, "bus-group")
+        with open("/etc/passwd") as src, open(passwd, "w") as f:
+            f.write(src.read())
+            for name, uid in self.bus_users:
+                f.write(f"{name}:x:{uid}:{uid}::/nonexistent:/usr/sbin/nologin\n")
+        with open("/etc/group") as src, open(group, "w") as f:
+            f.write(src.read())
+            for name, uid in self.bus_users:
+                f.write(f"{name}:x:{uid}:\n")
+        env = dict(os.environ, LD_PRELOAD=nss_wrapper_library(), NSS_WRAPPER_PASSWD=passwd,
+                   NSS_WRAPPER_GROUP=group)
+        return env
+
     def start_bus(self):
         self.write_configs()
         self.bus_proc = subprocess.Popen(
             ["dbus-daemon", f"--config-file={self.bus_config_path}", "--nofork", "--nopidfile",
              "--print-address"],
             stdout=subprocess.PIPE, stderr=open(os.path.join(self.dir, "dbus.log"), "w"),
-            text=True, start_new_session=True)
+            text=True, start_new_session=True, env=self.bus_env())
         # dbus-daemon prints its address once it listens: that is readiness.
         line = self.bus_proc.stdout.readline().strip()
         if not line:
@@ -242,6 +275,7 @@ class Tessera:
     def close(self):
         try:
             self.stop_daemon()
+            check_sanitizers("tesserad", self.log())
         finally:
             if self.bus_proc and self.bus_proc.poll() is None:
                 self.bus_proc.terminate()
@@ -278,6 +312,7 @@ class Tessera:
             argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
         p = subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env(env),
                            timeout=timeout)
+        check_sanitizers(argv[0], p.stderr)
         if check and p.returncode != 0:
             raise TesseraError(f"{argv} failed with {p.returncode}:\n{p.stdout}\n{p.stderr}")
         return p
@@ -297,14 +332,37 @@ class Tessera:
     def ctl(self, *args, **kw):
         return self.run([binary("tesseractl"), *args], **kw)
 
+    @staticmethod
+    def ctl_path():
+        return binary("tesseractl")
+
     def busctl(self, *args, **kw):
         return self.run(["busctl", "--system", *args], **kw)
+
+    def gdbus(self, path, method, *args, **kw):
+        """Calls a method with gdbus (arguments in GVariant text form), which
+        prints error names as they are: "GDBus.Error:org.tessera...NotFound"."""
+        return self.run(["gdbus", "call", "--system", "--dest", "org.tessera.Identity1", "--object-path", path,
+                         "--method", method, *args], **kw)
 
     def sqlite(self, sql):
         """Reads the daemon's database directly (WAL lets us read while it runs)."""
         p = subprocess.run(["sqlite3", "-readonly", os.path.join(self.state_dir, "tessera.db"), sql],
                            capture_output=True, text=True, check=True)
         return [line.split("|") for line in p.stdout.splitlines()]
+
+
+def nss_wrapper_library():
+    """libnss_wrapper.so from Debian's libnss-wrapper."""
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        path = os.path.join(d, "libnss_wrapper.so")
+        if os.path.exists(path):
+            return path
+    p = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True)
+    for line in p.stdout.splitlines():
+        if "libnss_wrapper.so" in line:
+            return line.split("=>")[-1].strip()
+    raise FileNotFoundError("libnss_wrapper.so not found: install libnss-wrapper")
 
 
 def require_root(testcase):

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon/config.c: tesserad.conf parsing, defaults, verification and the
+ * home directory template. */
+
+#include <syslog.h>
+
+#include "config.h"
+#include "names.h"
+#include "test-util.h"
+
+static char *dir;
+
+static void setup(void) {
+        dir = test_mkdtemp();
+}
+
+static void teardown(void) {
+        test_rm_rf(dir);
+        dir = (free(dir), NULL);
+}
+
+/* Loads contents as tesserad.conf; returns config_load()'s result, what it
+ * logged, and the path (for matching "path:line:" in the log). */
+static int load(const char *contents, Config **ret, char **ret_log, char **ret_path) {
+        _cleanup_free_ char *path = test_write_file(dir, "tesserad.conf", contents);
+        StderrCapture cap;
+        char *log;
+        int r;
+
+        stderr_capture_start(&cap);
+        r = config_load(path, false, ret);
+        log = stderr_capture_stop(&cap);
+
+        if (ret_log)
+                *ret_log = log;
+        else
+                free(log);
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return r;
+}
+
+/* Asserts that loading contents fails with -EINVAL and logs needle, in
+ * which "@" stands for the path of the file. */
+static void assert_load_fails(const char *contents, const char *needle) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *log = NULL, *path = NULL, *expected = NULL;
+        const char *at = strchr(needle, '@');
+
+        ck_assert_int_eq(load(contents, &c, &log, &path), -EINVAL);
+        ck_assert_ptr_null(c);
+        if (at)
+                ck_assert_int_ge(asprintf(&expected, "%.*s%s%s", (int) (at - needle), needle, path, at + 1), 0);
+        ck_assert_msg(strstr(log, expected ?: needle), "expected '%s' in the log, got: %s", expected ?: needle,
+                      log);
+}
+
+START_TEST(test_defaults) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(config_new_default(&c), 0);
+        ck_assert_ptr_null(c->path);
+        ck_assert_str_eq(c->state_directory, LOCALSTATEDIR "/lib/tessera");
+        ck_assert_str_eq(c->runtime_directory, RUNSTATEDIR "/tessera");
+        ck_assert_str_eq(c->admin_group, "tessera-admin");
+        ck_assert_ptr_null(c->bus_address);
+        ck_assert_int_eq(c->log_level, -1);
+        ck_assert_uint_eq(c->worker_threads, 0);
+        ck_assert_uint_eq(c->max_queued_jobs, 256);
+        ck_assert_ptr_null(c->default_tenant);
+        ck_assert_ptr_null(c->tenants);
+        ck_assert_uint_eq(c->id_range_min, 200000);
+        ck_assert_uint_eq(c->id_range_max, 2000200000);
+        ck_assert_uint_eq(c->id_slice_size, 200000);
+        ck_assert_str_eq(c->default_shell, "/bin/bash");
+        ck_assert_str_eq(c->home_template, "/home/%u");
+        ck_assert_str_eq(c->hash_prefix, "$y$");
+        ck_assert_uint_eq(c->hash_cost, 0);
+}
+END_TEST
+
+START_TEST(test_empty_file_gives_defaults) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *path = NULL;
+
+        ck_assert_int_eq(load("", &c, NULL, &path), 0);
+        ck_assert_str_eq(c->path, path);
+        ck_assert_str_eq(c->admin_group, "tessera-admin");
+        ck_assert_uint_eq(c->id_slice_size, 200000);
+}
+END_TEST
+
+START_TEST(test_full_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(load("# tesserad.conf of the tests\n"
+                              "[daemon]\n"
+                              "state_directory = /srv/tessera/state\n"
+                              "runtime_directory = /run/tessera-test\n"
+                              "admin_group = wheel\n"
+                              "bus_address = unix:path=/run/test-bus\n"
+                              "log_level = debug\n"
+                              "worker_threads = 3\n"
+                              "max_queued_jobs = 17\n"
+                              "\n"
+                              "[host]\n"
+                              "default_tenant = acme\n"
+                              "tenants = globex, initech\n"
+                              "\n"
+                              "[ids]\n"
+                              "range_min = 100000\n"
+                              "range_max = 900099\n"
+                              "slice_size = 100000\n"
+                              "\n"
+                              "[users]\n"
+                              "default_shell = /bin/zsh\n"
+                              "home_template = /home/%t/%u\n"
+                              "\n"
+                              "[passwords]\n"
+                              "hash_method = bcrypt\n"
+                              "hash_cost = 12\n",
+                              &c, NULL, NULL),
+                         0);
+
+        ck_assert_str_eq(c->state_directory, "/srv/tessera/state");
+        ck_assert_str_eq(c->runtime_directory, "/run/tessera-test");
+        ck_assert_str_eq(c->admin_group, "wheel");
+        ck_assert_str_eq(c->bus_address, "unix:path=/run/test-bus");
+        ck_assert_int_eq(c->log_level, LOG_DEBUG);
+        ck_assert_uint_eq(c->worker_threads, 3);
+        ck_assert_uint_eq(c->max_queued_jobs, 17);
+        ck_assert_str_eq(c->default_tenant, "acme");
+        ck_assert_uint_eq(strv_length(c->tenants), 2);
+        ck_assert_str_eq(c->tenants[0], "globex");
+        ck_assert_str_eq(c->tenants[1], "initech");
+        ck_assert_uint_eq(c->id_range_min, 100000);
+        ck_assert_uint_eq(c->id_range_max, 900099);
+        ck_assert_uint_eq(c->id_slice_size, 100000);
+        ck_assert_str_eq(c->default_shell, "/bin/zsh");
+        ck_assert_str_eq(c->home_template, "/home/%t/%u");
+        ck_assert_str_eq(c->hash_prefix, "$2b$");
+        ck_assert_uint_eq(c->hash_cost, 12);
+
+        ck_assert(config_tenant_visible(c, "acme"));
+        ck_assert(config_tenant_visible(c, "initech"));
+        ck_assert(!config_tenant_visible(c, "hooli"));
+}
+END_TEST
+
+START_TEST(test_hash_methods) {
+        static const struct {
+                const char *method, *prefix;
+        } table[] = {
+                { "yescrypt", "$y$" },
+                { "bcrypt", "$2b$" },
+                { "sha512crypt", "$6$" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                ck_assert_int_ge(asprintf(&text, "[passwords]\nhash_method = %s\n", table[i].method), 0);
+                ck_assert_int_eq(load(text, &c, NULL, NULL), 0);
+                ck_assert_str_eq(c->hash_prefix, table[i].prefix);
+        }
+}
+END_TEST
+
+START_TEST(test_comments) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(load("# a whole-line comment\n"
+                              "; another one\n"
+                              "[daemon]\n"
+                              "admin_group = wheel   # the admins\n"
+                              "runtime_directory = /run/t ; inih's own inline comment\n"
+                              "state_directory = /var/lib/t#not-a-comment\n"
+                              "bus_address = # no address: the system bus\n"
+                              "[host]\n"
+                              "default_tenant = acme\t# bare names\n"
+                              "tenants = globex,initech #others\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_str_eq(c->admin_group, "wheel");
+        ck_assert_str_eq(c->runtime_directory, "/run/t");
+        /* Only a '#' after whitespace starts a comment. */
+        ck_assert_str_eq(c->state_directory, "/var/lib/t#not-a-comment");
+        ck_assert_ptr_null(c->bus_address);
+        ck_assert_str_eq(c->default_tenant, "acme");
+        ck_assert_uint_eq(strv_length(c->tenants), 2);
+        ck_assert_str_eq(c->tenants[1], "initech");
+}
+END_TEST
+
+START_TEST(test_repeated_key_last_wins) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(load("[host]\n"
+                              "tenants = one\n"
+                              "default_tenant = acme\n"
+                              "tenants = two, three\n"
+                              "default_tenant =\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_uint_eq(strv_length(c->tenants), 2);
+        ck_assert_str_eq(c->tenants[0], "two");
+        ck_assert_str_eq(c->tenants[1], "three");
+        ck_assert_ptr_null(c->default_tenant);
+}
+END_TEST
+
+START_TEST(test_unknown_key) {
+        assert_load_fails("[daemon]\n"
+                          "admin_group = wheel\n"
+                          "no_such_key = 1\n",
+                          "@:3: unknown key 'no_such_key' in [daemon]");
+}
+END_TEST
+
+START_TEST(test_unknown_section) {
+        assert_load_fails("[daemon]\n"
+                          "admin_group = wheel\n"
+                          "\n"
+                          "[nonsense]\n"
+                          "key = 1\n",
+                          "@:5: unknown section [nonsense]");
+        /* A key before any section is in the section without a name. */
+        assert_load_fails("admin_group = wheel\n", "@:1: unknown section []");
+}
+END_TEST
+
+START_TEST(test_syntax_error) {
+        assert_load_fails("[daemon]\n"
+                          "this line has no equals sign\n",
+                          "@:2: syntax error");
+}
+END_TEST
+
+START_TEST(test_bad_values) {
+        static const struct {
+                const char *section, *key, *value;
+        } table[] = {
+                { "host", "default_tenant", "Acme" },
+                { "host", "default_tenant", "-acme" },
+                { "host", "default_tenant", "acme-" },
+                { "host", "tenants", "globex, Bad_one" },
+                { "host", "tenants", "globex, -x" },
+                { "passwords", "hash_method", "md5" },
+                { "passwords", "hash_method", "YESCRYPT" },
+                { "passwords", "hash_cost", "ten" },
+                { "ids", "range_min", "abc" },
+                { "ids", "range_min", "-5" },
+                { "ids", "range_min", "+5" },
+                { "ids", "range_min", "12abc" },
+                { "ids", "range_max", "4294967296" },
+                { "ids", "slice_size", "0x1000" },
+                { "daemon", "worker_threads", "2000000" },
+                { "daemon", "max_queued_jobs", "many" },
+                { "daemon", "state_directory", "var/lib/tessera" },
+                { "daemon", "runtime_directory", "/run/../tmp" },
+                { "daemon", "runtime_directory", "/run/tessera/" },
+                { "daemon", "admin_group", "ad:min" },
+                { "daemon", "log_level", "loud" },
+                { "users", "default_shell", "bin/sh" },
+                { "users", "home_template", "home/%u" },
+                { "users", "home_template", "/home/%x" },
+                { "users", "home_template", "/home/%" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_free_ char *text = NULL, *needle = NULL;
+
+                /* The bad line is line 4, after a comment and a blank line. */
+                ck_assert_int_ge(asprintf(&text, "[%s]\n# comment\n\n%s = %s\n", table[i].section, table[i].key,
+                                          table[i].value),
+                                 0);
+                ck_assert_int_ge(asprintf(&needle, "@:4: invalid value for '%s' in [%s]", table[i].key,
+                                          table[i].section),
+                                 0);
+                assert_load_fails(text, needle);
+        }
+}
+END_TEST
+
+START_TEST(test_every_error_is_reported) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *log = NULL;
+
+        /* The whole file is read, so that one run shows every mistake. */
+        ck_assert_int_eq(load("[daemon]\n"
+                              "log_level = loud\n"
+                              "admin_group = wheel\n"
+                              "bogus = 1\n",
+                              &c, &log, NULL),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(log, ":2: invalid value for 'log_level'"));
+        ck_assert_ptr_nonnull(strstr(log, ":4: unknown key 'bogus'"));
+}
+END_TEST
+
+START_TEST(test_overlong_line) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *text = NULL, *log = NULL, *path = NULL, *where = NULL, *later = NULL;
+        char value[3001];
+
+        /* inih reads lines into a fixed buffer (200 bytes in Debian's
+         * build); a longer line must be refused as such, by its own number,
+         * not be cut into a truncated value plus a bogus next line. Both
+         * refusals (ours, and the 1024-byte value limit of a build with a
+         * bigger buffer) say "too long". */
+        memset(value, 'x', sizeof(value) - 1);
+        value[0] = '/';
+        value[sizeof(value) - 1] = '\0';
+        ck_assert_int_ge(asprintf(&text, "[daemon]\nstate_directory = %s\nadmin_group = wheel\nbogus = 1\n", value), 0);
+        ck_assert_int_eq(load(text, &c, &log, &path), -EINVAL);
+        ck_assert_ptr_null(c);
+        ck_assert_int_ge(asprintf(&where, "%s:2: ", path), 0);
+        ck_assert_int_ge(asprintf(&later, "%s:4: unknown key 'bogus'", path), 0);
+        ck_assert_msg(strstr(log, where) && strstr(log, "too long"), "no 'too long' for line 2 in: %s", log);
+        /* Lines after it keep their numbers. */
+        ck_assert_msg(strstr(log, later), "expected '%s' in: %s", later, log);
+        ck_assert_ptr_null(strstr(log, "syntax error"));
+}
+END_TEST
+
+START_TEST(test_longest_line) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *key = "state_directory = ";
+        char value[200];
+
+        /* 199 bytes and a newline still fit inih's buffer of 200. */
+        memset(value, 'x', sizeof(value) - 1);
+        value[0] = '/';
+        value[199 - strlen(key)] = '\0';
+        ck_assert_int_ge(asprintf(&text, "[daemon]\n%s%s\nadmin_group = wheel", key, value), 0);
+        ck_assert_int_eq(load(text, &c, NULL, NULL), 0);
+        ck_assert_str_eq(c->state_directory, value);
+        /* The last line needs no newline. */
+        ck_assert_str_eq(c->admin_group, "wheel");
+}
+END_TEST
+
+START_TEST(test_missing_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *path = NULL, *log = NULL;
+        StderrCapture cap;
+
+        ck_assert_int_ge(asprintf(&path, "%s/does-not-exist.conf", dir), 0);
+
+        ck_assert_int_eq(config_load(path, true, &c), 0);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_str_eq(c->path, path);
+        ck_assert_str_eq(c->admin_group, "tessera-admin");
+        c = config_free(c);
+
+        stderr_capture_start(&cap);
+        ck_assert_int_eq(config_load(path, false, &c), -ENOENT);
+        log = stderr_capture_stop(&cap);
+        ck_assert_ptr_null(c);
+        ck_assert_ptr_nonnull(strstr(log, path));
+}
+END_TEST
+
+START_TEST(test_verify_slice_size) {
+        assert_load_fails("[ids]\nslice_size = 999\n", "@: [ids] slice_size must be at least 1000");
+}
+END_TEST
+
+START_TEST(test_verify_range) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        /* 1000..1998 holds 999 IDs, one short of a slice. */
+        assert_load_fails("[ids]\nrange_min = 1000\nrange_max = 1998\nslice_size = 1000\n",
+                          "@: [ids] range_min..range_max must hold at least one slice");
+        assert_load_fails("[ids]\nrange_min = 999\nrange_max = 5000\nslice_size = 1000\n",
+                          "@: [ids] range_min..range_max");
+        assert_load_fails("[ids]\nrange_min = 5000\nrange_max = 5000\nslice_size = 1000\n",
+                          "@: [ids] range_min..range_max");
+        assert_load_fails("[ids]\nslice_size = 2000000002\n", "@: [ids] range_min..range_max");
+
+        /* Exactly one slice is enough. */
+        ck_assert_int_eq(load("[ids]\nrange_min = 1000\nrange_max = 1999\nslice_size = 1000\n", &c, NULL, NULL), 0);
+        ck_assert_uint_eq(c->id_range_max, 1999);
+}
+END_TEST
+
+START_TEST(test_verify_default_tenant_listed) {
+        assert_load_fails("[host]\ndefault_tenant = acme\ntenants = globex, acme\n",
+                          "tenant 'acme' is both the default and in [host] tenants");
+}
+END_TEST
+
+static Config *config_with_template(const char *template) {
+        Config *c = NULL;
+
+        ck_assert_int_eq(config_new_default(&c), 0);
+        free(c->home_template);
+        c->home_template = strdup(template);
+        ck_assert_ptr_nonnull(c->home_template);
+        return c;
+}
+
+static void assert_home(const char *template, const char *user, const char *tenant, const char *expected) {
+        _cleanup_(config_freep) Config *c = config_with_template(template);
+        _cleanup_free_ char *home = NULL;
+
+        ck_assert_int_eq(config_format_home(c, user, tenant, &home), 0);
+        ck_assert_str_eq(home, expected);
+}
+
+START_TEST(test_format_home) {
+        char name[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1], expected[256];
+
+        assert_home("/home/%u", "alice", "acme", "/home/alice");
+        assert_home("/home/%t/%u", "alice", "acme", "/home/acme/alice");
+        assert_home("/srv/%u@%t", "bob", "globex", "/srv/bob@globex");
+        assert_home("/srv/100%%/%u", "alice", "acme", "/srv/100%/alice");
+        assert_home("/srv/%%%u%%", "alice", "acme", "/srv/%alice%");
+        assert_home("/%%%%", "a", "b", "/%%");
+
+        /* Long names in every placeholder: the buffer must be sized right. */
+        memset(name, 'n', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        memset(tenant, 't', sizeof(tenant) - 1);
+        tenant[sizeof(tenant) - 1] = '\0';
+        snprintf(expected, sizeof(expected), "/%s/%s/%s/%s", tenant, name, tenant, name);
+        assert_home("/%t/%u/%t/%u", name, tenant, expected);
+}
+END_TEST
+
+START_TEST(test_format_home_empty_parts) {
+        /* Even with nothing to substitute, "%%" still writes a '%'. */
+        assert_home("/%%", "", "", "/%");
+        assert_home("/x%%%%y", "", "", "/x%%y");
+}
+END_TEST
+
+START_TEST(test_format_home_invalid) {
+        _cleanup_(config_freep) Config *c = config_with_template("/home/%t/%u");
+        _cleanup_free_ char *home = NULL;
+
+        /* An empty tenant leaves "//" behind: not a normalized path. */
+        ck_assert_int_eq(config_format_home(c, "alice", "", &home), -EINVAL);
+        ck_assert_ptr_null(home);
+        ck_assert_int_eq(config_format_home(c, "..", "acme", &home), -EINVAL);
+        ck_assert_ptr_null(home);
+}
+END_TEST
+
+START_TEST(test_format_home_from_file) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *home = NULL;
+
+        ck_assert_int_eq(load("[users]\nhome_template = /home/%t/%u # per tenant\n", &c, NULL, NULL), 0);
+        ck_assert_int_eq(config_format_home(c, "carol", "initech", &home), 0);
+        ck_assert_str_eq(home, "/home/initech/carol");
+}
+END_TEST
+
+START_TEST(test_tenant_visible) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(config_new_default(&c), 0);
+        ck_assert(!config_tenant_visible(c, "acme"));
+        c = config_free(c);
+
+        ck_assert_int_eq(load("[host]\ndefault_tenant = acme\n", &c, NULL, NULL), 0);
+        ck_assert(config_tenant_visible(c, "acme"));
+        ck_assert(!config_tenant_visible(c, "globex"));
+}
+END_TEST
+
+static Suite *config_suite(void) {
+        Suite *s = suite_create("config");
+        TCase *tc;
+
+        tc = tcase_create("load");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_empty_file_gives_defaults);
+        tcase_add_test(tc, test_full_file);
+        tcase_add_test(tc, test_hash_methods);
+        tcase_add_test(tc, test_comments);
+        tcase_add_test(tc, test_repeated_key_last_wins);
+        tcase_add_test(tc, test_missing_file);
+        tcase_add_test(tc, test_tenant_visible);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("errors");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_unknown_key);
+        tcase_add_test(tc, test_unknown_section);
+        tcase_add_test(tc, test_syntax_error);
+        tcase_add_test(tc, test_bad_values);
+        tcase_add_test(tc, test_every_error_is_reported);
+        tcase_add_test(tc, test_overlong_line);
+        tcase_add_test(tc, test_longest_line);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("verify");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_verify_slice_size);
+        tcase_add_test(tc, test_verify_range);
+        tcase_add_test(tc, test_verify_default_tenant_listed);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("home template");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_format_home);
+        tcase_add_test(tc, test_format_home_empty_parts);
+        tcase_add_test(tc, test_format_home_invalid);
+        tcase_add_test(tc, test_format_home_from_file);
+        suite_add_tcase(s, tc);
+
+        return s;
+}
+
+int main(void) {
+        return test_run_suite(config_suite());
+}

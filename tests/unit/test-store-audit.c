@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* daemon/store-audit.c and audit.c: the append-only audit trail. */
+
+#include "test-util.h"
+
+static void append(Store *s, const char *action, const char *tenant, const char *target, AuditResult result) {
+        AuditEvent e = {
+                .channel = "dbus",
+                .actor_uid = 1000,
+                .actor = "root",
+                .action = action,
+                .tenant = tenant,
+                .target = target,
+                .result = result,
+        };
+
+        ck_assert_int_eq(store_audit_append(s, &e), 0);
+}
+
+START_TEST(test_round_trip) {
+        Store *s = test_store;
+        AuditEvent full = {
+                .time_usec = 12345,
+                .channel = "pam",
+                .actor_uid = 0,
+                .actor = "root",
+                .action = "auth.password",
+                .tenant = "acme",
+                .target = "alice@acme",
+                .result = AUDIT_FAILURE,
+                .remote = "192.0.2.1",
+                .details = "{\"service\":\"sshd\"}",
+        };
+        AuditEvent sparse = {
+                .channel = "http",
+                .actor_uid = -1,
+                .action = "tenant.create",
+                .result = AUDIT_INVALID,
+        };
+        AuditEvent *list = NULL;
+        int64_t before = (int64_t) time(NULL) * 1000000;
+        size_t n = 0;
+
+        ck_assert_int_eq(store_audit_append(s, &full), 0);
+        ck_assert_int_eq(store_audit_append(s, &sparse), 0);
+
+        ck_assert_int_eq(store_audit_list(s, NULL, &list, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_int_gt(list[0].id, 0);
+        ck_assert_int_gt(list[1].id, list[0].id);
+
+        ck_assert_int_eq(list[0].time_usec, 12345);
+        ck_assert_str_eq(list[0].channel, "pam");
+        ck_assert_int_eq(list[0].actor_uid, 0);
+        ck_assert_str_eq(list[0].actor, "root");
+        ck_assert_str_eq(list[0].action, "auth.password");
+        ck_assert_str_eq(list[0].tenant, "acme");
+        ck_assert_str_eq(list[0].target, "alice@acme");
+        ck_assert_int_eq(list[0].result, AUDIT_FAILURE);
+        ck_assert_str_eq(list[0].remote, "192.0.2.1");
+        ck_assert_str_eq(list[0].details, "{\"service\":\"sshd\"}");
+
+        /* Time 0 means now; an unknown actor uid comes back as -1. */
+        ck_assert_int_ge(list[1].time_usec, before);
+        ck_assert_str_eq(list[1].channel, "http");
+        ck_assert_int_eq(list[1].actor_uid, -1);
+        ck_assert_ptr_null(list[1].actor);
+        ck_assert_ptr_null(list[1].tenant);
+        ck_assert_ptr_null(list[1].target);
+        ck_assert_ptr_null(list[1].remote);
+        ck_assert_ptr_null(list[1].details);
+        ck_assert_int_eq(list[1].result, AUDIT_INVALID);
+
+        audit_event_array_free(list, n);
+}
+END_TEST
+
+START_TEST(test_empty) {
+        Store *s = test_store;
+        AuditEvent *list = NULL;
+        size_t n = 42;
+
+        ck_assert_int_eq(store_audit_list(s, NULL, &list, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        audit_event_array_free(list, n);
+}
+END_TEST
+
+START_TEST(test_filters) {
+        Store *s = test_store;
+        AuditEvent *list = NULL;
+        size_t n = 0;
+        int64_t third;
+
+        append(s, "user.create", "acme", "alice@acme", AUDIT_SUCCESS);
+        append(s, "user.create", "globex", "alice@globex", AUDIT_SUCCESS);
+        append(s, "user.delete", "acme", "alice@acme", AUDIT_DENIED);
+        append(s, "group.create", "acme", "ops@acme", AUDIT_SUCCESS);
+        append(s, "user.create", "acme", "bob@acme", AUDIT_INVALID);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .tenant = "acme" }, &list, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_str_eq(list[i].tenant, "acme");
+        third = list[1].id;
+        audit_event_array_free(list, n);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .target = "alice@acme" }, &list, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(list[0].action, "user.create");
+        ck_assert_str_eq(list[1].action, "user.delete");
+        ck_assert_int_eq(list[1].result, AUDIT_DENIED);
+        audit_event_array_free(list, n);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .action = "user.create" }, &list, &n), 0);
+        ck_assert_uint_eq(n, 3);
+        audit_event_array_free(list, n);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .action = "user.create", .tenant = "acme" }, &list, &n),
+                         0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(list[1].target, "bob@acme");
+        audit_event_array_free(list, n);
+
+        /* Paging: events after an id, at most limit of them. */
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .after_id = third }, &list, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(list[0].target, "ops@acme");
+        audit_event_array_free(list, n);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .limit = 2 }, &list, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(list[0].target, "alice@acme");
+        ck_assert_str_eq(list[1].target, "alice@globex");
+        audit_event_array_free(list, n);
+
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .tenant = "initech" }, &list, &n), 0);
+        ck_assert_uint_eq(n, 0);
+        audit_event_array_free(list, n);
+}
+END_TEST
+
+START_TEST(test_default_limit) {
+        Store *s = test_store;
+        AuditEvent *list = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(store_begin(s), 0);
+        for (unsigned i = 0; i < 1005; i++)
+                append(s, "auth.password", "acme", "alice@acme", AUDIT_FAILURE);
+        ck_assert_int_eq(store_commit(s), 0);
+
+        ck_assert_int_eq(store_audit_list(s, NULL, &list, &n), 0);
+        ck_assert_uint_eq(n, 1000);
+        audit_event_array_free(list, n);
+        ck_assert_int_eq(store_audit_list(s, &(AuditFilter) { .limit = 5000 }, &list, &n), 0);
+        ck_assert_uint_eq(n, 1005);
+        audit_event_array_free(list, n);
+}
+END_TEST
+
+START_TEST(test_transactions) {
+        Store *s = test_store;
+
+        /* An event recorded inside a change goes or stays with it. */
+        ck_assert_int_eq(store_begin(s), 0);
+        append(s, "user.create", "acme", "ghost@acme", AUDIT_SUCCESS);
+        store_rollback(s);
+        ck_assert_uint_eq(test_audit_count(s, NULL, "ghost@acme", -1), 0);
+
+        ck_assert_int_eq(store_begin(s), 0);
+        append(s, "user.create", "acme", "alice@acme", AUDIT_SUCCESS);
+        ck_assert_int_eq(store_commit(s), 0);
+        ck_assert_uint_eq(test_audit_count(s, "user.create", "alice@acme", AUDIT_SUCCESS), 1);
+}
+END_TEST
+
+START_TEST(test_result_names) {
+        static const char *const names[] = { "success", "failure", "denied", "invalid", "error" };
+
+        for (int i = 0; i < _AUDIT_RESULT_MAX; i++) {
+                ck_assert_str_eq(audit_result_to_string(i), names[i]);
+                ck_assert_int_eq(audit_result_from_string(names[i]), i);
+        }
+        ck_assert_str_eq(audit_result_to_string(_AUDIT_RESULT_MAX), "unknown");
+        ck_assert_str_eq(audit_result_to_string(-1), "unknown");
+        ck_assert_int_eq(audit_result_from_string("Success"), -EINVAL);
+        ck_assert_int_eq(audit_result_from_string(NULL), -EINVAL);
+}
+END_TEST
+
+static void add_tests(TCase *tc) {
+        tcase_add_test(tc, test_round_trip);
+        tcase_add_test(tc, test_empty);
+        tcase_add_test(tc, test_filters);
+        tcase_add_test(tc, test_default_limit);
+        tcase_add_test(tc, test_transactions);
+}
+
+int main(void) {
+        Suite *suite = suite_create("store-audit");
+        TCase *tc;
+
+        log_set_max_level(LOG_WARNING);
+        test_add_store_tcases(suite, "audit", add_tests);
+
+        tc = tcase_create("results");
+        tcase_add_test(tc, test_result_names);
+        suite_add_tcase(suite, tc);
+        return test_run_suite(suite);
+}

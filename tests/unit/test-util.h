@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the unit tests: temporary directories, capturing what
+ * the code under test logs, short ways to build store and core fixtures,
+ * and a gate for worker pool tests. Every helper asserts on failure, so
+ * that tests read as what they check. */
+
+#include <check.h>
+#include <pthread.h>
+
+#include "actor.h"
+#include "log.h"
+#include "manager.h"
+#include "macro.h"
+#include "store.h"
+
+/* The SSSD-like defaults of tesserad.conf: slices of 200000 from 200000. */
+extern const IdRange test_default_range;
+/* A small range (slices 1000-1999, 2000-2999) to reach a slice's end cheaply. */
+extern const IdRange test_small_range;
+
+/* Runs every test of s; returns the process exit status. */
+int test_run_suite(Suite *s);
+
+/* A fresh private directory under $TMPDIR (or /tmp), and its removal with
+ * everything below it. */
+char *test_mkdtemp(void);
+void test_rm_rf(const char *path);
+/* Writes contents to dir/name and returns the path. */
+char *test_write_file(const char *dir, const char *name, const char *contents);
+
+/* log.c writes to fd 2 with write(2), so capture at the descriptor level:
+ * fd 2 goes to an anonymous file until stop, which returns what was written. */
+typedef struct StderrCapture {
+        int saved_fd;
+        int fd;
+} StderrCapture;
+void stderr_capture_start(StderrCapture *c);
+char *stderr_capture_stop(StderrCapture *c);
+
+/* Store fixtures. Each store test runs twice: on ":memory:" and on a file in
+ * a private temporary directory. test_store is the store of the running test. */
+extern Store *test_store;
+extern char *test_store_dir;   /* NULL for ":memory:" */
+void test_add_store_tcases(Suite *s, const char *name, void (*add_tests)(TCase *tc));
+
+Store *test_store_open(const char *dir);
+TenantRecord *test_tenant(Store *s, const char *slug, const IdRange *range);
+/* Creates a user in its own transaction, rolled back on failure; returns
+ * store_user_create()'s result. email may be NULL, uid 0 allocates. */
+int test_user_create(Store *s, const TenantRecord *t, const char *name, uint32_t uid, const char *email,
+                     UserRecord **ret);
+UserRecord *test_user(Store *s, const TenantRecord *t, const char *name);
+int test_group_create(Store *s, const TenantRecord *t, const char *name, uint32_t gid, GroupRecord **ret);
+GroupRecord *test_group(Store *s, const TenantRecord *t, const char *name);
+
+/* Number of audit events matching action and target (NULL: any) with the
+ * given result (-1: any). */
+size_t test_audit_count(Store *s, const char *action, const char *target, int result);
+
+/* Compares a NULL-terminated list with the expected names (NULL-terminated). */
+void test_assert_strv(char **l, const char *const *expected);
+#define ASSERT_STRV(l, ...) test_assert_strv((l), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* A worker job that holds its thread until the test opens the gate, so that
+ * tests fill a pool's queue deterministically, without sleeping. */
+typedef struct TestGate {
+        pthread_mutex_t mutex;
+        pthread_cond_t cond;
+        bool started;
+        bool open;
+} TestGate;
+void test_gate_init(TestGate *g);
+void test_gate_destroy(TestGate *g);
+/* A WorkerFunc: marks the gate started, then waits until it is open. */
+void test_gate_work(void *gate);
+void test_gate_wait_started(TestGate *g);
+void test_gate_open(TestGate *g);
+
+/* A Manager as the core operations need it: the default configuration and
+ * an in-memory store; no bus, no event loop, no workers. */
+Manager *test_manager_new(void);
+
+/* An administrator (root over D-Bus) and an ordinary caller. */
+extern const Actor test_admin;
+extern const Actor test_nobody;
+
+/* The audit events matching action and target, oldest first. */
+AuditEvent *test_audit_events(Store *s, const char *action, const char *target, size_t *ret_n);
