@@ -151,6 +151,8 @@ static int print_user(sd_bus *bus, const char *path) {
                 cli_print_field("Password", "set %s", cli_format_time(cli_json_int(j, "password_changed_usec"), t1));
         else
                 cli_print_field("Password", "none");
+        if (cli_json_bool(j, "totp_enabled"))
+                cli_print_field("2nd factor", "TOTP, %lld backup codes left", cli_json_int(j, "backup_codes_left"));
         cli_print_field("Created", "%s", cli_format_time(cli_json_int(j, "created_usec"), t1));
         cli_print_field("Changed", "%s", cli_format_time(cli_json_int(j, "changed_usec"), t2));
         return EXIT_OK;

@@ -44,6 +44,8 @@ extern const Verb group_verbs[];
 extern const Verb audit_verbs[];
 extern const Verb app_verbs[];
 extern const Verb key_verbs[];
+extern const Verb totp_verbs[];
+extern const Verb session_verbs[];
 
 /* Prints the help of one verb. */
 void verb_help(const Verb *v);

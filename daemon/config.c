@@ -89,6 +89,37 @@ static int parse_ulong(const char *value, void *field) {
         return 0;
 }
 
+static int parse_bool(const char *value, void *field) {
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(value, yes[i]) == 0) {
+                        *(bool *) field = true;
+                        return 0;
+                }
+                if (strcasecmp(value, no[i]) == 0) {
+                        *(bool *) field = false;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static int parse_connections(const char *value, void *field) {
+        unsigned v;
+        int r = parse_unsigned(value, &v);
+        if (r < 0 || v < 1 || v > 65536)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_optional_path(const char *value, void *field) {
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        return parse_path(value, field);
+}
+
 static int parse_log_level(const char *value, void *field) {
         int l = log_level_from_string(value);
         if (l < 0)
@@ -210,10 +241,39 @@ static int parse_lifetime(const char *value, void *field) {
         return 0;
 }
 
+/* A duration in seconds, at most a year. */
+static int parse_seconds(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 366u * 24 * 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 static int parse_code_lifetime(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
         if (r < 0 || v == 0 || v > 60)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+/* Each step either side widens what a guess may hit: keep it small. */
+static int parse_totp_window(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 10)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_timeout(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 1 || v > 3600)
                 return -EINVAL;
         *(unsigned *) field = v;
         return 0;
@@ -231,6 +291,9 @@ static const ConfigKey config_keys[] = {
         KEY("daemon", "max_queued_jobs", parse_unsigned, max_queued_jobs),
         KEY("host", "default_tenant", parse_tenant, default_tenant),
         KEY("host", "tenants", parse_tenant_list, tenants),
+        KEY("nss", "socket", parse_optional_path, nss_socket),
+        KEY("nss", "memory_cache", parse_bool, nss_memory_cache),
+        KEY("nss", "max_connections", parse_connections, nss_max_connections),
         KEY("ids", "range_min", parse_uint32, id_range_min),
         KEY("ids", "range_max", parse_uint32, id_range_max),
         KEY("ids", "slice_size", parse_uint32, id_slice_size),
@@ -238,7 +301,15 @@ static const ConfigKey config_keys[] = {
         KEY("users", "home_template", parse_home_template, home_template),
         KEY("passwords", "hash_method", parse_hash_method, hash_prefix),
         KEY("passwords", "hash_cost", parse_ulong, hash_cost),
-        KEY("auth", "key_file", parse_path, key_file),
+        KEY("auth", "key_file", parse_optional_path, key_file),
+        KEY("auth", "lockout_failures", parse_unsigned, lockout_failures),
+        KEY("auth", "lockout_interval", parse_seconds, lockout_interval),
+        KEY("auth", "lockout_time", parse_seconds, lockout_time),
+        KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
+        KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("pam", "socket", parse_optional_path, pam_socket),
+        KEY("pam", "max_connections", parse_connections, pam_max_connections),
+        KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
         KEY("http", "listen", parse_listen, http_listen),
         KEY("http", "public_url", parse_public_url, http_public_url),
         KEY("http", "threads", parse_unsigned, http_threads),
@@ -379,10 +450,20 @@ int config_new_default(Config **ret) {
 
         c->log_level = -1;
         c->max_queued_jobs = 256;
+        c->nss_memory_cache = true;
+        c->nss_max_connections = 256;
         /* SSSD's ID-mapping defaults: slices of 200000 IDs from 200000 on. */
         c->id_range_min = 200000;
         c->id_range_max = 2000200000;
         c->id_slice_size = 200000;
+        /* pam_faillock's defaults, with a lock that grows instead of a fixed one. */
+        c->lockout_failures = 5;
+        c->lockout_interval = 900;
+        c->lockout_time = 60;
+        c->lockout_max_time = 3600;
+        c->totp_window = 1;
+        c->pam_max_connections = 256;
+        c->pam_request_timeout = 10;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -414,6 +495,9 @@ static int config_verify(const Config *c) {
                                                "timeout at least 1.", c->path);
         if (c->oidc_refresh_idle_lifetime > c->oidc_refresh_absolute_lifetime)
                 return log_error_errno(-EINVAL, "%s: [oidc] refresh_idle_lifetime exceeds refresh_absolute_lifetime.",
+                                       c->path);
+        if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
+                return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
                                        c->path);
         STRV_FOREACH(t, c->tenants)
                 if (c->default_tenant && streq(*t, c->default_tenant))
@@ -472,6 +556,7 @@ Config *config_free(Config *c) {
         free(c->bus_address);
         free(c->default_tenant);
         strv_free(c->tenants);
+        free(c->nss_socket);
         free(c->default_shell);
         free(c->home_template);
         free(c->hash_prefix);
@@ -480,8 +565,22 @@ Config *config_free(Config *c) {
         free(c->http_public_url);
         free(c->http_certificate);
         free(c->http_private_key);
+        free(c->pam_socket);
         free(c);
         return NULL;
+}
+
+int config_nss_socket_path(const Config *c, char **ret) {
+        char *p;
+
+        if (c->nss_socket)
+                p = strdup(c->nss_socket);
+        else if (asprintf(&p, "%s/nss.sock", c->runtime_directory) < 0)
+                p = NULL;
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
 }
 
 int config_format_home(const Config *c, const char *user, const char *tenant, char **ret) {
@@ -528,6 +627,9 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
 bool config_tenant_visible(const Config *c, const char *tenant) {
         if (c->default_tenant && streq(c->default_tenant, tenant))
                 return true;
+        if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
+                return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
+                                       c->path);
         STRV_FOREACH(t, c->tenants)
                 if (streq(*t, tenant))
                         return true;

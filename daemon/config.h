@@ -25,6 +25,11 @@ typedef struct Config {
         char *default_tenant;         /* NULL: no bare names on this host */
         char **tenants;               /* further tenants, seen as name@tenant */
 
+        /* [nss] */
+        char *nss_socket;             /* NULL: runtime_directory/nss.sock */
+        bool nss_memory_cache;        /* publish the memory cache to the module */
+        unsigned nss_max_connections;
+
         /* [ids] */
         uint32_t id_range_min;
         uint32_t id_range_max;
@@ -38,8 +43,18 @@ typedef struct Config {
         char *hash_prefix;            /* "$y$" yescrypt, "$2b$" bcrypt, "$6$" sha512crypt */
         unsigned long hash_cost;      /* 0: libxcrypt's default for the method */
 
-        /* [auth] */
+        /* [auth]: shared by every channel that authenticates (PAM, HTTP, D-Bus) */
         char *key_file;               /* NULL: secret.key in the state directory */
+        unsigned lockout_failures;    /* failures in a row that lock the account; 0: never */
+        unsigned lockout_interval;    /* s: failures further apart start a new count */
+        unsigned lockout_time;        /* s: the first lock; each further one doubles it */
+        unsigned lockout_max_time;    /* s: the longest a lock grows to */
+        unsigned totp_window;         /* time steps accepted either side of now */
+
+        /* [pam] */
+        char *pam_socket;             /* NULL: pam.sock in the runtime directory */
+        unsigned pam_max_connections;
+        unsigned pam_request_timeout; /* s a client has to send its request */
 
         /* [http] */
         char *http_listen;            /* "host:port"; NULL or "": no HTTP server */
@@ -68,6 +83,9 @@ typedef struct Config {
 int config_load(const char *path, bool allow_missing, Config **ret);
 int config_new_default(Config **ret);
 Config *config_free(Config *c);
+
+/* The lookup socket's path: [nss] socket, else in the runtime directory. */
+int config_nss_socket_path(const Config *c, char **ret);
 
 /* Expands home_template for a user. */
 int config_format_home(const Config *c, const char *user, const char *tenant, char **ret);

@@ -10,6 +10,10 @@
 #include "http-server.h"
 #include "log.h"
 #include "names.h"
+#include "pam-server.h"
+#include "password.h"
+#include "nss-memcache.h"
+#include "nss-server.h"
 
 #define PASSWORD_MIN_LEN 8
 /* Long enough for any passphrase; bounded so nobody hashes megabytes. */
@@ -44,6 +48,12 @@ Manager *manager_free(Manager *m) {
                 (void) sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
+        /* After the workers: their done callbacks answer PAM clients. */
+        m->pam_server = pam_server_free(m->pam_server);
+        /* The cache goes invalid first: clients then stop trusting it even
+         * before the socket disappears. */
+        m->nss_memcache = nss_memcache_free(m->nss_memcache);
+        m->nss_server = nss_server_free(m->nss_server);
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
@@ -52,6 +62,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         free(m->database_path);
         secret_key_free(m->secret_key);
+        erase_and_free(m->dummy_hash);
         config_free(m->config);
         free(m);
         return NULL;
@@ -89,6 +100,23 @@ static int manager_load_secret_key(Manager *m) {
         return secret_key_load(path, &m->secret_key);
 }
 
+/* The lookup service: the memory cache first, so that the first client
+ * can get it, then the socket. */
+static int manager_start_nss(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (m->config->nss_memory_cache) {
+                r = nss_memcache_new(m, &m->nss_memcache);
+                if (r < 0)
+                        return r;
+        }
+        r = config_nss_socket_path(m->config, &path);
+        if (r < 0)
+                return log_oom();
+        return nss_server_new(m, path, m->config->nss_max_connections, &m->nss_server);
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -110,6 +138,10 @@ int manager_start(Manager *m) {
         r = manager_load_secret_key(m);
         if (r < 0)
                 return r;
+        /* Before anything can ask to authenticate. */
+        r = password_dummy_hash(m->config->hash_prefix, m->config->hash_cost, &m->dummy_hash);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the dummy password hash: %m");
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -137,6 +169,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start worker threads: %m");
 
+        r = manager_start_nss(m);
+        if (r < 0)
+                return r;
+
         r = bus_connect_and_register(m);
         if (r < 0)
                 return r;
@@ -146,6 +182,10 @@ int manager_start(Manager *m) {
                 if (r < 0)
                         return r;
         }
+        r = pam_server_start(m, &m->pam_server);
+        if (r < 0)
+                return r;
+
         return 0;
 }
 
@@ -170,6 +210,9 @@ int manager_run(Manager *m) {
 
 void manager_data_changed(Manager *m) {
         atomic_fetch_add(&m->generation, 1);
+        /* Thread-safe, and synchronous: the published cache is invalid
+         * before our caller acknowledges the change. */
+        nss_memcache_invalidate(m->nss_memcache);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {

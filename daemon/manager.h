@@ -19,6 +19,8 @@ typedef struct HttpServer HttpServer;
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
+typedef struct PamServer PamServer;
+
 typedef struct BusRecordCache {
         char *path;
         void *record;
@@ -34,9 +36,14 @@ typedef struct Manager {
         WorkerPool *workers;
         char *database_path;
 
-        /* The key that seals secrets at rest (outside the database);
-         * read-only once started, so every thread may use it. */
+        /* Set up by manager_start() and read-only afterwards, so that any
+         * thread may use them: the key that seals secrets at rest, and a
+         * hash no password matches, checked for unknown users so that
+         * they cost the time a real user costs. */
         SecretKey *secret_key;
+        char *dummy_hash;
+
+        PamServer *pam_server;
 
         /* HTTP and the OpenID provider, with threads of their own. */
         HttpServer *http;
@@ -46,6 +53,10 @@ typedef struct Manager {
 
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
+
+        /* The lookup socket (nss.sock) and the memory cache it hands out. */
+        struct NssServer *nss_server;
+        struct NssMemcache *nss_memcache;
 
         BusRecordCache tenant_cache, user_cache, group_cache, application_cache;
 
@@ -69,7 +80,9 @@ int manager_start(Manager *m);
 /* Tells systemd we are ready and runs the main loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
 
-/* Called after a change to users, groups or tenants was committed. */
+/* Called after a change to users, groups or tenants was committed, from
+ * any thread, before the change is acknowledged to whoever asked for it:
+ * the NSS memory cache is invalidated before this returns. */
 void manager_data_changed(Manager *m);
 
 /* The ID range of the configuration, for the store. */

@@ -20,7 +20,7 @@ PasswordJob *password_job_free(PasswordJob *j) {
         return NULL;
 }
 
-static void job_work(void *userdata) {
+void password_job_work(void *userdata) {
         PasswordJob *j = userdata;
 
         if (j->verify_password)
@@ -36,5 +36,5 @@ static void job_done(void *userdata) {
 }
 
 int password_job_submit(WorkerPool *p, PasswordJob *j) {
-        return worker_pool_submit(p, job_work, job_done, j);
+        return worker_pool_submit(p, password_job_work, job_done, j);
 }

@@ -30,6 +30,11 @@ PasswordJob *password_job_new(void);
 PasswordJob *password_job_free(PasswordJob *j);
 DEFINE_TRIVIAL_CLEANUP_FUNC(PasswordJob *, password_job_free);
 
+/* The work of a job, as a WorkerFunc, for callers that need their own
+ * done callback (worker_pool_submit) or run it from another thread
+ * (worker_pool_run). */
+void password_job_work(void *job);
+
 /* Queues j. On success the pool owns j until done(j) runs on the main loop;
  * done must free it. On failure (-EBUSY: too many queued) the caller still
  * owns it. */

@@ -2,6 +2,7 @@
 #include "secret-box.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
@@ -10,12 +11,17 @@
 
 #include "log.h"
 
+/* A box: version | nonce | ciphertext | tag. */
 #define BOX_VERSION 1
-#define NONCE_SIZE 12
-#define TAG_SIZE 16
+#define BOX_NONCE_SIZE 12
+#define BOX_TAG_SIZE 16
+#define BOX_OVERHEAD (1 + BOX_NONCE_SIZE + BOX_TAG_SIZE)
+/* Nothing we seal comes near this; it keeps lengths within int. */
 #define BOX_MAX_PLAIN (64 * 1024)
 
 struct SecretKey {
+        /* Separate keys for separate uses, derived from the one on disk, so
+         * that no value is ever both an encryption and a MAC key. */
         uint8_t seal_key[SECRET_KEY_SIZE];
         uint8_t digest_key[SECRET_KEY_SIZE];
 };
@@ -23,7 +29,7 @@ struct SecretKey {
 static int derive(const uint8_t *master, const char *label, uint8_t out[static SECRET_KEY_SIZE]) {
         unsigned len = 0;
 
-        if (!HMAC(EVP_sha256(), master, SECRET_KEY_SIZE, (const uint8_t *) label, strlen(label), out, &len) ||
+        if (!HMAC(EVP_sha256(), master, SECRET_KEY_SIZE, (const unsigned char *) label, strlen(label), out, &len) ||
             len != SECRET_KEY_SIZE)
                 return -EIO;
         return 0;
@@ -51,56 +57,126 @@ SecretKey *secret_key_free(SecretKey *k) {
         return NULL;
 }
 
-static int create_key_file(const char *path) {
-        uint8_t raw[SECRET_KEY_SIZE];
-        int fd, r = 0;
+/* Reads exactly SECRET_KEY_SIZE bytes from a file only we may read. */
+static int read_key_file(const char *path, uint8_t raw[static SECRET_KEY_SIZE]) {
+        _cleanup_(closep) int fd = -EBADF;
+        uint8_t extra;
+        struct stat st;
+        size_t got = 0;
+        ssize_t n;
 
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
-                return errno == EEXIST ? 0 : log_error_errno(-errno, "Failed to create the key file %s: %m", path);
-        if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-                r = log_error_errno(-EIO, "Failed to get random bytes for %s.", path);
-        else if (write(fd, raw, sizeof(raw)) != sizeof(raw) || fsync(fd) < 0)
-                r = log_error_errno(errno > 0 ? -errno : -EIO, "Failed to write the key file %s: %m", path);
-        explicit_bzero(raw, sizeof(raw));
-        close(fd);
-        if (r < 0) {
-                (void) unlink(path);
-                return r;
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "Failed to stat the key file %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(-EBADF, "The key file %s is not a regular file.", path);
+        if (st.st_uid != geteuid() || (st.st_mode & 0077) != 0)
+                return log_error_errno(-EPERM,
+                                       "The key file %s must belong to uid %u and be readable by it alone "
+                                       "(mode 0600 or 0400); refusing to use a key others may know.",
+                                       path, (unsigned) geteuid());
+
+        while (got < SECRET_KEY_SIZE) {
+                n = read(fd, raw + got, SECRET_KEY_SIZE - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return log_error_errno(-errno, "Failed to read the key file %s: %m", path);
+                if (n == 0)
+                        break;
+                got += (size_t) n;
         }
-        log_info("Created a new secret key in %s; back it up apart from the database.", path);
+        n = read(fd, &extra, 1);
+        if (got != SECRET_KEY_SIZE || n != 0) {
+                explicit_bzero(raw, SECRET_KEY_SIZE);
+                return log_error_errno(-EBADMSG, "The key file %s must hold exactly %d bytes.", path,
+                                       SECRET_KEY_SIZE);
+        }
+        return 0;
+}
+
+static int fsync_directory_of(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        _cleanup_(closep) int fd = -EBADF;
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash)
+                return 0;
+        if (slash == dir)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Creates the key file with fresh random bytes. -EEXIST when another
+ * process was quicker: then read its key. */
+static int create_key_file(const char *path, uint8_t raw[static SECRET_KEY_SIZE]) {
+        _cleanup_(closep) int fd = -EBADF;
+        int r;
+
+        if (getrandom(raw, SECRET_KEY_SIZE, 0) != SECRET_KEY_SIZE)
+                return log_error_errno(-EIO, "Failed to get random bytes for a new key.");
+
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0) {
+                r = -errno;
+                explicit_bzero(raw, SECRET_KEY_SIZE);
+                return r == -EEXIST ? r : log_error_errno(r, "Failed to create the key file %s: %m", path);
+        }
+        /* The key is durable before anything is sealed with it. */
+        if (write(fd, raw, SECRET_KEY_SIZE) != SECRET_KEY_SIZE || fsync(fd) < 0) {
+                r = -errno ?: -EIO;
+                (void) unlink(path);
+                explicit_bzero(raw, SECRET_KEY_SIZE);
+                return log_error_errno(r, "Failed to write the key file %s: %m", path);
+        }
+        r = fsync_directory_of(path);
+        if (r < 0)
+                log_warning_errno(r, "Failed to sync the directory of %s: %m", path);
+        log_info("Created a new secret key in %s.", path);
         return 0;
 }
 
 int secret_key_load(const char *path, SecretKey **ret) {
-        uint8_t raw[SECRET_KEY_SIZE + 1];
-        struct stat st;
-        ssize_t n;
-        int fd, r;
+        _cleanup_free_ char *credential = NULL;
+        uint8_t raw[SECRET_KEY_SIZE];
+        const char *dir;
+        int r;
 
-        r = create_key_file(path);
-        if (r < 0)
-                return r;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return log_error_errno(-errno, "Failed to open the key file %s: %m", path);
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                close(fd);
-                return log_error_errno(r, "Failed to stat %s: %m", path);
+        /* systemd passes credentials in a directory only the service sees. */
+        dir = secure_getenv("CREDENTIALS_DIRECTORY");
+        if (!isempty(dir)) {
+                if (asprintf(&credential, "%s/%s", dir, SECRET_KEY_CREDENTIAL) < 0)
+                        return log_oom();
+                r = read_key_file(credential, raw);
+                if (r >= 0) {
+                        log_debug("Using the secret key from credential %s.", SECRET_KEY_CREDENTIAL);
+                        path = NULL;
+                } else if (r != -ENOENT)
+                        return r;
         }
-        if (!S_ISREG(st.st_mode) || (st.st_mode & 0077) != 0 || st.st_uid != geteuid()) {
-                close(fd);
-                return log_error_errno(-EPERM, "%s must be a regular file of ours that nobody else may read "
-                                               "(chmod 0600).", path);
+
+        if (path) {
+                r = read_key_file(path, raw);
+                if (r == -ENOENT) {
+                        r = create_key_file(path, raw);
+                        if (r == -EEXIST)
+                                r = read_key_file(path, raw);
+                } else if (r < 0 && r != -EPERM && r != -EBADMSG && r != -EBADF)
+                        r = log_error_errno(r, "Failed to open the key file %s: %m", path);
+                if (r < 0)
+                        return r;
         }
-        n = read(fd, raw, sizeof(raw));
-        close(fd);
-        if (n != SECRET_KEY_SIZE) {
-                explicit_bzero(raw, sizeof(raw));
-                return log_error_errno(n < 0 ? -errno : -EINVAL, "%s must hold exactly %d bytes.", path,
-                                       SECRET_KEY_SIZE);
-        }
+
         r = secret_key_from_bytes(raw, ret);
         explicit_bzero(raw, sizeof(raw));
         return r;
@@ -110,81 +186,112 @@ static void cipher_ctx_freep(EVP_CIPHER_CTX **c) {
         EVP_CIPHER_CTX_free(*c);
 }
 
-int secret_box_seal(const SecretKey *k, const char *context, const void *plain, size_t n, uint8_t **ret,
-                    size_t *ret_len) {
-        _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
-        _cleanup_free_ uint8_t *out = NULL;
-        uint8_t *nonce, *ct;
+/* Fills box (BOX_OVERHEAD + n bytes) with the sealed value. */
+static int seal_into(const SecretKey *k, const char *context, const void *plain, size_t n, uint8_t *box) {
+        _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *c = NULL;
+        uint8_t *nonce = box + 1, *ct = box + 1 + BOX_NONCE_SIZE;
         int len;
 
-        if (n > BOX_MAX_PLAIN)
-                return -E2BIG;
-        out = malloc(1 + NONCE_SIZE + n + TAG_SIZE);
-        if (!out)
-                return -ENOMEM;
-        out[0] = BOX_VERSION;
-        nonce = out + 1;
-        ct = nonce + NONCE_SIZE;
-        if (getrandom(nonce, NONCE_SIZE, 0) != NONCE_SIZE)
+        box[0] = BOX_VERSION;
+        /* Random 96-bit nonces: we seal a handful of values per user, far
+         * below where collisions become a concern. */
+        if (getrandom(nonce, BOX_NONCE_SIZE, 0) != BOX_NONCE_SIZE)
                 return -EIO;
-        ctx = EVP_CIPHER_CTX_new();
-        if (!ctx)
+
+        c = EVP_CIPHER_CTX_new();
+        if (!c)
                 return -ENOMEM;
-        if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key, nonce) != 1 ||
-            EVP_EncryptUpdate(ctx, NULL, &len, (const uint8_t *) context, (int) strlen(context)) != 1 ||
-            EVP_EncryptUpdate(ctx, ct, &len, plain, (int) n) != 1 || EVP_EncryptFinal_ex(ctx, ct + len, &len) != 1 ||
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_SIZE, ct + n) != 1)
+        if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->seal_key, nonce) != 1 ||
+            EVP_EncryptUpdate(c, NULL, &len, (const unsigned char *) context, (int) strlen(context)) != 1 ||
+            (n > 0 && EVP_EncryptUpdate(c, ct, &len, plain, (int) n) != 1) ||
+            EVP_EncryptFinal_ex(c, ct + n, &len) != 1 ||
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, BOX_TAG_SIZE, ct + n) != 1)
                 return -EIO;
-        *ret_len = 1 + NONCE_SIZE + n + TAG_SIZE;
-        *ret = TAKE_PTR(out);
         return 0;
 }
 
-int secret_box_open(const SecretKey *k, const char *context, const uint8_t *box, size_t n, uint8_t **ret,
+int secret_box_seal(const SecretKey *k, const char *context, const void *plain, size_t n, uint8_t **ret,
                     size_t *ret_len) {
-        _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *ctx = NULL;
-        const uint8_t *nonce, *ct, *tag;
-        uint8_t *out;
-        size_t ct_n;
-        int len;
-        bool ok;
+        size_t size = BOX_OVERHEAD + n;
+        uint8_t *box;
+        int r;
 
-        if (n < 1 + NONCE_SIZE + TAG_SIZE || box[0] != BOX_VERSION || n > BOX_MAX_PLAIN + 1 + NONCE_SIZE + TAG_SIZE)
-                return -EBADMSG;
-        nonce = box + 1;
-        ct = nonce + NONCE_SIZE;
-        ct_n = n - 1 - NONCE_SIZE - TAG_SIZE;
-        tag = ct + ct_n;
-        out = malloc(ct_n + 1);
-        if (!out)
+        if (n > BOX_MAX_PLAIN || !context)
+                return -EINVAL;
+        box = malloc(size);
+        if (!box)
                 return -ENOMEM;
-        ctx = EVP_CIPHER_CTX_new();
-        ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k->seal_key, nonce) == 1 &&
-             EVP_DecryptUpdate(ctx, NULL, &len, (const uint8_t *) context, (int) strlen(context)) == 1 &&
-             EVP_DecryptUpdate(ctx, out, &len, ct, (int) ct_n) == 1 &&
-             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_SIZE, (void *) tag) == 1 &&
-             EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
-        if (!ok) {
-                secret_free(out, ct_n + 1);
-                return ctx ? -EBADMSG : -ENOMEM;
+        r = seal_into(k, context, plain, n, box);
+        if (r < 0) {
+                secret_free(box, size);
+                return r;
         }
-        out[ct_n] = 0;
-        *ret = out;
-        *ret_len = ct_n;
+        *ret = box;
+        *ret_len = size;
+        return 0;
+}
+
+int secret_box_open(const SecretKey *k, const char *context, const uint8_t *box, size_t len, uint8_t **ret,
+                    size_t *ret_len) {
+        _cleanup_(cipher_ctx_freep) EVP_CIPHER_CTX *c = NULL;
+        const uint8_t *nonce, *ct;
+        size_t n;
+        uint8_t *plain;
+        int l;
+
+        if (!context)
+                return -EINVAL;
+        if (!box || len < BOX_OVERHEAD || len - BOX_OVERHEAD > BOX_MAX_PLAIN || box[0] != BOX_VERSION)
+                return -EBADMSG;
+        n = len - BOX_OVERHEAD;
+        nonce = box + 1;
+        ct = nonce + BOX_NONCE_SIZE;
+
+        /* One byte more, so that an empty value still gets a buffer. */
+        plain = malloc(n + 1);
+        if (!plain)
+                return -ENOMEM;
+
+        c = EVP_CIPHER_CTX_new();
+        if (!c) {
+                free(plain);
+                return -ENOMEM;
+        }
+        if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, k->seal_key, nonce) != 1 ||
+            EVP_DecryptUpdate(c, NULL, &l, (const unsigned char *) context, (int) strlen(context)) != 1 ||
+            (n > 0 && EVP_DecryptUpdate(c, plain, &l, ct, (int) n) != 1) ||
+            EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, BOX_TAG_SIZE, (void *) (ct + n)) != 1 ||
+            EVP_DecryptFinal_ex(c, plain + n, &l) != 1) {
+                /* Whatever was decrypted before the tag check failed is not
+                 * to be trusted or kept. */
+                secret_free(plain, n + 1);
+                return -EBADMSG;
+        }
+
+        *ret = plain;
+        *ret_len = n;
         return 0;
 }
 
 int secret_key_digest(const SecretKey *k, const char *context, const void *data, size_t n,
                       uint8_t ret[static SECRET_DIGEST_SIZE]) {
-        uint8_t sub[SECRET_KEY_SIZE];
+        _cleanup_free_ uint8_t *msg = NULL;
+        size_t cl = strlen(context);
         unsigned len = 0;
-        int r;
+        int r = 0;
 
-        /* A key per context: a digest made for one purpose says nothing
-         * about another. */
-        r = derive(k->digest_key, context, sub);
-        if (r >= 0 && (!HMAC(EVP_sha256(), sub, sizeof(sub), data, n, ret, &len) || len != SECRET_DIGEST_SIZE))
+        if (n > INT_MAX - cl - 1)
+                return -EINVAL;
+        /* context NUL data: a context can't run into the data. */
+        msg = malloc(cl + 1 + n);
+        if (!msg)
+                return -ENOMEM;
+        memcpy(msg, context, cl + 1);
+        if (n > 0)
+                memcpy(msg + cl + 1, data, n);
+        if (!HMAC(EVP_sha256(), k->digest_key, SECRET_KEY_SIZE, msg, cl + 1 + n, ret, &len) ||
+            len != SECRET_DIGEST_SIZE)
                 r = -EIO;
-        explicit_bzero(sub, sizeof(sub));
+        explicit_bzero(msg, cl + 1 + n);
         return r;
 }

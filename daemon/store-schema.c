@@ -75,7 +75,47 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX audit_events_tenant ON audit_events(tenant, id);",
 
-        /* 1 -> 2: OAuth clients, JWT signing keys and what the OpenID provider
+        /* 1 -> 2: authentication state shared by every channel (PAM, HTTP,
+         * D-Bus): failure counters for the lockout, TOTP seeds (encrypted
+         * with a key kept outside the database) with the last accepted time
+         * step, single-use backup codes as keyed digests, and sessions.
+         * Everything goes with its user. */
+        "CREATE TABLE auth_state ("
+        "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+        "  failed_count INTEGER NOT NULL DEFAULT 0,"
+        "  first_failure_usec INTEGER NOT NULL DEFAULT 0,"
+        "  last_failure_usec INTEGER NOT NULL DEFAULT 0,"
+        "  lock_level INTEGER NOT NULL DEFAULT 0,"
+        "  last_success_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE totp ("
+        "  user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"
+        "  secret_box BLOB NOT NULL,"
+        "  last_step INTEGER NOT NULL DEFAULT 0,"
+        "  created_usec INTEGER NOT NULL,"
+        "  confirmed_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE backup_codes ("
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  digest BLOB NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  PRIMARY KEY (user_id, digest)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE sessions ("
+        "  id INTEGER PRIMARY KEY,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  kind TEXT NOT NULL,"
+        "  service TEXT NOT NULL DEFAULT '',"
+        "  tty TEXT NOT NULL DEFAULT '',"
+        "  remote_host TEXT NOT NULL DEFAULT '',"
+        "  remote_user TEXT NOT NULL DEFAULT '',"
+        "  pid INTEGER NOT NULL DEFAULT 0,"
+        "  opened_usec INTEGER NOT NULL,"
+        "  closed_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX sessions_user ON sessions(user_id, closed_usec);",
+
+        /* 2 -> 3: OAuth clients, JWT signing keys and what the OpenID provider
          * remembers between requests. Secrets and tokens are stored as
          * digests only; private keys sealed with the master key. */
         "CREATE TABLE applications ("

@@ -97,6 +97,103 @@ int store_group_remove_member(Store *s, int64_t group_id, int64_t user_id);
 /* Names of the members, sorted. */
 int store_group_members(Store *s, int64_t group_id, char ***ret);
 
+/* Authentication state, shared by every channel (see auth.h). */
+typedef struct AuthState {
+        uint32_t failed_count;        /* failures in a row, within the counting interval */
+        int64_t first_failure_usec;   /* when the current count began */
+        int64_t last_failure_usec;
+        uint32_t lock_level;          /* locks since the last success: the next lock lasts longer */
+        int64_t last_success_usec;
+} AuthState;
+
+/* All zero for a user who never tried. */
+int store_auth_state_get(Store *s, int64_t user_id, AuthState *ret);
+int store_auth_state_put(Store *s, int64_t user_id, const AuthState *st);
+/* Sets locked_until_usec alone: an automatic lock is not an edit of the
+ * record, so changed_usec stays. */
+int store_user_set_locked_until(Store *s, int64_t user_id, int64_t until_usec);
+
+/* A TOTP enrollment. The seed is only ever stored sealed (secret-box.h). */
+typedef struct TotpRecord {
+        uint8_t *secret_box;
+        size_t secret_box_len;
+        int64_t last_step;            /* the last time step accepted; codes at or before it are refused */
+        int64_t created_usec;
+        int64_t confirmed_usec;       /* 0: enrollment begun, not confirmed with a first code */
+} TotpRecord;
+void totp_record_done(TotpRecord *t);
+
+int store_totp_get(Store *s, int64_t user_id, TotpRecord *ret);
+/* Creates or replaces the enrollment of a user. */
+int store_totp_put(Store *s, int64_t user_id, const TotpRecord *t);
+/* Moves last_step forward to step (and, with confirmed_usec > 0, marks the
+ * enrollment confirmed). -ESTALE when last_step is already at or past step:
+ * the code was used before, perhaps through another channel a moment ago. */
+int store_totp_advance(Store *s, int64_t user_id, int64_t step, int64_t confirmed_usec);
+/* Deletes the enrollment and the backup codes; -ENOENT when there is none. */
+int store_totp_delete(Store *s, int64_t user_id);
+
+#define STORE_DIGEST_SIZE 32
+int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digests)[STORE_DIGEST_SIZE], size_t n);
+/* Deletes the code with this digest: 0 when it was there, -ENOENT if not. */
+int store_backup_code_consume(Store *s, int64_t user_id, const uint8_t digest[static STORE_DIGEST_SIZE]);
+int store_backup_codes_count(Store *s, int64_t user_id, unsigned *ret);
+
+/* Sessions: one login (PAM now; web and OIDC later). */
+typedef struct SessionRecord {
+        int64_t id;
+        int64_t user_id;
+        char *tenant;                 /* filled in by the store on reads */
+        char *user_name;
+        char *kind;                   /* "pam", "web", ... */
+        char *service;
+        char *tty;
+        char *remote_host;
+        char *remote_user;
+        uint32_t pid;
+        int64_t opened_usec;
+        int64_t closed_usec;          /* 0: still open */
+} SessionRecord;
+
+typedef struct SessionFilter {
+        int64_t tenant_id;            /* 0: all */
+        int64_t user_id;              /* 0: all */
+        bool open_only;
+        size_t limit;                 /* 0: a default of 1000 */
+} SessionFilter;
+
+int store_session_open(Store *s, const SessionRecord *in, int64_t *ret_id);
+/* Closes an open session of the user: -ENOENT when there is none with id. */
+int store_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec);
+/* The newest open session of the user from this service, tty and pid
+ * (for a close that lost the session id). */
+int store_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
+                            int64_t *ret_id);
+/* Newest first. */
+int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, size_t *ret_n);
+void session_record_array_free(SessionRecord *a, size_t n);
+/* Lookups for the NSS service (store-lookup.c): records with public fields
+ * only (no password hash, no e-mail). Listings are pages ordered by ID,
+ * starting at from_uid / from_gid inclusive. */
+typedef struct StoreMembership {
+        int64_t group_id, user_id;
+} StoreMembership;
+
+int store_lookup_user(Store *s, const char *tenant, const char *name, UserRecord **ret);
+int store_lookup_user_by_uid(Store *s, uid_t uid, UserRecord **ret);
+int store_lookup_user_by_id(Store *s, int64_t id, UserRecord **ret);
+int store_lookup_users(Store *s, uint64_t from_uid, size_t limit, UserRecord ***ret, size_t *ret_n);
+int store_lookup_group(Store *s, const char *tenant, const char *name, GroupRecord **ret);
+int store_lookup_group_by_gid(Store *s, gid_t gid, GroupRecord **ret);
+int store_lookup_groups(Store *s, uint64_t from_gid, size_t limit, GroupRecord ***ret, size_t *ret_n);
+/* gids of the (not user-private) groups the user is a member of, sorted. */
+int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *ret_n);
+/* Every membership, ordered by group then user: one read for the cache. */
+int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n);
+/* A read transaction: one consistent snapshot for several reads. */
+int store_begin_read(Store *s);
+void store_end_read(Store *s);
+
 /* Audit */
 int store_audit_append(Store *s, const AuditEvent *e);
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n);

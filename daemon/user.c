@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "user.h"
 
+#include "auth.h"
 #include "log.h"
 #include "names.h"
 #include "tenant.h"
@@ -134,8 +135,9 @@ int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, con
 
 /* Runs one change of an existing user: require admin (unless the caller
  * was authorized already), write the changed record, audit, commit. */
-static int change_user(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
-                       bool authorized, const char *details, TesseraError *e) {
+static int change_user_full(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
+                            bool authorized, const char *details, int (*also)(Store *s, int64_t user_id),
+                            TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *target = user_qualified_name(changed);
         int r;
@@ -160,6 +162,11 @@ static int change_user(Manager *m, Store *s, const Actor *a, const char *action,
                 else if (r < 0)
                         r = tessera_error_set(e, r, "Failed to update user '%s'.", target);
         }
+        if (r >= 0 && also) {
+                r = also(s, changed->id);
+                if (r < 0)
+                        r = tessera_error_set(e, r, "Failed to update user '%s'.", target);
+        }
         if (r >= 0)
                 r = actor_commit(&txn, a, action, changed->tenant, target, details, e);
         if (r < 0) {
@@ -171,6 +178,11 @@ static int change_user(Manager *m, Store *s, const Actor *a, const char *action,
         manager_data_changed(m);
         log_info("%s: %s.", target, action);
         return 0;
+}
+
+static int change_user(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
+                       bool authorized, const char *details, TesseraError *e) {
+        return change_user_full(m, s, a, action, changed, authorized, details, NULL, e);
 }
 
 int user_update(Manager *m, Store *s, const Actor *a, const UserRecord *u, const UserSpec *c, TesseraError *e) {
@@ -226,7 +238,10 @@ int user_set_locked_until(Manager *m, Store *s, const Actor *a, const UserRecord
         UserRecord changed = *u;
 
         changed.locked_until_usec = MAX(until, (int64_t) 0);
-        return change_user(m, s, a, until > 0 ? "user.lock" : "user.unlock", &changed, false, NULL, e);
+        /* Unlocking also forgets the failures that led to an automatic lock,
+         * so the next lock starts short again. */
+        return change_user_full(m, s, a, until > 0 ? "user.lock" : "user.unlock", &changed, false, NULL,
+                                until > 0 ? NULL : auth_reset_failures, e);
 }
 
 int user_set_disabled(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool disabled, TesseraError *e) {

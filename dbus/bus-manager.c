@@ -6,6 +6,7 @@
 #include "bus-application.h"
 #include "bus-errors.h"
 #include "bus-group.h"
+#include "bus-session.h"
 #include "bus-tenant.h"
 #include "bus-user.h"
 #include "bus-util.h"
@@ -276,6 +277,9 @@ static const sd_bus_vtable manager_vtable[] = {
                                 bus_manager_method_get_application, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListAuditEvents", SD_BUS_ARGS("a{sv}", filter),
                                 SD_BUS_RESULT("a(ttsxssssss)", events), method_list_audit_events,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", filter),
+                                SD_BUS_RESULT("a(tsssssssutt)", sessions), bus_manager_method_list_sessions,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

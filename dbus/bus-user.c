@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "auth-totp.h"
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "log.h"
@@ -107,6 +108,25 @@ static int property_get_has_password(sd_bus *bus, const char *path, const char *
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         UserRecord *u = userdata;
         return sd_bus_message_append(reply, "b", !isempty(u->password_hash));
+}
+
+/* Whether and how a user uses a second factor is theirs and the
+ * administrators' to know. */
+static int property_get_totp(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = bus_manager_from_slot(bus);
+        UserRecord *u = userdata;
+        TotpStatus st = {};
+        int r;
+
+        if (may_see_private(bus, u)) {
+                r = auth_totp_status(m->store, u->id, &st);
+                if (r < 0)
+                        return r;
+        }
+        if (streq(property, "TotpEnabled"))
+                return sd_bus_message_append(reply, "b", st.enabled);
+        return sd_bus_message_append(reply, "u", st.backup_codes_left);
 }
 
 static int property_get_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -388,6 +408,8 @@ static const sd_bus_vtable user_vtable[] = {
         SD_BUS_PROPERTY("HasPassword", "b", property_get_has_password, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PasswordChangedTime", "t", bus_property_get_usec, offsetof(UserRecord, password_changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Groups", "as", property_get_groups, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("TotpEnabled", "b", property_get_totp, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("BackupCodesLeft", "u", property_get_totp, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(UserRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ChangedTime", "t", bus_property_get_usec, offsetof(UserRecord, changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
@@ -399,6 +421,15 @@ static const sd_bus_vtable user_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Disable", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_disable, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Enable", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_enable, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BeginTotpEnrollment", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", secret, "s", uri),
+                                bus_user_method_begin_totp, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ConfirmTotpEnrollment", SD_BUS_ARGS("s", code), SD_BUS_RESULT("as", backup_codes),
+                                bus_user_method_confirm_totp, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("DisableTotp", SD_BUS_ARGS("s", code), SD_BUS_NO_RESULT, bus_user_method_disable_totp,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("RegenerateBackupCodes", SD_BUS_ARGS("s", code), SD_BUS_RESULT("as", backup_codes),
+                                bus_user_method_regenerate_backup_codes,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_VTABLE_END,
 };
 

@@ -10,3 +10,9 @@ int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret);
 
 /* Emits PropertiesChanged for the user's object. */
 void bus_user_send_changed(Manager *m, const UserRecord *u);
+
+/* The TOTP methods (bus-user-totp.c). */
+int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_user_method_confirm_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_user_method_disable_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_user_method_regenerate_backup_codes(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -111,6 +111,19 @@ static inline void strv_freep(char ***l) {
         strv_free(*l);
 }
 
+/* For lists of secrets (backup codes shown once). */
+static inline void strv_free_erase(char **l) {
+        if (!l)
+                return;
+        for (char **i = l; *i; i++)
+                erase_and_free(*i);
+        free(l);
+}
+
+static inline void strv_free_erasep(char ***l) {
+        strv_free_erase(*l);
+}
+
 static inline size_t strv_length(char * const *l) {
         size_t n = 0;
         if (l)

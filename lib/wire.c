@@ -11,6 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+static void safe_close_fd(int fd) {
+        if (fd >= 0)
+                close(fd);
+}
+
 static void put_be16(uint8_t *p, uint16_t v) {
         p[0] = (uint8_t) (v >> 8);
         p[1] = (uint8_t) v;
@@ -268,6 +273,112 @@ int wire_recv_all(int fd, void *buf, size_t len, uint64_t deadline_usec) {
                 len -= (size_t) n;
         }
         return 0;
+}
+
+/* Closes the descriptors of an SCM_RIGHTS message but the first, which it
+ * returns (or -EBADF). */
+static int take_passed_fd(struct msghdr *mh) {
+        int first = -EBADF;
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                size_t n;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+                        continue;
+                n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < n; i++) {
+                        int pfd;
+                        memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                        if (first < 0)
+                                first = pfd;
+                        else
+                                close(pfd);
+                }
+        }
+        return first;
+}
+
+int wire_recv_all_fd(int fd, void *buf, size_t len, uint64_t deadline_usec, int *ret_passed_fd) {
+        uint8_t *p = buf;
+        int passed = -EBADF;
+
+        while (len > 0) {
+                /* Room for a few descriptors, so that a peer sending more
+                 * than one cannot make us lose track of (and leak) any. */
+                union {
+                        struct cmsghdr align;
+                        uint8_t buf[CMSG_SPACE(8 * sizeof(int))];
+                } control;
+                struct iovec iov = { .iov_base = p, .iov_len = len };
+                struct msghdr mh = {
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = &control,
+                        .msg_controllen = sizeof(control),
+                };
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                int got;
+
+                if (n < 0) {
+                        int e;
+                        if (errno == EINTR)
+                                continue;
+                        if (errno != EAGAIN) {
+                                e = -errno;
+                                safe_close_fd(passed);
+                                return e;
+                        }
+                        e = wait_fd(fd, POLLIN, deadline_usec);
+                        if (e < 0) {
+                                safe_close_fd(passed);
+                                return e;
+                        }
+                        continue;
+                }
+                got = take_passed_fd(&mh);
+                if (got >= 0) {
+                        if (passed >= 0)
+                                close(got);
+                        else
+                                passed = got;
+                }
+                if (n == 0) {
+                        safe_close_fd(passed);
+                        return -ECONNRESET;
+                }
+                p += n;
+                len -= (size_t) n;
+        }
+        *ret_passed_fd = passed;
+        return 0;
+}
+
+long wire_send_with_fd(int fd, const void *buf, size_t len, int passed_fd) {
+        union {
+                struct cmsghdr align;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        ssize_t n;
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
+
+        do
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EPIPE ? -ECONNRESET : -errno;
+        return (long) n;
 }
 
 int wire_recv_message(int fd, void *buf, size_t cap, uint64_t deadline_usec, size_t *ret_len) {

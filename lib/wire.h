@@ -89,6 +89,14 @@ int wire_field_str(const WireField *f, char *buf, size_t size);
 int wire_connect(const char *path, uint64_t deadline_usec, int *ret_fd);
 int wire_send_all(int fd, const void *buf, size_t len, uint64_t deadline_usec);
 int wire_recv_all(int fd, void *buf, size_t len, uint64_t deadline_usec);
+/* As wire_recv_all(), and accepts one descriptor passed along with the data
+ * (SCM_RIGHTS), received close-on-exec: *ret_passed_fd is -EBADF when none
+ * came. Any further descriptors are closed, never leaked. */
+int wire_recv_all_fd(int fd, void *buf, size_t len, uint64_t deadline_usec, int *ret_passed_fd);
+/* One non-blocking sendmsg() of buf with passed_fd attached (SCM_RIGHTS):
+ * the number of bytes sent (the descriptor went with them), or a negative
+ * errno (-EAGAIN when the socket is full). */
+long wire_send_with_fd(int fd, const void *buf, size_t len, int passed_fd);
 /* Reads one message (header and payload) into buf of size cap (at most
  * max_message is accepted); returns its length in *ret_len. */
 int wire_recv_message(int fd, void *buf, size_t cap, uint64_t deadline_usec, size_t *ret_len);

@@ -345,6 +345,11 @@ class Tessera:
         return self.run(["gdbus", "call", "--system", "--dest", "org.tessera.Identity1", "--object-path", path,
                          "--method", method, *args], **kw)
 
+    @property
+    def pam_socket(self):
+        """The authentication socket pam_tessera.so talks to."""
+        return os.path.join(self.runtime_dir, "pam.sock")
+
     def sqlite(self, sql):
         """Reads the daemon's database directly (WAL lets us read while it runs)."""
         p = subprocess.run(["sqlite3", "-readonly", os.path.join(self.state_dir, "tessera.db"), sql],
@@ -363,6 +368,68 @@ def nss_wrapper_library():
         if "libnss_wrapper.so" in line:
             return line.split("=>")[-1].strip()
     raise FileNotFoundError("libnss_wrapper.so not found: install libnss-wrapper")
+
+
+def built_module(name):
+    """Path of a built PAM or NSS module: pam_tessera.so, ..."""
+    for sub in ("pam_module", "nss_module"):
+        path = os.path.abspath(os.path.join(BUILD, sub, name))
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(f"{name} not built in {BUILD}")
+
+
+def pam_wrapper_library():
+    """libpam_wrapper.so from Debian's libpam-wrapper."""
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        path = os.path.join(d, "libpam_wrapper.so")
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError("libpam_wrapper.so not found: install libpam-wrapper")
+
+
+def pam_wrapper_modules():
+    """The directory of pam_wrapper's test modules (pam_set_items.so, ...)."""
+    return os.path.join(os.path.dirname(pam_wrapper_library()), "pam_wrapper")
+
+
+class PamServices:
+    """PAM service files in a folder of their own, and pamtester running
+    them through pam_wrapper, so that nothing in /etc/pam.d is touched. In
+    service lines, {module} stands for the built pam_tessera.so, {socket}
+    for the daemon's authentication socket, {wrapper} for pam_wrapper's
+    module directory."""
+
+    def __init__(self, tessera):
+        self.t = tessera
+        self.dir = os.path.join(tessera.dir, "pam.d")
+        os.makedirs(self.dir, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+
+    def add(self, name, *lines):
+        text = "\n".join(lines).format(module=built_module("pam_tessera.so"), socket=self.t.pam_socket,
+                                       wrapper=pam_wrapper_modules())
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text + "\n")
+        os.chmod(path, 0o644)
+        return name
+
+    def env(self, extra=None):
+        env = {"PAM_WRAPPER": "1", "LD_PRELOAD": pam_wrapper_library(), "PAM_WRAPPER_SERVICE_DIR": self.dir,
+               "PAM_WRAPPER_DEBUGLEVEL": "2"}
+        if extra:
+            env.update(extra)
+        return env
+
+    def pamtester(self, service, user, *operations, input="", items=(), uid=None, env=None, timeout=60):
+        """Runs pamtester; answers to prompts come from input, one a line.
+        items: ("rhost=192.0.2.1", "tty=pts/7") for pamtester -I."""
+        argv = ["pamtester", "-v"]
+        for item in items:
+            argv += ["-I", item]
+        argv += [service, user, *operations]
+        return self.t.run(argv, input=input, user=uid, env=self.env(env), timeout=timeout)
 
 
 def require_root(testcase):

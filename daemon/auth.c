@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "auth.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "names.h"
+#include "password.h"
+#include "secret-box.h"
+#include "time-util.h"
+#include "totp.h"
+#include "user.h"
+
+static bool streq_ptr(const char *a, const char *b) {
+        return a && b ? streq(a, b) : a == b;
+}
+
+struct AuthAttempt {
+        UserRecord *user;         /* NULL: unknown */
+        char *target;
+        char *password;
+        char *code;
+        char *hash;               /* the hash verified: the user's or the dummy */
+        bool dummy;
+        AuthTotpPolicy policy;
+        bool allow_partial;
+        int verify_result;        /* password_verify(): 1, 0, < 0; -EINPROGRESS before step 2 */
+
+        /* rehash */
+        const char *prefix;
+        unsigned long cost;
+        char *new_hash;
+};
+
+const char *auth_totp_context(int64_t user_id, char buf[static 32]) {
+        snprintf(buf, 32, "totp:%" PRIi64, user_id);
+        return buf;
+}
+
+const char *auth_backup_code_context(int64_t user_id, char buf[static 32]) {
+        snprintf(buf, 32, "backup-code:%" PRIi64, user_id);
+        return buf;
+}
+
+int auth_find_user(Manager *m, Store *s, const char *login, UserRecord **ret) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        char name[NAME_MAX_LEN + 1], tenant[TENANT_SLUG_MAX_LEN + 1];
+        const char *slug;
+        int r;
+
+        if (isempty(login) || split_qualified_name(login, name, tenant) < 0)
+                return -ENOENT;
+        slug = tenant[0] ? tenant : m->config->default_tenant;
+        if (!slug || !config_tenant_visible(m->config, slug))
+                return -ENOENT;
+        r = store_tenant_get(s, slug, &t);
+        if (r < 0)
+                return r;
+        return store_user_get(s, t->id, name, ret);
+}
+
+int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const char *password, const char *code,
+                     AuthTotpPolicy policy, bool allow_partial, AuthAttempt **ret) {
+        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
+        bool real;
+
+        if (policy < 0 || policy >= _AUTH_TOTP_POLICY_MAX || !m->dummy_hash)
+                return -EINVAL;
+
+        at = calloc(1, sizeof(AuthAttempt));
+        if (!at)
+                return -ENOMEM;
+        /* Users without a password, and hashes that can't match anything
+         * ("!", "*", as imported from a locked shadow entry), cost the same
+         * as a real check. */
+        real = u && !isempty(u->password_hash) && u->password_hash[0] == '$';
+        *at = (AuthAttempt) {
+                .user = u ? user_record_ref((UserRecord *) u) : NULL,
+                .target = strdup(strempty(target)),
+                .password = password ? strdup(password) : NULL,
+                .code = strdup(strempty(code)),
+                .hash = strdup(real ? u->password_hash : m->dummy_hash),
+                .dummy = !real,
+                .policy = policy,
+                .allow_partial = allow_partial,
+                .verify_result = -EINPROGRESS,
+                .prefix = m->config->hash_prefix,
+                .cost = m->config->hash_cost,
+        };
+        if (!at->target || (password && !at->password) || !at->code || !at->hash)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(at);
+        return 0;
+}
+
+void auth_attempt_verify(void *attempt) {
+        AuthAttempt *at = attempt;
+        int r;
+
+        /* Without a password the hash still runs: the answer takes as long. */
+        r = password_verify(strempty(at->password), at->hash);
+        at->verify_result = at->password ? r : 0;
+}
+
+void auth_attempt_rehash(void *attempt) {
+        AuthAttempt *at = attempt;
+
+        erase_and_free(at->new_hash);
+        at->new_hash = NULL;
+        if (!at->password || password_hash(at->password, at->prefix, at->cost, &at->new_hash) < 0)
+                at->new_hash = NULL;
+}
+
+AuthAttempt *auth_attempt_free(AuthAttempt *at) {
+        if (!at)
+                return NULL;
+        user_record_unref(at->user);
+        free(at->target);
+        erase_and_free(at->password);
+        erase_and_free(at->code);
+        erase_and_free(at->hash);
+        erase_and_free(at->new_hash);
+        free(at);
+        return NULL;
+}
+
+/* --- the audit trail --------------------------------------------------- */
+
+static void json_set_str(json_t *o, const char *key, const char *v) {
+        if (!isempty(v))
+                json_object_set_new(o, key, json_string(v));
+}
+
+/* Writes an event of an authentication; never holds a secret. */
+static int audit_auth(Store *s, const Actor *a, const AuthContext *ctx, const char *action, const UserRecord *u,
+                      const char *target, AuditResult result, const char *factor, const char *reason,
+                      const char *policy, int64_t locked_until) {
+        _cleanup_free_ char *details = NULL, *qualified = NULL;
+        json_t *j = json_object();
+
+        if (!j)
+                return -ENOMEM;
+        json_set_str(j, "service", ctx ? ctx->service : NULL);
+        json_set_str(j, "tty", ctx ? ctx->tty : NULL);
+        json_set_str(j, "remote_user", ctx ? ctx->remote_user : NULL);
+        if (ctx && ctx->pid > 0)
+                json_object_set_new(j, "pid", json_integer(ctx->pid));
+        json_set_str(j, "factor", factor);
+        json_set_str(j, "reason", reason);
+        json_set_str(j, "totp_policy", policy);
+        if (locked_until > 0)
+                json_object_set_new(j, "locked_until_usec", json_integer(locked_until));
+        details = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+
+        if (u) {
+                qualified = user_qualified_name(u);
+                if (!qualified)
+                        return -ENOMEM;
+        }
+        return actor_audit(s, a, action, u ? u->tenant : NULL, u ? qualified : target, result, details);
+}
+
+/* --- lockout ----------------------------------------------------------- */
+
+/* How long the lock_level-th lock (from 0) lasts: lockout_time, doubled
+ * per level, at most lockout_max_time. */
+static int64_t lock_duration_usec(const Config *c, uint32_t level) {
+        uint64_t t = c->lockout_time;
+
+        for (uint32_t i = 0; i < level && t < c->lockout_max_time; i++)
+                t *= 2;
+        return (int64_t) MIN(t, (uint64_t) c->lockout_max_time) * (int64_t) USEC_PER_SEC;
+}
+
+/* Counts a failure; locks the account when it was one too many. Returns
+ * the end of the new lock in *ret_locked_until, or 0. */
+static int record_failure(Manager *m, Store *s, const UserRecord *u, int64_t now, int64_t *ret_locked_until) {
+        const Config *c = m->config;
+        AuthState st;
+        int64_t until = 0;
+        int r;
+
+        r = store_auth_state_get(s, u->id, &st);
+        if (r < 0)
+                return r;
+        if (st.failed_count == 0 || now - st.first_failure_usec > (int64_t) c->lockout_interval * (int64_t) USEC_PER_SEC) {
+                st.failed_count = 0;
+                st.first_failure_usec = now;
+        }
+        st.failed_count++;
+        st.last_failure_usec = now;
+
+        if (c->lockout_failures > 0 && st.failed_count >= c->lockout_failures) {
+                until = now + lock_duration_usec(c, st.lock_level);
+                st.lock_level++;
+                st.failed_count = 0;
+                st.first_failure_usec = 0;
+                /* Never shorten a lock an administrator set. */
+                if (u->locked_until_usec < until) {
+                        r = store_user_set_locked_until(s, u->id, until);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        r = store_auth_state_put(s, u->id, &st);
+        if (r < 0)
+                return r;
+        *ret_locked_until = until;
+        return 0;
+}
+
+static int record_success(Store *s, const UserRecord *u, int64_t now) {
+        AuthState st;
+        int r;
+
+        r = store_auth_state_get(s, u->id, &st);
+        if (r < 0)
+                return r;
+        st = (AuthState) { .last_success_usec = now };
+        return store_auth_state_put(s, u->id, &st);
+}
+
+int auth_reset_failures(Store *s, int64_t user_id) {
+        AuthState st;
+        int r;
+
+        r = store_auth_state_get(s, user_id, &st);
+        if (r < 0)
+                return r;
+        if (st.failed_count == 0 && st.lock_level == 0)
+                return 0;
+        st.failed_count = 0;
+        st.first_failure_usec = 0;
+        st.lock_level = 0;
+        return store_auth_state_put(s, user_id, &st);
+}
+
+/* The account-state part of every decision. AUTH_SUCCESS when usable. */
+static AuthOutcome account_outcome(const UserRecord *u, int64_t now) {
+        switch (user_record_state(u, now)) {
+        case USER_STATE_DISABLED:
+                return AUTH_ACCOUNT_DISABLED;
+        case USER_STATE_EXPIRED:
+                return AUTH_ACCOUNT_EXPIRED;
+        case USER_STATE_LOCKED:
+                return u->locked_until_usec == LOCKED_INDEFINITELY ? AUTH_ACCOUNT_LOCKED : AUTH_LOCKED;
+        default:
+                return AUTH_SUCCESS;
+        }
+}
+
+static const char *account_reason(AuthOutcome o) {
+        switch (o) {
+        case AUTH_ACCOUNT_DISABLED:
+                return "account disabled";
+        case AUTH_ACCOUNT_EXPIRED:
+                return "account expired";
+        case AUTH_ACCOUNT_LOCKED:
+                return "account locked by an administrator";
+        case AUTH_LOCKED:
+                return "account locked after failures";
+        default:
+                return NULL;
+        }
+}
+
+/* --- the second factor ------------------------------------------------- */
+
+/* Checks code against the user's TOTP seed or backup codes, spending it on
+ * success. 1 and the factor when accepted, 0 and the reason when not. */
+static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecord *t, const char *code, int64_t now,
+                      const char **ret_factor, const char **ret_reason, unsigned *ret_codes_left) {
+        char ctx[32];
+        int r;
+
+        if (totp_code_wellformed(code)) {
+                uint8_t *secret = NULL;
+                size_t n = 0;
+                int64_t step;
+
+                r = secret_box_open(m->secret_key, auth_totp_context(u->id, ctx), t->secret_box, t->secret_box_len,
+                                    &secret, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open the TOTP seed of %s@%s (was the secret key replaced?): %m",
+                                               u->name, u->tenant);
+                r = totp_verify(secret, n, code, totp_step_at(now), m->config->totp_window, t->last_step, &step);
+                secret_free(secret, n);
+                if (r == -EKEYREJECTED || r == -EINVAL) {
+                        *ret_reason = "wrong code";
+                        return 0;
+                }
+                if (r == -ESTALE) {
+                        *ret_reason = "code used before";
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                /* Spends the step; loses to a connection that spent it first. */
+                r = store_totp_advance(s, u->id, step, 0);
+                if (r == -ESTALE) {
+                        *ret_reason = "code used before";
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                *ret_factor = "totp";
+                return 1;
+        }
+
+        char normalized[BACKUP_CODE_CHARS + 1];
+        uint8_t digest[SECRET_DIGEST_SIZE];
+
+        if (backup_code_normalize(code, normalized) < 0) {
+                *ret_reason = "malformed code";
+                return 0;
+        }
+        r = secret_key_digest(m->secret_key, auth_backup_code_context(u->id, ctx), normalized, BACKUP_CODE_CHARS,
+                              digest);
+        explicit_bzero(normalized, sizeof(normalized));
+        if (r < 0)
+                return r;
+        r = store_backup_code_consume(s, u->id, digest);
+        if (r == -ENOENT) {
+                *ret_reason = "wrong or used backup code";
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        r = store_backup_codes_count(s, u->id, ret_codes_left);
+        if (r < 0)
+                return r;
+        *ret_factor = "backup-code";
+        return 1;
+}
+
+/* Loads the confirmed enrollment of a user: 1 with *ret filled, 0 when
+ * there is none (or only one begun). */
+static int load_confirmed_totp(Store *s, int64_t user_id, TotpRecord *ret) {
+        TotpRecord t = {};
+        int r;
+
+        r = store_totp_get(s, user_id, &t);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (t.confirmed_usec == 0) {
+                totp_record_done(&t);
+                return 0;
+        }
+        *ret = t;
+        return 1;
+}
+
+int auth_user_has_totp(Store *s, int64_t user_id) {
+        TotpRecord t = {};
+        int r = load_confirmed_totp(s, user_id, &t);
+        totp_record_done(&t);
+        return r;
+}
+
+/* --- decisions --------------------------------------------------------- */
+
+typedef struct Decision {
+        AuthResult result;
+        const char *reason;       /* why it failed, for the audit trail */
+        AuditResult audit;
+} Decision;
+
+static const char *combine_factor(const char *second) {
+        if (!second)
+                return "password";
+        return streq(second, "totp") ? "password+totp" : "password+backup-code";
+}
+
+/* Decides an attempt with a verified (or not) password, inside the
+ * transaction. u is the user as read in the transaction. */
+static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, int64_t now, Decision *d) {
+        _cleanup_(totp_record_done) TotpRecord t = {};
+        bool password_ok = !at->dummy && at->verify_result == 1, needs_code;
+        const char *second = NULL;
+        int r, enrolled;
+
+        d->result.user_id = u->id;
+        d->result.outcome = account_outcome(u, now);
+        if (d->result.outcome != AUTH_SUCCESS) {
+                d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
+                d->reason = account_reason(d->result.outcome);
+                d->audit = AUDIT_DENIED;
+                return 0;
+        }
+
+        if (at->verify_result < 0 && !at->dummy)
+                log_warning_errno(at->verify_result, "Cannot verify the password hash of %s@%s: %m", u->name, u->tenant);
+
+        enrolled = load_confirmed_totp(s, u->id, &t);
+        if (enrolled < 0)
+                return enrolled;
+        needs_code = enrolled && (at->policy == AUTH_TOTP_REQUIRED ||
+                                  (at->policy == AUTH_TOTP_OPTIONAL && !isempty(at->code)));
+
+        if (!password_ok)
+                d->reason = !at->password ? "no usable password given" :
+                            at->dummy     ? "no password set" :
+                                            "wrong password";
+        else if (needs_code && isempty(at->code)) {
+                if (at->allow_partial) {
+                        d->result.outcome = AUTH_NEED_SECOND_FACTOR;
+                        d->result.factor = "password";
+                        d->audit = AUDIT_SUCCESS;
+                        d->reason = "second factor pending";
+                        return 0;
+                }
+                d->reason = "code missing";
+        } else if (needs_code) {
+                r = check_code(m, s, u, &t, at->code, now, &second, &d->reason, &d->result.backup_codes_left);
+                if (r < 0)
+                        return r;
+        }
+
+        if (d->reason) {
+                r = record_failure(m, s, u, now, &d->result.locked_until_usec);
+                if (r < 0)
+                        return r;
+                d->result.outcome = AUTH_FAILED;
+                d->audit = AUDIT_FAILURE;
+                return 0;
+        }
+
+        r = record_success(s, u, now);
+        if (r < 0)
+                return r;
+        d->result.outcome = AUTH_SUCCESS;
+        d->result.factor = combine_factor(second);
+        d->result.rehash = password_hash_needs_upgrade(u->password_hash, m->config->hash_prefix, m->config->hash_cost);
+        d->audit = AUDIT_SUCCESS;
+        return 0;
+}
+
+/* Runs decide_func in a transaction with the user as stored now, audits
+ * the decision and commits. */
+typedef int (*DecideFunc)(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d);
+
+static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
+                        const char *target, const char *default_action, DecideFunc f, void *userdata,
+                        const char *policy, AuthResult *ret) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        const char *action = ctx && ctx->action ? ctx->action : default_action;
+        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        Decision d = { .audit = AUDIT_FAILURE };
+        bool locked_now;
+        int r;
+
+        r = store_begin(s);
+        if (r < 0)
+                return log_error_errno(r, "Failed to begin an authentication transaction: %m");
+        txn = s;
+
+        /* The user as stored now: a lock, a deletion or a used code from
+         * another channel since step 1 counts. */
+        r = user_id > 0 ? store_user_get_by_id(s, user_id, &u) : -ENOENT;
+        if (r == -ENOENT) {
+                d.result.outcome = AUTH_USER_UNKNOWN;
+                d.reason = "unknown user";
+                d.audit = AUDIT_INVALID;
+        } else if (r < 0)
+                return r;
+        else {
+                r = f(m, s, userdata, u, now, &d);
+                if (r < 0)
+                        return r;
+        }
+
+        locked_now = d.result.outcome == AUTH_FAILED && d.result.locked_until_usec > 0;
+        r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy,
+                       d.result.outcome == AUTH_LOCKED || locked_now ? d.result.locked_until_usec : 0);
+        if (r >= 0 && locked_now)
+                r = audit_auth(s, a, ctx, "auth.lock", u, target, AUDIT_SUCCESS, NULL, "too many failures", NULL,
+                               d.result.locked_until_usec);
+        if (r < 0)
+                return r;
+        r = store_commit(TAKE_PTR(txn));
+        if (r < 0)
+                return log_error_errno(r, "Failed to commit an authentication: %m");
+
+        if (locked_now) {
+                manager_data_changed(m);
+                log_notice("Locked %s@%s after too many failed attempts.", u->name, u->tenant);
+        }
+        *ret = d.result;
+        return 0;
+}
+
+static int decide_attempt(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {
+        AuthAttempt *at = userdata;
+
+        /* A password changed between step 1 and now was not the one checked. */
+        if (!at->dummy && !streq_ptr(at->hash, u->password_hash))
+                at->verify_result = 0;
+        return decide(m, s, at, u, now, d);
+}
+
+int auth_attempt_finish(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, AuthAttempt *at,
+                        AuthResult *ret) {
+        if (at->verify_result == -EINPROGRESS)
+                return -EINVAL;   /* step 2 never ran */
+        return run_decision(m, s, a, ctx, at->user ? at->user->id : 0, at->target, "auth.login", decide_attempt, at,
+                            auth_totp_policy_to_string(at->policy), ret);
+}
+
+typedef struct SecondFactor {
+        const char *code;
+} SecondFactor;
+
+static int decide_second_factor(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now,
+                                Decision *d) {
+        _cleanup_(totp_record_done) TotpRecord t = {};
+        SecondFactor *sf = userdata;
+        const char *factor = NULL;
+        int r;
+
+        d->result.user_id = u->id;
+        d->result.outcome = account_outcome(u, now);
+        if (d->result.outcome != AUTH_SUCCESS) {
+                d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
+                d->reason = account_reason(d->result.outcome);
+                d->audit = AUDIT_DENIED;
+                return 0;
+        }
+
+        r = load_confirmed_totp(s, u->id, &t);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                d->reason = "no second factor enrolled";
+        else if (isempty(sf->code))
+                d->reason = "code missing";
+        else {
+                r = check_code(m, s, u, &t, sf->code, now, &factor, &d->reason, &d->result.backup_codes_left);
+                if (r < 0)
+                        return r;
+        }
+
+        if (d->reason) {
+                r = record_failure(m, s, u, now, &d->result.locked_until_usec);
+                if (r < 0)
+                        return r;
+                d->result.outcome = AUTH_FAILED;
+                d->audit = AUDIT_FAILURE;
+                return 0;
+        }
+        r = record_success(s, u, now);
+        if (r < 0)
+                return r;
+        d->result.outcome = AUTH_SUCCESS;
+        d->result.factor = factor;
+        d->audit = AUDIT_SUCCESS;
+        return 0;
+}
+
+int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
+                       const char *code, AuthResult *ret) {
+        SecondFactor sf = { .code = code };
+        return run_decision(m, s, a, ctx, user_id, NULL, "auth.second-factor", decide_second_factor, &sf, NULL, ret);
+}
+
+static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {
+        d->result.user_id = u->id;
+        d->result.outcome = account_outcome(u, now);
+        if (d->result.outcome == AUTH_SUCCESS) {
+                d->audit = AUDIT_SUCCESS;
+                return 0;
+        }
+        d->result.locked_until_usec = d->result.outcome == AUTH_LOCKED ? u->locked_until_usec : 0;
+        d->reason = account_reason(d->result.outcome);
+        d->audit = AUDIT_DENIED;
+        return 0;
+}
+
+int auth_account_check(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, const UserRecord *u,
+                       AuthResult *ret) {
+        return run_decision(m, s, a, ctx, u->id, NULL, "auth.account", decide_account, NULL, NULL, ret);
+}
+
+int auth_attempt_store_rehash(Manager *m, Store *s, const Actor *a, AuthAttempt *at) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        int r;
+
+        if (!at->user || at->dummy || !at->new_hash)
+                return -EINVAL;
+
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        txn = s;
+        r = store_user_get_by_id(s, at->user->id, &u);
+        if (r < 0)
+                return r;
+        /* Only the hash that was verified is replaced: a password set
+         * meanwhile wins. */
+        if (!streq_ptr(u->password_hash, at->hash))
+                return 0;
+
+        /* The same password, so password_changed_usec stays. */
+        free(u->password_hash);
+        u->password_hash = strdup(at->new_hash);
+        if (!u->password_hash)
+                return -ENOMEM;
+        r = store_user_update(s, u);
+        if (r >= 0)
+                r = audit_auth(s, a, NULL, "auth.rehash", u, NULL, AUDIT_SUCCESS, NULL, NULL, NULL, 0);
+        if (r < 0)
+                return r;
+        r = store_commit(TAKE_PTR(txn));
+        if (r < 0)
+                return r;
+        manager_data_changed(m);
+        log_info("Rehashed the password of %s@%s under the current policy.", u->name, u->tenant);
+        return 1;
+}
+
+/* --- messages ---------------------------------------------------------- */
+
+static void format_wait(int64_t usec, char *buf, size_t size) {
+        int64_t minutes = (usec + 59 * (int64_t) USEC_PER_SEC) / (60 * (int64_t) USEC_PER_SEC);
+
+        if (minutes <= 1)
+                snprintf(buf, size, "a minute");
+        else if (minutes < 120)
+                snprintf(buf, size, "%" PRIi64 " minutes", minutes);
+        else
+                snprintf(buf, size, "%" PRIi64 " hours", (minutes + 59) / 60);
+}
+
+void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+        char wait[32];
+
+        buf[0] = '\0';
+        switch (r->outcome) {
+        case AUTH_LOCKED:
+                format_wait(r->locked_until_usec - now, wait, sizeof(wait));
+                snprintf(buf, size, "The account is locked after too many failed attempts; try again in %s.", wait);
+                break;
+        case AUTH_FAILED:
+                if (r->locked_until_usec > 0) {
+                        format_wait(r->locked_until_usec - now, wait, sizeof(wait));
+                        snprintf(buf, size, "Too many failed attempts: the account is locked for %s.", wait);
+                }
+                break;
+        case AUTH_ACCOUNT_LOCKED:
+                snprintf(buf, size, "The account is locked; ask an administrator to unlock it.");
+                break;
+        case AUTH_ACCOUNT_DISABLED:
+                snprintf(buf, size, "The account is disabled; ask an administrator.");
+                break;
+        case AUTH_ACCOUNT_EXPIRED:
+                snprintf(buf, size, "The account has expired; ask an administrator.");
+                break;
+        case AUTH_SUCCESS:
+                if (r->factor && strstr(r->factor, "backup-code"))
+                        snprintf(buf, size, "A backup code was used; %u left.", r->backup_codes_left);
+                break;
+        default:
+                break;
+        }
+}
+
+const char *auth_outcome_to_string(AuthOutcome o) {
+        static const char *const names[_AUTH_OUTCOME_MAX] = {
+                [AUTH_SUCCESS] = "success",
+                [AUTH_NEED_SECOND_FACTOR] = "need-second-factor",
+                [AUTH_FAILED] = "failed",
+                [AUTH_USER_UNKNOWN] = "user-unknown",
+                [AUTH_LOCKED] = "locked",
+                [AUTH_ACCOUNT_LOCKED] = "account-locked",
+                [AUTH_ACCOUNT_DISABLED] = "account-disabled",
+                [AUTH_ACCOUNT_EXPIRED] = "account-expired",
+        };
+        return o >= 0 && o < _AUTH_OUTCOME_MAX ? names[o] : "unknown";
+}
+
+const char *auth_totp_policy_to_string(AuthTotpPolicy p) {
+        static const char *const names[_AUTH_TOTP_POLICY_MAX] = {
+                [AUTH_TOTP_REQUIRED] = "required",
+                [AUTH_TOTP_OPTIONAL] = "optional",
+                [AUTH_TOTP_NEVER] = "never",
+        };
+        return p >= 0 && p < _AUTH_TOTP_POLICY_MAX ? names[p] : NULL;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's side of the NSS memory cache (lib/nss-cache.h): builds the
+ * image of every account the host sees into a sealed memfd, hands its
+ * descriptor to the lookup server, stamps its heartbeat, and invalidates
+ * it whenever the data changes. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+typedef struct Manager Manager;
+typedef struct NssMemcache NssMemcache;
+
+/* Builds the first image and starts the timers on the manager's loop. */
+int nss_memcache_new(Manager *m, NssMemcache **ret);
+/* Invalidates the published image (clients stop using it) and frees. */
+NssMemcache *nss_memcache_free(NssMemcache *c);
+
+/* Called from any thread after a change was committed: the published
+ * image is invalidated before this returns, so that a change acknowledged
+ * afterwards is never contradicted by the cache; a new image follows on
+ * the main loop shortly after. */
+void nss_memcache_invalidate(NssMemcache *c);
+
+/* A new descriptor of the current valid image and its size, for passing
+ * to a client; -ENOENT when there is none right now. */
+int nss_memcache_get_fd(NssMemcache *c, uint64_t *ret_size);

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* nss.sock: the lookup socket the NSS module asks, served on the main
+ * loop. Every client may read (passwd and group data are public); what a
+ * client can make us spend is bounded: request size, connections, and the
+ * time a connection may sit half-way through a request or a reply. */
+
+typedef struct Manager Manager;
+typedef struct NssServer NssServer;
+
+int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssServer **ret);
+NssServer *nss_server_free(NssServer *s);

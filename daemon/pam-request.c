@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What each request of the authentication socket does. The decisions are
+ * the authentication core's (auth.c, session.c, user.c); this maps requests
+ * onto them and outcomes onto replies, and enforces the caller rule. */
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "names.h"
+#include "pam-internal.h"
+#include "session.h"
+#include "time-util.h"
+#include "user.h"
+
+static const char *action_of(uint16_t type) {
+        switch (type) {
+        case PAM_MSG_LOOKUP:
+                return "auth.lookup";
+        case PAM_MSG_AUTHENTICATE:
+                return "auth.login";
+        case PAM_MSG_ACCOUNT:
+                return "auth.account";
+        case PAM_MSG_CHAUTHTOK_CHECK:
+        case PAM_MSG_CHAUTHTOK:
+                return "auth.chauthtok";
+        case PAM_MSG_SESSION_OPEN:
+                return "session.open";
+        case PAM_MSG_SESSION_CLOSE:
+                return "session.close";
+        default:
+                return "auth.unknown";
+        }
+}
+
+/* The actor points into the connection's request and peer: valid while
+ * the request is being answered. Root may act for anyone. */
+static Actor actor_of(const PamConnection *c) {
+        return (Actor) {
+                .channel = "pam",
+                .uid = c->peer.uid,
+                .name = c->req.service[0] ? c->req.service : NULL,
+                .remote = c->req.rhost[0] ? c->req.rhost : NULL,
+                .is_admin = c->peer.uid == 0,
+        };
+}
+
+static AuthContext context_of(const PamConnection *c) {
+        return (AuthContext) {
+                .action = action_of(c->req.type),
+                .service = c->req.service,
+                .tty = c->req.tty,
+                .remote_user = c->req.ruser,
+                .pid = c->peer.pid > 0 ? (uint32_t) c->peer.pid : 0,
+        };
+}
+
+static void reply_status(PamConnection *c, PamStatus status, const char *text) {
+        PamReply reply = { .status = status };
+
+        if (text)
+                snprintf(reply.text, sizeof(reply.text), "%s", text);
+        pam_connection_reply(c, &reply);
+}
+
+static PamStatus status_of(AuthOutcome o) {
+        switch (o) {
+        case AUTH_SUCCESS:
+                return PAM_STATUS_OK;
+        case AUTH_FAILED:
+                return PAM_STATUS_AUTH_FAILED;
+        case AUTH_USER_UNKNOWN:
+                return PAM_STATUS_USER_UNKNOWN;
+        case AUTH_LOCKED:
+                return PAM_STATUS_LOCKED;
+        case AUTH_ACCOUNT_LOCKED:
+                return PAM_STATUS_ACCOUNT_LOCKED;
+        case AUTH_ACCOUNT_DISABLED:
+                return PAM_STATUS_ACCOUNT_DISABLED;
+        case AUTH_ACCOUNT_EXPIRED:
+                return PAM_STATUS_ACCOUNT_EXPIRED;
+        default:
+                /* Never read an outcome we didn't expect as a success. */
+                return PAM_STATUS_ERROR;
+        }
+}
+
+static void reply_result(PamConnection *c, const AuthResult *res) {
+        PamReply reply = { .status = status_of(res->outcome) };
+
+        auth_result_message(res, (int64_t) now_usec(CLOCK_REALTIME), reply.text, sizeof(reply.text));
+        if (res->outcome == AUTH_LOCKED || (res->outcome == AUTH_FAILED && res->locked_until_usec > 0))
+                reply.locked_until_usec = (uint64_t) res->locked_until_usec;
+        pam_connection_reply(c, &reply);
+}
+
+/* The name as asked, for the audit trail of a user that isn't ours. */
+static const char *target_of(const PamConnection *c) {
+        return valid_display_text(c->req.user, QUALIFIED_NAME_MAX_LEN) ? c->req.user : "(not a name)";
+}
+
+/* unix_chkpwd's rule: a caller that is not root acts only for the user
+ * it runs as. Replies and returns false when the caller oversteps. */
+static bool caller_may_act_for(PamConnection *c, const UserRecord *u) {
+        _cleanup_free_ char *target = NULL;
+        Actor a;
+
+        if (c->peer.uid == 0 || c->peer.uid == u->uid)
+                return true;
+
+        a = actor_of(c);
+        target = user_qualified_name(u);
+        (void) actor_audit(c->manager->store, &a, action_of(c->req.type), u->tenant, target, AUDIT_DENIED,
+                           "{\"reason\":\"a caller that is not root may only act for itself\"}");
+        log_notice("Refused %s for %s to uid %u (pid %d) on %s.", action_of(c->req.type), strna(target),
+                   (unsigned) c->peer.uid, (int) c->peer.pid, PAM_SOCKET_NAME);
+        reply_status(c, PAM_STATUS_DENIED, NULL);
+        return false;
+}
+
+/* Submits work for the request to the pool; replies BUSY when the queue
+ * is full. */
+static void submit(PamConnection *c, WorkerFunc work, WorkerDoneFunc done, void *userdata) {
+        int r = worker_pool_submit(c->manager->workers, work, done, userdata);
+
+        if (r < 0) {
+                log_warning_errno(r, "Password work queue full; turning a client of %s away: %m", PAM_SOCKET_NAME);
+                reply_status(c, PAM_STATUS_BUSY, "The authentication service is busy; try again in a moment.");
+                return;
+        }
+        c->busy = true;
+}
+
+/* The work of a connection's request, on a worker thread. The main loop
+ * leaves the connection alone while it is busy. */
+static void verify_work(void *userdata) {
+        PamConnection *c = userdata;
+        auth_attempt_verify(c->attempt);
+}
+
+static void hash_work(void *userdata) {
+        PamConnection *c = userdata;
+        password_job_work(c->password_job);
+}
+
+/* --- rehash after a login ---------------------------------------------- */
+
+typedef struct RehashJob {
+        Manager *manager;
+        AuthAttempt *attempt;
+        uid_t uid;
+        char service[PAM_PROTO_MAX_ITEM + 1];
+} RehashJob;
+
+static void rehash_work(void *userdata) {
+        RehashJob *j = userdata;
+        auth_attempt_rehash(j->attempt);
+}
+
+static void rehash_done(void *userdata) {
+        RehashJob *j = userdata;
+        Actor a = { .channel = "pam", .uid = j->uid, .name = j->service, .is_admin = j->uid == 0 };
+        int r;
+
+        r = auth_attempt_store_rehash(j->manager, j->manager->store, &a, j->attempt);
+        if (r < 0)
+                log_warning_errno(r, "Failed to store a rehashed password: %m");
+        auth_attempt_free(j->attempt);
+        free(j);
+}
+
+/* Hashes the password again under the current policy, after the reply:
+ * the person logging in doesn't wait for it. */
+static void start_rehash(PamConnection *c) {
+        RehashJob *j = calloc(1, sizeof(RehashJob));
+
+        if (!j)
+                return;
+        *j = (RehashJob) { .manager = c->manager, .attempt = TAKE_PTR(c->attempt), .uid = c->peer.uid };
+        snprintf(j->service, sizeof(j->service), "%s", c->req.service);
+        if (worker_pool_submit(c->manager->workers, rehash_work, rehash_done, j) < 0) {
+                auth_attempt_free(j->attempt);
+                free(j);
+        }
+}
+
+/* --- authenticate, and the current password of a change ---------------- */
+
+static void new_password_hashed(void *userdata);
+
+static void attempt_verified(void *userdata) {
+        PamConnection *c = userdata;
+        Manager *m = c->manager;
+        AuthContext ctx;
+        AuthResult res;
+        Actor a;
+        int r;
+
+        if (!pam_connection_job_done(c))
+                return;
+        a = actor_of(c);
+        ctx = context_of(c);
+        r = auth_attempt_finish(m, m->store, &a, &ctx, c->attempt, &res);
+        if (r < 0) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+
+        if (c->req.type == PAM_MSG_CHAUTHTOK && res.outcome == AUTH_SUCCESS) {
+                /* The current password is right: hash the new one. */
+                submit(c, hash_work, new_password_hashed, c);
+                return;
+        }
+        /* Queued before the reply (which wipes the request), run after it. */
+        if (res.outcome == AUTH_SUCCESS && res.rehash && c->req.type == PAM_MSG_AUTHENTICATE)
+                start_rehash(c);
+        reply_result(c, &res);
+}
+
+/* Starts a password check: u may be NULL (not ours: the dummy hash runs,
+ * and the answer is USER_UNKNOWN after it). */
+static void start_attempt(PamConnection *c, const UserRecord *u, AuthTotpPolicy policy) {
+        int r;
+
+        r = auth_attempt_new(c->manager, u, target_of(c), c->req.has_password ? c->req.password : NULL, c->req.code,
+                             policy, false, &c->attempt);
+        if (r < 0) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        submit(c, verify_work, attempt_verified, c);
+}
+
+static void handle_authenticate(PamConnection *c, const UserRecord *u, AuthTotpPolicy policy) {
+        /* A probe for a user who must give a code: ask for it before
+         * anything is checked, so the prompt says nothing about the password. */
+        if ((c->req.flags & PAM_REQUEST_PROBE) && c->req.has_password && policy != AUTH_TOTP_NEVER &&
+            auth_user_has_totp(c->manager->store, u->id) > 0) {
+                reply_status(c, PAM_STATUS_NEED_CODE, NULL);
+                return;
+        }
+        start_attempt(c, u, policy);
+}
+
+/* --- password change --------------------------------------------------- */
+
+static void new_password_hashed(void *userdata) {
+        PamConnection *c = userdata;
+        Manager *m = c->manager;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        PasswordJob *j = c->password_job;
+        TesseraError e = {};
+        Actor a;
+        int r;
+
+        if (!pam_connection_job_done(c))
+                return;
+        a = actor_of(c);
+        if (j->hash_result < 0 || !j->new_hash) {
+                log_error_errno(j->hash_result, "Failed to hash a new password: %m");
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        /* The record as it is now: the change must not undo a lock or an
+         * edit made while the hash ran. */
+        r = store_user_get_by_id(m->store, c->user->id, &u);
+        if (r < 0) {
+                reply_status(c, r == -ENOENT ? PAM_STATUS_USER_UNKNOWN : PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        r = user_set_password_hash(m, m->store, &a, u, j->new_hash, !(c->req.flags & PAM_REQUEST_ADMIN_CHANGE), &e);
+        if (r < 0) {
+                reply_status(c, r == -EACCES ? PAM_STATUS_DENIED : PAM_STATUS_ERROR, tessera_error_message(&e));
+                return;
+        }
+        reply_status(c, PAM_STATUS_OK, "Password changed.");
+}
+
+static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
+        Manager *m = c->manager;
+        bool admin = c->req.flags & PAM_REQUEST_ADMIN_CHANGE;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        TesseraError e = {};
+        Actor a = actor_of(c);
+        int r;
+
+        if (!target) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        /* Without the current password only root may set one (passwd run
+         * by root); everybody else proves the current one. */
+        if (!c->req.has_new_password || (!admin && !c->req.has_password)) {
+                reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
+                return;
+        }
+        if (admin && c->peer.uid != 0) {
+                tessera_error_set(&e, -EACCES, "Only root may set a password without the current one.");
+                actor_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
+                reply_status(c, PAM_STATUS_DENIED, NULL);
+                return;
+        }
+
+        r = manager_check_password_policy(m, u->name, c->req.new_password, &e);
+        if (r >= 0 && !admin && streq(c->req.password, c->req.new_password))
+                r = tessera_error_set(&e, -EINVAL, "The new password must differ from the current one.");
+        if (r < 0) {
+                actor_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
+                reply_status(c, PAM_STATUS_REJECTED, tessera_error_message(&e));
+                return;
+        }
+
+        c->password_job = password_job_new();
+        if (!c->password_job || !(c->password_job->new_password = strdup(c->req.new_password))) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        c->password_job->prefix = m->config->hash_prefix;
+        c->password_job->cost = m->config->hash_cost;
+        c->user = user_record_ref((UserRecord *) u);
+
+        if (admin)
+                submit(c, hash_work, new_password_hashed, c);
+        else
+                /* The current password goes through the core like a login:
+                 * wrong ones count towards the lockout. */
+                start_attempt(c, u, AUTH_TOTP_NEVER);
+}
+
+/* --- account, sessions, lookup ----------------------------------------- */
+
+static void handle_account(PamConnection *c, const UserRecord *u) {
+        AuthContext ctx = context_of(c);
+        Actor a = actor_of(c);
+        AuthResult res;
+
+        if (auth_account_check(c->manager, c->manager->store, &a, &ctx, u, &res) < 0) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        reply_result(c, &res);
+}
+
+static void handle_session(PamConnection *c, const UserRecord *u) {
+        SessionSpec spec = {
+                .kind = "pam",
+                .service = c->req.service,
+                .tty = c->req.tty,
+                .remote_host = c->req.rhost,
+                .remote_user = c->req.ruser,
+                .pid = c->peer.pid > 0 ? (uint32_t) c->peer.pid : 0,
+        };
+        TesseraError e = {};
+        Actor a = actor_of(c);
+        PamReply reply = {};
+        int64_t id = 0;
+        int r;
+
+        if (c->req.type == PAM_MSG_SESSION_OPEN)
+                r = session_open(c->manager, c->manager->store, &a, u, &spec, &id, &e);
+        else
+                r = session_close(c->manager, c->manager->store, &a, u, (int64_t) MIN(c->req.session_id, (uint64_t) INT64_MAX),
+                                  &spec, &e);
+        if (r < 0) {
+                reply_status(c, r == -EACCES ? PAM_STATUS_DENIED : PAM_STATUS_ERROR, tessera_error_message(&e));
+                return;
+        }
+        reply.status = PAM_STATUS_OK;
+        reply.session_id = (uint64_t) id;
+        pam_connection_reply(c, &reply);
+}
+
+static void handle_lookup(PamConnection *c, const UserRecord *u, AuthTotpPolicy policy) {
+        int r = policy == AUTH_TOTP_NEVER ? 0 : auth_user_has_totp(c->manager->store, u->id);
+
+        if (r < 0) {
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        pam_connection_reply(c, &(PamReply) { .status = PAM_STATUS_OK, .needs_code = r > 0 });
+}
+
+static bool items_valid(const PamRequest *req) {
+        return valid_display_text(req->service, PAM_PROTO_MAX_ITEM) && valid_display_text(req->tty, PAM_PROTO_MAX_ITEM) &&
+               valid_display_text(req->rhost, PAM_PROTO_MAX_ITEM) && valid_display_text(req->ruser, PAM_PROTO_MAX_ITEM);
+}
+
+void pam_request_dispatch(PamConnection *c) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        AuthTotpPolicy policy = (AuthTotpPolicy) c->req.totp_policy;   /* the same numbers, checked by the reader */
+        int r;
+
+        if (!items_valid(&c->req)) {
+                reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
+                return;
+        }
+
+        r = auth_find_user(c->manager, c->manager->store, c->req.user, &u);
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "Failed to look up a user for %s: %m", PAM_SOCKET_NAME);
+                reply_status(c, PAM_STATUS_ERROR, NULL);
+                return;
+        }
+        if (!u) {
+                /* Not ours. A password check still costs a hash and is
+                 * recorded; anything else is simply not our business. */
+                if (c->req.type == PAM_MSG_AUTHENTICATE || c->req.type == PAM_MSG_CHAUTHTOK_CHECK)
+                        start_attempt(c, NULL, policy);
+                else
+                        reply_status(c, PAM_STATUS_USER_UNKNOWN, NULL);
+                return;
+        }
+        if (!caller_may_act_for(c, u))
+                return;
+
+        switch (c->req.type) {
+        case PAM_MSG_LOOKUP:
+                handle_lookup(c, u, policy);
+                break;
+        case PAM_MSG_AUTHENTICATE:
+                handle_authenticate(c, u, policy);
+                break;
+        case PAM_MSG_CHAUTHTOK_CHECK:
+                start_attempt(c, u, AUTH_TOTP_NEVER);
+                break;
+        case PAM_MSG_CHAUTHTOK:
+                handle_chauthtok(c, u);
+                break;
+        case PAM_MSG_ACCOUNT:
+                handle_account(c, u);
+                break;
+        case PAM_MSG_SESSION_OPEN:
+        case PAM_MSG_SESSION_CLOSE:
+                handle_session(c, u);
+                break;
+        default:
+                reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
+        }
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "session.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+
+#include "log.h"
+#include "time-util.h"
+#include "user.h"
+
+static bool may_act_for(const Actor *a, const UserRecord *u) {
+        return a->is_admin || (a->uid >= 0 && (uid_t) a->uid == u->uid);
+}
+
+static char *session_details(int64_t id, const SessionSpec *spec) {
+        json_t *j = json_object();
+        char *d;
+
+        if (!j)
+                return NULL;
+        if (id > 0)
+                json_object_set_new(j, "session", json_integer(id));
+        if (spec) {
+                if (!isempty(spec->kind))
+                        json_object_set_new(j, "kind", json_string(spec->kind));
+                if (!isempty(spec->service))
+                        json_object_set_new(j, "service", json_string(spec->service));
+                if (!isempty(spec->tty))
+                        json_object_set_new(j, "tty", json_string(spec->tty));
+                if (!isempty(spec->remote_user))
+                        json_object_set_new(j, "remote_user", json_string(spec->remote_user));
+                if (spec->pid > 0)
+                        json_object_set_new(j, "pid", json_integer(spec->pid));
+        }
+        d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        return d;
+}
+
+static int open_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, const SessionSpec *spec,
+                    int64_t *ret_id, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_free_ char *details = NULL;
+        SessionRecord rec = {
+                .user_id = u->id,
+                .kind = (char *) spec->kind,
+                .service = (char *) spec->service,
+                .tty = (char *) spec->tty,
+                .remote_host = (char *) spec->remote_host,
+                .remote_user = (char *) spec->remote_user,
+                .pid = spec->pid,
+        };
+        int64_t id;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = store_session_open(s, &rec, &id);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to record the session of %s.", target);
+        details = session_details(id, spec);
+        r = actor_commit(&txn, a, "session.open", u->tenant, target, details, e);
+        if (r < 0)
+                return r;
+        *ret_id = id;
+        return 0;
+}
+
+int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, const SessionSpec *spec, int64_t *ret_id,
+                 TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        int64_t id = 0;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        if (!may_act_for(a, u))
+                r = tessera_error_set(e, -EACCES, "Only root and %s may open a session of %s.", target, target);
+        else if (!spec || isempty(spec->kind))
+                r = tessera_error_set(e, -EINVAL, "A session needs a kind.");
+        else
+                r = open_txn(s, a, u, target, spec, &id, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "session.open", u->tenant, target, e);
+                return r;
+        }
+        log_debug("%s: session %" PRIi64 " opened (%s).", target, id, strna(spec->service));
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+}
+
+static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, int64_t id,
+                     const SessionSpec *spec, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_free_ char *details = NULL;
+        int r;
+
+        r = actor_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        if (id <= 0) {
+                r = store_session_find_open(s, u->id, spec ? spec->service : NULL, spec ? spec->tty : NULL,
+                                            spec ? spec->pid : 0, &id);
+                if (r == -ENOENT)
+                        return tessera_error_set(e, r, "No open session of %s from this service and terminal.", target);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to look up the session of %s.", target);
+        }
+        r = store_session_close(s, u->id, id, 0);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Session %" PRIi64 " of %s is not open.", id, target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to close the session of %s.", target);
+        details = session_details(id, spec);
+        return actor_commit(&txn, a, "session.close", u->tenant, target, details, e);
+}
+
+int session_close(Manager *m, Store *s, const Actor *a, const UserRecord *u, int64_t id, const SessionSpec *spec,
+                  TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        if (!may_act_for(a, u))
+                r = tessera_error_set(e, -EACCES, "Only root and %s may close a session of %s.", target, target);
+        else
+                r = close_txn(s, a, u, target, id, spec, e);
+        if (r < 0) {
+                actor_audit_failure(s, a, "session.close", u->tenant, target, e);
+                return r;
+        }
+        return 0;
+}
+
+int session_list(Manager *m, Store *s, const Actor *a, const SessionFilter *f, SessionRecord **ret, size_t *ret_n,
+                 TesseraError *e) {
+        int r;
+
+        if (!a->is_admin) {
+                _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+
+                if (!f || f->user_id <= 0 || store_user_get_by_id(s, f->user_id, &u) < 0 || a->uid < 0 ||
+                    (uid_t) a->uid != u->uid) {
+                        tessera_error_set(e, -EACCES, "Only administrators may list the sessions of others.");
+                        actor_audit_failure(s, a, "session.list", NULL, u ? u->name : NULL, e);
+                        return -EACCES;
+                }
+        }
+        r = store_session_list(s, f, ret, ret_n);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to list the sessions.");
+        return 0;
+}

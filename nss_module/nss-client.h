@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The module's side of nss.sock: one request, one reply, within one
+ * deadline. libc only; never logs; keeps at most one descriptor, and only
+ * while it is provably still ours. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default socket, and the whole time one lookup may take. */
+#define NSS_SOCKET_DEFAULT RUNSTATEDIR "/tessera/nss.sock"
+#define NSS_TIMEOUT_USEC_DEFAULT (50 * 1000ULL)
+
+/* The daemon sets this for itself so that it never waits on itself. */
+bool nss_bypassed(void);
+
+/* Sends req and reads the whole reply into a malloc'd buffer. With
+ * want_cache, a descriptor passed along with the reply is returned in
+ * *ret_cache_fd (else -EBADF). Negative errno when the daemon cannot be
+ * reached or does not answer in time, or answers with a broken frame. */
+int nss_client_call(const void *req, size_t req_len, bool want_cache, uint8_t **ret_reply, size_t *ret_len,
+                    int *ret_cache_fd);
