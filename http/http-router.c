@@ -15,6 +15,8 @@ const HttpRoute http_routes[] = {
         { "GET", "/t/{tenant}/jwks", oidc_handle_jwks },
         { "GET", "/t/{tenant}/authorize", oidc_handle_authorize },
         { "POST", "/t/{tenant}/authorize", oidc_handle_authorize },
+        { "POST", "/t/{tenant}/login", oidc_handle_login },
+        { "POST", "/t/{tenant}/login/totp", oidc_handle_login_totp },
         { "POST", "/t/{tenant}/consent", oidc_handle_consent },
         { "POST", "/t/{tenant}/token", oidc_handle_token },
         { "GET", "/t/{tenant}/userinfo", oidc_handle_userinfo },
