@@ -6,7 +6,7 @@
 #include "base64url.h"
 
 
-int jwt_sign(const SigningKey *k, const char *typ, json_t *claims, char **ret) {
+int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret) {
         _cleanup_free_ char *header = NULL, *payload = NULL, *out = NULL;
         uint8_t sig[512];
         size_t hn, pn, sn, n;

@@ -13,7 +13,7 @@
 #define JWT_MAX_LEN 8192
 
 /* header {"alg","kid","typ"} . claims . signature */
-int jwt_sign(const SigningKey *k, const char *typ, json_t *claims, char **ret);
+int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret);
 
 /* Finds the key for kid; returns a new reference or -ENOKEY. */
 typedef int (*JwtKeyLookup)(const char *kid, JwtAlg alg, void *userdata, SigningKey **ret);

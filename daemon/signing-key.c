@@ -4,6 +4,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -35,6 +36,8 @@ SigningKey *signing_key_ref(SigningKey *k) {
 SigningKey *signing_key_unref(SigningKey *k) {
         if (!k || __atomic_sub_fetch(&k->n_ref, 1, __ATOMIC_ACQ_REL) > 0)
                 return NULL;
+        EVP_PKEY_CTX_free(k->sign_ctx);
+        EVP_PKEY_CTX_free(k->verify_ctx);
         EVP_PKEY_free(k->pkey);
         free(k);
         return NULL;
@@ -42,7 +45,6 @@ SigningKey *signing_key_unref(SigningKey *k) {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY_CTX *, EVP_PKEY_CTX_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIGNUM *, BN_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free);
 
@@ -196,29 +198,48 @@ int signing_key_from_private_der(JwtAlg alg, const char *kid, const uint8_t *der
         return 0;
 }
 
-int signing_key_sign(const SigningKey *k, const void *data, size_t n, uint8_t *sig, size_t sig_size, size_t *ret_n) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        uint8_t der[128];
-        size_t len;
+/* A context set up for RSASSA-PKCS1-v1_5 with SHA-256, or ECDSA. */
+static int prepare_ctx(SigningKey *k, bool sign, EVP_PKEY_CTX **ctx) {
+        EVP_PKEY_CTX *c;
 
-        if (!ctx)
+        if (*ctx)
+                return 0;
+        c = EVP_PKEY_CTX_new(k->pkey, NULL);
+        if (!c)
                 return -ENOMEM;
-        if (EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) != 1)
+        if ((sign ? EVP_PKEY_sign_init(c) : EVP_PKEY_verify_init(c)) != 1 ||
+            (k->alg == JWT_ALG_RS256 && (EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
+                                         EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1))) {
+                EVP_PKEY_CTX_free(c);
                 return -EIO;
+        }
+        *ctx = c;
+        return 0;
+}
+
+int signing_key_sign(SigningKey *k, const void *data, size_t n, uint8_t *sig, size_t sig_size, size_t *ret_n) {
+        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *es = NULL;
+        uint8_t digest[SHA256_DIGEST_LENGTH], der[128];
+        const uint8_t *p = der;
+        size_t len;
+        int r;
+
+        r = prepare_ctx(k, true, &k->sign_ctx);
+        if (r < 0)
+                return r;
+        SHA256(data, n, digest);
 
         if (k->alg == JWT_ALG_RS256) {
                 len = sig_size;
-                if (EVP_DigestSign(ctx, sig, &len, data, n) != 1)
+                if (EVP_PKEY_sign(k->sign_ctx, sig, &len, digest, sizeof(digest)) != 1)
                         return -EIO;
                 *ret_n = len;
                 return 0;
         }
 
         /* ECDSA gives DER; JWS wants r and s as two 32-byte numbers. */
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *es = NULL;
-        const uint8_t *p = der;
         len = sizeof(der);
-        if (sig_size < 64 || EVP_DigestSign(ctx, der, &len, data, n) != 1)
+        if (sig_size < 64 || EVP_PKEY_sign(k->sign_ctx, der, &len, digest, sizeof(digest)) != 1)
                 return -EIO;
         es = d2i_ECDSA_SIG(NULL, &p, (long) len);
         if (!es || BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32) != 32 ||
@@ -228,24 +249,21 @@ int signing_key_sign(const SigningKey *k, const void *data, size_t n, uint8_t *s
         return 0;
 }
 
-int signing_key_verify(const SigningKey *k, const void *data, size_t n, const uint8_t *sig, size_t sig_n) {
-        _cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        _cleanup_free_ uint8_t *der = NULL;
-        int r;
+int signing_key_verify(SigningKey *k, const void *data, size_t n, const uint8_t *sig, size_t sig_n) {
+        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *es = NULL;
+        uint8_t digest[SHA256_DIGEST_LENGTH], *der = NULL;
+        BIGNUM *br, *bs;
+        int len, r;
 
-        if (!ctx)
-                return -ENOMEM;
-        if (EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) != 1)
-                return -EIO;
+        r = prepare_ctx(k, false, &k->verify_ctx);
+        if (r < 0)
+                return r;
+        SHA256(data, n, digest);
 
         if (k->alg == JWT_ALG_RS256)
-                return EVP_DigestVerify(ctx, sig, sig_n, data, n) == 1;
+                return EVP_PKEY_verify(k->verify_ctx, sig, sig_n, digest, sizeof(digest)) == 1;
 
         /* Raw r||s back to DER for OpenSSL. */
-        _cleanup_(ECDSA_SIG_freep) ECDSA_SIG *es = NULL;
-        BIGNUM *br, *bs;
-        int len;
-
         if (sig_n != 64)
                 return 0;
         es = ECDSA_SIG_new();
@@ -259,8 +277,7 @@ int signing_key_verify(const SigningKey *k, const void *data, size_t n, const ui
         len = i2d_ECDSA_SIG(es, &der);
         if (len <= 0)
                 return -EIO;
-        r = EVP_DigestVerify(ctx, der, (size_t) len, data, n);
-        /* i2d allocated with OpenSSL's allocator. */
-        OPENSSL_free(TAKE_PTR(der));
+        r = EVP_PKEY_verify(k->verify_ctx, der, (size_t) len, digest, sizeof(digest));
+        OPENSSL_free(der);
         return r == 1;
 }

@@ -29,6 +29,10 @@ typedef struct SigningKey {
         char kid[SIGNING_KID_MAX];
         JwtAlg alg;
         EVP_PKEY *pkey;           /* private key when loaded for signing */
+        /* Prepared once: a SigningKey is used by one thread at a time (each
+         * HTTP thread loads its own), so these need no lock. */
+        EVP_PKEY_CTX *sign_ctx;
+        EVP_PKEY_CTX *verify_ctx;
         int64_t created_usec;
         int64_t retired_usec;     /* 0 while the key signs */
 } SigningKey;
@@ -51,7 +55,6 @@ int signing_key_from_private_der(JwtAlg alg, const char *kid, const uint8_t *der
 
 /* Signs data: RSASSA-PKCS1-v1_5 SHA-256, or ECDSA P-256 SHA-256 as the raw
  * 64-byte r||s that JWS uses. *ret_n is the signature length. */
-int signing_key_sign(const SigningKey *k, const void *data, size_t n, uint8_t *sig, size_t sig_size,
-                     size_t *ret_n);
+int signing_key_sign(SigningKey *k, const void *data, size_t n, uint8_t *sig, size_t sig_size, size_t *ret_n);
 /* 1 when sig is a valid signature of data, 0 when not. */
-int signing_key_verify(const SigningKey *k, const void *data, size_t n, const uint8_t *sig, size_t sig_n);
+int signing_key_verify(SigningKey *k, const void *data, size_t n, const uint8_t *sig, size_t sig_n);

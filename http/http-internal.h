@@ -34,6 +34,21 @@ typedef struct HttpThread {
          * costs more than the rest of the request. */
         VerifiedToken verified[64];
         unsigned next_verified;
+        /* Client secrets this thread checked lately: SHA-256 of what was
+         * presented, for the stored digest it matched. A service asks for
+         * tokens again and again; the keyed digest costs two HMACs. */
+        struct {
+                int64_t app_id;
+                uint8_t stored[32];
+                uint8_t presented[32];
+        } secrets[16];
+        unsigned next_secret;
+        /* Subjects (sub) of users: a keyed digest too. */
+        struct {
+                int64_t user_id, created_usec;
+                char sub[32];
+        } subjects[32];
+        unsigned next_subject;
 } HttpThread;
 
 struct HttpServer {

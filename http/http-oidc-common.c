@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include <openssl/sha.h>
+
 #include "base64url.h"
 #include "http-oidc.h"
 
@@ -193,6 +195,29 @@ static void client_auth_failed(OidcContext *ctx, const char *action, const char 
         oidc_commit_reply(ctx, &a);
 }
 
+static bool verify_secret_cached(OidcContext *ctx, const ApplicationRecord *app, const char *secret) {
+        HttpThread *t = ctx->req->thread;
+        uint8_t presented[SHA256_DIGEST_LENGTH];
+        size_t slot;
+
+        if (!secret || strlen(secret) > TOKEN_MAX_LEN)
+                return false;
+        SHA256((const uint8_t *) secret, strlen(secret), presented);
+        /* A hit needs the same stored digest: a rotated secret misses. */
+        for (size_t i = 0; i < ELEMENTSOF(t->secrets); i++)
+                if (t->secrets[i].app_id == app->id &&
+                    memeq_consttime(t->secrets[i].stored, app->secret_digest, sizeof(app->secret_digest)) &&
+                    memeq_consttime(t->secrets[i].presented, presented, sizeof(presented)))
+                        return true;
+        if (!application_verify_secret(ctx->manager, app, secret))
+                return false;
+        slot = t->next_secret++ % ELEMENTSOF(t->secrets);
+        t->secrets[slot].app_id = app->id;
+        memcpy(t->secrets[slot].stored, app->secret_digest, sizeof(app->secret_digest));
+        memcpy(t->secrets[slot].presented, presented, sizeof(presented));
+        return true;
+}
+
 int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *action, ApplicationRecord **ret) {
         _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
         _cleanup_(erase_and_freep) char *basic_id = NULL, *basic_secret = NULL;
@@ -238,7 +263,7 @@ int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *
                         client_auth_failed(ctx, action, safe_id, basic, "a public client sent a secret");
                         return -EACCES;
                 }
-        } else if (!application_verify_secret(ctx->manager, app, secret)) {
+        } else if (!verify_secret_cached(ctx, app, secret)) {
                 client_auth_failed(ctx, action, safe_id, basic, secret ? "wrong secret" : "no secret");
                 return -EACCES;
         }

@@ -146,7 +146,7 @@ void oidc_handle_introspect(HttpRequest *req) {
                         char sub[64] = "";
 
                         if (store_user_get_by_id(ctx.store, rt.user_id, &u) >= 0)
-                                (void) oidc_subject(ctx.manager, u, sub);
+                                (void) oidc_subject_of(req, u, sub);
                         body = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "active", 1, "token_type",
                                          "refresh_token", "client_id", owner->client_id, "scope", rt.scope, "sub", sub,
                                          "iat", (json_int_t) (rt.created_usec / (int64_t) USEC_PER_SEC), "exp",

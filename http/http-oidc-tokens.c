@@ -21,12 +21,29 @@ int oidc_subject(const Manager *m, const UserRecord *u, char out[static 64]) {
         return 0;
 }
 
-json_t *oidc_user_claims(const Manager *m, const UserRecord *u, const char *scope) {
-        char sub[64];
+int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]) {
+        HttpThread *t = req->thread;
+        size_t slot;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(t->subjects); i++)
+                if (t->subjects[i].user_id == u->id && t->subjects[i].created_usec == u->created_usec) {
+                        memcpy(out, t->subjects[i].sub, sizeof(t->subjects[i].sub));
+                        return 0;
+                }
+        r = oidc_subject(req->manager, u, out);
+        if (r < 0)
+                return r;
+        slot = t->next_subject++ % ELEMENTSOF(t->subjects);
+        t->subjects[slot].user_id = u->id;
+        t->subjects[slot].created_usec = u->created_usec;
+        snprintf(t->subjects[slot].sub, sizeof(t->subjects[slot].sub), "%s", out);
+        return 0;
+}
+
+json_t *oidc_user_claims(const UserRecord *u, const char *sub, const char *scope) {
         json_t *j;
 
-        if (oidc_subject(m, u, sub) < 0)
-                return NULL;
         j = json_pack("{s:s}", "sub", sub);
         if (!j)
                 return NULL;
@@ -74,7 +91,7 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         if (r < 0)
                 return r;
         if (g->user) {
-                r = oidc_subject(ctx->manager, g->user, sub);
+                r = oidc_subject_of(ctx->req, g->user, sub);
                 if (r < 0)
                         return r;
         } else
@@ -96,7 +113,7 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
                 return r;
 
         if (g->user && oidc_scope_has(g->scope, "openid") && ret_id_token) {
-                id = oidc_user_claims(ctx->manager, g->user, g->scope);
+                id = oidc_user_claims(g->user, sub, g->scope);
                 if (!id)
                         return -ENOMEM;
                 json_object_set_new(id, "iss", json_string(ctx->issuer));

@@ -63,7 +63,7 @@ void oidc_handle_userinfo(HttpRequest *req) {
         if (r >= 0)
                 r = oidc_session_user(&ctx, &sess, &u);
         if (r >= 0)
-                r = oidc_subject(ctx.manager, u, expected);
+                r = oidc_subject_of(req, u, expected);
         if (r == -ENOENT || r == -EPERM || (r >= 0 && !streq(expected, sub))) {
                 bearer_error(&ctx, "invalid_token", "The user of this token can no longer sign in.");
                 return;
@@ -73,7 +73,7 @@ void oidc_handle_userinfo(HttpRequest *req) {
                 return;
         }
 
-        body = oidc_user_claims(ctx.manager, u, scope);
+        body = oidc_user_claims(u, expected, scope);
         http_reply_json(req, MHD_HTTP_OK, body);
         http_reply_no_store(req);
 }

@@ -62,6 +62,8 @@ typedef struct OidcGrant {
 /* The pairwise-stable subject of a user: never reused, even when a user of
  * the same name is created again. */
 int oidc_subject(const Manager *m, const UserRecord *u, char out[static 64]);
+/* The same, from the thread's cache when it can. */
+int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]);
 
 /* Signs the access token (RFC 9068) and, when scope has openid, the ID
  * token, with the application's algorithm. */
@@ -72,7 +74,7 @@ json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id
                             const char *scope);
 
 /* The claims of a user for scope: sub, name, preferred_username, email... */
-json_t *oidc_user_claims(const Manager *m, const UserRecord *u, const char *scope);
+json_t *oidc_user_claims(const UserRecord *u, const char *sub, const char *scope);
 
 /* Verifies an access token of this tenant: signature, typ at+jwt, iss, aud,
  * exp, and that it was not revoked. -EKEYREJECTED for anything wrong. */
