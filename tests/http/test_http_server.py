@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -53,6 +54,11 @@ class ServerTest(unittest.TestCase):
         # A harmless id from a proxy is kept and logged; a harmful one is replaced.
         r = self.c.get("/nope", headers={"X-Request-Id": "proxy-42.a_b"})
         self.assertEqual(r.header("X-Request-Id"), "proxy-42.a_b")
+        # The access line is written once the reply is out: wait for it.
+        for _ in range(100):
+            if "[proxy-42.a_b]" in self.t.log():
+                break
+            time.sleep(0.05)
         self.assertIn("[proxy-42.a_b]", self.t.log())
         r = self.c.get("/healthz", headers={"X-Request-Id": "bad id\"<script>"})
         self.assertRegex(r.header("X-Request-Id"), r"^[0-9a-f]{24}$")
