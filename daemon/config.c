@@ -226,7 +226,7 @@ static int parse_public_url(const char *value, void *field) {
         if (isempty(value))
                 return parse_optional_string(value, field);
         if ((!strneq(value, "http://", 7) && !strneq(value, "https://", 8)) || n > 512 || value[n - 1] == '/' ||
-            strpbrk(value, "?#\" \t") || strlen(strchr(value, ':') + 3) == 0)
+            strpbrk(value, "?#\"\\ \t") || strlen(strchr(value, ':') + 3) == 0)
                 return -EINVAL;
         return parse_string(value, field);
 }

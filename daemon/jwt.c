@@ -6,20 +6,18 @@
 #include "base64url.h"
 
 
-int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret) {
-        _cleanup_free_ char *header = NULL, *payload = NULL, *out = NULL;
+int jwt_sign_text(SigningKey *k, const char *typ, const char *payload, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        char header[160];
         uint8_t sig[512];
         size_t hn, pn, sn, n;
         char *o;
         int r;
 
-        if (asprintf(&header, "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"%s\"}", jwt_alg_to_string(k->alg), k->kid,
-                     typ) < 0)
-                return -ENOMEM;
-        payload = json_dumps(claims, JSON_COMPACT);
-        if (!payload)
-                return -ENOMEM;
-        hn = strlen(header);
+        hn = (size_t) snprintf(header, sizeof(header), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"%s\"}",
+                               jwt_alg_to_string(k->alg), k->kid, typ);
+        if (hn >= sizeof(header))
+                return -EINVAL;
         pn = strlen(payload);
 
         out = malloc(base64url_encoded_len(hn) + base64url_encoded_len(pn) + base64url_encoded_len(sizeof(sig)) + 3);
@@ -38,6 +36,14 @@ int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret) {
 
         *ret = TAKE_PTR(out);
         return 0;
+}
+
+int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret) {
+        _cleanup_free_ char *payload = json_dumps(claims, JSON_COMPACT);
+
+        if (!payload)
+                return -ENOMEM;
+        return jwt_sign_text(k, typ, payload, ret);
 }
 
 static int decode_json_part(const char *s, size_t n, json_t **ret) {

@@ -14,6 +14,8 @@
 
 /* header {"alg","kid","typ"} . claims . signature */
 int jwt_sign(SigningKey *k, const char *typ, json_t *claims, char **ret);
+/* The same with the claims already serialized (compact JSON text). */
+int jwt_sign_text(SigningKey *k, const char *typ, const char *payload, char **ret);
 
 /* Finds the key for kid; returns a new reference or -ENOKEY. */
 typedef int (*JwtKeyLookup)(const char *kid, JwtAlg alg, void *userdata, SigningKey **ret);

@@ -43,6 +43,18 @@ typedef struct HttpThread {
                 uint8_t presented[32];
         } secrets[16];
         unsigned next_secret;
+        /* Tenants and applications as of Manager.generation: every request
+         * names them, and they change rarely. */
+        struct {
+                TenantRecord *tenant;
+                uint64_t generation;
+        } tenants[8];
+        unsigned next_tenant;
+        struct {
+                struct ApplicationRecord *app;
+                uint64_t generation;
+        } apps[16];
+        unsigned next_app;
         /* Subjects (sub) of users: a keyed digest too. */
         struct {
                 int64_t user_id, created_usec;
@@ -138,6 +150,8 @@ int http_route_find(HttpRequest *req, const char *method, const char *path, char
 /* -- replies (http-reply.c): every reply goes through these. */
 /* Replies with a JSON document (the reference is taken). */
 void http_reply_json(HttpRequest *req, unsigned status, json_t *body);
+/* The same with the document as text (taken). */
+void http_reply_json_text(HttpRequest *req, unsigned status, char *text);
 /* Replies with the error envelope {"error": message, "code": code,
  * "details": {...}} (details' reference is taken, may be NULL). */
 void http_reply_error(HttpRequest *req, unsigned status, const char *code, json_t *details, const char *format, ...)
@@ -176,6 +190,8 @@ char *http_url_encode(const char *s);
 Store *http_store(HttpRequest *req);
 /* The tenant named in the path; replies 404 itself when unknown. */
 int http_tenant(HttpRequest *req, TenantRecord **ret);
+/* An application by client id, from the thread's cache when current. */
+int http_application(HttpRequest *req, const char *client_id, struct ApplicationRecord **ret);
 /* The tenant's signing keys from the thread's cache (borrowed). */
 int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
 

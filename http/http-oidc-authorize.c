@@ -102,7 +102,7 @@ int authz_parse(OidcContext *ctx, HttpParams *params, AuthzRequest *ret, Applica
                 untrusted_error(ctx, NULL, "The application did not say who it is (client_id).");
                 return -EINVAL;
         }
-        r = store_application_get_by_client_id(ctx->store, a.client_id, &app);
+        r = http_application(ctx->req, a.client_id, &app);
         if (r < 0 && r != -ENOENT) {
                 http_reply_internal_error(ctx->req, r);
                 return r;

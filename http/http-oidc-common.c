@@ -249,7 +249,7 @@ int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *
         /* What goes into the audit trail must be harmless text. */
         snprintf(safe_id, sizeof(safe_id), "%s", token_is_plausible(client_id) ? client_id : "(invalid)");
 
-        r = token_is_plausible(client_id) ? store_application_get_by_client_id(ctx->store, client_id, &app) : -ENOENT;
+        r = token_is_plausible(client_id) ? http_application(ctx->req, client_id, &app) : -ENOENT;
         if (r < 0 && r != -ENOENT) {
                 http_reply_internal_error(ctx->req, r);
                 return r;

@@ -58,7 +58,22 @@ static void grant_client_credentials(OidcContext *ctx, const HttpParams *p, cons
                 http_reply_internal_error(ctx->req, r);
                 return;
         }
-        http_reply_json(ctx->req, MHD_HTTP_OK, oidc_token_response(ctx, access, NULL, NULL, scope));
+        {
+                JsonText j = {};
+                char *text;
+
+                json_text_begin(&j);
+                json_text_str(&j, "access_token", access);
+                json_text_str(&j, "token_type", "Bearer");
+                json_text_int(&j, "expires_in", ctx->manager->config->oidc_access_token_lifetime);
+                json_text_str(&j, "scope", scope);
+                text = json_text_end(&j);
+                if (!text) {
+                        http_reply_internal_error(ctx->req, -ENOMEM);
+                        return;
+                }
+                http_reply_json_text(ctx->req, MHD_HTTP_OK, text);
+        }
         http_reply_no_store(ctx->req);
         oidc_audit_add(&a, ctx, "oauth.token", app->client_id, app->name, AUDIT_SUCCESS,
                        "{\"grant\":\"client_credentials\",\"jti\":\"%s\"}", g.jti);
@@ -286,8 +301,11 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                        "{\"error\":\"invalid_grant\",\"revoked\":\"what the code issued\"}");
         authorization_code_done(&code);
 
-        /* The context moves into the redemption: the writer thread replies. */
+        /* The context moves into the redemption: the writer thread replies.
+         * The tenant record stays here: its reference count belongs to
+         * this thread (and its cache). */
         c->ctx = *ctx;
+        c->ctx.tenant = tenant_record_unref(c->ctx.tenant);
         *ctx = (OidcContext) {};
         r = http_write_async(c->ctx.req, redeem_write, redeem_done, c);
         if (r < 0) {
@@ -509,6 +527,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
                        "{\"error\":\"invalid_grant\",\"family\":\"%s\",\"revoked\":\"family\"}", old.family);
 
         f->ctx = *ctx;
+        f->ctx.tenant = tenant_record_unref(f->ctx.tenant);
         *ctx = (OidcContext) {};
         r = http_write_async(f->ctx.req, refresh_write, refresh_done, f);
         if (r < 0) {

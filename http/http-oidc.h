@@ -69,6 +69,18 @@ int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]);
  * token, with the application's algorithm. */
 int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **ret_id_token);
 
+/* A flat JSON object written straight to text, for the hot path. */
+typedef struct JsonText {
+        char *buf;
+        size_t len, cap;
+        unsigned n;
+        bool failed;
+} JsonText;
+void json_text_begin(JsonText *j);
+void json_text_str(JsonText *j, const char *key, const char *value);
+void json_text_int(JsonText *j, const char *key, int64_t value);
+char *json_text_end(JsonText *j);
+
 /* {"access_token", "token_type", "expires_in", "scope", ...}. */
 json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id_token, const char *refresh,
                             const char *scope);

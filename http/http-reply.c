@@ -38,6 +38,10 @@ void http_reply_no_store(HttpRequest *req) {
         http_reply_header(req, MHD_HTTP_HEADER_PRAGMA, "no-cache");
 }
 
+void http_reply_json_text(HttpRequest *req, unsigned status, char *text) {
+        set_response(req, status, text, strlen(text), "application/json");
+}
+
 void http_reply_json(HttpRequest *req, unsigned status, json_t *body) {
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include "http-internal.h"
+#include "oidc-records.h"
+#include "store-oidc.h"
 #include "secret-box.h"
 #include "time-util.h"
 #include "token.h"
@@ -22,6 +24,10 @@ static void http_thread_free(void *p) {
         store_close(t->store);
         for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
                 key_set_free(t->keys[i]);
+        for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
+                tenant_record_unref(t->tenants[i].tenant);
+        for (size_t i = 0; i < ELEMENTSOF(t->apps); i++)
+                application_record_unref(t->apps[i].app);
         free(t);
 }
 
