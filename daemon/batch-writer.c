@@ -160,6 +160,9 @@ BatchWriter *batch_writer_free(BatchWriter *w) {
         pthread_mutex_unlock(&w->mutex);
         if (w->thread_started)
                 pthread_join(w->thread, NULL);
+        if (w->n_batches > 0)
+                log_info("Batch writer: %" PRIu64 " writes committed in %" PRIu64 " transactions.", w->n_writes,
+                         w->n_batches);
         store_close(w->store);
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->mutex);
