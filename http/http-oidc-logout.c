@@ -12,28 +12,12 @@
 #include "http-pages.h"
 #include "jwt.h"
 
-typedef struct KeyLookup {
-        KeySet *keys;
-} KeyLookup;
-
-static int lookup_key(const char *kid, JwtAlg alg, void *userdata, SigningKey **ret) {
-        SigningKey *k = key_set_find(((KeyLookup *) userdata)->keys, kid);
-        if (!k)
-                return -ENOKEY;
-        *ret = signing_key_ref(k);
-        return 0;
-}
-
 /* An ID token of ours (expired is fine: it only names the session). */
 static int hint_claims(OidcContext *ctx, const char *hint, json_t **ret) {
         json_auto_t *claims = NULL;
-        KeySet *ks;
         int r;
 
-        r = http_keys(ctx->req, ctx->tenant->id, &ks);
-        if (r < 0)
-                return r;
-        r = jwt_verify(hint, lookup_key, &(KeyLookup) { .keys = ks }, NULL, &claims);
+        r = oidc_verify_jwt(ctx, hint, NULL, &claims);
         if (r < 0)
                 return r;
         if (!streq(strempty(json_string_value(json_object_get(claims, "iss"))), ctx->issuer))

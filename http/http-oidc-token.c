@@ -145,20 +145,23 @@ static int redeem_write(Store *s, void *userdata) {
         return r < 0 ? r : 0;
 }
 
-static void redeem_done(HttpRequest *req, int result, void *userdata) {
-        CodeRedemption *c = userdata;
-
+/* After the commit: the prepared token response if the write took, else
+ * the refusal (or a 500 when the write itself failed). */
+static void reply_grant(HttpRequest *req, int result, char **response, const char *refusal) {
         if (result < 0)
                 http_reply_internal_error(req, result);
         else if (result == 0)
-                http_reply_oauth_error(req, MHD_HTTP_BAD_REQUEST, "invalid_grant",
-                                       "The authorization code was used already or has expired.");
+                http_reply_oauth_error(req, MHD_HTTP_BAD_REQUEST, "invalid_grant", "%s", refusal);
         else {
-                char *body = TAKE_PTR(c->response);
-                http_reply_json(req, MHD_HTTP_OK, json_loads(body, 0, NULL));
+                http_reply_json_text(req, MHD_HTTP_OK, TAKE_PTR(*response));
                 http_reply_no_store(req);
-                erase_and_free(body);
         }
+}
+
+static void redeem_done(HttpRequest *req, int result, void *userdata) {
+        CodeRedemption *c = userdata;
+
+        reply_grant(req, result, &c->response, "The authorization code was used already or has expired.");
         code_redemption_free(c);
 }
 
@@ -380,17 +383,7 @@ static int refresh_write(Store *s, void *userdata) {
 static void refresh_done(HttpRequest *req, int result, void *userdata) {
         Refresh *f = userdata;
 
-        if (result < 0)
-                http_reply_internal_error(req, result);
-        else if (result == 0)
-                http_reply_oauth_error(req, MHD_HTTP_BAD_REQUEST, "invalid_grant",
-                                       "The refresh token was used already; its whole lineage is revoked.");
-        else {
-                char *body = TAKE_PTR(f->response);
-                http_reply_json(req, MHD_HTTP_OK, json_loads(body, 0, NULL));
-                http_reply_no_store(req);
-                erase_and_free(body);
-        }
+        reply_grant(req, result, &f->response, "The refresh token was used already; its whole lineage is revoked.");
         refresh_free(f);
 }
 

@@ -259,6 +259,16 @@ static bool aud_has(json_t *aud, const char *value) {
         return false;
 }
 
+int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, json_t **ret_claims) {
+        KeySet *ks;
+        int r;
+
+        r = http_keys(ctx->req, ctx->tenant->id, &ks);
+        if (r < 0)
+                return r;
+        return jwt_verify(token, lookup_key, &(KeyLookup) { .keys = ks }, ret_header, ret_claims);
+}
+
 int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims) {
         json_auto_t *header = NULL, *claims = NULL;
         HttpThread *t = ctx->req->thread;

@@ -88,6 +88,9 @@ json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id
 /* The claims of a user for scope: sub, name, preferred_username, email... */
 json_t *oidc_user_claims(const UserRecord *u, const char *sub, const char *scope);
 
+/* Verifies the signature of a JWT of this tenant, nothing more. */
+int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, json_t **ret_claims);
+
 /* Verifies an access token of this tenant: signature, typ at+jwt, iss, aud,
  * exp, and that it was not revoked. -EKEYREJECTED for anything wrong. */
 int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims);
