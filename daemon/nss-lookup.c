@@ -47,7 +47,7 @@ bool nss_user_hidden(const UserRecord *u, int64_t now_usec, uint64_t *ret_hide_a
         return false;
 }
 
-static int64_t now_realtime_usec(void) {
+int64_t nss_now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -255,7 +255,7 @@ static int answer_list_groups(const Config *c, Store *s, const NssRequest *q, in
 }
 
 int nss_lookup_answer(const Config *c, Store *s, const NssRequest *q, WireWriter *w) {
-        int64_t now = now_realtime_usec();
+        int64_t now = nss_now_usec();
         int r;
 
         switch (q->type) {

@@ -255,12 +255,8 @@ static int add_users(const Config *conf, const Snapshot *sn, int64_t now, NssCac
 static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
         const Config *conf = c->manager->config;
         Snapshot sn = {};
-        struct timespec ts;
-        int64_t now;
+        int64_t now = nss_now_usec();
         int r;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        now = (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
         r = snapshot_read(s, &sn);
         if (r >= 0)

@@ -78,6 +78,20 @@ static int fetch_one(Store *s, const char *sql, int64_t key, const char *text, S
         return store_fetch_one(s, st, row, ret);
 }
 
+/* One row by name (?1) and tenant slug (?2). */
+static int fetch_by_name(Store *s, const char *sql, const char *tenant, const char *name, StoreRowFunc row,
+                         void **ret) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, name);
+        store_bind_text(st, 2, tenant);
+        return store_fetch_one(s, st, row, ret);
+}
+
 static int fetch_page(Store *s, const char *sql, uint64_t from, size_t limit, StoreRowFunc row,
                       StoreArrayFreeFunc array_free, void ***ret, size_t *ret_n) {
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
@@ -93,15 +107,7 @@ static int fetch_page(Store *s, const char *sql, uint64_t from, size_t limit, St
 
 int store_lookup_user(Store *s, const char *tenant, const char *name, UserRecord **ret) {
         static const char sql[] = LOOKUP_USER_SELECT "WHERE u.name = ?1 AND t.slug = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_text(st, 1, name);
-        store_bind_text(st, 2, tenant);
-        return store_fetch_one(s, st, lookup_user_from_row, (void **) ret);
+        return fetch_by_name(s, sql, tenant, name, lookup_user_from_row, (void **) ret);
 }
 
 int store_lookup_user_by_uid(Store *s, uid_t uid, UserRecord **ret) {
@@ -121,15 +127,7 @@ int store_lookup_users(Store *s, uint64_t from_uid, size_t limit, UserRecord ***
 
 int store_lookup_group(Store *s, const char *tenant, const char *name, GroupRecord **ret) {
         static const char sql[] = LOOKUP_GROUP_SELECT "WHERE g.name = ?1 AND t.slug = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_text(st, 1, name);
-        store_bind_text(st, 2, tenant);
-        return store_fetch_one(s, st, lookup_group_from_row, (void **) ret);
+        return fetch_by_name(s, sql, tenant, name, lookup_group_from_row, (void **) ret);
 }
 
 int store_lookup_group_by_gid(Store *s, gid_t gid, GroupRecord **ret) {

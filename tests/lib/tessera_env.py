@@ -125,6 +125,11 @@ class Tessera:
         self.http_extra = http_extra
         self.http_port = None
 
+    @property
+    def nss_socket(self):
+        """The lookup socket of libnss_tessera.so.2 ($TESSERA_NSS_SOCKET for it)."""
+        return os.path.join(self.runtime_dir, "nss.sock")
+
     # -- set-up ---------------------------------------------------------
 
     def write_configs(self):

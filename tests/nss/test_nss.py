@@ -69,7 +69,7 @@ class Populated:
                          ("group", "add-member", "ops", "alice"),
                          ("group", "add", "qa@globex"), ("group", "add-member", "qa@globex", "dave@globex")]:
                 cls.t.ctl(*args, check=True)
-            cls.sock = os.path.join(cls.t.runtime_dir, "nss.sock")
+            cls.sock = cls.t.nss_socket
             cls.uid = {name: cls.show("user", name)["uid"]
                        for name in ("alice", "bob", "carol", "dave@globex", "eve@initech")}
             cls.devs_gid = cls.show("group", "devs")["gid"]

@@ -81,7 +81,7 @@ class TestLookupSocket(unittest.TestCase):
         except BaseException:
             cls.t.close()
             raise
-        cls.sock = os.path.join(cls.t.runtime_dir, "nss.sock")
+        cls.sock = cls.t.nss_socket
 
     @classmethod
     def tearDownClass(cls):
