@@ -206,6 +206,10 @@ int cli_find_group(sd_bus *bus, const char *arg, char **ret_path) {
         return find_object(bus, arg, "FindGroupByName", "group", ret_path);
 }
 
+int cli_find_application(sd_bus *bus, const char *arg, char **ret_path) {
+        return find_object(bus, arg, "GetApplication", "application", ret_path);
+}
+
 int cli_find_tenant(sd_bus *bus, const char *slug, char **ret_path) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         char what[128];

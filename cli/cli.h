@@ -42,6 +42,8 @@ extern const Verb tenant_verbs[];
 extern const Verb user_verbs[];
 extern const Verb group_verbs[];
 extern const Verb audit_verbs[];
+extern const Verb app_verbs[];
+extern const Verb key_verbs[];
 extern const Verb totp_verbs[];
 extern const Verb session_verbs[];
 
@@ -87,6 +89,7 @@ int cli_new_call(sd_bus *bus, const char *path, const char *interface, const cha
  * group through the Manager. */
 int cli_find_user(sd_bus *bus, const char *arg, char **ret_path);
 int cli_find_group(sd_bus *bus, const char *arg, char **ret_path);
+int cli_find_application(sd_bus *bus, const char *arg, char **ret_path);
 int cli_find_tenant(sd_bus *bus, const char *slug, char **ret_path);
 /* The tenant an argument names: the @TENANT part, --tenant, or "" for the
  * daemon's default. Writes the bare name to name. */

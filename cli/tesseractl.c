@@ -7,7 +7,8 @@
 
 #include "cli.h"
 
-static const Verb *const verb_tables[] = { tenant_verbs, user_verbs, totp_verbs, group_verbs, session_verbs, audit_verbs };
+static const Verb *const verb_tables[] = { tenant_verbs, user_verbs, totp_verbs, group_verbs, session_verbs,
+                                           audit_verbs, app_verbs, key_verbs };
 
 static void help(void) {
         printf("tesseractl [--json] [--tenant TENANT] OBJECT VERB [ARGS...]\n\n"

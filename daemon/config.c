@@ -200,11 +200,61 @@ static int parse_home_template(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+/* "host:port" with a numeric port (0: any free one); IPv6 hosts in
+ * brackets. Empty turns the HTTP server off. */
+static int parse_listen(const char *value, void *field) {
+        const char *colon;
+        uint32_t port;
+        int r;
+
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        colon = strrchr(value, ':');
+        if (!colon || colon == value || strlen(value) > 256)
+                return -EINVAL;
+        r = parse_uint32(colon + 1, &port);
+        if (r < 0 || port > 65535)
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+/* http:// or https:// and a host, without query, fragment or trailing
+ * slash: issuers are {public_url}/t/{tenant}. */
+static int parse_public_url(const char *value, void *field) {
+        size_t n = strlen(value);
+
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        if ((!strneq(value, "http://", 7) && !strneq(value, "https://", 8)) || n > 512 || value[n - 1] == '/' ||
+            strpbrk(value, "?#\"\\ \t") || strlen(strchr(value, ':') + 3) == 0)
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+/* Seconds, at least one and at most a year. */
+static int parse_lifetime(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v == 0 || v > 366 * 24 * 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 /* A duration in seconds, at most a year. */
 static int parse_seconds(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
         if (r < 0 || v > 366u * 24 * 3600)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_code_lifetime(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v == 0 || v > 60)
                 return -EINVAL;
         *(unsigned *) field = v;
         return 0;
@@ -260,6 +310,22 @@ static const ConfigKey config_keys[] = {
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
+        KEY("http", "listen", parse_listen, http_listen),
+        KEY("http", "public_url", parse_public_url, http_public_url),
+        KEY("http", "threads", parse_unsigned, http_threads),
+        KEY("http", "certificate", parse_path, http_certificate),
+        KEY("http", "private_key", parse_path, http_private_key),
+        KEY("http", "max_body_size", parse_unsigned, http_max_body),
+        KEY("http", "max_header_size", parse_unsigned, http_max_header),
+        KEY("http", "connection_limit", parse_unsigned, http_connection_limit),
+        KEY("http", "timeout", parse_unsigned, http_timeout),
+        KEY("oidc", "access_token_lifetime", parse_lifetime, oidc_access_token_lifetime),
+        KEY("oidc", "id_token_lifetime", parse_lifetime, oidc_id_token_lifetime),
+        KEY("oidc", "code_lifetime", parse_code_lifetime, oidc_code_lifetime),
+        KEY("oidc", "refresh_idle_lifetime", parse_lifetime, oidc_refresh_idle_lifetime),
+        KEY("oidc", "refresh_absolute_lifetime", parse_lifetime, oidc_refresh_absolute_lifetime),
+        KEY("oidc", "refresh_reuse_grace", parse_unsigned, oidc_refresh_reuse_grace),
+        KEY("oidc", "session_lifetime", parse_lifetime, oidc_session_lifetime),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -365,9 +431,22 @@ int config_new_default(Config **ret) {
         c->default_shell = strdup("/bin/bash");
         c->home_template = strdup("/home/%u");
         c->hash_prefix = strdup("$y$");
+        c->http_listen = strdup("127.0.0.1:8080");
         if (!c->state_directory || !c->runtime_directory || !c->admin_group || !c->default_shell ||
-            !c->home_template || !c->hash_prefix)
+            !c->home_template || !c->hash_prefix || !c->http_listen)
                 return -ENOMEM;
+
+        c->http_max_body = 64 * 1024;
+        c->http_max_header = 16 * 1024;
+        c->http_connection_limit = 1024;
+        c->http_timeout = 30;
+        c->oidc_access_token_lifetime = 600;
+        c->oidc_id_token_lifetime = 600;
+        c->oidc_code_lifetime = 60;
+        c->oidc_refresh_idle_lifetime = 14 * 24 * 3600;
+        c->oidc_refresh_absolute_lifetime = 90 * 24 * 3600;
+        c->oidc_refresh_reuse_grace = 10;
+        c->oidc_session_lifetime = 12 * 3600;
 
         c->log_level = -1;
         c->max_queued_jobs = 256;
@@ -404,6 +483,18 @@ static int config_verify(const Config *c) {
         if (c->id_range_min < 1000 || c->id_range_max <= c->id_range_min ||
             (uint64_t) c->id_range_max - c->id_range_min + 1 < c->id_slice_size)
                 return log_error_errno(-EINVAL, "%s: [ids] range_min..range_max must hold at least one slice above 999.",
+                                       c->path);
+        if (!c->http_certificate != !c->http_private_key)
+                return log_error_errno(-EINVAL, "%s: [http] certificate and private_key go together.", c->path);
+        if (c->http_max_body < 1024 || c->http_max_body > 16 * 1024 * 1024)
+                return log_error_errno(-EINVAL, "%s: [http] max_body_size must lie between 1024 and 16777216.", c->path);
+        if (c->http_max_header < 1024 || c->http_max_header > 48 * 1024)
+                return log_error_errno(-EINVAL, "%s: [http] max_header_size must lie between 1024 and 49152.", c->path);
+        if (c->http_threads > 256 || c->http_connection_limit == 0 || c->http_timeout == 0)
+                return log_error_errno(-EINVAL, "%s: [http] threads must be at most 256, connection_limit and "
+                                               "timeout at least 1.", c->path);
+        if (c->oidc_refresh_idle_lifetime > c->oidc_refresh_absolute_lifetime)
+                return log_error_errno(-EINVAL, "%s: [oidc] refresh_idle_lifetime exceeds refresh_absolute_lifetime.",
                                        c->path);
         if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
                 return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
@@ -470,6 +561,10 @@ Config *config_free(Config *c) {
         free(c->home_template);
         free(c->hash_prefix);
         free(c->key_file);
+        free(c->http_listen);
+        free(c->http_public_url);
+        free(c->http_certificate);
+        free(c->http_private_key);
         free(c->pam_socket);
         free(c);
         return NULL;

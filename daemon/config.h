@@ -55,6 +55,26 @@ typedef struct Config {
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */
         unsigned pam_max_connections;
         unsigned pam_request_timeout; /* s a client has to send its request */
+
+        /* [http] */
+        char *http_listen;            /* "host:port"; NULL or "": no HTTP server */
+        char *http_public_url;        /* NULL: derived from the listen address */
+        unsigned http_threads;        /* 0: two per CPU, at least 4 */
+        char *http_certificate;       /* PEM; with http_private_key: HTTPS */
+        char *http_private_key;
+        unsigned http_max_body;       /* bytes */
+        unsigned http_max_header;     /* bytes of all request headers */
+        unsigned http_connection_limit;
+        unsigned http_timeout;        /* seconds a connection may idle */
+
+        /* [oidc], lifetimes in seconds */
+        unsigned oidc_access_token_lifetime;
+        unsigned oidc_id_token_lifetime;
+        unsigned oidc_code_lifetime;           /* at most 60 */
+        unsigned oidc_refresh_idle_lifetime;
+        unsigned oidc_refresh_absolute_lifetime;
+        unsigned oidc_refresh_reuse_grace;
+        unsigned oidc_session_lifetime;
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

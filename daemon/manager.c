@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "bus-manager.h"
+#include "http-server.h"
 #include "log.h"
 #include "names.h"
 #include "pam-server.h"
@@ -39,7 +40,9 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        /* Workers first: their done callbacks may still reply on the bus. */
+        /* HTTP first: its threads use the workers, the store and the keys. */
+        m->http = http_server_free(m->http);
+        /* Workers next: their done callbacks may still reply on the bus. */
         m->workers = worker_pool_free(m->workers);
         if (m->bus) {
                 (void) sd_bus_flush(m->bus);
@@ -54,6 +57,7 @@ Manager *manager_free(Manager *m) {
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
+        bus_record_cache_clear(&m->application_cache);
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);
@@ -173,6 +177,11 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
+        if (!isempty(m->config->http_listen)) {
+                r = http_server_start(m, &m->http);
+                if (r < 0)
+                        return r;
+        }
         r = pam_server_start(m, &m->pam_server);
         if (r < 0)
                 return r;
@@ -183,7 +192,12 @@ int manager_start(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
+        /* HTTP_PORT tells tests which port "listen = ...:0" got. */
+        if (m->http)
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus and HTTP on %s.\nHTTP_PORT=%u",
+                                  TESSERA_BUS_NAME, http_server_url(m->http), http_server_port(m->http));
+        else
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
         log_info("tesserad %s ready: database %s, %u worker threads.", TESSERA_VERSION, m->database_path,
                  worker_pool_size(m->workers));
 

@@ -15,6 +15,8 @@
 #include "store.h"
 #include "workers.h"
 
+typedef struct HttpServer HttpServer;
+
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
 typedef struct PamServer PamServer;
@@ -43,6 +45,12 @@ typedef struct Manager {
 
         PamServer *pam_server;
 
+        /* HTTP and the OpenID provider, with threads of their own. */
+        HttpServer *http;
+
+        /* Bumped whenever a tenant's signing keys change. */
+        _Atomic uint64_t keys_generation;
+
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;
 
@@ -50,7 +58,7 @@ typedef struct Manager {
         struct NssServer *nss_server;
         struct NssMemcache *nss_memcache;
 
-        BusRecordCache tenant_cache, user_cache, group_cache;
+        BusRecordCache tenant_cache, user_cache, group_cache, application_cache;
 
         /* The credentials of the last D-Bus message asked about, so that one
          * call that reads several private properties asks the bus once. */

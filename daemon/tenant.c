@@ -106,7 +106,7 @@ static int delete_txn(Store *s, const Actor *a, const TenantRecord *t, TesseraEr
 
         r = store_tenant_delete(s, t->id);
         if (r == -ENOTEMPTY)
-                return tessera_error_set(e, r, "Tenant '%s' still has users or groups; delete them first.",
+                return tessera_error_set(e, r, "Tenant '%s' still has users or groups (or applications); delete them first.",
                                          t->slug);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);

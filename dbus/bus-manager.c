@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "bus-application.h"
 #include "bus-errors.h"
 #include "bus-group.h"
 #include "bus-session.h"
@@ -20,6 +21,7 @@ static const BusObjectType *const object_types[] = {
         &bus_tenant_type,
         &bus_user_type,
         &bus_group_type,
+        &bus_application_type,
 };
 
 static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Actor *ret) {
@@ -271,6 +273,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_find_group_by_name, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("FindGroupByGid", SD_BUS_ARGS("u", gid), SD_BUS_RESULT("o", group),
                                 method_find_group_by_gid, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetApplication", SD_BUS_ARGS("s", tenant, "s", name), SD_BUS_RESULT("o", application),
+                                bus_manager_method_get_application, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListAuditEvents", SD_BUS_ARGS("a{sv}", filter),
                                 SD_BUS_RESULT("a(ttsxssssss)", events), method_list_audit_events,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-tenant.h"
 
+#include "bus-application.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -354,6 +356,15 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("CreateGroup", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", group),
                                 method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListGroups", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", groups), method_list_groups, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateApplication", SD_BUS_ARGS("s", name, "a{sv}", attributes),
+                                SD_BUS_RESULT("o", application, "s", client_secret), bus_tenant_method_create_application,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ListApplications", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", applications),
+                                bus_tenant_method_list_applications, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RotateSigningKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("as", key_ids),
+                                bus_tenant_method_rotate_signing_keys, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListSigningKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sstt)", keys),
+                                bus_tenant_method_list_signing_keys, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,

@@ -181,15 +181,15 @@ int bus_reply_paths(sd_bus_message *msg, char **paths) {
 
 static int read_attribute_value(sd_bus_message *msg, const BusAttribute *a, TesseraError *e) {
         const char *contents = NULL;
-        char sig[2] = { a->type, 0 };
+        char sig[3] = { a->type, a->type == 'a' ? 's' : 0, 0 };
         int r;
 
         r = sd_bus_message_peek_type(msg, NULL, &contents);
         if (r < 0)
                 return tessera_error_set(e, r, "Malformed attribute '%s'.", a->name);
         if (!contents || !streq(contents, sig))
-                return tessera_error_set(e, -EINVAL, "Attribute '%s' must be of D-Bus type '%c', not '%s'.", a->name,
-                                         a->type, strna(contents));
+                return tessera_error_set(e, -EINVAL, "Attribute '%s' must be of D-Bus type '%s', not '%s'.", a->name,
+                                         sig, strna(contents));
 
         switch (a->type) {
         case 's':
@@ -212,6 +212,20 @@ static int read_attribute_value(sd_bus_message *msg, const BusAttribute *a, Tess
                         return tessera_error_set(e, -EINVAL, "Attribute '%s' is out of range.", a->name);
                 if (r >= 0)
                         *(int64_t *) a->dest = (int64_t) t;
+                break;
+        }
+        case 'a': {
+                char **l = NULL;
+                r = sd_bus_message_enter_container(msg, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(msg, &l);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(msg);
+                if (r >= 0) {
+                        strv_free(*(char ***) a->dest);
+                        *(char ***) a->dest = l;
+                } else
+                        strv_free(l);
                 break;
         }
         default:

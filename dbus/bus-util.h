@@ -29,8 +29,9 @@ static inline Actor bus_caller_actor(const BusCaller *c) {
 }
 
 /* A table entry for bus_read_attributes(): the a{sv} key, its D-Bus type
- * ('s', 'u', 'b' or 't') and where to store it: const char **, uint32_t *,
- * int * (0/1) or int64_t *. Strings are borrowed from the message. */
+ * ('s', 'u', 'b', 't', or 'a' for "as") and where to store it: const char **,
+ * uint32_t *, int * (0/1), int64_t * or char *** (a new list the caller
+ * frees). Strings are borrowed from the message. */
 typedef struct BusAttribute {
         const char *name;
         char type;

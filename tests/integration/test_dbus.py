@@ -289,8 +289,9 @@ class IntrospectionTest(unittest.TestCase):
         with Tessera(default_tenant="acme") as t:
             t.ctl("tenant", "create", "acme", check=True)
             t.ctl("user", "add", "intro@acme", check=True)
+            t.ctl("app", "create", "intro@acme", "--redirect-uri", "https://app.example/cb", check=True)
             objects = {"Manager": ROOT, "Tenant": ROOT + "/tenant/acme", "User": ROOT + "/user/acme/intro",
-                       "Group": ROOT + "/group/acme/intro"}
+                       "Group": ROOT + "/group/acme/intro", "Application": ROOT + "/application/acme/intro"}
             for name, path in objects.items():
                 with self.subTest(interface=name):
                     live = ET.fromstring(t.busctl("introspect", "--xml-interface", DEST, path, check=True).stdout)

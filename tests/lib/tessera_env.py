@@ -89,7 +89,8 @@ class Tessera:
     start() and close() yourself."""
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
-                 daemon_extra="", log_level="info", keep=False, bus_users=()):
+                 daemon_extra="", log_level="info", keep=False, bus_users=(), http_listen="127.0.0.1:0",
+                 http_extra=""):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -118,6 +119,11 @@ class Tessera:
         self.bus_proc = None
         self.daemon = None
         self.bus_address = None
+        # Port 0: the daemon binds a free port and says which in its READY
+        # notification; later starts keep that port, so issuers stay put.
+        self.http_listen = http_listen
+        self.http_extra = http_extra
+        self.http_port = None
 
     @property
     def nss_socket(self):
@@ -152,6 +158,7 @@ class Tessera:
                 f"log_level = {self.log_level}\n"
                 f"{self.daemon_extra}"
                 f"[host]\n{host}"
+                f"[http]\nlisten = {self.http_listen or ''}\n{self.http_extra}"
                 f"{self.config_extra}")
 
     def env(self, extra=None):
@@ -230,7 +237,13 @@ class Tessera:
                 if self.daemon.poll() is not None:
                     raise TesseraError(f"tesserad exited with {self.daemon.returncode}:\n" + self.log())
                 continue
-            if "READY=1" in msg.split("\n"):
+            lines = msg.split("\n")
+            for line in lines:
+                if line.startswith("HTTP_PORT="):
+                    self.http_port = int(line[len("HTTP_PORT="):])
+                    if self.http_listen and self.http_listen.endswith(":0"):
+                        self.http_listen = self.http_listen[:-2] + f":{self.http_port}"
+            if "READY=1" in lines:
                 return
         raise TesseraError("tesserad did not become ready:\n" + self.log())
 
@@ -308,6 +321,18 @@ class Tessera:
         if check and p.returncode != 0:
             raise TesseraError(f"{argv} failed with {p.returncode}:\n{p.stdout}\n{p.stderr}")
         return p
+
+    @property
+    def base_url(self):
+        """The HTTP server's base URL (issuers are {base_url}/t/{tenant})."""
+        if not self.http_port:
+            raise TesseraError("tesserad runs no HTTP server")
+        scheme = "https" if "certificate" in self.http_extra else "http"
+        host = self.http_listen.rsplit(":", 1)[0]
+        return f"{scheme}://{host}:{self.http_port}"
+
+    def issuer(self, tenant=None):
+        return f"{self.base_url}/t/{tenant or self.default_tenant}"
 
     def ctl(self, *args, **kw):
         return self.run([binary("tesseractl"), *args], **kw)

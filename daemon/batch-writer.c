@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "batch-writer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "store-oidc.h"
+#include "time-util.h"
+
+/* Bounds the memory a flood of requests can pin, and one transaction. */
+#define MAX_QUEUED 8192
+#define MAX_BATCH 512
+#define PURGE_INTERVAL_USEC (10 * 60 * USEC_PER_SEC)
+
+typedef struct Write {
+        struct Write *next;
+        BatchWriteFunc write;
+        void *userdata;           /* for write, and for done unless done_userdata is set */
+        BatchDoneFunc done;
+        void *done_userdata;
+        bool heap;                /* allocated by batch_writer_submit() */
+        int result;
+} Write;
+
+struct BatchWriter {
+        Store *store;
+        pthread_t thread;
+        bool thread_started;
+
+        pthread_mutex_t mutex;
+        pthread_cond_t wake;
+        Write *head, *tail;
+        unsigned n_queued;
+        bool stopping;
+
+        uint64_t n_batches, n_writes;
+        uint64_t last_purge_usec;
+};
+
+static Write *take_batch(BatchWriter *w) {
+        Write *first = w->head, *last = first;
+        unsigned n = 1;
+
+        while (last->next && n < MAX_BATCH) {
+                last = last->next;
+                n++;
+        }
+        w->head = last->next;
+        if (!w->head)
+                w->tail = NULL;
+        last->next = NULL;
+        w->n_queued -= n;
+        return first;
+}
+
+static void apply_batch(BatchWriter *w, Write *batch) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        unsigned n = 0;
+        int r;
+
+        r = store_begin(w->store);
+        if (r < 0)
+                log_error_errno(r, "Batch writer: failed to begin a transaction: %m");
+        for (Write *i = batch; r >= 0 && i; i = i->next) {
+                int s = store_savepoint(w->store);
+                if (s < 0) {
+                        i->result = s;
+                        continue;
+                }
+                i->result = i->write(w->store, i->userdata);
+                s = i->result < 0 ? store_savepoint_rollback(w->store) : store_savepoint_release(w->store);
+                if (s < 0) {
+                        /* The transaction itself is broken; fail everything. */
+                        r = s;
+                        break;
+                }
+                n++;
+        }
+        if (r >= 0 && now - w->last_purge_usec > PURGE_INTERVAL_USEC) {
+                if (store_savepoint(w->store) >= 0) {
+                        if (store_oidc_purge(w->store, store_now_usec()) < 0)
+                                (void) store_savepoint_rollback(w->store);
+                        else
+                                (void) store_savepoint_release(w->store);
+                }
+                w->last_purge_usec = now;
+        }
+        if (r >= 0) {
+                r = store_commit(w->store);
+                if (r < 0)
+                        log_error_errno(r, "Batch writer: commit failed: %m");
+        } else
+                store_rollback(w->store);
+
+        pthread_mutex_lock(&w->mutex);
+        w->n_batches++;
+        w->n_writes += n;
+        pthread_mutex_unlock(&w->mutex);
+        for (Write *i = batch, *next; i; i = next) {
+                bool heap = i->heap;
+
+                /* Once done ran, a synchronous waiter's entry (on its
+                 * stack) may be gone: read what we need first. */
+                next = i->next;
+                i->done(r < 0 ? r : i->result, i->done_userdata ?: i->userdata);
+                if (heap)
+                        free(i);
+        }
+}
+
+static void *writer_main(void *arg) {
+        BatchWriter *w = arg;
+
+        pthread_mutex_lock(&w->mutex);
+        for (;;) {
+                Write *batch;
+
+                while (!w->head && !w->stopping)
+                        pthread_cond_wait(&w->wake, &w->mutex);
+                if (!w->head)
+                        break;
+                batch = take_batch(w);
+                pthread_mutex_unlock(&w->mutex);
+                apply_batch(w, batch);
+                pthread_mutex_lock(&w->mutex);
+        }
+        pthread_mutex_unlock(&w->mutex);
+        return NULL;
+}
+
+int batch_writer_new(const char *database_path, BatchWriter **ret) {
+        _cleanup_(batch_writer_freep) BatchWriter *w = NULL;
+        int r;
+
+        w = calloc(1, sizeof(BatchWriter));
+        if (!w)
+                return -ENOMEM;
+        pthread_mutex_init(&w->mutex, NULL);
+        pthread_cond_init(&w->wake, NULL);
+
+        r = store_open(database_path, &w->store);
+        if (r < 0)
+                return r;
+        r = pthread_create(&w->thread, NULL, writer_main, w);
+        if (r != 0)
+                return -r;
+        w->thread_started = true;
+
+        *ret = TAKE_PTR(w);
+        return 0;
+}
+
+BatchWriter *batch_writer_free(BatchWriter *w) {
+        if (!w)
+                return NULL;
+        pthread_mutex_lock(&w->mutex);
+        w->stopping = true;
+        pthread_cond_broadcast(&w->wake);
+        pthread_mutex_unlock(&w->mutex);
+        if (w->thread_started)
+                pthread_join(w->thread, NULL);
+        if (w->n_batches > 0)
+                log_info("Batch writer: %" PRIu64 " writes committed in %" PRIu64 " transactions.", w->n_writes,
+                         w->n_batches);
+        store_close(w->store);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->mutex);
+        free(w);
+        return NULL;
+}
+
+static int enqueue(BatchWriter *w, Write *i) {
+        int r = 0;
+
+        pthread_mutex_lock(&w->mutex);
+        if (w->stopping)
+                r = -ESHUTDOWN;
+        else if (w->n_queued >= MAX_QUEUED)
+                r = -EBUSY;
+        else {
+                if (w->tail)
+                        w->tail->next = i;
+                else
+                        w->head = i;
+                w->tail = i;
+                w->n_queued++;
+                pthread_cond_signal(&w->wake);
+        }
+        pthread_mutex_unlock(&w->mutex);
+        return r;
+}
+
+int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata) {
+        Write *i = calloc(1, sizeof(Write));
+        int r;
+
+        if (!i)
+                return -ENOMEM;
+        *i = (Write) { .write = write, .done = done, .userdata = userdata, .heap = true };
+        r = enqueue(w, i);
+        if (r < 0)
+                free(i);
+        return r;
+}
+
+typedef struct SyncWait {
+        pthread_mutex_t mutex;
+        pthread_cond_t cond;
+        bool done;
+        int result;
+} SyncWait;
+
+static void sync_done(int result, void *userdata) {
+        SyncWait *s = userdata;
+
+        pthread_mutex_lock(&s->mutex);
+        s->result = result;
+        s->done = true;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->mutex);
+}
+
+int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata) {
+        SyncWait s = { .mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+        Write i = { .write = write, .userdata = userdata, .done = sync_done, .done_userdata = &s };
+        int r;
+
+        r = enqueue(w, &i);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&s.mutex);
+        while (!s.done)
+                pthread_cond_wait(&s.cond, &s.mutex);
+        pthread_mutex_unlock(&s.mutex);
+        pthread_cond_destroy(&s.cond);
+        pthread_mutex_destroy(&s.mutex);
+        return s.result;
+}
+
+void batch_writer_stats(BatchWriter *w, uint64_t *ret_batches, uint64_t *ret_writes) {
+        pthread_mutex_lock(&w->mutex);
+        *ret_batches = w->n_batches;
+        *ret_writes = w->n_writes;
+        pthread_mutex_unlock(&w->mutex);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Group commit for the HTTP token path. Writes that must be durable before
+ * a reply goes out (audit events, refresh tokens, used codes) are queued
+ * here from many threads; one writer thread applies all that are waiting in
+ * one transaction (each in a savepoint of its own, so one failing write
+ * undoes only itself) and commits once, so that a single fsync covers a
+ * whole batch. Each caller learns its result only after the commit. Since
+ * the writer runs them one after another on one connection, a write may
+ * read-check-modify (claim a code, rotate a refresh token) atomically. */
+
+#include "macro.h"
+#include "store.h"
+
+typedef struct BatchWriter BatchWriter;
+
+/* Runs on the writer thread, inside the batch's transaction. Returns 0 or
+ * a negative errno; any other value is passed on to done as it is. */
+typedef int (*BatchWriteFunc)(Store *s, void *userdata);
+/* Runs on the writer thread once the batch committed (or failed): result is
+ * what write returned, or the commit's error. Must not block. */
+typedef void (*BatchDoneFunc)(int result, void *userdata);
+
+int batch_writer_new(const char *database_path, BatchWriter **ret);
+/* Commits what is queued, then stops the thread. */
+BatchWriter *batch_writer_free(BatchWriter *w);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BatchWriter *, batch_writer_free);
+
+/* Queues a write; done follows on the writer thread. -ESHUTDOWN when
+ * stopping, -EBUSY when too many writes are waiting. */
+int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata);
+
+/* Queues a write and waits until it is committed; returns its result. */
+int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata);
+
+/* Batches and writes committed so far, for the logs and tests. */
+void batch_writer_stats(BatchWriter *w, uint64_t *ret_batches, uint64_t *ret_writes);

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "signing-keys.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "secret-box.h"
+#include "store-oidc.h"
+#include "time-util.h"
+
+KeySet *key_set_free(KeySet *ks) {
+        if (!ks)
+                return NULL;
+        for (size_t i = 0; i < ks->n; i++)
+                signing_key_unref(ks->keys[i]);
+        free(ks);
+        return NULL;
+}
+
+SigningKey *key_set_active(const KeySet *ks, JwtAlg alg) {
+        for (size_t i = 0; ks && i < ks->n; i++)
+                if (ks->keys[i]->alg == alg && ks->keys[i]->retired_usec == 0)
+                        return ks->keys[i];
+        return NULL;
+}
+
+SigningKey *key_set_find(const KeySet *ks, const char *kid) {
+        for (size_t i = 0; ks && kid && i < ks->n; i++)
+                if (streq(ks->keys[i]->kid, kid))
+                        return ks->keys[i];
+        return NULL;
+}
+
+int64_t signing_keys_publish_usec(const Manager *m) {
+        unsigned longest = MAX(m->config->oidc_access_token_lifetime, m->config->oidc_id_token_lifetime);
+        return ((int64_t) longest + 60) * (int64_t) USEC_PER_SEC;
+}
+
+static void seal_context(int64_t tenant_id, const char *kid, char buf[static 128]) {
+        snprintf(buf, 128, "signing-key:%" PRIi64 ":%s", tenant_id, kid);
+}
+
+/* Generates one key and adds it, sealed, inside the caller's transaction. */
+static int add_new_key(Manager *m, Store *s, int64_t tenant_id, JwtAlg alg, char **ret_kid) {
+        _cleanup_(signing_key_unrefp) SigningKey *k = NULL;
+        _cleanup_(json_decrefp) json_t *jwk = NULL;
+        _cleanup_free_ char *public_jwk = NULL;
+        _cleanup_free_ uint8_t *der = NULL, *sealed = NULL;
+        size_t der_n = 0, sealed_n = 0;
+        char context[128];
+        int r;
+
+        r = signing_key_generate(alg, &k);
+        if (r < 0)
+                return log_error_errno(r, "Failed to generate a %s key: %m", jwt_alg_to_string(alg));
+        r = signing_key_public_jwk(k, &jwk);
+        if (r < 0)
+                return r;
+        public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!public_jwk)
+                return -ENOMEM;
+        r = signing_key_private_der(k, &der, &der_n);
+        if (r < 0)
+                return r;
+        seal_context(tenant_id, k->kid, context);
+        r = secret_box_seal(m->secret_key, context, der, der_n, &sealed, &sealed_n);
+        explicit_bzero(der, der_n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to seal a signing key: %m");
+
+        r = store_signing_key_add(s, tenant_id,
+                                  &(StoredSigningKey) {
+                                          .kid = k->kid,
+                                          .alg = alg,
+                                          .public_jwk = public_jwk,
+                                          .sealed = sealed,
+                                          .sealed_size = sealed_n,
+                                          .created_usec = store_now_usec(),
+                                  });
+        if (r < 0)
+                return r;
+        if (ret_kid && !(*ret_kid = strdup(k->kid)))
+                return -ENOMEM;
+        return 0;
+}
+
+static int active_algs(Store *s, int64_t tenant_id, bool have[static _JWT_ALG_MAX]) {
+        StoredSigningKey *keys = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_signing_key_list(s, tenant_id, INT64_MAX, &keys, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (keys[i].alg >= 0 && keys[i].retired_usec == 0)
+                        have[keys[i].alg] = true;
+        stored_signing_key_array_free(keys, n);
+        return 0;
+}
+
+int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        bool have[_JWT_ALG_MAX] = {};
+        int r;
+
+        r = active_algs(s, tenant_id, have);
+        if (r < 0)
+                return r;
+        if (have[JWT_ALG_RS256] && have[JWT_ALG_ES256])
+                return 0;
+
+        /* Look again under the write lock: another thread may have made
+         * them meanwhile. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        txn = s;
+        memset(have, 0, sizeof(have));
+        r = active_algs(s, tenant_id, have);
+        if (r < 0)
+                return r;
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                if (!have[a]) {
+                        r = add_new_key(m, s, tenant_id, a, NULL);
+                        if (r < 0)
+                                return r;
+                }
+        r = store_commit(TAKE_PTR(txn));
+        if (r < 0)
+                return r;
+        atomic_fetch_add(&m->keys_generation, 1);
+        log_info("Created signing keys for tenant %" PRIi64 ".", tenant_id);
+        return 0;
+}
+
+int signing_keys_load(Manager *m, Store *s, int64_t tenant_id, KeySet **ret) {
+        _cleanup_(key_set_freep) KeySet *ks = NULL;
+        StoredSigningKey *keys = NULL;
+        size_t n = 0;
+        int r;
+
+        ks = calloc(1, sizeof(KeySet));
+        if (!ks)
+                return -ENOMEM;
+        ks->tenant_id = tenant_id;
+        /* Read the generation first: a rotation after this reloads again. */
+        ks->generation = atomic_load(&m->keys_generation);
+
+        r = signing_keys_ensure(m, s, tenant_id);
+        if (r < 0)
+                return r;
+        r = store_signing_key_list(s, tenant_id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n && ks->n < ELEMENTSOF(ks->keys); i++) {
+                _cleanup_free_ uint8_t *der = NULL;
+                SigningKey *k = NULL;
+                char context[128];
+                size_t der_n = 0;
+
+                if (keys[i].alg < 0)
+                        continue;
+                seal_context(tenant_id, keys[i].kid, context);
+                r = secret_box_open(m->secret_key, context, keys[i].sealed, keys[i].sealed_size, &der, &der_n);
+                if (r < 0) {
+                        log_error_errno(r, "Signing key %s of tenant %" PRIi64 " does not open with this master key; "
+                                           "skipping it.", keys[i].kid, tenant_id);
+                        continue;
+                }
+                r = signing_key_from_private_der(keys[i].alg, keys[i].kid, der, der_n, &k);
+                explicit_bzero(der, der_n);
+                if (r < 0) {
+                        log_error_errno(r, "Signing key %s is damaged; skipping it.", keys[i].kid);
+                        continue;
+                }
+                k->created_usec = keys[i].created_usec;
+                k->retired_usec = keys[i].retired_usec;
+                ks->keys[ks->n++] = k;
+        }
+        stored_signing_key_array_free(keys, n);
+
+        *ret = TAKE_PTR(ks);
+        return 0;
+}
+
+int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret) {
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        StoredSigningKey *keys = NULL;
+        json_t *array;
+        size_t n = 0;
+        int r;
+
+        r = signing_keys_ensure(m, s, tenant_id);
+        if (r < 0)
+                return r;
+        r = store_signing_key_list(s, tenant_id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        if (r < 0)
+                return r;
+
+        doc = json_pack("{s:[]}", "keys");
+        array = doc ? json_object_get(doc, "keys") : NULL;
+        for (size_t i = 0; array && i < n; i++) {
+                json_t *jwk = json_loads(keys[i].public_jwk, 0, NULL);
+                if (jwk)
+                        json_array_append_new(array, jwk);
+        }
+        stored_signing_key_array_free(keys, n);
+        if (!array)
+                return -ENOMEM;
+        *ret = TAKE_PTR(doc);
+        return 0;
+}
+
+int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, char ***ret_kids,
+                        TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(strv_freep) char **kids = NULL;
+        _cleanup_free_ char *details = NULL;
+        int64_t now = store_now_usec();
+        int r;
+
+        r = actor_require_admin(s, a, "signing-key.rotate", t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+
+        kids = calloc(_JWT_ALG_MAX + 1, sizeof(char *));
+        if (!kids)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = actor_begin(s, &txn, e);
+        if (r >= 0)
+                r = store_signing_key_retire_all(s, t->id, now);
+        /* Keys retired so long ago that no token of theirs is left. */
+        if (r >= 0)
+                r = store_signing_key_prune(s, t->id, now - signing_keys_publish_usec(m));
+        for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++)
+                r = add_new_key(m, s, t->id, alg, &kids[alg]);
+        if (r >= 0 && asprintf(&details, "{\"rs256\":\"%s\",\"es256\":\"%s\"}", kids[0], kids[1]) < 0)
+                r = -ENOMEM;
+        if (r < 0)
+                r = tessera_error_set(e, r, "Failed to rotate the signing keys of tenant '%s'.", t->slug);
+        else
+                r = actor_commit(&txn, a, "signing-key.rotate", t->slug, t->slug, details, e);
+        if (r < 0) {
+                store_rollback(TAKE_PTR(txn));
+                actor_audit_failure(s, a, "signing-key.rotate", t->slug, t->slug, e);
+                return r;
+        }
+
+        atomic_fetch_add(&m->keys_generation, 1);
+        log_info("Rotated the signing keys of tenant %s: %s (RS256), %s (ES256).", t->slug, kids[0], kids[1]);
+        if (ret_kids)
+                *ret_kids = TAKE_PTR(kids);
+        return 0;
+}

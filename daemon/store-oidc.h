@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The store's functions for applications, signing keys and the state of the
+ * OpenID provider: part of the narrow store interface of store.h, kept in a
+ * header of their own. Same conventions: 0 or a negative errno, -ENOENT
+ * when a record does not exist, out-parameters written only on success.
+ * Functions that change several rows need a transaction (store_begin()). */
+
+#include "oidc-records.h"
+#include "store.h"
+
+/* The store's clock (CLOCK_REALTIME in usec), for the times it compares. */
+int64_t store_now_usec(void);
+
+/* Applications */
+int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRecord **ret);
+int store_application_get(Store *s, int64_t tenant_id, const char *name, ApplicationRecord **ret);
+int store_application_get_by_client_id(Store *s, const char *client_id, ApplicationRecord **ret);
+int store_application_get_by_id(Store *s, int64_t id, ApplicationRecord **ret);
+int store_application_list(Store *s, int64_t tenant_id, ApplicationRecord ***ret, size_t *ret_n);
+/* Writes every mutable field (all but id, tenant, name, client id). */
+int store_application_update(Store *s, const ApplicationRecord *a);
+int store_application_delete(Store *s, int64_t id);
+
+/* Signing keys. Listing returns the active keys and the retired ones
+ * retired after retired_after_usec, newest first. */
+int store_signing_key_add(Store *s, int64_t tenant_id, const StoredSigningKey *k);
+int store_signing_key_list(Store *s, int64_t tenant_id, int64_t retired_after_usec, StoredSigningKey **ret,
+                           size_t *ret_n);
+/* Retires the active keys of a tenant as of now. */
+int store_signing_key_retire_all(Store *s, int64_t tenant_id, int64_t now_usec);
+/* Forgets keys retired before the given time. */
+int store_signing_key_prune(Store *s, int64_t tenant_id, int64_t retired_before_usec);
+
+/* Browser sessions */
+int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                         int64_t *ret_id);
+int store_session_get_by_cookie(Store *s, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE], OidcSession *ret);
+int store_session_get_by_id(Store *s, int64_t id, OidcSession *ret);
+int store_session_get_by_sid(Store *s, const char *sid, OidcSession *ret);
+/* Marks the session revoked and revokes every refresh token of it. */
+int store_session_revoke(Store *s, int64_t id, int64_t now_usec);
+
+/* Authorization codes */
+int store_code_create(Store *s, const AuthorizationCode *c);
+int store_code_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret);
+/* Claims the code for one redemption: 1 when this call got it, 0 when it
+ * was used already or has expired. Records what the redemption issued. */
+int store_code_claim(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec, const char *jti,
+                     const char *family);
+
+/* Refresh tokens */
+int store_refresh_create(Store *s, const RefreshToken *t, int64_t *ret_id);
+int store_refresh_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], RefreshToken *ret);
+int store_refresh_get_by_id(Store *s, int64_t id, RefreshToken *ret);
+/* Marks the token rotated: 1 when it was current, 0 when not (any more). */
+int store_refresh_mark_rotated(Store *s, int64_t id, int64_t now_usec);
+int store_refresh_revoke_family(Store *s, const char *family, int64_t now_usec);
+/* True (1) when the family has been revoked as a whole. */
+int store_refresh_family_revoked(Store *s, const char *family);
+
+/* Access tokens revoked before their expiry, by jti. */
+int store_revoked_token_add(Store *s, const char *jti, int64_t expires_usec);
+/* 1 when the jti was revoked or the session sid was (sid may be NULL). */
+int store_token_revoked(Store *s, const char *jti, const char *sid);
+
+/* Consents: the scopes a user granted an application. */
+int store_consent_get(Store *s, int64_t user_id, int64_t application_id, char **ret_scope);
+int store_consent_set(Store *s, int64_t user_id, int64_t application_id, const char *scope, int64_t now_usec);
+
+/* Removes expired codes, revocations and sessions. */
+int store_oidc_purge(Store *s, int64_t now_usec);
+
+/* SAVEPOINTs inside a transaction, so that one of several batched writes
+ * can fail without undoing the others. */
+int store_savepoint(Store *s);
+int store_savepoint_release(Store *s);
+int store_savepoint_rollback(Store *s);

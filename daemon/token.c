@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "token.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base64url.h"
+
+int token_random(size_t n, char **ret) {
+        uint8_t buf[256];
+        int r;
+
+        if (n == 0 || n > sizeof(buf))
+                return -EINVAL;
+        if (getrandom(buf, n, 0) != (ssize_t) n)
+                return -EIO;
+        r = base64url_encode(buf, n, ret);
+        explicit_bzero(buf, sizeof(buf));
+        return r;
+}
+
+int token_random_hex(size_t n, char *out, size_t out_size) {
+        uint8_t buf[64];
+
+        if (n == 0 || n > sizeof(buf) || out_size < 2 * n + 1)
+                return -EINVAL;
+        if (getrandom(buf, n, 0) != (ssize_t) n)
+                return -EIO;
+        for (size_t i = 0; i < n; i++)
+                snprintf(out + 2 * i, 3, "%02x", buf[i]);
+        return 0;
+}
+
+void token_digest(const char *token, uint8_t out[TOKEN_DIGEST_SIZE]) {
+        SHA256((const uint8_t *) token, strlen(token), out);
+}
+
+bool token_is_plausible(const char *s) {
+        size_t n = 0;
+
+        if (!s)
+                return false;
+        for (; s[n]; n++) {
+                char c = s[n];
+                if (n >= TOKEN_MAX_LEN)
+                        return false;
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_' || c == '.' || c == '~'))
+                        return false;
+        }
+        return n > 0;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What the files of http/ share: the request, its thread's context, the
+ * route table, and the one set of reply helpers every handler goes
+ * through. Nothing outside http/ includes this. */
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+
+#include "batch-writer.h"
+#include "http-server.h"
+#include "log.h"
+#include "signing-keys.h"
+
+#define HTTP_REQUEST_ID_MAX 64
+#define HTTP_MAX_PARAMS 64
+#define HTTP_PARAM_MAX_LEN 8192
+
+/* Per MHD thread: its own store connection and cached signing keys. */
+typedef struct VerifiedToken {
+        uint8_t digest[32];       /* SHA-256 of the whole token */
+        int64_t expires_usec;
+        uint64_t generation;      /* of the signing keys that verified it */
+} VerifiedToken;
+
+typedef struct HttpThread {
+        Store *store;
+        KeySet *keys[8];          /* small cache, by tenant */
+        unsigned next_slot;
+        /* Tokens whose signature this thread checked: a client calls
+         * userinfo with one token many times, and an ECDSA verification
+         * costs more than the rest of the request. */
+        VerifiedToken verified[64];
+        unsigned next_verified;
+        /* Client secrets this thread checked lately: SHA-256 of what was
+         * presented, for the stored digest it matched. A service asks for
+         * tokens again and again; the keyed digest costs two HMACs. */
+        struct {
+                int64_t app_id;
+                uint8_t stored[32];
+                uint8_t presented[32];
+        } secrets[16];
+        unsigned next_secret;
+        /* Tenants and applications as of Manager.generation: every request
+         * names them, and they change rarely. */
+        struct {
+                TenantRecord *tenant;
+                uint64_t generation;
+        } tenants[8];
+        unsigned next_tenant;
+        struct {
+                struct ApplicationRecord *app;
+                uint64_t generation;
+        } apps[16];
+        unsigned next_app;
+        /* Subjects (sub) of users: a keyed digest too. */
+        struct {
+                int64_t user_id, created_usec;
+                char sub[32];
+        } subjects[32];
+        unsigned next_subject;
+} HttpThread;
+
+struct HttpServer {
+        Manager *manager;
+        struct MHD_Daemon *daemon;
+        BatchWriter *writer;
+        pthread_key_t thread_key;
+        bool thread_key_made;
+        char *url;                /* public base URL, no trailing slash */
+        unsigned port;
+        bool https;               /* served over TLS, or behind https public_url */
+        char *tls_cert, *tls_key; /* PEM, kept for MHD's lifetime */
+        _Atomic unsigned long n_requests;
+
+        /* Connections suspended while their write is in the batch. */
+        pthread_mutex_t async_mutex;
+        pthread_cond_t async_cond;
+        unsigned n_async;
+        bool stopping;
+};
+
+typedef struct HttpParam {
+        char *key, *value;
+} HttpParam;
+
+typedef struct HttpParams {
+        HttpParam items[HTTP_MAX_PARAMS];
+        size_t n;
+        bool duplicate;           /* a key was given twice */
+        bool too_many;
+} HttpParams;
+
+void http_params_done(HttpParams *p);
+const char *http_params_get(const HttpParams *p, const char *key);
+
+typedef struct HttpRequest HttpRequest;
+typedef void (*HttpHandler)(HttpRequest *req);
+
+typedef struct HttpRoute {
+        const char *method;
+        const char *pattern;      /* "/t/{tenant}/token" */
+        HttpHandler handler;
+} HttpRoute;
+
+struct HttpRequest {
+        HttpServer *server;
+        Manager *manager;
+        HttpThread *thread;
+        struct MHD_Connection *connection;
+        char id[HTTP_REQUEST_ID_MAX + 1];
+        char remote[64];
+        const char *method;       /* as MHD gives it; "HEAD" is served as "GET" */
+        char *path;
+        uint64_t start_usec;
+
+        char *body;
+        size_t body_size;
+        bool body_too_large;
+
+        const HttpRoute *route;
+        char tenant_slug[64];
+
+        /* The reply, set by the helpers below, queued by the dispatcher (or
+         * after a resume, when the handler suspended the connection). */
+        struct MHD_Response *response;
+        unsigned status;
+        bool suspended;
+        bool handled;
+
+        /* State of an asynchronous handler, freed with the request. */
+        void *async;
+        void (*async_free)(void *);
+};
+
+/* Logs with the request id in front. */
+#define http_log(req, level, fmt, ...) \
+        log_full_errno(level, 0, "[%s] " fmt, (req)->id, ##__VA_ARGS__)
+#define http_log_errno(req, level, e, fmt, ...) \
+        log_full_errno(level, e, "[%s] " fmt, (req)->id, ##__VA_ARGS__)
+
+/* -- routes (http-router.c) */
+extern const HttpRoute http_routes[];
+/* Finds the route; 404 (no path matches) or 405 (path matches, method not:
+ * *ret_allow lists the methods) as negative errno -ENOENT / -EOPNOTSUPP. */
+int http_route_find(HttpRequest *req, const char *method, const char *path, char *allow, size_t allow_size);
+
+/* -- replies (http-reply.c): every reply goes through these. */
+/* Replies with a JSON document (the reference is taken). */
+void http_reply_json(HttpRequest *req, unsigned status, json_t *body);
+/* The same with the document as text (taken). */
+void http_reply_json_text(HttpRequest *req, unsigned status, char *text);
+/* Replies with the error envelope {"error": message, "code": code,
+ * "details": {...}} (details' reference is taken, may be NULL). */
+void http_reply_error(HttpRequest *req, unsigned status, const char *code, json_t *details, const char *format, ...)
+        _printf_(5, 6);
+/* OAuth endpoints: RFC 6749's {"error": code, "error_description": ...}
+ * in the same envelope ("code" and "details" too). */
+void http_reply_oauth_error(HttpRequest *req, unsigned status, const char *oauth_error, const char *format, ...)
+        _printf_(4, 5);
+void http_reply_html(HttpRequest *req, unsigned status, char *html);
+/* 302 (or 303 after a POST) to url. */
+void http_reply_redirect(HttpRequest *req, const char *url);
+/* Adds a header to the reply queued so far. */
+void http_reply_header(HttpRequest *req, const char *name, const char *value);
+/* For token responses and everything that carries a secret. */
+void http_reply_no_store(HttpRequest *req);
+void http_reply_internal_error(HttpRequest *req, int error);
+
+/* -- requests (http-request.c) */
+const char *http_header(HttpRequest *req, const char *name);
+const char *http_cookie(HttpRequest *req, const char *name);
+/* The query string's parameters, each key once at most. */
+int http_query_params(HttpRequest *req, HttpParams *ret);
+/* The body as application/x-www-form-urlencoded (or, for endpoints that
+ * take it, a flat JSON object of strings, strictly: allowed lists the keys
+ * that may appear). Replies with an error itself and returns < 0 on bad
+ * input. */
+int http_body_params(HttpRequest *req, const char *const *json_allowed, HttpParams *ret);
+/* Parses a urlencoded string; exposed for tests of the parser. */
+int http_parse_urlencoded(const char *s, size_t n, HttpParams *ret);
+/* The parameters as a urlencoded string. */
+int http_params_encode(const HttpParams *p, char **ret);
+/* Percent-encodes s for a query component. */
+char *http_url_encode(const char *s);
+
+/* The Store of this thread, opened on first use. NULL after logging. */
+Store *http_store(HttpRequest *req);
+/* The tenant named in the path; replies 404 itself when unknown. */
+int http_tenant(HttpRequest *req, TenantRecord **ret);
+/* An application by client id, from the thread's cache when current. */
+int http_application(HttpRequest *req, const char *client_id, struct ApplicationRecord **ret);
+/* The tenant's signing keys from the thread's cache (borrowed). */
+int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
+
+/* Durable writes on the request path go through the batch writer, so that
+ * one commit (one fsync) serves many requests. Asynchronously: the
+ * connection is suspended, write runs in the next batch, done (on the
+ * writer thread, after the commit) sets the reply and the connection
+ * resumes. The handler returns right after a successful call. */
+typedef void (*HttpWriteDone)(HttpRequest *req, int result, void *userdata);
+int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata);
+/* Synchronously, for handlers that need the result to go on. */
+int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata);
+
+/* The issuer of a tenant: {public_url}/t/{slug}. */
+char *http_issuer(HttpRequest *req, const char *slug);
+
+/* An Actor for the audit trail. */
+Actor http_actor(HttpRequest *req, const char *name);

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "http-oidc.h"
+
+static json_t *string_array(const char *const *l) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && l[i]; i++)
+                json_array_append_new(a, json_string(l[i]));
+        return a;
+}
+
+static char *endpoint(const OidcContext *ctx, const char *path) {
+        char *s;
+        return asprintf(&s, "%s/%s", ctx->issuer, path) < 0 ? NULL : s;
+}
+
+void oidc_handle_discovery(HttpRequest *req) {
+        static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "none", NULL };
+        static const char *const secret_methods[] = { "client_secret_basic", "client_secret_post", NULL };
+        static const char *const algs[] = { "RS256", "ES256", NULL };
+        static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr",
+                                              "azp", "name", "preferred_username", "email", "email_verified",
+                                              "updated_at", NULL };
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        _cleanup_free_ char *authz = NULL, *token = NULL, *userinfo = NULL, *jwks = NULL, *revoke = NULL,
+                            *introspect = NULL, *logout = NULL;
+        json_t *doc;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        authz = endpoint(&ctx, "authorize");
+        token = endpoint(&ctx, "token");
+        userinfo = endpoint(&ctx, "userinfo");
+        jwks = endpoint(&ctx, "jwks");
+        revoke = endpoint(&ctx, "revoke");
+        introspect = endpoint(&ctx, "introspect");
+        logout = endpoint(&ctx, "logout");
+        if (!authz || !token || !userinfo || !jwks || !revoke || !introspect || !logout) {
+                http_reply_internal_error(req, -ENOMEM);
+                return;
+        }
+
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "issuer", ctx.issuer, "authorization_endpoint",
+                        authz, "token_endpoint", token, "userinfo_endpoint", userinfo, "jwks_uri", jwks,
+                        "revocation_endpoint", revoke, "introspection_endpoint", introspect, "end_session_endpoint",
+                        logout);
+        if (doc) {
+                json_object_set_new(doc, "response_types_supported", json_pack("[s]", "code"));
+                json_object_set_new(doc, "response_modes_supported", json_pack("[s]", "query"));
+                json_object_set_new(doc, "grant_types_supported", string_array(oauth_known_grants));
+                json_object_set_new(doc, "subject_types_supported", json_pack("[s]", "public"));
+                json_object_set_new(doc, "id_token_signing_alg_values_supported", string_array(algs));
+                json_object_set_new(doc, "token_endpoint_auth_methods_supported", string_array(auth_methods));
+                json_object_set_new(doc, "revocation_endpoint_auth_methods_supported", string_array(auth_methods));
+                json_object_set_new(doc, "introspection_endpoint_auth_methods_supported", string_array(secret_methods));
+                json_object_set_new(doc, "scopes_supported", string_array(oidc_known_scopes));
+                json_object_set_new(doc, "claims_supported", string_array(claims));
+                json_object_set_new(doc, "code_challenge_methods_supported", json_pack("[s]", "S256"));
+                json_object_set_new(doc, "prompt_values_supported", json_pack("[s,s,s]", "none", "login", "consent"));
+                json_object_set_new(doc, "authorization_response_iss_parameter_supported", json_true());
+                json_object_set_new(doc, "claims_parameter_supported", json_false());
+                json_object_set_new(doc, "request_parameter_supported", json_false());
+                json_object_set_new(doc, "request_uri_parameter_supported", json_false());
+                json_object_set_new(doc, "frontchannel_logout_supported", json_false());
+        }
+        http_reply_json(req, MHD_HTTP_OK, doc);
+        http_reply_header(req, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=300");
+}
+
+void oidc_handle_jwks(HttpRequest *req) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        json_t *doc = NULL;
+        int r;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        r = signing_keys_jwks(ctx.manager, ctx.store, ctx.tenant->id, &doc);
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+        http_reply_json(req, MHD_HTTP_OK, doc);
+        /* Short: a client that meets an unknown kid fetches again anyway. */
+        http_reply_header(req, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=60");
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "http-oidc.h"
+#include "http-pages.h"
+
+static void put_escaped(FILE *f, const char *s) {
+        for (; s && *s; s++)
+                switch (*s) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&#39;", f); break;
+                default: fputc(*s, f);
+                }
+}
+
+/* printf with %s only, every argument escaped. */
+static void put(FILE *f, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        for (const char *p = format; *p; p++) {
+                if (p[0] == '%' && p[1] == 's') {
+                        put_escaped(f, va_arg(ap, const char *));
+                        p++;
+                } else
+                        fputc(*p, f);
+        }
+        va_end(ap);
+}
+
+static const char style[] =
+        "<style>"
+        "body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;color:#1d232b}"
+        "main{max-width:22rem;margin:8vh auto;background:#fff;padding:2rem 2.2rem;border-radius:12px;"
+        "box-shadow:0 2px 12px rgba(0,0,0,.08)}"
+        "h1{font-size:1.35rem;margin:0 0 .3rem}p.sub{color:#5b6470;margin:0 0 1.4rem}"
+        "label{display:block;font-size:.9rem;margin:.9rem 0 .3rem}"
+        "input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #c4cad3;"
+        "border-radius:6px;font-size:1rem}"
+        "button{margin-top:1.3rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#2455c3;color:#fff;"
+        "font-size:1rem;cursor:pointer}button.secondary{background:#e6e9ee;color:#1d232b}"
+        ".error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px;margin-bottom:.6rem}"
+        "ul{padding-left:1.2rem}footer{color:#8a929c;font-size:.8rem;text-align:center;margin-top:1.5rem}"
+        "</style>";
+
+static FILE *page_open(char **buf, size_t *size, const char *title) {
+        FILE *f = open_memstream(buf, size);
+
+        if (!f)
+                return NULL;
+        put(f, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+               "<meta name=\"referrer\" content=\"no-referrer\"><title>%s</title>", title);
+        fputs(style, f);
+        fputs("</head><body><main>", f);
+        return f;
+}
+
+static char *page_close(FILE *f, char **buf) {
+        fputs("</main><footer>tessera</footer></body></html>", f);
+        if (fclose(f) != 0) {
+                free(*buf);
+                return NULL;
+        }
+        return *buf;
+}
+
+static void put_error(FILE *f, const PageForm *p) {
+        if (p->error)
+                put(f, "<div class=\"error\" role=\"alert\">%s</div>", p->error);
+}
+
+static void put_hidden(FILE *f, const PageForm *p) {
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", p->csrf);
+        if (p->request)
+                put(f, "<input type=\"hidden\" name=\"request\" value=\"%s\">", p->request);
+}
+
+char *page_login(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Sign in");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Sign in</h1><p class=\"sub\">to continue to %s</p>", p->app_name);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/login\">", p->tenant);
+        put_hidden(f, p);
+        put(f, "<label for=\"login\">User name or e-mail</label>"
+               "<input type=\"text\" id=\"login\" name=\"login\" value=\"%s\" autocomplete=\"username\" "
+               "autocapitalize=\"none\" required autofocus>"
+               "<label for=\"password\">Password</label>"
+               "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>"
+               "<button type=\"submit\">Sign in</button></form>"
+               "<p class=\"sub\" style=\"margin-top:1rem\">%s</p>",
+            p->login ?: "", p->tenant_name);
+        return page_close(f, &buf);
+}
+
+char *page_totp(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Verification code");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Verification code</h1><p class=\"sub\">Enter the 6-digit code from your authenticator app, "
+               "or one of your backup codes.</p>");
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/login/totp\">", p->tenant);
+        put_hidden(f, p);
+        put(f, "<input type=\"hidden\" name=\"pending\" value=\"%s\">"
+               "<label for=\"code\">Code</label>"
+               "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" "
+               "required autofocus>"
+               "<button type=\"submit\">Verify</button></form>",
+            p->pending);
+        return page_close(f, &buf);
+}
+
+char *page_consent(const PageForm *p) {
+        static const struct {
+                const char *scope, *text;
+        } texts[] = {
+                { "openid", "Know who you are (your account identifier)" },
+                { "profile", "See your name and user name" },
+                { "email", "See your e-mail address" },
+                { "offline_access", "Stay signed in while you are away" },
+        };
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Allow access");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Allow %s?</h1><p class=\"sub\">%s would like to:</p><ul>", p->app_name, p->app_name);
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (oidc_scope_has(p->scope, texts[i].scope))
+                        put(f, "<li>%s</li>", texts[i].text);
+        put(f, "</ul><form method=\"post\" action=\"/t/%s/consent\">", p->tenant);
+        put_hidden(f, p);
+        put(f, "<button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>"
+               "<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>");
+        return page_close(f, &buf);
+}
+
+char *page_logout_confirm(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Sign out");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Sign out?</h1><p class=\"sub\">You will be signed out of %s.</p>", p->tenant_name);
+        put(f, "<form method=\"post\" action=\"/t/%s/logout?%s\">", p->tenant, p->logout_params ?: "");
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", p->csrf);
+        put(f, "<button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>");
+        return page_close(f, &buf);
+}
+
+char *page_message(const char *title, const char *message) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, title);
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>%s</h1><p class=\"sub\">%s</p>", title, message);
+        return page_close(f, &buf);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The server-rendered pages of the sign-in flow. Every value is escaped;
+ * pages carry no script and are served with a CSP that forbids framing. */
+
+#include "http-internal.h"
+
+typedef struct PageForm {
+        const char *tenant;       /* slug, for the form actions */
+        const char *tenant_name;  /* for people */
+        const char *app_name;
+        const char *csrf;
+        const char *request;      /* the authorization request, carried along */
+        const char *error;        /* shown above the form, or NULL */
+        const char *login;        /* prefilled */
+        const char *pending;      /* the TOTP step's proof of the password step */
+        const char *scope;        /* consent */
+        const char *logout_params; /* logout confirmation: the request, urlencoded */
+} PageForm;
+
+char *page_login(const PageForm *f);
+char *page_totp(const PageForm *f);
+char *page_consent(const PageForm *f);
+char *page_logout_confirm(const PageForm *f);
+char *page_message(const char *title, const char *message);

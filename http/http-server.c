@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "http-internal.h"
+#include "oidc-records.h"
+#include "store-oidc.h"
+#include "secret-box.h"
+#include "time-util.h"
+#include "token.h"
+
+/* -- per-thread context ----------------------------------------------------- */
+
+static void http_thread_free(void *p) {
+        HttpThread *t = p;
+
+        if (!t)
+                return;
+        store_close(t->store);
+        for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
+                key_set_free(t->keys[i]);
+        for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
+                tenant_record_unref(t->tenants[i].tenant);
+        for (size_t i = 0; i < ELEMENTSOF(t->apps); i++)
+                application_record_unref(t->apps[i].app);
+        free(t);
+}
+
+static HttpThread *http_thread_get(HttpServer *s) {
+        HttpThread *t = pthread_getspecific(s->thread_key);
+
+        if (t)
+                return t;
+        t = calloc(1, sizeof(HttpThread));
+        if (!t)
+                return NULL;
+        if (pthread_setspecific(s->thread_key, t) != 0) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+Store *http_store(HttpRequest *req) {
+        int r;
+
+        if (req->thread->store)
+                return req->thread->store;
+        /* Each thread its own connection: WAL lets them read side by side. */
+        r = store_open(req->manager->database_path, &req->thread->store);
+        if (r < 0) {
+                http_log_errno(req, LOG_ERR, r, "Failed to open the store: %m");
+                return NULL;
+        }
+        return req->thread->store;
+}
+
+int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret) {
+        HttpThread *t = req->thread;
+        uint64_t gen = atomic_load(&req->manager->keys_generation);
+        Store *s = http_store(req);
+        KeySet *ks;
+        size_t slot;
+        int r;
+
+        if (!s)
+                return -EIO;
+        for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
+                if (t->keys[i] && t->keys[i]->tenant_id == tenant_id) {
+                        if (t->keys[i]->generation == gen) {
+                                *ret = t->keys[i];
+                                return 0;
+                        }
+                        t->keys[i] = key_set_free(t->keys[i]);
+                }
+
+        r = signing_keys_load(req->manager, s, tenant_id, &ks);
+        if (r < 0)
+                return r;
+        slot = t->next_slot++ % ELEMENTSOF(t->keys);
+        key_set_free(t->keys[slot]);
+        t->keys[slot] = ks;
+        *ret = ks;
+        return 0;
+}
+
+/* -- request life cycle -------------------------------------------------------- */
+
+static bool valid_request_id(const char *s) {
+        size_t n = 0;
+
+        for (; s && s[n]; n++)
+                if (n >= HTTP_REQUEST_ID_MAX ||
+                    !(isalnum((unsigned char) s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.'))
+                        return false;
+        return n > 0;
+}
+
+static void request_free(HttpRequest *req) {
+        if (!req)
+                return;
+        if (req->response)
+                MHD_destroy_response(req->response);
+        if (req->async && req->async_free)
+                req->async_free(req->async);
+        free(req->path);
+        if (req->body) {
+                explicit_bzero(req->body, req->body_size);
+                free(req->body);
+        }
+        free(req);
+}
+
+static void format_remote(struct MHD_Connection *c, char *buf, size_t size) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char host[INET6_ADDRSTRLEN] = "?";
+
+        buf[0] = '\0';
+        if (!ci || !ci->client_addr)
+                return;
+        if (ci->client_addr->sa_family == AF_INET)
+                inet_ntop(AF_INET, &((const struct sockaddr_in *) ci->client_addr)->sin_addr, host, sizeof(host));
+        else if (ci->client_addr->sa_family == AF_INET6)
+                inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) ci->client_addr)->sin6_addr, host, sizeof(host));
+        snprintf(buf, size, "%s", host);
+}
+
+typedef struct HeaderCount {
+        size_t bytes;
+} HeaderCount;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        HeaderCount *hc = cls;
+        hc->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+        return MHD_YES;
+}
+
+static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method) {
+        HttpRequest *req = calloc(1, sizeof(HttpRequest));
+        const char *given;
+
+        if (!req)
+                return NULL;
+        req->server = s;
+        req->manager = s->manager;
+        req->connection = c;
+        req->method = method;
+        req->start_usec = now_usec(CLOCK_MONOTONIC);
+        req->path = strdup(url);
+        req->thread = http_thread_get(s);
+        if (!req->path || !req->thread) {
+                free(req->path);
+                free(req);
+                return NULL;
+        }
+        /* A caller's id (a proxy's) is kept when it is harmless; else ours. */
+        given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+        if (valid_request_id(given))
+                snprintf(req->id, sizeof(req->id), "%s", given);
+        else
+                (void) token_random_hex(12, req->id, sizeof(req->id));
+        format_remote(c, req->remote, sizeof(req->remote));
+        atomic_fetch_add(&s->n_requests, 1);
+        return req;
+}
+
+static enum MHD_Result queue(HttpRequest *req) {
+        enum MHD_Result r;
+
+        if (!req->response) {
+                http_reply_internal_error(req, -EIO);
+                if (!req->response)
+                        return MHD_NO;
+        }
+        r = MHD_queue_response(req->connection, req->status, req->response);
+        MHD_destroy_response(req->response);
+        req->response = NULL;
+        req->handled = true;
+        return r;
+}
+
+static void dispatch(HttpRequest *req) {
+        req->route->handler(req);
+        /* A suspended request's reply belongs to the writer thread now. */
+        if (!req->suspended && !req->response)
+                http_reply_internal_error(req, -EIO);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+        HttpServer *s = cls;
+        HttpRequest *req = *con_cls;
+        const Config *cfg = s->manager->config;
+
+        if (!req) {
+                const char *cl, *route_method;
+                char allow[64];
+                HeaderCount hc = {};
+                int r;
+
+                req = request_new(s, c, url, method);
+                if (!req)
+                        return MHD_NO;
+                *con_cls = req;
+
+                /* Limits first, before anything is parsed. */
+                MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
+                if (hc.bytes > cfg->http_max_header) {
+                        http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", NULL,
+                                         "The request headers exceed %u bytes.", cfg->http_max_header);
+                        return queue(req);
+                }
+                cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                if (cl && strtoull(cl, NULL, 10) > cfg->http_max_body) {
+                        http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
+                                         "The request body exceeds %u bytes.", cfg->http_max_body);
+                        return queue(req);
+                }
+
+                route_method = streq(method, "HEAD") ? "GET" : method;
+                r = http_route_find(req, route_method, url, allow, sizeof(allow));
+                if (r == -ENOENT) {
+                        http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
+                        return queue(req);
+                }
+                if (r < 0) {
+                        http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
+                                         "%s is not allowed here; use %s.", method, allow);
+                        http_reply_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+                        return queue(req);
+                }
+                return MHD_YES;
+        }
+
+        if (req->handled)
+                return MHD_YES;
+
+        if (*upload_data_size > 0) {
+                size_t n = *upload_data_size;
+
+                *upload_data_size = 0;
+                if (req->body_too_large || req->body_size + n > cfg->http_max_body) {
+                        req->body_too_large = true;
+                        return MHD_YES;
+                }
+                char *b = realloc(req->body, req->body_size + n + 1);
+                if (!b)
+                        return MHD_NO;
+                memcpy(b + req->body_size, upload_data, n);
+                req->body = b;
+                req->body_size += n;
+                req->body[req->body_size] = '\0';
+                return MHD_YES;
+        }
+
+        if (req->suspended) {
+                /* Resumed: the asynchronous part has set the reply. */
+                req->suspended = false;
+                return queue(req);
+        }
+
+        if (req->body_too_large) {
+                http_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large", NULL,
+                                 "The request body exceeds %u bytes.", cfg->http_max_body);
+                return queue(req);
+        }
+
+        dispatch(req);
+        if (req->suspended)
+                return MHD_YES;
+        return queue(req);
+}
+
+typedef struct AsyncWrite {
+        HttpRequest *req;
+        BatchWriteFunc write;
+        HttpWriteDone done;
+        void *userdata;
+} AsyncWrite;
+
+static int async_write(Store *s, void *userdata) {
+        AsyncWrite *w = userdata;
+        return w->write(s, w->userdata);
+}
+
+static void async_done(int result, void *userdata) {
+        AsyncWrite *w = userdata;
+        HttpServer *s = w->req->server;
+
+        /* Runs on the writer thread: set the reply, then hand the
+         * connection back to its MHD thread. */
+        w->done(w->req, result, w->userdata);
+        if (!w->req->response)
+                http_reply_internal_error(w->req, result < 0 ? result : -EIO);
+        MHD_resume_connection(w->req->connection);
+        free(w);
+
+        pthread_mutex_lock(&s->async_mutex);
+        s->n_async--;
+        pthread_cond_broadcast(&s->async_cond);
+        pthread_mutex_unlock(&s->async_mutex);
+}
+
+int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata) {
+        HttpServer *s = req->server;
+        AsyncWrite *w;
+        int r;
+
+        w = malloc(sizeof(AsyncWrite));
+        if (!w)
+                return -ENOMEM;
+        *w = (AsyncWrite) { .req = req, .write = write, .done = done, .userdata = userdata };
+
+        pthread_mutex_lock(&s->async_mutex);
+        if (s->stopping) {
+                pthread_mutex_unlock(&s->async_mutex);
+                free(w);
+                return -ESHUTDOWN;
+        }
+        /* Suspend before queueing: the writer may be done before we return. */
+        req->suspended = true;
+        MHD_suspend_connection(req->connection);
+        r = batch_writer_submit(s->writer, async_write, async_done, w);
+        if (r < 0) {
+                req->suspended = false;
+                MHD_resume_connection(req->connection);
+                free(w);
+        } else
+                s->n_async++;
+        pthread_mutex_unlock(&s->async_mutex);
+        return r;
+}
+
+int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata) {
+        HttpServer *s = req->server;
+        bool stopping;
+
+        pthread_mutex_lock(&s->async_mutex);
+        stopping = s->stopping;
+        pthread_mutex_unlock(&s->async_mutex);
+        /* The writer outlives every MHD thread, so a request that got past
+         * this check may still use it. */
+        if (stopping)
+                return -ESHUTDOWN;
+        return batch_writer_run(s->writer, write, userdata);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        HttpRequest *req = *con_cls;
+        uint64_t took;
+
+        if (!req)
+                return;
+        took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
+        /* Failures are worth a line at info; every request only at debug. */
+        http_log(req, req->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_DEBUG,
+                 "%s %s %s -> %u%s in %" PRIu64 " us", req->remote, req->method, req->path, req->status,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)", took);
+        request_free(req);
+        *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+        char buf[512];
+        size_t n;
+
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        n = strlen(buf);
+        while (n > 0 && buf[n - 1] == '\n')
+                buf[--n] = '\0';
+        log_info("libmicrohttpd: %s", buf);
+}
+
+/* -- start and stop --------------------------------------------------------------- */
+
+static int read_pem(const char *path, char **ret) {
+        _cleanup_(fclosep) FILE *f = fopen(path, "re");
+        _cleanup_free_ char *buf = NULL;
+        size_t n;
+
+        if (!f)
+                return log_error_errno(-errno, "Failed to open %s: %m", path);
+        buf = calloc(1, 256 * 1024 + 1);
+        if (!buf)
+                return log_oom();
+        n = fread(buf, 1, 256 * 1024, f);
+        if (ferror(f) || n == 0 || !feof(f))
+                return log_error_errno(-EINVAL, "Failed to read %s, or it is empty or larger than 256 KiB.", path);
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ret, socklen_t *ret_len) {
+        _cleanup_free_ char *host = NULL;
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+        const char *colon = strrchr(listen, ':');
+        int r;
+
+        host = strndup(listen, (size_t) (colon - listen));
+        if (!host)
+                return -ENOMEM;
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                memmove(host, host + 1, strlen(host));
+                host[strlen(host) - 1] = '\0';
+        }
+        r = getaddrinfo(host, colon + 1, &hints, &ai);
+        if (r != 0)
+                return log_error_errno(-EINVAL, "[http] listen = %s: not a numeric address and port: %s", listen,
+                                       gai_strerror(r));
+        memcpy(ret, ai->ai_addr, ai->ai_addrlen);
+        *ret_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
+        return 0;
+}
+
+int http_server_start(Manager *m, HttpServer **ret) {
+        _cleanup_(http_server_freep) HttpServer *s = NULL;
+        const Config *cfg = m->config;
+        struct sockaddr_storage addr = {};
+        socklen_t addr_len = 0;
+        unsigned threads = cfg->http_threads, flags;
+        const union MHD_DaemonInfo *info;
+        int r;
+
+        s = calloc(1, sizeof(HttpServer));
+        if (!s)
+                return log_oom();
+        s->manager = m;
+        pthread_mutex_init(&s->async_mutex, NULL);
+        pthread_cond_init(&s->async_cond, NULL);
+
+        r = parse_listen(cfg->http_listen, &addr, &addr_len);
+        if (r < 0)
+                return r;
+
+        r = pthread_key_create(&s->thread_key, http_thread_free);
+        if (r != 0)
+                return log_error_errno(-r, "Failed to create a thread key: %m");
+        s->thread_key_made = true;
+
+        r = batch_writer_new(m->database_path, &s->writer);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the batch writer: %m");
+
+        if (threads == 0) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                /* Sign-ins wait on the password workers: a few more threads
+                 * than CPUs keep token requests moving meanwhile. */
+                threads = (unsigned) MAX(n > 0 ? 2 * n : 4, 4);
+        }
+
+        flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+        if (cfg->http_certificate) {
+                if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                        return log_error_errno(-EOPNOTSUPP, "This libmicrohttpd was built without TLS.");
+                r = read_pem(cfg->http_certificate, &s->tls_cert);
+                if (r >= 0)
+                        r = read_pem(cfg->http_private_key, &s->tls_key);
+                if (r < 0)
+                        return r;
+                flags |= MHD_USE_TLS;
+                s->https = true;
+        }
+
+        s->daemon = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, s,
+                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+                MHD_OPTION_THREAD_POOL_SIZE, threads,
+                /* Header space per connection: our own limit is checked
+                 * below this one so that the reply is our envelope. MHD
+                 * clears the pool for every request: no bigger than needed. */
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) cfg->http_max_header + 8 * 1024,
+                MHD_OPTION_CONNECTION_LIMIT, cfg->http_connection_limit,
+                MHD_OPTION_CONNECTION_TIMEOUT, cfg->http_timeout,
+                MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                s->https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
+                MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+                MHD_OPTION_END);
+        if (!s->daemon)
+                return log_error_errno(-EADDRNOTAVAIL, "Failed to start the HTTP server on %s (in use, or not an "
+                                                       "address of this machine?).", cfg->http_listen);
+
+        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = info ? info->port : 0;
+
+        if (cfg->http_public_url)
+                s->url = strdup(cfg->http_public_url);
+        else {
+                /* Derived from the listen address: right for loopback and tests. */
+                const char *colon = strrchr(cfg->http_listen, ':');
+                if (asprintf(&s->url, "%s://%.*s:%u", s->https ? "https" : "http", (int) (colon - cfg->http_listen),
+                             cfg->http_listen, s->port) < 0)
+                        s->url = NULL;
+        }
+        if (!s->url)
+                return log_oom();
+        if (strneq(s->url, "https://", 8))
+                s->https = true;
+
+        log_info("HTTP server listening on %s (port %u, %u threads), issuers at %s/t/TENANT.", cfg->http_listen,
+                 s->port, threads, s->url);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+HttpServer *http_server_free(HttpServer *s) {
+        if (!s)
+                return NULL;
+        /* Stop accepting; let every write that a suspended connection waits
+         * on commit and resume it (MHD refuses to stop with connections
+         * suspended); then close connections and join the threads; the
+         * writer last, since a thread may still use it until then. */
+        if (s->daemon)
+                (void) MHD_quiesce_daemon(s->daemon);
+        pthread_mutex_lock(&s->async_mutex);
+        s->stopping = true;
+        while (s->n_async > 0)
+                pthread_cond_wait(&s->async_cond, &s->async_mutex);
+        pthread_mutex_unlock(&s->async_mutex);
+        if (s->daemon)
+                MHD_stop_daemon(s->daemon);
+        s->writer = batch_writer_free(s->writer);
+        pthread_cond_destroy(&s->async_cond);
+        pthread_mutex_destroy(&s->async_mutex);
+        if (s->thread_key_made)
+                pthread_key_delete(s->thread_key);
+        if (s->tls_key)
+                erase_and_free(s->tls_key);
+        free(s->tls_cert);
+        free(s->url);
+        free(s);
+        return NULL;
+}
+
+const char *http_server_url(const HttpServer *s) {
+        return s->url;
+}
+
+unsigned http_server_port(const HttpServer *s) {
+        return s->port;
+}
+
+char *http_issuer(HttpRequest *req, const char *slug) {
+        char *s;
+        return asprintf(&s, "%s/t/%s", req->server->url, slug) < 0 ? NULL : s;
+}
+
+Actor http_actor(HttpRequest *req, const char *name) {
+        return (Actor) { .channel = "http", .uid = -1, .name = name, .remote = req->remote };
+}

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A small HTTP client for the tests of tessera's HTTP face: plain urllib
+(Debian's python3 only), cookies kept, redirects not followed, so that each
+test sees exactly what the server said."""
+
+import base64
+import hashlib
+import http.cookiejar
+import json
+import os
+import re
+import secrets
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def location_params(self):
+        loc = self.headers.get("Location")
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(loc).query)) if loc else {}
+
+
+class Client:
+    def __init__(self, base_url, cafile=None):
+        self.base = base_url
+        self.jar = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()]
+        if cafile:
+            ctx = ssl.create_default_context(cafile=cafile)
+            handlers.append(urllib.request.HTTPSHandler(context=ctx))
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def request(self, method, url, data=None, headers=None, form=None, json_body=None, basic=None):
+        headers = dict(headers or {})
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif json_body is not None:
+            data = json.dumps(json_body).encode() if not isinstance(json_body, (bytes, str)) else (
+                json_body.encode() if isinstance(json_body, str) else json_body)
+            headers.setdefault("Content-Type", "application/json")
+        if basic:
+            cred = f"{urllib.parse.quote(basic[0], safe='')}:{urllib.parse.quote(basic[1], safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
+        if not url.startswith("http"):
+            url = self.base + url
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return Response(r.status, r.headers, r.read())
+        except urllib.error.HTTPError as e:
+            body = e.read()
+            return Response(e.code, e.headers, body)
+
+    def get(self, url, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url, **kw):
+        return self.request("POST", url, **kw)
+
+
+def pkce_pair():
+    verifier = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def jwt_parts(token):
+    def dec(s):
+        return json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
+    h, p, _ = token.split(".")
+    return dec(h), dec(p)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hidden_fields(html):
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
+def html_unescape(s):
+    import html
+    return html.unescape(s)
+
+
+def raw_request(host, port, data, timeout=10):
+    """Sends bytes as they are and returns the raw answer (status line first)."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        try:
+            while True:
+                c = s.recv(65536)
+                if not c:
+                    break
+                chunks.append(c)
+                if b"\r\n\r\n" in b"".join(chunks):
+                    head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+                    m = re.search(rb"Content-Length: (\d+)", head, re.I)
+                    if m and len(rest) >= int(m.group(1)):
+                        break
+        except socket.timeout:
+            pass
+        return b"".join(chunks)
