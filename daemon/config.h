@@ -18,7 +18,7 @@ typedef struct Config {
         char *admin_group;
         char *bus_address;            /* NULL: the system bus ($DBUS_SYSTEM_BUS_ADDRESS) */
         int log_level;                /* -1: not set in the file */
-        unsigned worker_threads;      /* password hashes running at once; 0: one per CPU */
+        unsigned worker_threads;      /* password hashes running at once; 0: one per CPU but one */
         unsigned max_queued_jobs;
 
         /* [host] */
