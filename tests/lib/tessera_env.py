@@ -248,8 +248,14 @@ class Tessera:
         raise TesseraError("tesserad did not become ready:\n" + self.log())
 
     def start(self):
-        self.start_bus()
-        self.start_daemon()
+        # Whatever started before a failure is stopped here: a caller whose
+        # set-up raised never gets to call close().
+        try:
+            self.start_bus()
+            self.start_daemon()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     # -- stopping ---------------------------------------------------------
@@ -292,11 +298,7 @@ class Tessera:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
+        return self.start()
 
     def __exit__(self, *exc):
         self.close()
