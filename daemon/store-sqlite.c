@@ -301,14 +301,33 @@ int store_ping(Store *s) {
         return sqlite3_step(st) == SQLITE_ROW ? 0 : store_errno(sqlite3_errcode(s->db));
 }
 
+/* Transaction control through the statement cache: the batch writer runs
+ * a transaction for every group of requests, and sqlite3_exec() would
+ * parse the SQL again each time. */
+static int exec_prepared(Store *s, const char *sql) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+        rc = sqlite3_extended_errcode(s->db);
+        log_error("Database error: %s (in: %s)", sqlite3_errmsg(s->db), sql);
+        return store_errno(rc);
+}
+
 int store_begin(Store *s) {
+        static const char sql[] = "BEGIN IMMEDIATE";
         int r;
 
         if (s->in_transaction)
                 return -EBUSY;
         /* IMMEDIATE takes the write lock now, so that reads inside the
          * transaction (ID allocation) can't be invalidated by another writer. */
-        r = exec_sql(s, "BEGIN IMMEDIATE");
+        r = exec_prepared(s, sql);
         if (r < 0)
                 return r;
         s->in_transaction = true;
@@ -316,11 +335,12 @@ int store_begin(Store *s) {
 }
 
 int store_commit(Store *s) {
+        static const char sql[] = "COMMIT";
         int r;
 
         if (!s->in_transaction)
                 return -EINVAL;
-        r = exec_sql(s, "COMMIT");
+        r = exec_prepared(s, sql);
         if (r < 0) {
                 store_rollback(s);
                 return r;
@@ -330,12 +350,14 @@ int store_commit(Store *s) {
 }
 
 void store_rollback(Store *s) {
+        static const char sql[] = "ROLLBACK";
+
         /* NULL is fine, as for any destructor: callers hand over a "txn"
          * that actor_begin() never set or store_commit() already took. */
         if (!s || !s->in_transaction)
                 return;
         /* After some errors SQLite has already rolled back by itself. */
         if (!sqlite3_get_autocommit(s->db))
-                (void) exec_sql(s, "ROLLBACK");
+                (void) exec_prepared(s, sql);
         s->in_transaction = false;
 }

@@ -91,6 +91,7 @@ START_TEST(test_tokens) {
         ck_assert(memcmp(d1, d2, sizeof(d1)) != 0);
         ck_assert_int_eq(token_random_hex(16, hex, sizeof(hex)), 0);
         ck_assert_uint_eq(strlen(hex), 32);
+        ck_assert_uint_eq(strspn(hex, "0123456789abcdef"), 32);
         ck_assert_int_eq(token_random_hex(16, hex, 32), -EINVAL);
 
         ck_assert(!token_is_plausible(""));
