@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "batch-writer.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -13,16 +14,6 @@
 #define MAX_BATCH 512
 #define PURGE_INTERVAL_USEC (10 * 60 * USEC_PER_SEC)
 
-typedef struct Write {
-        struct Write *next;
-        BatchWriteFunc write;
-        void *userdata;           /* for write, and for done unless done_userdata is set */
-        BatchDoneFunc done;
-        void *done_userdata;
-        bool heap;                /* allocated by batch_writer_submit() */
-        int result;
-} Write;
-
 struct BatchWriter {
         Store *store;
         pthread_t thread;
@@ -30,16 +21,18 @@ struct BatchWriter {
 
         pthread_mutex_t mutex;
         pthread_cond_t wake;
-        Write *head, *tail;
+        pthread_cond_t drained;
+        BatchWrite *head, *tail;
         unsigned n_queued;
+        unsigned n_unfinished;    /* queued or in the batch at hand */
         bool stopping;
 
         uint64_t n_batches, n_writes;
         uint64_t last_purge_usec;
 };
 
-static Write *take_batch(BatchWriter *w) {
-        Write *first = w->head, *last = first;
+static BatchWrite *take_batch(BatchWriter *w, unsigned *ret_n) {
+        BatchWrite *first = w->head, *last = first;
         unsigned n = 1;
 
         while (last->next && n < MAX_BATCH) {
@@ -51,10 +44,11 @@ static Write *take_batch(BatchWriter *w) {
                 w->tail = NULL;
         last->next = NULL;
         w->n_queued -= n;
+        *ret_n = n;
         return first;
 }
 
-static void apply_batch(BatchWriter *w, Write *batch) {
+static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         unsigned n = 0;
         int r;
@@ -62,7 +56,7 @@ static void apply_batch(BatchWriter *w, Write *batch) {
         r = store_begin(w->store);
         if (r < 0)
                 log_error_errno(r, "Batch writer: failed to begin a transaction: %m");
-        for (Write *i = batch; r >= 0 && i; i = i->next) {
+        for (BatchWrite *i = batch; r >= 0 && i; i = i->next) {
                 int s = store_savepoint(w->store);
                 if (s < 0) {
                         i->result = s;
@@ -93,20 +87,25 @@ static void apply_batch(BatchWriter *w, Write *batch) {
         } else
                 store_rollback(w->store);
 
-        pthread_mutex_lock(&w->mutex);
-        w->n_batches++;
-        w->n_writes += n;
-        pthread_mutex_unlock(&w->mutex);
-        for (Write *i = batch, *next; i; i = next) {
+        for (BatchWrite *i = batch, *next; i; i = next) {
                 bool heap = i->heap;
 
-                /* Once done ran, a synchronous waiter's entry (on its
-                 * stack) may be gone: read what we need first. */
+                /* Once done ran, the caller's item (a request's, or a
+                 * synchronous waiter's on its stack) may be gone: read what
+                 * we need first. */
                 next = i->next;
                 i->done(r < 0 ? r : i->result, i->done_userdata ?: i->userdata);
                 if (heap)
                         free(i);
         }
+
+        pthread_mutex_lock(&w->mutex);
+        w->n_batches++;
+        w->n_writes += n;
+        w->n_unfinished -= n_items;
+        if (w->n_unfinished == 0)
+                pthread_cond_broadcast(&w->drained);
+        pthread_mutex_unlock(&w->mutex);
 }
 
 static void *writer_main(void *arg) {
@@ -114,15 +113,16 @@ static void *writer_main(void *arg) {
 
         pthread_mutex_lock(&w->mutex);
         for (;;) {
-                Write *batch;
+                BatchWrite *batch;
+                unsigned n;
 
                 while (!w->head && !w->stopping)
                         pthread_cond_wait(&w->wake, &w->mutex);
                 if (!w->head)
                         break;
-                batch = take_batch(w);
+                batch = take_batch(w, &n);
                 pthread_mutex_unlock(&w->mutex);
-                apply_batch(w, batch);
+                apply_batch(w, batch, n);
                 pthread_mutex_lock(&w->mutex);
         }
         pthread_mutex_unlock(&w->mutex);
@@ -138,6 +138,7 @@ int batch_writer_new(const char *database_path, BatchWriter **ret) {
                 return -ENOMEM;
         pthread_mutex_init(&w->mutex, NULL);
         pthread_cond_init(&w->wake, NULL);
+        pthread_cond_init(&w->drained, NULL);
 
         r = store_open(database_path, &w->store);
         if (r < 0)
@@ -164,15 +165,18 @@ BatchWriter *batch_writer_free(BatchWriter *w) {
                 log_info("Batch writer: %" PRIu64 " writes committed in %" PRIu64 " transactions.", w->n_writes,
                          w->n_batches);
         store_close(w->store);
+        pthread_cond_destroy(&w->drained);
         pthread_cond_destroy(&w->wake);
         pthread_mutex_destroy(&w->mutex);
         free(w);
         return NULL;
 }
 
-static int enqueue(BatchWriter *w, Write *i) {
+int batch_writer_queue(BatchWriter *w, BatchWrite *item) {
         int r = 0;
 
+        assert(item->write && item->done);
+        item->next = NULL;
         pthread_mutex_lock(&w->mutex);
         if (w->stopping)
                 r = -ESHUTDOWN;
@@ -180,11 +184,12 @@ static int enqueue(BatchWriter *w, Write *i) {
                 r = -EBUSY;
         else {
                 if (w->tail)
-                        w->tail->next = i;
+                        w->tail->next = item;
                 else
-                        w->head = i;
-                w->tail = i;
+                        w->head = item;
+                w->tail = item;
                 w->n_queued++;
+                w->n_unfinished++;
                 pthread_cond_signal(&w->wake);
         }
         pthread_mutex_unlock(&w->mutex);
@@ -192,16 +197,25 @@ static int enqueue(BatchWriter *w, Write *i) {
 }
 
 int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata) {
-        Write *i = calloc(1, sizeof(Write));
+        BatchWrite *i = malloc(sizeof(BatchWrite));
         int r;
 
         if (!i)
                 return -ENOMEM;
-        *i = (Write) { .write = write, .done = done, .userdata = userdata, .heap = true };
-        r = enqueue(w, i);
+        *i = (BatchWrite) { .write = write, .done = done, .userdata = userdata, .heap = true };
+        r = batch_writer_queue(w, i);
         if (r < 0)
                 free(i);
         return r;
+}
+
+void batch_writer_drain(BatchWriter *w) {
+        pthread_mutex_lock(&w->mutex);
+        w->stopping = true;
+        pthread_cond_broadcast(&w->wake);
+        while (w->n_unfinished > 0)
+                pthread_cond_wait(&w->drained, &w->mutex);
+        pthread_mutex_unlock(&w->mutex);
 }
 
 typedef struct SyncWait {
@@ -223,10 +237,10 @@ static void sync_done(int result, void *userdata) {
 
 int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata) {
         SyncWait s = { .mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-        Write i = { .write = write, .userdata = userdata, .done = sync_done, .done_userdata = &s };
+        BatchWrite i = { .write = write, .userdata = userdata, .done = sync_done, .done_userdata = &s };
         int r;
 
-        r = enqueue(w, &i);
+        r = batch_writer_queue(w, &i);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&s.mutex);

@@ -22,6 +22,22 @@ typedef int (*BatchWriteFunc)(Store *s, void *userdata);
  * what write returned, or the commit's error. Must not block. */
 typedef void (*BatchDoneFunc)(int result, void *userdata);
 
+/* One queued write, in memory of the caller's: a server queues one per
+ * request and keeps it in the request, saving an allocation (and a free on
+ * another thread) each time. Set write, userdata, done and done_userdata
+ * (NULL: userdata too); the rest is the writer's. Once done is called, the
+ * writer no longer touches it. */
+typedef struct BatchWrite {
+        BatchWriteFunc write;
+        void *userdata;
+        BatchDoneFunc done;
+        void *done_userdata;
+
+        struct BatchWrite *next;
+        int result;
+        bool heap;                /* allocated by batch_writer_submit() */
+} BatchWrite;
+
 int batch_writer_new(const char *database_path, BatchWriter **ret);
 /* Commits what is queued, then stops the thread. */
 BatchWriter *batch_writer_free(BatchWriter *w);
@@ -29,10 +45,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BatchWriter *, batch_writer_free);
 
 /* Queues a write; done follows on the writer thread. -ESHUTDOWN when
  * stopping, -EBUSY when too many writes are waiting. */
+int batch_writer_queue(BatchWriter *w, BatchWrite *item);
+/* The same with an item of the writer's. */
 int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata);
 
 /* Queues a write and waits until it is committed; returns its result. */
 int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata);
+
+/* Refuses new writes from now on (-ESHUTDOWN) and waits until every queued
+ * one is committed and its done has returned. */
+void batch_writer_drain(BatchWriter *w);
 
 /* Batches and writes committed so far, for the logs and tests. */
 void batch_writer_stats(BatchWriter *w, uint64_t *ret_batches, uint64_t *ret_writes);

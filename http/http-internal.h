@@ -75,10 +75,11 @@ struct HttpServer {
         char *tls_cert, *tls_key; /* PEM, kept for MHD's lifetime */
         _Atomic unsigned long n_requests;
 
-        /* Connections suspended while their write is in the batch. */
-        pthread_mutex_t async_mutex;
-        pthread_cond_t async_cond;
-        unsigned n_async;
+        /* Held shared from a connection's suspension until its write is
+         * queued, exclusively to set stopping: once it is set, no
+         * connection is left suspended without a write that resumes it. */
+        pthread_rwlock_t stop_lock;
+        bool stop_lock_made;
         bool stopping;
 };
 
@@ -98,6 +99,8 @@ const char *http_params_get(const HttpParams *p, const char *key);
 
 typedef struct HttpRequest HttpRequest;
 typedef void (*HttpHandler)(HttpRequest *req);
+/* See http_write_async(). */
+typedef void (*HttpWriteDone)(HttpRequest *req, int result, void *userdata);
 
 typedef struct HttpRoute {
         const char *method;
@@ -130,9 +133,13 @@ struct HttpRequest {
         bool suspended;
         bool handled;
 
-        /* State of an asynchronous handler, freed with the request. */
-        void *async;
-        void (*async_free)(void *);
+        /* The durable write the connection is suspended for (one at a
+         * time). The writer thread only records its result and resumes the
+         * connection; write_done runs back on this request's thread. */
+        BatchWrite write;
+        HttpWriteDone write_done;
+        void *write_userdata;
+        int write_result;
 };
 
 /* Logs with the request id in front. */
@@ -200,7 +207,6 @@ int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
  * connection is suspended, write runs in the next batch, done (on the
  * writer thread, after the commit) sets the reply and the connection
  * resumes. The handler returns right after a successful call. */
-typedef void (*HttpWriteDone)(HttpRequest *req, int result, void *userdata);
 int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata);
 /* Synchronously, for handlers that need the result to go on. */
 int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -101,13 +102,27 @@ static bool valid_request_id(const char *s) {
         return n > 0;
 }
 
+/* On the request's thread, after its write committed (or failed): the
+ * handler's done makes the reply and frees what it allocated. */
+static void write_finish(HttpRequest *req) {
+        HttpWriteDone done = TAKE_PTR(req->write_done);
+
+        if (!done)
+                return;
+        done(req, req->write_result, req->write_userdata);
+        if (!req->response)
+                http_reply_internal_error(req, req->write_result < 0 ? req->write_result : -EIO);
+}
+
 static void request_free(HttpRequest *req) {
         if (!req)
                 return;
+        /* A connection that went away after its write committed: done still
+         * owns memory to free. (A suspended one is never freed: MHD stops
+         * only once the writer has resumed every connection.) */
+        write_finish(req);
         if (req->response)
                 MHD_destroy_response(req->response);
-        if (req->async && req->async_free)
-                req->async_free(req->async);
         free(req->path);
         if (req->body) {
                 explicit_bzero(req->body, req->body_size);
@@ -260,8 +275,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
 
         if (req->suspended) {
-                /* Resumed: the asynchronous part has set the reply. */
+                /* Resumed: the write is committed, or has failed. */
                 req->suspended = false;
+                write_finish(req);
                 return queue(req);
         }
 
@@ -277,78 +293,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return queue(req);
 }
 
-typedef struct AsyncWrite {
-        HttpRequest *req;
-        BatchWriteFunc write;
-        HttpWriteDone done;
-        void *userdata;
-} AsyncWrite;
+/* On the writer thread: record the result and hand the connection back to
+ * its MHD thread, which may free req at once. Nothing else happens here, so
+ * that what the request's thread allocated is freed there too (frees from
+ * another thread contend for malloc's arena locks). */
+static void write_committed(int result, void *userdata) {
+        HttpRequest *req = userdata;
 
-static int async_write(Store *s, void *userdata) {
-        AsyncWrite *w = userdata;
-        return w->write(s, w->userdata);
-}
-
-static void async_done(int result, void *userdata) {
-        AsyncWrite *w = userdata;
-        HttpServer *s = w->req->server;
-
-        /* Runs on the writer thread: set the reply, then hand the
-         * connection back to its MHD thread. */
-        w->done(w->req, result, w->userdata);
-        if (!w->req->response)
-                http_reply_internal_error(w->req, result < 0 ? result : -EIO);
-        MHD_resume_connection(w->req->connection);
-        free(w);
-
-        pthread_mutex_lock(&s->async_mutex);
-        s->n_async--;
-        pthread_cond_broadcast(&s->async_cond);
-        pthread_mutex_unlock(&s->async_mutex);
+        req->write_result = result;
+        MHD_resume_connection(req->connection);
 }
 
 int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata) {
         HttpServer *s = req->server;
-        AsyncWrite *w;
         int r;
 
-        w = malloc(sizeof(AsyncWrite));
-        if (!w)
-                return -ENOMEM;
-        *w = (AsyncWrite) { .req = req, .write = write, .done = done, .userdata = userdata };
-
-        pthread_mutex_lock(&s->async_mutex);
+        assert(!req->write_done);
+        pthread_rwlock_rdlock(&s->stop_lock);
         if (s->stopping) {
-                pthread_mutex_unlock(&s->async_mutex);
-                free(w);
+                pthread_rwlock_unlock(&s->stop_lock);
                 return -ESHUTDOWN;
         }
+        req->write = (BatchWrite) { .write = write, .userdata = userdata, .done = write_committed,
+                                    .done_userdata = req };
+        req->write_done = done;
+        req->write_userdata = userdata;
         /* Suspend before queueing: the writer may be done before we return. */
         req->suspended = true;
         MHD_suspend_connection(req->connection);
-        r = batch_writer_submit(s->writer, async_write, async_done, w);
+        r = batch_writer_queue(s->writer, &req->write);
         if (r < 0) {
                 req->suspended = false;
+                req->write_done = NULL;
                 MHD_resume_connection(req->connection);
-                free(w);
-        } else
-                s->n_async++;
-        pthread_mutex_unlock(&s->async_mutex);
+        }
+        pthread_rwlock_unlock(&s->stop_lock);
         return r;
 }
 
 int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata) {
-        HttpServer *s = req->server;
-        bool stopping;
-
-        pthread_mutex_lock(&s->async_mutex);
-        stopping = s->stopping;
-        pthread_mutex_unlock(&s->async_mutex);
-        /* The writer outlives every MHD thread, so a request that got past
-         * this check may still use it. */
-        if (stopping)
-                return -ESHUTDOWN;
-        return batch_writer_run(s->writer, write, userdata);
+        /* The writer outlives every MHD thread; once the server stops, it
+         * refuses new writes itself. */
+        return batch_writer_run(req->server->writer, write, userdata);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
@@ -432,8 +418,10 @@ int http_server_start(Manager *m, HttpServer **ret) {
         if (!s)
                 return log_oom();
         s->manager = m;
-        pthread_mutex_init(&s->async_mutex, NULL);
-        pthread_cond_init(&s->async_cond, NULL);
+        r = pthread_rwlock_init(&s->stop_lock, NULL);
+        if (r != 0)
+                return log_error_errno(-r, "Failed to create a lock: %m");
+        s->stop_lock_made = true;
 
         r = parse_listen(cfg->http_listen, &addr, &addr_len);
         if (r < 0)
@@ -520,16 +508,18 @@ HttpServer *http_server_free(HttpServer *s) {
          * writer last, since a thread may still use it until then. */
         if (s->daemon)
                 (void) MHD_quiesce_daemon(s->daemon);
-        pthread_mutex_lock(&s->async_mutex);
-        s->stopping = true;
-        while (s->n_async > 0)
-                pthread_cond_wait(&s->async_cond, &s->async_mutex);
-        pthread_mutex_unlock(&s->async_mutex);
+        if (s->stop_lock_made) {
+                pthread_rwlock_wrlock(&s->stop_lock);
+                s->stopping = true;
+                pthread_rwlock_unlock(&s->stop_lock);
+        }
+        if (s->writer)
+                batch_writer_drain(s->writer);
         if (s->daemon)
                 MHD_stop_daemon(s->daemon);
         s->writer = batch_writer_free(s->writer);
-        pthread_cond_destroy(&s->async_cond);
-        pthread_mutex_destroy(&s->async_mutex);
+        if (s->stop_lock_made)
+                pthread_rwlock_destroy(&s->stop_lock);
         if (s->thread_key_made)
                 pthread_key_delete(s->thread_key);
         if (s->tls_key)
