@@ -21,17 +21,18 @@
 /* Per MHD thread: its own store connection and cached signing keys. */
 typedef struct VerifiedToken {
         uint8_t digest[32];       /* SHA-256 of the whole token */
-        int64_t expires_usec;
+        int64_t tenant_id;
         uint64_t generation;      /* of the signing keys that verified it */
+        json_t *claims;           /* as signed; shared, never changed */
 } VerifiedToken;
 
 typedef struct HttpThread {
         Store *store;
         KeySet *keys[8];          /* small cache, by tenant */
         unsigned next_slot;
-        /* Tokens whose signature this thread checked: a client calls
-         * userinfo with one token many times, and an ECDSA verification
-         * costs more than the rest of the request. */
+        /* Access tokens whose signature this thread checked, with their
+         * claims: a client calls userinfo with one token many times, and an
+         * ECDSA verification costs more than the rest of the request. */
         VerifiedToken verified[64];
         unsigned next_verified;
         /* Client secrets this thread checked lately: SHA-256 of what was
@@ -175,6 +176,24 @@ void http_reply_header(HttpRequest *req, const char *name, const char *value);
 /* For token responses and everything that carries a secret. */
 void http_reply_no_store(HttpRequest *req);
 void http_reply_internal_error(HttpRequest *req, int error);
+
+/* -- a flat JSON object written straight to text, for the hot paths
+ * (http-json-text.c). A value that is not valid UTF-8 (or an allocation
+ * failure) makes json_text_end() return NULL. */
+typedef struct JsonText {
+        char *buf;
+        size_t len, cap;
+        unsigned n;
+        bool failed;
+} JsonText;
+void json_text_begin(JsonText *j);
+void json_text_str(JsonText *j, const char *key, const char *value);
+void json_text_int(JsonText *j, const char *key, int64_t value);
+void json_text_bool(JsonText *j, const char *key, bool value);
+/* A space-separated list ("pwd otp") as an array of strings. */
+void json_text_words(JsonText *j, const char *key, const char *words);
+/* The text (the caller frees it), or NULL. */
+char *json_text_end(JsonText *j);
 
 /* -- requests (http-request.c) */
 const char *http_header(HttpRequest *req, const char *name);

@@ -41,37 +41,20 @@ int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]) 
         return 0;
 }
 
-json_t *oidc_user_claims(const UserRecord *u, const char *sub, const char *scope) {
-        json_t *j;
-
-        j = json_pack("{s:s}", "sub", sub);
-        if (!j)
-                return NULL;
+void oidc_user_claims(JsonText *j, const UserRecord *u, const char *sub, const char *scope) {
+        json_text_str(j, "sub", sub);
         if (oidc_scope_has(scope, "profile")) {
-                json_object_set_new(j, "preferred_username", json_string(u->name));
-                json_object_set_new(j, "name", json_string(isempty(u->real_name) ? u->name : u->real_name));
-                json_object_set_new(j, "updated_at", json_integer(u->changed_usec / (int64_t) USEC_PER_SEC));
+                json_text_str(j, "preferred_username", u->name);
+                json_text_str(j, "name", isempty(u->real_name) ? u->name : u->real_name);
+                json_text_int(j, "updated_at", u->changed_usec / (int64_t) USEC_PER_SEC);
         }
         if (oidc_scope_has(scope, "email") && u->email) {
-                json_object_set_new(j, "email", json_string(u->email));
-                json_object_set_new(j, "email_verified", json_boolean(u->email_verified));
+                json_text_str(j, "email", u->email);
+                json_text_bool(j, "email_verified", u->email_verified);
         }
-        return j;
-}
-
-static json_t *amr_array(const char *amr) {
-        json_t *a = json_array();
-        _cleanup_(strv_freep) char **l = NULL;
-
-        if (!a || strv_split_spaces(amr, 4, &l) < 0)
-                return a;
-        STRV_FOREACH(i, l)
-                json_array_append_new(a, json_string(*i));
-        return a;
 }
 
 int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **ret_id_token) {
-        json_auto_t *id = NULL;
         _cleanup_free_ char *a = NULL, *i = NULL;
         const Config *cfg = ctx->manager->config;
         int64_t now = store_now_usec() / (int64_t) USEC_PER_SEC;
@@ -102,7 +85,7 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
          * every value is ours (escaped all the same). */
         {
                 _cleanup_free_ char *text = NULL;
-                JsonText j = {};
+                JsonText j;
 
                 json_text_begin(&j);
                 json_text_str(&j, "iss", ctx->issuer);
@@ -127,21 +110,26 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         }
 
         if (g->user && oidc_scope_has(g->scope, "openid") && ret_id_token) {
-                id = oidc_user_claims(g->user, sub, g->scope);
-                if (!id)
-                        return -ENOMEM;
-                json_object_set_new(id, "iss", json_string(ctx->issuer));
-                json_object_set_new(id, "aud", json_string(g->app->client_id));
-                json_object_set_new(id, "azp", json_string(g->app->client_id));
-                json_object_set_new(id, "iat", json_integer(now));
-                json_object_set_new(id, "exp", json_integer(now + cfg->oidc_id_token_lifetime));
-                json_object_set_new(id, "auth_time", json_integer(g->auth_time_usec / (int64_t) USEC_PER_SEC));
-                json_object_set_new(id, "amr", amr_array(g->amr));
+                _cleanup_free_ char *text = NULL;
+                JsonText j;
+
+                json_text_begin(&j);
+                oidc_user_claims(&j, g->user, sub, g->scope);
+                json_text_str(&j, "iss", ctx->issuer);
+                json_text_str(&j, "aud", g->app->client_id);
+                json_text_str(&j, "azp", g->app->client_id);
+                json_text_int(&j, "iat", now);
+                json_text_int(&j, "exp", now + cfg->oidc_id_token_lifetime);
+                json_text_int(&j, "auth_time", g->auth_time_usec / (int64_t) USEC_PER_SEC);
+                json_text_words(&j, "amr", g->amr);
                 if (g->sid)
-                        json_object_set_new(id, "sid", json_string(g->sid));
+                        json_text_str(&j, "sid", g->sid);
                 if (g->nonce)
-                        json_object_set_new(id, "nonce", json_string(g->nonce));
-                r = jwt_sign(key, "JWT", id, &i);
+                        json_text_str(&j, "nonce", g->nonce);
+                text = json_text_end(&j);
+                if (!text)
+                        return -ENOMEM;
+                r = jwt_sign_text(key, "JWT", text, &i);
                 if (r < 0)
                         return r;
         }
@@ -150,75 +138,6 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         if (ret_id_token)
                 *ret_id_token = TAKE_PTR(i);
         return 0;
-}
-
-static void json_text_put(JsonText *j, const char *s, size_t n) {
-        if (j->failed)
-                return;
-        if (j->len + n + 1 > j->cap) {
-                size_t cap = MAX(j->cap * 2, j->len + n + 256);
-                char *b = realloc(j->buf, cap);
-                if (!b) {
-                        j->failed = true;
-                        return;
-                }
-                j->buf = b;
-                j->cap = cap;
-        }
-        memcpy(j->buf + j->len, s, n);
-        j->len += n;
-        j->buf[j->len] = '\0';
-}
-
-void json_text_begin(JsonText *j) {
-        *j = (JsonText) {};
-        json_text_put(j, "{", 1);
-}
-
-static void json_text_key(JsonText *j, const char *key) {
-        if (j->n++ > 0)
-                json_text_put(j, ",", 1);
-        json_text_put(j, "\"", 1);
-        json_text_put(j, key, strlen(key));
-        json_text_put(j, "\":", 2);
-}
-
-void json_text_str(JsonText *j, const char *key, const char *value) {
-        const char *run = value;
-
-        json_text_key(j, key);
-        json_text_put(j, "\"", 1);
-        for (const char *p = value;; p++) {
-                unsigned char c = (unsigned char) *p;
-                char esc[8];
-
-                if (c != 0 && c != '"' && c != '\\' && c >= 0x20)
-                        continue;
-                json_text_put(j, run, (size_t) (p - run));
-                if (c == 0)
-                        break;
-                snprintf(esc, sizeof(esc), c < 0x20 ? "\\u%04x" : "\\%c", c);
-                json_text_put(j, esc, strlen(esc));
-                run = p + 1;
-        }
-        json_text_put(j, "\"", 1);
-}
-
-void json_text_int(JsonText *j, const char *key, int64_t value) {
-        char num[24];
-
-        json_text_key(j, key);
-        snprintf(num, sizeof(num), "%" PRIi64, value);
-        json_text_put(j, num, strlen(num));
-}
-
-char *json_text_end(JsonText *j) {
-        json_text_put(j, "}", 1);
-        if (j->failed) {
-                free(j->buf);
-                return NULL;
-        }
-        return j->buf;
 }
 
 json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id_token, const char *refresh,
@@ -269,13 +188,53 @@ int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, js
         return jwt_verify(token, lookup_key, &(KeyLookup) { .keys = ks }, ret_header, ret_claims);
 }
 
-int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims) {
+/* What a token's bytes and the tenant's keys decide once and for all: the
+ * signature, and that the header says at+jwt. */
+static int verify_signature(OidcContext *ctx, KeySet *ks, const char *token, json_t **ret_claims) {
         json_auto_t *header = NULL, *claims = NULL;
+        const char *typ;
+        int r;
+
+        r = jwt_verify(token, lookup_key, &(KeyLookup) { .keys = ks }, &header, &claims);
+        if (r < 0)
+                return -EKEYREJECTED;
+        typ = json_string_value(json_object_get(header, "typ"));
+        if (!typ || strcasecmp(typ, "at+jwt") != 0)
+                return -EKEYREJECTED;
+        *ret_claims = TAKE_PTR(claims);
+        return 0;
+}
+
+/* The claims of a token this thread verified before with the same keys of
+ * the same tenant, as a new reference; else NULL. */
+static json_t *verified_find(HttpThread *t, const KeySet *ks, const uint8_t digest[static SHA256_DIGEST_LENGTH]) {
+        for (size_t i = 0; i < ELEMENTSOF(t->verified); i++) {
+                VerifiedToken *v = &t->verified[i];
+
+                if (v->claims && v->tenant_id == ks->tenant_id && v->generation == ks->generation &&
+                    memeq_consttime(v->digest, digest, SHA256_DIGEST_LENGTH))
+                        return json_incref(v->claims);
+        }
+        return NULL;
+}
+
+static void verified_add(HttpThread *t, const KeySet *ks, const uint8_t digest[static SHA256_DIGEST_LENGTH],
+                         json_t *claims) {
+        VerifiedToken *v = &t->verified[t->next_verified++ % ELEMENTSOF(t->verified)];
+
+        json_decref(v->claims);
+        memcpy(v->digest, digest, SHA256_DIGEST_LENGTH);
+        v->tenant_id = ks->tenant_id;
+        v->generation = ks->generation;
+        v->claims = json_incref(claims);
+}
+
+int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims) {
+        json_auto_t *claims = NULL;
         HttpThread *t = ctx->req->thread;
         uint8_t digest[SHA256_DIGEST_LENGTH];
         int64_t now = store_now_usec();
-        VerifiedToken *hit = NULL;
-        json_int_t exp;
+        json_t *exp;
         KeySet *ks;
         int r;
 
@@ -285,40 +244,29 @@ int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_c
         if (r < 0)
                 return r;
 
+        /* A client calls userinfo with one token many times, and an ECDSA
+         * verification (and the JSON parsing) costs more than the rest of
+         * the request: the signature is checked once per token and key set.
+         * Everything that can change, from the clock to revocation, is
+         * checked below, every time. */
         SHA256((const uint8_t *) token, strlen(token), digest);
-        for (size_t i = 0; i < ELEMENTSOF(t->verified); i++)
-                if (t->verified[i].generation == ks->generation && t->verified[i].expires_usec > now &&
-                    memeq_consttime(t->verified[i].digest, digest, sizeof(digest))) {
-                        hit = &t->verified[i];
-                        break;
-                }
+        claims = verified_find(t, ks, digest);
+        if (!claims) {
+                r = verify_signature(ctx, ks, token, &claims);
+                if (r < 0)
+                        return r;
+                verified_add(t, ks, digest, claims);
+        }
 
-        if (hit)
-                r = jwt_decode_unverified(token, &header, &claims);
-        else
-                r = jwt_verify(token, lookup_key, &(KeyLookup) { .keys = ks }, &header, &claims);
-        if (r < 0)
-                return -EKEYREJECTED;
-
-        if (!json_is_string(json_object_get(header, "typ")) ||
-            strcasecmp(json_string_value(json_object_get(header, "typ")), "at+jwt") != 0)
-                return -EKEYREJECTED;
         if (!json_is_string(json_object_get(claims, "iss")) ||
             !streq(json_string_value(json_object_get(claims, "iss")), ctx->issuer) ||
             !aud_has(json_object_get(claims, "aud"), ctx->issuer))
                 return -EKEYREJECTED;
-        exp = json_integer_value(json_object_get(claims, "exp"));
-        if (!json_is_integer(json_object_get(claims, "exp")) || exp <= now / (int64_t) USEC_PER_SEC)
+        exp = json_object_get(claims, "exp");
+        if (!json_is_integer(exp) || json_integer_value(exp) <= now / (int64_t) USEC_PER_SEC)
                 return -ETIME;
         if (!json_is_string(json_object_get(claims, "jti")) || !json_is_string(json_object_get(claims, "sub")))
                 return -EKEYREJECTED;
-
-        if (!hit) {
-                VerifiedToken *v = &t->verified[t->next_verified++ % ELEMENTSOF(t->verified)];
-                memcpy(v->digest, digest, sizeof(digest));
-                v->expires_usec = (int64_t) exp * (int64_t) USEC_PER_SEC;
-                v->generation = ks->generation;
-        }
 
         r = store_token_revoked(ctx->store, json_string_value(json_object_get(claims, "jti")),
                                 json_string_value(json_object_get(claims, "sid")));

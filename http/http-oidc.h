@@ -69,30 +69,20 @@ int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]);
  * token, with the application's algorithm. */
 int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **ret_id_token);
 
-/* A flat JSON object written straight to text, for the hot path. */
-typedef struct JsonText {
-        char *buf;
-        size_t len, cap;
-        unsigned n;
-        bool failed;
-} JsonText;
-void json_text_begin(JsonText *j);
-void json_text_str(JsonText *j, const char *key, const char *value);
-void json_text_int(JsonText *j, const char *key, int64_t value);
-char *json_text_end(JsonText *j);
-
 /* {"access_token", "token_type", "expires_in", "scope", ...}. */
 json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id_token, const char *refresh,
                             const char *scope);
 
 /* The claims of a user for scope: sub, name, preferred_username, email... */
-json_t *oidc_user_claims(const UserRecord *u, const char *sub, const char *scope);
+void oidc_user_claims(JsonText *j, const UserRecord *u, const char *sub, const char *scope);
 
 /* Verifies the signature of a JWT of this tenant, nothing more. */
 int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, json_t **ret_claims);
 
 /* Verifies an access token of this tenant: signature, typ at+jwt, iss, aud,
- * exp, and that it was not revoked. -EKEYREJECTED for anything wrong. */
+ * exp, and that it was not revoked. -EKEYREJECTED for anything wrong,
+ * -ETIME when expired. The claims are shared with the thread's cache of
+ * verified tokens: read them, never change them. */
 int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims);
 
 /* Checks a requested scope string against what the app may have; returns

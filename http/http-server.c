@@ -29,6 +29,8 @@ static void http_thread_free(void *p) {
                 tenant_record_unref(t->tenants[i].tenant);
         for (size_t i = 0; i < ELEMENTSOF(t->apps); i++)
                 application_record_unref(t->apps[i].app);
+        for (size_t i = 0; i < ELEMENTSOF(t->verified); i++)
+                json_decref(t->verified[i].claims);
         free(t);
 }
 

@@ -9,6 +9,7 @@ with the other channels."""
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import struct
@@ -71,7 +72,7 @@ class FlowTest(unittest.TestCase):
                                      "[oidc]\nrefresh_reuse_grace = 1\n").start()
         t = cls.t
         t.ctl("tenant", "create", "acme", check=True)
-        for name in ("alice", "bob", "carol", "dave"):
+        for name in ("alice", "bob", "carol", "dave", "erin"):
             t.ctl("user", "add", f"{name}@acme", "--real-name", name.title(), "--email", f"{name}@acme.example",
                   "--password-stdin", input=PASSWORD + "\n", check=True)
 
@@ -349,6 +350,45 @@ class FlowTest(unittest.TestCase):
         self.assertEqual(self.refresh(self.web, tok["refresh_token"]).status, 400)
         page, _ = b.authorize(self.web)
         self.assertIn('name="password"', page.text)
+
+    def test_userinfo_checks_every_call(self):
+        """userinfo verifies a token's signature once per thread and keeps
+        its claims; what can change is checked on every call. One
+        keep-alive connection stays on one server thread, so from the
+        second call on these go through that thread's cache."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.t.http_port, timeout=30)
+        self.addCleanup(conn.close)
+
+        def userinfo(token):
+            conn.request("GET", "/t/acme/userinfo", headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            r.read()
+            return r.status
+
+        def fresh_token(b):
+            code, verifier = self.login_code(b, login="erin")
+            tok = self.exchange(self.web, code, verifier).json
+            self.assertEqual([userinfo(tok["access_token"]) for _ in range(3)], [200, 200, 200])
+            return tok
+
+        # Revoked (RFC 7009).
+        tok = fresh_token(Browser(self.t))
+        r = Client(self.t.base_url).post("/t/acme/revoke", form={"token": tok["access_token"]},
+                                         basic=(self.web["client_id"], self.web["client_secret"]))
+        self.assertEqual(r.status, 200)
+        self.assertEqual(userinfo(tok["access_token"]), 401)
+        # Its user disabled, locked, and back.
+        b = Browser(self.t)
+        tok = fresh_token(b)
+        for off, on in (("disable", "enable"), ("lock", "unlock")):
+            self.t.ctl("user", off, "erin@acme", check=True)
+            self.assertEqual(userinfo(tok["access_token"]), 401, off)
+            self.t.ctl("user", on, "erin@acme", check=True)
+            self.assertEqual(userinfo(tok["access_token"]), 200, on)
+        # Its session ended.
+        q = urllib.parse.urlencode({"id_token_hint": tok["id_token"]})
+        self.assertIn(b.get("/t/acme/logout?" + q).status, (200, 302))
+        self.assertEqual(userinfo(tok["access_token"]), 401)
 
 
 if __name__ == "__main__":
