@@ -7,6 +7,7 @@
 
 #include "base64url.h"
 #include "macro.h"
+#include "token.h"
 
 static bool valid_chars(const char *s, size_t min, size_t max) {
         size_t n = 0;
@@ -37,7 +38,7 @@ int pkce_s256(const char *verifier, char out[static 44]) {
 
         if (!pkce_valid_verifier(verifier))
                 return -EINVAL;
-        SHA256((const uint8_t *) verifier, strlen(verifier), d);
+        sha256(verifier, strlen(verifier), d);
         base64url_encode_to(d, sizeof(d), out);
         return 0;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "base64url.h"
+#include "token.h"
 
 static const char *const alg_names[_JWT_ALG_MAX] = {
         [JWT_ALG_RS256] = "RS256",
@@ -102,7 +103,7 @@ static int compute_kid(const EVP_PKEY *pkey, JwtAlg alg, char kid[SIGNING_KID_MA
         text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
         if (!text)
                 return -ENOMEM;
-        SHA256((const uint8_t *) text, strlen(text), d);
+        sha256(text, strlen(text), d);
         base64url_encode_to(d, sizeof(d), kid);
         return 0;
 }
@@ -227,7 +228,7 @@ int signing_key_sign(SigningKey *k, const void *data, size_t n, uint8_t *sig, si
         r = prepare_ctx(k, true, &k->sign_ctx);
         if (r < 0)
                 return r;
-        SHA256(data, n, digest);
+        sha256(data, n, digest);
 
         if (k->alg == JWT_ALG_RS256) {
                 len = sig_size;
@@ -258,7 +259,7 @@ int signing_key_verify(SigningKey *k, const void *data, size_t n, const uint8_t 
         r = prepare_ctx(k, false, &k->verify_ctx);
         if (r < 0)
                 return r;
-        SHA256(data, n, digest);
+        sha256(data, n, digest);
 
         if (k->alg == JWT_ALG_RS256)
                 return EVP_PKEY_verify(k->verify_ctx, sig, sig_n, digest, sizeof(digest)) == 1;

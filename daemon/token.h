@@ -20,6 +20,9 @@ int token_random(size_t n, char **ret);
 /* n random bytes as lower-case hex (for ids that appear in logs). */
 int token_random_hex(size_t n, char *out, size_t out_size);
 
+/* SHA-256, for every digest the daemon takes (32 bytes out). */
+void sha256(const void *data, size_t n, uint8_t out[static 32]);
+
 /* SHA-256 of the token text: what the store keeps. */
 void token_digest(const char *token, uint8_t out[TOKEN_DIGEST_SIZE]);
 

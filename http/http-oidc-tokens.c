@@ -249,7 +249,7 @@ int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_c
          * the request: the signature is checked once per token and key set.
          * Everything that can change, from the clock to revocation, is
          * checked below, every time. */
-        SHA256((const uint8_t *) token, strlen(token), digest);
+        sha256(token, strlen(token), digest);
         claims = verified_find(t, ks, digest);
         if (!claims) {
                 r = verify_signature(ctx, ks, token, &claims);
