@@ -205,6 +205,9 @@ int http_query_params(HttpRequest *req, HttpParams *ret);
  * that may appear). Replies with an error itself and returns < 0 on bad
  * input. */
 int http_body_params(HttpRequest *req, const char *const *json_allowed, HttpParams *ret);
+/* Decodes one urlencoded component ('+' is a space); refuses bad escapes,
+ * %00 and what is not UTF-8 (-EINVAL). */
+int http_url_decode(const char *s, size_t n, char **ret);
 /* Parses a urlencoded string; exposed for tests of the parser. */
 int http_parse_urlencoded(const char *s, size_t n, HttpParams *ret);
 /* The parameters as a urlencoded string. */

@@ -127,27 +127,34 @@ void oidc_commit_reply(OidcContext *ctx, OidcAudit *a) {
 
 /* -- client authentication ------------------------------------------------------- */
 
-static int pct_decode(const char *s, size_t n, char **ret) {
-        HttpParams p;
-        _cleanup_free_ char *q = NULL;
+/* "id:secret", each form-encoded. */
+static int split_basic(const uint8_t *raw, size_t len, char **ret_id, char **ret_secret) {
+        const char *colon;
+        char *id = NULL;
         int r;
 
-        /* Reuse the form decoder: "x=<s>". */
-        if (asprintf(&q, "x=%.*s", (int) n, s) < 0)
-                return -ENOMEM;
-        r = http_parse_urlencoded(q, strlen(q), &p);
+        if (memchr(raw, 0, len))
+                return -EINVAL;
+        colon = strchr((const char *) raw, ':');
+        if (!colon)
+                return -EINVAL;
+        r = http_url_decode((const char *) raw, (size_t) (colon - (const char *) raw), &id);
         if (r < 0)
                 return r;
-        *ret = strdup(http_params_get(&p, "x") ?: "");
-        http_params_done(&p);
-        explicit_bzero(q, strlen(q));
-        return *ret ? 0 : -ENOMEM;
+        r = http_url_decode(colon + 1, strlen(colon + 1), ret_secret);
+        if (r < 0) {
+                free(id);
+                return r;
+        }
+        *ret_id = id;
+        return 0;
 }
 
 /* Authorization: Basic base64(urlencode(id) ":" urlencode(secret)), RFC 6749 2.3.1. */
 static int parse_basic(const char *header, char **ret_id, char **ret_secret) {
+        _cleanup_(erase_and_freep) char *u = NULL;
         _cleanup_free_ uint8_t *raw = NULL;
-        const char *b64, *colon;
+        const char *b64;
         size_t n, len;
         int r;
 
@@ -158,7 +165,7 @@ static int parse_basic(const char *header, char **ret_id, char **ret_secret) {
                 b64++;
         n = strlen(b64);
         /* Standard base64 with padding: map to base64url, drop the padding. */
-        _cleanup_free_ char *u = strdup(b64);
+        u = strdup(b64);
         if (!u)
                 return -ENOMEM;
         for (char *p = u; *p; p++)
@@ -166,21 +173,11 @@ static int parse_basic(const char *header, char **ret_id, char **ret_secret) {
         while (n > 0 && u[n - 1] == '=')
                 u[--n] = '\0';
         r = base64url_decode(u, n, &raw, &len);
-        if (r < 0 || memchr(raw, 0, len))
-                return -EINVAL;
-        colon = strchr((const char *) raw, ':');
-        if (!colon)
-                return -EINVAL;
-        r = pct_decode((const char *) raw, (size_t) (colon - (const char *) raw), ret_id);
         if (r < 0)
-                return r;
-        r = pct_decode(colon + 1, strlen(colon + 1), ret_secret);
+                return -EINVAL;
+        r = split_basic(raw, len, ret_id, ret_secret);
         explicit_bzero(raw, len);
-        if (r < 0) {
-                free(*ret_id);
-                return r;
-        }
-        return 0;
+        return r;
 }
 
 static void client_auth_failed(OidcContext *ctx, const char *action, const char *client_id, bool basic,
@@ -202,7 +199,7 @@ static bool verify_secret_cached(OidcContext *ctx, const ApplicationRecord *app,
 
         if (!secret || strlen(secret) > TOKEN_MAX_LEN)
                 return false;
-        SHA256((const uint8_t *) secret, strlen(secret), presented);
+        sha256(secret, strlen(secret), presented);
         /* A hit needs the same stored digest: a rotated secret misses. */
         for (size_t i = 0; i < ELEMENTSOF(t->secrets); i++)
                 if (t->secrets[i].app_id == app->id &&

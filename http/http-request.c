@@ -70,8 +70,7 @@ static int unhex(char c) {
         return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Decodes one urlencoded component ('+' is a space). */
-static int url_decode(const char *s, size_t n, char **ret) {
+int http_url_decode(const char *s, size_t n, char **ret) {
         char *out = malloc(n + 1), *o = out;
 
         if (!out)
@@ -122,9 +121,9 @@ int http_parse_urlencoded(const char *s, size_t n, HttpParams *ret) {
                 }
                 for (eq = i; eq < end && s[eq] != '='; eq++)
                         ;
-                r = url_decode(s + i, eq - i, &k);
+                r = http_url_decode(s + i, eq - i, &k);
                 if (r >= 0)
-                        r = url_decode(s + MIN(eq + 1, end), eq < end ? end - eq - 1 : 0, &v);
+                        r = http_url_decode(s + MIN(eq + 1, end), eq < end ? end - eq - 1 : 0, &v);
                 if (r < 0 || isempty(k)) {
                         erase_and_free(k);
                         erase_and_free(v);

@@ -6,6 +6,7 @@ checks at userinfo and introspection (forged, alg none, wrong key, wrong
 audience, expired), revocation, and the authorization endpoint's refusals
 (unknown client, near-miss redirect URI, PKCE rules, iss and state)."""
 
+import base64
 import json
 import os
 import sys
@@ -97,6 +98,17 @@ class OidcApiTest(unittest.TestCase):
             ("client of another tenant", dict(basic=(self.other["client_id"], self.other["client_secret"]))),
             ("malformed basic", dict(headers={"Authorization": "Basic !!!"})),
         ]
+        # Base64 that decodes, to something that is no id:secret pair.
+        for name, raw in (("basic without a colon", b"no-colon"), ("basic with a bad escape", b"id:%zz"),
+                          ("basic with %00", b"id%00:x"), ("basic with a NUL", b"id\0:x"),
+                          ("basic not UTF-8", b"id:\xff")):
+            cases.append((name, dict(headers={"Authorization": "Basic " + base64.b64encode(raw).decode()})))
+        # The right pair, form-encoded as RFC 6749 2.3.1 says (every byte
+        # escaped here, so that the decoding shows), still works.
+        escaped = "".join("%%%02X" % c for c in self.svc["client_secret"].encode())
+        r = self.c.post("/t/acme/token", form={"grant_type": "client_credentials"}, headers={
+            "Authorization": "Basic " + base64.b64encode(f"{self.svc['client_id']}:{escaped}".encode()).decode()})
+        self.assertEqual(r.status, 200, r.text)
         for name, kw in cases:
             with self.subTest(name):
                 form = {"grant_type": "client_credentials", **kw.pop("form_extra", {})}
