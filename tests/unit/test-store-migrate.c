@@ -88,6 +88,10 @@ START_TEST(test_new_file) {
         ck_assert_int_ge(asprintf(&expected, "%d", store_latest_schema_version()), 0);
         version = query_file(db_path, "PRAGMA user_version");
         ck_assert_str_eq(version, expected);
+
+        /* Every token issue appends an event: no index to keep up. */
+        ck_assert_int_eq(query_store_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                            "AND tbl_name = 'audit_events'"), 0);
 }
 END_TEST
 
