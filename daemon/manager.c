@@ -25,6 +25,7 @@ int manager_new(Config *config, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->config = config;
+        pthread_mutex_init(&m->keys_lock, NULL);
         *ret = m;
         return 0;
 }
@@ -64,6 +65,7 @@ Manager *manager_free(Manager *m) {
         secret_key_free(m->secret_key);
         erase_and_free(m->dummy_hash);
         config_free(m->config);
+        pthread_mutex_destroy(&m->keys_lock);
         free(m);
         return NULL;
 }

@@ -4,6 +4,7 @@
 /* All daemon state hangs off the Manager. It is owned by the main thread;
  * other threads (workers, HTTP) see only what is marked as shared. */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -50,6 +51,8 @@ typedef struct Manager {
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;
+        /* Held while a tenant's first keys are made (signing_keys_ensure()). */
+        pthread_mutex_t keys_lock;
 
         /* Bumped after every committed change, from any thread. */
         _Atomic uint64_t generation;

@@ -40,11 +40,34 @@ static void seal_context(int64_t tenant_id, const char *kid, char buf[static 128
         snprintf(buf, 128, "signing-key:%" PRIi64 ":%s", tenant_id, kid);
 }
 
-/* Generates one key and adds it, sealed, inside the caller's transaction. */
-static int add_new_key(Manager *m, Store *s, int64_t tenant_id, JwtAlg alg, char **ret_kid) {
+/* A key generated and sealed, not yet stored. Keys are made before any
+ * transaction: RSA generation takes up to a second here, and holding the
+ * write lock that long stalled every commit meanwhile (the batch writer's,
+ * so token requests of every tenant). */
+typedef struct NewKey {
+        JwtAlg alg;
+        char *kid;
+        char *public_jwk;
+        uint8_t *sealed;
+        size_t sealed_size;
+} NewKey;
+
+static void new_key_done(NewKey *k) {
+        free(k->kid);
+        free(k->public_jwk);
+        free(k->sealed);
+        *k = (NewKey) {};
+}
+
+static void new_keys_done(NewKey (*keys)[_JWT_ALG_MAX]) {
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                new_key_done(&(*keys)[a]);
+}
+
+static int new_key_make(Manager *m, int64_t tenant_id, JwtAlg alg, NewKey *ret) {
         _cleanup_(signing_key_unrefp) SigningKey *k = NULL;
         _cleanup_(json_decrefp) json_t *jwk = NULL;
-        _cleanup_free_ char *public_jwk = NULL;
+        _cleanup_free_ char *public_jwk = NULL, *kid = NULL;
         _cleanup_free_ uint8_t *der = NULL, *sealed = NULL;
         size_t der_n = 0, sealed_n = 0;
         char context[128];
@@ -57,7 +80,8 @@ static int add_new_key(Manager *m, Store *s, int64_t tenant_id, JwtAlg alg, char
         if (r < 0)
                 return r;
         public_jwk = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!public_jwk)
+        kid = strdup(k->kid);
+        if (!public_jwk || !kid)
                 return -ENOMEM;
         r = signing_key_private_der(k, &der, &der_n);
         if (r < 0)
@@ -68,20 +92,27 @@ static int add_new_key(Manager *m, Store *s, int64_t tenant_id, JwtAlg alg, char
         if (r < 0)
                 return log_error_errno(r, "Failed to seal a signing key: %m");
 
-        r = store_signing_key_add(s, tenant_id,
-                                  &(StoredSigningKey) {
-                                          .kid = k->kid,
-                                          .alg = alg,
-                                          .public_jwk = public_jwk,
-                                          .sealed = sealed,
-                                          .sealed_size = sealed_n,
-                                          .created_usec = store_now_usec(),
-                                  });
-        if (r < 0)
-                return r;
-        if (ret_kid && !(*ret_kid = strdup(k->kid)))
-                return -ENOMEM;
+        *ret = (NewKey) {
+                .alg = alg,
+                .kid = TAKE_PTR(kid),
+                .public_jwk = TAKE_PTR(public_jwk),
+                .sealed = TAKE_PTR(sealed),
+                .sealed_size = sealed_n,
+        };
         return 0;
+}
+
+/* Inside the caller's transaction. */
+static int new_key_store(Store *s, int64_t tenant_id, const NewKey *k) {
+        return store_signing_key_add(s, tenant_id,
+                                     &(StoredSigningKey) {
+                                             .kid = k->kid,
+                                             .alg = k->alg,
+                                             .public_jwk = k->public_jwk,
+                                             .sealed = k->sealed,
+                                             .sealed_size = k->sealed_size,
+                                             .created_usec = store_now_usec(),
+                                     });
 }
 
 static int active_algs(Store *s, int64_t tenant_id, bool have[static _JWT_ALG_MAX]) {
@@ -99,19 +130,24 @@ static int active_algs(Store *s, int64_t tenant_id, bool have[static _JWT_ALG_MA
         return 0;
 }
 
-int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
+static int ensure_locked(Manager *m, Store *s, int64_t tenant_id) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(new_keys_done) NewKey made[_JWT_ALG_MAX] = {};
         bool have[_JWT_ALG_MAX] = {};
         int r;
 
+        /* Again: another thread may have made them while we waited. */
         r = active_algs(s, tenant_id, have);
         if (r < 0)
                 return r;
-        if (have[JWT_ALG_RS256] && have[JWT_ALG_ES256])
-                return 0;
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                if (!have[a]) {
+                        r = new_key_make(m, tenant_id, a, &made[a]);
+                        if (r < 0)
+                                return r;
+                }
 
-        /* Look again under the write lock: another thread may have made
-         * them meanwhile. */
+        /* And under the write lock, in case another process did. */
         r = store_begin(s);
         if (r < 0)
                 return r;
@@ -121,8 +157,8 @@ int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
         if (r < 0)
                 return r;
         for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
-                if (!have[a]) {
-                        r = add_new_key(m, s, tenant_id, a, NULL);
+                if (!have[a] && made[a].kid) {
+                        r = new_key_store(s, tenant_id, &made[a]);
                         if (r < 0)
                                 return r;
                 }
@@ -132,6 +168,24 @@ int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
         atomic_fetch_add(&m->keys_generation, 1);
         log_info("Created signing keys for tenant %" PRIi64 ".", tenant_id);
         return 0;
+}
+
+int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
+        bool have[_JWT_ALG_MAX] = {};
+        int r;
+
+        r = active_algs(s, tenant_id, have);
+        if (r < 0)
+                return r;
+        if (have[JWT_ALG_RS256] && have[JWT_ALG_ES256])
+                return 0;
+
+        /* One thread makes them; the others (every HTTP thread asks at its
+         * first request) wait here and find them made. */
+        pthread_mutex_lock(&m->keys_lock);
+        r = ensure_locked(m, s, tenant_id);
+        pthread_mutex_unlock(&m->keys_lock);
+        return r;
 }
 
 int signing_keys_load(Manager *m, Store *s, int64_t tenant_id, KeySet **ret) {
@@ -216,6 +270,7 @@ int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret) {
 int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, char ***ret_kids,
                         TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(new_keys_done) NewKey made[_JWT_ALG_MAX] = {};
         _cleanup_(strv_freep) char **kids = NULL;
         _cleanup_free_ char *details = NULL;
         int64_t now = store_now_usec();
@@ -228,14 +283,22 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         kids = calloc(_JWT_ALG_MAX + 1, sizeof(char *));
         if (!kids)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_begin(s, &txn, e);
+        /* The new keys first, outside the transaction (see NewKey). */
+        r = 0;
+        for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++) {
+                r = new_key_make(m, t->id, alg, &made[alg]);
+                if (r >= 0 && !(kids[alg] = strdup(made[alg].kid)))
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = actor_begin(s, &txn, e);
         if (r >= 0)
                 r = store_signing_key_retire_all(s, t->id, now);
         /* Keys retired so long ago that no token of theirs is left. */
         if (r >= 0)
                 r = store_signing_key_prune(s, t->id, now - signing_keys_publish_usec(m));
         for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++)
-                r = add_new_key(m, s, t->id, alg, &kids[alg]);
+                r = new_key_store(s, t->id, &made[alg]);
         if (r >= 0 && asprintf(&details, "{\"rs256\":\"%s\",\"es256\":\"%s\"}", kids[0], kids[1]) < 0)
                 r = -ENOMEM;
         if (r < 0)

@@ -353,6 +353,68 @@ START_TEST(test_signing_key_rotation) {
 }
 END_TEST
 
+/* -- a tenant's first keys, asked for by several threads at once (every
+ * HTTP thread does at its first request): each gets them, and one pair is
+ * made, not one per thread. */
+
+typedef struct KeyLoader {
+        Manager *m;
+        const char *path;
+        int64_t tenant_id;
+        TestGate *gate;
+        int result;
+} KeyLoader;
+
+static void *load_keys_thread(void *userdata) {
+        KeyLoader *l = userdata;
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(key_set_freep) KeySet *ks = NULL;
+
+        l->result = store_open(l->path, &s);
+        if (l->result < 0)
+                return NULL;
+        test_gate_work(l->gate);
+        l->result = signing_keys_load(l->m, s, l->tenant_id, &ks);
+        if (l->result >= 0 && (!key_set_active(ks, JWT_ALG_RS256) || !key_set_active(ks, JWT_ALG_ES256)))
+                l->result = -ENOKEY;
+        return NULL;
+}
+
+START_TEST(test_signing_keys_first_use) {
+        _cleanup_free_ char *dir = test_mkdtemp(), *path = NULL;
+        _cleanup_(manager_freep) Manager *m = manager_with_key();
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        StoredSigningKey *keys = NULL;
+        KeyLoader loaders[4];
+        pthread_t threads[4];
+        TestGate gate;
+        size_t n = 0;
+
+        ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
+        store_close(m->store);
+        m->store = test_store_open(dir);
+        t = test_tenant(m->store, "acme", &test_default_range);
+
+        test_gate_init(&gate);
+        for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
+                loaders[i] = (KeyLoader) { .m = m, .path = path, .tenant_id = t->id, .gate = &gate };
+                ck_assert_int_eq(pthread_create(&threads[i], NULL, load_keys_thread, &loaders[i]), 0);
+        }
+        test_gate_open(&gate);
+        for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
+                pthread_join(threads[i], NULL);
+                ck_assert_int_eq(loaders[i].result, 0);
+        }
+        test_gate_destroy(&gate);
+
+        ck_assert_int_eq(store_signing_key_list(m->store, t->id, INT64_MAX, &keys, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        stored_signing_key_array_free(keys, n);
+        m->store = store_close(m->store);
+        test_rm_rf(dir);
+}
+END_TEST
+
 int main(void) {
         Suite *suite = suite_create("store-oidc");
         TCase *tc;
@@ -366,6 +428,7 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_application_operations);
         tcase_add_test(tc, test_signing_key_rotation);
+        tcase_add_test(tc, test_signing_keys_first_use);
         suite_add_tcase(suite, tc);
         return test_run_suite(suite);
 }
