@@ -43,20 +43,29 @@ static void json_text_key(JsonText *j, const char *key) {
 
 static void json_text_string(JsonText *j, const char *value) {
         static const char hex[] = "0123456789abcdef";
-        const char *run = value;
+        const char *run = value, *p = value;
 
-        /* What jansson refuses, we refuse too: a reply that is not JSON
-         * would be worse than an error. */
-        if (!utf8_is_valid(value)) {
-                j->failed = true;
-                return;
-        }
         json_text_put(j, "\"", 1);
-        for (const char *p = value;; p++) {
+        for (;;) {
                 unsigned char c = (unsigned char) *p;
+                size_t n;
 
-                if (c != 0 && c != '"' && c != '\\' && c >= 0x20)
+                /* Runs of plain ASCII go out as they are. */
+                if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+                        p++;
                         continue;
+                }
+                if (c >= 0x80) {
+                        /* What jansson refuses, we refuse too: a reply that
+                         * is not JSON would be worse than an error. */
+                        n = utf8_char_valid(p);
+                        if (n == 0) {
+                                j->failed = true;
+                                return;
+                        }
+                        p += n;
+                        continue;
+                }
                 json_text_put(j, run, (size_t) (p - run));
                 if (c == 0)
                         break;
@@ -67,7 +76,7 @@ static void json_text_string(JsonText *j, const char *value) {
                         char esc[2] = { '\\', (char) c };
                         json_text_put(j, esc, sizeof(esc));
                 }
-                run = p + 1;
+                run = ++p;
         }
         json_text_put(j, "\"", 1);
 }

@@ -128,38 +128,44 @@ bool valid_email(const char *s) {
         return utf8_is_valid(s);
 }
 
-bool utf8_is_valid(const char *s) {
+size_t utf8_char_valid(const char *s) {
         const unsigned char *p = (const unsigned char *) s;
+        unsigned cp, len;
 
-        while (*p) {
-                unsigned cp, len;
+        if (*p < 0x80)
+                return 1;
+        if ((*p & 0xe0) == 0xc0) {
+                cp = *p & 0x1f;
+                len = 2;
+        } else if ((*p & 0xf0) == 0xe0) {
+                cp = *p & 0x0f;
+                len = 3;
+        } else if ((*p & 0xf8) == 0xf0) {
+                cp = *p & 0x07;
+                len = 4;
+        } else
+                return 0;
 
-                if (*p < 0x80) {
-                        p++;
-                        continue;
-                } else if ((*p & 0xe0) == 0xc0) {
-                        cp = *p & 0x1f;
-                        len = 2;
-                } else if ((*p & 0xf0) == 0xe0) {
-                        cp = *p & 0x0f;
-                        len = 3;
-                } else if ((*p & 0xf8) == 0xf0) {
-                        cp = *p & 0x07;
-                        len = 4;
-                } else
+        for (unsigned i = 1; i < len; i++) {
+                if ((p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+
+        /* Overlong forms, surrogates and values past U+10FFFF. */
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return 0;
+        return len;
+}
+
+bool utf8_is_valid(const char *s) {
+        while (*s) {
+                size_t n = utf8_char_valid(s);
+
+                if (n == 0)
                         return false;
-
-                for (unsigned i = 1; i < len; i++) {
-                        if ((p[i] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (p[i] & 0x3f);
-                }
-
-                /* Overlong forms, surrogates and values past U+10FFFF. */
-                if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-                    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-                        return false;
-                p += len;
+                s += n;
         }
         return true;
 }

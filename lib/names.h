@@ -41,6 +41,9 @@ bool valid_email(const char *s);
 bool valid_display_text(const char *s, size_t max_len);
 
 bool utf8_is_valid(const char *s);
+/* The length of the valid UTF-8 character at s (1 for ASCII and for the
+ * terminating NUL), or 0 when the bytes there are not one. */
+size_t utf8_char_valid(const char *s);
 
 /* Splits "name@tenant" into its parts, writing into the caller's buffers.
  * Without '@', *tenant is set to the empty string. Returns 0, or -EINVAL

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What HTTP clients send the OpenID provider: form bodies, base64url,
- * JWTs (decoded, and verified against a key they can't have), PKCE. */
+ * JWTs (decoded, and verified against a key they can't have), PKCE; and
+ * the JSON text writer that echoes such values back. */
 #include <string.h>
 
 #include "base64url.h"
 #include "fuzz.h"
 #include "http-internal.h"
 #include "jwt.h"
+#include "names.h"
 #include "pkce.h"
 #include "token.h"
 
@@ -53,6 +55,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 /* No input may verify: only the key's owner can sign. */
                 if (jwt_verify(s, lookup, NULL, NULL, NULL) >= 0)
                         __builtin_trap();
+        }
+        {
+                /* Valid UTF-8 comes back from jansson exactly; anything
+                 * else is refused, never written out as broken JSON. */
+                JsonText j;
+                char *text;
+                json_t *back;
+
+                json_text_begin(&j);
+                json_text_str(&j, "v", s);
+                text = json_text_end(&j);
+                if (!text != !utf8_is_valid(s))
+                        __builtin_trap();
+                if (text) {
+                        back = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+                        if (!back || !json_is_string(json_object_get(back, "v")) ||
+                            strcmp(json_string_value(json_object_get(back, "v")), s) != 0)
+                                __builtin_trap();
+                        json_decref(back);
+                        free(text);
+                }
         }
         (void) pkce_verify(s, s);
         (void) token_is_plausible(s);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/pkce.c, base64url.c, token.c, secret-box.c and the redirect URI
- * rules of application.c. */
+/* daemon/pkce.c, base64url.c, token.c, secret-box.c, the redirect URI
+ * rules of application.c, and the JSON text writer of the token path. */
 
 #include <sys/stat.h>
 
 #include "application.h"
 #include "base64url.h"
+#include "http-internal.h"
 #include "pkce.h"
 #include "secret-box.h"
 #include "test-util.h"
@@ -173,6 +174,46 @@ START_TEST(test_redirect_uris) {
 }
 END_TEST
 
+
+START_TEST(test_json_text) {
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        json_auto_t *parsed = NULL;
+        JsonText j;
+
+        json_text_begin(&j);
+        json_text_str(&j, "s", "quote \" backslash \\ tab \t nl \n bell \a, caf\xc3\xa9 \xf0\x9f\x94\x91");
+        json_text_int(&j, "min", INT64_MIN);
+        json_text_int(&j, "zero", 0);
+        json_text_int(&j, "n", 1234567890123);
+        json_text_bool(&j, "t", true);
+        json_text_bool(&j, "f", false);
+        json_text_words(&j, "amr", "pwd  otp");
+        json_text_words(&j, "none", "");
+        a = json_text_end(&j);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_str_eq(a, "{\"s\":\"quote \\\" backslash \\\\ tab \\u0009 nl \\u000a bell \\u0007, caf\xc3\xa9 "
+                            "\xf0\x9f\x94\x91\",\"min\":-9223372036854775808,\"zero\":0,\"n\":1234567890123,"
+                            "\"t\":true,\"f\":false,\"amr\":[\"pwd\",\"otp\"],\"none\":[]}");
+        /* What jansson reads back is what went in. */
+        parsed = json_loads(a, JSON_REJECT_DUPLICATES, NULL);
+        ck_assert_ptr_nonnull(parsed);
+        ck_assert_str_eq(json_string_value(json_object_get(parsed, "s")),
+                         "quote \" backslash \\ tab \t nl \n bell \a, caf\xc3\xa9 \xf0\x9f\x94\x91");
+
+        /* Not UTF-8 (a lone continuation byte, an overlong '/', a surrogate,
+         * a truncated sequence): no text at all. */
+        static const char *const bad[] = { "\x80", "\xc0\xaf", "\xed\xa0\x80", "ab\xe2\x82" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_text_begin(&j);
+                json_text_str(&j, "s", bad[i]);
+                ck_assert_ptr_null(json_text_end(&j));
+        }
+        json_text_begin(&j);
+        b = json_text_end(&j);
+        ck_assert_str_eq(b, "{}");
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("oauth-util");
         TCase *tc = tcase_create("oauth-util");
@@ -185,6 +226,7 @@ int main(void) {
         tcase_add_test(tc, test_secret_box);
         tcase_add_test(tc, test_secret_key_file);
         tcase_add_test(tc, test_redirect_uris);
+        tcase_add_test(tc, test_json_text);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }
