@@ -24,14 +24,9 @@ int token_random(size_t n, char **ret) {
         return r;
 }
 
-int token_random_hex(size_t n, char *out, size_t out_size) {
+static void hex_encode(const uint8_t *buf, size_t n, char *out) {
         static const char hex[] = "0123456789abcdef";
-        uint8_t buf[64];
 
-        if (n == 0 || n > sizeof(buf) || out_size < 2 * n + 1)
-                return -EINVAL;
-        if (getrandom(buf, n, 0) != (ssize_t) n)
-                return -EIO;
         /* By hand: this runs for every request (its id) and every token
          * (its jti), and a printf per byte cost more than the syscall. */
         for (size_t i = 0; i < n; i++) {
@@ -39,6 +34,48 @@ int token_random_hex(size_t n, char *out, size_t out_size) {
                 out[2 * i + 1] = hex[buf[i] & 15];
         }
         out[2 * n] = '\0';
+}
+
+int token_random_hex(size_t n, char *out, size_t out_size) {
+        uint8_t buf[64];
+
+        if (n == 0 || n > sizeof(buf) || out_size < 2 * n + 1)
+                return -EINVAL;
+        if (getrandom(buf, n, 0) != (ssize_t) n)
+                return -EIO;
+        hex_encode(buf, n, out);
+        explicit_bzero(buf, n);
+        return 0;
+}
+
+/* Bytes from getrandom(), drawn in blocks and kept per thread. */
+static __thread struct {
+        uint8_t buf[512];
+        size_t used;
+} id_pool = { .used = sizeof(id_pool.buf) };
+static pthread_once_t id_pool_once = PTHREAD_ONCE_INIT;
+
+static void id_pool_forget(void) {
+        /* In a child, the forking thread's copy must not be handed out
+         * again: its parent does that. */
+        id_pool.used = sizeof(id_pool.buf);
+}
+
+static void id_pool_setup(void) {
+        (void) pthread_atfork(NULL, NULL, id_pool_forget);
+}
+
+int token_random_id(size_t n, char *out, size_t out_size) {
+        if (n == 0 || n > 64 || out_size < 2 * n + 1)
+                return -EINVAL;
+        (void) pthread_once(&id_pool_once, id_pool_setup);
+        if (sizeof(id_pool.buf) - id_pool.used < n) {
+                if (getrandom(id_pool.buf, sizeof(id_pool.buf), 0) != (ssize_t) sizeof(id_pool.buf))
+                        return -EIO;
+                id_pool.used = 0;
+        }
+        hex_encode(id_pool.buf + id_pool.used, n, out);
+        id_pool.used += n;
         return 0;
 }
 

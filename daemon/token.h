@@ -19,6 +19,11 @@
 int token_random(size_t n, char **ret);
 /* n random bytes as lower-case hex (for ids that appear in logs). */
 int token_random_hex(size_t n, char *out, size_t out_size);
+/* The same for identifiers that must be unique but are no secret, drawn
+ * on every request (request ids, the jti of access tokens): from random
+ * bytes the thread draws 512 at a time, one syscall for dozens of ids.
+ * n is at most 64. */
+int token_random_id(size_t n, char *out, size_t out_size);
 
 /* SHA-256, for every digest the daemon takes (32 bytes out). */
 void sha256(const void *data, size_t n, uint8_t out[static 32]);

@@ -70,7 +70,7 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         if (!key)
                 return -ENOKEY;
 
-        r = token_random_hex(16, g->jti, sizeof(g->jti));
+        r = token_random_id(16, g->jti, sizeof(g->jti));
         if (r < 0)
                 return r;
         if (g->user) {

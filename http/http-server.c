@@ -180,7 +180,7 @@ static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const c
         if (valid_request_id(given))
                 snprintf(req->id, sizeof(req->id), "%s", given);
         else
-                (void) token_random_hex(12, req->id, sizeof(req->id));
+                (void) token_random_id(12, req->id, sizeof(req->id));
         format_remote(c, req->remote, sizeof(req->remote));
         atomic_fetch_add(&s->n_requests, 1);
         return req;

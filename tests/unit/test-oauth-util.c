@@ -95,6 +95,21 @@ START_TEST(test_tokens) {
         ck_assert_uint_eq(strspn(hex, "0123456789abcdef"), 32);
         ck_assert_int_eq(token_random_hex(16, hex, 32), -EINVAL);
 
+        /* Ids from the thread's pool: well past one block, each new. */
+        {
+                char ids[100][33];
+
+                for (size_t i = 0; i < ELEMENTSOF(ids); i++) {
+                        ck_assert_int_eq(token_random_id(16, ids[i], sizeof(ids[i])), 0);
+                        ck_assert_uint_eq(strspn(ids[i], "0123456789abcdef"), 32);
+                        ck_assert_uint_eq(strlen(ids[i]), 32);
+                        for (size_t k = 0; k < i; k++)
+                                ck_assert_str_ne(ids[i], ids[k]);
+                }
+                ck_assert_int_eq(token_random_id(16, hex, 32), -EINVAL);
+                ck_assert_int_eq(token_random_id(65, ids[0], sizeof(ids[0])), -EINVAL);
+        }
+
         ck_assert(!token_is_plausible(""));
         ck_assert(!token_is_plausible(NULL));
         ck_assert(!token_is_plausible("a b"));
