@@ -28,24 +28,20 @@ const HttpRoute http_routes[] = {
         {},
 };
 
-/* Matches path against pattern; {tenant} takes one valid slug. */
+/* Matches path against pattern; {tenant} takes one valid slug (checked
+ * last, once the rest matched: the table is walked for every request). */
 static bool match(const char *pattern, const char *path, char tenant[static 64]) {
-        const char *p = pattern, *q = path;
+        const char *p = pattern, *q = path, *slug = NULL;
+        size_t slug_len = 0;
 
         while (*p && *q) {
                 if (strneq(p, "{tenant}", 8)) {
-                        size_t n = strcspn(q, "/");
-                        char slug[64];
-
-                        if (n == 0 || n >= sizeof(slug))
+                        slug = q;
+                        slug_len = strcspn(q, "/");
+                        if (slug_len == 0 || slug_len >= 64)
                                 return false;
-                        memcpy(slug, q, n);
-                        slug[n] = '\0';
-                        if (!valid_tenant_slug(slug))
-                                return false;
-                        memcpy(tenant, slug, n + 1);
                         p += 8;
-                        q += n;
+                        q += slug_len;
                         continue;
                 }
                 if (*p != *q)
@@ -53,7 +49,18 @@ static bool match(const char *pattern, const char *path, char tenant[static 64])
                 p++;
                 q++;
         }
-        return *p == '\0' && *q == '\0';
+        if (*p != '\0' || *q != '\0')
+                return false;
+        if (slug) {
+                char s[64];
+
+                memcpy(s, slug, slug_len);
+                s[slug_len] = '\0';
+                if (!valid_tenant_slug(s))
+                        return false;
+                memcpy(tenant, s, slug_len + 1);
+        }
+        return true;
 }
 
 int http_route_find(HttpRequest *req, const char *method, const char *path, char *allow, size_t allow_size) {
