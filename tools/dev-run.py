@@ -16,10 +16,13 @@ def main():
     parser.add_argument("--dir", default=os.path.join(tessera_env.REPO, ".dev"),
                         help="where state, sockets and logs live (default: .dev in the source tree)")
     parser.add_argument("--tenant", default="acme", help="the host's default tenant (default: acme)")
+    parser.add_argument("--http", default="127.0.0.1:8080",
+                        help="where the HTTP server listens (default: 127.0.0.1:8080; port 0 picks a free one)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
 
-    env = tessera_env.Tessera(directory=args.dir, default_tenant=args.tenant, log_level=args.log_level)
+    env = tessera_env.Tessera(directory=args.dir, default_tenant=args.tenant, log_level=args.log_level,
+                              http_listen=args.http)
     stop = []
     signal.signal(signal.SIGINT, lambda *a: stop.append(1))
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
@@ -33,6 +36,7 @@ tessera is running in development mode.
   state      {env.state_dir}  (SQLite database tessera.db)
   runtime    {env.runtime_dir}
   bus        unix:path={env.bus_socket}
+  HTTP       {env.base_url}  (issuer of tenant {args.tenant}: {env.issuer(args.tenant)})
   config     {env.config_path}
 
 In another terminal:
@@ -43,6 +47,7 @@ In another terminal:
   {ctl} user show alice
   busctl --system call org.tessera.Identity1 /org/tessera/Identity1 org.tessera.Identity1.Manager ListTenants
   busctl --system tree org.tessera.Identity1
+  curl {env.issuer(args.tenant)}/.well-known/openid-configuration
 
 Press Ctrl-C to stop.
 """, flush=True)
