@@ -130,10 +130,81 @@ static int active_algs(Store *s, int64_t tenant_id, bool have[static _JWT_ALG_MA
         return 0;
 }
 
-static int ensure_locked(Manager *m, Store *s, int64_t tenant_id) {
+struct SigningKeyBatch {
+        int64_t tenant_id;
+        NewKey keys[_JWT_ALG_MAX];    /* kid NULL: none made for this algorithm */
+};
+
+SigningKeyBatch *signing_key_batch_free(SigningKeyBatch *b) {
+        if (!b)
+                return NULL;
+        new_keys_done(&b->keys);
+        free(b);
+        return NULL;
+}
+
+/* Makes keys for the algorithms set in want. */
+static int batch_make(Manager *m, int64_t tenant_id, const bool want[static _JWT_ALG_MAX], SigningKeyBatch **ret) {
+        _cleanup_(signing_key_batch_freep) SigningKeyBatch *b = calloc(1, sizeof(SigningKeyBatch));
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        b->tenant_id = tenant_id;
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                if (want[a]) {
+                        r = new_key_make(m, tenant_id, a, &b->keys[a]);
+                        if (r < 0)
+                                return r;
+                }
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+int signing_key_batch_make(Manager *m, int64_t tenant_id, SigningKeyBatch **ret) {
+        bool all[_JWT_ALG_MAX];
+
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                all[a] = true;
+        return batch_make(m, tenant_id, all, ret);
+}
+
+int signing_keys_install_missing(Manager *m, Store *s, const SigningKeyBatch *b) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        _cleanup_(new_keys_done) NewKey made[_JWT_ALG_MAX] = {};
         bool have[_JWT_ALG_MAX] = {};
+        unsigned n = 0;
+        int r;
+
+        /* Under the write lock: another thread or process may have made
+         * keys in the meantime, and a tenant has one active key per
+         * algorithm. */
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        txn = s;
+        r = active_algs(s, b->tenant_id, have);
+        if (r < 0)
+                return r;
+        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
+                if (!have[a] && b->keys[a].kid) {
+                        r = new_key_store(s, b->tenant_id, &b->keys[a]);
+                        if (r < 0)
+                                return r;
+                        n++;
+                }
+        r = store_commit(TAKE_PTR(txn));
+        if (r < 0)
+                return r;
+        if (n > 0) {
+                atomic_fetch_add(&m->keys_generation, 1);
+                log_info("Created signing keys for tenant %" PRIi64 ".", b->tenant_id);
+        }
+        return 0;
+}
+
+static int ensure_locked(Manager *m, Store *s, int64_t tenant_id) {
+        _cleanup_(signing_key_batch_freep) SigningKeyBatch *b = NULL;
+        bool have[_JWT_ALG_MAX] = {}, want[_JWT_ALG_MAX];
         int r;
 
         /* Again: another thread may have made them while we waited. */
@@ -141,33 +212,11 @@ static int ensure_locked(Manager *m, Store *s, int64_t tenant_id) {
         if (r < 0)
                 return r;
         for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
-                if (!have[a]) {
-                        r = new_key_make(m, tenant_id, a, &made[a]);
-                        if (r < 0)
-                                return r;
-                }
-
-        /* And under the write lock, in case another process did. */
-        r = store_begin(s);
+                want[a] = !have[a];
+        r = batch_make(m, tenant_id, want, &b);
         if (r < 0)
                 return r;
-        txn = s;
-        memset(have, 0, sizeof(have));
-        r = active_algs(s, tenant_id, have);
-        if (r < 0)
-                return r;
-        for (JwtAlg a = 0; a < _JWT_ALG_MAX; a++)
-                if (!have[a] && made[a].kid) {
-                        r = new_key_store(s, tenant_id, &made[a]);
-                        if (r < 0)
-                                return r;
-                }
-        r = store_commit(TAKE_PTR(txn));
-        if (r < 0)
-                return r;
-        atomic_fetch_add(&m->keys_generation, 1);
-        log_info("Created signing keys for tenant %" PRIi64 ".", tenant_id);
-        return 0;
+        return signing_keys_install_missing(m, s, b);
 }
 
 int signing_keys_ensure(Manager *m, Store *s, int64_t tenant_id) {
@@ -267,10 +316,9 @@ int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret) {
         return 0;
 }
 
-int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, char ***ret_kids,
-                        TesseraError *e) {
+int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const SigningKeyBatch *b,
+                        char ***ret_kids, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        _cleanup_(new_keys_done) NewKey made[_JWT_ALG_MAX] = {};
         _cleanup_(strv_freep) char **kids = NULL;
         _cleanup_free_ char *details = NULL;
         int64_t now = store_now_usec();
@@ -283,13 +331,10 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         kids = calloc(_JWT_ALG_MAX + 1, sizeof(char *));
         if (!kids)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        /* The new keys first, outside the transaction (see NewKey). */
-        r = 0;
-        for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++) {
-                r = new_key_make(m, t->id, alg, &made[alg]);
-                if (r >= 0 && !(kids[alg] = strdup(made[alg].kid)))
-                        r = -ENOMEM;
-        }
+        r = b->tenant_id == t->id ? 0 : -EINVAL;
+        for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++)
+                if (!b->keys[alg].kid || !(kids[alg] = strdup(b->keys[alg].kid)))
+                        r = b->keys[alg].kid ? -ENOMEM : -EINVAL;
         if (r >= 0)
                 r = actor_begin(s, &txn, e);
         if (r >= 0)
@@ -298,7 +343,7 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         if (r >= 0)
                 r = store_signing_key_prune(s, t->id, now - signing_keys_publish_usec(m));
         for (JwtAlg alg = 0; r >= 0 && alg < _JWT_ALG_MAX; alg++)
-                r = new_key_store(s, t->id, &made[alg]);
+                r = new_key_store(s, t->id, &b->keys[alg]);
         if (r >= 0 && asprintf(&details, "{\"rs256\":\"%s\",\"es256\":\"%s\"}", kids[0], kids[1]) < 0)
                 r = -ENOMEM;
         if (r < 0)
@@ -316,4 +361,43 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         if (ret_kids)
                 *ret_kids = TAKE_PTR(kids);
         return 0;
+}
+
+typedef struct PrepareJob {
+        Manager *manager;
+        int64_t tenant_id;
+        SigningKeyBatch *batch;
+} PrepareJob;
+
+static void prepare_work(void *userdata) {
+        PrepareJob *j = userdata;
+        int r = signing_key_batch_make(j->manager, j->tenant_id, &j->batch);
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to make signing keys ahead for tenant %" PRIi64 ": %m", j->tenant_id);
+}
+
+static void prepare_done(void *userdata) {
+        PrepareJob *j = userdata;
+        int r;
+
+        /* The tenant may be gone by now: storing then fails on its foreign
+         * key, and that is fine. */
+        if (j->batch) {
+                r = signing_keys_install_missing(j->manager, j->manager->store, j->batch);
+                if (r < 0)
+                        log_debug_errno(r, "Signing keys made ahead for tenant %" PRIi64 " not stored: %m", j->tenant_id);
+        }
+        signing_key_batch_free(j->batch);
+        free(j);
+}
+
+void signing_keys_prepare(Manager *m, int64_t tenant_id) {
+        PrepareJob *j = calloc(1, sizeof(PrepareJob));
+
+        if (!j)
+                return;
+        *j = (PrepareJob) { .manager = m, .tenant_id = tenant_id };
+        if (!m->workers || worker_pool_submit(m->workers, prepare_work, prepare_done, j) < 0)
+                free(j);
 }

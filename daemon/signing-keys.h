@@ -42,6 +42,27 @@ int signing_keys_load(Manager *m, Store *s, int64_t tenant_id, KeySet **ret);
 /* The JWKS document: the public parts of every published key. */
 int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret);
 
-/* Retires the active keys and makes new ones; audited. */
-int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, char ***ret_kids,
-                        TesseraError *e);
+/* New keys, one per algorithm, made and sealed but not stored yet. Making
+ * them is slow (an RSA key takes up to a second): the main loop, which
+ * serves NSS lookups and D-Bus, has a worker thread make them and only
+ * installs them itself. */
+typedef struct SigningKeyBatch SigningKeyBatch;
+
+int signing_key_batch_make(Manager *m, int64_t tenant_id, SigningKeyBatch **ret);
+SigningKeyBatch *signing_key_batch_free(SigningKeyBatch *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(SigningKeyBatch *, signing_key_batch_free);
+
+/* Retires the active keys and makes the batch's the new ones; audited. The
+ * batch must have been made for t. */
+int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const SigningKeyBatch *b,
+                        char ***ret_kids, TesseraError *e);
+
+/* Stores the batch's keys for the algorithms the tenant has no active key
+ * for yet, and drops the others: a tenant's first keys, made ahead of its
+ * first token request. */
+int signing_keys_install_missing(Manager *m, Store *s, const SigningKeyBatch *b);
+
+/* From the main loop: has a worker make the tenant's first keys and
+ * installs them when done. Best effort: when the workers are busy, the
+ * first request that needs keys makes them. */
+void signing_keys_prepare(Manager *m, int64_t tenant_id);

@@ -185,10 +185,59 @@ int bus_tenant_method_list_applications(sd_bus_message *msg, void *userdata, sd_
         return bus_reply_paths(msg, paths);
 }
 
+typedef struct RotateRequest {
+        Manager *manager;
+        sd_bus_message *msg;
+        BusCaller caller;
+        int64_t tenant_id;
+        SigningKeyBatch *batch;
+        int result;
+} RotateRequest;
+
+static void rotate_request_free(RotateRequest *req) {
+        sd_bus_message_unref(req->msg);
+        signing_key_batch_free(req->batch);
+        free(req);
+}
+
+/* On a worker: RSA key generation takes up to a second. */
+static void rotate_work(void *userdata) {
+        RotateRequest *req = userdata;
+        req->result = signing_key_batch_make(req->manager, req->tenant_id, &req->batch);
+}
+
+static void rotate_done(void *userdata) {
+        RotateRequest *req = userdata;
+        Manager *m = req->manager;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(strv_freep) char **kids = NULL;
+        Actor a = bus_caller_actor(&req->caller);
+        TesseraError e = {};
+        int r;
+
+        r = store_tenant_get_by_id(m->store, req->tenant_id, &t);
+        if (r < 0)
+                tessera_error_set(&e, r, r == -ENOENT ? "The tenant was deleted meanwhile." : "Failed to look up the tenant.");
+        else if (req->result < 0)
+                r = tessera_error_set(&e, req->result, "Failed to make new signing keys.");
+        else
+                r = signing_keys_rotate(m, m->store, &a, t, req->batch, &kids, &e);
+
+        if (r < 0) {
+                bus_reply_tessera_error(&error, &e);
+                (void) sd_bus_reply_method_error(req->msg, &error);
+        } else if (sd_bus_message_new_method_return(req->msg, &reply) >= 0 &&
+                   sd_bus_message_append_strv(reply, kids) >= 0)
+                (void) sd_bus_send(NULL, reply, NULL);
+        rotate_request_free(req);
+}
+
 int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
-        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
-        _cleanup_(strv_freep) char **kids = NULL;
+        TenantRecord *t = userdata;
+        RotateRequest *req;
         TesseraError e = {};
         BusCaller c;
         Actor a;
@@ -198,17 +247,22 @@ int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, s
         if (r < 0)
                 return r;
         a = bus_caller_actor(&c);
-        /* Key generation takes a moment (RSA); rotation is rare. */
-        r = signing_keys_rotate(m, m->store, &a, t, &kids, &e);
+        /* Before any work is done for the caller. */
+        r = actor_require_admin(m->store, &a, "signing-key.rotate", t->slug, t->slug, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        r = sd_bus_message_new_method_return(msg, &reply);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(reply, kids);
-        if (r < 0)
-                return r;
-        return sd_bus_send(NULL, reply, NULL);
+
+        req = calloc(1, sizeof(RotateRequest));
+        if (!req)
+                return -ENOMEM;
+        *req = (RotateRequest) { .manager = m, .msg = sd_bus_message_ref(msg), .caller = c, .tenant_id = t->id };
+        r = worker_pool_submit(m->workers, rotate_work, rotate_done, req);
+        if (r < 0) {
+                rotate_request_free(req);
+                tessera_error_set(&e, r, "The workers are busy; try again in a moment.");
+                return bus_reply_tessera_error(error, &e);
+        }
+        return 1;
 }
 
 int bus_tenant_method_list_signing_keys(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

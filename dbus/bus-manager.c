@@ -13,6 +13,7 @@
 #include "group.h"
 #include "log.h"
 #include "names.h"
+#include "signing-keys.h"
 #include "tenant.h"
 #include "user.h"
 
@@ -72,6 +73,9 @@ static int method_create_tenant(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_TENANT, NULL);
+        /* Its first token request would otherwise wait for RSA key
+         * generation. */
+        signing_keys_prepare(m, t->id);
         return sd_bus_reply_method_return(msg, "o", path);
 }
 

@@ -327,6 +327,7 @@ START_TEST(test_signing_key_rotation) {
         _cleanup_(manager_freep) Manager *m = manager_with_key();
         _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(m->store, "acme", &test_default_range);
         _cleanup_(key_set_freep) KeySet *ks = NULL, *ks2 = NULL;
+        _cleanup_(signing_key_batch_freep) SigningKeyBatch *batch = NULL;
         _cleanup_(strv_freep) char **kids = NULL;
         json_auto_t *jwks = NULL;
         TesseraError e = {};
@@ -336,8 +337,10 @@ START_TEST(test_signing_key_rotation) {
         ck_assert_ptr_nonnull(key_set_active(ks, JWT_ALG_ES256));
         ck_assert_uint_eq(ks->n, 2);
 
-        ck_assert_int_eq(signing_keys_rotate(m, m->store, &test_nobody, t, &kids, &e), -EACCES);
-        ck_assert_int_eq(signing_keys_rotate(m, m->store, &test_admin, t, &kids, &e), 0);
+        ck_assert_int_eq(signing_key_batch_make(m, t->id, &batch), 0);
+        ck_assert_int_eq(signing_keys_rotate(m, m->store, &test_nobody, t, batch, &kids, &e), -EACCES);
+        e = (TesseraError) {};
+        ck_assert_int_eq(signing_keys_rotate(m, m->store, &test_admin, t, batch, &kids, &e), 0);
         ck_assert_int_eq(signing_keys_load(m, m->store, t->id, &ks2), 0);
         /* New keys sign; the old ones still verify what they signed. */
         ck_assert_uint_eq(ks2->n, 4);
@@ -350,6 +353,27 @@ START_TEST(test_signing_key_rotation) {
         /* The private key never appears in the JWKS. */
         for (size_t i = 0; i < 4; i++)
                 ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(jwks, "keys"), i), "d"));
+}
+END_TEST
+
+START_TEST(test_signing_keys_made_ahead) {
+        _cleanup_(manager_freep) Manager *m = manager_with_key();
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(m->store, "acme", &test_default_range);
+        _cleanup_(signing_key_batch_freep) SigningKeyBatch *first = NULL, *late = NULL;
+        _cleanup_(key_set_freep) KeySet *ks = NULL, *ks2 = NULL;
+
+        /* Made ahead on a worker, installed on the main loop: they become
+         * the tenant's keys... */
+        ck_assert_int_eq(signing_key_batch_make(m, t->id, &first), 0);
+        ck_assert_int_eq(signing_key_batch_make(m, t->id, &late), 0);
+        ck_assert_int_eq(signing_keys_install_missing(m, m->store, first), 0);
+        ck_assert_int_eq(signing_keys_load(m, m->store, t->id, &ks), 0);
+        ck_assert_uint_eq(ks->n, 2);
+        /* ...and a second batch arriving later changes nothing. */
+        ck_assert_int_eq(signing_keys_install_missing(m, m->store, late), 0);
+        ck_assert_int_eq(signing_keys_load(m, m->store, t->id, &ks2), 0);
+        ck_assert_uint_eq(ks2->n, 2);
+        ck_assert_str_eq(key_set_active(ks2, JWT_ALG_ES256)->kid, key_set_active(ks, JWT_ALG_ES256)->kid);
 }
 END_TEST
 
@@ -428,6 +452,7 @@ int main(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_application_operations);
         tcase_add_test(tc, test_signing_key_rotation);
+        tcase_add_test(tc, test_signing_keys_made_ahead);
         tcase_add_test(tc, test_signing_keys_first_use);
         suite_add_tcase(suite, tc);
         return test_run_suite(suite);
