@@ -313,7 +313,6 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
                        TesseraError *e) {
         _cleanup_(application_record_unrefp) ApplicationRecord *changed = NULL;
         _cleanup_free_ char *target = application_qualified_name(app);
-        _cleanup_(erase_and_freep) char *secret = NULL;
         int r;
 
         if (!target)

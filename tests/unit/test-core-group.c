@@ -130,7 +130,7 @@ START_TEST(test_update) {
 END_TEST
 
 START_TEST(test_delete) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops"), *pg = NULL;
         TesseraError e = {};
 
@@ -152,7 +152,7 @@ START_TEST(test_delete) {
 END_TEST
 
 START_TEST(test_members) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice"), *bob = create_user(acme, "bob"),
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice"), *bob = create_user(acme, "bob"),
                                                  *who = NULL;
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
         _cleanup_(strv_freep) char **members = NULL;
@@ -193,7 +193,7 @@ START_TEST(test_members) {
 END_TEST
 
 START_TEST(test_members_invalid) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
         _cleanup_(strv_freep) char **members = NULL;
         TesseraError e = {};
@@ -232,7 +232,7 @@ START_TEST(test_members_cross_tenant) {
 END_TEST
 
 START_TEST(test_change_inside_open_transaction) {
-        _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
         _cleanup_(strv_freep) char **members = NULL;
         TesseraError e = {};

@@ -218,7 +218,7 @@ END_TEST
 
 START_TEST(test_create_conflicts) {
         _cleanup_(user_record_unrefp) UserRecord *alice = NULL;
-        _cleanup_(group_record_unrefp) GroupRecord *ops = test_group(m->store, acme, "ops");
+        _unused_ _cleanup_(group_record_unrefp) GroupRecord *ops = test_group(m->store, acme, "ops");
         UserSpec spec = USER_SPEC_INIT;
         TesseraError e = {};
         UserRecord **list = NULL;

@@ -163,7 +163,7 @@ START_TEST(test_kid_is_thumbprint) {
         /* RFC 7638 3.1: the example RSA key's thumbprint. */
         static const char n[] =
                 "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        _cleanup_free_ uint8_t *raw = NULL;
+        _unused_ _cleanup_free_ uint8_t *raw = NULL;
         json_auto_t *jwk = json_pack("{s:s, s:s, s:s}", "e", "AQAB", "kty", "RSA", "n", n);
         _cleanup_free_ char *text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
         uint8_t d[SHA256_DIGEST_LENGTH];

@@ -62,7 +62,7 @@ END_TEST
 START_TEST(test_duplicate_name) {
         Store *s = test_store;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL), *g = test_tenant(s, "globex", NULL);
-        _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, t, "alice");
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, t, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *ops = test_group(s, t, "ops"), *other = NULL;
 
         ck_assert_int_eq(test_group_create(s, t, "ops", 0, NULL), -EEXIST);

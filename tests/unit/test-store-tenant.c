@@ -42,7 +42,7 @@ END_TEST
 
 START_TEST(test_duplicate_slug) {
         Store *s = test_store;
-        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL);
+        _unused_ _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL);
         TenantRecord *dup = NULL;
         TenantRecord **list = NULL;
         size_t n = 0;
@@ -146,7 +146,7 @@ END_TEST
 
 START_TEST(test_slice_reused) {
         Store *s = test_store;
-        _cleanup_(tenant_record_unrefp) TenantRecord *a = test_tenant(s, "acme", NULL),
+        _unused_ _cleanup_(tenant_record_unrefp) TenantRecord *a = test_tenant(s, "acme", NULL),
                                                     *b = test_tenant(s, "globex", NULL),
                                                     *c = test_tenant(s, "initech", NULL), *d = NULL, *e = NULL;
 

@@ -433,7 +433,7 @@ START_TEST(test_user_groups) {
         Store *s = test_store;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL);
         _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, t, "alice");
-        _cleanup_(group_record_unrefp) GroupRecord *zeta = test_group(s, t, "zeta"), *alpha = test_group(s, t, "alpha"),
+        _unused_ _cleanup_(group_record_unrefp) GroupRecord *zeta = test_group(s, t, "zeta"), *alpha = test_group(s, t, "alpha"),
                                                    *mid = test_group(s, t, "mid");
         _cleanup_(strv_freep) char **groups = NULL;
 
