@@ -662,20 +662,6 @@ void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t siz
         }
 }
 
-const char *auth_outcome_to_string(AuthOutcome o) {
-        static const char *const names[_AUTH_OUTCOME_MAX] = {
-                [AUTH_SUCCESS] = "success",
-                [AUTH_NEED_SECOND_FACTOR] = "need-second-factor",
-                [AUTH_FAILED] = "failed",
-                [AUTH_USER_UNKNOWN] = "user-unknown",
-                [AUTH_LOCKED] = "locked",
-                [AUTH_ACCOUNT_LOCKED] = "account-locked",
-                [AUTH_ACCOUNT_DISABLED] = "account-disabled",
-                [AUTH_ACCOUNT_EXPIRED] = "account-expired",
-        };
-        return o >= 0 && o < _AUTH_OUTCOME_MAX ? names[o] : "unknown";
-}
-
 const char *auth_totp_policy_to_string(AuthTotpPolicy p) {
         static const char *const names[_AUTH_TOTP_POLICY_MAX] = {
                 [AUTH_TOTP_REQUIRED] = "required",

@@ -140,7 +140,6 @@ int auth_reset_failures(Store *s, int64_t user_id);
  * nothing to say beyond success or failure. */
 void auth_result_message(const AuthResult *r, int64_t now_usec, char *buf, size_t size);
 
-const char *auth_outcome_to_string(AuthOutcome o);
 const char *auth_totp_policy_to_string(AuthTotpPolicy p);
 
 /* The context string that binds a user's sealed TOTP seed and backup code

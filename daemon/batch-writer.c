@@ -88,15 +88,11 @@ static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
                 store_rollback(w->store);
 
         for (BatchWrite *i = batch, *next; i; i = next) {
-                bool heap = i->heap;
-
                 /* Once done ran, the caller's item (a request's, or a
                  * synchronous waiter's on its stack) may be gone: read what
                  * we need first. */
                 next = i->next;
                 i->done(r < 0 ? r : i->result, i->done_userdata ?: i->userdata);
-                if (heap)
-                        free(i);
         }
 
         pthread_mutex_lock(&w->mutex);
@@ -196,19 +192,6 @@ int batch_writer_queue(BatchWriter *w, BatchWrite *item) {
         return r;
 }
 
-int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata) {
-        BatchWrite *i = malloc(sizeof(BatchWrite));
-        int r;
-
-        if (!i)
-                return -ENOMEM;
-        *i = (BatchWrite) { .write = write, .done = done, .userdata = userdata, .heap = true };
-        r = batch_writer_queue(w, i);
-        if (r < 0)
-                free(i);
-        return r;
-}
-
 void batch_writer_drain(BatchWriter *w) {
         pthread_mutex_lock(&w->mutex);
         w->stopping = true;
@@ -250,11 +233,4 @@ int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata) {
         pthread_cond_destroy(&s.cond);
         pthread_mutex_destroy(&s.mutex);
         return s.result;
-}
-
-void batch_writer_stats(BatchWriter *w, uint64_t *ret_batches, uint64_t *ret_writes) {
-        pthread_mutex_lock(&w->mutex);
-        *ret_batches = w->n_batches;
-        *ret_writes = w->n_writes;
-        pthread_mutex_unlock(&w->mutex);
 }

@@ -35,7 +35,6 @@ typedef struct BatchWrite {
 
         struct BatchWrite *next;
         int result;
-        bool heap;                /* allocated by batch_writer_submit() */
 } BatchWrite;
 
 int batch_writer_new(const char *database_path, BatchWriter **ret);
@@ -46,8 +45,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BatchWriter *, batch_writer_free);
 /* Queues a write; done follows on the writer thread. -ESHUTDOWN when
  * stopping, -EBUSY when too many writes are waiting. */
 int batch_writer_queue(BatchWriter *w, BatchWrite *item);
-/* The same with an item of the writer's. */
-int batch_writer_submit(BatchWriter *w, BatchWriteFunc write, BatchDoneFunc done, void *userdata);
 
 /* Queues a write and waits until it is committed; returns its result. */
 int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata);
@@ -56,5 +53,3 @@ int batch_writer_run(BatchWriter *w, BatchWriteFunc write, void *userdata);
  * one is committed and its done has returned. */
 void batch_writer_drain(BatchWriter *w);
 
-/* Batches and writes committed so far, for the logs and tests. */
-void batch_writer_stats(BatchWriter *w, uint64_t *ret_batches, uint64_t *ret_writes);

@@ -230,8 +230,6 @@ int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
  * writer thread, after the commit) sets the reply and the connection
  * resumes. The handler returns right after a successful call. */
 int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata);
-/* Synchronously, for handlers that need the result to go on. */
-int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata);
 
 /* The issuer of a tenant: {public_url}/t/{slug}. */
 char *http_issuer(HttpRequest *req, const char *slug);

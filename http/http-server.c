@@ -333,12 +333,6 @@ int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done,
         return r;
 }
 
-int http_write_sync(HttpRequest *req, BatchWriteFunc write, void *userdata) {
-        /* The writer outlives every MHD thread; once the server stops, it
-         * refuses new writes itself. */
-        return batch_writer_run(req->server->writer, write, userdata);
-}
-
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
         HttpRequest *req = *con_cls;
         uint64_t took;
