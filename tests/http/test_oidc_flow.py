@@ -332,6 +332,46 @@ class FlowTest(unittest.TestCase):
         r = self.refresh(self.web, tok["refresh_token"])
         self.assertEqual(r.status, 400)
 
+    def test_refresh_reuse_ends_the_session(self):
+        """A replayed refresh token ends its session: the access tokens of
+        the family are refused at once, at userinfo (even on a server
+        thread that verified and cached them) and at introspection."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.t.http_port, timeout=30)
+        self.addCleanup(conn.close)
+
+        def userinfo(token):
+            conn.request("GET", "/t/acme/userinfo", headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            r.read()
+            return r.status
+
+        def introspect(token):
+            return Client(self.t.base_url).post("/t/acme/introspect", form={"token": token},
+                                                basic=(self.web["client_id"], self.web["client_secret"])).json
+
+        b = Browser(self.t)
+        code, verifier = self.login_code(b, login="erin")
+        tok = self.exchange(self.web, code, verifier).json
+        rotated = self.refresh(self.web, tok["refresh_token"])
+        self.assertEqual(rotated.status, 200, rotated.text)
+        access = rotated.json["access_token"]
+        self.assertEqual([userinfo(access) for _ in range(3)], [200, 200, 200])
+        self.assertTrue(introspect(access)["active"])
+        time.sleep(1.2)       # past refresh_reuse_grace = 1
+        r = self.refresh(self.web, tok["refresh_token"])
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_grant"))
+        # At once: the first access token and the one the rotation issued.
+        self.assertEqual(userinfo(access), 401)
+        self.assertEqual(userinfo(tok["access_token"]), 401)
+        self.assertEqual(introspect(access), {"active": False})
+        self.assertEqual(introspect(tok["access_token"]), {"active": False})
+        # The browser's session went too: it is asked to sign in again.
+        page, _ = b.authorize(self.web)
+        self.assertIn('name="password"', page.text)
+        reuse = self.t.sqlite("SELECT details FROM audit_events WHERE action = 'oauth.refresh-reuse' "
+                              "ORDER BY id DESC LIMIT 1")[0][0]
+        self.assertEqual(json.loads(reuse)["revoked"], "family and session")
+
     def test_logout(self):
         b = Browser(self.t)
         code, verifier = self.login_code(b)
