@@ -662,6 +662,30 @@ void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t siz
         }
 }
 
+int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e) {
+        char msg[256];
+
+        auth_result_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
+        switch (r->outcome) {
+        case AUTH_SUCCESS:
+                return 0;
+        case AUTH_FAILED:
+        case AUTH_NEED_SECOND_FACTOR:
+                return tessera_error_set(e, -EKEYREJECTED, "%s%s%s", failed_message, msg[0] ? " " : "", msg);
+        case AUTH_LOCKED:
+        case AUTH_ACCOUNT_LOCKED:
+                return tessera_error_set(e, -ENOLCK, "%s", msg);
+        case AUTH_ACCOUNT_DISABLED:
+                return tessera_error_set(e, -EKEYREVOKED, "%s", msg);
+        case AUTH_ACCOUNT_EXPIRED:
+                return tessera_error_set(e, -EKEYEXPIRED, "%s", msg);
+        case AUTH_USER_UNKNOWN:
+                return tessera_error_set(e, -ENOENT, "The user no longer exists.");
+        default:
+                return tessera_error_set(e, -EIO, "The check did not come to a decision.");
+        }
+}
+
 const char *auth_totp_policy_to_string(AuthTotpPolicy p) {
         static const char *const names[_AUTH_TOTP_POLICY_MAX] = {
                 [AUTH_TOTP_REQUIRED] = "required",

@@ -140,6 +140,14 @@ int auth_reset_failures(Store *s, int64_t user_id);
  * nothing to say beyond success or failure. */
 void auth_result_message(const AuthResult *r, int64_t now_usec, char *buf, size_t size);
 
+/* A check that did not succeed, as an error for the faces that report
+ * errors (D-Bus self-service), with the sentence of auth_result_message():
+ * -EKEYREJECTED with failed_message for wrong credentials, -ENOLCK for an
+ * account locked (after failures or by an administrator), -EKEYREVOKED
+ * for a disabled one, -EKEYEXPIRED for an expired one, -ENOENT for a user
+ * gone meanwhile. Returns 0 (and leaves e alone) for AUTH_SUCCESS. */
+int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e);
+
 const char *auth_totp_policy_to_string(AuthTotpPolicy p);
 
 /* The context string that binds a user's sealed TOTP seed and backup code
