@@ -78,6 +78,13 @@ typedef enum AuthOutcome {
 
 typedef struct AuthResult {
         AuthOutcome outcome;
+        /* What the person asking is told (auth_result_message()): the
+         * outcome, but for an unknown user what a real one would be told
+         * after as many failures: AUTH_FAILED, or AUTH_LOCKED (with
+         * locked_until_usec) once the name failed as often as locks an
+         * account. So no answer tells a real name from an unknown one; the
+         * audit trail and outcome still say "unknown". */
+        AuthOutcome apparent;
         int64_t user_id;          /* 0 when unknown */
         /* AUTH_LOCKED: until when. AUTH_FAILED: set when this failure locked the account. */
         int64_t locked_until_usec;
@@ -137,7 +144,8 @@ int auth_reset_failures(Store *s, int64_t user_id);
 
 /* A sentence for the person at the prompt ("The account is locked after
  * too many failed attempts; try again in 5 minutes."), or "" when there is
- * nothing to say beyond success or failure. */
+ * nothing to say beyond success or failure. Follows r->apparent: the same
+ * for an unknown name as for a real account. */
 void auth_result_message(const AuthResult *r, int64_t now_usec, char *buf, size_t size);
 
 /* A check that did not succeed, as an error for the faces that report

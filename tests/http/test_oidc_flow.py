@@ -12,6 +12,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import struct
 import sys
 import threading
@@ -301,6 +302,33 @@ class FlowTest(unittest.TestCase):
         r = b.post("/t/acme/login", form={**fields, "login": "alice", "password": PASSWORD},
                    headers={"Origin": "https://evil.example"})
         self.assertEqual(r.status, 403)
+
+    def test_unknown_names_lock_like_real_ones(self):
+        """Trying a name three times and looking for "locked" tells nothing:
+        a name that is no user answers exactly as a real account does,
+        failure after failure, and "locked" for as long."""
+        self.t.ctl("user", "add", "fred@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        b = Browser(self.t)
+        page, _ = b.authorize(self.web)
+
+        def answer(login, password):
+            r = b.sign_in(page, login=login, password=password)
+            m = re.search(r'<div class="error" role="alert">([^<]*)</div>', r.text)
+            return r.status, m.group(1) if m else None
+
+        for attempt in range(3):
+            real, ghost = answer("fred", "wrong password"), answer("nosuchfred", "wrong password")
+            self.assertEqual(ghost, real, f"attempt {attempt + 1}")
+        self.assertEqual(real, (401, "Too many failed attempts: the account is locked for a minute."))
+        # Locked: the right password of the real one, anything for the other.
+        real, ghost = answer("fred", PASSWORD), answer("nosuchfred", PASSWORD)
+        self.assertEqual(real, (401, "The account is locked after too many failed attempts; try again in a minute."))
+        self.assertEqual(ghost, real)
+        # The audit trail knows the difference.
+        events = self.t.sqlite("SELECT result, details FROM audit_events WHERE action = 'auth.login' "
+                               "AND target = 'nosuchfred@acme' ORDER BY id")
+        self.assertEqual([(e[0], json.loads(e[1])["reason"]) for e in events], [("invalid", "unknown user")] * 4)
+        self.assertIn("locked_until_usec", json.loads(events[-1][1]))
 
     def test_refresh_rotation_and_reuse(self):
         b = Browser(self.t)
