@@ -458,8 +458,10 @@ static void unknown_name_key(Manager *m, const char *target, uint8_t key[static 
                 sha256(name, strlen(name), key);
 }
 
-/* An attempt on a name that is no user fails; it is told what a real
- * account would be told after as many failures (auth-lockout.h). */
+/* An attempt on a name that is no user, or on an account that can't be
+ * used (whose credentials are not looked at): the person is told what a
+ * real account would be told after as many failures (auth-lockout.h),
+ * counted under the name in the table of unknown names. */
 static void decide_unknown(Manager *m, const char *target, int64_t now, Decision *d) {
         uint8_t key[AUTH_LOCKOUT_KEY_SIZE];
         bool locked;
@@ -469,9 +471,16 @@ static void decide_unknown(Manager *m, const char *target, int64_t now, Decision
         d->result.apparent = locked ? AUTH_LOCKED : AUTH_FAILED;
 }
 
+/* Does the outcome tell the state of an account that exists? */
+static bool outcome_tells_account_state(AuthOutcome o) {
+        return o == AUTH_ACCOUNT_DISABLED || o == AUTH_ACCOUNT_EXPIRED || o == AUTH_ACCOUNT_LOCKED;
+}
+
 /* Runs decide_func in a transaction with the user as stored now, audits
- * the decision and commits. With count_unknown, an unknown user's attempt
- * is counted as a real one would be (decide_unknown()). */
+ * the decision and commits. With count_unknown (a first attempt, from
+ * somebody not yet known to be the account's holder), an unknown user's
+ * attempt, or one on an account that can't be used, gets the apparent
+ * answer of decide_unknown(). */
 typedef int (*DecideFunc)(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d);
 
 static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
@@ -507,13 +516,19 @@ static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext 
                 if (r < 0)
                         return r;
                 d.result.apparent = d.result.outcome;
+                if (count_unknown && m->unknown_lockouts && outcome_tells_account_state(d.result.outcome))
+                        decide_unknown(m, target, now, &d);
         }
 
-        /* This failure locked the account (or, for an unknown name, would have). */
+        /* This failure locked the account (or, for the apparent answer,
+         * would have). The audit trail has the truth: the lock of an
+         * account, or the apparent one of an unknown name. */
         locks = d.result.apparent == AUTH_FAILED && d.result.locked_until_usec > 0;
-        locked_now = u && locks;
+        locked_now = u && locks && d.result.outcome == AUTH_FAILED;
         r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy,
-                       d.result.apparent == AUTH_LOCKED || locks ? d.result.locked_until_usec : 0);
+                       (u ? d.result.outcome == AUTH_LOCKED || locked_now : d.result.apparent == AUTH_LOCKED || locks)
+                               ? d.result.locked_until_usec
+                               : 0);
         if (r >= 0 && locked_now)
                 r = audit_auth(s, a, ctx, "auth.lock", u, target, AUDIT_SUCCESS, NULL, "too many failures", NULL,
                                d.result.locked_until_usec);
@@ -647,11 +662,11 @@ static void format_wait(int64_t usec, char *buf, size_t size) {
                 snprintf(buf, size, "%" PRIi64 " hours", (minutes + 59) / 60);
 }
 
-void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+static void message_of(AuthOutcome o, const AuthResult *r, int64_t now, char *buf, size_t size) {
         char wait[32];
 
         buf[0] = '\0';
-        switch (r->apparent) {
+        switch (o) {
         case AUTH_LOCKED:
                 format_wait(r->locked_until_usec - now, wait, sizeof(wait));
                 snprintf(buf, size, "The account is locked after too many failed attempts; try again in %s.", wait);
@@ -680,10 +695,18 @@ void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t siz
         }
 }
 
+void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+        message_of(r->apparent, r, now, buf, size);
+}
+
+void auth_result_holder_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+        message_of(r->outcome, r, now, buf, size);
+}
+
 int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e) {
         char msg[256];
 
-        auth_result_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
+        auth_result_holder_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
         switch (r->outcome) {
         case AUTH_SUCCESS:
                 return 0;

@@ -86,13 +86,22 @@ static PamStatus status_of(AuthOutcome o) {
 
 /* The status says what the module must do with the answer (USER_UNKNOWN:
  * the stack moves on to the next module); the text and the lock are what
- * the person is told, the same for a name that is no user as for a real
- * account after as many failures. */
+ * the person is told. At a login prompt that is the apparent answer, the
+ * same for a name that is no user as for a real account after as many
+ * failures. A password change comes from the holder's own session
+ * (passwd(1)): they learn the account's state. */
 static void reply_result(PamConnection *c, const AuthResult *res) {
         PamReply reply = { .status = status_of(res->outcome) };
+        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        AuthOutcome told = res->apparent;
 
-        auth_result_message(res, (int64_t) now_usec(CLOCK_REALTIME), reply.text, sizeof(reply.text));
-        if (res->apparent == AUTH_LOCKED || (res->apparent == AUTH_FAILED && res->locked_until_usec > 0))
+        if (c->req.type == PAM_MSG_AUTHENTICATE)
+                auth_result_message(res, now, reply.text, sizeof(reply.text));
+        else {
+                auth_result_holder_message(res, now, reply.text, sizeof(reply.text));
+                told = res->outcome;
+        }
+        if (told == AUTH_LOCKED || (told == AUTH_FAILED && res->locked_until_usec > 0))
                 reply.locked_until_usec = (uint64_t) res->locked_until_usec;
         pam_connection_reply(c, &reply);
 }

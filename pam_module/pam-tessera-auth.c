@@ -35,8 +35,10 @@ static int auth_result(pam_handle_t *pamh, int flags, const PamTesseraOptions *o
         case PAM_STATUS_ACCOUNT_LOCKED:
         case PAM_STATUS_ACCOUNT_DISABLED:
         case PAM_STATUS_ACCOUNT_EXPIRED:
-                /* The account phase tells the person; here, an unusable
-                 * account just doesn't authenticate. */
+                /* An unusable account just doesn't authenticate, and the
+                 * person is told what a name that is no user is told (the
+                 * text, if any, says "locked" after as many failures). */
+                pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);
                 pam_syslog(pamh, LOG_NOTICE, "'%s' can't log in: %s", req->user, pam_status_to_string(reply->status));
                 return PAM_AUTH_ERR;
         case PAM_STATUS_DENIED:

@@ -329,6 +329,14 @@ class FlowTest(unittest.TestCase):
                                "AND target = 'nosuchfred@acme' ORDER BY id")
         self.assertEqual([(e[0], json.loads(e[1])["reason"]) for e in events], [("invalid", "unknown user")] * 4)
         self.assertIn("locked_until_usec", json.loads(events[-1][1]))
+        # An account that can't be used answers as a name that is no user
+        # does, failure after failure: its state is not for strangers.
+        self.t.ctl("user", "add", "gina@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        self.t.ctl("user", "disable", "gina@acme", check=True)
+        for password in ("wrong password", PASSWORD, "wrong password", PASSWORD):
+            real, ghost = answer("gina", password), answer("nosuchgina", password)
+            self.assertEqual(real, ghost)
+        self.assertEqual(real, (401, "The account is locked after too many failed attempts; try again in a minute."))
 
     def test_refresh_rotation_and_reuse(self):
         b = Browser(self.t)

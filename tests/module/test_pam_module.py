@@ -231,13 +231,16 @@ class PamModuleTest(unittest.TestCase):
 
     def test_prompts_say_nothing_about_who_exists(self):
         """With totp=required everybody is asked for a code, and an unknown
-        name is told what a real account is told, "locked" included: the
-        prompts tell an enrolled user, a user without TOTP and a name that
-        is no user apart in nothing."""
+        name (or a disabled account) is told what a real account is told,
+        "locked" included: the prompts tell an enrolled user, a user
+        without TOTP, a disabled one and a name that is no user apart in
+        nothing."""
         self.user("vera")
         self.user("walt")
+        self.user("xena")
+        self.t.ctl("user", "disable", "xena@acme", check=True)
         secret, _ = self.enroll("vera@acme")
-        names = ("vera", "walt", "nosuchvera")
+        names = ("vera", "walt", "xena", "nosuchvera")
         seen = {name: [] for name in names}
         for _ in range(LOCKOUT_FAILURES):
             for name in names:
@@ -250,8 +253,8 @@ class PamModuleTest(unittest.TestCase):
         self.assertEqual(seen["vera"][-2], "Password: Verification code: "
                                            "Too many failed attempts: the account is locked for a minute.\n")
         self.assertIn("try again in a minute", seen["vera"][-1])
-        self.assertEqual(seen["walt"], seen["vera"])
-        self.assertEqual(seen["nosuchvera"], seen["vera"])
+        for name in names:
+            self.assertEqual(seen[name], seen["vera"], name)
         # Still none of tessera's business for the stack: user unknown.
         p = self.fails("plain", "nosuchvera", "authenticate", input="x\n\n", error=USER_UNKNOWN)
         self.assertIn("locked", p.stdout + p.stderr)

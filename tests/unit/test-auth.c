@@ -320,6 +320,31 @@ START_TEST(test_unknown_names_lock_alike) {
         ck_assert_str_eq(ghost_msg, real_msg);
         ck_assert_str_eq(ghost_msg, "The account is locked after too many failed attempts; try again in a minute.");
 
+        /* An account that can't be used is answered as an unknown name,
+         * its holder (auth_result_holder_message()) learns its state. */
+        {
+                _cleanup_(user_record_unrefp) UserRecord *dis = auth_test_user(m, "dis", "pw"), *cur2 = NULL,
+                                                         *after = NULL;
+                TesseraError e = {};
+
+                ck_assert_int_eq(user_set_disabled(m, m->store, &auth_test_root, dis, true, &e), 0);
+                cur2 = auth_test_reload(m, dis);
+                for (int i = 0; i < 3; i++)
+                        ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
+                                         AUTH_ACCOUNT_DISABLED);
+                ck_assert_int_eq(real.apparent, AUTH_FAILED);
+                auth_result_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                ck_assert_str_eq(real_msg, "Too many failed attempts: the account is locked for a minute.");
+                auth_result_holder_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                ck_assert_str_eq(real_msg, "The account is disabled; ask an administrator.");
+                ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
+                                 AUTH_ACCOUNT_DISABLED);
+                ck_assert_int_eq(real.apparent, AUTH_LOCKED);
+                /* The lock is only apparent: the account's own state is unchanged. */
+                after = auth_test_reload(m, dis);
+                ck_assert_int_eq(after->locked_until_usec, 0);
+        }
+
         /* Another unknown name has its own count; the audit trail knows. */
         ck_assert_int_eq(unknown_login("casper", &ghost), AUTH_USER_UNKNOWN);
         ck_assert_int_eq(ghost.apparent, AUTH_FAILED);
