@@ -491,7 +491,9 @@ static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext 
         const char *action = ctx && ctx->action ? ctx->action : default_action;
         int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
         Decision d = { .audit = AUDIT_FAILURE };
-        bool locks, locked_now;
+        int64_t audit_until;
+        AuthOutcome recorded;
+        bool locked_now;
         int r;
 
         r = store_begin(s);
@@ -520,15 +522,14 @@ static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext 
                         decide_unknown(m, target, now, &d);
         }
 
-        /* This failure locked the account (or, for the apparent answer,
-         * would have). The audit trail has the truth: the lock of an
-         * account, or the apparent one of an unknown name. */
-        locks = d.result.apparent == AUTH_FAILED && d.result.locked_until_usec > 0;
-        locked_now = u && locks && d.result.outcome == AUTH_FAILED;
-        r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy,
-                       (u ? d.result.outcome == AUTH_LOCKED || locked_now : d.result.apparent == AUTH_LOCKED || locks)
-                               ? d.result.locked_until_usec
-                               : 0);
+        /* The audit trail has the truth: an account's own lock (this
+         * failure's, or one in force), or an unknown name's apparent one. */
+        recorded = u ? d.result.outcome : d.result.apparent;
+        locked_now = u && recorded == AUTH_FAILED && d.result.locked_until_usec > 0;
+        audit_until = recorded == AUTH_LOCKED || (recorded == AUTH_FAILED && d.result.locked_until_usec > 0)
+                              ? d.result.locked_until_usec
+                              : 0;
+        r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy, audit_until);
         if (r >= 0 && locked_now)
                 r = audit_auth(s, a, ctx, "auth.lock", u, target, AUDIT_SUCCESS, NULL, "too many failures", NULL,
                                d.result.locked_until_usec);

@@ -346,7 +346,8 @@ static bool consent_covers(OidcContext *ctx, const ApplicationRecord *app, int64
         _cleanup_free_ char *granted = NULL;
         _cleanup_(strv_freep) char **l = NULL;
 
-        if (store_consent_get(ctx->store, ctx->tenant->id, user_id, app->id, &granted) < 0 || strv_split_spaces(scope, 16, &l) < 0)
+        if (store_consent_get(ctx->store, ctx->tenant->id, user_id, app->id, &granted) < 0 ||
+            strv_split_spaces(scope, 16, &l) < 0)
                 return false;
         STRV_FOREACH(i, l)
                 if (!oidc_scope_has(granted, *i))

@@ -398,7 +398,8 @@ static int refresh_write(Store *s, void *userdata) {
 static void refresh_done(HttpRequest *req, int result, void *userdata) {
         Refresh *f = userdata;
 
-        reply_grant(req, result, &f->response, "The refresh token was used already; its whole lineage and its session are revoked.");
+        reply_grant(req, result, &f->response,
+                    "The refresh token was used already; its whole lineage and its session are revoked.");
         refresh_free(f);
 }
 
@@ -533,7 +534,8 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
         oidc_audit_add(&f->grace, ctx, "oauth.refresh", app->client_id, user->name, AUDIT_SUCCESS,
                        "{\"family\":\"%s\",\"jti\":\"%s\",\"within_grace\":true}", old.family, g.jti);
         oidc_audit_add(&f->reuse, ctx, "oauth.refresh-reuse", app->client_id, user->name, AUDIT_DENIED,
-                       "{\"error\":\"invalid_grant\",\"family\":\"%s\",\"revoked\":\"family and session\",\"sid\":\"%s\"}",
+                       "{\"error\":\"invalid_grant\",\"family\":\"%s\",\"revoked\":\"family and session\","
+                       "\"sid\":\"%s\"}",
                        old.family, sess.sid);
 
         f->ctx = *ctx;

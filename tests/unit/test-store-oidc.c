@@ -175,7 +175,8 @@ START_TEST(test_tenant_isolation) {
         Store *s = test_store;
         _cleanup_(tenant_record_unrefp) TenantRecord *acme = test_tenant(s, "acme", &test_default_range),
                                                      *globex = test_tenant(s, "globex", &test_default_range);
-        _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, acme, "alice"), *gus = test_user(s, globex, "gus");
+        _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, acme, "alice"),
+                                                 *gus = test_user(s, globex, "gus");
         _cleanup_(application_record_unrefp) ApplicationRecord *web = make_app(s, acme, "web"),
                                                                *gweb = make_app(s, globex, "gweb");
         int64_t session = make_session(s, acme, alice, "acme-sid"), id;
