@@ -171,6 +171,13 @@ static int make_backup_codes(Manager *m, const UserRecord *u, char ***ret_codes,
         return 0;
 }
 
+/* The confirming code is checked here, not by the authentication core:
+ * it proves that the app holds the seed just shown to this caller, and
+ * authenticates nobody. Guessing it gains nothing (whoever may confirm
+ * may begin an enrollment of their own and know its seed), so it is no
+ * login failure, and a user who mistypes while enrolling isn't locked
+ * out. Codes of an enrollment in force always go through the core
+ * (verify_own_code(), logins). */
 static int confirm_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target, const char *code,
                        const uint8_t (*digests)[STORE_DIGEST_SIZE], TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
