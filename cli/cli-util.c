@@ -103,6 +103,9 @@ static int exit_code_for(int error) {
         case EACCES:
         case EPERM:
         case EKEYREJECTED:
+        case ENOLCK:              /* the account is locked, disabled or expired */
+        case EKEYREVOKED:
+        case EKEYEXPIRED:
                 return EXIT_DENIED;
         case EINVAL:
         case EEXIST:

@@ -51,7 +51,6 @@ static int verify_own_code(Manager *m, Store *s, const Actor *a, const UserRecor
                            const char *code, TesseraError *e) {
         AuthContext ctx = { .action = "auth.second-factor", .service = action };
         AuthResult res;
-        char msg[256];
         int r;
 
         if (a->is_admin)
@@ -62,12 +61,7 @@ static int verify_own_code(Manager *m, Store *s, const Actor *a, const UserRecor
         r = auth_second_factor(m, s, a, &ctx, u->id, code, &res);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to check the code.");
-        if (res.outcome == AUTH_SUCCESS)
-                return 0;
-        auth_result_message(&res, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
-        if (res.outcome == AUTH_FAILED)
-                return tessera_error_set(e, -EKEYREJECTED, "The code is not correct.%s%s", msg[0] ? " " : "", msg);
-        return tessera_error_set(e, -EACCES, "%s", msg[0] ? msg : "The account can't be used now.");
+        return auth_result_error(&res, "The code is not correct.", e);
 }
 
 static const char *issuer_of(Store *s, const UserRecord *u, TenantRecord **tenant) {
@@ -177,6 +171,13 @@ static int make_backup_codes(Manager *m, const UserRecord *u, char ***ret_codes,
         return 0;
 }
 
+/* The confirming code is checked here, not by the authentication core:
+ * it proves that the app holds the seed just shown to this caller, and
+ * authenticates nobody. Guessing it gains nothing (whoever may confirm
+ * may begin an enrollment of their own and know its seed), so it is no
+ * login failure, and a user who mistypes while enrolling isn't locked
+ * out. Codes of an enrollment in force always go through the core
+ * (verify_own_code(), logins). */
 static int confirm_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target, const char *code,
                        const uint8_t (*digests)[STORE_DIGEST_SIZE], TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "auth.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "auth-lockout.h"
 #include "log.h"
 #include "names.h"
 #include "password.h"
 #include "secret-box.h"
 #include "time-util.h"
+#include "token.h"
 #include "totp.h"
 #include "user.h"
 
@@ -166,45 +169,22 @@ static int audit_auth(Store *s, const Actor *a, const AuthContext *ctx, const ch
 
 /* --- lockout ----------------------------------------------------------- */
 
-/* How long the lock_level-th lock (from 0) lasts: lockout_time, doubled
- * per level, at most lockout_max_time. */
-static int64_t lock_duration_usec(const Config *c, uint32_t level) {
-        uint64_t t = c->lockout_time;
-
-        for (uint32_t i = 0; i < level && t < c->lockout_max_time; i++)
-                t *= 2;
-        return (int64_t) MIN(t, (uint64_t) c->lockout_max_time) * (int64_t) USEC_PER_SEC;
-}
-
 /* Counts a failure; locks the account when it was one too many. Returns
  * the end of the new lock in *ret_locked_until, or 0. */
 static int record_failure(Manager *m, Store *s, const UserRecord *u, int64_t now, int64_t *ret_locked_until) {
-        const Config *c = m->config;
         AuthState st;
-        int64_t until = 0;
+        int64_t until;
         int r;
 
         r = store_auth_state_get(s, u->id, &st);
         if (r < 0)
                 return r;
-        if (st.failed_count == 0 || now - st.first_failure_usec > (int64_t) c->lockout_interval * (int64_t) USEC_PER_SEC) {
-                st.failed_count = 0;
-                st.first_failure_usec = now;
-        }
-        st.failed_count++;
-        st.last_failure_usec = now;
-
-        if (c->lockout_failures > 0 && st.failed_count >= c->lockout_failures) {
-                until = now + lock_duration_usec(c, st.lock_level);
-                st.lock_level++;
-                st.failed_count = 0;
-                st.first_failure_usec = 0;
-                /* Never shorten a lock an administrator set. */
-                if (u->locked_until_usec < until) {
-                        r = store_user_set_locked_until(s, u->id, until);
-                        if (r < 0)
-                                return r;
-                }
+        until = auth_lockout_count_failure(m->config, &st, now);
+        /* Never shorten a lock an administrator set. */
+        if (until > 0 && u->locked_until_usec < until) {
+                r = store_user_set_locked_until(s, u->id, until);
+                if (r < 0)
+                        return r;
         }
 
         r = store_auth_state_put(s, u->id, &st);
@@ -459,18 +439,60 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
         return r;
 }
 
+/* The key of a name that is no user in the lockout of unknown names: a
+ * keyed digest of the name as the host shows it, qualified and in lower
+ * case, so that every door counts "ghost" and "ghost@acme" (acme the
+ * default tenant) alike. */
+static void unknown_name_key(Manager *m, const char *target, uint8_t key[static AUTH_LOCKOUT_KEY_SIZE]) {
+        _cleanup_free_ char *name = NULL;
+        const char *t = strempty(target), *tenant = m->config->default_tenant;
+        bool qualify = tenant && !strchr(t, '@');
+
+        if (asprintf(&name, "%s%s%s", t, qualify ? "@" : "", qualify ? tenant : "") < 0)
+                name = NULL;
+        for (char *p = name; p && *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        if (!name)
+                sha256(t, strlen(t), key);       /* out of memory: still a key, if not the same one */
+        else if (!m->secret_key || secret_key_digest(m->secret_key, "unknown-login", name, strlen(name), key) < 0)
+                sha256(name, strlen(name), key);
+}
+
+/* An attempt on a name that is no user, or on an account that can't be
+ * used (whose credentials are not looked at): the person is told what a
+ * real account would be told after as many failures (auth-lockout.h),
+ * counted under the name in the table of unknown names. */
+static void decide_unknown(Manager *m, const char *target, int64_t now, Decision *d) {
+        uint8_t key[AUTH_LOCKOUT_KEY_SIZE];
+        bool locked;
+
+        unknown_name_key(m, target, key);
+        locked = unknown_lockouts_fail(m->unknown_lockouts, m->config, key, now, &d->result.locked_until_usec);
+        d->result.apparent = locked ? AUTH_LOCKED : AUTH_FAILED;
+}
+
+/* Does the outcome tell the state of an account that exists? */
+static bool outcome_tells_account_state(AuthOutcome o) {
+        return o == AUTH_ACCOUNT_DISABLED || o == AUTH_ACCOUNT_EXPIRED || o == AUTH_ACCOUNT_LOCKED;
+}
+
 /* Runs decide_func in a transaction with the user as stored now, audits
- * the decision and commits. */
+ * the decision and commits. With count_unknown (a first attempt, from
+ * somebody not yet known to be the account's holder), an unknown user's
+ * attempt, or one on an account that can't be used, gets the apparent
+ * answer of decide_unknown(). */
 typedef int (*DecideFunc)(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d);
 
 static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
-                        const char *target, const char *default_action, DecideFunc f, void *userdata,
-                        const char *policy, AuthResult *ret) {
+                        const char *target, bool count_unknown, const char *default_action, DecideFunc f,
+                        void *userdata, const char *policy, AuthResult *ret) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *action = ctx && ctx->action ? ctx->action : default_action;
         int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
         Decision d = { .audit = AUDIT_FAILURE };
+        int64_t audit_until;
+        AuthOutcome recorded;
         bool locked_now;
         int r;
 
@@ -484,19 +506,30 @@ static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext 
         r = user_id > 0 ? store_user_get_by_id(s, user_id, &u) : -ENOENT;
         if (r == -ENOENT) {
                 d.result.outcome = AUTH_USER_UNKNOWN;
+                d.result.apparent = AUTH_USER_UNKNOWN;
                 d.reason = "unknown user";
                 d.audit = AUDIT_INVALID;
+                if (count_unknown && m->unknown_lockouts)
+                        decide_unknown(m, target, now, &d);
         } else if (r < 0)
                 return r;
         else {
                 r = f(m, s, userdata, u, now, &d);
                 if (r < 0)
                         return r;
+                d.result.apparent = d.result.outcome;
+                if (count_unknown && m->unknown_lockouts && outcome_tells_account_state(d.result.outcome))
+                        decide_unknown(m, target, now, &d);
         }
 
-        locked_now = d.result.outcome == AUTH_FAILED && d.result.locked_until_usec > 0;
-        r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy,
-                       d.result.outcome == AUTH_LOCKED || locked_now ? d.result.locked_until_usec : 0);
+        /* The audit trail has the truth: an account's own lock (this
+         * failure's, or one in force), or an unknown name's apparent one. */
+        recorded = u ? d.result.outcome : d.result.apparent;
+        locked_now = u && recorded == AUTH_FAILED && d.result.locked_until_usec > 0;
+        audit_until = recorded == AUTH_LOCKED || (recorded == AUTH_FAILED && d.result.locked_until_usec > 0)
+                              ? d.result.locked_until_usec
+                              : 0;
+        r = audit_auth(s, a, ctx, action, u, target, d.audit, d.result.factor, d.reason, policy, audit_until);
         if (r >= 0 && locked_now)
                 r = audit_auth(s, a, ctx, "auth.lock", u, target, AUDIT_SUCCESS, NULL, "too many failures", NULL,
                                d.result.locked_until_usec);
@@ -527,8 +560,8 @@ int auth_attempt_finish(Manager *m, Store *s, const Actor *a, const AuthContext 
                         AuthResult *ret) {
         if (at->verify_result == -EINPROGRESS)
                 return -EINVAL;   /* step 2 never ran */
-        return run_decision(m, s, a, ctx, at->user ? at->user->id : 0, at->target, "auth.login", decide_attempt, at,
-                            auth_totp_policy_to_string(at->policy), ret);
+        return run_decision(m, s, a, ctx, at->user ? at->user->id : 0, at->target, true, "auth.login", decide_attempt,
+                            at, auth_totp_policy_to_string(at->policy), ret);
 }
 
 typedef struct SecondFactor {
@@ -564,7 +597,8 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
 int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
                        const char *code, AuthResult *ret) {
         SecondFactor sf = { .code = code };
-        return run_decision(m, s, a, ctx, user_id, NULL, "auth.second-factor", decide_second_factor, &sf, NULL, ret);
+        return run_decision(m, s, a, ctx, user_id, NULL, false, "auth.second-factor", decide_second_factor, &sf, NULL,
+                            ret);
 }
 
 static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {
@@ -575,7 +609,7 @@ static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord
 
 int auth_account_check(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, const UserRecord *u,
                        AuthResult *ret) {
-        return run_decision(m, s, a, ctx, u->id, NULL, "auth.account", decide_account, NULL, NULL, ret);
+        return run_decision(m, s, a, ctx, u->id, NULL, false, "auth.account", decide_account, NULL, NULL, ret);
 }
 
 int auth_attempt_store_rehash(Manager *m, Store *s, const Actor *a, AuthAttempt *at) {
@@ -629,11 +663,11 @@ static void format_wait(int64_t usec, char *buf, size_t size) {
                 snprintf(buf, size, "%" PRIi64 " hours", (minutes + 59) / 60);
 }
 
-void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+static void message_of(AuthOutcome o, const AuthResult *r, int64_t now, char *buf, size_t size) {
         char wait[32];
 
         buf[0] = '\0';
-        switch (r->outcome) {
+        switch (o) {
         case AUTH_LOCKED:
                 format_wait(r->locked_until_usec - now, wait, sizeof(wait));
                 snprintf(buf, size, "The account is locked after too many failed attempts; try again in %s.", wait);
@@ -659,6 +693,38 @@ void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t siz
                 break;
         default:
                 break;
+        }
+}
+
+void auth_result_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+        message_of(r->apparent, r, now, buf, size);
+}
+
+void auth_result_holder_message(const AuthResult *r, int64_t now, char *buf, size_t size) {
+        message_of(r->outcome, r, now, buf, size);
+}
+
+int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e) {
+        char msg[256];
+
+        auth_result_holder_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
+        switch (r->outcome) {
+        case AUTH_SUCCESS:
+                return 0;
+        case AUTH_FAILED:
+        case AUTH_NEED_SECOND_FACTOR:
+                return tessera_error_set(e, -EKEYREJECTED, "%s%s%s", failed_message, msg[0] ? " " : "", msg);
+        case AUTH_LOCKED:
+        case AUTH_ACCOUNT_LOCKED:
+                return tessera_error_set(e, -ENOLCK, "%s", msg);
+        case AUTH_ACCOUNT_DISABLED:
+                return tessera_error_set(e, -EKEYREVOKED, "%s", msg);
+        case AUTH_ACCOUNT_EXPIRED:
+                return tessera_error_set(e, -EKEYEXPIRED, "%s", msg);
+        case AUTH_USER_UNKNOWN:
+                return tessera_error_set(e, -ENOENT, "The user no longer exists.");
+        default:
+                return tessera_error_set(e, -EIO, "The check did not come to a decision.");
         }
 }
 

@@ -78,6 +78,16 @@ typedef enum AuthOutcome {
 
 typedef struct AuthResult {
         AuthOutcome outcome;
+        /* What the person asking is told (auth_result_message()): the
+         * outcome, but for an unknown user, and for an account that can't
+         * be used (disabled, expired, locked by an administrator), what a
+         * real account would be told after as many failures: AUTH_FAILED,
+         * or AUTH_LOCKED (with locked_until_usec) once the name failed as
+         * often as locks an account. So no answer to a login tells who
+         * exists; outcome and the audit trail have the truth. (Second
+         * factors and account checks come after the password: there it
+         * is the outcome.) */
+        AuthOutcome apparent;
         int64_t user_id;          /* 0 when unknown */
         /* AUTH_LOCKED: until when. AUTH_FAILED: set when this failure locked the account. */
         int64_t locked_until_usec;
@@ -137,8 +147,21 @@ int auth_reset_failures(Store *s, int64_t user_id);
 
 /* A sentence for the person at the prompt ("The account is locked after
  * too many failed attempts; try again in 5 minutes."), or "" when there is
- * nothing to say beyond success or failure. */
+ * nothing to say beyond success or failure. Follows r->apparent: the same
+ * for an unknown name as for a real account. */
 void auth_result_message(const AuthResult *r, int64_t now_usec, char *buf, size_t size);
+/* The same about the outcome, for the account's holder, known to be them
+ * (a password change from their own session, D-Bus self-service): "The
+ * account is disabled; ask an administrator." */
+void auth_result_holder_message(const AuthResult *r, int64_t now_usec, char *buf, size_t size);
+
+/* A check that did not succeed, as an error for the faces that report
+ * errors (D-Bus self-service), with the sentence of auth_result_message():
+ * -EKEYREJECTED with failed_message for wrong credentials, -ENOLCK for an
+ * account locked (after failures or by an administrator), -EKEYREVOKED
+ * for a disabled one, -EKEYEXPIRED for an expired one, -ENOENT for a user
+ * gone meanwhile. Returns 0 (and leaves e alone) for AUTH_SUCCESS. */
+int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e);
 
 const char *auth_totp_policy_to_string(AuthTotpPolicy p);
 

@@ -270,6 +270,17 @@ static int parse_totp_window(const char *value, void *field) {
         return 0;
 }
 
+/* required or optional: "never" is for root's programs to choose. */
+static int parse_pam_totp(const char *value, void *field) {
+        if (streq(value, "required"))
+                *(ConfigTotpPolicy *) field = CONFIG_TOTP_REQUIRED;
+        else if (streq(value, "optional"))
+                *(ConfigTotpPolicy *) field = CONFIG_TOTP_OPTIONAL;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 static int parse_timeout(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
@@ -310,6 +321,7 @@ static const ConfigKey config_keys[] = {
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
+        KEY("pam", "totp", parse_pam_totp, pam_totp),
         KEY("http", "listen", parse_listen, http_listen),
         KEY("http", "public_url", parse_public_url, http_public_url),
         KEY("http", "threads", parse_unsigned, http_threads),
@@ -464,6 +476,7 @@ int config_new_default(Config **ret) {
         c->totp_window = 1;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
+        c->pam_totp = CONFIG_TOTP_REQUIRED;
 
         *ret = TAKE_PTR(c);
         return 0;

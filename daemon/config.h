@@ -9,6 +9,13 @@
 
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
 
+/* The TOTP policies a configuration may set; the numbers of
+ * AuthTotpPolicy (auth.h), the strictest first. */
+typedef enum ConfigTotpPolicy {
+        CONFIG_TOTP_REQUIRED = 0,
+        CONFIG_TOTP_OPTIONAL = 1,
+} ConfigTotpPolicy;
+
 typedef struct Config {
         char *path;
 
@@ -55,6 +62,9 @@ typedef struct Config {
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */
         unsigned pam_max_connections;
         unsigned pam_request_timeout; /* s a client has to send its request */
+        /* The least TOTP policy for callers that are not root: their
+         * module's totp= may ask more, never less. */
+        ConfigTotpPolicy pam_totp;
 
         /* [http] */
         char *http_listen;            /* "host:port"; NULL or "": no HTTP server */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "auth-lockout.h"
 #include "bus-manager.h"
 #include "http-server.h"
 #include "log.h"
@@ -24,6 +25,11 @@ int manager_new(Config *config, Manager **ret) {
 
         if (!m)
                 return -ENOMEM;
+        m->unknown_lockouts = unknown_lockouts_new();
+        if (!m->unknown_lockouts) {
+                free(m);
+                return -ENOMEM;
+        }
         m->config = config;
         pthread_mutex_init(&m->keys_lock, NULL);
         *ret = m;
@@ -64,6 +70,7 @@ Manager *manager_free(Manager *m) {
         free(m->database_path);
         secret_key_free(m->secret_key);
         erase_and_free(m->dummy_hash);
+        unknown_lockouts_free(m->unknown_lockouts);
         config_free(m->config);
         pthread_mutex_destroy(&m->keys_lock);
         free(m);

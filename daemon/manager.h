@@ -44,6 +44,10 @@ typedef struct Manager {
         SecretKey *secret_key;
         char *dummy_hash;
 
+        /* The failures of names that are no user (auth-lockout.h): shared
+         * by every thread, behind its own lock. */
+        struct UnknownLockouts *unknown_lockouts;
+
         PamServer *pam_server;
 
         /* HTTP and the OpenID provider, with threads of their own. */

@@ -84,11 +84,24 @@ static PamStatus status_of(AuthOutcome o) {
         }
 }
 
+/* The status says what the module must do with the answer (USER_UNKNOWN:
+ * the stack moves on to the next module); the text and the lock are what
+ * the person is told. At a login prompt that is the apparent answer, the
+ * same for a name that is no user as for a real account after as many
+ * failures. A password change comes from the holder's own session
+ * (passwd(1)): they learn the account's state. */
 static void reply_result(PamConnection *c, const AuthResult *res) {
         PamReply reply = { .status = status_of(res->outcome) };
+        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        AuthOutcome told = res->apparent;
 
-        auth_result_message(res, (int64_t) now_usec(CLOCK_REALTIME), reply.text, sizeof(reply.text));
-        if (res->outcome == AUTH_LOCKED || (res->outcome == AUTH_FAILED && res->locked_until_usec > 0))
+        if (c->req.type == PAM_MSG_AUTHENTICATE)
+                auth_result_message(res, now, reply.text, sizeof(reply.text));
+        else {
+                auth_result_holder_message(res, now, reply.text, sizeof(reply.text));
+                told = res->outcome;
+        }
+        if (told == AUTH_LOCKED || (told == AUTH_FAILED && res->locked_until_usec > 0))
                 reply.locked_until_usec = (uint64_t) res->locked_until_usec;
         pam_connection_reply(c, &reply);
 }
@@ -230,11 +243,15 @@ static void start_attempt(PamConnection *c, const UserRecord *u, AuthTotpPolicy 
         submit(c, verify_work, attempt_verified, c);
 }
 
+/* u is NULL for a name that is no user. */
 static void handle_authenticate(PamConnection *c, const UserRecord *u, AuthTotpPolicy policy) {
-        /* A probe for a user who must give a code: ask for it before
-         * anything is checked, so the prompt says nothing about the password. */
-        if ((c->req.flags & PAM_REQUEST_PROBE) && c->req.has_password && policy != AUTH_TOTP_NEVER &&
-            auth_user_has_totp(c->manager->store, u->id) > 0) {
+        /* A probe while the policy asks for codes: ask for one before
+         * anything is checked, so that the prompt says nothing about the
+         * password. And ask everybody, users without TOTP and names that
+         * are no user alike, so that it says nothing about who exists or
+         * who enrolled either; the code of a user without TOTP is not
+         * looked at (pam_tessera(8)). */
+        if ((c->req.flags & PAM_REQUEST_PROBE) && c->req.has_password && policy != AUTH_TOTP_NEVER) {
                 reply_status(c, PAM_STATUS_NEED_CODE, NULL);
                 return;
         }
@@ -379,6 +396,22 @@ static void handle_lookup(PamConnection *c, const UserRecord *u, AuthTotpPolicy 
         pam_connection_reply(c, &(PamReply) { .status = PAM_STATUS_OK, .needs_code = r > 0 });
 }
 
+/* The TOTP policy of a request. Root's callers (login, sshd, sudo, su)
+ * are the system's own programs, and their PAM configuration decides. Any
+ * other caller (a screen locker, or anything a user runs) could send what
+ * it likes: for them the daemon's [pam] totp is the least, which the
+ * module's totp= may make stricter, never weaker. */
+static AuthTotpPolicy effective_policy(const PamConnection *c) {
+        AuthTotpPolicy asked = (AuthTotpPolicy) c->req.totp_policy;   /* the same numbers, checked by the reader */
+        AuthTotpPolicy least = (AuthTotpPolicy) c->manager->config->pam_totp;
+
+        _Static_assert(AUTH_TOTP_REQUIRED < AUTH_TOTP_OPTIONAL && AUTH_TOTP_OPTIONAL < AUTH_TOTP_NEVER,
+                       "the stricter policy is the smaller number");
+        _Static_assert((int) CONFIG_TOTP_REQUIRED == (int) AUTH_TOTP_REQUIRED &&
+                       (int) CONFIG_TOTP_OPTIONAL == (int) AUTH_TOTP_OPTIONAL, "the same numbers");
+        return c->peer.uid == 0 ? asked : MIN(asked, least);
+}
+
 static bool items_valid(const PamRequest *req) {
         return valid_display_text(req->service, PAM_PROTO_MAX_ITEM) && valid_display_text(req->tty, PAM_PROTO_MAX_ITEM) &&
                valid_display_text(req->rhost, PAM_PROTO_MAX_ITEM) && valid_display_text(req->ruser, PAM_PROTO_MAX_ITEM);
@@ -386,7 +419,7 @@ static bool items_valid(const PamRequest *req) {
 
 void pam_request_dispatch(PamConnection *c) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        AuthTotpPolicy policy = (AuthTotpPolicy) c->req.totp_policy;   /* the same numbers, checked by the reader */
+        AuthTotpPolicy policy = effective_policy(c);
         int r;
 
         if (!items_valid(&c->req)) {
@@ -401,10 +434,13 @@ void pam_request_dispatch(PamConnection *c) {
                 return;
         }
         if (!u) {
-                /* Not ours. A password check still costs a hash and is
-                 * recorded; anything else is simply not our business. */
-                if (c->req.type == PAM_MSG_AUTHENTICATE || c->req.type == PAM_MSG_CHAUTHTOK_CHECK)
-                        start_attempt(c, NULL, policy);
+                /* Not ours. A password check goes as for a real user (the
+                 * code asked, a hash, a failure counted and recorded);
+                 * anything else is simply not our business. */
+                if (c->req.type == PAM_MSG_AUTHENTICATE)
+                        handle_authenticate(c, NULL, policy);
+                else if (c->req.type == PAM_MSG_CHAUTHTOK_CHECK)
+                        start_attempt(c, NULL, AUTH_TOTP_NEVER);
                 else
                         reply_status(c, PAM_STATUS_USER_UNKNOWN, NULL);
                 return;

@@ -12,8 +12,6 @@ PasswordJob *password_job_new(void) {
 PasswordJob *password_job_free(PasswordJob *j) {
         if (!j)
                 return NULL;
-        erase_and_free(j->verify_password);
-        erase_and_free(j->verify_hash);
         erase_and_free(j->new_password);
         erase_and_free(j->new_hash);
         free(j);
@@ -23,11 +21,7 @@ PasswordJob *password_job_free(PasswordJob *j) {
 void password_job_work(void *userdata) {
         PasswordJob *j = userdata;
 
-        if (j->verify_password)
-                j->verify_result = j->verify_hash ? password_verify(j->verify_password, j->verify_hash) : 0;
-        /* Hash only when the check (if any) passed: no work for a wrong one. */
-        if (j->new_password && (!j->verify_password || j->verify_result == 1))
-                j->hash_result = password_hash(j->new_password, j->prefix, j->cost, &j->new_hash);
+        j->hash_result = j->new_password ? password_hash(j->new_password, j->prefix, j->cost, &j->new_hash) : -EINVAL;
 }
 
 static void job_done(void *userdata) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Password work for the main loop: verify a given password and/or hash a
- * new one on the worker pool, then continue on the main loop. */
+/* Password work for the main loop: hash a new password on the worker pool,
+ * then continue on the main loop. Checking a password is the
+ * authentication core's alone (auth.h): it counts failures and audits. */
 
 #include "workers.h"
 
@@ -11,14 +12,11 @@ typedef void (*PasswordJobDone)(PasswordJob *j, void *userdata);
 
 struct PasswordJob {
         /* In. Owned by the job and wiped when it is freed. */
-        char *verify_password;    /* when set, checked against verify_hash */
-        char *verify_hash;
-        char *new_password;       /* when set, hashed with prefix and cost */
+        char *new_password;       /* hashed with prefix and cost */
         const char *prefix;
         unsigned long cost;
 
         /* Out. */
-        int verify_result;        /* 1 match, 0 mismatch, < 0 error */
         char *new_hash;
         int hash_result;          /* 0 or < 0 */
 

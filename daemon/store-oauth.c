@@ -15,6 +15,11 @@ static int run(Store *s, const char *sql, sqlite3_stmt **st) {
         return store_stmt(s, sql, st);
 }
 
+/* Codes and refresh tokens belong to a tenant through their application:
+ * every lookup by digest or id names the tenant it is made for, so that no
+ * artefact of one tenant is ever found in another. */
+#define OF_TENANT(param) "application_id IN (SELECT id FROM applications WHERE tenant_id = " param ")"
+
 /* -- sessions -------------------------------------------------------------- */
 
 #define SESSION_SELECT \
@@ -66,8 +71,9 @@ int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie
         return 0;
 }
 
-int store_session_get_by_cookie(Store *s, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE], OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE cookie_digest = ?1";
+int store_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                                OidcSession *ret) {
+        static const char sql[] = SESSION_SELECT "WHERE cookie_digest = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -75,11 +81,12 @@ int store_session_get_by_cookie(Store *s, const uint8_t cookie_digest[TOKEN_DIGE
         if (r < 0)
                 return r;
         bind_digest(st, 1, cookie_digest);
+        store_bind_int64(st, 2, tenant_id);
         return session_from_row(s, st, ret);
 }
 
-int store_session_get_by_id(Store *s, int64_t id, OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE id = ?1";
+int store_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, OidcSession *ret) {
+        static const char sql[] = SESSION_SELECT "WHERE id = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -87,11 +94,12 @@ int store_session_get_by_id(Store *s, int64_t id, OidcSession *ret) {
         if (r < 0)
                 return r;
         store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, tenant_id);
         return session_from_row(s, st, ret);
 }
 
-int store_session_get_by_sid(Store *s, const char *sid, OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE sid = ?1";
+int store_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, OidcSession *ret) {
+        static const char sql[] = SESSION_SELECT "WHERE sid = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -99,14 +107,16 @@ int store_session_get_by_sid(Store *s, const char *sid, OidcSession *ret) {
         if (r < 0)
                 return r;
         store_bind_text(st, 1, sid);
+        store_bind_int64(st, 2, tenant_id);
         return session_from_row(s, st, ret);
 }
 
-int store_session_revoke(Store *s, int64_t id, int64_t now_usec) {
+int store_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec) {
         static const char sql_session[] =
-                "UPDATE oidc_sessions SET revoked_usec = ?2 WHERE id = ?1 AND revoked_usec = 0";
+                "UPDATE oidc_sessions SET revoked_usec = ?2 WHERE id = ?1 AND tenant_id = ?3 AND revoked_usec = 0";
         static const char sql_tokens[] =
-                "UPDATE refresh_tokens SET revoked_usec = ?2 WHERE session_id = ?1 AND revoked_usec = 0";
+                "UPDATE refresh_tokens SET revoked_usec = ?2 WHERE session_id = ?1 AND revoked_usec = 0 "
+                "AND EXISTS (SELECT 1 FROM oidc_sessions WHERE id = ?1 AND tenant_id = ?3)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *a = NULL, *b = NULL;
         int r;
 
@@ -115,6 +125,7 @@ int store_session_revoke(Store *s, int64_t id, int64_t now_usec) {
                 return r;
         store_bind_int64(a, 1, id);
         store_bind_int64(a, 2, now_usec);
+        store_bind_int64(a, 3, tenant_id);
         r = store_step_done(s, a);
         if (r < 0)
                 return r;
@@ -123,6 +134,7 @@ int store_session_revoke(Store *s, int64_t id, int64_t now_usec) {
                 return r;
         store_bind_int64(b, 1, id);
         store_bind_int64(b, 2, now_usec);
+        store_bind_int64(b, 3, tenant_id);
         return store_step_done(s, b);
 }
 
@@ -150,10 +162,11 @@ int store_code_create(Store *s, const AuthorizationCode *c) {
         return store_step_done(s, st);
 }
 
-int store_code_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret) {
+int store_code_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret) {
         static const char sql[] =
                 "SELECT application_id, session_id, redirect_uri, scope, nonce, code_challenge, created_usec, "
-                "expires_usec, used_usec, issued_jti, issued_family FROM authorization_codes WHERE digest = ?1";
+                "expires_usec, used_usec, issued_jti, issued_family FROM authorization_codes "
+                "WHERE digest = ?1 AND " OF_TENANT("?2");
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         AuthorizationCode c = {};
         int r, rc;
@@ -162,6 +175,7 @@ int store_code_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], Authorizat
         if (r < 0)
                 return r;
         bind_digest(st, 1, digest);
+        store_bind_int64(st, 2, tenant_id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
@@ -186,11 +200,11 @@ int store_code_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], Authorizat
         return 0;
 }
 
-int store_code_claim(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec, const char *jti,
-                     const char *family) {
+int store_code_claim(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec,
+                     const char *jti, const char *family) {
         static const char sql[] =
                 "UPDATE authorization_codes SET used_usec = ?2, issued_jti = ?3, issued_family = ?4 "
-                "WHERE digest = ?1 AND used_usec = 0 AND expires_usec > ?2";
+                "WHERE digest = ?1 AND used_usec = 0 AND expires_usec > ?2 AND " OF_TENANT("?5");
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -201,6 +215,7 @@ int store_code_claim(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t 
         store_bind_int64(st, 2, now_usec);
         store_bind_text(st, 3, jti);
         store_bind_text(st, 4, family);
+        store_bind_int64(st, 5, tenant_id);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -273,8 +288,8 @@ static int refresh_from_stmt(Store *s, sqlite3_stmt *st, RefreshToken *ret) {
         return 0;
 }
 
-int store_refresh_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], RefreshToken *ret) {
-        static const char sql[] = REFRESH_SELECT "WHERE digest = ?1";
+int store_refresh_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], RefreshToken *ret) {
+        static const char sql[] = REFRESH_SELECT "WHERE digest = ?1 AND " OF_TENANT("?2");
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -282,11 +297,12 @@ int store_refresh_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], Refresh
         if (r < 0)
                 return r;
         bind_digest(st, 1, digest);
+        store_bind_int64(st, 2, tenant_id);
         return refresh_from_stmt(s, st, ret);
 }
 
-int store_refresh_get_by_id(Store *s, int64_t id, RefreshToken *ret) {
-        static const char sql[] = REFRESH_SELECT "WHERE id = ?1";
+int store_refresh_get_by_id(Store *s, int64_t tenant_id, int64_t id, RefreshToken *ret) {
+        static const char sql[] = REFRESH_SELECT "WHERE id = ?1 AND " OF_TENANT("?2");
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -294,6 +310,7 @@ int store_refresh_get_by_id(Store *s, int64_t id, RefreshToken *ret) {
         if (r < 0)
                 return r;
         store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, tenant_id);
         return refresh_from_stmt(s, st, ret);
 }
 
@@ -358,10 +375,14 @@ int store_revoked_token_add(Store *s, const char *jti, int64_t expires_usec) {
         return store_step_done(s, st);
 }
 
-int store_token_revoked(Store *s, const char *jti, const char *sid) {
+int store_token_revoked(Store *s, int64_t tenant_id, const char *jti, const char *sid) {
+        /* A sid that names no live session of the tenant (revoked, gone
+         * with its user, or never this tenant's) revokes the token: fail
+         * closed. */
         static const char sql[] =
                 "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1) "
-                "OR EXISTS (SELECT 1 FROM oidc_sessions WHERE sid = ?2 AND revoked_usec > 0)";
+                "OR (?2 IS NOT NULL AND NOT EXISTS "
+                "(SELECT 1 FROM oidc_sessions WHERE sid = ?2 AND tenant_id = ?3 AND revoked_usec = 0))";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -370,13 +391,17 @@ int store_token_revoked(Store *s, const char *jti, const char *sid) {
                 return r;
         store_bind_text(st, 1, jti);
         store_bind_text(st, 2, sid);
+        store_bind_int64(st, 3, tenant_id);
         if (sqlite3_step(st) != SQLITE_ROW)
                 return store_errno(sqlite3_errcode(s->db));
         return sqlite3_column_int(st, 0);
 }
 
-int store_consent_get(Store *s, int64_t user_id, int64_t application_id, char **ret_scope) {
-        static const char sql[] = "SELECT scope FROM consents WHERE user_id = ?1 AND application_id = ?2";
+int store_consent_get(Store *s, int64_t tenant_id, int64_t user_id, int64_t application_id, char **ret_scope) {
+        static const char sql[] =
+                "SELECT scope FROM consents WHERE user_id = ?1 AND application_id = ?2 "
+                "AND EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?3) "
+                "AND EXISTS (SELECT 1 FROM applications WHERE id = ?2 AND tenant_id = ?3)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r, rc;
 
@@ -385,6 +410,7 @@ int store_consent_get(Store *s, int64_t user_id, int64_t application_id, char **
                 return r;
         store_bind_int64(st, 1, user_id);
         store_bind_int64(st, 2, application_id);
+        store_bind_int64(st, 3, tenant_id);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
@@ -393,9 +419,13 @@ int store_consent_get(Store *s, int64_t user_id, int64_t application_id, char **
         return store_column_strdup(st, 0, true, ret_scope);
 }
 
-int store_consent_set(Store *s, int64_t user_id, int64_t application_id, const char *scope, int64_t now_usec) {
+int store_consent_set(Store *s, int64_t tenant_id, int64_t user_id, int64_t application_id, const char *scope,
+                      int64_t now_usec) {
+        /* Only a user and an application of the same tenant, that tenant. */
         static const char sql[] =
-                "INSERT INTO consents (user_id, application_id, scope, created_usec) VALUES (?1, ?2, ?3, ?4) "
+                "INSERT INTO consents (user_id, application_id, scope, created_usec) SELECT ?1, ?2, ?3, ?4 "
+                "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?5) "
+                "AND EXISTS (SELECT 1 FROM applications WHERE id = ?2 AND tenant_id = ?5) "
                 "ON CONFLICT (user_id, application_id) DO UPDATE SET scope = excluded.scope, "
                 "created_usec = excluded.created_usec";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
@@ -408,7 +438,11 @@ int store_consent_set(Store *s, int64_t user_id, int64_t application_id, const c
         store_bind_int64(st, 2, application_id);
         store_bind_text(st, 3, scope);
         store_bind_int64(st, 4, now_usec);
-        return store_step_done(s, st);
+        store_bind_int64(st, 5, tenant_id);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_oidc_purge(Store *s, int64_t now_usec) {

@@ -33,28 +33,35 @@ int store_signing_key_retire_all(Store *s, int64_t tenant_id, int64_t now_usec);
 /* Forgets keys retired before the given time. */
 int store_signing_key_prune(Store *s, int64_t tenant_id, int64_t retired_before_usec);
 
-/* Browser sessions */
+/* Browser sessions, authorization codes, refresh tokens, revocations and
+ * consents. Every lookup by a digest, an id or a sid takes the tenant it
+ * is made for and finds nothing of another tenant (-ENOENT): no artefact
+ * of one tenant is ever accepted in another, and a caller can't forget to
+ * check. */
 int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
                          int64_t *ret_id);
-int store_session_get_by_cookie(Store *s, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE], OidcSession *ret);
-int store_session_get_by_id(Store *s, int64_t id, OidcSession *ret);
-int store_session_get_by_sid(Store *s, const char *sid, OidcSession *ret);
-/* Marks the session revoked and revokes every refresh token of it. */
-int store_session_revoke(Store *s, int64_t id, int64_t now_usec);
+int store_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                                OidcSession *ret);
+int store_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, OidcSession *ret);
+int store_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, OidcSession *ret);
+/* Marks the session revoked and revokes every refresh token of it: its
+ * access tokens are refused from then on too (store_token_revoked()). */
+int store_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec);
 
 /* Authorization codes */
 int store_code_create(Store *s, const AuthorizationCode *c);
-int store_code_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret);
+int store_code_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret);
 /* Claims the code for one redemption: 1 when this call got it, 0 when it
  * was used already or has expired. Records what the redemption issued. */
-int store_code_claim(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec, const char *jti,
-                     const char *family);
+int store_code_claim(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec,
+                     const char *jti, const char *family);
 
 /* Refresh tokens */
 int store_refresh_create(Store *s, const RefreshToken *t, int64_t *ret_id);
-int store_refresh_get(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE], RefreshToken *ret);
-int store_refresh_get_by_id(Store *s, int64_t id, RefreshToken *ret);
-/* Marks the token rotated: 1 when it was current, 0 when not (any more). */
+int store_refresh_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], RefreshToken *ret);
+int store_refresh_get_by_id(Store *s, int64_t tenant_id, int64_t id, RefreshToken *ret);
+/* Marks the token rotated: 1 when it was current, 0 when not (any more).
+ * id comes from one of the lookups above. */
 int store_refresh_mark_rotated(Store *s, int64_t id, int64_t now_usec);
 int store_refresh_revoke_family(Store *s, const char *family, int64_t now_usec);
 /* True (1) when the family has been revoked as a whole. */
@@ -62,12 +69,15 @@ int store_refresh_family_revoked(Store *s, const char *family);
 
 /* Access tokens revoked before their expiry, by jti. */
 int store_revoked_token_add(Store *s, const char *jti, int64_t expires_usec);
-/* 1 when the jti was revoked or the session sid was (sid may be NULL). */
-int store_token_revoked(Store *s, const char *jti, const char *sid);
+/* 1 when the jti was revoked, or when sid (may be NULL: a token without a
+ * session) names no live session of the tenant: revoked, or gone. */
+int store_token_revoked(Store *s, int64_t tenant_id, const char *jti, const char *sid);
 
-/* Consents: the scopes a user granted an application. */
-int store_consent_get(Store *s, int64_t user_id, int64_t application_id, char **ret_scope);
-int store_consent_set(Store *s, int64_t user_id, int64_t application_id, const char *scope, int64_t now_usec);
+/* Consents: the scopes a user granted an application, both of the tenant
+ * (-ENOENT otherwise, for set too). */
+int store_consent_get(Store *s, int64_t tenant_id, int64_t user_id, int64_t application_id, char **ret_scope);
+int store_consent_set(Store *s, int64_t tenant_id, int64_t user_id, int64_t application_id, const char *scope,
+                      int64_t now_usec);
 
 /* Removes expired codes, revocations and sessions. */
 int store_oidc_purge(Store *s, int64_t now_usec);

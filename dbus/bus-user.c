@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "auth-totp.h"
+#include "auth.h"
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "log.h"
@@ -264,60 +265,114 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* SetPassword runs in up to two steps on the worker pool, as a password
+ * change over PAM does: a user changing their own password proves the
+ * current one through the authentication core first (auth.h), with its
+ * lockout and audit, so that the method is no faster and no more
+ * forgiving an oracle than a login; then the new password is hashed and
+ * stored. Administrators skip the first step. */
 typedef struct SetPasswordRequest {
         Manager *manager;
         sd_bus_message *msg;
         BusCaller caller;
         int64_t user_id;
         bool self_service;
+        AuthAttempt *attempt;     /* self-service: the current password */
+        PasswordJob *job;         /* the new password, to hash */
 } SetPasswordRequest;
 
-static void set_password_request_free(SetPasswordRequest *req) {
+static SetPasswordRequest *set_password_request_free(SetPasswordRequest *req) {
+        if (!req)
+                return NULL;
         sd_bus_message_unref(req->msg);
+        auth_attempt_free(req->attempt);
+        password_job_free(req->job);
         free(req);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(SetPasswordRequest *, set_password_request_free);
+
+/* Replies with e's error, or success; then the request is done. */
+static void set_password_reply(SetPasswordRequest *req, int r, const TesseraError *e, const UserRecord *u) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (r < 0) {
+                bus_reply_tessera_error(&error, e);
+                (void) sd_bus_reply_method_error(req->msg, &error);
+        } else {
+                bus_user_send_changed(req->manager, u);
+                (void) sd_bus_reply_method_return(req->msg, NULL);
+        }
+        set_password_request_free(req);
 }
 
-static void set_password_done(PasswordJob *j, void *userdata) {
+static void set_password_hashed(PasswordJob *j, void *userdata) {
         SetPasswordRequest *req = userdata;
         Manager *m = req->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Actor a = bus_caller_actor(&req->caller);
         TesseraError e = {};
         int r;
 
+        req->job = j;             /* freed with the request */
         /* The user may have changed or gone while the hash was computed. */
         r = store_user_get_by_id(m->store, req->user_id, &u);
         if (r < 0)
                 tessera_error_set(&e, r, r == -ENOENT ? "The user was deleted meanwhile." : "Failed to look up the user.");
-        else if (req->self_service && j->verify_result != 1) {
-                _cleanup_free_ char *target = user_qualified_name(u);
-                tessera_error_set(&e, -EKEYREJECTED, "The current password is not correct.");
-                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
-                r = e.code;
-        } else if (j->hash_result < 0 || !j->new_hash)
+        else if (j->hash_result < 0 || !j->new_hash)
                 r = tessera_error_set(&e, j->hash_result < 0 ? j->hash_result : -EIO, "Failed to hash the password.");
         else
                 r = user_set_password_hash(m, m->store, &a, u, j->new_hash, req->self_service, &e);
+        set_password_reply(req, r, &e, u);
+}
 
+static int submit_hash(SetPasswordRequest *req, TesseraError *e) {
+        int r;
+
+        req->job->done = set_password_hashed;
+        req->job->userdata = req;
+        r = password_job_submit(req->manager->workers, req->job);
+        if (r < 0)
+                return tessera_error_set(e, r, "Too many password operations are waiting; try again in a moment.");
+        /* The pool owns the job until set_password_hashed(), which frees the request. */
+        req->job = NULL;
+        return 0;
+}
+
+static void verify_current(void *userdata) {
+        SetPasswordRequest *req = userdata;
+        auth_attempt_verify(req->attempt);
+}
+
+static void current_checked(void *userdata) {
+        _cleanup_(set_password_request_freep) SetPasswordRequest *req = userdata;
+        Manager *m = req->manager;
+        AuthContext ctx = { .action = "auth.chauthtok", .service = "user.set-password" };
+        Actor a = bus_caller_actor(&req->caller);
+        TesseraError e = {};
+        AuthResult res;
+        int r;
+
+        r = auth_attempt_finish(m, m->store, &a, &ctx, req->attempt, &res);
+        if (r < 0)
+                r = tessera_error_set(&e, r, "Failed to check the current password.");
+        else
+                r = auth_result_error(&res, "The current password is not correct.", &e);
+        if (r >= 0)
+                r = submit_hash(req, &e);
         if (r < 0) {
-                bus_reply_tessera_error(&error, &e);
-                (void) sd_bus_reply_method_error(req->msg, &error);
-        } else {
-                bus_user_send_changed(m, u);
-                (void) sd_bus_reply_method_return(req->msg, NULL);
+                set_password_reply(TAKE_PTR(req), r, &e, NULL);
+                return;
         }
-        set_password_request_free(req);
-        password_job_free(j);
+        TAKE_PTR(req);    /* set_password_hashed() has it now */
 }
 
 static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
-        _cleanup_(password_job_freep) PasswordJob *j = NULL;
+        _cleanup_(set_password_request_freep) SetPasswordRequest *req = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
         const char *current, *new_password;
-        SetPasswordRequest *req;
         TesseraError e = {};
         BusCaller c;
         Actor a;
@@ -352,40 +407,39 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
                 return bus_reply_tessera_error(error, &e);
         }
 
-        j = password_job_new();
         req = calloc(1, sizeof(SetPasswordRequest));
-        if (!j || !req) {
-                free(req);
+        if (!req)
                 return -ENOMEM;
-        }
         *req = (SetPasswordRequest) {
                 .manager = m,
                 .msg = sd_bus_message_ref(msg),
                 .caller = c,
                 .user_id = u->id,
                 .self_service = self,
+                .job = password_job_new(),
         };
-        j->new_password = strdup(new_password);
-        j->prefix = m->config->hash_prefix;
-        j->cost = m->config->hash_cost;
-        j->done = set_password_done;
-        j->userdata = req;
-        if (self) {
-                j->verify_password = strdup(current);
-                j->verify_hash = strdup(u->password_hash);
-        }
-        if (!j->new_password || (self && (!j->verify_password || !j->verify_hash))) {
-                set_password_request_free(req);
+        if (!req->job || !(req->job->new_password = strdup(new_password)))
                 return -ENOMEM;
+        req->job->prefix = m->config->hash_prefix;
+        req->job->cost = m->config->hash_cost;
+
+        if (!self) {
+                r = submit_hash(req, &e);
+                if (r < 0)
+                        return bus_reply_tessera_error(error, &e);
+                TAKE_PTR(req);
+                return 1;
         }
 
-        r = password_job_submit(m->workers, j);
+        r = auth_attempt_new(m, u, target, current, NULL, AUTH_TOTP_NEVER, false, &req->attempt);
+        if (r < 0)
+                return r;
+        r = worker_pool_submit(m->workers, verify_current, current_checked, req);
         if (r < 0) {
-                set_password_request_free(req);
                 tessera_error_set(&e, r, "Too many password operations are waiting; try again in a moment.");
                 return bus_reply_tessera_error(error, &e);
         }
-        TAKE_PTR(j);
+        TAKE_PTR(req);
         return 1;
 }
 

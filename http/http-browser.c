@@ -94,10 +94,10 @@ int browser_session(OidcContext *ctx, OidcSession *ret) {
         if (!cookie || !token_is_plausible(cookie))
                 return -ENOENT;
         token_digest(cookie, digest);
-        r = store_session_get_by_cookie(ctx->store, digest, &s);
+        r = store_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, &s);
         if (r < 0)
                 return r;
-        if (s.tenant_id != ctx->tenant->id || s.revoked_usec > 0 || s.expires_usec <= store_now_usec())
+        if (s.revoked_usec > 0 || s.expires_usec <= store_now_usec())
                 return -ENOENT;
         *ret = s;
         return 0;

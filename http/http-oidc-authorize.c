@@ -102,12 +102,12 @@ int authz_parse(OidcContext *ctx, HttpParams *params, AuthzRequest *ret, Applica
                 untrusted_error(ctx, NULL, "The application did not say who it is (client_id).");
                 return -EINVAL;
         }
-        r = http_application(ctx->req, a.client_id, &app);
+        r = http_application(ctx->req, ctx->tenant->id, a.client_id, &app);
         if (r < 0 && r != -ENOENT) {
                 http_reply_internal_error(ctx->req, r);
                 return r;
         }
-        if (r == -ENOENT || app->tenant_id != ctx->tenant->id) {
+        if (r == -ENOENT) {
                 untrusted_error(ctx, a.client_id, "The application is not known here.");
                 return -ENOENT;
         }
@@ -335,7 +335,7 @@ int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, 
         r = store_commit(TAKE_PTR(txn));
         if (r < 0)
                 return r;
-        r = store_session_get_by_cookie(ctx->store, digest, ret_session);
+        r = store_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, ret_session);
         if (r < 0)
                 return r;
         *ret_cookie = TAKE_PTR(cookie);
@@ -346,7 +346,8 @@ static bool consent_covers(OidcContext *ctx, const ApplicationRecord *app, int64
         _cleanup_free_ char *granted = NULL;
         _cleanup_(strv_freep) char **l = NULL;
 
-        if (store_consent_get(ctx->store, user_id, app->id, &granted) < 0 || strv_split_spaces(scope, 16, &l) < 0)
+        if (store_consent_get(ctx->store, ctx->tenant->id, user_id, app->id, &granted) < 0 ||
+            strv_split_spaces(scope, 16, &l) < 0)
                 return false;
         STRV_FOREACH(i, l)
                 if (!oidc_scope_has(granted, *i))
@@ -512,7 +513,7 @@ void oidc_handle_consent(HttpRequest *req) {
         }
         r = store_begin(ctx.store);
         if (r >= 0) {
-                r = store_consent_set(ctx.store, u->id, app->id, a.scope, store_now_usec());
+                r = store_consent_set(ctx.store, ctx.tenant->id, u->id, app->id, a.scope, store_now_usec());
                 if (r >= 0)
                         r = store_commit(ctx.store);
                 else

@@ -246,12 +246,12 @@ int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *
         /* What goes into the audit trail must be harmless text. */
         snprintf(safe_id, sizeof(safe_id), "%s", token_is_plausible(client_id) ? client_id : "(invalid)");
 
-        r = token_is_plausible(client_id) ? http_application(ctx->req, client_id, &app) : -ENOENT;
+        r = token_is_plausible(client_id) ? http_application(ctx->req, ctx->tenant->id, client_id, &app) : -ENOENT;
         if (r < 0 && r != -ENOENT) {
                 http_reply_internal_error(ctx->req, r);
                 return r;
         }
-        if (r == -ENOENT || app->tenant_id != ctx->tenant->id) {
+        if (r == -ENOENT) {
                 client_auth_failed(ctx, action, safe_id, basic, "unknown client");
                 return -EACCES;
         }

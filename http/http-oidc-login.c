@@ -28,11 +28,16 @@ static int find_user(OidcContext *ctx, const char *login, UserRecord **ret) {
         return r == -ENOENT ? 0 : r;
 }
 
+/* What the page says after a failure: the core's apparent answer, which
+ * at the password step is the same for a name that is no user, an account
+ * that can't be used and a wrong password ("locked" after as many
+ * failures included); only after the password step does it tell an
+ * account's state. */
 static const char *failure_text(const AuthResult *res, char *buf, size_t size) {
         auth_result_message(res, store_now_usec(), buf, size);
         if (buf[0])
                 return buf;
-        return res->outcome == AUTH_FAILED || res->outcome == AUTH_USER_UNKNOWN
+        return res->apparent == AUTH_FAILED || res->apparent == AUTH_USER_UNKNOWN
                        ? "The name or password is not right."
                        : "This account can't sign in now.";
 }

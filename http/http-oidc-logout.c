@@ -75,8 +75,8 @@ void oidc_handle_logout(HttpRequest *req) {
         if (post_logout) {
                 /* Only to an address the application registered for this. */
                 if (!client_id || !token_is_plausible(client_id) ||
-                    store_application_get_by_client_id(ctx.store, client_id, &app) < 0 ||
-                    app->tenant_id != ctx.tenant->id || !application_has_post_logout_uri(app, post_logout)) {
+                    http_application(req, ctx.tenant->id, client_id, &app) < 0 ||
+                    !application_has_post_logout_uri(app, post_logout)) {
                         authz_error_page(&ctx, MHD_HTTP_BAD_REQUEST, "Sign-out failed",
                                          "The address to return to after signing out is not registered, so we will "
                                          "not send you there.");
@@ -118,7 +118,7 @@ void oidc_handle_logout(HttpRequest *req) {
                 r = store_begin(ctx.store);
                 if (r >= 0) {
                         txn = ctx.store;
-                        r = store_session_revoke(ctx.store, sess.id, store_now_usec());
+                        r = store_session_revoke(ctx.store, ctx.tenant->id, sess.id, store_now_usec());
                 }
                 if (r >= 0)
                         r = actor_audit(ctx.store, &actor, "oidc.logout", ctx.tenant->slug, sess.sid, AUDIT_SUCCESS,

@@ -79,7 +79,7 @@ void oidc_handle_revoke(HttpRequest *req) {
                 uint8_t digest[TOKEN_DIGEST_SIZE];
 
                 token_digest(token, digest);
-                r = store_refresh_get(ctx.store, digest, &rt);
+                r = store_refresh_get(ctx.store, ctx.tenant->id, digest, &rt);
                 if (r >= 0 && rt.application_id == app->id)
                         snprintf(v->family, sizeof(v->family), "%s", rt.family);
         } else if (access_token_claims(&ctx, token, &claims) >= 0 &&
@@ -138,9 +138,10 @@ void oidc_handle_introspect(HttpRequest *req) {
                 OidcSession sess = {};
 
                 token_digest(token, digest);
-                r = store_refresh_get(ctx.store, digest, &rt);
+                r = store_refresh_get(ctx.store, ctx.tenant->id, digest, &rt);
                 if (r >= 0 && rt.revoked_usec == 0 && rt.rotated_usec == 0 && rt.idle_expires_usec > now &&
-                    rt.absolute_expires_usec > now && store_session_get_by_id(ctx.store, rt.session_id, &sess) >= 0 &&
+                    rt.absolute_expires_usec > now &&
+                    store_session_get_by_id(ctx.store, ctx.tenant->id, rt.session_id, &sess) >= 0 &&
                     sess.revoked_usec == 0 && store_application_get_by_id(ctx.store, rt.application_id, &owner) >= 0) {
                         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
                         char sub[64] = "";

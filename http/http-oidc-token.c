@@ -83,7 +83,8 @@ static void grant_client_credentials(OidcContext *ctx, const HttpParams *p, cons
 /* -- authorization_code ------------------------------------------------------------- */
 
 typedef struct CodeRedemption {
-        OidcContext ctx;          /* tenant and issuer, owned */
+        OidcContext ctx;          /* issuer, owned; the tenant record stays with its thread */
+        int64_t tenant_id;
         uint8_t digest[TOKEN_DIGEST_SIZE];
         char jti[33];
         char *family;             /* NULL without offline_access */
@@ -108,14 +109,17 @@ static void code_redemption_free(CodeRedemption *c) {
 }
 
 /* In the writer's transaction: claim the code (one redemption wins), store
- * the refresh token; or, for a replayed code, revoke what it issued. */
+ * the refresh token; or, for a replayed code, revoke what it issued: the
+ * first access token, the refresh family, and the session they belong to,
+ * so that the access tokens minted from the family since are refused at
+ * once too. */
 static int redeem_write(Store *s, void *userdata) {
         CodeRedemption *c = userdata;
         int64_t now = store_now_usec();
         AuthorizationCode code = {};
         int r;
 
-        r = store_code_claim(s, c->digest, now, c->jti, c->family);
+        r = store_code_claim(s, c->tenant_id, c->digest, now, c->jti, c->family);
         if (r < 0)
                 return r;
         if (r > 0) {
@@ -130,13 +134,15 @@ static int redeem_write(Store *s, void *userdata) {
 
         /* Used before (or expired): a replay. RFC 6749 4.1.2: revoke what
          * the first redemption issued. */
-        r = store_code_get(s, c->digest, &code);
+        r = store_code_get(s, c->tenant_id, c->digest, &code);
         if (r >= 0 && code.used_usec > 0) {
                 if (code.issued_jti)
                         r = store_revoked_token_add(s, code.issued_jti,
                                                     now + (int64_t) 3600 * 24 * USEC_PER_SEC);
                 if (r >= 0 && code.issued_family)
                         r = store_refresh_revoke_family(s, code.issued_family, now);
+                if (r >= 0)
+                        r = store_session_revoke(s, c->tenant_id, code.session_id, now);
         }
         authorization_code_done(&code);
         if (r < 0 && r != -ENOENT)
@@ -195,7 +201,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                 return;
         }
         token_digest(code_s, digest);
-        r = store_code_get(ctx->store, digest, &code);
+        r = store_code_get(ctx->store, ctx->tenant->id, digest, &code);
         if (r == -ENOENT) {
                 token_error(ctx, app, MHD_HTTP_BAD_REQUEST, "invalid_grant", "The authorization code is not valid.");
                 return;
@@ -225,7 +231,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                 return;
         }
 
-        r = store_session_get_by_id(ctx->store, code.session_id, &sess);
+        r = store_session_get_by_id(ctx->store, ctx->tenant->id, code.session_id, &sess);
         if (r >= 0)
                 r = oidc_session_user(ctx, &sess, &user);
         if (r < 0 && code.used_usec == 0) {
@@ -245,6 +251,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                 return;
         }
         memcpy(c->digest, digest, sizeof(digest));
+        c->tenant_id = ctx->tenant->id;
 
         if (user) {
                 g.user = user;
@@ -301,7 +308,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                                sess.sid, c->family ? "true" : "false");
         }
         oidc_audit_add(&c->replay, ctx, "oauth.code-replay", app->client_id, user ? user->name : NULL, AUDIT_DENIED,
-                       "{\"error\":\"invalid_grant\",\"revoked\":\"what the code issued\"}");
+                       "{\"error\":\"invalid_grant\",\"revoked\":\"what the code issued, and its session\"}");
         authorization_code_done(&code);
 
         /* The context moves into the redemption: the writer thread replies.
@@ -322,6 +329,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
 
 typedef struct Refresh {
         OidcContext ctx;
+        int64_t tenant_id;
         int64_t old_id;
         RefreshToken next;        /* the rotated-in token */
         int64_t grace_usec;
@@ -361,7 +369,7 @@ static int refresh_write(Store *s, void *userdata) {
          * concurrent refreshes land within the grace period and get a
          * sibling; anything later is a reuse: someone else has the token,
          * so its whole lineage goes. */
-        r = store_refresh_get_by_id(s, f->old_id, &old);
+        r = store_refresh_get_by_id(s, f->tenant_id, f->old_id, &old);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -373,7 +381,14 @@ static int refresh_write(Store *s, void *userdata) {
                 refresh_token_done(&old);
                 return r < 0 ? r : 1;
         }
+        /* The session goes with it (OAuth 2.1, RFC 9700 4.14): the access
+         * tokens of the family name its sid, and every check of an access
+         * token reads the session's state (oidc_verify_access_token()), so
+         * they are refused from this commit on, whatever thread verified
+         * their signature before. */
         r = store_refresh_revoke_family(s, old.family, now);
+        if (r >= 0 && old.session_id > 0)
+                r = store_session_revoke(s, f->tenant_id, old.session_id, now);
         if (r >= 0)
                 r = oidc_audit_write(s, &f->reuse);
         refresh_token_done(&old);
@@ -383,7 +398,8 @@ static int refresh_write(Store *s, void *userdata) {
 static void refresh_done(HttpRequest *req, int result, void *userdata) {
         Refresh *f = userdata;
 
-        reply_grant(req, result, &f->response, "The refresh token was used already; its whole lineage is revoked.");
+        reply_grant(req, result, &f->response,
+                    "The refresh token was used already; its whole lineage and its session are revoked.");
         refresh_free(f);
 }
 
@@ -414,7 +430,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
                 return;
         }
         token_digest(token, digest);
-        r = store_refresh_get(ctx->store, digest, &old);
+        r = store_refresh_get(ctx->store, ctx->tenant->id, digest, &old);
         if (r == -ENOENT) {
                 token_error(ctx, app, MHD_HTTP_BAD_REQUEST, "invalid_grant", "The refresh token is not valid.");
                 return;
@@ -456,7 +472,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
         }
 
         if (old.session_id > 0) {
-                r = store_session_get_by_id(ctx->store, old.session_id, &sess);
+                r = store_session_get_by_id(ctx->store, ctx->tenant->id, old.session_id, &sess);
                 if (r >= 0 && sess.revoked_usec > 0)
                         r = -ENOENT;
         } else
@@ -495,6 +511,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
                 return;
         }
 
+        f->tenant_id = ctx->tenant->id;
         f->old_id = old.id;
         f->grace_usec = (int64_t) cfg->oidc_refresh_reuse_grace * USEC_PER_SEC;
         f->next = (RefreshToken) {
@@ -517,7 +534,9 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
         oidc_audit_add(&f->grace, ctx, "oauth.refresh", app->client_id, user->name, AUDIT_SUCCESS,
                        "{\"family\":\"%s\",\"jti\":\"%s\",\"within_grace\":true}", old.family, g.jti);
         oidc_audit_add(&f->reuse, ctx, "oauth.refresh-reuse", app->client_id, user->name, AUDIT_DENIED,
-                       "{\"error\":\"invalid_grant\",\"family\":\"%s\",\"revoked\":\"family\"}", old.family);
+                       "{\"error\":\"invalid_grant\",\"family\":\"%s\",\"revoked\":\"family and session\","
+                       "\"sid\":\"%s\"}",
+                       old.family, sess.sid);
 
         f->ctx = *ctx;
         f->ctx.tenant = tenant_record_unref(f->ctx.tenant);

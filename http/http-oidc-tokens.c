@@ -268,7 +268,7 @@ int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_c
         if (!json_is_string(json_object_get(claims, "jti")) || !json_is_string(json_object_get(claims, "sub")))
                 return -EKEYREJECTED;
 
-        r = store_token_revoked(ctx->store, json_string_value(json_object_get(claims, "jti")),
+        r = store_token_revoked(ctx->store, ctx->tenant->id, json_string_value(json_object_get(claims, "jti")),
                                 json_string_value(json_object_get(claims, "sid")));
         if (r < 0)
                 return r;

@@ -42,7 +42,7 @@ static int token_user(OidcContext *ctx, const char *token, json_t **ret_claims, 
                         r = -EACCES;
         }
         if (r >= 0) {
-                r = store_session_get_by_sid(ctx->store, sid, &sess);
+                r = store_session_get_by_sid(ctx->store, ctx->tenant->id, sid, &sess);
                 if (r >= 0)
                         r = oidc_session_user(ctx, &sess, &u);
                 if (r == -EPERM)

@@ -238,7 +238,8 @@ char *http_url_encode(const char *s) {
         return out;
 }
 
-int http_application(HttpRequest *req, const char *client_id, ApplicationRecord **ret) {
+/* The application by client id, from the thread's cache when current. */
+static int find_application(HttpRequest *req, const char *client_id, ApplicationRecord **ret) {
         HttpThread *t = req->thread;
         /* Read before the store: a change committed after this reads again. */
         uint64_t gen = atomic_load(&req->manager->generation);
@@ -260,6 +261,21 @@ int http_application(HttpRequest *req, const char *client_id, ApplicationRecord 
         application_record_unref(t->apps[slot].app);
         t->apps[slot].app = application_record_ref(*ret);
         t->apps[slot].generation = gen;
+        return 0;
+}
+
+int http_application(HttpRequest *req, int64_t tenant_id, const char *client_id, ApplicationRecord **ret) {
+        _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
+        int r;
+
+        r = find_application(req, client_id, &app);
+        if (r < 0)
+                return r;
+        /* Client ids are unique across tenants; an application is known
+         * only in its own. */
+        if (app->tenant_id != tenant_id)
+                return -ENOENT;
+        *ret = TAKE_PTR(app);
         return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* auth: the password through pam_get_authtok(), then, for users with TOTP,
- * a code through the conversation (or, with one_prompt, off the end of the
- * password). */
+/* auth: the password through pam_get_authtok(), then, while the policy asks
+ * for codes, a code through the conversation (or, with one_prompt, off the
+ * end of the password). */
 
 #include <string.h>
 
@@ -18,6 +18,10 @@ static int auth_result(pam_handle_t *pamh, int flags, const PamTesseraOptions *o
                 pam_tessera_show(pamh, flags, PAM_TEXT_INFO, reply);   /* "a backup code was used; n left" */
                 return PAM_SUCCESS;
         case PAM_STATUS_USER_UNKNOWN:
+                /* Not ours: the stack moves on. The person is told what a
+                 * real account would tell after as many failures
+                 * ("locked"), so the prompt doesn't give away who exists. */
+                pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);
                 return PAM_USER_UNKNOWN;
         case PAM_STATUS_AUTH_FAILED:
                 pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);   /* only when this locked the account */
@@ -31,8 +35,10 @@ static int auth_result(pam_handle_t *pamh, int flags, const PamTesseraOptions *o
         case PAM_STATUS_ACCOUNT_LOCKED:
         case PAM_STATUS_ACCOUNT_DISABLED:
         case PAM_STATUS_ACCOUNT_EXPIRED:
-                /* The account phase tells the person; here, an unusable
-                 * account just doesn't authenticate. */
+                /* An unusable account just doesn't authenticate, and the
+                 * person is told what a name that is no user is told (the
+                 * text, if any, says "locked" after as many failures). */
+                pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);
                 pam_syslog(pamh, LOG_NOTICE, "'%s' can't log in: %s", req->user, pam_status_to_string(reply->status));
                 return PAM_AUTH_ERR;
         case PAM_STATUS_DENIED:
@@ -90,8 +96,10 @@ _public_ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
                 (void) pam_fail_delay(pamh, PAM_TESSERA_FAIL_DELAY_USEC);
 
         /* In one_prompt mode we must know before splitting whether this
-         * user gives a code at all: a password may end in digits. */
-        if (o.one_prompt && o.totp != PAM_TOTP_NEVER) {
+         * user gives a code at all: a password may end in digits. The
+         * daemon says, under the policy that applies (for a caller that
+         * is not root, never weaker than its own; totp= alone for root). */
+        if (o.one_prompt) {
                 pam_tessera_request_init(pamh, &o, PAM_MSG_LOOKUP, user, &req);
                 r = pam_tessera_call(pamh, &o, &req, &reply);
                 if (r != PAM_SUCCESS)
@@ -121,7 +129,9 @@ _public_ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
                 r = split_answer(pamh, &req);
                 if (r != PAM_SUCCESS)
                         return r;
-        } else if (!o.one_prompt && o.totp != PAM_TOTP_NEVER && req.has_password)
+        } else if (!o.one_prompt && req.has_password)
+                /* The daemon answers NEED_CODE when the policy that applies
+                 * asks for codes: then the code is asked. */
                 req.flags |= PAM_REQUEST_PROBE;
 
         r = pam_tessera_call(pamh, &o, &req, &reply);
@@ -129,9 +139,11 @@ _public_ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
                 return r;
 
         if (reply.status == PAM_STATUS_NEED_CODE) {
-                int code_conv = ask_code(pamh, &req);
-
-                if (code_conv == PAM_CONV_AGAIN)
+                /* Everybody is asked while the policy asks for codes, users
+                 * without TOTP too: a conversation that fails here is no
+                 * code, and the daemon decides as for an empty one (never
+                 * a success where a code is required). */
+                if (ask_code(pamh, &req) == PAM_CONV_AGAIN)
                         return PAM_INCOMPLETE;
                 req.flags &= ~PAM_REQUEST_PROBE;
                 r = pam_tessera_call(pamh, &o, &req, &reply);
@@ -139,8 +151,6 @@ _public_ int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
                         return r;
                 if (reply.status == PAM_STATUS_NEED_CODE)
                         return PAM_AUTHINFO_UNAVAIL;   /* asked twice: a daemon bug; never a success */
-                if (code_conv != PAM_SUCCESS && reply.status != PAM_STATUS_OK)
-                        return code_conv;
         }
 
         r = auth_result(pamh, flags, &o, &req, &reply);

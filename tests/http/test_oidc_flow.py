@@ -12,6 +12,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import struct
 import sys
 import threading
@@ -302,6 +303,41 @@ class FlowTest(unittest.TestCase):
                    headers={"Origin": "https://evil.example"})
         self.assertEqual(r.status, 403)
 
+    def test_unknown_names_lock_like_real_ones(self):
+        """Trying a name three times and looking for "locked" tells nothing:
+        a name that is no user answers exactly as a real account does,
+        failure after failure, and "locked" for as long."""
+        self.t.ctl("user", "add", "fred@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        b = Browser(self.t)
+        page, _ = b.authorize(self.web)
+
+        def answer(login, password):
+            r = b.sign_in(page, login=login, password=password)
+            m = re.search(r'<div class="error" role="alert">([^<]*)</div>', r.text)
+            return r.status, m.group(1) if m else None
+
+        for attempt in range(3):
+            real, ghost = answer("fred", "wrong password"), answer("nosuchfred", "wrong password")
+            self.assertEqual(ghost, real, f"attempt {attempt + 1}")
+        self.assertEqual(real, (401, "Too many failed attempts: the account is locked for a minute."))
+        # Locked: the right password of the real one, anything for the other.
+        real, ghost = answer("fred", PASSWORD), answer("nosuchfred", PASSWORD)
+        self.assertEqual(real, (401, "The account is locked after too many failed attempts; try again in a minute."))
+        self.assertEqual(ghost, real)
+        # The audit trail knows the difference.
+        events = self.t.sqlite("SELECT result, details FROM audit_events WHERE action = 'auth.login' "
+                               "AND target = 'nosuchfred@acme' ORDER BY id")
+        self.assertEqual([(e[0], json.loads(e[1])["reason"]) for e in events], [("invalid", "unknown user")] * 4)
+        self.assertIn("locked_until_usec", json.loads(events[-1][1]))
+        # An account that can't be used answers as a name that is no user
+        # does, failure after failure: its state is not for strangers.
+        self.t.ctl("user", "add", "gina@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        self.t.ctl("user", "disable", "gina@acme", check=True)
+        for password in ("wrong password", PASSWORD, "wrong password", PASSWORD):
+            real, ghost = answer("gina", password), answer("nosuchgina", password)
+            self.assertEqual(real, ghost)
+        self.assertEqual(real, (401, "The account is locked after too many failed attempts; try again in a minute."))
+
     def test_refresh_rotation_and_reuse(self):
         b = Browser(self.t)
         code, verifier = self.login_code(b)
@@ -331,6 +367,46 @@ class FlowTest(unittest.TestCase):
         self.assertEqual(rv.status, 200)
         r = self.refresh(self.web, tok["refresh_token"])
         self.assertEqual(r.status, 400)
+
+    def test_refresh_reuse_ends_the_session(self):
+        """A replayed refresh token ends its session: the access tokens of
+        the family are refused at once, at userinfo (even on a server
+        thread that verified and cached them) and at introspection."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.t.http_port, timeout=30)
+        self.addCleanup(conn.close)
+
+        def userinfo(token):
+            conn.request("GET", "/t/acme/userinfo", headers={"Authorization": "Bearer " + token})
+            r = conn.getresponse()
+            r.read()
+            return r.status
+
+        def introspect(token):
+            return Client(self.t.base_url).post("/t/acme/introspect", form={"token": token},
+                                                basic=(self.web["client_id"], self.web["client_secret"])).json
+
+        b = Browser(self.t)
+        code, verifier = self.login_code(b, login="erin")
+        tok = self.exchange(self.web, code, verifier).json
+        rotated = self.refresh(self.web, tok["refresh_token"])
+        self.assertEqual(rotated.status, 200, rotated.text)
+        access = rotated.json["access_token"]
+        self.assertEqual([userinfo(access) for _ in range(3)], [200, 200, 200])
+        self.assertTrue(introspect(access)["active"])
+        time.sleep(1.2)       # past refresh_reuse_grace = 1
+        r = self.refresh(self.web, tok["refresh_token"])
+        self.assertEqual((r.status, r.json["error"]), (400, "invalid_grant"))
+        # At once: the first access token and the one the rotation issued.
+        self.assertEqual(userinfo(access), 401)
+        self.assertEqual(userinfo(tok["access_token"]), 401)
+        self.assertEqual(introspect(access), {"active": False})
+        self.assertEqual(introspect(tok["access_token"]), {"active": False})
+        # The browser's session went too: it is asked to sign in again.
+        page, _ = b.authorize(self.web)
+        self.assertIn('name="password"', page.text)
+        reuse = self.t.sqlite("SELECT details FROM audit_events WHERE action = 'oauth.refresh-reuse' "
+                              "ORDER BY id DESC LIMIT 1")[0][0]
+        self.assertEqual(json.loads(reuse)["revoked"], "family and session")
 
     def test_logout(self):
         b = Browser(self.t)

@@ -5,6 +5,7 @@ output for people and for programs, exit codes and error messages."""
 
 import json
 import os
+import re
 import sys
 import unittest
 
@@ -13,6 +14,8 @@ from tessera_env import NOBODY, Tessera, require_root  # noqa: E402
 
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_DENIED, EXIT_REFUSED = 2, 3, 4, 5
 IVAN_UID = 200500
+KATE_UID = 200600
+LOCKOUT_FAILURES = 3
 
 
 class CliTest(unittest.TestCase):
@@ -278,7 +281,8 @@ class CliTest(unittest.TestCase):
 class SelfServiceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.t = Tessera(default_tenant="acme", bus_users=[("ivan", IVAN_UID)]).start()
+        cls.t = Tessera(default_tenant="acme", bus_users=[("ivan", IVAN_UID), ("kate", KATE_UID)],
+                        config_extra=f"[auth]\nlockout_failures = {LOCKOUT_FAILURES}\nlockout_time = 60\n").start()
         cls.addClassCleanup(cls.t.close)
         cls.t.ctl("tenant", "create", "acme", check=True)
 
@@ -308,9 +312,59 @@ class SelfServiceTest(unittest.TestCase):
         self.ctl("user", "add", "judy@acme")
         self.ctl("user", "passwd", "judy@acme", "--password-stdin", input="x\ny-password\n", user=uid,
                  code=EXIT_DENIED)
-        failures = self.ctl_json("audit", "list", "--target", "ivan@acme", "--action", "user.set-password")
-        self.assertEqual([e["result"] for e in failures], ["success", "failure", "success", "success", "failure"])
-        self.assertTrue(all(e["actor_uid"] == uid for e in failures[1:]))
+        changes = self.ctl_json("audit", "list", "--target", "ivan@acme", "--action", "user.set-password")
+        self.assertEqual([e["result"] for e in changes], ["success", "success", "success"])
+        self.assertTrue(all(e["actor_uid"] == uid for e in changes[1:]))
+        # The current password was checked by the authentication core, as
+        # a password change over PAM is: every check recorded, by ivan.
+        checks = self.ctl_json("audit", "list", "--target", "ivan@acme", "--action", "auth.chauthtok")
+        self.assertEqual([(e["result"], e["details"].get("reason")) for e in checks],
+                         [("failure", "wrong password"), ("success", None), ("success", None),
+                          ("failure", "wrong password")])
+        self.assertTrue(all(e["actor_uid"] == uid and e["channel"] == "dbus" for e in checks))
+
+    def test_self_service_password_shares_the_lockout(self):
+        """SetPassword is no password oracle: wrong current passwords count
+        towards the lockout that every door shares, and a locked or
+        disabled account is refused with an error of its own, without its
+        password being looked at."""
+        require_root(self)
+        self.ctl("user", "add", "kate@acme", "--uid", str(KATE_UID))
+        self.ctl("user", "passwd", "kate@acme", "--password-stdin", input="first-password\n")
+
+        def set_password(current, new):
+            p = self.t.gdbus("/org/tessera/Identity1/user/acme/kate", "org.tessera.Identity1.User.SetPassword",
+                             current, new, user=KATE_UID)
+            m = re.search(r"GDBus\.Error:org\.tessera\.Identity1\.Error\.(\w+): (.*)", p.stderr)
+            return (m.group(1), m.group(2)) if m else (None, p.stdout + p.stderr)
+
+        def last_check():
+            events = self.ctl_json("audit", "list", "--target", "kate@acme", "--action", "auth.chauthtok")
+            return events[-1]["result"], events[-1]["details"].get("reason")
+
+        for i in range(LOCKOUT_FAILURES):
+            name, message = set_password(f"guess-{i}", "second-password")
+            self.assertEqual(name, "AuthenticationFailed", message)
+        self.assertIn("the account is locked", message)
+        self.assertEqual(last_check(), ("failure", "wrong password"))
+        # The same lock as a login's.
+        self.assertEqual(self.ctl_json("user", "show", "kate@acme")["state"], "locked")
+        name, message = set_password("first-password", "second-password")
+        self.assertEqual(name, "AccountLocked", message)
+        self.assertIn("try again in", message)
+        self.assertEqual(last_check(), ("denied", "account locked after failures"))
+        p = self.ctl("user", "passwd", "kate@acme", "--password-stdin", input="first-password\nsecond-password\n",
+                     user=KATE_UID, code=EXIT_DENIED)
+        self.assertIn("locked", p.stderr)
+
+        self.ctl("user", "unlock", "kate@acme")
+        self.ctl("user", "disable", "kate@acme")
+        name, message = set_password("first-password", "second-password")
+        self.assertEqual(name, "AccountDisabled", message)
+        self.assertEqual(last_check(), ("denied", "account disabled"))
+        self.ctl("user", "enable", "kate@acme")
+        self.assertEqual(set_password("first-password", "second-password")[0], None)
+        self.assertEqual(last_check(), ("success", None))
 
 
 if __name__ == "__main__":

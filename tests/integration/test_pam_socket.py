@@ -6,6 +6,7 @@ never finish, a caller that isn't root asking about someone else, too many
 connections and too much password work at once. Also the secret key's
 file rules. Runs in the sanitizer build too."""
 
+import json
 import os
 import socket
 import stat
@@ -209,6 +210,50 @@ class PamSocketTest(unittest.TestCase):
         self.assertIn('"result": "denied"', denied)
         # Users that aren't ours stay none of tessera's business for anyone.
         self.assertEqual(as_alice("nosuch", LOOKUP), USER_UNKNOWN)
+
+    def test_totp_policy_is_the_daemons_for_callers_not_root(self):
+        """A caller that is not root can't choose a weaker TOTP policy than
+        the daemon's [pam] totp (required by default): carol, enrolled,
+        asking for herself with totp=never still has to give a code. Root's
+        programs keep the policy of their PAM configuration."""
+        require_root(self)
+        self.t.ctl("user", "add", "carol@acme", "--uid", "200012", "--password-stdin", input=PASSWORD + "\n",
+                   check=True)
+        secret = json.loads(self.t.ctl("--json", "user", "totp", "enroll", "carol@acme", check=True).stdout)["secret"]
+        code = subprocess.run(["oathtool", "--totp", "-b", secret], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        self.t.ctl("user", "totp", "confirm", "carol@acme", code, check=True)
+        script = (
+            "import socket, sys\n"
+            f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+            "from test_pam_socket import *\n"
+            "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+            "policy, flags = int(sys.argv[2]), int(sys.argv[3])\n"
+            "s.sendall(message(AUTHENTICATE, field(T_USER, 'carol'), field(T_PASSWORD, sys.argv[4]),\n"
+            "                  field(T_POLICY, policy), field(T_FLAGS, flags)))\n"
+            "print(read_reply(s)[T_STATUS])\n")
+        REQUIRED, OPTIONAL, NEVER = range(3)
+
+        def as_carol(policy, flags=0, password=PASSWORD):
+            p = self.t.run([sys.executable, "-c", script, self.t.pam_socket, str(policy), str(flags), password],
+                           user=200012, check=True)
+            return int(p.stdout)
+
+        def as_root(policy, flags=0):
+            return self.ask(AUTHENTICATE, field(T_USER, "carol"), field(T_PASSWORD, PASSWORD), field(T_POLICY, policy),
+                            field(T_FLAGS, flags))[T_STATUS]
+
+        self.assertEqual(as_carol(NEVER), AUTH_FAILED)
+        self.assertEqual(as_carol(OPTIONAL), AUTH_FAILED)
+        self.assertEqual(as_carol(NEVER, FLAG_PROBE), NEED_CODE)
+        events = self.t.ctl("--json", "audit", "list", "--target", "carol@acme", "--action", "auth.login",
+                            check=True).stdout
+        last = [e for e in json.loads(events) if e["actor_uid"] == 200012][-1]
+        self.assertEqual((last["details"]["totp_policy"], last["details"]["reason"]), ("required", "code missing"))
+        # Root's caller (sshd, sudo) decides: never is never.
+        self.t.ctl("user", "unlock", "carol@acme", check=True)
+        self.assertEqual(as_root(NEVER), OK)
+        self.assertEqual(as_root(REQUIRED), AUTH_FAILED)
 
     def test_connection_limit(self):
         # max_connections = 8: the ninth waits in the backlog until one closes.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "test-auth-util.h"
+#include "auth-lockout.h"
 #include "auth-totp.h"
 #include "password.h"
 #include "time-util.h"
@@ -268,6 +269,129 @@ START_TEST(test_lockout) {
 }
 END_TEST
 
+/* An unknown name's attempt, as the PAM socket makes one (the name as typed). */
+static AuthOutcome unknown_login(const char *name, AuthResult *ret) {
+        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
+        AuthContext ctx = { .service = "test" };
+
+        ck_assert_int_eq(auth_attempt_new(m, NULL, name, "pw", NULL, AUTH_TOTP_REQUIRED, false, &at), 0);
+        auth_attempt_verify(at);
+        ck_assert_int_eq(auth_attempt_finish(m, m->store, &auth_test_root, &ctx, at, ret), 0);
+        return ret->outcome;
+}
+
+/* An unknown name is told what a real account is told after as many
+ * failures, "locked" included, for as long; only the outcome and the
+ * audit trail know better. */
+START_TEST(test_unknown_names_lock_alike) {
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *cur = NULL;
+        int64_t now;
+        AuthResult real, ghost;
+        char real_msg[256], ghost_msg[256];
+
+        m->config->lockout_failures = 3;
+        m->config->lockout_time = 60;
+        m->config->lockout_max_time = 200;
+
+        for (int i = 0; i < 3; i++) {
+                ck_assert_int_eq(auth_test_login(m, u, "x", NULL, AUTH_TOTP_REQUIRED, &real), AUTH_FAILED);
+                /* "ghost", "GHOST" and "ghost@acme" are one name on this host. */
+                ck_assert_int_eq(unknown_login(i == 0 ? "ghost" : i == 1 ? "GHOST" : "ghost@acme", &ghost),
+                                 AUTH_USER_UNKNOWN);
+                ck_assert_int_eq(real.apparent, AUTH_FAILED);
+                ck_assert_int_eq(ghost.apparent, AUTH_FAILED);
+                ck_assert_int_eq(ghost.locked_until_usec > 0, real.locked_until_usec > 0);
+                now = (int64_t) now_usec(CLOCK_REALTIME);
+                auth_result_message(&real, now, real_msg, sizeof(real_msg));
+                auth_result_message(&ghost, now, ghost_msg, sizeof(ghost_msg));
+                ck_assert_str_eq(ghost_msg, real_msg);
+        }
+        ck_assert_str_eq(ghost_msg, "Too many failed attempts: the account is locked for a minute.");
+        ck_assert_int_le(llabs(ghost.locked_until_usec - real.locked_until_usec), 5 * (int64_t) USEC_PER_SEC);
+
+        /* Locked: the same answer, whatever the password. */
+        cur = auth_test_reload(m, u);
+        ck_assert_int_eq(auth_test_login(m, cur, "pw", NULL, AUTH_TOTP_REQUIRED, &real), AUTH_LOCKED);
+        ck_assert_int_eq(unknown_login("ghost", &ghost), AUTH_USER_UNKNOWN);
+        ck_assert_int_eq(ghost.apparent, AUTH_LOCKED);
+        now = (int64_t) now_usec(CLOCK_REALTIME);
+        auth_result_message(&real, now, real_msg, sizeof(real_msg));
+        auth_result_message(&ghost, now, ghost_msg, sizeof(ghost_msg));
+        ck_assert_str_eq(ghost_msg, real_msg);
+        ck_assert_str_eq(ghost_msg, "The account is locked after too many failed attempts; try again in a minute.");
+
+        /* An account that can't be used is answered as an unknown name,
+         * its holder (auth_result_holder_message()) learns its state. */
+        {
+                _cleanup_(user_record_unrefp) UserRecord *dis = auth_test_user(m, "dis", "pw"), *cur2 = NULL,
+                                                         *after = NULL;
+                TesseraError e = {};
+
+                ck_assert_int_eq(user_set_disabled(m, m->store, &auth_test_root, dis, true, &e), 0);
+                cur2 = auth_test_reload(m, dis);
+                for (int i = 0; i < 3; i++)
+                        ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
+                                         AUTH_ACCOUNT_DISABLED);
+                ck_assert_int_eq(real.apparent, AUTH_FAILED);
+                auth_result_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                ck_assert_str_eq(real_msg, "Too many failed attempts: the account is locked for a minute.");
+                auth_result_holder_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                ck_assert_str_eq(real_msg, "The account is disabled; ask an administrator.");
+                ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
+                                 AUTH_ACCOUNT_DISABLED);
+                ck_assert_int_eq(real.apparent, AUTH_LOCKED);
+                /* The lock is only apparent: the account's own state is unchanged. */
+                after = auth_test_reload(m, dis);
+                ck_assert_int_eq(after->locked_until_usec, 0);
+        }
+
+        /* Another unknown name has its own count; the audit trail knows. */
+        ck_assert_int_eq(unknown_login("casper", &ghost), AUTH_USER_UNKNOWN);
+        ck_assert_int_eq(ghost.apparent, AUTH_FAILED);
+        ck_assert_int_eq(ghost.locked_until_usec, 0);
+        ck_assert_uint_eq(auth_test_audit_count(m, "auth.login", AUDIT_INVALID), 5);
+}
+END_TEST
+
+/* The table of unknown names: bounded, the least recently failed name
+ * making room in a full set. */
+START_TEST(test_unknown_lockouts_table) {
+        _cleanup_(unknown_lockouts_freep) UnknownLockouts *l = unknown_lockouts_new();
+        uint8_t keys[9][AUTH_LOCKOUT_KEY_SIZE] = {}, other[AUTH_LOCKOUT_KEY_SIZE] = { 1, 2, 3 };
+        int64_t until, t = 1000 * (int64_t) USEC_PER_SEC;
+
+        ck_assert_ptr_nonnull(l);
+        m->config->lockout_failures = 2;
+        m->config->lockout_time = 60;
+        /* Nine keys of one set (the first two bytes pick it). */
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                keys[i][31] = (uint8_t) i;
+
+        ck_assert(!unknown_lockouts_fail(l, m->config, keys[0], t, &until));
+        ck_assert_int_eq(until, 0);
+        ck_assert(!unknown_lockouts_fail(l, m->config, keys[0], t + 1, &until));
+        ck_assert_int_eq(until, t + 1 + 60 * (int64_t) USEC_PER_SEC);
+        ck_assert(unknown_lockouts_fail(l, m->config, keys[0], t + 2, &until));
+        ck_assert_int_eq(until, t + 1 + 60 * (int64_t) USEC_PER_SEC);
+        ck_assert(!unknown_lockouts_fail(l, m->config, other, t + 3, &until));
+        /* Seven more fill the set. */
+        for (size_t i = 1; i < 8; i++)
+                ck_assert(!unknown_lockouts_fail(l, m->config, keys[i], t + 10 + (int64_t) i, &until));
+        ck_assert(unknown_lockouts_fail(l, m->config, keys[0], t + 20, &until));
+        /* A ninth pushes out the one that failed least recently, key 1:
+         * key 0 failed longer ago, but it is locked still, and stays. */
+        ck_assert(!unknown_lockouts_fail(l, m->config, keys[8], t + 30, &until));
+        ck_assert(unknown_lockouts_fail(l, m->config, keys[0], t + 31, &until));
+        ck_assert(!unknown_lockouts_fail(l, m->config, keys[2], t + 32, &until));
+        ck_assert_int_eq(until, t + 32 + 60 * (int64_t) USEC_PER_SEC);     /* key 2 kept its first failure */
+        ck_assert(!unknown_lockouts_fail(l, m->config, keys[1], t + 33, &until));
+        ck_assert_int_eq(until, 0);                                          /* key 1 starts over */
+        /* Other sets keep theirs. */
+        ck_assert(!unknown_lockouts_fail(l, m->config, other, t + 34, &until));
+        ck_assert_int_eq(until, t + 34 + 60 * (int64_t) USEC_PER_SEC);
+}
+END_TEST
+
 START_TEST(test_lockout_interval_and_admin_lock) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *cur = NULL;
         TesseraError e = {};
@@ -525,6 +649,8 @@ int main(void) {
         tcase_add_test(tc, test_account_states);
         tcase_add_test(tc, test_lockout);
         tcase_add_test(tc, test_lockout_interval_and_admin_lock);
+        tcase_add_test(tc, test_unknown_names_lock_alike);
+        tcase_add_test(tc, test_unknown_lockouts_table);
         tcase_add_test(tc, test_totp_login);
         tcase_add_test(tc, test_totp_policies);
         tcase_add_test(tc, test_two_step);

@@ -76,6 +76,7 @@ START_TEST(test_defaults) {
         ck_assert_str_eq(c->home_template, "/home/%u");
         ck_assert_str_eq(c->hash_prefix, "$y$");
         ck_assert_uint_eq(c->hash_cost, 0);
+        ck_assert_int_eq(c->pam_totp, CONFIG_TOTP_REQUIRED);
 }
 END_TEST
 
@@ -118,7 +119,10 @@ START_TEST(test_full_file) {
                               "\n"
                               "[passwords]\n"
                               "hash_method = bcrypt\n"
-                              "hash_cost = 12\n",
+                              "hash_cost = 12\n"
+                              "\n"
+                              "[pam]\n"
+                              "totp = optional\n",
                               &c, NULL, NULL),
                          0);
 
@@ -140,6 +144,7 @@ START_TEST(test_full_file) {
         ck_assert_str_eq(c->home_template, "/home/%t/%u");
         ck_assert_str_eq(c->hash_prefix, "$2b$");
         ck_assert_uint_eq(c->hash_cost, 12);
+        ck_assert_int_eq(c->pam_totp, CONFIG_TOTP_OPTIONAL);
 
         ck_assert(config_tenant_visible(c, "acme"));
         ck_assert(config_tenant_visible(c, "initech"));
@@ -266,6 +271,9 @@ START_TEST(test_bad_values) {
                 { "users", "home_template", "home/%u" },
                 { "users", "home_template", "/home/%x" },
                 { "users", "home_template", "/home/%" },
+                /* never is not the daemon's to allow: root's programs choose it. */
+                { "pam", "totp", "never" },
+                { "pam", "totp", "Required" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/password-job.c: verify and rehash on the worker pool. */
+/* daemon/password-job.c: hashing a new password on the worker pool. */
 
 #include "password-job.h"
 #include "password.h"
@@ -16,7 +16,6 @@ static unsigned n_done;
 typedef struct Outcome {
         bool ran;
         pthread_t thread;
-        int verify_result;
         int hash_result;
         char *new_hash;
 } Outcome;
@@ -37,24 +36,19 @@ static void on_done(PasswordJob *j, void *userdata) {
 
         o->ran = true;
         o->thread = pthread_self();
-        o->verify_result = j->verify_result;
         o->hash_result = j->hash_result;
         o->new_hash = j->new_hash ? strdup(j->new_hash) : NULL;
         n_done++;
         password_job_free(j);
 }
 
-static PasswordJob *job(const char *verify_password, const char *verify_hash, const char *new_password,
-                        Outcome *o) {
+static PasswordJob *job(const char *new_password, Outcome *o) {
         PasswordJob *j = password_job_new();
 
         ck_assert_ptr_nonnull(j);
-        j->verify_password = verify_password ? strdup(verify_password) : NULL;
-        j->verify_hash = verify_hash ? strdup(verify_hash) : NULL;
         j->new_password = new_password ? strdup(new_password) : NULL;
         j->prefix = PREFIX;
         j->cost = COST;
-        j->verify_result = -1;
         j->hash_result = -1;
         j->done = on_done;
         j->userdata = o;
@@ -66,65 +60,29 @@ static void run_until_done(unsigned n) {
                 ck_assert_int_ge(sd_event_run(event, UINT64_MAX), 0);
 }
 
-static char *hash_of(const char *password) {
-        char *h = NULL;
-
-        ck_assert_int_eq(password_hash(password, PREFIX, COST, &h), 0);
-        return h;
-}
-
-START_TEST(test_verify_and_rehash) {
-        _cleanup_(erase_and_freep) char *old = hash_of("old-password");
+START_TEST(test_hash) {
         Outcome o = {};
 
-        ck_assert_int_eq(password_job_submit(pool, job("old-password", old, "new-password", &o)), 0);
+        ck_assert_int_eq(password_job_submit(pool, job("fresh-password", &o)), 0);
         run_until_done(1);
-
         ck_assert(o.ran);
+        /* done runs on the main loop, not on the worker. */
         ck_assert(pthread_equal(o.thread, pthread_self()));
-        ck_assert_int_eq(o.verify_result, 1);
-        ck_assert_int_eq(o.hash_result, 0);
-        ck_assert_ptr_nonnull(o.new_hash);
-        ck_assert_int_eq(password_verify("new-password", o.new_hash), 1);
-        ck_assert_int_eq(password_verify("old-password", o.new_hash), 0);
-        erase_and_free(o.new_hash);
-}
-END_TEST
-
-START_TEST(test_wrong_password_no_hash) {
-        _cleanup_(erase_and_freep) char *old = hash_of("old-password");
-        Outcome o = {};
-
-        /* No work spent hashing a new password for a wrong old one. */
-        ck_assert_int_eq(password_job_submit(pool, job("guess", old, "new-password", &o)), 0);
-        run_until_done(1);
-        ck_assert_int_eq(o.verify_result, 0);
-        ck_assert_int_eq(o.hash_result, -1);
-        ck_assert_ptr_null(o.new_hash);
-}
-END_TEST
-
-START_TEST(test_verify_without_hash) {
-        Outcome o = {};
-
-        /* A user without a password matches nothing. */
-        ck_assert_int_eq(password_job_submit(pool, job("anything", NULL, NULL, &o)), 0);
-        run_until_done(1);
-        ck_assert_int_eq(o.verify_result, 0);
-        ck_assert_ptr_null(o.new_hash);
-}
-END_TEST
-
-START_TEST(test_hash_only) {
-        Outcome o = {};
-
-        ck_assert_int_eq(password_job_submit(pool, job(NULL, NULL, "fresh-password", &o)), 0);
-        run_until_done(1);
-        ck_assert_int_eq(o.verify_result, -1);
         ck_assert_int_eq(o.hash_result, 0);
         ck_assert(strneq(o.new_hash, "$2b$04$", 7));
         ck_assert_int_eq(password_verify("fresh-password", o.new_hash), 1);
+        ck_assert_int_eq(password_verify("other-password", o.new_hash), 0);
         erase_and_free(o.new_hash);
+}
+END_TEST
+
+START_TEST(test_nothing_to_hash) {
+        Outcome o = {};
+
+        ck_assert_int_eq(password_job_submit(pool, job(NULL, &o)), 0);
+        run_until_done(1);
+        ck_assert_int_eq(o.hash_result, -EINVAL);
+        ck_assert_ptr_null(o.new_hash);
 }
 END_TEST
 
@@ -139,9 +97,9 @@ START_TEST(test_busy_leaves_job_with_caller) {
         ck_assert_int_eq(worker_pool_new(event, 1, 1, &small), 0);
         ck_assert_int_eq(worker_pool_submit(small, test_gate_work, NULL, &gate), 0);
         test_gate_wait_started(&gate);
-        ck_assert_int_eq(password_job_submit(small, job(NULL, NULL, "queued-password", &queued)), 0);
+        ck_assert_int_eq(password_job_submit(small, job("queued-password", &queued)), 0);
 
-        rejected = job(NULL, NULL, "rejected-password", &o);
+        rejected = job("rejected-password", &o);
         ck_assert_int_eq(password_job_submit(small, rejected), -EBUSY);
         /* Still ours: freed by the cleanup, never by the pool. */
 
@@ -160,10 +118,8 @@ static Suite *password_job_suite(void) {
         TCase *tc = tcase_create("jobs");
 
         tcase_add_checked_fixture(tc, setup, teardown);
-        tcase_add_test(tc, test_verify_and_rehash);
-        tcase_add_test(tc, test_wrong_password_no_hash);
-        tcase_add_test(tc, test_verify_without_hash);
-        tcase_add_test(tc, test_hash_only);
+        tcase_add_test(tc, test_hash);
+        tcase_add_test(tc, test_nothing_to_hash);
         tcase_add_test(tc, test_busy_leaves_job_with_caller);
         suite_add_tcase(s, tc);
         return s;

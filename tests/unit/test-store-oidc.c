@@ -84,16 +84,16 @@ START_TEST(test_code_single_use) {
 
         token_digest("the-code", c.digest);
         ck_assert_int_eq(store_code_create(s, &c), 0);
-        ck_assert_int_eq(store_code_get(s, c.digest, &got), 0);
+        ck_assert_int_eq(store_code_get(s, t->id, c.digest, &got), 0);
         ck_assert_str_eq(got.code_challenge, c.code_challenge);
         ck_assert_ptr_null(got.nonce);
         authorization_code_done(&got);
 
         /* After it expired it can't be claimed; before, exactly once. */
-        ck_assert_int_eq(store_code_claim(s, c.digest, 61000, "jti-x", NULL), 0);
-        ck_assert_int_eq(store_code_claim(s, c.digest, 2000, "jti-1", "fam-1"), 1);
-        ck_assert_int_eq(store_code_claim(s, c.digest, 2001, "jti-2", "fam-2"), 0);
-        ck_assert_int_eq(store_code_get(s, c.digest, &got), 0);
+        ck_assert_int_eq(store_code_claim(s, t->id, c.digest, 61000, "jti-x", NULL), 0);
+        ck_assert_int_eq(store_code_claim(s, t->id, c.digest, 2000, "jti-1", "fam-1"), 1);
+        ck_assert_int_eq(store_code_claim(s, t->id, c.digest, 2001, "jti-2", "fam-2"), 0);
+        ck_assert_int_eq(store_code_get(s, t->id, c.digest, &got), 0);
         ck_assert_str_eq(got.issued_jti, "jti-1");
         ck_assert_str_eq(got.issued_family, "fam-1");
         ck_assert_int_eq(got.used_usec, 2000);
@@ -125,7 +125,7 @@ START_TEST(test_refresh_rotation_and_revocation) {
 
         ck_assert_int_eq(store_refresh_mark_rotated(s, id1, 10), 1);
         ck_assert_int_eq(store_refresh_mark_rotated(s, id1, 11), 0);
-        ck_assert_int_eq(store_refresh_get_by_id(s, id1, &got), 0);
+        ck_assert_int_eq(store_refresh_get_by_id(s, t->id, id1, &got), 0);
         ck_assert_int_eq(got.rotated_usec, 10);
         ck_assert_str_eq(got.scope, "openid offline_access");
         refresh_token_done(&got);
@@ -139,18 +139,18 @@ START_TEST(test_refresh_rotation_and_revocation) {
         token_digest("rt-3", rt.digest);
         snprintf(rt.family, sizeof(rt.family), "fam2");
         ck_assert_int_eq(store_refresh_create(s, &rt, NULL), 0);
-        ck_assert_int_eq(store_token_revoked(s, "some-jti", "sid1"), 0);
-        ck_assert_int_eq(store_session_revoke(s, session, 30), 0);
-        ck_assert_int_eq(store_token_revoked(s, "some-jti", "sid1"), 1);
-        ck_assert_int_eq(store_refresh_get(s, rt.digest, &got), 0);
+        ck_assert_int_eq(store_token_revoked(s, t->id, "some-jti", "sid1"), 0);
+        ck_assert_int_eq(store_session_revoke(s, t->id, session, 30), 0);
+        ck_assert_int_eq(store_token_revoked(s, t->id, "some-jti", "sid1"), 1);
+        ck_assert_int_eq(store_refresh_get(s, t->id, rt.digest, &got), 0);
         ck_assert_int_eq(got.revoked_usec, 30);
         refresh_token_done(&got);
 
         ck_assert_int_eq(store_revoked_token_add(s, "jti-9", 100), 0);
         ck_assert_int_eq(store_revoked_token_add(s, "jti-9", 100), 0);
-        ck_assert_int_eq(store_token_revoked(s, "jti-9", NULL), 1);
+        ck_assert_int_eq(store_token_revoked(s, t->id, "jti-9", NULL), 1);
         ck_assert_int_eq(store_oidc_purge(s, 200), 0);
-        ck_assert_int_eq(store_token_revoked(s, "jti-9", NULL), 0);
+        ck_assert_int_eq(store_token_revoked(s, t->id, "jti-9", NULL), 0);
 }
 END_TEST
 
@@ -161,15 +161,91 @@ START_TEST(test_consent) {
         _cleanup_(application_record_unrefp) ApplicationRecord *a = make_app(s, t, "web");
         _cleanup_free_ char *scope = NULL, *scope2 = NULL;
 
-        ck_assert_int_eq(store_consent_get(s, u->id, a->id, &scope), -ENOENT);
-        ck_assert_int_eq(store_consent_set(s, u->id, a->id, "openid", 1), 0);
-        ck_assert_int_eq(store_consent_set(s, u->id, a->id, "openid email", 2), 0);
-        ck_assert_int_eq(store_consent_get(s, u->id, a->id, &scope2), 0);
+        ck_assert_int_eq(store_consent_get(s, t->id, u->id, a->id, &scope), -ENOENT);
+        ck_assert_int_eq(store_consent_set(s, t->id, u->id, a->id, "openid", 1), 0);
+        ck_assert_int_eq(store_consent_set(s, t->id, u->id, a->id, "openid email", 2), 0);
+        ck_assert_int_eq(store_consent_get(s, t->id, u->id, a->id, &scope2), 0);
         ck_assert_str_eq(scope2, "openid email");
 }
 END_TEST
 
+/* No artefact of one tenant is found by a lookup made for another: codes,
+ * refresh tokens, sessions by cookie, id and sid, consents, revocation. */
+START_TEST(test_tenant_isolation) {
+        Store *s = test_store;
+        _cleanup_(tenant_record_unrefp) TenantRecord *acme = test_tenant(s, "acme", &test_default_range),
+                                                     *globex = test_tenant(s, "globex", &test_default_range);
+        _cleanup_(user_record_unrefp) UserRecord *alice = test_user(s, acme, "alice"),
+                                                 *gus = test_user(s, globex, "gus");
+        _cleanup_(application_record_unrefp) ApplicationRecord *web = make_app(s, acme, "web"),
+                                                               *gweb = make_app(s, globex, "gweb");
+        int64_t session = make_session(s, acme, alice, "acme-sid"), id;
+        uint8_t cookie[TOKEN_DIGEST_SIZE];
+        AuthorizationCode c = {
+                .application_id = web->id,
+                .session_id = session,
+                .redirect_uri = (char *) "https://app.example/cb",
+                .scope = (char *) "openid",
+                .created_usec = 1000,
+                .expires_usec = 61000,
+        }, code = {};
+        RefreshToken rt = {
+                .family = "fam",
+                .application_id = web->id,
+                .session_id = session,
+                .user_id = alice->id,
+                .scope = (char *) "openid offline_access",
+                .amr = "pwd",
+                .idle_expires_usec = INT64_MAX,
+                .absolute_expires_usec = INT64_MAX,
+        }, got = {};
+        OidcSession sess;
+        char *scope = NULL;
+
+        token_digest("the-code", c.digest);
+        ck_assert_int_eq(store_code_create(s, &c), 0);
+        ck_assert_int_eq(store_code_get(s, globex->id, c.digest, &code), -ENOENT);
+        ck_assert_int_eq(store_code_claim(s, globex->id, c.digest, 2000, "jti", NULL), 0);
+        ck_assert_int_eq(store_code_get(s, acme->id, c.digest, &code), 0);
+        ck_assert_int_eq(code.used_usec, 0);      /* the claim in globex spent nothing */
+        authorization_code_done(&code);
+
+        token_digest("rt", rt.digest);
+        ck_assert_int_eq(store_refresh_create(s, &rt, &id), 0);
+        ck_assert_int_eq(store_refresh_get(s, globex->id, rt.digest, &got), -ENOENT);
+        ck_assert_int_eq(store_refresh_get_by_id(s, globex->id, id, &got), -ENOENT);
+        ck_assert_int_eq(store_refresh_get(s, acme->id, rt.digest, &got), 0);
+        refresh_token_done(&got);
+
+        token_digest("acme-sid", cookie);
+        ck_assert_int_eq(store_session_get_by_cookie(s, globex->id, cookie, &sess), -ENOENT);
+        ck_assert_int_eq(store_session_get_by_id(s, globex->id, session, &sess), -ENOENT);
+        ck_assert_int_eq(store_session_get_by_sid(s, globex->id, "acme-sid", &sess), -ENOENT);
+        ck_assert_int_eq(store_session_get_by_sid(s, acme->id, "acme-sid", &sess), 0);
+        /* A sid of another tenant is no live session here: fail closed. */
+        ck_assert_int_eq(store_token_revoked(s, globex->id, "jti", "acme-sid"), 1);
+        ck_assert_int_eq(store_token_revoked(s, acme->id, "jti", "acme-sid"), 0);
+        /* Revoking in the wrong tenant does nothing. */
+        ck_assert_int_eq(store_session_revoke(s, globex->id, session, 5), 0);
+        ck_assert_int_eq(store_session_get_by_id(s, acme->id, session, &sess), 0);
+        ck_assert_int_eq(sess.revoked_usec, 0);
+        ck_assert_int_eq(store_refresh_get(s, acme->id, rt.digest, &got), 0);
+        ck_assert_int_eq(got.revoked_usec, 0);
+        refresh_token_done(&got);
+
+        /* Consents only between a user and an application of one tenant. */
+        ck_assert_int_eq(store_consent_set(s, globex->id, alice->id, gweb->id, "openid", 1), -ENOENT);
+        ck_assert_int_eq(store_consent_set(s, acme->id, alice->id, gweb->id, "openid", 1), -ENOENT);
+        ck_assert_int_eq(store_consent_set(s, globex->id, gus->id, web->id, "openid", 1), -ENOENT);
+        ck_assert_int_eq(store_consent_set(s, acme->id, alice->id, web->id, "openid", 1), 0);
+        ck_assert_int_eq(store_consent_get(s, globex->id, alice->id, web->id, &scope), -ENOENT);
+        ck_assert_int_eq(store_consent_get(s, acme->id, alice->id, web->id, &scope), 0);
+        free(scope);
+}
+END_TEST
+
 static void add_tests(TCase *tc) {
+        tcase_add_test(tc, test_tenant_isolation);
         tcase_add_test(tc, test_applications);
         tcase_add_test(tc, test_code_single_use);
         tcase_add_test(tc, test_refresh_rotation_and_revocation);
@@ -180,13 +256,14 @@ static void add_tests(TCase *tc) {
 
 typedef struct Claim {
         BatchWriter *w;
+        int64_t tenant_id;
         const uint8_t *digest;
         int result;
 } Claim;
 
 static int claim_write(Store *s, void *userdata) {
         Claim *c = userdata;
-        return store_code_claim(s, c->digest, 5, "jti", NULL);
+        return store_code_claim(s, c->tenant_id, c->digest, 5, "jti", NULL);
 }
 
 static void *claim_thread(void *userdata) {
@@ -230,7 +307,7 @@ START_TEST(test_batch_writer) {
 
         ck_assert_int_eq(batch_writer_new(path, &w), 0);
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
-                claims[i] = (Claim) { .w = w, .digest = c.digest };
+                claims[i] = (Claim) { .w = w, .tenant_id = t->id, .digest = c.digest };
                 ck_assert_int_eq(pthread_create(&threads[i], NULL, claim_thread, &claims[i]), 0);
         }
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
