@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "fd-budget.h"
 #include "records.h"
 #include "secret-box.h"
 #include "store.h"
@@ -43,6 +44,9 @@ typedef struct Manager {
          * they cost the time a real user costs. */
         SecretKey *secret_key;
         char *dummy_hash;
+
+        /* The descriptor limit and its split between the doors. */
+        FdBudget fd_budget;
 
         PamServer *pam_server;
 
