@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "log.h"
 #include "macro.h"
 #include "names.h"
@@ -325,11 +326,13 @@ static const ConfigKey config_keys[] = {
         KEY("http", "listen", parse_listen, http_listen),
         KEY("http", "public_url", parse_public_url, http_public_url),
         KEY("http", "threads", parse_unsigned, http_threads),
-        KEY("http", "certificate", parse_path, http_certificate),
-        KEY("http", "private_key", parse_path, http_private_key),
+        KEY("http", "certificate", parse_optional_path, http_certificate),
+        KEY("http", "private_key", parse_optional_path, http_private_key),
         KEY("http", "max_body_size", parse_unsigned, http_max_body),
         KEY("http", "max_header_size", parse_unsigned, http_max_header),
         KEY("http", "connection_limit", parse_unsigned, http_connection_limit),
+        KEY("http", "connections_per_address", parse_unsigned, http_connections_per_address),
+        KEY("http", "request_timeout", parse_timeout, http_request_timeout),
         KEY("http", "timeout", parse_unsigned, http_timeout),
         KEY("oidc", "access_token_lifetime", parse_lifetime, oidc_access_token_lifetime),
         KEY("oidc", "id_token_lifetime", parse_lifetime, oidc_id_token_lifetime),
@@ -358,7 +361,7 @@ static int handler(void *userdata, const char *section, const char *key, const c
         bool known_section = false;
 
         if (strlen(raw) >= sizeof(value)) {
-                log_error("%s:%u: value of '%s' is too long.", st->path, st->line, key);
+                log_error("%s:%u: value of '%s' is too long.", st->path, st->line, ESC(key));
                 st->error = st->error ?: -EINVAL;
                 return 1;
         }
@@ -382,16 +385,16 @@ static int handler(void *userdata, const char *section, const char *key, const c
                 }
                 if (r < 0) {
                         log_error("%s:%u: invalid value for '%s' in [%s]: '%s'", st->path, st->line,
-                                  key, section, value);
+                                  key, section, ESC(value));
                         st->error = st->error ?: -EINVAL;
                 }
                 return 1;
         }
 
         if (known_section)
-                log_error("%s:%u: unknown key '%s' in [%s].", st->path, st->line, key, section);
+                log_error("%s:%u: unknown key '%s' in [%s].", st->path, st->line, ESC(key), section);
         else
-                log_error("%s:%u: unknown section [%s].", st->path, st->line, section);
+                log_error("%s:%u: unknown section [%s].", st->path, st->line, ESC(section));
         st->error = st->error ?: -EINVAL;
         return 1;
 }
@@ -450,7 +453,12 @@ int config_new_default(Config **ret) {
 
         c->http_max_body = 64 * 1024;
         c->http_max_header = 16 * 1024;
-        c->http_connection_limit = 1024;
+        c->http_connection_limit = 0;       /* from the descriptor budget */
+        /* Room for a benchmark or a proxy's pool on loopback (wrk -c64),
+         * not for one address to take every connection. */
+        c->http_connections_per_address = 128;
+        /* A request head is one packet or a few: ten seconds is an age. */
+        c->http_request_timeout = 10;
         c->http_timeout = 30;
         c->oidc_access_token_lifetime = 600;
         c->oidc_id_token_lifetime = 600;
@@ -503,9 +511,9 @@ static int config_verify(const Config *c) {
                 return log_error_errno(-EINVAL, "%s: [http] max_body_size must lie between 1024 and 16777216.", c->path);
         if (c->http_max_header < 1024 || c->http_max_header > 48 * 1024)
                 return log_error_errno(-EINVAL, "%s: [http] max_header_size must lie between 1024 and 49152.", c->path);
-        if (c->http_threads > 256 || c->http_connection_limit == 0 || c->http_timeout == 0)
-                return log_error_errno(-EINVAL, "%s: [http] threads must be at most 256, connection_limit and "
-                                               "timeout at least 1.", c->path);
+        if (c->http_threads > 256 || c->http_timeout == 0)
+                return log_error_errno(-EINVAL, "%s: [http] threads must be at most 256, timeout at least 1.",
+                                       c->path);
         if (c->oidc_refresh_idle_lifetime > c->oidc_refresh_absolute_lifetime)
                 return log_error_errno(-EINVAL, "%s: [oidc] refresh_idle_lifetime exceeds refresh_absolute_lifetime.",
                                        c->path);
@@ -640,9 +648,6 @@ int config_format_home(const Config *c, const char *user, const char *tenant, ch
 bool config_tenant_visible(const Config *c, const char *tenant) {
         if (c->default_tenant && streq(c->default_tenant, tenant))
                 return true;
-        if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
-                return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
-                                       c->path);
         STRV_FOREACH(t, c->tenants)
                 if (streq(*t, tenant))
                         return true;

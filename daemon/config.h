@@ -74,7 +74,9 @@ typedef struct Config {
         char *http_private_key;
         unsigned http_max_body;       /* bytes */
         unsigned http_max_header;     /* bytes of all request headers */
-        unsigned http_connection_limit;
+        unsigned http_connection_limit; /* 0: what the descriptor budget allows (fd-budget.h) */
+        unsigned http_connections_per_address; /* 0: no limit */
+        unsigned http_request_timeout; /* s from accept (or the last reply) to a whole request */
         unsigned http_timeout;        /* seconds a connection may idle */
 
         /* [oidc], lifetimes in seconds */

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
+#include "escape.h"
 #include "time-util.h"
 
 /* Set once at start-up, before any thread exists; read-only afterwards. */
@@ -68,15 +69,19 @@ static const char *level_name(int level) {
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
                  const char *format, ...) {
-        char buf[2048];
+        char raw[2048], buf[2048];
         va_list ap;
         int saved_errno = errno;
 
         /* %m in the format means the error we were given, as in systemd. */
         errno = abs(error);
         va_start(ap, format);
-        vsnprintf(buf, sizeof(buf), format, ap);
+        vsnprintf(raw, sizeof(raw), format, ap);
         va_end(ap);
+        /* Values from outside are escaped where they are logged (ESC());
+         * should one slip through, it still cannot start a line of its
+         * own or reach the terminal as a control sequence. */
+        escape_controls(raw, buf, sizeof(buf));
 
         if (target == LOG_TARGET_JOURNAL) {
                 char code_file[256], code_line[32];
@@ -102,4 +107,25 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
         errno = saved_errno;
         return -abs(error);
+}
+
+bool log_ratelimit_pass(LogRatelimit *rl, uint64_t now, unsigned *ret_suppressed) {
+        bool pass;
+
+        pthread_mutex_lock(&rl->lock);
+        if (rl->begin_usec == 0 || now >= rl->begin_usec + rl->interval_usec) {
+                /* A new window: report how many the last one held back. */
+                *ret_suppressed = rl->suppressed;
+                rl->begin_usec = now;
+                rl->n = 0;
+                rl->suppressed = 0;
+        } else
+                *ret_suppressed = 0;
+        pass = rl->n < rl->burst;
+        if (pass)
+                rl->n++;
+        else
+                rl->suppressed++;
+        pthread_mutex_unlock(&rl->lock);
+        return pass;
 }

@@ -6,7 +6,9 @@
  * negative errno they were given, so that "return log_error_errno(r, ...)"
  * logs and propagates in one statement. */
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -46,3 +48,21 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_error_errno(e, ...) log_full_errno(LOG_ERR, e, __VA_ARGS__)
 
 #define log_oom() log_error_errno(-ENOMEM, "Out of memory.")
+
+/* At most burst lines per interval for one kind of message that a client
+ * can make happen at will (a connection refused, a resource running out),
+ * so that it cannot fill the disk through our log. Shared by threads. */
+typedef struct LogRatelimit {
+        pthread_mutex_t lock;
+        uint64_t interval_usec;
+        unsigned burst;
+        uint64_t begin_usec;      /* of the current window; 0: none yet */
+        unsigned n, suppressed;
+} LogRatelimit;
+
+#define LOG_RATELIMIT_INIT(interval, burst_) \
+        { .lock = PTHREAD_MUTEX_INITIALIZER, .interval_usec = (interval), .burst = (burst_) }
+
+/* True when a line may be logged now (CLOCK_MONOTONIC µs); *ret_suppressed
+ * is then how many were held back in the window before, for the line to say. */
+bool log_ratelimit_pass(LogRatelimit *rl, uint64_t now, unsigned *ret_suppressed);

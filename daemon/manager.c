@@ -126,9 +126,32 @@ static int manager_start_nss(Manager *m) {
         return nss_server_new(m, path, m->config->nss_max_connections, &m->nss_server);
 }
 
+/* Before any descriptor is opened for a client: the budget decides how
+ * many connections the HTTP server may hold. */
+static int manager_plan_descriptors(Manager *m) {
+        unsigned limit;
+        int r;
+
+        r = fd_limit_raise(&limit);
+        if (r < 0)
+                return r;
+        r = fd_budget_plan(m->config, limit, isempty(m->config->http_listen) ? 0 : http_server_threads(m->config),
+                           &m->fd_budget);
+        if (r < 0)
+                return r;
+        log_info("Descriptors: limit %u; HTTP connections %u, kept for the lookup socket %u and the authentication "
+                 "socket %u, the daemon's own %u.", m->fd_budget.limit, m->fd_budget.http, m->fd_budget.nss,
+                 m->fd_budget.pam, m->fd_budget.own);
+        return 0;
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
+
+        r = manager_plan_descriptors(m);
+        if (r < 0)
+                return r;
 
         r = make_directory(m->config->state_directory, 0700);
         if (r < 0)

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "fd-budget.h"
 #include "records.h"
 #include "secret-box.h"
 #include "store.h"
@@ -47,6 +48,9 @@ typedef struct Manager {
         /* The failures of names that are no user (auth-lockout.h): shared
          * by every thread, behind its own lock. */
         struct UnknownLockouts *unknown_lockouts;
+
+        /* The descriptor limit and its split between the doors. */
+        FdBudget fd_budget;
 
         PamServer *pam_server;
 

@@ -21,6 +21,10 @@
  * before rebuilding, so a burst costs one rebuild. Lookups meanwhile go to
  * the socket, which reads the store. */
 #define REBUILD_DELAY_USEC (20 * 1000ULL)
+/* A rebuild that failed (descriptors or memory ran out, the store was
+ * busy) is tried again after this, not only at the next change: the data
+ * may not change for days. */
+#define REBUILD_RETRY_USEC (5 * 1000000ULL)
 
 struct NssMemcache {
         Manager *manager;
@@ -344,13 +348,17 @@ finish:
         return r;
 }
 
+static int schedule_rebuild(NssMemcache *c, uint64_t delay);
+
 static int on_rebuild(sd_event_source *s, uint64_t usec, void *userdata) {
         NssMemcache *c = userdata;
-        (void) rebuild(c);
+
+        if (rebuild(c) < 0 && schedule_rebuild(c, REBUILD_RETRY_USEC) < 0)
+                log_error("Failed to schedule another try at the NSS memory cache; lookups go by the socket.");
         return 0;
 }
 
-static int schedule_rebuild(NssMemcache *c) {
+static int schedule_rebuild(NssMemcache *c, uint64_t delay) {
         uint64_t now;
         int r;
 
@@ -359,8 +367,8 @@ static int schedule_rebuild(NssMemcache *c) {
                 return r;
         if (!c->rebuild_timer)
                 return sd_event_add_time(sd_event_source_get_event(c->event_source), &c->rebuild_timer,
-                                         CLOCK_MONOTONIC, now + REBUILD_DELAY_USEC, 0, on_rebuild, c);
-        r = sd_event_source_set_time(c->rebuild_timer, now + REBUILD_DELAY_USEC);
+                                         CLOCK_MONOTONIC, now + delay, 0, on_rebuild, c);
+        r = sd_event_source_set_time(c->rebuild_timer, now + delay);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->rebuild_timer, SD_EVENT_ONESHOT);
         return r;
@@ -372,7 +380,7 @@ static int on_invalidated(sd_event_source *s, int fd, uint32_t revents, void *us
         int r;
 
         (void) read(fd, &v, sizeof(v));
-        r = schedule_rebuild(c);
+        r = schedule_rebuild(c, REBUILD_DELAY_USEC);
         if (r < 0)
                 log_error_errno(r, "Failed to schedule a rebuild of the NSS memory cache: %m");
         return 0;

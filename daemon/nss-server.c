@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "accept-pause.h"
 #include "log.h"
 #include "manager.h"
 #include "nss-lookup.h"
 #include "nss-memcache.h"
 #include "nss-proto.h"
+#include "time-util.h"
 
 /* A connection may wait this long for its next request (the module keeps
  * one open between lookups), but only this long half-way through a
@@ -25,10 +27,11 @@ struct NssServer {
         char *path;
         int fd;
         sd_event_source *source;
+        AcceptPause *pause;
         unsigned n_connections, max_connections;
         NssConnection *connections;
         uint8_t *scratch;         /* one reply is built at a time: the loop is single-threaded */
-        uint64_t rejected;
+        LogRatelimit refused_log;
 };
 
 struct NssConnection {
@@ -220,15 +223,19 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
 
         cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
         if (cfd < 0) {
-                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+                    !accept_pause_on_error(s->pause, es, errno))
                         log_warning_errno(-errno, "Failed to accept a lookup connection: %m");
                 return 0;
         }
         /* Over the limit the client learns at once (its read fails), so
          * that it falls back within its deadline rather than wait in line. */
         if (s->n_connections >= s->max_connections) {
-                if (s->rejected++ % 1000 == 0)
-                        log_warning("Too many lookup connections (%u), refusing some.", s->max_connections);
+                unsigned suppressed;
+
+                if (log_ratelimit_pass(&s->refused_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+                        log_warning("Too many lookup connections (%u), refusing some (%u refused since this was "
+                                    "last logged).", s->max_connections, suppressed);
                 close(cfd);
                 return 0;
         }
@@ -260,11 +267,18 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+static void resume_accepting(void *userdata) {
+        NssServer *s = userdata;
+
+        (void) sd_event_source_set_enabled(s->source, SD_EVENT_ON);
+}
+
 NssServer *nss_server_free(NssServer *s) {
         if (!s)
                 return NULL;
         while (s->connections)
                 connection_free(s->connections);
+        accept_pause_free(s->pause);
         sd_event_source_disable_unref(s->source);
         if (s->fd >= 0) {
                 close(s->fd);
@@ -290,6 +304,7 @@ int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssSe
                 return log_oom();
         s->manager = m;
         s->max_connections = max_connections;
+        s->refused_log = (LogRatelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 1);
         s->path = strdup(path);
         s->scratch = malloc(NSS_MAX_REPLY);
         s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -319,6 +334,10 @@ int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssSe
                 log_error_errno(r, "Failed to watch the lookup socket: %m");
                 goto fail;
         }
+        (void) sd_event_source_set_description(s->source, "nss-listen");
+        r = accept_pause_new(m->event, path, resume_accepting, s, &s->pause);
+        if (r < 0)
+                goto fail;
         *ret = s;
         return 0;
 fail:

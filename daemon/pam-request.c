@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "escape.h"
 #include "log.h"
 #include "names.h"
 #include "pam-internal.h"
@@ -124,8 +125,9 @@ static bool caller_may_act_for(PamConnection *c, const UserRecord *u) {
         target = user_qualified_name(u);
         (void) actor_audit(c->manager->store, &a, action_of(c->req.type), u->tenant, target, AUDIT_DENIED,
                            "{\"reason\":\"a caller that is not root may only act for itself\"}");
-        log_notice("Refused %s for %s to uid %u (pid %d) on %s.", action_of(c->req.type), strna(target),
-                   (unsigned) c->peer.uid, (int) c->peer.pid, PAM_SOCKET_NAME);
+        log_notice("Refused %s for %s to uid %u (pid %d, service %s, from %s) on %s.", action_of(c->req.type),
+                   ESC(target), (unsigned) c->peer.uid, (int) c->peer.pid, ESC(c->req.service), ESC(c->req.rhost),
+                   PAM_SOCKET_NAME);
         reply_status(c, PAM_STATUS_DENIED, NULL);
         return false;
 }
@@ -423,6 +425,12 @@ void pam_request_dispatch(PamConnection *c) {
         int r;
 
         if (!items_valid(&c->req)) {
+                /* What a PAM application passed on: the remote host may
+                 * come from a DNS answer, the user name from a login prompt. */
+                log_notice("Refused %s for %s from uid %u (pid %d) on %s: an item is not one line of text "
+                           "(service %s, tty %s, from %s, remote user %s).", action_of(c->req.type),
+                           ESC(c->req.user), (unsigned) c->peer.uid, (int) c->peer.pid, PAM_SOCKET_NAME,
+                           ESC(c->req.service), ESC(c->req.tty), ESC(c->req.rhost), ESC(c->req.ruser));
                 reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
                 return;
         }

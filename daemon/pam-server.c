@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "accept-pause.h"
 #include "log.h"
 #include "pam-internal.h"
 #include "time-util.h"
@@ -13,8 +14,10 @@ struct PamServer {
         char *path;
         int fd;
         sd_event_source *listen_source;
+        AcceptPause *pause;
         PamConnection *connections;
         unsigned n_connections;
+        LogRatelimit full_log;
 };
 
 static void connection_free(PamConnection *c) {
@@ -247,6 +250,7 @@ static int connection_new(PamServer *s, int fd) {
 
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         PamServer *s = userdata;
+        unsigned suppressed;
 
         /* Take what is waiting, up to the limit; the rest waits in the
          * backlog until a connection closes. */
@@ -254,15 +258,26 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
                 if (cfd < 0) {
-                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+                            !accept_pause_on_error(s->pause, source, errno))
                                 log_warning_errno(-errno, "Failed to accept on %s: %m", s->path);
                         return 0;
                 }
                 (void) connection_new(s, cfd);
         }
-        log_warning("%u clients on %s: not taking more until some are done.", s->n_connections, s->path);
+        if (log_ratelimit_pass(&s->full_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+                log_warning("%u clients on %s: not taking more until some are done (%u times since this was "
+                            "last logged).", s->n_connections, s->path, suppressed);
         (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);
         return 0;
+}
+
+static void resume_accepting(void *userdata) {
+        PamServer *s = userdata;
+
+        /* At the limit it stays off: the next connection to close turns it on. */
+        if (s->n_connections < s->manager->config->pam_max_connections)
+                (void) sd_event_source_set_enabled(s->listen_source, SD_EVENT_ON);
 }
 
 static int bind_socket(PamServer *s) {
@@ -297,7 +312,7 @@ static int bind_socket(PamServer *s) {
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", s->path);
         (void) sd_event_source_set_description(s->listen_source, "pam-listen");
-        return 0;
+        return accept_pause_new(s->manager->event, s->path, resume_accepting, s, &s->pause);
 }
 
 int pam_server_start(Manager *m, PamServer **ret) {
@@ -307,7 +322,7 @@ int pam_server_start(Manager *m, PamServer **ret) {
         s = calloc(1, sizeof(PamServer));
         if (!s)
                 return log_oom();
-        *s = (PamServer) { .manager = m, .fd = -EBADF };
+        *s = (PamServer) { .manager = m, .fd = -EBADF, .full_log = LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 1) };
         if (m->config->pam_socket)
                 s->path = strdup(m->config->pam_socket);
         else if (asprintf(&s->path, "%s/%s", m->config->runtime_directory, PAM_SOCKET_NAME) < 0)
@@ -336,6 +351,7 @@ PamServer *pam_server_free(PamServer *s) {
                 s->connections->busy = false;
                 connection_free(s->connections);
         }
+        s->pause = accept_pause_free(s->pause);
         s->listen_source = sd_event_source_disable_unref(s->listen_source);
         if (s->fd >= 0) {
                 safe_close(s->fd);

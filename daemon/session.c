@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 
+#include "escape.h"
 #include "log.h"
 #include "time-util.h"
 #include "user.h"
@@ -87,7 +88,7 @@ int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, cons
                 actor_audit_failure(s, a, "session.open", u->tenant, target, e);
                 return r;
         }
-        log_debug("%s: session %" PRIi64 " opened (%s).", target, id, strna(spec->service));
+        log_debug("%s: session %" PRIi64 " opened (%s).", target, id, ESC(spec->service));
         if (ret_id)
                 *ret_id = id;
         return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "bus-errors.h"
+#include "escape.h"
 #include "log.h"
 
 Manager *bus_manager_from_slot(sd_bus *bus) {
@@ -61,13 +62,13 @@ int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
                                               SD_BUS_CREDS_AUGMENT,
                                       &creds);
         if (r < 0)
-                return log_warning_errno(r, "Failed to get the credentials of %s: %m", strna(sender));
+                return log_warning_errno(r, "Failed to get the credentials of %s: %m", ESC(sender));
 
         r = sd_bus_creds_get_euid(creds, &uid);
         if (r < 0)
                 r = sd_bus_creds_get_uid(creds, &uid);
         if (r < 0)
-                return log_warning_errno(r, "The bus gave no uid for %s: %m", strna(sender));
+                return log_warning_errno(r, "The bus gave no uid for %s: %m", ESC(sender));
 
         ret->uid = uid;
         ret->is_admin = uid == 0 || creds_in_admin_group(m, creds);

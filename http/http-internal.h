@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "batch-writer.h"
+#include "http-deadline.h"
 #include "http-server.h"
 #include "log.h"
 #include "signing-keys.h"
@@ -68,6 +69,8 @@ struct HttpServer {
         Manager *manager;
         struct MHD_Daemon *daemon;
         BatchWriter *writer;
+        HttpDeadlines *deadlines;
+        LogRatelimit mhd_log;     /* libmicrohttpd logs some things per connection */
         pthread_key_t thread_key;
         bool thread_key_made;
         char *url;                /* public base URL, no trailing slash */
@@ -151,6 +154,8 @@ struct HttpRequest {
 
 /* -- routes (http-router.c) */
 extern const HttpRoute http_routes[];
+/* A method as RFC 9110 has them (a token), short enough to be one. */
+bool http_method_valid(const char *method);
 /* Finds the route; 404 (no path matches) or 405 (path matches, method not:
  * *ret_allow lists the methods) as negative errno -ENOENT / -EOPNOTSUPP. */
 int http_route_find(HttpRequest *req, const char *method, const char *path, char *allow, size_t allow_size);

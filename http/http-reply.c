@@ -2,7 +2,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "escape.h"
 #include "http-internal.h"
+#include "names.h"
 
 /* No page of ours runs script or may be framed; styles are inline. */
 #define HTML_CSP "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'"
@@ -58,8 +60,16 @@ void http_reply_json(HttpRequest *req, unsigned status, json_t *body) {
 
 static void reply_error_envelope(HttpRequest *req, unsigned status, const char *error, const char *code,
                                  const char *description, json_t *details) {
+        char safe[ESCAPE_LOG_SIZE];
         json_t *body;
 
+        /* A message that quotes the request can quote bytes that are not
+         * UTF-8 (or cut a character in two): JSON cannot carry them, and
+         * the reply would turn into a 500. Escaped, they can. */
+        if (description && !utf8_is_valid(description))
+                description = escape_text(description, safe, sizeof(safe));
+        else if (!description && !utf8_is_valid(error))
+                error = escape_text(error, safe, sizeof(safe));
         if (!details)
                 details = json_object();
         if (details)

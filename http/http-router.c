@@ -28,6 +28,21 @@ const HttpRoute http_routes[] = {
         {},
 };
 
+bool http_method_valid(const char *method) {
+        size_t n = 0;
+
+        /* tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "."
+         * / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA */
+        for (; method && method[n]; n++) {
+                char c = method[n];
+
+                if (n >= 32 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                 strchr("!#$%&'*+-.^_`|~", c)))
+                        return false;
+        }
+        return n > 0;
+}
+
 /* Matches path against pattern; {tenant} takes one valid slug (checked
  * last, once the rest matched: the table is walked for every request). */
 static bool match(const char *pattern, const char *path, char tenant[static 64]) {

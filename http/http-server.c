@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "escape.h"
 #include "http-internal.h"
 #include "oidc-records.h"
 #include "store-oidc.h"
@@ -189,6 +190,8 @@ static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const c
 static enum MHD_Result queue(HttpRequest *req) {
         enum MHD_Result r;
 
+        /* Answered, whether or not the rest of the request came. */
+        http_deadline_stop(req->server->deadlines, req->connection);
         if (!req->response) {
                 http_reply_internal_error(req, -EIO);
                 if (!req->response)
@@ -202,6 +205,9 @@ static enum MHD_Result queue(HttpRequest *req) {
 }
 
 static void dispatch(HttpRequest *req) {
+        /* The whole request is in: what the handler takes is not the
+         * client's doing. */
+        http_deadline_stop(req->server->deadlines, req->connection);
         req->route->handler(req);
         /* A suspended request's reply belongs to the writer thread now. */
         if (!req->suspended && !req->response)
@@ -226,7 +232,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return MHD_NO;
                 *con_cls = req;
 
-                /* Limits first, before anything is parsed. */
+                /* Limits first, before anything is parsed. The method is
+                 * echoed in a 405 and logged: it must be a method. */
+                if (!http_method_valid(method)) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
+                                         "The request method is not a valid HTTP method.");
+                        return queue(req);
+                }
                 MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
                 if (hc.bytes > cfg->http_max_header) {
                         http_reply_error(req, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, "headers_too_large", NULL,
@@ -334,29 +346,49 @@ int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done,
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        HttpServer *s = cls;
         HttpRequest *req = *con_cls;
         uint64_t took;
 
+        /* Kept alive, the connection has as long for its next request. */
+        http_deadline_restart(s->deadlines, c);
         if (!req)
                 return;
         took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
-        /* Failures are worth a line at info; every request only at debug. */
+        /* Failures are worth a line at info; every request only at debug.
+         * The method and the (decoded) path are the client's bytes. */
         http_log(req, req->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_DEBUG,
-                 "%s %s %s -> %u%s in %" PRIu64 " us", req->remote, req->method, req->path, req->status,
+                 "%s %s %s -> %u%s in %" PRIu64 " us", req->remote, ESC(req->method), ESC(req->path), req->status,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)", took);
         request_free(req);
         *con_cls = NULL;
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        HttpServer *s = cls;
+
+        http_deadline_connection(s->deadlines, c, socket_context, code);
+}
+
 _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+        HttpServer *s = cls;
+        unsigned suppressed;
         char buf[512];
         size_t n;
 
+        /* "Server reached connection limit" comes once per refused
+         * connection: a client must not be able to fill the log. */
+        if (!log_ratelimit_pass(&s->mhd_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+                return;
         vsnprintf(buf, sizeof(buf), fmt, ap);
         n = strlen(buf);
         while (n > 0 && buf[n - 1] == '\n')
                 buf[--n] = '\0';
-        log_info("libmicrohttpd: %s", buf);
+        if (suppressed > 0)
+                log_info("libmicrohttpd: %s (and %u messages held back before this one)", ESC(buf), suppressed);
+        else
+                log_info("libmicrohttpd: %s", ESC(buf));
 }
 
 /* -- start and stop --------------------------------------------------------------- */
@@ -401,12 +433,23 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ret, sockle
         return 0;
 }
 
+unsigned http_server_threads(const Config *c) {
+        long n;
+
+        if (c->http_threads > 0)
+                return c->http_threads;
+        /* Sign-ins wait on the password workers: a few more threads than
+         * CPUs keep token requests moving meanwhile. */
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        return (unsigned) MAX(n > 0 ? 2 * n : 4, 4);
+}
+
 int http_server_start(Manager *m, HttpServer **ret) {
         _cleanup_(http_server_freep) HttpServer *s = NULL;
         const Config *cfg = m->config;
         struct sockaddr_storage addr = {};
         socklen_t addr_len = 0;
-        unsigned threads = cfg->http_threads, flags;
+        unsigned threads = http_server_threads(cfg), flags;
         const union MHD_DaemonInfo *info;
         int r;
 
@@ -414,6 +457,7 @@ int http_server_start(Manager *m, HttpServer **ret) {
         if (!s)
                 return log_oom();
         s->manager = m;
+        s->mhd_log = (LogRatelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 10);
         r = pthread_rwlock_init(&s->stop_lock, NULL);
         if (r != 0)
                 return log_error_errno(-r, "Failed to create a lock: %m");
@@ -432,12 +476,9 @@ int http_server_start(Manager *m, HttpServer **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to start the batch writer: %m");
 
-        if (threads == 0) {
-                long n = sysconf(_SC_NPROCESSORS_ONLN);
-                /* Sign-ins wait on the password workers: a few more threads
-                 * than CPUs keep token requests moving meanwhile. */
-                threads = (unsigned) MAX(n > 0 ? 2 * n : 4, 4);
-        }
+        r = http_deadlines_new((uint64_t) cfg->http_request_timeout * USEC_PER_SEC, &s->deadlines);
+        if (r < 0)
+                return r;
 
         flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
         if (cfg->http_certificate) {
@@ -461,8 +502,12 @@ int http_server_start(Manager *m, HttpServer **ret) {
                  * below this one so that the reply is our envelope. MHD
                  * clears the pool for every request: no bigger than needed. */
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) cfg->http_max_header + 8 * 1024,
-                MHD_OPTION_CONNECTION_LIMIT, cfg->http_connection_limit,
+                MHD_OPTION_CONNECTION_LIMIT, m->fd_budget.http,
+                /* MHD closes a connection over this at once, unanswered;
+                 * behind a proxy every connection has its address. */
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->http_connections_per_address,
                 MHD_OPTION_CONNECTION_TIMEOUT, cfg->http_timeout,
+                MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                 s->https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
@@ -489,8 +534,9 @@ int http_server_start(Manager *m, HttpServer **ret) {
         if (strneq(s->url, "https://", 8))
                 s->https = true;
 
-        log_info("HTTP server listening on %s (port %u, %u threads), issuers at %s/t/TENANT.", cfg->http_listen,
-                 s->port, threads, s->url);
+        log_info("HTTP server listening on %s (port %u, %u threads, %u connections, %u per address), issuers at "
+                 "%s/t/TENANT.", cfg->http_listen, s->port, threads, m->fd_budget.http,
+                 cfg->http_connections_per_address, s->url);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -513,6 +559,8 @@ HttpServer *http_server_free(HttpServer *s) {
                 batch_writer_drain(s->writer);
         if (s->daemon)
                 MHD_stop_daemon(s->daemon);
+        /* After MHD: every connection is closed, and forgotten, by now. */
+        s->deadlines = http_deadlines_free(s->deadlines);
         s->writer = batch_writer_free(s->writer);
         if (s->stop_lock_made)
                 pthread_rwlock_destroy(&s->stop_lock);

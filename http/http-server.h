@@ -8,7 +8,11 @@
 
 typedef struct HttpServer HttpServer;
 
-/* Binds the configured address and starts the threads. */
+/* The HTTP threads to run: [http] threads, or for 0 two per CPU, at least 4. */
+unsigned http_server_threads(const Config *c);
+
+/* Binds the configured address and starts the threads; at most
+ * Manager.fd_budget.http connections at once. */
 int http_server_start(Manager *m, HttpServer **ret);
 /* Stops accepting, lets requests in flight finish, then stops. */
 HttpServer *http_server_free(HttpServer *s);

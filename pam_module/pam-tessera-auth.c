@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "escape.h"
 #include "macro.h"
 #include "pam-tessera.h"
 
@@ -25,8 +26,9 @@ static int auth_result(pam_handle_t *pamh, int flags, const PamTesseraOptions *o
                 return PAM_USER_UNKNOWN;
         case PAM_STATUS_AUTH_FAILED:
                 pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);   /* only when this locked the account */
+                /* The remote host may come from a DNS answer. */
                 pam_syslog(pamh, LOG_NOTICE, "authentication failure for '%s' (service %s, rhost %s)", req->user,
-                           req->service, req->rhost[0] ? req->rhost : "-");
+                           ESC(req->service), req->rhost[0] ? ESC(req->rhost) : "-");
                 return PAM_AUTH_ERR;
         case PAM_STATUS_LOCKED:
                 pam_tessera_show(pamh, flags, PAM_ERROR_MSG, reply);

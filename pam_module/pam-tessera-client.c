@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "macro.h"
 #include "names.h"
 #include "pam-tessera.h"
@@ -87,7 +88,7 @@ int pam_tessera_begin(pam_handle_t *pamh, int argc, const char **argv, PamTesser
                 return r;
         if (!user || split_qualified_name(user, name, tenant) < 0) {
                 if (o->debug)
-                        pam_syslog(pamh, LOG_DEBUG, "'%s' can't be a tessera user", strempty(user));
+                        pam_syslog(pamh, LOG_DEBUG, "'%s' can't be a tessera user", ESC(strempty(user)));
                 return PAM_USER_UNKNOWN;
         }
         *ret = user;

@@ -3,6 +3,7 @@
 """The HTTP server of tesserad: routing, the error envelope, request ids,
 limits, HTTPS and shutdown, against the real daemon."""
 
+import json
 import os
 import shutil
 import signal
@@ -120,6 +121,61 @@ class ServerTest(unittest.TestCase):
         out = raw_request("127.0.0.1", self.t.http_port, b"\x00\x01GARBAGE\r\n\r\n")
         self.assertTrue(out == b"" or out.startswith(b"HTTP/1.1 400"), out[:100])
         self.assertEqual(self.c.get("/healthz").status, 200)
+
+    def raw(self, data):
+        out = raw_request("127.0.0.1", self.t.http_port, data)
+        head, _, body = out.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), head, body
+
+    def test_bad_methods(self):
+        # Not a method at all (not UTF-8, control bytes): 400 in the
+        # envelope, the bytes not echoed.
+        for method in (b"G\xffT", b"\xc3", b"GE\x1bT", b"A" * 40):
+            with self.subTest(method=method):
+                status, head, body = self.raw(method + b" /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                self.assertEqual(status, 400, head + body)
+                j = json.loads(body)
+                self.assertEqual(j["code"], "bad_request")
+                self.assertNotIn(method, body)
+        # A method, just not one of ours: 405, naming it and what to use.
+        status, head, body = self.raw(b"BREW /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status, 405)
+        self.assertIn(b"Allow: GET", head)
+        self.assertEqual(json.loads(body)["error"], "BREW is not allowed here; use GET.")
+
+    def test_error_messages_quoting_the_request_stay_json(self):
+        # The message quotes the field name cut at 64 bytes: mid-character
+        # here. Still a 400 with a JSON body, not a 500.
+        key = "a" * 63 + "\u00e9"
+        r = self.c.post("/t/acme/token", json_body={key: "x"})
+        self.assertEnvelope(r, 400, "invalid_request")
+        self.assertIn("Unknown field 'aaaa", r.json["error_description"])
+
+    def log_after(self, marker):
+        """The log once the access line of the request for marker is in it
+        (access lines are written after the reply has gone out)."""
+        for _ in range(100):
+            if marker in self.t.log():
+                break
+            time.sleep(0.05)
+        return self.t.log()
+
+    def test_log_injection(self):
+        form = "/x%0atesserad[1]:%20notice:%20Accepted%20password%20for%20root"
+        self.raw(b"GET " + form.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.raw(b"GET /%1b[2J%1b]0;owned%07%c2%9b31m HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.raw(b"G\x1b[1mT /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.raw(b"GET /end-of-injection HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        log = self.log_after("/end-of-injection")
+        # Every line is one of ours: none was forged by a decoded %0a...
+        self.assertFalse([line for line in log.splitlines() if not line.startswith("tesserad[")])
+        self.assertNotRegex(log, r"(?m)^tesserad\[1\]")
+        self.assertIn("/x\\ntesserad[1]: notice: Accepted password for root -> 404", log)
+        # ...and no terminal escape gets through, as ESC or as C1 CSI.
+        self.assertNotIn("\x1b", log)
+        self.assertNotIn("\u009b", log)
+        self.assertIn("/\\x1b[2J\\x1b]0;owned\\x07\\u009b31m -> 404", log)
+        self.assertIn("G\\x1b[1mT /healthz -> 400", log)
 
     def test_discovery_and_jwks(self):
         d = self.c.get("/t/acme/.well-known/openid-configuration")

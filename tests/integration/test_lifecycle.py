@@ -5,6 +5,7 @@ kept across restarts and crashes, and work that must not block the loop."""
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -33,6 +34,17 @@ class ConfigTest(unittest.TestCase):
                             "[passwords]\nhash_method = bcrypt\n")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("OK", p.stdout)
+
+    def test_packaged_config_with_every_key(self):
+        # packaging/tesserad.conf lists every key with its default,
+        # commented out: uncommented, the file must still be valid.
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "tesserad.conf")
+        with open(path) as f:
+            text = f.read()
+        uncommented = re.sub(r"(?m)^#([a-z_]+ =)", r"\1", text)
+        self.assertGreater(len(re.findall(r"(?m)^[a-z_]+ =", uncommented)), 40)
+        p, _ = check_config(uncommented)
+        self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_errors_name_file_and_line(self):
         cases = [

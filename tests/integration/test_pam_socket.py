@@ -180,6 +180,20 @@ class PamSocketTest(unittest.TestCase):
         r = self.ask(SESSION_CLOSE, field(T_USER, "bob"), field(T_SESSION, struct.pack(">Q", sid)))
         self.assertEqual(r[T_STATUS], OK)
 
+    def test_items_escaped_in_log(self):
+        # A remote host from a DNS answer, a service name: the refusal is
+        # logged with them, and they can forge no line of the log nor
+        # reach the terminal reading it.
+        r = self.ask(AUTHENTICATE, field(T_USER, "alice"), field(T_PASSWORD, PASSWORD),
+                     field(T_SERVICE, "sshd\ntesserad[1]: notice: forged"), field(T_RHOST, "\x1b[2Jhost\u202e"))
+        self.assertEqual(r[T_STATUS], BAD_REQUEST)
+        # Logged before the reply went out.
+        log = self.t.log()
+        self.assertIn("(service sshd\\ntesserad[1]: notice: forged, tty , from \\x1b[2Jhost\\u202e, remote user )",
+                      log)
+        self.assertNotRegex(log, r"(?m)^tesserad\[1\]")
+        self.assertNotIn("\x1b", log)
+
     def test_caller_rule(self):
         require_root(self)
         script = (

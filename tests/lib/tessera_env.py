@@ -90,7 +90,7 @@ class Tessera:
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
                  daemon_extra="", log_level="info", keep=False, bus_users=(), http_listen="127.0.0.1:0",
-                 http_extra=""):
+                 http_extra="", nofile=None):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -123,6 +123,9 @@ class Tessera:
         # notification; later starts keep that port, so issuers stay put.
         self.http_listen = http_listen
         self.http_extra = http_extra
+        # The descriptor limit (soft and hard) tesserad starts with, as
+        # LimitNOFILE= in its unit sets it; None: ours.
+        self.nofile = nofile
         self.http_port = None
 
     @property
@@ -216,9 +219,12 @@ class Tessera:
             log = output or open(self.log_path, "a")
             # A session of its own: a Ctrl-C in the terminal reaches only us,
             # and we stop the daemon in order.
+            argv = [binary("tesserad"), "--config", self.config_path, "--log-target", "console", *extra_args]
+            if self.nofile:
+                # prlimit sets the limit and execs: the pid is tesserad's.
+                argv = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *argv]
             self.daemon = subprocess.Popen(
-                [binary("tesserad"), "--config", self.config_path, "--log-target", "console",
-                 *extra_args],
+                argv,
                 env=daemon_env, stdout=log, stderr=log, start_new_session=True)
             if not output:
                 log.close()

@@ -77,6 +77,42 @@ START_TEST(test_defaults) {
         ck_assert_str_eq(c->hash_prefix, "$y$");
         ck_assert_uint_eq(c->hash_cost, 0);
         ck_assert_int_eq(c->pam_totp, CONFIG_TOTP_REQUIRED);
+        /* HTTP connections: from the descriptor budget; enough per address
+         * for a benchmark or a proxy on loopback. */
+        ck_assert_uint_eq(c->http_connection_limit, 0);
+        ck_assert_uint_eq(c->http_connections_per_address, 128);
+        ck_assert_uint_eq(c->http_request_timeout, 10);
+        ck_assert_uint_eq(c->http_timeout, 30);
+}
+END_TEST
+
+START_TEST(test_http_limits) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        ck_assert_int_eq(load("[http]\n"
+                              "connection_limit = 500\n"
+                              "connections_per_address = 0\n"
+                              "request_timeout = 3\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_uint_eq(c->http_connection_limit, 500);
+        ck_assert_uint_eq(c->http_connections_per_address, 0);
+        ck_assert_uint_eq(c->http_request_timeout, 3);
+
+        assert_load_fails("[http]\nrequest_timeout = 0\n", "invalid value for 'request_timeout'");
+        assert_load_fails("[http]\nrequest_timeout = 3601\n", "invalid value for 'request_timeout'");
+        assert_load_fails("[http]\nconnections_per_address = -1\n", "invalid value for 'connections_per_address'");
+}
+END_TEST
+
+START_TEST(test_bad_value_escaped_in_log) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *log = NULL;
+
+        /* A value that would drive the terminal reading the error. */
+        ck_assert_int_eq(load("[daemon]\nlog_level = \x1b[2Jloud\n", &c, &log, NULL), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(log, "'\\x1b[2Jloud'"));
+        ck_assert_ptr_null(strchr(log, '\x1b'));
 }
 END_TEST
 
@@ -477,6 +513,11 @@ START_TEST(test_tenant_visible) {
         ck_assert_int_eq(load("[host]\ndefault_tenant = acme\n", &c, NULL, NULL), 0);
         ck_assert(config_tenant_visible(c, "acme"));
         ck_assert(!config_tenant_visible(c, "globex"));
+
+        /* The lockout settings have nothing to say about it (a check of
+         * them strayed in here once, and answered "visible"). */
+        c->lockout_time = 0;
+        ck_assert(!config_tenant_visible(c, "globex"));
 }
 END_TEST
 
@@ -494,6 +535,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_repeated_key_last_wins);
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_tenant_visible);
+        tcase_add_test(tc, test_http_limits);
+        tcase_add_test(tc, test_bad_value_escaped_in_log);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("errors");
