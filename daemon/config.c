@@ -527,10 +527,9 @@ static int config_verify(const Config *c) {
         return 0;
 }
 
-int config_load(const char *path, bool allow_missing, Config **ret) {
+/* The defaults, named after the file they came from. */
+static int config_new_named(const char *path, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(fclosep) FILE *f = NULL;
-        ParseState st = {};
         int r;
 
         r = config_new_default(&c);
@@ -539,16 +538,18 @@ int config_load(const char *path, bool allow_missing, Config **ret) {
         c->path = strdup(path);
         if (!c->path)
                 return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
 
-        f = fopen(path, "re");
-        if (!f) {
-                if (errno == ENOENT && allow_missing) {
-                        log_debug("%s: not found, using defaults.", path);
-                        *ret = TAKE_PTR(c);
-                        return 0;
-                }
-                return log_error_errno(-errno, "Failed to open %s: %m", path);
-        }
+int config_load_file(FILE *f, const char *path, Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        ParseState st;
+        int r;
+
+        r = config_new_named(path, &c);
+        if (r < 0)
+                return r;
 
         st = (ParseState) { .config = c, .path = path, .f = f };
         r = ini_parse_stream(reader, &st, handler, &st);
@@ -565,6 +566,20 @@ int config_load(const char *path, bool allow_missing, Config **ret) {
 
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+int config_load(const char *path, bool allow_missing, Config **ret) {
+        _cleanup_(fclosep) FILE *f = NULL;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT && allow_missing) {
+                        log_debug("%s: not found, using defaults.", path);
+                        return config_new_named(path, ret);
+                }
+                return log_error_errno(-errno, "Failed to open %s: %m", path);
+        }
+        return config_load_file(f, path, ret);
 }
 
 Config *config_free(Config *c) {

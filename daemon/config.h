@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
 
@@ -93,6 +94,9 @@ typedef struct Config {
  * (the defaults apply); any unknown section or key and any bad value is
  * reported as file:line and makes the call fail with -EINVAL. */
 int config_load(const char *path, bool allow_missing, Config **ret);
+/* The same from a stream already open (a file, or fmemopen() for tests and
+ * the fuzzer); path names it in messages and in Config.path. */
+int config_load_file(FILE *f, const char *path, Config **ret);
 int config_new_default(Config **ret);
 Config *config_free(Config *c);
 

@@ -183,6 +183,8 @@ int signing_key_from_private_der(JwtAlg alg, const char *kid, const uint8_t *der
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *pkey = NULL;
         _cleanup_(signing_key_unrefp) SigningKey *k = NULL;
         const uint8_t *p = der;
+        uint8_t sig[512];
+        size_t sig_n;
         int r;
 
         pkey = d2i_PrivateKey(alg == JWT_ALG_RS256 ? EVP_PKEY_RSA : EVP_PKEY_EC, NULL, &p, (long) n);
@@ -193,6 +195,13 @@ int signing_key_from_private_der(JwtAlg alg, const char *kid, const uint8_t *der
                 return r;
         TAKE_PTR(pkey);
         if (kid && !streq(kid, k->kid))
+                return -EBADMSG;
+        /* The DER carries both halves and d2i_PrivateKey() does not check
+         * that they belong together; the kid and the published JWK come
+         * from the public half. A key whose private half differs would sign
+         * tokens that nobody can verify: sign once and check it here. */
+        r = signing_key_sign(k, "tessera", 7, sig, sizeof(sig), &sig_n);
+        if (r < 0 || signing_key_verify(k, "tessera", 7, sig, sig_n) != 1)
                 return -EBADMSG;
         *ret = TAKE_PTR(k);
         return 0;

@@ -96,6 +96,7 @@ typedef struct HttpParams {
         size_t n;
         bool duplicate;           /* a key was given twice */
         bool too_many;
+        bool malformed;           /* a query key or value held a NUL or was not UTF-8 */
 } HttpParams;
 
 void http_params_done(HttpParams *p);
@@ -203,7 +204,8 @@ char *json_text_end(JsonText *j);
 /* -- requests (http-request.c) */
 const char *http_header(HttpRequest *req, const char *name);
 const char *http_cookie(HttpRequest *req, const char *name);
-/* The query string's parameters, each key once at most. */
+/* The query string's parameters, each key once at most (-ENOTUNIQ), as
+ * valid UTF-8 without NUL (-EINVAL), not too many nor too long (-E2BIG). */
 int http_query_params(HttpRequest *req, HttpParams *ret);
 /* The body as application/x-www-form-urlencoded (or, for endpoints that
  * take it, a flat JSON object of strings, strictly: allowed lists the keys

@@ -44,10 +44,21 @@ const char *http_cookie(HttpRequest *req, const char *name) {
         return MHD_lookup_connection_value(req->connection, MHD_COOKIE_KIND, name);
 }
 
-static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                const char *value, size_t value_size) {
         HttpParams *p = cls;
-        char *k = strdup(key), *v = strdup(value ?: "");
+        char *k, *v;
 
+        /* MHD decodes the escapes but checks nothing: hold the query to
+         * what http_url_decode() holds a form to, no NUL and only UTF-8,
+         * before a value goes into a page, a JSON reply or a token. */
+        if (strlen(key) != key_size || !utf8_is_valid(key) ||
+            (value && (strlen(value) != value_size || !utf8_is_valid(value)))) {
+                p->malformed = true;
+                return MHD_NO;
+        }
+        k = strdup(key);
+        v = strdup(value ?: "");
         if (!k || !v) {
                 free(k);
                 free(v);
@@ -60,9 +71,11 @@ static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char 
 
 int http_query_params(HttpRequest *req, HttpParams *ret) {
         *ret = (HttpParams) {};
-        MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, add_query, ret);
+        MHD_get_connection_values_n(req->connection, MHD_GET_ARGUMENT_KIND, add_query, ret);
         if (ret->too_many)
                 return -E2BIG;
+        if (ret->malformed)
+                return -EINVAL;
         return ret->duplicate ? -ENOTUNIQ : 0;
 }
 

@@ -39,6 +39,45 @@ bool nss_bypassed(void) {
         return s == 2;
 }
 
+/* The back-off after a timeout. A hung daemon (stopped, deadlocked,
+ * swapping) would otherwise cost every lookup of a busy process the whole
+ * deadline again: ls -l over a thousand files, a thousand times 50 ms.
+ * After a lookup times out, lookups that need the socket fail at once for
+ * NSS_BACKOFF_USEC; then the first one to come claims the retry by moving
+ * the end forward (a compare-and-swap), asks the daemon, and clears the
+ * back-off when it gets an answer, or extends it when it times out again.
+ * The others keep failing fast meanwhile, so a hung daemon costs one wait
+ * per process and back-off period, not one per thread.
+ *
+ * Only a timeout trips it: a daemon that is down refuses at once anyway,
+ * and one that comes back must be asked at once. One atomic word, no
+ * lock: nothing to deadlock a forked child, which inherits at most the
+ * rest of a back-off (or of a retry its parent was making: it retries
+ * itself once that ends). The memory cache answers before any of this. */
+static uint64_t backoff_until;    /* CLOCK_MONOTONIC µs; 0: none */
+
+/* True when this call may ask the daemon. */
+static bool backoff_allows(void) {
+        uint64_t until = __atomic_load_n(&backoff_until, __ATOMIC_ACQUIRE), now;
+
+        if (until == 0)
+                return true;
+        now = wire_now_usec();
+        if (now < until)
+                return false;
+        /* Over: the one that moves it on retries; a loser sees the new end. */
+        return __atomic_compare_exchange_n(&backoff_until, &until, now + NSS_BACKOFF_USEC, false, __ATOMIC_ACQ_REL,
+                                           __ATOMIC_ACQUIRE);
+}
+
+static void backoff_update(int result) {
+        if (result == -ETIMEDOUT)
+                __atomic_store_n(&backoff_until, wire_now_usec() + NSS_BACKOFF_USEC, __ATOMIC_RELEASE);
+        else if (__atomic_load_n(&backoff_until, __ATOMIC_RELAXED) != 0)
+                /* An answer, or a refusal that costs nothing to repeat. */
+                __atomic_store_n(&backoff_until, 0, __ATOMIC_RELEASE);
+}
+
 static const char *socket_path(void) {
         const char *e = secure_getenv("TESSERA_NSS_SOCKET");
         return e && e[0] == '/' ? e : NSS_SOCKET_DEFAULT;
@@ -111,8 +150,8 @@ fail:
         return e;
 }
 
-int nss_client_call(const void *req, size_t req_len, bool want_cache, uint8_t **ret_reply, size_t *ret_len,
-                    int *ret_cache_fd) {
+static int call_socket(const void *req, size_t req_len, bool want_cache, uint8_t **ret_reply, size_t *ret_len,
+                       int *ret_cache_fd) {
         uint64_t deadline = wire_deadline(timeout_usec());
         int fd = -1, e;
 
@@ -168,5 +207,16 @@ int nss_client_call(const void *req, size_t req_len, bool want_cache, uint8_t **
                 return e;
         e = exchange(fd, req, req_len, want_cache, deadline, ret_reply, ret_len, ret_cache_fd);
         close(fd);
+        return e;
+}
+
+int nss_client_call(const void *req, size_t req_len, bool want_cache, uint8_t **ret_reply, size_t *ret_len,
+                    int *ret_cache_fd) {
+        int e;
+
+        if (!backoff_allows())
+                return -ETIMEDOUT;
+        e = call_socket(req, req_len, want_cache, ret_reply, ret_len, ret_cache_fd);
+        backoff_update(e);
         return e;
 }

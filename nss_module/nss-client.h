@@ -12,6 +12,9 @@
 /* Default socket, and the whole time one lookup may take. */
 #define NSS_SOCKET_DEFAULT RUNSTATEDIR "/tessera/nss.sock"
 #define NSS_TIMEOUT_USEC_DEFAULT (50 * 1000ULL)
+/* After a lookup timed out (the daemon is hung, not down), how long every
+ * socket lookup of the process fails at once before one tries again. */
+#define NSS_BACKOFF_USEC (1000 * 1000ULL)
 
 /* The daemon sets this for itself so that it never waits on itself. */
 bool nss_bypassed(void);
@@ -19,6 +22,8 @@ bool nss_bypassed(void);
 /* Sends req and reads the whole reply into a malloc'd buffer. With
  * want_cache, a descriptor passed along with the reply is returned in
  * *ret_cache_fd (else -EBADF). Negative errno when the daemon cannot be
- * reached or does not answer in time, or answers with a broken frame. */
+ * reached or does not answer in time, or answers with a broken frame;
+ * -ETIMEDOUT at once, without asking, while the process backs off after
+ * a timeout (NSS_BACKOFF_USEC). */
 int nss_client_call(const void *req, size_t req_len, bool want_cache, uint8_t **ret_reply, size_t *ret_len,
                     int *ret_cache_fd);

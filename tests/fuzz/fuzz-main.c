@@ -4,7 +4,12 @@
  * corpus directories (or files) given, then a fixed number of
  * deterministic mutations of each (bit flips, truncations, extensions), so
  * that the normal test suite exercises the parsers beyond the seeds
- * without libFuzzer. The same input always gives the same run. */
+ * without libFuzzer. The same input always gives the same run.
+ *
+ *   fuzz-TARGET [--mutations N] CORPUS-DIR-OR-FILE...
+ *
+ * N (default 20000) is per input: targets whose one run costs more (a whole
+ * HTTP exchange) take fewer, so that the suite stays quick. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,10 +20,11 @@
 
 #include "fuzz.h"
 
-#define MUTATIONS_PER_INPUT 20000
+#define MUTATIONS_PER_INPUT_DEFAULT 20000
 #define FUZZ_MAX_INPUT (1024 * 1024)
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static unsigned mutations_per_input = MUTATIONS_PER_INPUT_DEFAULT;
 
 static uint64_t rng(void) {
         /* xorshift64*: deterministic, good enough to pick bytes. */
@@ -33,7 +39,7 @@ static void mutate_and_run(const uint8_t *seed, size_t n) {
 
         if (!buf)
                 abort();
-        for (unsigned i = 0; i < MUTATIONS_PER_INPUT; i++) {
+        for (unsigned i = 0; i < mutations_per_input; i++) {
                 size_t len = n;
 
                 memcpy(buf, seed, n);
@@ -81,6 +87,9 @@ static int run_file(const char *path, unsigned *count) {
                 abort();
         n = fread(buf, 1, FUZZ_MAX_INPUT, f);
         fclose(f);
+        /* Which seed a crash came from, when it comes. */
+        printf("%s\n", path);
+        fflush(stdout);
         LLVMFuzzerTestOneInput(buf, n);
         mutate_and_run(buf, n);
         free(buf);
@@ -90,12 +99,27 @@ static int run_file(const char *path, unsigned *count) {
 
 int main(int argc, char **argv) {
         unsigned count = 0;
+        int first = 1;
+
+        if (argc > 2 && strcmp(argv[1], "--mutations") == 0) {
+                char *end;
+                unsigned long n;
+
+                errno = 0;
+                n = strtoul(argv[2], &end, 10);
+                if (errno != 0 || *end || end == argv[2] || n > 1000000) {
+                        fprintf(stderr, "--mutations: not a count: %s\n", argv[2]);
+                        return 1;
+                }
+                mutations_per_input = (unsigned) n;
+                first = 3;
+        }
 
         /* The empty input is always worth a try. */
         LLVMFuzzerTestOneInput((const uint8_t *) "", 0);
-        for (int i = 1; i < argc; i++) {
+        for (int i = first; i < argc; i++) {
+                struct dirent **names;
                 struct stat st;
-                DIR *d;
 
                 if (stat(argv[i], &st) < 0) {
                         fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
@@ -106,27 +130,36 @@ int main(int argc, char **argv) {
                                 return 1;
                         continue;
                 }
-                d = opendir(argv[i]);
-                if (!d)
+                /* In name order: the mutations drawn for a file depend on
+                 * the files before it, so a failure found on one machine
+                 * happens the same way on every other. */
+                int n = scandir(argv[i], &names, NULL, alphasort);
+                if (n < 0) {
+                        fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
                         return 1;
-                /* Sorted order would be nicer; any order is deterministic per
-                 * inputs since each file's mutations restart nowhere else. */
-                for (struct dirent *e; (e = readdir(d));) {
+                }
+                for (int k = 0; k < n; k++) {
                         char path[4096];
-                        if (e->d_name[0] == '.')
-                                continue;
-                        snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
-                        if (run_file(path, &count) < 0) {
-                                closedir(d);
+                        int r = 0;
+
+                        if (names[k]->d_name[0] != '.') {
+                                snprintf(path, sizeof(path), "%s/%s", argv[i], names[k]->d_name);
+                                r = run_file(path, &count);
+                        }
+                        free(names[k]);
+                        if (r < 0) {
+                                while (++k < n)
+                                        free(names[k]);
+                                free(names);
                                 return 1;
                         }
                 }
-                closedir(d);
+                free(names);
         }
         if (count == 0) {
                 fprintf(stderr, "no corpus files found\n");
                 return 1;
         }
-        printf("%u inputs replayed, %u mutations each: no crash\n", count, MUTATIONS_PER_INPUT);
+        printf("%u inputs replayed, %u mutations each: no crash\n", count, mutations_per_input);
         return 0;
 }

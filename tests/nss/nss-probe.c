@@ -19,6 +19,13 @@
  *   nss-probe MODULE fds NAME N               -> N lookups leave no new descriptor (but the kept socket)
  *   nss-probe MODULE repeat N CMD ARGS..      -> runs CMD N times, prints the last result
  *   nss-probe MODULE prime NAME PID CMD ARGS..-> looks NAME up (mapping the cache), SIGSTOPs PID, runs CMD
+ *   nss-probe MODULE statuses N ITER NAME     -> N threads look NAME up ITER times each; counts by status
+ *   nss-probe MODULE signal SIG PID           -> sends SIGSTOP ("stop") or SIGCONT ("cont") to PID
+ *   nss-probe MODULE sleep MS                 -> sleeps (for a contract's duration, such as a back-off)
+ *   nss-probe MODULE setenv NAME VALUE        -> changes the environment for the steps that follow
+ *   nss-probe MODULE read-line                -> prints "waiting", then waits for a line on stdin
+ *   nss-probe MODULE seq "CMD ARGS" ...       -> runs each quoted command in turn in this one process;
+ *                                                fails when a step did
  */
 
 #include <dirent.h>
@@ -380,7 +387,71 @@ static int cmd_fds(const char *name, unsigned n) {
         return after <= before ? 0 : 1;
 }
 
+typedef struct StatusArg {
+        const char *name;
+        unsigned iterations;
+        unsigned counts[5];       /* SUCCESS, NOTFOUND, UNAVAIL, TRYAGAIN, other */
+} StatusArg;
+
+static void *status_thread(void *p) {
+        StatusArg *a = p;
+        char out[16384];
+
+        for (unsigned i = 0; i < a->iterations; i++)
+                switch (lookup("getpwnam", a->name, out, sizeof(out))) {
+                case NSS_STATUS_SUCCESS: a->counts[0]++; break;
+                case NSS_STATUS_NOTFOUND: a->counts[1]++; break;
+                case NSS_STATUS_UNAVAIL: a->counts[2]++; break;
+                case NSS_STATUS_TRYAGAIN: a->counts[3]++; break;
+                default: a->counts[4]++; break;
+                }
+        return NULL;
+}
+
+/* Lookups from many threads at once, for what the module does when they
+ * all meet the same trouble: prints how many ended how. */
+static int cmd_statuses(unsigned n, unsigned iterations, const char *name) {
+        static const char *const names[] = { "SUCCESS", "NOTFOUND", "UNAVAIL", "TRYAGAIN", "OTHER" };
+        pthread_t t[64];
+        StatusArg args[64];
+        unsigned total[5] = {};
+
+        if (n > 64)
+                n = 64;
+        for (unsigned i = 0; i < n; i++) {
+                args[i] = (StatusArg) { .name = name, .iterations = iterations };
+                pthread_create(&t[i], NULL, status_thread, &args[i]);
+        }
+        for (unsigned i = 0; i < n; i++) {
+                pthread_join(t[i], NULL);
+                for (unsigned k = 0; k < 5; k++)
+                        total[k] += args[i].counts[k];
+        }
+        for (unsigned k = 0; k < 5; k++)
+                printf("%s%s %u", k ? " " : "", names[k], total[k]);
+        printf("\n");
+        return 0;
+}
+
+/* Splits one step of "seq" at spaces and runs it. */
 static int run(int argc, char **argv);
+
+static int cmd_seq(int argc, char **argv) {
+        int r = 0;
+
+        for (int i = 0; i < argc; i++) {
+                char *copy = strdup(argv[i]), *save = NULL, *words[32];
+                int n = 0;
+
+                for (char *w = strtok_r(copy, " ", &save); w && n < 32; w = strtok_r(NULL, " ", &save))
+                        words[n++] = w;
+                if (n > 0 && run(n, words) != 0)
+                        r = 1;
+                fflush(stdout);
+                free(copy);
+        }
+        return r;
+}
 
 static int cmd_timed(long max_ms, int argc, char **argv) {
         struct timespec a, b;
@@ -431,6 +502,38 @@ static int run(int argc, char **argv) {
                 }
                 return run(argc - 3, argv + 3);
         }
+        if (strcmp(argv[0], "statuses") == 0 && argc == 4)
+                return cmd_statuses((unsigned) atoi(argv[1]), (unsigned) atoi(argv[2]), argv[3]);
+        if (strcmp(argv[0], "signal") == 0 && argc == 3) {
+                int sig = strcmp(argv[1], "stop") == 0 ? SIGSTOP : strcmp(argv[1], "cont") == 0 ? SIGCONT : 0;
+                if (sig == 0 || kill((pid_t) atol(argv[2]), sig) < 0) {
+                        perror("kill");
+                        return 2;
+                }
+                printf("sent %s\n", argv[1]);
+                return 0;
+        }
+        if (strcmp(argv[0], "sleep") == 0 && argc == 2) {
+                long ms = atol(argv[1]);
+                struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+                printf("slept %ld ms\n", ms);
+                return 0;
+        }
+        if (strcmp(argv[0], "setenv") == 0 && argc == 3) {
+                setenv(argv[1], argv[2], 1);
+                printf("%s=%s\n", argv[1], argv[2]);
+                return 0;
+        }
+        if (strcmp(argv[0], "read-line") == 0 && argc == 1) {
+                char line[64];
+                printf("waiting\n");
+                fflush(stdout);
+                return fgets(line, sizeof(line), stdin) ? 0 : 1;
+        }
+        if (strcmp(argv[0], "seq") == 0)
+                return cmd_seq(argc - 1, argv + 1);
         if (strcmp(argv[0], "repeat") == 0 && argc >= 3) {
                 int r = 0;
                 for (int i = atoi(argv[1]); i > 0; i--)

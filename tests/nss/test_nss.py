@@ -6,6 +6,7 @@ namespace."""
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -29,10 +30,22 @@ PROBE = os.path.join(BUILD, "tests", "nss", "nss-probe")
 # room for a loaded CI machine but is far from "seconds".
 DOWN_BOUND_MS = 500
 
+# The module's default deadline and back-off (nss_module/nss-client.h).
+MODULE_TIMEOUT_MS = 50
+BACKOFF_MS = 1000
+
 # Generous per-lookup timeout for the functional tests, so that a loaded
 # machine does not turn a slow answer into UNAVAIL; the timing tests use
 # the module's default.
 FUNCTIONAL_TIMEOUT_MS = "2000"
+
+
+def took_ms(line):
+    """The time of a probe's "took N ms (bound M ms)" line."""
+    m = re.fullmatch(r"took (\d+) ms \(bound \d+ ms\)", line)
+    if not m:
+        raise AssertionError(f"not a timing line: {line!r}")
+    return int(m.group(1))
 
 
 def probe(sock, *args, cache=True, timeout_ms=FUNCTIONAL_TIMEOUT_MS, extra_env=None):
@@ -274,9 +287,6 @@ class TestDaemonDown(Populated, unittest.TestCase):
                             timeout_ms=None)
             self.assertEqual(rc, 0, out)
             self.assertTrue(out.startswith("UNAVAIL"), out)
-            rc, out = probe(self.sock, "timed", str(DOWN_BOUND_MS), "repeat", "20", "getpwnam", "bob",
-                            cache=False, timeout_ms=None)
-            self.assertEqual(rc, 1, out)    # 20 x 50 ms > bound: each call gives up on its own
             # A fresh process has no cache yet, and a hung daemon can't hand
             # it out.
             rc, out = probe(self.sock, "timed", str(DOWN_BOUND_MS), "getpwnam", "alice", cache=True,
@@ -284,6 +294,83 @@ class TestDaemonDown(Populated, unittest.TestCase):
             self.assertTrue(out.startswith("UNAVAIL"), out)
         finally:
             os.kill(self.t.daemon.pid, signal.SIGCONT)
+
+    def test_hung_daemon_costs_one_timeout(self):
+        """With the daemon stopped, 50 lookups in one process cost about one
+        timeout: after the first gives up, the module fails fast for a
+        second (the back-off) instead of waiting 50 ms again each time. Once
+        the daemon runs again and the back-off is over, the first lookup
+        asks it again and succeeds. (Without the back-off: 50 x 50 ms.)"""
+        pid = str(self.t.daemon.pid)
+        try:
+            rc, out = probe(self.sock, "seq", f"signal stop {pid}",
+                            f"timed {10 * MODULE_TIMEOUT_MS} repeat 50 getpwnam bob",
+                            f"signal cont {pid}",
+                            # The daemon was stopped: give its first answer room.
+                            f"setenv TESSERA_NSS_TIMEOUT_MS {FUNCTIONAL_TIMEOUT_MS}",
+                            f"sleep {BACKOFF_MS + 100}", "getpwnam bob", cache=False, timeout_ms=None)
+        finally:
+            os.kill(self.t.daemon.pid, signal.SIGCONT)
+        lines = out.splitlines()
+        # Each of the 50 gave up (one by its deadline, the rest at once) ...
+        self.assertEqual(lines[1:51], ["UNAVAIL Connection timed out"] * 50, out)
+        # ... in about one timeout, bounded at ten.
+        self.assertLess(took_ms(lines[51]), 10 * MODULE_TIMEOUT_MS, out)
+        self.assertTrue(lines[-1].startswith(f"SUCCESS bob:*:{self.uid['bob']}:"), out)
+        self.assertEqual(rc, 0, out)
+
+    def test_hung_daemon_threads(self):
+        """Many threads of one process meeting a hung daemon: the ones
+        already waiting give up after one timeout, the rest fail fast; no
+        thread pays a timeout per lookup."""
+        pid = str(self.t.daemon.pid)
+        try:
+            rc, out = probe(self.sock, "seq", f"signal stop {pid}",
+                            f"timed {10 * MODULE_TIMEOUT_MS} statuses 8 25 bob", f"signal cont {pid}",
+                            cache=False, timeout_ms=None)
+        finally:
+            os.kill(self.t.daemon.pid, signal.SIGCONT)
+        lines = out.splitlines()
+        self.assertEqual(lines[1], "SUCCESS 0 NOTFOUND 0 UNAVAIL 200 TRYAGAIN 0 OTHER 0", out)
+        self.assertLess(took_ms(lines[2]), 10 * MODULE_TIMEOUT_MS, out)
+        self.assertEqual(rc, 0, out)
+
+    def test_refused_does_not_back_off(self):
+        """A daemon that is down refuses at once, which costs nothing: no
+        back-off, and the lookup right after it comes back succeeds."""
+        self.t.stop_daemon()
+        env = dict(os.environ, TESSERA_NSS_SOCKET=self.sock, TESSERA_NSS_CACHE="0",
+                   TESSERA_NSS_TIMEOUT_MS=FUNCTIONAL_TIMEOUT_MS)
+        env.pop("TESSERA_NSS_BYPASS", None)
+        p = subprocess.Popen([PROBE, MODULE, "seq", "getpwnam bob", "read-line", "getpwnam bob"], env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            first = p.stdout.readline().strip()
+            self.assertEqual(p.stdout.readline().strip(), "waiting")
+        finally:
+            self.t.start_daemon()
+        out = p.communicate("go\n", timeout=60)[0].strip()
+        self.assertTrue(first.startswith("UNAVAIL"), first)
+        self.assertNotIn("timed out", first)
+        self.assertTrue(out.startswith(f"SUCCESS bob:*:{self.uid['bob']}:"), out)
+
+    def test_cache_answers_during_backoff(self):
+        """A process holding the memory cache keeps answering from it after
+        a lookup that needs the socket (a listing) tripped the back-off."""
+        pid = str(self.t.daemon.pid)
+        try:
+            rc, out = probe(self.sock, "prime", "alice", pid, "seq", "getpwent",
+                            f"timed {10 * MODULE_TIMEOUT_MS} repeat 100 getpwnam bob", timeout_ms=None)
+        finally:
+            os.kill(self.t.daemon.pid, signal.SIGCONT)
+        lines = out.splitlines()
+        # The listing needs the socket: it gives up, and trips the back-off.
+        self.assertEqual(lines[0], "UNAVAIL Connection timed out", out)
+        # The cache answers every lookup, at once.
+        self.assertEqual(lines[1:101], [lines[1]] * 100, out)
+        self.assertTrue(lines[1].startswith(f"SUCCESS bob:*:{self.uid['bob']}:"), out)
+        self.assertLess(took_ms(lines[101]), 10 * MODULE_TIMEOUT_MS, out)
+        self.assertEqual(rc, 1, out)    # the listing's step failed, as it should
 
     def test_cache_answers_while_daemon_hung(self):
         """A process that got the cache earlier keeps resolving from it,

@@ -407,6 +407,35 @@ START_TEST(test_missing_file) {
 }
 END_TEST
 
+/* An open stream (here fmemopen) parses as the file would, and reports
+ * errors under the name it is given. */
+START_TEST(test_load_from_stream) {
+        static const char text[] = "[daemon]\nadmin_group = wheel\n[host]\ntenants = globex\n[ids]\nslice_size = 50\n";
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *log = NULL;
+        StderrCapture cap;
+        FILE *f;
+
+        f = fmemopen((void *) text, strlen(text), "r");
+        ck_assert_ptr_nonnull(f);
+        stderr_capture_start(&cap);
+        ck_assert_int_eq(config_load_file(f, "<memory>", &c), -EINVAL);
+        log = stderr_capture_stop(&cap);
+        fclose(f);
+        ck_assert_ptr_null(c);
+        ck_assert_ptr_nonnull(strstr(log, "<memory>: [ids] slice_size must be at least 1000"));
+
+        f = fmemopen((void *) text, strlen(text) - strlen("slice_size = 50\n"), "r");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(config_load_file(f, "<memory>", &c), 0);
+        fclose(f);
+        ck_assert_str_eq(c->path, "<memory>");
+        ck_assert_str_eq(c->admin_group, "wheel");
+        ck_assert_str_eq(c->tenants[0], "globex");
+        ck_assert_ptr_null(c->tenants[1]);
+}
+END_TEST
+
 START_TEST(test_verify_slice_size) {
         assert_load_fails("[ids]\nslice_size = 999\n", "@: [ids] slice_size must be at least 1000");
 }
@@ -534,6 +563,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_comments);
         tcase_add_test(tc, test_repeated_key_last_wins);
         tcase_add_test(tc, test_missing_file);
+        tcase_add_test(tc, test_load_from_stream);
         tcase_add_test(tc, test_tenant_visible);
         tcase_add_test(tc, test_http_limits);
         tcase_add_test(tc, test_bad_value_escaped_in_log);
