@@ -66,6 +66,7 @@ void oidc_handle_login(HttpRequest *req) {
         const char *login, *password;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
+        OidcLimit limit;
         Actor actor;
         char msg[256];
         int r;
@@ -89,6 +90,13 @@ void oidc_handle_login(HttpRequest *req) {
             strlen(password) > PASSWORD_MAX_LEN) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_BAD_REQUEST, "Enter your name or e-mail and your password.",
                                  login && strlen(login) <= LOGIN_MAX_LEN ? login : NULL);
+                return;
+        }
+        /* Per address, before the user is looked up or a hash computed. */
+        if (oidc_limited(&ctx, NULL, &limit)) {
+                authz_show_login(&ctx, &a, app, MHD_HTTP_TOO_MANY_REQUESTS,
+                                 "Too many failed sign-ins from this address. Please wait a while.", login);
+                oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
                 return;
         }
 
@@ -130,6 +138,7 @@ void oidc_handle_login(HttpRequest *req) {
                 authz_show_totp(&ctx, &a, MHD_HTTP_OK, NULL, pending);
                 return;
         default:
+                oidc_limit_failed(&ctx, NULL);
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), login);
                 return;
         }
@@ -144,6 +153,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         const char *pending, *code;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
+        OidcLimit limit;
         int64_t user_id;
         Actor actor;
         char msg[256];
@@ -180,6 +190,12 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
                 return;
         }
+        if (oidc_limited(&ctx, NULL, &limit)) {
+                authz_show_totp(&ctx, &a, MHD_HTTP_TOO_MANY_REQUESTS,
+                                "Too many failed sign-ins from this address. Please wait a while.", pending);
+                oidc_limit_reply(&ctx, &limit, "auth.login", u->name);
+                return;
+        }
         actor = http_actor(req, u->name);
         r = auth_second_factor(ctx.manager, ctx.store, &actor, &actx, user_id, code, &res);
         if (r < 0) {
@@ -190,6 +206,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 signed_in(&ctx, &a, app, user_id, "pwd otp");
                 return;
         }
+        oidc_limit_failed(&ctx, NULL);
         if (res.outcome == AUTH_FAILED)
                 authz_show_totp(&ctx, &a, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), pending);
         else
