@@ -579,13 +579,15 @@ int config_new_default(Config **ret) {
         c->totp_window = 1;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
-        /* 30 failures at once, then one every 6 s: a person who mistypes or
-         * a client deployed with an old secret never meets it; a guesser
-         * gets 14400 tries a day per address instead of millions. */
+        /* 30 failures at once, then one every 6 s: a person who mistypes
+         * never meets it; a guesser gets 14400 tries a day per address
+         * instead of millions. A client id, whose failures may come from
+         * many addresses (and whom an attacker who knows the id can hold
+         * back this way), gets more room. */
         c->limit_address_burst = 30;
         c->limit_address_interval_usec = 6 * 1000000;
-        c->limit_client_burst = 30;
-        c->limit_client_interval_usec = 6 * 1000000;
+        c->limit_client_burst = 100;
+        c->limit_client_interval_usec = 1000000;
         c->limit_ipv6_prefix = 64;
         c->limit_max_entries = 65536;
         c->audit_max_age = 90 * 86400;
