@@ -179,12 +179,13 @@ unsigned limiter_check(Limiter *l, LimitKind kind, const char *key, uint64_t now
         uint64_t h;
 
         assert(kind >= 0 && kind < _LIMIT_KIND_MAX);
-        rule = &l->options.rules[kind];
-        if (rule->burst == 0 || !key) {
-                if (ret_first)
-                        *ret_first = false;
+        if (ret_first)
+                *ret_first = false;
+        if (!l || !key)
                 return 0;
-        }
+        rule = &l->options.rules[kind];
+        if (rule->burst == 0)
+                return 0;
         h = key_hash(l, kind, key);
         bucket = bucket_of(l, h, &lock);
 
@@ -218,8 +219,10 @@ void limiter_fail(Limiter *l, LimitKind kind, const char *key, uint64_t now_usec
         uint64_t h, full;
 
         assert(kind >= 0 && kind < _LIMIT_KIND_MAX);
+        if (!l || !key)
+                return;
         rule = &l->options.rules[kind];
-        if (rule->burst == 0 || !key)
+        if (rule->burst == 0)
                 return;
         h = key_hash(l, kind, key);
         bucket = bucket_of(l, h, &lock);

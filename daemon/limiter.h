@@ -52,7 +52,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Limiter *, limiter_free);
  * ret_first, says whether this refusal is the first since the key was last
  * let through, so that a run of refusals is recorded once. For
  * LIMIT_ADDRESS, key is an address as inet_ntop() writes it; anything
- * that is not an address counts as a key of its own. NULL: no limit. */
+ * that is not an address counts as a key of its own. A NULL key, or a
+ * NULL limiter (a core without doors, in tests), is never limited. */
 unsigned limiter_check(Limiter *l, LimitKind kind, const char *key, uint64_t now_usec, bool *ret_first);
 
 /* Counts a failure of kind/key. */
