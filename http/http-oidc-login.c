@@ -186,14 +186,15 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 return;
         }
 
-        if (store_user_get_by_id(ctx.store, user_id, &u) < 0 || u->tenant_id != ctx.tenant->id) {
-                authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
-                return;
-        }
+        /* Per address, before the user is read or the code checked. */
         if (oidc_limited(&ctx, NULL, &limit)) {
                 authz_show_totp(&ctx, &a, MHD_HTTP_TOO_MANY_REQUESTS,
                                 "Too many failed sign-ins from this address. Please wait a while.", pending);
-                oidc_limit_reply(&ctx, &limit, "auth.login", u->name);
+                oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
+                return;
+        }
+        if (store_user_get_by_id(ctx.store, user_id, &u) < 0 || u->tenant_id != ctx.tenant->id) {
+                authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
                 return;
         }
         actor = http_actor(req, u->name);

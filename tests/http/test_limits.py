@@ -10,8 +10,12 @@ flood leaves a handful of audit events with counts, not a row per request.
 Clients on loopback come from addresses of their own (127.0.0.2, ...),
 which the server sees as different remote addresses."""
 
+import base64
+import hashlib
+import hmac
 import http.client
 import json
+import struct
 import os
 import sys
 import time
@@ -24,6 +28,13 @@ from tessera_env import Tessera  # noqa: E402
 from oidc_client import Client, hidden_fields, html_unescape, pkce_pair  # noqa: E402
 
 PASSWORD = "correct horse battery"
+
+
+def totp(secret_b32):
+    key = base64.b32decode(secret_b32.upper() + "=" * (-len(secret_b32) % 8))
+    h = hmac.new(key, struct.pack(">Q", int(time.time() // 30)), hashlib.sha1).digest()
+    o = h[-1] & 15
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000)
 
 
 class Conn:
@@ -157,6 +168,9 @@ class ConfiguredLimitsTest(unittest.TestCase):
         t = cls.t
         t.ctl("tenant", "create", "acme", check=True)
         t.ctl("user", "add", "alice@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        t.ctl("user", "add", "tom@acme", "--password-stdin", input=PASSWORD + "\n", check=True)
+        secret = json.loads(t.ctl("--json", "user", "totp", "enroll", "tom@acme", check=True).stdout)["secret"]
+        t.ctl("user", "totp", "confirm", "tom@acme", totp(secret), check=True)
 
         def app(*args):
             return json.loads(t.ctl("--json", "app", "create", *args, check=True).stdout)
@@ -244,6 +258,22 @@ class ConfiguredLimitsTest(unittest.TestCase):
         refused = self.t.sqlite("SELECT count(*) FROM audit_events WHERE action = 'auth.login' "
                                 "AND remote = '127.0.0.60' AND details LIKE '%rate_limited%'")
         self.assertEqual(int(refused[0][0]), 1)
+
+    def test_code_step(self):
+        # The code step counts failures per address as well: after the
+        # password, five wrong codes, and the sixth try is refused.
+        c = Client(self.t.base_url, source="127.0.0.70")
+        r = c.post("/t/acme/login", form={**self.sign_in_page(c), "login": "tom", "password": PASSWORD})
+        self.assertEqual(r.status, 200, r.text[:300])
+        self.assertIn('name="code"', r.text)
+        form = {k: html_unescape(v) for k, v in hidden_fields(r.text).items()}
+        for code in ("000000", "111111", "222222", "333333", "444444"):
+            r = c.post("/t/acme/login/totp", form={**form, "code": code})
+            self.assertEqual(r.status, 401, r.text[:300])
+        r = c.post("/t/acme/login/totp", form={**form, "code": "555555"})
+        self.assertEqual(r.status, 429, r.text[:300])
+        self.assertIn("Too many failed sign-ins", r.text)
+        self.assertGreater(int(r.header("Retry-After")), 0)
 
 
 if __name__ == "__main__":
