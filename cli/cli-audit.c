@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <inttypes.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -80,23 +81,25 @@ static int audit_list(int argc, char *argv[]) {
         if (r > 0)
                 return r;
 
-        t = cli_table_new(8, "ID", "TIME", "CHANNEL", "ACTOR", "ACTION", "TARGET", "RESULT", "DETAILS");
-        r = sd_bus_message_enter_container(reply, 'a', "(ttsxssssss)");
+        t = cli_table_new(9, "ID", "TIME", "CHANNEL", "ACTOR", "ACTION", "TARGET", "RESULT", "COUNT", "DETAILS");
+        r = sd_bus_message_enter_container(reply, 'a', "(ttsxssssssstt)");
         while (r >= 0) {
-                uint64_t id, usec;
+                uint64_t id, usec, count, last_usec;
                 int64_t uid;
-                const char *channel, *actor, *action, *tenant, *target, *result, *details;
-                char ids[24], when[64], who[64];
+                const char *channel, *actor, *action, *tenant, *target, *result, *details, *remote;
+                char ids[24], when[64], who[64], counts[48];
 
-                r = sd_bus_message_read(reply, "(ttsxssssss)", &id, &usec, &channel, &uid, &actor, &action, &tenant,
-                                        &target, &result, &details);
+                r = sd_bus_message_read(reply, "(ttsxssssssstt)", &id, &usec, &channel, &uid, &actor, &action, &tenant,
+                                        &target, &result, &details, &remote, &count, &last_usec);
                 if (r <= 0)
                         break;
                 if (arg_json) {
-                        json_t *o = json_pack("{s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "id", (json_int_t) id,
-                                              "time_usec", (json_int_t) usec, "channel", channel, "actor_uid",
-                                              (json_int_t) uid, "actor", actor, "action", action, "tenant", tenant,
-                                              "target", target, "result", result);
+                        json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                                              (json_int_t) id, "time_usec", (json_int_t) usec, "last_usec",
+                                              (json_int_t) last_usec, "count", (json_int_t) count, "channel",
+                                              channel, "actor_uid", (json_int_t) uid, "actor", actor, "action",
+                                              action, "tenant", tenant, "target", target, "result", result,
+                                              "remote", remote);
                         json_t *d = *details ? json_loads(details, 0, NULL) : NULL;
                         json_object_set_new(o, "details", d ?: json_null());
                         json_array_append_new(list, o);
@@ -107,8 +110,19 @@ static int audit_list(int argc, char *argv[]) {
                         snprintf(who, sizeof(who), "uid %" PRIi64, uid);
                 else
                         snprintf(who, sizeof(who), "%s", *actor ? actor : "-");
+                /* A repeated refusal is one event: how often, and until when. */
+                if (count > 1) {
+                        time_t last = (time_t) (last_usec / 1000000);
+                        struct tm tm;
+                        char until[16] = "";
+
+                        if (localtime_r(&last, &tm))
+                                strftime(until, sizeof(until), " to %H:%M:%S", &tm);
+                        snprintf(counts, sizeof(counts), "%" PRIu64 "%s", count, until);
+                } else
+                        snprintf(counts, sizeof(counts), "1");
                 cli_table_add(t, ids, cli_format_time((long long) usec, when), channel, who, action, target, result,
-                              details);
+                              counts, details);
         }
         if (r < 0)
                 return cli_bus_error("cannot parse the reply", r, NULL);

@@ -24,15 +24,19 @@ int audit_result_from_string(const char *s) {
         return -EINVAL;
 }
 
+void audit_event_done(AuditEvent *e) {
+        free((char *) e->channel);
+        free((char *) e->actor);
+        free((char *) e->action);
+        free((char *) e->tenant);
+        free((char *) e->target);
+        free((char *) e->remote);
+        free((char *) e->details);
+        *e = (AuditEvent) {};
+}
+
 void audit_event_array_free(AuditEvent *a, size_t n) {
-        for (size_t i = 0; a && i < n; i++) {
-                free((char *) a[i].channel);
-                free((char *) a[i].actor);
-                free((char *) a[i].action);
-                free((char *) a[i].tenant);
-                free((char *) a[i].target);
-                free((char *) a[i].remote);
-                free((char *) a[i].details);
-        }
+        for (size_t i = 0; a && i < n; i++)
+                audit_event_done(&a[i]);
         free(a);
 }

@@ -2,10 +2,21 @@
 #pragma once
 
 /* Audit events: an append-only record of every authentication, change and
- * denial. Events never hold secrets. */
+ * denial. Events never hold secrets.
+ *
+ * Repeats are counted, not copied: a refusal (any result but success)
+ * identical to one recorded less than AUDIT_MERGE_WINDOW_USEC before (the
+ * same channel, actor, action, tenant, target, remote, result and details)
+ * adds one to that event's count and moves its last time on, so that a
+ * flood of wrong credentials costs a row a minute, not a row a request.
+ * Successes are each an event of their own. */
 
 #include <stdint.h>
 #include <stddef.h>
+
+#include "time-util.h"
+
+#define AUDIT_MERGE_WINDOW_USEC (60 * USEC_PER_SEC)
 
 typedef enum AuditResult {
         AUDIT_SUCCESS,
@@ -28,6 +39,10 @@ typedef struct AuditEvent {
         AuditResult result;
         const char *remote;       /* remote host, peer address */
         const char *details;      /* a JSON object, or NULL */
+        /* Set by the store: how many identical events this one stands
+         * for, and when the last of them happened (time_usec is the first). */
+        uint64_t count;
+        int64_t last_usec;
 } AuditEvent;
 
 typedef struct AuditFilter {
@@ -41,5 +56,7 @@ typedef struct AuditFilter {
 const char *audit_result_to_string(AuditResult r);
 int audit_result_from_string(const char *s);
 
+/* Frees the strings of an event read from the store. */
+void audit_event_done(AuditEvent *e);
 /* Frees events returned by store_audit_list(), whose strings it owns. */
 void audit_event_array_free(AuditEvent *a, size_t n);

@@ -291,6 +291,111 @@ static int parse_timeout(const char *value, void *field) {
         return 0;
 }
 
+/* "10/min": so many events per second, minute, hour or day, as the
+ * interval between two (nginx's limit_req and HAProxy write rates so). */
+static int parse_rate(const char *value, void *field) {
+        static const struct {
+                const char *unit;
+                uint64_t usec;
+        } units[] = {
+                { "s", UINT64_C(1000000) },
+                { "sec", UINT64_C(1000000) },
+                { "second", UINT64_C(1000000) },
+                { "min", UINT64_C(60000000) },
+                { "minute", UINT64_C(60000000) },
+                { "h", UINT64_C(3600000000) },
+                { "hour", UINT64_C(3600000000) },
+                { "d", UINT64_C(86400000000) },
+                { "day", UINT64_C(86400000000) },
+        };
+        _cleanup_free_ char *n = NULL;
+        const char *slash = strchr(value, '/');
+        uint32_t count;
+
+        if (!slash)
+                return -EINVAL;
+        n = strndup(value, (size_t) (slash - value));
+        if (!n)
+                return -ENOMEM;
+        if (parse_uint32(n, &count) < 0 || count == 0 || count > 1000000)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(slash + 1, units[i].unit)) {
+                        *(uint64_t *) field = MAX(units[i].usec / count, (uint64_t) 1);
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* A duration: seconds, or a number with s, min, h, d or w ("90d"). At most
+ * ten years. */
+static int parse_duration(const char *value, void *field) {
+        static const struct {
+                const char *suffix;
+                uint64_t seconds;
+        } units[] = {
+                { "", 1 }, { "s", 1 }, { "min", 60 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "w", 604800 },
+        };
+        unsigned long long v;
+        char *end;
+
+        if (!isdigit((unsigned char) value[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0)
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (streq(end, units[i].suffix)) {
+                        if (v > UINT64_C(3660) * 86400 / units[i].seconds)
+                                return -EINVAL;
+                        *(uint64_t *) field = v * units[i].seconds;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+static int parse_burst(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 1000000)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_ipv6_prefix(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 32 || v > 128)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_max_entries(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 64 || v > 16 * 1024 * 1024)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+static int parse_uint64(const char *value, void *field) {
+        unsigned long long v;
+        char *end;
+
+        if (!isdigit((unsigned char) value[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0 || *end != '\0' || v > INT64_MAX)
+                return -EINVAL;
+        *(uint64_t *) field = v;
+        return 0;
+}
+
 #define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
 
 static const ConfigKey config_keys[] = {
@@ -341,6 +446,16 @@ static const ConfigKey config_keys[] = {
         KEY("oidc", "refresh_absolute_lifetime", parse_lifetime, oidc_refresh_absolute_lifetime),
         KEY("oidc", "refresh_reuse_grace", parse_unsigned, oidc_refresh_reuse_grace),
         KEY("oidc", "session_lifetime", parse_lifetime, oidc_session_lifetime),
+        KEY("limits", "address_burst", parse_burst, limit_address_burst),
+        KEY("limits", "address_rate", parse_rate, limit_address_interval_usec),
+        KEY("limits", "client_burst", parse_burst, limit_client_burst),
+        KEY("limits", "client_rate", parse_rate, limit_client_interval_usec),
+        KEY("limits", "ipv6_prefix", parse_ipv6_prefix, limit_ipv6_prefix),
+        KEY("limits", "max_entries", parse_max_entries, limit_max_entries),
+        KEY("audit", "max_age", parse_duration, audit_max_age),
+        KEY("audit", "max_rows", parse_uint64, audit_max_rows),
+        KEY("audit", "export_file", parse_optional_path, audit_export_file),
+        KEY("audit", "prune_interval", parse_duration, audit_prune_interval),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -485,6 +600,20 @@ int config_new_default(Config **ret) {
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
         c->pam_totp = CONFIG_TOTP_REQUIRED;
+        /* 30 failures at once, then one every 6 s: a person who mistypes
+         * never meets it; a guesser gets 14400 tries a day per address
+         * instead of millions. A client id, whose failures may come from
+         * many addresses (and whom an attacker who knows the id can hold
+         * back this way), gets more room. */
+        c->limit_address_burst = 30;
+        c->limit_address_interval_usec = 6 * 1000000;
+        c->limit_client_burst = 100;
+        c->limit_client_interval_usec = 1000000;
+        c->limit_ipv6_prefix = 64;
+        c->limit_max_entries = 65536;
+        c->audit_max_age = 90 * 86400;
+        c->audit_max_rows = 10 * 1000 * 1000;
+        c->audit_prune_interval = 600;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -520,6 +649,8 @@ static int config_verify(const Config *c) {
         if (c->lockout_failures > 0 && (c->lockout_time == 0 || c->lockout_max_time < c->lockout_time))
                 return log_error_errno(-EINVAL, "%s: [auth] lockout_time must be at least 1 and at most lockout_max_time.",
                                        c->path);
+        if (c->audit_prune_interval == 0)
+                return log_error_errno(-EINVAL, "%s: [audit] prune_interval must be at least 1s.", c->path);
         STRV_FOREACH(t, c->tenants)
                 if (c->default_tenant && streq(*t, c->default_tenant))
                         return log_error_errno(-EINVAL, "%s: tenant '%s' is both the default and in [host] tenants.",
@@ -602,6 +733,7 @@ Config *config_free(Config *c) {
         free(c->http_certificate);
         free(c->http_private_key);
         free(c->pam_socket);
+        free(c->audit_export_file);
         free(c);
         return NULL;
 }

@@ -88,6 +88,22 @@ typedef struct Config {
         unsigned oidc_refresh_absolute_lifetime;
         unsigned oidc_refresh_reuse_grace;
         unsigned oidc_session_lifetime;
+
+        /* [limits]: failed authentications per client address and per
+         * client id (limiter.h): burst failures at once, then one per
+         * interval. A burst of 0 turns that limit off. */
+        unsigned limit_address_burst;
+        uint64_t limit_address_interval_usec;
+        unsigned limit_client_burst;
+        uint64_t limit_client_interval_usec;
+        unsigned limit_ipv6_prefix;   /* IPv6 addresses count by this prefix */
+        unsigned limit_max_entries;   /* keys remembered at once */
+
+        /* [audit]: retention. 0 turns a limit off. */
+        uint64_t audit_max_age;       /* s */
+        uint64_t audit_max_rows;
+        char *audit_export_file;      /* JSON lines appended before events are deleted; NULL: none */
+        uint64_t audit_prune_interval; /* s */
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

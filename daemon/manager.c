@@ -7,8 +7,10 @@
 #include <systemd/sd-daemon.h>
 
 #include "auth-lockout.h"
+#include "audit-retention.h"
 #include "bus-manager.h"
 #include "http-server.h"
+#include "limiter.h"
 #include "log.h"
 #include "names.h"
 #include "pam-server.h"
@@ -61,6 +63,8 @@ Manager *manager_free(Manager *m) {
          * before the socket disappears. */
         m->nss_memcache = nss_memcache_free(m->nss_memcache);
         m->nss_server = nss_server_free(m->nss_server);
+        m->audit_retention = audit_retention_free(m->audit_retention);
+        m->limiter = limiter_free(m->limiter);
         bus_record_cache_clear(&m->tenant_cache);
         bus_record_cache_clear(&m->user_cache);
         bus_record_cache_clear(&m->group_cache);
@@ -145,6 +149,45 @@ static int manager_plan_descriptors(Manager *m) {
         return 0;
 }
 
+static int manager_start_limiter(Manager *m) {
+        const Config *c = m->config;
+        LimiterOptions o = {
+                .rules = {
+                        [LIMIT_ADDRESS] = { c->limit_address_burst, c->limit_address_interval_usec },
+                        [LIMIT_CLIENT] = { c->limit_client_burst, c->limit_client_interval_usec },
+                },
+                .max_entries = c->limit_max_entries,
+                .ipv6_prefix = c->limit_ipv6_prefix,
+        };
+        int r;
+
+        r = limiter_new(&o, &m->limiter);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the limits on failed authentications: %m");
+        return 0;
+}
+
+static int manager_start_audit_retention(Manager *m) {
+        const Config *c = m->config;
+        AuditRetentionOptions o = {
+                .max_age_usec = c->audit_max_age * USEC_PER_SEC,
+                .max_rows = c->audit_max_rows,
+                .export_file = c->audit_export_file,
+                .interval_usec = c->audit_prune_interval * USEC_PER_SEC,
+                /* A batch holds the write lock for about 10 ms; a writer
+                 * that waits on it tries again after 1, 2, 5, 10, 15, 20,
+                 * 25 ms (SQLite's busy handler), so it gets in within the
+                 * pause. About 15000 events a second at most. */
+                .pause_usec = 50 * USEC_PER_MSEC,
+        };
+        int r;
+
+        r = audit_retention_start(m->database_path, &o, &m->audit_retention);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start pruning the audit trail: %m");
+        return 0;
+}
+
 int manager_start(Manager *m) {
         sigset_t mask;
         int r;
@@ -200,6 +243,14 @@ int manager_start(Manager *m) {
         r = worker_pool_new(m->event, m->config->worker_threads, m->config->max_queued_jobs, &m->workers);
         if (r < 0)
                 return log_error_errno(r, "Failed to start worker threads: %m");
+
+        /* Before any door opens. */
+        r = manager_start_limiter(m);
+        if (r < 0)
+                return r;
+        r = manager_start_audit_retention(m);
+        if (r < 0)
+                return r;
 
         r = manager_start_nss(m);
         if (r < 0)

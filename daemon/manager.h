@@ -18,6 +18,8 @@
 #include "workers.h"
 
 typedef struct HttpServer HttpServer;
+typedef struct AuditRetention AuditRetention;
+typedef struct Limiter Limiter;
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
@@ -44,6 +46,12 @@ typedef struct Manager {
          * they cost the time a real user costs. */
         SecretKey *secret_key;
         char *dummy_hash;
+        /* Failed authentications per address and client (limiter.h):
+         * thread-safe, shared by every door. */
+        Limiter *limiter;
+
+        /* Prunes the audit trail on a thread of its own. */
+        AuditRetention *audit_retention;
 
         /* The failures of names that are no user (auth-lockout.h): shared
          * by every thread, behind its own lock. */

@@ -2,17 +2,74 @@
 #include "log.h"
 #include "store-internal.h"
 
+/* A refusal identical to one recorded within the window: counted on that
+ * event. 1 when it was, 0 when the event needs a row of its own. */
+static int audit_merge(Store *s, const AuditEvent *e, int64_t t) {
+        /* "result <> 'success'" lets SQLite use the partial index. */
+        static const char find_sql[] =
+                "SELECT id FROM audit_events WHERE result <> 'success' AND action = ?1 AND remote IS ?2 "
+                "AND target IS ?3 AND time_usec BETWEEN ?4 AND ?5 AND result = ?6 AND channel = ?7 "
+                "AND actor IS ?8 AND actor_uid IS ?9 AND tenant IS ?10 AND details IS ?11 "
+                "ORDER BY time_usec DESC LIMIT 1";
+        static const char bump_sql[] =
+                "UPDATE audit_events SET count = count + 1, last_usec = MAX(COALESCE(last_usec, time_usec), ?2) "
+                "WHERE id = ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *find = NULL, *bump = NULL;
+        int64_t id;
+        int r, rc;
+
+        r = store_stmt(s, find_sql, &find);
+        if (r < 0)
+                return r;
+        store_bind_text(find, 1, e->action);
+        store_bind_text(find, 2, e->remote);
+        store_bind_text(find, 3, e->target);
+        store_bind_int64(find, 4, t - (int64_t) AUDIT_MERGE_WINDOW_USEC);
+        store_bind_int64(find, 5, t);
+        store_bind_text(find, 6, audit_result_to_string(e->result));
+        store_bind_text(find, 7, e->channel);
+        store_bind_text(find, 8, e->actor);
+        if (e->actor_uid >= 0)
+                store_bind_int64(find, 9, e->actor_uid);
+        store_bind_text(find, 10, e->tenant);
+        store_bind_text(find, 11, e->details);
+        rc = sqlite3_step(find);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        id = sqlite3_column_int64(find, 0);
+
+        r = store_stmt(s, bump_sql, &bump);
+        if (r < 0)
+                return r;
+        store_bind_int64(bump, 1, id);
+        store_bind_int64(bump, 2, t);
+        r = store_step_done(s, bump);
+        if (r < 0)
+                return r;
+        /* Pruned in between (by another connection): a row of its own. */
+        return sqlite3_changes(s->db) > 0;
+}
+
 int store_audit_append(Store *s, const AuditEvent *e) {
         static const char sql[] =
                 "INSERT INTO audit_events (time_usec, channel, actor_uid, actor, action, tenant, target, "
                 "result, remote, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int64_t t = e->time_usec > 0 ? e->time_usec : store_now_usec();
         int r;
+
+        if (e->result != AUDIT_SUCCESS) {
+                r = audit_merge(s, e, t);
+                if (r != 0)
+                        return MIN(r, 0);
+        }
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, e->time_usec > 0 ? e->time_usec : store_now_usec());
+        store_bind_int64(st, 1, t);
         store_bind_text(st, 2, e->channel);
         if (e->actor_uid >= 0)
                 store_bind_int64(st, 3, e->actor_uid);
@@ -26,16 +83,89 @@ int store_audit_append(Store *s, const AuditEvent *e) {
         return store_step_done(s, st);
 }
 
+/* The columns every reader of events selects, in this order. */
+#define AUDIT_COLUMNS                                                                                      \
+        "id, time_usec, channel, COALESCE(actor_uid, -1), actor, action, tenant, target, result, remote, " \
+        "details, count, COALESCE(last_usec, time_usec)"
+
+static int read_event(sqlite3_stmt *st, AuditEvent *ret) {
+        static const int cols[7] = { 2, 4, 5, 6, 7, 9, 10 };
+        char *strs[7] = {};
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(cols); i++) {
+                r = store_column_strdup(st, cols[i], false, &strs[i]);
+                if (r < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                free(strs[j]);
+                        return r;
+                }
+        }
+        *ret = (AuditEvent) {
+                .id = sqlite3_column_int64(st, 0),
+                .time_usec = sqlite3_column_int64(st, 1),
+                .channel = strs[0],
+                .actor_uid = sqlite3_column_int64(st, 3),
+                .actor = strs[1],
+                .action = strs[2],
+                .tenant = strs[3],
+                .target = strs[4],
+                .result = audit_result_from_string((const char *) sqlite3_column_text(st, 8)),
+                .remote = strs[5],
+                .details = strs[6],
+                .count = (uint64_t) sqlite3_column_int64(st, 11),
+                .last_usec = sqlite3_column_int64(st, 12),
+        };
+        return 0;
+}
+
+/* Steps through st, keeping rows while keep (may be NULL) says so. */
+static int read_events(Store *s, sqlite3_stmt *st, bool (*keep)(const AuditEvent *e, const void *userdata),
+                       const void *userdata, AuditEvent **ret, size_t *ret_n) {
+        AuditEvent *list = NULL;
+        size_t n = 0, allocated = 0;
+        int r, rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n >= allocated) {
+                        size_t na = MAX(allocated * 2, (size_t) 16);
+                        AuditEvent *nl = realloc(list, na * sizeof(AuditEvent));
+                        if (!nl) {
+                                audit_event_array_free(list, n);
+                                return -ENOMEM;
+                        }
+                        list = nl;
+                        allocated = na;
+                }
+                r = read_event(st, &list[n]);
+                if (r < 0) {
+                        audit_event_array_free(list, n);
+                        return r;
+                }
+                n++;
+                if (keep && !keep(&list[n - 1], userdata)) {
+                        audit_event_done(&list[--n]);
+                        rc = SQLITE_DONE;
+                        break;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                audit_event_array_free(list, n);
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        }
+
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n) {
         static const char sql[] =
-                "SELECT id, time_usec, channel, COALESCE(actor_uid, -1), actor, action, tenant, target, "
-                "result, remote, details FROM audit_events "
+                "SELECT " AUDIT_COLUMNS " FROM audit_events "
                 "WHERE id > ?1 AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR target = ?3) "
                 "AND (?4 IS NULL OR action = ?4) ORDER BY id LIMIT ?5";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        AuditEvent *list = NULL;
-        size_t n = 0;
-        int r, rc;
+        int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
@@ -45,47 +175,65 @@ int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *r
         store_bind_text(st, 3, f ? f->target : NULL);
         store_bind_text(st, 4, f ? f->action : NULL);
         store_bind_int64(st, 5, f && f->limit > 0 ? (int64_t) f->limit : 1000);
+        return read_events(s, st, NULL, NULL, ret, ret_n);
+}
 
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                AuditEvent *nl = realloc(list, (n + 1) * sizeof(AuditEvent)), *e;
-                char *strs[7] = {};
-                static const int cols[7] = { 2, 4, 5, 6, 7, 9, 10 };
+typedef struct PruneLimits {
+        const AuditPrune *p;
+        int64_t last_id_over_size;   /* events up to this id exceed max_rows; 0: none */
+} PruneLimits;
 
-                if (!nl) {
-                        audit_event_array_free(list, n);
-                        return -ENOMEM;
-                }
-                list = nl;
-                for (size_t i = 0; i < ELEMENTSOF(cols); i++) {
-                        r = store_column_strdup(st, cols[i], false, &strs[i]);
-                        if (r < 0) {
-                                for (size_t j = 0; j < i; j++)
-                                        free(strs[j]);
-                                audit_event_array_free(list, n);
-                                return r;
-                        }
-                }
-                e = &list[n++];
-                *e = (AuditEvent) {
-                        .id = sqlite3_column_int64(st, 0),
-                        .time_usec = sqlite3_column_int64(st, 1),
-                        .channel = strs[0],
-                        .actor_uid = sqlite3_column_int64(st, 3),
-                        .actor = strs[1],
-                        .action = strs[2],
-                        .tenant = strs[3],
-                        .target = strs[4],
-                        .result = audit_result_from_string((const char *) sqlite3_column_text(st, 8)),
-                        .remote = strs[5],
-                        .details = strs[6],
-                };
-        }
-        if (rc != SQLITE_DONE) {
-                audit_event_array_free(list, n);
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+static bool prunable(const AuditEvent *e, const void *userdata) {
+        const PruneLimits *l = userdata;
+
+        if (e->time_usec >= l->p->hold_usec)
+                return false;
+        return (l->p->before_usec > 0 && e->last_usec < l->p->before_usec) || e->id <= l->last_id_over_size;
+}
+
+int store_audit_prunable(Store *s, const AuditPrune *p, size_t limit, AuditEvent **ret, size_t *ret_n) {
+        static const char max_sql[] = "SELECT MAX(id) FROM audit_events";
+        static const char sql[] = "SELECT " AUDIT_COLUMNS " FROM audit_events ORDER BY id LIMIT ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *max = NULL, *st = NULL;
+        PruneLimits l = { .p = p };
+        int r, rc;
+
+        /* Events are only ever deleted oldest first, and SQLite gives a new
+         * row the largest id plus one: the ids form one run, and the newest
+         * max_rows events are those above MAX(id) - max_rows, found without
+         * counting the table. */
+        if (p->max_rows > 0) {
+                r = store_stmt(s, max_sql, &max);
+                if (r < 0)
+                        return r;
+                rc = sqlite3_step(max);
+                if (rc != SQLITE_ROW)
+                        return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+                if ((uint64_t) sqlite3_column_int64(max, 0) > p->max_rows)
+                        l.last_id_over_size = sqlite3_column_int64(max, 0) - (int64_t) p->max_rows;
         }
 
-        *ret = list;
-        *ret_n = n;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, (int64_t) limit);
+        return read_events(s, st, prunable, &l, ret, ret_n);
+}
+
+int store_audit_delete(Store *s, int64_t first_id, int64_t last_id, uint64_t *ret_n) {
+        static const char sql[] = "DELETE FROM audit_events WHERE id BETWEEN ?1 AND ?2";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, first_id);
+        store_bind_int64(st, 2, last_id);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        if (ret_n)
+                *ret_n = (uint64_t) sqlite3_changes64(s->db);
         return 0;
 }

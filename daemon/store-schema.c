@@ -209,6 +209,16 @@ static const char *const migrations[] = {
          * writes an event: the index only cost a b-tree insert and a WAL
          * page per batch. */
         "DROP INDEX audit_events_tenant;",
+
+        /* 4 -> 5: repeated refusals are counted on one event (audit.h):
+         * count, and the time of the last repeat (NULL while there is
+         * none, so that no existing row is rewritten). The index finds the
+         * event a repeat belongs to; it is partial, so successes (every
+         * token issue) cost it nothing. */
+        "ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+        "ALTER TABLE audit_events ADD COLUMN last_usec INTEGER;"
+        "CREATE INDEX audit_events_repeats ON audit_events(action, remote, target, time_usec) "
+        "WHERE result <> 'success';",
 };
 
 int store_latest_schema_version(void) {

@@ -194,6 +194,23 @@ int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n);
 int store_begin_read(Store *s);
 void store_end_read(Store *s);
 
-/* Audit */
+/* Audit. Appending a refusal may count it on an identical recent event
+ * instead (audit.h). */
 int store_audit_append(Store *s, const AuditEvent *e);
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n);
+
+/* Retention (audit-retention.h). An event may go once it was last seen
+ * before before_usec, or when max_rows newer events follow it; never while
+ * it was first seen at or after hold_usec, since repeats may still be
+ * counted on it (and an export would miss them). */
+typedef struct AuditPrune {
+        int64_t before_usec;      /* 0: no age limit */
+        uint64_t max_rows;        /* 0: no size limit */
+        int64_t hold_usec;
+} AuditPrune;
+/* The oldest events, oldest first, up to limit of them and up to the first
+ * that must stay: what the next batch deletes, to export first. */
+int store_audit_prunable(Store *s, const AuditPrune *p, size_t limit, AuditEvent **ret, size_t *ret_n);
+/* Deletes the events with ids first_id..last_id (inside a transaction of
+ * the caller's); *ret_n says how many went. */
+int store_audit_delete(Store *s, int64_t first_id, int64_t last_id, uint64_t *ret_n);

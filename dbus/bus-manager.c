@@ -224,13 +224,15 @@ static int method_list_audit_events(sd_bus_message *msg, void *userdata, sd_bus_
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(ttsxssssss)");
+                r = sd_bus_message_open_container(reply, 'a', "(ttsxssssssstt)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const AuditEvent *ev = &events[i];
-                r = sd_bus_message_append(reply, "(ttsxssssss)", (uint64_t) ev->id, (uint64_t) ev->time_usec,
+                /* Repeats counted on one event (audit.h): how many, and the last. */
+                r = sd_bus_message_append(reply, "(ttsxssssssstt)", (uint64_t) ev->id, (uint64_t) ev->time_usec,
                                           strempty(ev->channel), ev->actor_uid, strempty(ev->actor),
                                           strempty(ev->action), strempty(ev->tenant), strempty(ev->target),
-                                          audit_result_to_string(ev->result), strempty(ev->details));
+                                          audit_result_to_string(ev->result), strempty(ev->details),
+                                          strempty(ev->remote), ev->count, (uint64_t) ev->last_usec);
         }
         audit_event_array_free(events, n);
         if (r >= 0)
@@ -280,7 +282,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetApplication", SD_BUS_ARGS("s", tenant, "s", name), SD_BUS_RESULT("o", application),
                                 bus_manager_method_get_application, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListAuditEvents", SD_BUS_ARGS("a{sv}", filter),
-                                SD_BUS_RESULT("a(ttsxssssss)", events), method_list_audit_events,
+                                SD_BUS_RESULT("a(ttsxssssssstt)", events), method_list_audit_events,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", filter),
                                 SD_BUS_RESULT("a(tsssssssutt)", sessions), bus_manager_method_list_sessions,

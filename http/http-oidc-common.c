@@ -6,6 +6,7 @@
 
 #include "base64url.h"
 #include "http-oidc.h"
+#include "time-util.h"
 
 int oidc_context_init(HttpRequest *req, OidcContext *ret) {
         *ret = (OidcContext) { .req = req, .manager = req->manager };
@@ -125,6 +126,52 @@ void oidc_commit_reply(OidcContext *ctx, OidcAudit *a) {
         }
 }
 
+/* -- limits on failed authentications --------------------------------------------- */
+
+bool oidc_limited(OidcContext *ctx, const char *client_id, OidcLimit *ret) {
+        Limiter *l = ctx->manager->limiter;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        bool first;
+        unsigned wait;
+
+        wait = limiter_check(l, LIMIT_ADDRESS, ctx->req->remote, now, &first);
+        if (wait > 0) {
+                *ret = (OidcLimit) { .wait = wait, .kind = LIMIT_ADDRESS, .first = first };
+                return true;
+        }
+        wait = client_id ? limiter_check(l, LIMIT_CLIENT, client_id, now, &first) : 0;
+        if (wait > 0) {
+                *ret = (OidcLimit) { .wait = wait, .kind = LIMIT_CLIENT, .first = first };
+                return true;
+        }
+        return false;
+}
+
+void oidc_limit_reply(OidcContext *ctx, const OidcLimit *l, const char *action, const char *actor) {
+        char seconds[16];
+        OidcAudit a = {};
+
+        snprintf(seconds, sizeof(seconds), "%u", l->wait);
+        http_reply_header(ctx->req, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+        if (!l->first)
+                return;
+        /* One event per run of refusals (counted on one row while the run
+         * lasts), never one per refused request. */
+        http_log(ctx->req, LOG_NOTICE, "Too many failed authentications by %s %s; refusing for %u s.",
+                 limit_kind_to_string(l->kind), l->kind == LIMIT_ADDRESS ? ctx->req->remote : strna(actor), l->wait);
+        oidc_audit_add(&a, ctx, action, actor, actor, AUDIT_DENIED, "{\"error\":\"rate_limited\",\"limit\":\"%s\"}",
+                       limit_kind_to_string(l->kind));
+        oidc_commit_reply(ctx, &a);
+}
+
+void oidc_limit_failed(OidcContext *ctx, const char *client_id) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+        limiter_fail(ctx->manager->limiter, LIMIT_ADDRESS, ctx->req->remote, now);
+        if (client_id)
+                limiter_fail(ctx->manager->limiter, LIMIT_CLIENT, client_id, now);
+}
+
 /* -- client authentication ------------------------------------------------------- */
 
 /* "id:secret", each form-encoded. */
@@ -180,9 +227,12 @@ static int parse_basic(const char *header, char **ret_id, char **ret_secret) {
         return r;
 }
 
-static void client_auth_failed(OidcContext *ctx, const char *action, const char *client_id, bool basic,
+/* known: client_id is a client of this tenant, whose failures count. */
+static void client_auth_failed(OidcContext *ctx, const char *action, const char *client_id, bool known, bool basic,
                                const char *why) {
         OidcAudit a = {};
+
+        oidc_limit_failed(ctx, known ? client_id : NULL);
 
         http_reply_oauth_error(ctx->req, MHD_HTTP_UNAUTHORIZED, "invalid_client", "Client authentication failed.");
         if (basic)
@@ -220,31 +270,45 @@ int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *
         _cleanup_(erase_and_freep) char *basic_id = NULL, *basic_secret = NULL;
         const char *auth = http_header(ctx->req, MHD_HTTP_HEADER_AUTHORIZATION);
         const char *client_id = http_params_get(p, "client_id"), *secret = http_params_get(p, "client_secret");
-        bool basic = false;
+        bool basic = false, malformed = false;
         char safe_id[65];
+        OidcLimit limit;
         int r;
 
         if (auth && strncasecmp(auth, "Basic ", 6) == 0) {
                 r = parse_basic(auth, &basic_id, &basic_secret);
-                if (r < 0) {
-                        client_auth_failed(ctx, action, NULL, true, "malformed basic credentials");
-                        return -EINVAL;
-                }
-                if (secret || (client_id && !streq(client_id, basic_id))) {
+                if (r < 0)
+                        malformed = true;
+                else if (secret || (client_id && !streq(client_id, basic_id))) {
                         http_reply_oauth_error(ctx->req, MHD_HTTP_BAD_REQUEST, "invalid_request",
                                                "Use one client authentication method, not two.");
                         return -EINVAL;
+                } else {
+                        basic = true;
+                        client_id = basic_id;
+                        secret = basic_secret;
                 }
-                basic = true;
-                client_id = basic_id;
-                secret = basic_secret;
-        }
-        if (isempty(client_id)) {
-                client_auth_failed(ctx, action, NULL, basic, "no client_id");
-                return -EACCES;
         }
         /* What goes into the audit trail must be harmless text. */
         snprintf(safe_id, sizeof(safe_id), "%s", token_is_plausible(client_id) ? client_id : "(invalid)");
+
+        /* Before the client is looked up or its secret hashed. */
+        if (oidc_limited(ctx, !malformed && token_is_plausible(client_id) ? client_id : NULL, &limit)) {
+                http_reply_oauth_error(ctx->req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                                       "Too many failed client authentications %s; try again in %u s.",
+                                       limit.kind == LIMIT_ADDRESS ? "from this address" : "for this client",
+                                       limit.wait);
+                oidc_limit_reply(ctx, &limit, action, limit.kind == LIMIT_CLIENT ? safe_id : NULL);
+                return -EBUSY;
+        }
+        if (malformed) {
+                client_auth_failed(ctx, action, NULL, false, true, "malformed basic credentials");
+                return -EINVAL;
+        }
+        if (isempty(client_id)) {
+                client_auth_failed(ctx, action, NULL, false, basic, "no client_id");
+                return -EACCES;
+        }
 
         r = token_is_plausible(client_id) ? http_application(ctx->req, ctx->tenant->id, client_id, &app) : -ENOENT;
         if (r < 0 && r != -ENOENT) {
@@ -252,16 +316,16 @@ int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *
                 return r;
         }
         if (r == -ENOENT) {
-                client_auth_failed(ctx, action, safe_id, basic, "unknown client");
+                client_auth_failed(ctx, action, safe_id, false, basic, "unknown client");
                 return -EACCES;
         }
         if (app->public_client) {
                 if (secret) {
-                        client_auth_failed(ctx, action, safe_id, basic, "a public client sent a secret");
+                        client_auth_failed(ctx, action, safe_id, true, basic, "a public client sent a secret");
                         return -EACCES;
                 }
         } else if (!verify_secret_cached(ctx, app, secret)) {
-                client_auth_failed(ctx, action, safe_id, basic, secret ? "wrong secret" : "no secret");
+                client_auth_failed(ctx, action, safe_id, true, basic, secret ? "wrong secret" : "no secret");
                 return -EACCES;
         }
         *ret = TAKE_PTR(app);

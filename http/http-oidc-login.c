@@ -71,6 +71,7 @@ void oidc_handle_login(HttpRequest *req) {
         const char *login, *password;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
+        OidcLimit limit;
         Actor actor;
         char msg[256];
         int r;
@@ -94,6 +95,13 @@ void oidc_handle_login(HttpRequest *req) {
             strlen(password) > PASSWORD_MAX_LEN) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_BAD_REQUEST, "Enter your name or e-mail and your password.",
                                  login && strlen(login) <= LOGIN_MAX_LEN ? login : NULL);
+                return;
+        }
+        /* Per address, before the user is looked up or a hash computed. */
+        if (oidc_limited(&ctx, NULL, &limit)) {
+                authz_show_login(&ctx, &a, app, MHD_HTTP_TOO_MANY_REQUESTS,
+                                 "Too many failed sign-ins from this address. Please wait a while.", login);
+                oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
                 return;
         }
 
@@ -135,6 +143,7 @@ void oidc_handle_login(HttpRequest *req) {
                 authz_show_totp(&ctx, &a, MHD_HTTP_OK, NULL, pending);
                 return;
         default:
+                oidc_limit_failed(&ctx, NULL);
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), login);
                 return;
         }
@@ -149,6 +158,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         const char *pending, *code;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
+        OidcLimit limit;
         int64_t user_id;
         Actor actor;
         char msg[256];
@@ -181,6 +191,13 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 return;
         }
 
+        /* Per address, before the user is read or the code checked. */
+        if (oidc_limited(&ctx, NULL, &limit)) {
+                authz_show_totp(&ctx, &a, MHD_HTTP_TOO_MANY_REQUESTS,
+                                "Too many failed sign-ins from this address. Please wait a while.", pending);
+                oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
+                return;
+        }
         if (store_user_get_by_id(ctx.store, user_id, &u) < 0 || u->tenant_id != ctx.tenant->id) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
                 return;
@@ -195,6 +212,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 signed_in(&ctx, &a, app, user_id, "pwd otp");
                 return;
         }
+        oidc_limit_failed(&ctx, NULL);
         if (res.outcome == AUTH_FAILED)
                 authz_show_totp(&ctx, &a, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), pending);
         else

@@ -7,6 +7,7 @@
 
 #include "application.h"
 #include "http-handlers.h"
+#include "limiter.h"
 #include "oidc-records.h"
 #include "store-oidc.h"
 
@@ -44,8 +45,30 @@ void oidc_commit_reply(OidcContext *ctx, OidcAudit *a);
 
 /* -- client authentication: client_secret_basic, client_secret_post, or
  * none (public clients). On failure replies 401 invalid_client (400
- * invalid_request for a malformed attempt) after auditing, and returns < 0. */
+ * invalid_request for a malformed attempt) after auditing, and returns < 0.
+ * Failures count against the address and the client id; over the limit
+ * (limiter.h) it replies 429 rate_limited with Retry-After before looking
+ * at the client or its secret, and returns -EBUSY. */
 int oidc_client_authenticate(OidcContext *ctx, const HttpParams *p, const char *action, ApplicationRecord **ret);
+
+/* -- limits on failed authentications, for the doors of this face: check
+ * before any hash or store work, count each failure. */
+typedef struct OidcLimit {
+        unsigned wait;            /* seconds until another try, for Retry-After */
+        LimitKind kind;           /* the limit met */
+        bool first;               /* the first refusal of a run: worth an audit event */
+} OidcLimit;
+
+/* True when the request's address, or client_id (NULL: none), failed too
+ * often lately. */
+bool oidc_limited(OidcContext *ctx, const char *client_id, OidcLimit *ret);
+/* Sends the refusal the caller has set on the request (a 429 envelope or
+ * page) with Retry-After; the first refusal of a run is audited (as action,
+ * by actor), and the reply waits for that record. */
+void oidc_limit_reply(OidcContext *ctx, const OidcLimit *l, const char *action, const char *actor);
+/* Counts a failed authentication of the request's address and, when not
+ * NULL, of client_id. */
+void oidc_limit_failed(OidcContext *ctx, const char *client_id);
 
 /* -- tokens */
 typedef struct OidcGrant {

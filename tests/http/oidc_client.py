@@ -4,7 +4,9 @@
 test sees exactly what the server said."""
 
 import base64
+import functools
 import hashlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -20,6 +22,18 @@ import urllib.request
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+class SourceAddressHandler(urllib.request.HTTPHandler):
+    """Connects from a given local address: on loopback, 127.0.0.2 and
+    127.0.0.3 are two clients to the server, for the limits per address."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.source, 0)), req)
 
 
 class Response:
@@ -45,10 +59,12 @@ class Response:
 
 
 class Client:
-    def __init__(self, base_url, cafile=None):
+    def __init__(self, base_url, cafile=None, source=None):
         self.base = base_url
         self.jar = http.cookiejar.CookieJar()
         handlers = [urllib.request.HTTPCookieProcessor(self.jar), NoRedirect()]
+        if source:
+            handlers.append(SourceAddressHandler(source))
         if cafile:
             ctx = ssl.create_default_context(cafile=cafile)
             handlers.append(urllib.request.HTTPSHandler(context=ctx))

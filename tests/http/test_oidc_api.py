@@ -49,7 +49,8 @@ class OidcApiTest(unittest.TestCase):
                            basic=(app["client_id"], app["client_secret"]))
 
     def audit(self, action, result=None):
-        sql = f"SELECT count(*) FROM audit_events WHERE action = '{action}'"
+        # Repeats of a refusal are one event with a count.
+        sql = f"SELECT coalesce(sum(count), 0) FROM audit_events WHERE action = '{action}'"
         if result:
             sql += f" AND result = '{result}'"
         return int(self.t.sqlite(sql)[0][0])

@@ -18,6 +18,25 @@ KATE_UID = 200600
 LOCKOUT_FAILURES = 3
 
 
+def wrong_client_secrets(t, tenant, n):
+    """n token requests with a wrong secret for a new client of tenant, from
+    one address: refusals the audit trail counts on one event."""
+    import base64
+    import urllib.error
+    import urllib.request
+    app = json.loads(t.ctl("--json", "app", "create", f"counted@{tenant}", "--grant", "client_credentials",
+                           check=True).stdout)
+    auth = base64.b64encode(f"{app['client_id']}:wrong".encode()).decode()
+    for _ in range(n):
+        req = urllib.request.Request(t.issuer(tenant) + "/token", data=b"grant_type=client_credentials",
+                                     headers={"Authorization": "Basic " + auth})
+        try:
+            urllib.request.urlopen(req, timeout=30)
+        except urllib.error.HTTPError as e:
+            assert e.code == 401, e.code
+    return app
+
+
 class CliTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -275,7 +294,19 @@ class CliTest(unittest.TestCase):
         self.assertEqual(events[0]["actor_uid"], os.geteuid())
         self.assertIn("already exists", events[1]["details"]["error"])
         text = self.ctl("audit", "list", "--target", "judy@acme").stdout
-        self.assertRegex(text, r"user\.create\s+judy@acme\s+success")
+        self.assertRegex(text, r"user\.create\s+judy@acme\s+success\s+1\s")
+        self.assertEqual([e["count"] for e in events], [1, 1])
+        self.assertEqual(events[0]["last_usec"], events[0]["time_usec"])
+
+    def test_audit_list_counts(self):
+        app = wrong_client_secrets(self.t, "acme", 3)
+        events = [e for e in self.ctl_json("audit", "list", "--action", "oauth.token") if e["actor"] == app["client_id"]]
+        self.assertEqual(len(events), 1, events)
+        self.assertEqual((events[0]["count"], events[0]["remote"], events[0]["result"]), (3, "127.0.0.1", "denied"))
+        self.assertGreater(events[0]["last_usec"], events[0]["time_usec"])
+        text = self.ctl("audit", "list", "--action", "oauth.token").stdout
+        self.assertRegex(text, r"oauth\.token\s+\S+\s+denied\s+3 to \d\d:\d\d:\d\d\s")
+        self.assertRegex(text.splitlines()[0], r"RESULT\s+COUNT\s+DETAILS")
 
 
 class SelfServiceTest(unittest.TestCase):

@@ -21,6 +21,25 @@ IFACE = "org.tessera.Identity1."
 ERR = "org.tessera.Identity1.Error."
 
 
+def wrong_client_secrets(t, tenant, n):
+    """n token requests with a wrong secret for a new client of tenant, from
+    one address: refusals the audit trail counts on one event."""
+    import base64
+    import urllib.error
+    import urllib.request
+    app = json.loads(t.ctl("--json", "app", "create", f"counted@{tenant}", "--grant", "client_credentials",
+                           check=True).stdout)
+    auth = base64.b64encode(f"{app['client_id']}:wrong".encode()).decode()
+    for _ in range(n):
+        req = urllib.request.Request(t.issuer(tenant) + "/token", data=b"grant_type=client_credentials",
+                                     headers={"Authorization": "Basic " + auth})
+        try:
+            urllib.request.urlopen(req, timeout=30)
+        except urllib.error.HTTPError as e:
+            assert e.code == 401, e.code
+    return app
+
+
 class DbusTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -83,6 +102,20 @@ class DbusTest(unittest.TestCase):
         self.assertEqual(self.call(ROOT, "Manager", "FindGroupByGid", "u", uid)[0], upg)
         events = self.call(ROOT, "Manager", "ListAuditEvents", "a{sv}", 1, "Target", "s", "ada@umbrella")[0]
         self.assertEqual([(e[5], e[8]) for e in events], [("user.create", "success")])
+
+    def test_audit_counts(self):
+        self.ensure_tenant("counting")
+        app = wrong_client_secrets(self.t, "counting", 4)
+        events = self.call(ROOT, "Manager", "ListAuditEvents", "a{sv}", 1, "Action", "s", "oauth.token")[0]
+        events = [e for e in events if e[6] == "counting"]
+        # (id, time, channel, uid, actor, action, tenant, target, result,
+        # details, remote, count, last_usec): one event, four times.
+        self.assertEqual(len(events), 1, events)
+        e = events[0]
+        self.assertEqual(len(e), 13)
+        self.assertEqual((e[2], e[4], e[8], e[10], e[11]), ("http", app["client_id"], "denied", "127.0.0.1", 4))
+        self.assertIn("wrong secret", e[9])
+        self.assertGreater(e[12], e[1])
 
     def test_tenant_user_group_methods(self):
         tenant = self.call(ROOT, "Manager", "CreateTenant", "ss", "wayne", "")[0]

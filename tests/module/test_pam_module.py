@@ -98,7 +98,9 @@ class PamModuleTest(unittest.TestCase):
     def last_audit(self, target, action="auth.login"):
         events = self.audit(target, action)
         self.assertTrue(events, f"no {action} event for {target}")
-        return events[-1]
+        # A repeated refusal is counted on its first event: the latest is
+        # the one seen last, not the one with the largest id.
+        return max(events, key=lambda e: (e["last_usec"], e["id"]))
 
     # -- auth: passwords ----------------------------------------------------
 

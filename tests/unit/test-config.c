@@ -188,6 +188,65 @@ START_TEST(test_full_file) {
 }
 END_TEST
 
+START_TEST(test_limits_and_audit) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        /* Defaults: 30 failures per address then 10 a minute, 100 per
+         * client then one a second; 90 days of audit trail, 10 million
+         * events at most. */
+        ck_assert_int_eq(config_new_default(&c), 0);
+        ck_assert_uint_eq(c->limit_address_burst, 30);
+        ck_assert_uint_eq(c->limit_address_interval_usec, 6000000);
+        ck_assert_uint_eq(c->limit_client_burst, 100);
+        ck_assert_uint_eq(c->limit_client_interval_usec, 1000000);
+        ck_assert_uint_eq(c->limit_ipv6_prefix, 64);
+        ck_assert_uint_eq(c->limit_max_entries, 65536);
+        ck_assert_uint_eq(c->audit_max_age, 90 * 86400);
+        ck_assert_uint_eq(c->audit_max_rows, 10000000);
+        ck_assert_ptr_null(c->audit_export_file);
+        ck_assert_uint_eq(c->audit_prune_interval, 600);
+        c = config_free(c);
+
+        ck_assert_int_eq(load("[limits]\n"
+                              "address_burst = 5\n"
+                              "address_rate = 2/s\n"
+                              "client_burst = 0\n"
+                              "client_rate = 30/hour\n"
+                              "ipv6_prefix = 56\n"
+                              "max_entries = 1000\n"
+                              "[audit]\n"
+                              "max_age = 2w\n"
+                              "max_rows = 0\n"
+                              "export_file = /var/log/tessera/audit.jsonl\n"
+                              "prune_interval = 30min\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_uint_eq(c->limit_address_burst, 5);
+        ck_assert_uint_eq(c->limit_address_interval_usec, 500000);
+        ck_assert_uint_eq(c->limit_client_burst, 0);
+        ck_assert_uint_eq(c->limit_client_interval_usec, 120000000);
+        ck_assert_uint_eq(c->limit_ipv6_prefix, 56);
+        ck_assert_uint_eq(c->limit_max_entries, 1000);
+        ck_assert_uint_eq(c->audit_max_age, 14 * 86400);
+        ck_assert_uint_eq(c->audit_max_rows, 0);
+        ck_assert_str_eq(c->audit_export_file, "/var/log/tessera/audit.jsonl");
+        ck_assert_uint_eq(c->audit_prune_interval, 1800);
+        c = config_free(c);
+
+        /* Durations: plain seconds or with a unit; rates per minute, day... */
+        ck_assert_int_eq(load("[audit]\nmax_age = 3600\nprune_interval = 45s\n"
+                              "[limits]\naddress_rate = 1440/day\nclient_rate = 3/minute\n", &c, NULL, NULL), 0);
+        ck_assert_uint_eq(c->audit_max_age, 3600);
+        ck_assert_uint_eq(c->audit_prune_interval, 45);
+        ck_assert_uint_eq(c->limit_address_interval_usec, 60000000);
+        ck_assert_uint_eq(c->limit_client_interval_usec, 20000000);
+        c = config_free(c);
+
+        /* An interval of 0 would prune without end. */
+        assert_load_fails("[audit]\nprune_interval = 0\n", "[audit] prune_interval must be at least 1s");
+}
+END_TEST
+
 START_TEST(test_hash_methods) {
         static const struct {
                 const char *method, *prefix;
@@ -310,6 +369,22 @@ START_TEST(test_bad_values) {
                 /* never is not the daemon's to allow: root's programs choose it. */
                 { "pam", "totp", "never" },
                 { "pam", "totp", "Required" },
+                { "limits", "address_burst", "-1" },
+                { "limits", "address_burst", "2000000" },
+                { "limits", "address_rate", "10" },
+                { "limits", "address_rate", "0/min" },
+                { "limits", "address_rate", "10/fortnight" },
+                { "limits", "address_rate", "/min" },
+                { "limits", "client_rate", "10/" },
+                { "limits", "ipv6_prefix", "16" },
+                { "limits", "ipv6_prefix", "129" },
+                { "limits", "max_entries", "10" },
+                { "audit", "max_age", "90 days" },
+                { "audit", "max_age", "d" },
+                { "audit", "max_age", "-1d" },
+                { "audit", "max_age", "100000w" },
+                { "audit", "max_rows", "lots" },
+                { "audit", "export_file", "audit.jsonl" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
@@ -560,6 +635,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_empty_file_gives_defaults);
         tcase_add_test(tc, test_full_file);
         tcase_add_test(tc, test_hash_methods);
+        tcase_add_test(tc, test_limits_and_audit);
         tcase_add_test(tc, test_comments);
         tcase_add_test(tc, test_repeated_key_last_wins);
         tcase_add_test(tc, test_missing_file);

@@ -56,7 +56,7 @@ int test_group_create(Store *s, const TenantRecord *t, const char *name, uint32_
 GroupRecord *test_group(Store *s, const TenantRecord *t, const char *name);
 
 /* Number of audit events matching action and target (NULL: any) with the
- * given result (-1: any). */
+ * given result (-1: any), repeats counted. */
 size_t test_audit_count(Store *s, const char *action, const char *target, int result);
 
 /* Compares a NULL-terminated list with the expected names (NULL-terminated). */
