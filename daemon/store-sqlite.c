@@ -34,7 +34,9 @@ int store_errno(int code) {
         case SQLITE_AUTH:
                 return -EACCES;
         case SQLITE_FULL:
-                return -ENOSPC;
+                /* Not -ENOSPC: that one means "the ID slice is full" to
+                 * the core, and a full disk must not read as that. */
+                return -EDQUOT;
         case SQLITE_CANTOPEN:
                 return -ENOENT;
         case SQLITE_TOOBIG:

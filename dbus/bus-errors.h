@@ -17,6 +17,7 @@
 #define TESSERA_ERROR_OUT_OF_RANGE TESSERA_ERROR_PREFIX "OutOfRange"
 #define TESSERA_ERROR_AUTHENTICATION_FAILED TESSERA_ERROR_PREFIX "AuthenticationFailed"
 #define TESSERA_ERROR_SHUTTING_DOWN TESSERA_ERROR_PREFIX "ShuttingDown"
+#define TESSERA_ERROR_STORAGE_FULL TESSERA_ERROR_PREFIX "StorageFull"
 #define TESSERA_ERROR_INTERNAL TESSERA_ERROR_PREFIX "Internal"
 
 /* Registers the mapping with sd-bus (sd_bus_error_add_map), so that

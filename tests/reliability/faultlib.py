@@ -199,10 +199,17 @@ class Http:
         if basic:
             cred = f"{urllib.parse.quote(basic[0], safe='')}:{urllib.parse.quote(basic[1], safe='')}"
             headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode()
+        return self.request("POST", path, urllib.parse.urlencode(form), headers, timeout)
+
+    def get(self, path, timeout=10):
+        return self.request("GET", path, None, {}, timeout)
+
+    def request(self, method, path, body, headers, timeout):
+        """Returns (status, body, response)."""
         try:
             if not self.conn:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.t.http_port, timeout=timeout)
-            self.conn.request("POST", path, body=urllib.parse.urlencode(form), headers=headers)
+            self.conn.request(method, path, body=body, headers=headers)
             r = self.conn.getresponse()
             body = r.read()
             if r.getheader("Connection", "").lower() == "close":
@@ -363,6 +370,8 @@ class Load:
                 # The daemon died under us, or isn't back yet.
                 self.failures += 1
                 time.sleep(0.01)
+        if "http" in state:
+            state["http"].close()
         self.idle[name].set()
 
     def pause(self, timeout=60):
