@@ -599,7 +599,7 @@ def crash_cycles(test, name, cycles, power_cut):
         base = load.acks.count()
         load.resume()
         # A random amount of work, then the cut at a random point of it.
-        target, deadline = base + rng.randint(1, 40), time.monotonic() + 10
+        target, deadline = base + rng.randint(1, 120), time.monotonic() + 10
         while load.acks.count() < target and time.monotonic() < deadline:
             time.sleep(0.005)
         if ctl:
@@ -613,7 +613,7 @@ def crash_cycles(test, name, cycles, power_cut):
             for k in ("cut_written", "cut_torn", "cut_dropped", "early_sectors"):
                 figures[k.replace("cut_", "sectors_")] += st[k]
         else:
-            time.sleep(rng.random() * 0.05)
+            time.sleep(rng.random() * 0.1)
             kill(t.daemon)
             figures["external_kills"] += 1
         test.assertIn(t.daemon.returncode, (-signal.SIGKILL,), t.log()[-2000:])

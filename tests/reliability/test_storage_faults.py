@@ -61,6 +61,7 @@ class StorageFaults:
         self.addCleanup(self.http.close)
         self.pam = PamServices(self.t)
         self.pam.add("faults", "auth required {module} socket={socket} totp=never")
+        self.refusals, self.went_through = {}, {}
 
     def token(self):
         return self.http.post_form(f"/t/{TENANT}/token", {"grant_type": "client_credentials"},
@@ -71,35 +72,70 @@ class StorageFaults:
         return self.t.gdbus(f"/org/tessera/Identity1/tenant/{TENANT}", "org.tessera.Identity1.Tenant.CreateUser",
                             name, "@a{sv} {}")
 
-    def wait_for_write_failure(self, attempts=300):
-        """Writes until one fails: a fault that SQLite can still absorb
-        (a WAL with room in it) takes a few writes to show."""
-        for i in range(attempts):
+    def until_refused(self, what, attempt, attempts=200):
+        """Repeats a write until it is refused. A write may still go through
+        while the fault lasts (SQLite reuses a WAL that has room), but one
+        that neither succeeds nor fails with the clear error fails the
+        test: attempt() returns its refusal, None when the write went
+        through, and asserts everything else."""
+        for _ in range(attempts):
+            refusal = attempt()
+            if refusal is not None:
+                self.refusals[what] = self.refusals.get(what, 0) + 1
+                return refusal
+            self.went_through[what] = self.went_through.get(what, 0) + 1
+        self.fail(f"{what}: {attempts} writes went through the fault")
+
+    def dbus_attempt(self, error_name, words):
+        def attempt():
             p = self.create_user(f"probe{self.rng.randrange(1 << 30)}")
-            if p.returncode != 0:
-                return p
-        self.fail(f"{attempts} writes went through the fault")
+            if p.returncode == 0:
+                return None
+            self.assertIn(error_name, p.stderr)
+            self.assertIn(words, p.stderr)
+            return p
+        return attempt
 
     def check_writes_refused(self, error_name, http_status, http_code, words):
-        p = self.wait_for_write_failure()
-        self.assertIn(error_name, p.stderr)
-        self.assertIn(words, p.stderr)
-        # tesseractl says the same sentence, and fails.
-        c = self.t.ctl("user", "add", f"refused{self.rng.randrange(1 << 30)}@{TENANT}")
-        self.assertNotEqual(c.returncode, 0)
-        self.assertIn(words, c.stderr)
-        status, body, resp = self.token()
-        self.assertEqual(status, http_status, body)
-        envelope = json.loads(body)
-        self.assertEqual(envelope["code"], http_code)
-        self.assertIn("request_id", envelope["details"])
-        self.assertTrue(resp.getheader("Retry-After"))
-        # A login fails closed: the daemon can't record it.
-        status, _ = pam_authenticate(self.t.pam_socket, "bob", PASSWORD)
-        self.assertEqual(status, "ERROR")
-        p = self.pam.pamtester("faults", "bob", "authenticate", input=PASSWORD + "\n")
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("Authentication service cannot retrieve authentication info", p.stderr + p.stdout)
+        self.until_refused("D-Bus", self.dbus_attempt(error_name, words))
+
+        def ctl():
+            # tesseractl says the same sentence, and fails.
+            c = self.t.ctl("user", "add", f"refused{self.rng.randrange(1 << 30)}@{TENANT}")
+            if c.returncode == 0:
+                return None
+            self.assertIn(words, c.stderr)
+            return c
+        self.until_refused("tesseractl", ctl)
+
+        def http():
+            status, body, resp = self.token()
+            if status == 200:
+                return None
+            self.assertEqual(status, http_status, body)
+            envelope = json.loads(body)
+            self.assertEqual(envelope["code"], http_code)
+            self.assertIn("request_id", envelope["details"])
+            self.assertTrue(resp.getheader("Retry-After"))
+            return status
+        self.until_refused("HTTP", http)
+
+        def login():
+            # A login fails closed: the daemon can't record it.
+            status, _ = pam_authenticate(self.t.pam_socket, "bob", PASSWORD)
+            if status == "OK":
+                return None
+            self.assertEqual(status, "ERROR")
+            return status
+        self.until_refused("PAM socket", login)
+
+        def pamtester():
+            p = self.pam.pamtester("faults", "bob", "authenticate", input=PASSWORD + "\n")
+            if p.returncode == 0:
+                return None
+            self.assertIn("Authentication service cannot retrieve authentication info", p.stderr + p.stdout)
+            return p
+        self.until_refused("pam_tessera.so", pamtester, attempts=30)
 
     def check_reads_work(self):
         self.assertEqual(self.t.ctl("user", "show", f"bob@{TENANT}").returncode, 0)
@@ -133,8 +169,8 @@ class StorageFaults:
         self.t.start_daemon()
         self.assertEqual(check_integrity(self.t), [])
         checked, missing = check_acks(self.t, self.load.acks)
-        report(name, **figures, acknowledged_writes_checked=checked, lost=len(missing), **self.load.acks.by_kind(),
-               failed_requests=self.load.failures)
+        report(name, **figures, refused=self.refusals, went_through_the_fault=self.went_through, acknowledged_writes_checked=checked, lost=len(missing),
+               **self.load.acks.by_kind(), failed_requests=self.load.failures)
         self.assertEqual(missing, [])
         self.assertEqual(self.load.anomalies, [])
 
@@ -161,14 +197,18 @@ class DiskFullTest(StorageFaults, unittest.TestCase):
         self.addCleanup(subprocess.run, ["umount", "--lazy", t.state_dir], check=True)
 
     def fill(self):
+        """Takes every free byte of the tmpfs."""
         path = os.path.join(self.t.state_dir, "filler")
-        with open(path, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            for chunk in (1 << 20, 65536, 4096, 1):
+                try:
+                    while True:
+                        os.write(fd, b"\0" * chunk)
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
         return path
 
     def test_disk_full(self):
