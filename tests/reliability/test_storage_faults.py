@@ -33,7 +33,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import (FAULT_EIO_SYNC, FAULT_EIO_WRITE, FAULT_FULL, LOAD_CONFIG, PASSWORD, TENANT, Http,  # noqa: E402
                       Load, Tessera, VfsControl, check_acks, check_integrity, nss_available, nss_lookup,
-                      pam_authenticate, report, seeded_random)
+                      pam_authenticate, report, sanitized_build, seeded_random)
 from tessera_env import PamServices  # noqa: E402
 
 IN_NAMESPACE = "TESSERA_FAULT_NAMESPACE"
@@ -135,7 +135,10 @@ class StorageFaults:
                 return None
             self.assertIn("Authentication service cannot retrieve authentication info", p.stderr + p.stdout)
             return p
-        self.until_refused("pam_tessera.so", pamtester, attempts=30)
+        # A sanitized module can't be loaded into pamtester; the socket's
+        # answer above is what it would act on.
+        if not sanitized_build():
+            self.until_refused("pam_tessera.so", pamtester, attempts=30)
 
     def check_reads_work(self):
         self.assertEqual(self.t.ctl("user", "show", f"bob@{TENANT}").returncode, 0)
@@ -144,7 +147,9 @@ class StorageFaults:
         self.assertIn("bob", p.stdout)
         for path in ("/healthz", "/readyz", f"/t/{TENANT}/jwks"):
             self.assertEqual(self.http.get(path)[0], 200, path)
-        if nss_available():
+        if not nss_available():
+            print("the NSS module is not built: lookups checked over D-Bus and HTTP only", flush=True)
+        else:
             for cache in (False, True):
                 code, out = nss_lookup(self.t, "bob", cache=cache)
                 self.assertEqual(code, 0, out)
@@ -158,8 +163,9 @@ class StorageFaults:
         status, body, _ = self.token()
         self.assertEqual(status, 200, body)
         self.assertEqual(pam_authenticate(self.t.pam_socket, "bob", PASSWORD)[0], "OK")
-        p = self.pam.pamtester("faults", "bob", "authenticate", input=PASSWORD + "\n")
-        self.assertEqual(p.returncode, 0, p.stderr)
+        if not sanitized_build():
+            p = self.pam.pamtester("faults", "bob", "authenticate", input=PASSWORD + "\n")
+            self.assertEqual(p.returncode, 0, p.stderr)
         return name
 
     def finish(self, name, **figures):
