@@ -82,7 +82,8 @@ def report(name, **figures):
 # -- the power-cut VFS -------------------------------------------------------------
 
 CTL_FIELDS = ("magic", "faults", "cut_at", "ops", "failed_writes", "failed_syncs", "syncs", "early_sectors",
-              "cut_written", "cut_torn", "cut_dropped", "cut", "writes", "max_pending")
+              "cut_written", "cut_torn", "cut_dropped", "cut", "writes", "max_pending", "db_writes", "db_syncs",
+              "cut_at_db_write")
 FAULT_EIO_WRITE, FAULT_EIO_SYNC, FAULT_FULL = 1, 2, 4
 
 
@@ -598,8 +599,8 @@ def crash_cycles(test, name, cycles, power_cut):
     if ctl:
         test.addCleanup(ctl.close)
     if ctl:
-        figures = {"self_cuts": 0, "external_kills": 0, "sectors_written": 0, "sectors_torn": 0,
-                   "sectors_dropped": 0, "early_sectors": 0}
+        figures = {"self_cuts": 0, "cuts_in_checkpoint": 0, "external_kills": 0, "sectors_written": 0,
+                   "sectors_torn": 0, "sectors_dropped": 0, "early_sectors": 0, "checkpoints": 0}
     else:
         figures = {"external_kills": 0}
     started = time.monotonic()
@@ -611,21 +612,28 @@ def crash_cycles(test, name, cycles, power_cut):
             t.stop_daemon(signal.SIGKILL if rng.random() < 0.7 else signal.SIGTERM)
             t.start_daemon(env=ctl.env(seed * 1000 + cycle, flush_percent=rng.choice((0, 5, 10, 30))))
         base = load.acks.count()
+        in_checkpoint = ctl and cycle % 5 == 4
+        if in_checkpoint:
+            # Every fifth cut falls inside a checkpoint, at a random page
+            # it copies from the WAL into the database.
+            ctl["cut_at_db_write"] = ctl["db_writes"] + rng.randint(1, 100)
         load.resume()
         # A random amount of work, then the cut at a random point of it.
         target, deadline = base + rng.randint(1, 120), time.monotonic() + 10
-        while load.acks.count() < target and time.monotonic() < deadline:
+        while not in_checkpoint and load.acks.count() < target and time.monotonic() < deadline:
             time.sleep(0.005)
         if ctl:
-            ctl["cut_at"] = ctl["ops"] + rng.randint(1, 60)
-            if wait_exit(t.daemon, 10):
-                figures["self_cuts"] += 1
+            if not in_checkpoint:
+                ctl["cut_at"] = ctl["ops"] + rng.randint(1, 60)
+            if wait_exit(t.daemon, 60 if in_checkpoint else 10):
+                figures["cuts_in_checkpoint" if in_checkpoint else "self_cuts"] += 1
             else:
                 kill(t.daemon)
                 figures["external_kills"] += 1
             st = ctl.stats()
             for k in ("cut_written", "cut_torn", "cut_dropped", "early_sectors"):
                 figures[k.replace("cut_", "sectors_")] += st[k]
+            figures["checkpoints"] += st["db_syncs"]
         else:
             time.sleep(rng.random() * 0.1)
             kill(t.daemon)

@@ -31,7 +31,7 @@
  *                              real file is the disk of the model, and the
  *                              test machine doesn't lose power)
  * and through the control file, little-endian 64-bit words at these
- * indexes (the test writes FAULTS and CUT_AT, the shim the counters):
+ * indexes (the test writes FAULTS and the CUT_AT words, the shim the rest):
  */
 enum {
         CTL_MAGIC,            /* "TVFSCTL1", written by the test */
@@ -48,6 +48,9 @@ enum {
         CTL_CUT,              /* 1 once the shim cut the power */
         CTL_WRITES,
         CTL_MAX_PENDING,      /* the most sectors pending at once */
+        CTL_DB_WRITES,        /* writes to the main database file: in WAL mode, checkpoints */
+        CTL_DB_SYNCS,
+        CTL_CUT_AT_DB_WRITE,  /* cut the power once DB_WRITES reaches this: inside a checkpoint */
         _CTL_WORDS,
 };
 
@@ -88,6 +91,7 @@ typedef struct Inode {
         dev_t dev;
         ino_t ino;
         char *path;
+        bool main_db;              /* the database itself, not its WAL or journal */
         int fd;                    /* our own descriptor, for reads and write-through */
         int64_t size;              /* the size the process sees */
         unsigned n_open;
@@ -347,7 +351,7 @@ static void inode_release(Inode *in) {
         free(in);
 }
 
-static Inode *inode_open(const char *path) {
+static Inode *inode_open(const char *path, bool main_db) {
         struct stat st;
         Inode *in;
         int fd;
@@ -365,6 +369,7 @@ static Inode *inode_open(const char *path) {
         if (in) {
                 close(fd);
                 in->n_open++;
+                in->main_db |= main_db;
                 return in;
         }
         in = calloc(1, sizeof(Inode));
@@ -375,6 +380,7 @@ static Inode *inode_open(const char *path) {
         }
         in->dev = st.st_dev;
         in->ino = st.st_ino;
+        in->main_db = main_db;
         in->fd = fd;
         in->size = st.st_size;
         in->n_open = 1;
@@ -418,9 +424,19 @@ static _Noreturn void power_cut(void) {
 /* Counts a write or sync and cuts the power when the test asked for it
  * here. Called with the lock held, after the operation took effect in
  * memory: the cut then decides what of it reached the disk. */
-static void count_op(void) {
+static void count_op(const Inode *in, bool write) {
         uint64_t ops = __atomic_add_fetch(&control[CTL_OPS], 1, __ATOMIC_ACQ_REL), cut_at = ctl_get(CTL_CUT_AT);
 
+        if (cut_at > 0 && ops >= cut_at)
+                power_cut();
+        if (!in->main_db)
+                return;
+        if (!write) {
+                ctl_add(CTL_DB_SYNCS, 1);
+                return;
+        }
+        ops = __atomic_add_fetch(&control[CTL_DB_WRITES], 1, __ATOMIC_ACQ_REL);
+        cut_at = ctl_get(CTL_CUT_AT_DB_WRITE);
         if (cut_at > 0 && ops >= cut_at)
                 power_cut();
 }
@@ -520,7 +536,7 @@ static int pc_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off
                 ctl_add(CTL_WRITES, 1);
                 if (rnd_below(100) < flush_percent)
                         inode_flush_some(in);
-                count_op();
+                count_op(in, true);
         }
         pthread_mutex_unlock(&lock);
         return rc;
@@ -562,7 +578,7 @@ static int pc_sync(sqlite3_file *f, int flags) {
 
         faults = ctl_get(CTL_FAULTS);
         pthread_mutex_lock(&lock);
-        count_op();
+        count_op(in, false);
         if (faults & FAULT_EIO_SYNC) {
                 /* The data stays pending: a later sync may still write it,
                  * a power cut before that loses it. */
@@ -706,7 +722,7 @@ static int pc_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flag
         p->base.pMethods = &pc_io_methods;
         if (name && (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_JOURNAL))) {
                 pthread_mutex_lock(&lock);
-                p->inode = inode_open(name);
+                p->inode = inode_open(name, flags & SQLITE_OPEN_MAIN_DB);
                 pthread_mutex_unlock(&lock);
                 if (!p->inode) {
                         p->real->pMethods->xClose(p->real);
