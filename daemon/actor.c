@@ -95,7 +95,7 @@ int actor_begin(Store *s, Store **txn, TesseraError *e) {
         int r = store_begin(s);
 
         if (r < 0)
-                return storage_failure(e, r, "The database is not available");
+                return storage_failure(e, r, "Could not begin the change");
         *txn = s;
         return 0;
 }
