@@ -69,11 +69,33 @@ void actor_audit_failure(Store *s, const Actor *a, const char *action, const cha
         (void) actor_audit(s, a, action, tenant, target, result_for(e ? e->code : -EIO), details);
 }
 
+/* A failed begin or commit, said so that the caller knows what to do: a
+ * full disk and an I/O error are the operator's to fix, and nothing was
+ * changed either way. */
+static int storage_failure(TesseraError *e, int r, const char *what) {
+        switch (r) {
+        case -EDQUOT:
+                return tessera_error_set(e, r,
+                                         "%s: the disk holding tesserad's database is full. Nothing was changed; "
+                                         "free some space, then try again (tesserad goes on by itself).",
+                                         what);
+        case -EIO:
+                return tessera_error_set(e, r,
+                                         "%s: tesserad could not write its database (an I/O error, see its log). "
+                                         "Nothing was changed; try again later.",
+                                         what);
+        case -EBUSY:
+                return tessera_error_set(e, r, "%s: the database is busy; try again.", what);
+        default:
+                return tessera_error_set(e, r, "%s.", what);
+        }
+}
+
 int actor_begin(Store *s, Store **txn, TesseraError *e) {
         int r = store_begin(s);
 
         if (r < 0)
-                return tessera_error_set(e, r, "The database is busy or not available; try again.");
+                return storage_failure(e, r, "Could not begin the change");
         *txn = s;
         return 0;
 }
@@ -84,9 +106,9 @@ int actor_commit(Store **txn, const Actor *a, const char *action, const char *te
 
         r = actor_audit(*txn, a, action, tenant, target, AUDIT_SUCCESS, details);
         if (r < 0)
-                return tessera_error_set(e, r, "Failed to record the change in the audit trail.");
+                return storage_failure(e, r, "Failed to record the change in the audit trail");
         r = store_commit(TAKE_PTR(*txn));
         if (r < 0)
-                return tessera_error_set(e, r, "Failed to commit the change to the database.");
+                return storage_failure(e, r, "Failed to commit the change to the database");
         return 0;
 }

@@ -34,7 +34,9 @@ int store_errno(int code) {
         case SQLITE_AUTH:
                 return -EACCES;
         case SQLITE_FULL:
-                return -ENOSPC;
+                /* Not -ENOSPC: that one means "the ID slice is full" to
+                 * the core, and a full disk must not read as that. */
+                return -EDQUOT;
         case SQLITE_CANTOPEN:
                 return -ENOENT;
         case SQLITE_TOOBIG:
@@ -220,6 +222,46 @@ static int exec_sql(Store *s, const char *sql) {
         return 0;
 }
 
+/* Makes sure the database file exists with mode 0600 before SQLite opens
+ * it (its WAL and shm files copy that mode), whatever the umask.
+ *
+ * Only a file that doesn't exist yet is opened here: closing a descriptor
+ * drops every POSIX lock the process holds on that file (fcntl(2)), and
+ * the other connections of this process (the main loop's, the batch
+ * writer's, each HTTP thread's) hold SQLite's locks on it. Without them,
+ * any other process that opens the database (sqlite3, a backup, a second
+ * tesserad starting by mistake) may checkpoint and delete the WAL under
+ * our feet on closing, and every change committed after that goes into an
+ * unlinked file: lost at the next start. */
+static int prepare_database_file(const char *path) {
+        struct stat st;
+        int fd;
+
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0) {
+                /* New, so no connection of ours holds a lock on it yet. */
+                int r = fchmod(fd, 0600) < 0 ? -errno : 0;
+                close(fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to restrict database %s: %m", path);
+                return 0;
+        }
+        if (errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create database %s: %m", path);
+
+        if (lstat(path, &st) < 0)
+                return log_error_errno(-errno, "Failed to stat database %s: %m", path);
+        if (S_ISLNK(st.st_mode))
+                return log_error_errno(-ELOOP, "Database %s is a symbolic link; refusing to follow it.", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(-EINVAL, "Database %s is not a regular file.", path);
+        /* By path, which never opens a descriptor (lstat above ruled a
+         * symbolic link out). */
+        if ((st.st_mode & 07777) != 0600 && chmod(path, 0600) < 0)
+                return log_error_errno(-errno, "Failed to restrict database %s: %m", path);
+        return 0;
+}
+
 int store_open(const char *path, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
         bool memory = streq(path, ":memory:");
@@ -233,17 +275,9 @@ int store_open(const char *path, Store **ret) {
                 return -ENOMEM;
 
         if (!memory) {
-                /* Create the file ourselves so that it is 0600 from the start,
-                 * whatever the umask; SQLite's WAL and shm files copy its mode. */
-                int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (fd < 0)
-                        return log_error_errno(-errno, "Failed to open database %s: %m", path);
-                if (fchmod(fd, 0600) < 0) {
-                        r = -errno;
-                        close(fd);
-                        return log_error_errno(r, "Failed to restrict database %s: %m", path);
-                }
-                close(fd);
+                r = prepare_database_file(path);
+                if (r < 0)
+                        return r;
         }
 
         rc = sqlite3_open_v2(path, &s->db,

@@ -9,8 +9,10 @@
  * record does not exist, -EEXIST on a name or ID already taken, -ENOTEMPTY
  * when a tenant still has members, -ENOSPC when an ID slice is full, -ERANGE
  * for an ID outside the tenant's slice, -EBUSY when the database is locked,
- * -EIO for anything the backend could not do. Out-parameters are written
- * only on success.
+ * -EDQUOT when the storage is full (the disk, or a quota), -EIO for
+ * anything else the backend could not do (an I/O error). A failed write
+ * changes nothing, and the store goes on once the cause is gone: no
+ * restart, no reopening. Out-parameters are written only on success.
  *
  * A Store is one connection, used by one thread at a time; every thread
  * that needs the store opens its own. Writes run inside store_begin() ..

@@ -20,6 +20,7 @@
 #define TESSERA_ERROR_ACCOUNT_DISABLED TESSERA_ERROR_PREFIX "AccountDisabled"
 #define TESSERA_ERROR_ACCOUNT_EXPIRED TESSERA_ERROR_PREFIX "AccountExpired"
 #define TESSERA_ERROR_SHUTTING_DOWN TESSERA_ERROR_PREFIX "ShuttingDown"
+#define TESSERA_ERROR_STORAGE_FULL TESSERA_ERROR_PREFIX "StorageFull"
 #define TESSERA_ERROR_INTERNAL TESSERA_ERROR_PREFIX "Internal"
 
 /* Registers the mapping with sd-bus (sd_bus_error_add_map), so that
