@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 
+#include "escape.h"
+
 int tessera_error_set(TesseraError *e, int code, const char *format, ...) {
+        char raw[2 * sizeof(e->message)];
         va_list ap;
 
         code = -abs(code);
@@ -12,8 +15,13 @@ int tessera_error_set(TesseraError *e, int code, const char *format, ...) {
 
         e->code = code;
         va_start(ap, format);
-        vsnprintf(e->message, sizeof(e->message), format, ap);
+        vsnprintf(raw, sizeof(raw), format, ap);
         va_end(ap);
+        /* Messages quote what callers sent (names, fields) and go out as
+         * D-Bus strings and JSON, which must be UTF-8: a quoted value cut
+         * by a precision, or bytes that never were UTF-8, are escaped
+         * rather than passed on, and the cut falls on a whole escape. */
+        escape_controls(raw, e->message, sizeof(e->message));
         return code;
 }
 

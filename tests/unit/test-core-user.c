@@ -2,6 +2,7 @@
 /* daemon/user.c: user operations with validation, authorization and audit,
  * each change and its audit event in one transaction. */
 
+#include "names.h"
 #include "test-util.h"
 #include "time-util.h"
 #include "user.h"
@@ -176,6 +177,25 @@ START_TEST(test_create_invalid_name) {
         assert_nothing_stored();
         ck_assert_uint_eq(test_audit_count(m->store, "user.create", NULL, AUDIT_SUCCESS), 0);
         ck_assert_uint_eq(atomic_load(&m->generation), 0);
+}
+END_TEST
+
+/* A message quotes the name it refuses; cut to fit, it must still be UTF-8
+ * (it goes out as a D-Bus string and in JSON), and control bytes must not
+ * reach the one who reads it. */
+START_TEST(test_create_invalid_name_message_is_utf8) {
+        char name[2 * 150 + 8] = "\x1b[J";
+        UserSpec spec = USER_SPEC_INIT;
+        UserRecord *u = NULL;
+        TesseraError e = {};
+
+        for (int i = 0; i < 150; i++)
+                strcat(name, "\xc3\xa9");              /* é, two bytes each: the cut falls inside one */
+        ck_assert_uint_eq(strlen(name) % 2, 1);
+        ck_assert_int_eq(user_create(m, m->store, &test_admin, acme, name, &spec, &u, &e), -EINVAL);
+        ck_assert(utf8_is_valid(e.message));
+        ck_assert_ptr_null(strchr(e.message, '\x1b'));
+        ck_assert_ptr_nonnull(strstr(e.message, "\xc3\xa9"));
 }
 END_TEST
 
@@ -513,6 +533,7 @@ static Suite *core_user_suite(void) {
         tcase_add_test(tc, test_create);
         tcase_add_test(tc, test_create_defaults);
         tcase_add_test(tc, test_create_invalid_name);
+        tcase_add_test(tc, test_create_invalid_name_message_is_utf8);
         tcase_add_test(tc, test_create_invalid_spec);
         tcase_add_test(tc, test_create_home_template_invalid);
         tcase_add_test(tc, test_create_conflicts);
