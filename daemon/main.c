@@ -4,9 +4,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "bus-manager.h"
+#include "bus-names.h"
 #include "config.h"
+#include "http-server.h"
 #include "log.h"
 #include "manager.h"
+#include "nss-server.h"
+#include "pam-server.h"
+
+/* main() is where the core meets its faces: the only file that sees both.
+ * The core knows no face; each face is started on the Manager, subscribes
+ * to its change events, and is stopped here in an order that lets work in
+ * flight finish. */
+typedef struct Faces {
+        NssServer *nss;           /* nss.sock and the memory cache */
+        PamServer *pam;           /* pam.sock */
+        HttpServer *http;         /* NULL without [http] listen */
+} Faces;
 
 static const char *arg_config = TESSERA_DEFAULT_CONFIG_PATH;
 static bool arg_config_given = false;
@@ -81,9 +98,47 @@ static int parse_argv(int argc, char *argv[]) {
         return 1;
 }
 
+static int faces_start(Manager *m, Faces *f) {
+        int r;
+
+        r = nss_server_start(m, &f->nss);
+        if (r < 0)
+                return r;
+        r = bus_connect_and_register(m);
+        if (r < 0)
+                return r;
+        if (!isempty(m->config->http_listen)) {
+                r = http_server_start(m, &f->http);
+                if (r < 0)
+                        return r;
+        }
+        return pam_server_start(m, &f->pam);
+}
+
+static void faces_stop(Manager *m, Faces *f) {
+        /* HTTP first: its threads use the workers, the store and the keys. */
+        f->http = http_server_free(f->http);
+        /* The workers next: their done callbacks answer D-Bus and PAM
+         * clients, so those doors go after them. */
+        manager_stop_workers(m);
+        f->pam = pam_server_free(f->pam);
+        /* The memory cache goes invalid before its socket disappears. */
+        f->nss = nss_server_free(f->nss);
+}
+
+static void notify_ready(const Faces *f) {
+        /* HTTP_PORT tells tests which port "listen = ...:0" got. */
+        if (f->http)
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus and HTTP on %s.\nHTTP_PORT=%u",
+                                  TESSERA_BUS_NAME, http_server_url(f->http), http_server_port(f->http));
+        else
+                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
+}
+
 int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         Config *config = NULL;
+        Faces faces = {};
         int r;
 
         log_setup("tesserad", LOG_TARGET_AUTO);
@@ -118,8 +173,12 @@ int main(int argc, char *argv[]) {
                 return EXIT_FAILURE;
         }
         r = manager_start(m);
-        if (r < 0)
-                return EXIT_FAILURE;
-        r = manager_run(m);
+        if (r >= 0)
+                r = faces_start(m, &faces);
+        if (r >= 0) {
+                notify_ready(&faces);
+                r = manager_run(m);
+        }
+        faces_stop(m, &faces);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,7 +13,7 @@
 #include "bus-errors.h"
 #include "bus-util.h"
 #include "names.h"
-#include "signing-keys.h"
+#include "key-set.h"
 #include "store-oidc.h"
 #include "tenant.h"
 

@@ -13,7 +13,7 @@
 #include "group.h"
 #include "log.h"
 #include "names.h"
-#include "signing-keys.h"
+#include "key-set.h"
 #include "tenant.h"
 #include "user.h"
 

@@ -6,7 +6,7 @@
 #include "bus-util.h"
 #include "log.h"
 #include "names.h"
-#include "session.h"
+#include "host-session.h"
 #include "tenant.h"
 #include "user.h"
 

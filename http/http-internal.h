@@ -13,7 +13,7 @@
 #include "http-deadline.h"
 #include "http-server.h"
 #include "log.h"
-#include "signing-keys.h"
+#include "key-set.h"
 
 #define HTTP_REQUEST_ID_MAX 64
 #define HTTP_MAX_PARAMS 64

@@ -433,23 +433,12 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ret, sockle
         return 0;
 }
 
-unsigned http_server_threads(const Config *c) {
-        long n;
-
-        if (c->http_threads > 0)
-                return c->http_threads;
-        /* Sign-ins wait on the password workers: a few more threads than
-         * CPUs keep token requests moving meanwhile. */
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-        return (unsigned) MAX(n > 0 ? 2 * n : 4, 4);
-}
-
 int http_server_start(Manager *m, HttpServer **ret) {
         _cleanup_(http_server_freep) HttpServer *s = NULL;
         const Config *cfg = m->config;
         struct sockaddr_storage addr = {};
         socklen_t addr_len = 0;
-        unsigned threads = http_server_threads(cfg), flags;
+        unsigned threads = config_http_threads(cfg), flags;
         const union MHD_DaemonInfo *info;
         int r;
 

@@ -8,9 +8,6 @@
 
 typedef struct HttpServer HttpServer;
 
-/* The HTTP threads to run: [http] threads, or for 0 two per CPU, at least 4. */
-unsigned http_server_threads(const Config *c);
-
 /* Binds the configured address and starts the threads; at most
  * Manager.fd_budget.http connections at once. */
 int http_server_start(Manager *m, HttpServer **ret);

@@ -13,7 +13,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tessera_env import NOBODY, REPO, Tessera, require_root  # noqa: E402
+from tessera_env import NOBODY, REPO, Tessera, binary, require_root  # noqa: E402
 
 DEST = "org.tessera.Identity1"
 ROOT = "/org/tessera/Identity1"
@@ -81,8 +81,7 @@ class DbusTest(unittest.TestCase):
 
     def test_manager_methods(self):
         self.assertEqual(self.prop(ROOT, "Manager", "DefaultTenant"), "acme")
-        version = subprocess.run([os.path.join(os.environ.get("TESSERA_BUILD_DIR", os.path.join(REPO, "build")),
-                                               "daemon", "tesserad"), "--version"],
+        version = subprocess.run([binary("tesserad"), "--version"],
                                  capture_output=True, text=True).stdout.split()[-1]
         self.assertEqual(self.prop(ROOT, "Manager", "Version"), version)
 

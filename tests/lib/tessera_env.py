@@ -26,7 +26,7 @@ START_TIMEOUT = 30.0   # generous for sanitizer builds on a loaded 2-core machin
 
 def binary(name):
     """Path of a built program: tesserad, tesseractl, ..."""
-    for sub in ("daemon", "cli", "."):
+    for sub in (".", "cli"):
         path = os.path.join(BUILD, sub, name)
         if os.path.exists(path):
             return path

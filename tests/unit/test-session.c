@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "test-auth-util.h"
-#include "session.h"
+#include "host-session.h"
 
 static Manager *m;
 

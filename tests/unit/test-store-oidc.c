@@ -4,7 +4,7 @@
 
 #include "application.h"
 #include "batch-writer.h"
-#include "signing-keys.h"
+#include "key-set.h"
 #include "store-oidc.h"
 #include "test-util.h"
 

@@ -24,6 +24,7 @@ typedef struct NssConnection NssConnection;
 
 struct NssServer {
         Manager *manager;
+        NssMemcache *memcache;    /* NULL with [nss] memory_cache = no */
         char *path;
         int fd;
         sd_event_source *source;
@@ -101,7 +102,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to answer a lookup (type 0x%04x): %m", q.type);
         if (q.want_cache) {
-                cache_fd = nss_memcache_get_fd(m->nss_memcache, &cache_size);
+                cache_fd = nss_memcache_get_fd(s->memcache, &cache_size);
                 if (cache_fd >= 0)
                         wire_put_u64(&w, NSS_TAG_CACHE, cache_size);
         }
@@ -280,6 +281,7 @@ NssServer *nss_server_free(NssServer *s) {
                 connection_free(s->connections);
         accept_pause_free(s->pause);
         sd_event_source_disable_unref(s->source);
+        nss_memcache_free(s->memcache);
         if (s->fd >= 0) {
                 close(s->fd);
                 (void) unlink(s->path);
@@ -290,7 +292,7 @@ NssServer *nss_server_free(NssServer *s) {
         return NULL;
 }
 
-int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssServer **ret) {
+static int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssServer **ret) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         NssServer *s;
         int r;
@@ -343,4 +345,56 @@ int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssSe
 fail:
         nss_server_free(s);
         return r;
+}
+
+/* What a host sees changed: the published image goes invalid at once (on
+ * the thread that made the change, before it is acknowledged), and a new
+ * one follows on the main loop. */
+static void on_change(const ChangeEvent *e, void *userdata) {
+        NssServer *s = userdata;
+
+        switch (e->kind) {
+        case CHANGE_TENANT:
+        case CHANGE_USER:
+        case CHANGE_GROUP:
+        case CHANGE_LOCKOUT:
+                nss_memcache_invalidate(s->memcache);
+                break;
+        default:
+                break;
+        }
+}
+
+int nss_server_start(Manager *m, NssServer **ret) {
+        _cleanup_free_ char *path = NULL;
+        NssMemcache *memcache = NULL;
+        NssServer *s;
+        int r;
+
+        /* The memory cache first, so that the first client can get it. */
+        if (m->config->nss_memory_cache) {
+                r = nss_memcache_new(m, &memcache);
+                if (r < 0)
+                        return r;
+        }
+        r = config_nss_socket_path(m->config, &path);
+        if (r < 0) {
+                nss_memcache_free(memcache);
+                return log_oom();
+        }
+        r = nss_server_new(m, path, m->config->nss_max_connections, &s);
+        if (r < 0) {
+                nss_memcache_free(memcache);
+                return r;
+        }
+        s->memcache = memcache;
+        if (memcache) {
+                r = event_bus_subscribe(m->events, EVENT_DELIVER_INLINE, on_change, s);
+                if (r < 0) {
+                        nss_server_free(s);
+                        return log_error_errno(r, "Failed to follow changes for the NSS memory cache: %m");
+                }
+        }
+        *ret = s;
+        return 0;
 }

@@ -540,7 +540,7 @@ static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext 
                 return log_error_errno(r, "Failed to commit an authentication: %m");
 
         if (locked_now) {
-                manager_data_changed(m);
+                manager_changed(m, change_event_user(CHANGE_LOCKOUT, u, CHANGE_UPDATED));
                 log_notice("Locked %s@%s after too many failed attempts.", u->name, u->tenant);
         }
         *ret = d.result;
@@ -645,7 +645,7 @@ int auth_attempt_store_rehash(Manager *m, Store *s, const Actor *a, AuthAttempt 
         r = store_commit(TAKE_PTR(txn));
         if (r < 0)
                 return r;
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_USER, u, CHANGE_UPDATED));
         log_info("Rehashed the password of %s@%s under the current policy.", u->name, u->tenant);
         return 1;
 }

@@ -135,7 +135,7 @@ int auth_totp_begin(Manager *m, Store *s, const Actor *a, const UserRecord *u, c
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
         log_info("%s: TOTP enrollment begun.", target);
         *ret_secret = TAKE_PTR(b32);
         *ret_uri = TAKE_PTR(uri);
@@ -246,7 +246,7 @@ int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u,
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
         log_info("%s: TOTP enabled.", target);
         *ret_backup_codes = TAKE_PTR(codes);
         return 0;
@@ -291,7 +291,7 @@ int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u,
                 actor_audit_failure(s, a, "totp.disable", u->tenant, target, e);
                 return r;
         }
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
         log_info("%s: TOTP disabled.", target);
         return 0;
 }

@@ -9,5 +9,8 @@
 typedef struct Manager Manager;
 typedef struct NssServer NssServer;
 
-int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssServer **ret);
+/* Publishes the memory cache ([nss] memory_cache) and serves the socket
+ * ([nss] socket, default RUNTIME/nss.sock); the cache follows the core's
+ * change events. */
+int nss_server_start(Manager *m, NssServer **ret);
 NssServer *nss_server_free(NssServer *s);

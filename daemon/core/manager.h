@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* All daemon state hangs off the Manager. It is owned by the main thread;
- * other threads (workers, HTTP) see only what is marked as shared. */
+/* The core's state hangs off the Manager: configuration, the store, the
+ * worker pool, keys, limits, and the change events the faces subscribe
+ * to. It is owned by the main thread; other threads (workers, HTTP) see
+ * only what is marked as shared. The Manager knows no face: main() starts
+ * the faces on it (daemon/main.c), and they learn of changes through the
+ * event bus. */
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,20 +15,18 @@
 
 #include "config.h"
 #include "error.h"
+#include "events.h"
 #include "fd-budget.h"
 #include "records.h"
 #include "secret-box.h"
 #include "store.h"
 #include "workers.h"
 
-typedef struct HttpServer HttpServer;
 typedef struct AuditRetention AuditRetention;
 typedef struct Limiter Limiter;
 
 /* A record loaded for a D-Bus object path, kept while the data it came from
  * has not changed, so that GetAll reads the store once, not per property. */
-typedef struct PamServer PamServer;
-
 typedef struct BusRecordCache {
         char *path;
         void *record;
@@ -60,22 +62,17 @@ typedef struct Manager {
         /* The descriptor limit and its split between the doors. */
         FdBudget fd_budget;
 
-        PamServer *pam_server;
-
-        /* HTTP and the OpenID provider, with threads of their own. */
-        HttpServer *http;
+        /* Every committed change is announced here once (events.h). */
+        EventBus *events;
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;
         /* Held while a tenant's first keys are made (signing_keys_ensure()). */
         pthread_mutex_t keys_lock;
 
-        /* Bumped after every committed change, from any thread. */
+        /* Bumped after every committed change, from any thread: caches
+         * keyed by it (the HTTP threads' tenants and applications) reload. */
         _Atomic uint64_t generation;
-
-        /* The lookup socket (nss.sock) and the memory cache it hands out. */
-        struct NssServer *nss_server;
-        struct NssMemcache *nss_memcache;
 
         BusRecordCache tenant_cache, user_cache, group_cache, application_cache;
 
@@ -93,16 +90,19 @@ int manager_new(Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
-/* Creates directories, opens the store, starts the workers and connects to
- * the bus. */
+/* Plans descriptors, creates directories, opens the store, makes the event
+ * loop, the event bus and the workers: everything the faces need. */
 int manager_start(Manager *m);
-/* Tells systemd we are ready and runs the main loop until SIGTERM/SIGINT. */
+/* Runs the main loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
+/* Lets the work on the pool finish and stops it: before the faces whose
+ * requests that work answers go away. */
+void manager_stop_workers(Manager *m);
 
-/* Called after a change to users, groups or tenants was committed, from
- * any thread, before the change is acknowledged to whoever asked for it:
- * the NSS memory cache is invalidated before this returns. */
-void manager_data_changed(Manager *m);
+/* Announces a committed change, from any thread, before it is acknowledged
+ * to whoever asked for it: inline subscribers (the NSS memory cache) have
+ * seen it when this returns. */
+void manager_changed(Manager *m, ChangeEvent e);
 
 /* The ID range of the configuration, for the store. */
 void manager_id_range(const Manager *m, IdRange *ret);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "signing-keys.h"
+#include "key-set.h"
 
 #include <stdlib.h>
 
@@ -197,6 +197,8 @@ int signing_keys_install_missing(Manager *m, Store *s, const SigningKeyBatch *b)
                 return r;
         if (n > 0) {
                 atomic_fetch_add(&m->keys_generation, 1);
+                manager_changed(m, (ChangeEvent) { .kind = CHANGE_SIGNING_KEYS, .op = CHANGE_CREATED,
+                                                   .tenant_id = b->tenant_id });
                 log_info("Created signing keys for tenant %" PRIi64 ".", b->tenant_id);
         }
         return 0;
@@ -357,6 +359,8 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         }
 
         atomic_fetch_add(&m->keys_generation, 1);
+        manager_changed(m, (ChangeEvent) { .kind = CHANGE_SIGNING_KEYS, .op = CHANGE_UPDATED, .tenant_id = t->id,
+                                           .tenant = t->slug });
         log_info("Rotated the signing keys of tenant %s: %s (RS256), %s (ES256).", t->slug, kids[0], kids[1]);
         if (ret_kids)
                 *ret_kids = TAKE_PTR(kids);

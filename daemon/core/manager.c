@@ -8,15 +8,10 @@
 
 #include "auth-lockout.h"
 #include "audit-retention.h"
-#include "bus-manager.h"
-#include "http-server.h"
 #include "limiter.h"
 #include "log.h"
 #include "names.h"
-#include "pam-server.h"
 #include "password.h"
-#include "nss-memcache.h"
-#include "nss-server.h"
 
 #define PASSWORD_MIN_LEN 8
 /* Long enough for any passphrase; bounded so nobody hashes megabytes. */
@@ -49,20 +44,14 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
-        /* HTTP first: its threads use the workers, the store and the keys. */
-        m->http = http_server_free(m->http);
-        /* Workers next: their done callbacks may still reply on the bus. */
-        m->workers = worker_pool_free(m->workers);
+        /* The faces are gone by now (main() stops them first); the
+         * workers too, unless start-up failed half-way. */
+        manager_stop_workers(m);
         if (m->bus) {
                 (void) sd_bus_flush(m->bus);
                 m->bus = sd_bus_flush_close_unref(m->bus);
         }
-        /* After the workers: their done callbacks answer PAM clients. */
-        m->pam_server = pam_server_free(m->pam_server);
-        /* The cache goes invalid first: clients then stop trusting it even
-         * before the socket disappears. */
-        m->nss_memcache = nss_memcache_free(m->nss_memcache);
-        m->nss_server = nss_server_free(m->nss_server);
+        m->events = event_bus_free(m->events);
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
         bus_record_cache_clear(&m->tenant_cache);
@@ -113,23 +102,6 @@ static int manager_load_secret_key(Manager *m) {
         return secret_key_load(path, &m->secret_key);
 }
 
-/* The lookup service: the memory cache first, so that the first client
- * can get it, then the socket. */
-static int manager_start_nss(Manager *m) {
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        if (m->config->nss_memory_cache) {
-                r = nss_memcache_new(m, &m->nss_memcache);
-                if (r < 0)
-                        return r;
-        }
-        r = config_nss_socket_path(m->config, &path);
-        if (r < 0)
-                return log_oom();
-        return nss_server_new(m, path, m->config->nss_max_connections, &m->nss_server);
-}
-
 /* Before any descriptor is opened for a client: the budget decides how
  * many connections the HTTP server may hold. */
 static int manager_plan_descriptors(Manager *m) {
@@ -139,7 +111,7 @@ static int manager_plan_descriptors(Manager *m) {
         r = fd_limit_raise(&limit);
         if (r < 0)
                 return r;
-        r = fd_budget_plan(m->config, limit, isempty(m->config->http_listen) ? 0 : http_server_threads(m->config),
+        r = fd_budget_plan(m->config, limit, isempty(m->config->http_listen) ? 0 : config_http_threads(m->config),
                            &m->fd_budget);
         if (r < 0)
                 return r;
@@ -238,6 +210,10 @@ int manager_start(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Failed to enable the watchdog, continuing without: %m");
 
+        r = event_bus_new(m->event, &m->events);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up change events: %m");
+
         /* Worker threads inherit the blocked signal mask: good, they must
          * never receive SIGTERM. */
         r = worker_pool_new(m->event, m->config->worker_threads, m->config->max_queued_jobs, &m->workers);
@@ -248,42 +224,14 @@ int manager_start(Manager *m) {
         r = manager_start_limiter(m);
         if (r < 0)
                 return r;
-        r = manager_start_audit_retention(m);
-        if (r < 0)
-                return r;
-
-        r = manager_start_nss(m);
-        if (r < 0)
-                return r;
-
-        r = bus_connect_and_register(m);
-        if (r < 0)
-                return r;
-
-        if (!isempty(m->config->http_listen)) {
-                r = http_server_start(m, &m->http);
-                if (r < 0)
-                        return r;
-        }
-        r = pam_server_start(m, &m->pam_server);
-        if (r < 0)
-                return r;
-
-        return 0;
+        return manager_start_audit_retention(m);
 }
 
 int manager_run(Manager *m) {
         int r;
 
-        /* HTTP_PORT tells tests which port "listen = ...:0" got. */
-        if (m->http)
-                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus and HTTP on %s.\nHTTP_PORT=%u",
-                                  TESSERA_BUS_NAME, http_server_url(m->http), http_server_port(m->http));
-        else
-                (void) sd_notifyf(false, "READY=1\nSTATUS=Serving %s on the bus.", TESSERA_BUS_NAME);
         log_info("tesserad %s ready: database %s, %u worker threads.", TESSERA_VERSION, m->database_path,
                  worker_pool_size(m->workers));
-
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
@@ -291,11 +239,22 @@ int manager_run(Manager *m) {
         return 0;
 }
 
-void manager_data_changed(Manager *m) {
-        atomic_fetch_add(&m->generation, 1);
-        /* Thread-safe, and synchronous: the published cache is invalid
-         * before our caller acknowledges the change. */
-        nss_memcache_invalidate(m->nss_memcache);
+void manager_stop_workers(Manager *m) {
+        m->workers = worker_pool_free(m->workers);
+}
+
+void manager_changed(Manager *m, ChangeEvent e) {
+        /* Records that faces cache changed: their caches reload. Sessions
+         * and key sets are no such record (keys have their own counter). */
+        switch (e.kind) {
+        case CHANGE_HOST_SESSION:
+        case CHANGE_SSO_SESSION:
+        case CHANGE_SIGNING_KEYS:
+                break;
+        default:
+                atomic_fetch_add(&m->generation, 1);
+        }
+        event_bus_publish(m->events, &e);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {

@@ -72,7 +72,7 @@ int group_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, co
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_group(created, CHANGE_CREATED));
         log_info("Created group %s (gid %u).", target, created->gid);
         if (ret)
                 *ret = TAKE_PTR(created);
@@ -107,7 +107,7 @@ static int change_group(Manager *m, Store *s, const Actor *a, const char *action
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_group(g, streq(action, "group.delete") ? CHANGE_DELETED : CHANGE_UPDATED));
         log_info("%s: %s.", target, action);
         return 0;
 }

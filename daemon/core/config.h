@@ -122,6 +122,10 @@ int config_nss_socket_path(const Config *c, char **ret);
 /* Expands home_template for a user. */
 int config_format_home(const Config *c, const char *user, const char *tenant, char **ret);
 
+/* How many threads the HTTP server runs: [http] threads, or two per CPU
+ * and at least 4. The descriptor budget plans with it. */
+unsigned config_http_threads(const Config *c);
+
 /* True when the host shows this tenant's users, and with which suffix. */
 bool config_tenant_visible(const Config *c, const char *tenant);
 

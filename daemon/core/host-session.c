@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "session.h"
+#include "host-session.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -36,6 +36,14 @@ static char *session_details(int64_t id, const SessionSpec *spec) {
         d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(j);
         return d;
+}
+
+/* Announces a session opened or closed (events.h); the name is the user's. */
+static void host_session_changed(Manager *m, const UserRecord *u, int64_t id, ChangeOp op) {
+        ChangeEvent e = change_event_user(CHANGE_HOST_SESSION, u, op);
+
+        e.id = id;
+        manager_changed(m, e);
 }
 
 static int open_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, const SessionSpec *spec,
@@ -88,14 +96,16 @@ int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, cons
                 actor_audit_failure(s, a, "session.open", u->tenant, target, e);
                 return r;
         }
+        host_session_changed(m, u, id, CHANGE_CREATED);
         log_debug("%s: session %" PRIi64 " opened (%s).", target, id, ESC(spec->service));
         if (ret_id)
                 *ret_id = id;
         return 0;
 }
 
-static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, int64_t id,
+static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, int64_t *idp,
                      const SessionSpec *spec, TesseraError *e) {
+        int64_t id = *idp;
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *details = NULL;
         int r;
@@ -117,6 +127,7 @@ static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to close the session of %s.", target);
         details = session_details(id, spec);
+        *idp = id;
         return actor_commit(&txn, a, "session.close", u->tenant, target, details, e);
 }
 
@@ -130,11 +141,12 @@ int session_close(Manager *m, Store *s, const Actor *a, const UserRecord *u, int
         if (!may_act_for(a, u))
                 r = tessera_error_set(e, -EACCES, "Only root and %s may close a session of %s.", target, target);
         else
-                r = close_txn(s, a, u, target, id, spec, e);
+                r = close_txn(s, a, u, target, &id, spec, e);
         if (r < 0) {
                 actor_audit_failure(s, a, "session.close", u->tenant, target, e);
                 return r;
         }
+        host_session_changed(m, u, id, CHANGE_DELETED);
         return 0;
 }
 

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "names.h"
 #include "pam-internal.h"
-#include "session.h"
+#include "host-session.h"
 #include "time-util.h"
 #include "user.h"
 

@@ -204,6 +204,12 @@ static int create_txn(Store *s, const Actor *a, const ApplicationRecord *app, co
         return actor_commit(&txn, a, "application.create", app->tenant, target, NULL, e);
 }
 
+/* Announces a change of an application to the faces (events.h). */
+static void application_changed(Manager *m, const ApplicationRecord *app, ChangeOp op) {
+        manager_changed(m, (ChangeEvent) { .kind = CHANGE_APPLICATION, .op = op, .tenant_id = app->tenant_id,
+                                           .tenant = app->tenant, .id = app->id, .name = app->name });
+}
+
 int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name,
                        const ApplicationSpec *spec, ApplicationRecord **ret, char **ret_secret, TesseraError *e) {
         _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_new(), *created = NULL;
@@ -254,7 +260,7 @@ int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord 
                 return r;
         }
 
-        manager_data_changed(m);
+        application_changed(m, created, CHANGE_CREATED);
         log_info("Created application %s (client id %s, %s).", target, created->client_id,
                  created->public_client ? "public" : "confidential");
         if (ret)
@@ -336,7 +342,7 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
         }
         r = change(s, a, "application.update", changed, e);
         if (r >= 0)
-                manager_data_changed(m);
+                application_changed(m, changed, CHANGE_UPDATED);
         return r;
 }
 
@@ -363,7 +369,7 @@ int application_rotate_secret(Manager *m, Store *s, const Actor *a, const Applic
         r = change(s, a, "application.rotate-secret", changed, e);
         if (r < 0)
                 return r;
-        manager_data_changed(m);
+        application_changed(m, changed, CHANGE_UPDATED);
         *ret_secret = TAKE_PTR(secret);
         return 0;
 }
@@ -393,7 +399,7 @@ int application_delete(Manager *m, Store *s, const Actor *a, const ApplicationRe
                 actor_audit_failure(s, a, "application.delete", app->tenant, target, e);
                 return r;
         }
-        manager_data_changed(m);
+        application_changed(m, app, CHANGE_DELETED);
         log_info("Deleted application %s.", target);
         return 0;
 }

@@ -126,7 +126,7 @@ int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, con
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_USER, created, CHANGE_CREATED));
         log_info("Created user %s (uid %u).", target, created->uid);
         if (ret)
                 *ret = TAKE_PTR(created);
@@ -175,7 +175,7 @@ static int change_user_full(Manager *m, Store *s, const Actor *a, const char *ac
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_user(CHANGE_USER, changed, CHANGE_UPDATED));
         log_info("%s: %s.", target, action);
         return 0;
 }
@@ -280,7 +280,10 @@ int user_delete(Manager *m, Store *s, const Actor *a, const UserRecord *u, Tesse
                 actor_audit_failure(s, a, "user.delete", u->tenant, target, e);
                 return r;
         }
-        manager_data_changed(m);
+        /* The user-private group went with the user. */
+        manager_changed(m, change_event_user(CHANGE_USER, u, CHANGE_DELETED));
+        manager_changed(m, (ChangeEvent) { .kind = CHANGE_GROUP, .op = CHANGE_DELETED, .tenant_id = u->tenant_id,
+                                           .tenant = u->tenant, .name = u->name, .unix_id = u->gid });
         log_info("Deleted user %s (uid %u).", target, u->uid);
         return 0;
 }

@@ -51,7 +51,7 @@ int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const 
                 return r;
         }
 
-        manager_data_changed(m);
+        manager_changed(m, change_event_tenant(t, CHANGE_CREATED));
         log_info("Created tenant %s (IDs %u-%u).", t->slug, t->id_min, t->id_max);
         if (ret)
                 *ret = TAKE_PTR(t);
@@ -92,7 +92,7 @@ int tenant_update(Manager *m, Store *s, const Actor *a, const TenantRecord *t, c
                 actor_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
                 return r;
         }
-        manager_data_changed(m);
+        manager_changed(m, change_event_tenant(t, CHANGE_UPDATED));
         return 0;
 }
 
@@ -126,7 +126,7 @@ int tenant_delete(Manager *m, Store *s, const Actor *a, const TenantRecord *t, T
                 actor_audit_failure(s, a, "tenant.delete", t->slug, t->slug, e);
                 return r;
         }
-        manager_data_changed(m);
+        manager_changed(m, change_event_tenant(t, CHANGE_DELETED));
         log_info("Deleted tenant %s.", t->slug);
         return 0;
 }

@@ -800,3 +800,14 @@ bool config_tenant_visible(const Config *c, const char *tenant) {
                         return true;
         return false;
 }
+
+unsigned config_http_threads(const Config *c) {
+        long n;
+
+        if (c->http_threads > 0)
+                return c->http_threads;
+        /* Sign-ins wait on the password workers: a few more threads than
+         * CPUs keep token requests moving meanwhile. */
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+        return (unsigned) MAX(n > 0 ? 2 * n : 4, 4);
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "policy.h"
+
+#include "macro.h"
+
+/* What one kind of principal gets for an action. */
+typedef enum Grant {
+        GRANT_NONE,           /* refused (the default of the table) */
+        GRANT_ANY,            /* every principal of the kind (in the target's tenant when tenant-bound) */
+        GRANT_SELF,           /* only for its own user */
+        GRANT_ADMIN,          /* local: root or the admin group; tenant user: admin or owner */
+        GRANT_OWNER,          /* local: root or the admin group; tenant user: owner */
+        GRANT_ROOT,           /* local: uid 0 only */
+        GRANT_SELF_OR_ROOT,
+        GRANT_SELF_OR_ADMIN,
+        GRANT_SCOPE,          /* API keys and clients holding the action's scope */
+} Grant;
+
+typedef struct PolicyRule {
+        const char *name;
+        const char *scope;            /* for GRANT_SCOPE */
+        bool tenant_bound;            /* the target is always a tenant's */
+        Grant anonymous, local, member, operator_, keys, publishable;
+} PolicyRule;
+
+#define TENANT .tenant_bound = true
+
+/* The policy. member is a tenant's user by role; an impersonating operator
+ * is judged as an admin of the tenant who is nobody's "self"; keys are API
+ * keys and client-credentials clients. Read it row by row: that is what
+ * each door allows. */
+static const PolicyRule rules[_POLICY_ACTION_MAX] = {
+        [POLICY_TENANT_CREATE] = { "tenant.create", .local = GRANT_ADMIN, .operator_ = GRANT_ANY },
+        [POLICY_TENANT_LIST] = { "tenant.list", .local = GRANT_ANY, .operator_ = GRANT_ANY },
+        [POLICY_TENANT_READ] = { "tenant.read", "tessera:tenant:read", TENANT, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_TENANT_UPDATE] = { "tenant.update", "tessera:tenant:write", TENANT, .local = GRANT_ADMIN,
+                                   .member = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_TENANT_DELETE] = { "tenant.delete", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_OWNER,
+                                   .operator_ = GRANT_ANY },
+
+        [POLICY_USER_LIST] = { "user.list", "tessera:users:read", TENANT, .local = GRANT_ANY, .member = GRANT_ADMIN,
+                               .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USER_READ] = { "user.read", "tessera:users:read", TENANT, .local = GRANT_ANY,
+                               .member = GRANT_SELF_OR_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USER_READ_PRIVATE] = { "user.read-private", "tessera:users:read", TENANT,
+                                       .local = GRANT_SELF_OR_ADMIN, .member = GRANT_SELF_OR_ADMIN,
+                                       .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USER_CREATE] = { "user.create", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                 .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_USER_UPDATE] = { "user.update", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                 .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        /* Keys reset passwords by mail, never set them. */
+        [POLICY_USER_SET_PASSWORD] = { "user.set-password", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                       .member = GRANT_SELF_OR_ADMIN },
+        [POLICY_USER_LOCK] = { "user.lock", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                               .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_USER_UNLOCK] = { "user.unlock", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                 .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_USER_DISABLE] = { "user.disable", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_USER_ENABLE] = { "user.enable", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                 .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_USER_DELETE] = { "user.delete", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                 .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        /* A second factor is the user's own; an admin may remove one (lost
+         * phone) or start over for them. */
+        [POLICY_TOTP_BEGIN] = { "totp.begin", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                .member = GRANT_SELF_OR_ADMIN },
+        [POLICY_TOTP_CONFIRM] = { "totp.confirm", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                  .member = GRANT_SELF_OR_ADMIN },
+        [POLICY_TOTP_DISABLE] = { "totp.disable", "tessera:users:write", TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                  .member = GRANT_SELF_OR_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_TOTP_BACKUP_CODES] = { "totp.backup-codes", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                       .member = GRANT_SELF_OR_ADMIN },
+
+        [POLICY_GROUP_LIST] = { "group.list", "tessera:groups:read", TENANT, .local = GRANT_ANY,
+                                .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_READ] = { "group.read", "tessera:groups:read", TENANT, .local = GRANT_ANY,
+                                .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_CREATE] = { "group.create", "tessera:groups:write", TENANT, .local = GRANT_ADMIN,
+                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_UPDATE] = { "group.update", "tessera:groups:write", TENANT, .local = GRANT_ADMIN,
+                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_DELETE] = { "group.delete", "tessera:groups:write", TENANT, .local = GRANT_ADMIN,
+                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_ADD_MEMBER] = { "group.add-member", "tessera:groups:write", TENANT, .local = GRANT_ADMIN,
+                                      .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_GROUP_REMOVE_MEMBER] = { "group.remove-member", "tessera:groups:write", TENANT,
+                                         .local = GRANT_ADMIN, .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+
+        [POLICY_APPLICATION_LIST] = { "application.list", "tessera:applications:read", TENANT,
+                                      .local = GRANT_ANY, .member = GRANT_ADMIN, .operator_ = GRANT_ANY,
+                                      .keys = GRANT_SCOPE },
+        [POLICY_APPLICATION_READ] = { "application.read", "tessera:applications:read", TENANT,
+                                      .local = GRANT_ANY, .member = GRANT_ADMIN, .operator_ = GRANT_ANY,
+                                      .keys = GRANT_SCOPE },
+        [POLICY_APPLICATION_CREATE] = { "application.create", "tessera:applications:write", TENANT,
+                                        .local = GRANT_ADMIN, .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_APPLICATION_UPDATE] = { "application.update", "tessera:applications:write", TENANT,
+                                        .local = GRANT_ADMIN, .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_APPLICATION_ROTATE_SECRET] = { "application.rotate-secret", "tessera:applications:write", TENANT,
+                                               .local = GRANT_ADMIN, .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_APPLICATION_DELETE] = { "application.delete", "tessera:applications:write", TENANT,
+                                        .local = GRANT_ADMIN, .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_SIGNING_KEY_LIST] = { "signing-key.list", "tessera:keys:read", TENANT, .local = GRANT_ANY,
+                                      .member = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_SIGNING_KEY_ROTATE] = { "signing-key.rotate", "tessera:keys:write", TENANT, .local = GRANT_ADMIN,
+                                        .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+
+        /* Host login sessions: anyone's for administrators, one's own for
+         * everybody else; opened and closed by the login stack (root) or
+         * the user's own process. */
+        [POLICY_SESSION_LIST] = { "session.list", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN, .member = GRANT_SELF_OR_ADMIN },
+        [POLICY_SESSION_OPEN] = { "session.open", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
+        [POLICY_SESSION_CLOSE] = { "session.close", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
+        [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
+                                .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+
+        [POLICY_AUTH_LOGIN] = { "auth.login", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
+        [POLICY_AUTH_SET_PASSWORD_UNVERIFIED] = { "auth.chauthtok", NULL, TENANT, .local = GRANT_ROOT },
+        [POLICY_NSS_LOOKUP] = { "nss.lookup", NULL, .local = GRANT_ANY },
+
+        [POLICY_OIDC_PUBLIC] = { "oidc.public", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                 .publishable = GRANT_ANY },
+        [POLICY_OIDC_BROWSER] = { "oidc.browser", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                  .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                  .publishable = GRANT_ANY },
+        [POLICY_OIDC_CLIENT] = { "oidc.client", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                 .publishable = GRANT_ANY },
+        [POLICY_OIDC_USERINFO] = { "oidc.userinfo", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                   .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                   .publishable = GRANT_ANY },
+        [POLICY_HEALTH] = { "health", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY, .member = GRANT_ANY,
+                            .operator_ = GRANT_ANY, .keys = GRANT_ANY, .publishable = GRANT_ANY },
+};
+
+static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {
+        [PRINCIPAL_ANONYMOUS] = "anonymous",
+        [PRINCIPAL_LOCAL] = "local",
+        [PRINCIPAL_USER] = "user",
+        [PRINCIPAL_OPERATOR] = "operator",
+        [PRINCIPAL_IMPERSONATION] = "impersonation",
+        [PRINCIPAL_API_KEY] = "api-key",
+        [PRINCIPAL_PUBLISHABLE_KEY] = "publishable-key",
+        [PRINCIPAL_CLIENT] = "client",
+};
+
+const char *principal_kind_to_string(PrincipalKind k) {
+        return k >= 0 && k < _PRINCIPAL_KIND_MAX ? kind_names[k] : NULL;
+}
+
+PrincipalKind principal_kind_from_string(const char *s) {
+        for (PrincipalKind k = 0; s && k < _PRINCIPAL_KIND_MAX; k++)
+                if (streq(kind_names[k], s))
+                        return k;
+        return _PRINCIPAL_KIND_INVALID;
+}
+
+bool principal_tenant_bound(const Principal *p) {
+        switch (p->kind) {
+        case PRINCIPAL_USER:
+        case PRINCIPAL_IMPERSONATION:
+        case PRINCIPAL_API_KEY:
+        case PRINCIPAL_PUBLISHABLE_KEY:
+        case PRINCIPAL_CLIENT:
+                return true;
+        default:
+                return false;
+        }
+}
+
+bool principal_is_root(const Principal *p) {
+        return p->kind == PRINCIPAL_LOCAL && p->uid == 0;
+}
+
+/* Scopes are space-separated words; "tessera:users:write" also grants
+ * "tessera:users:read". */
+bool principal_has_scope(const Principal *p, const char *scope) {
+        const char *colon = strrchr(scope, ':');
+        size_t area_len;
+
+        if (!p->scopes || !colon)
+                return false;
+        area_len = (size_t) (colon - scope);
+        for (const char *w = p->scopes; *w;) {
+                size_t n = strcspn(w, " ");
+
+                if (n == strlen(scope) && strneq(w, scope, n))
+                        return true;
+                if (streq(colon + 1, "read") && n == area_len + 6 && strneq(w, scope, area_len + 1) &&
+                    strneq(w + area_len + 1, "write", 5))
+                        return true;
+                w += n;
+                w += strspn(w, " ");
+        }
+        return false;
+}
+
+static bool local_granted(Grant g, const Principal *p, const PolicyTarget *t) {
+        bool self = t->uid >= 0 && p->uid >= 0 && p->uid == t->uid;
+
+        switch (g) {
+        case GRANT_ANY:
+                return true;
+        case GRANT_SELF:
+                return self;
+        case GRANT_ADMIN:
+        case GRANT_OWNER:
+                return p->admin_group;
+        case GRANT_ROOT:
+                return p->uid == 0;
+        case GRANT_SELF_OR_ROOT:
+                return self || p->uid == 0;
+        case GRANT_SELF_OR_ADMIN:
+                return self || p->admin_group;
+        default:
+                return false;
+        }
+}
+
+static bool member_granted(Grant g, UserRole role, bool self) {
+        switch (g) {
+        case GRANT_ANY:
+                return true;
+        case GRANT_SELF:
+        case GRANT_SELF_OR_ROOT:
+                return self;
+        case GRANT_ADMIN:
+                return role == USER_ROLE_ADMIN || role == USER_ROLE_OWNER;
+        case GRANT_OWNER:
+                return role == USER_ROLE_OWNER;
+        case GRANT_SELF_OR_ADMIN:
+                return self || role == USER_ROLE_ADMIN || role == USER_ROLE_OWNER;
+        default:
+                return false;
+        }
+}
+
+int policy_check(const Principal *p, PolicyAction a, const PolicyTarget *t) {
+        const PolicyRule *rule;
+
+        if (a < 0 || a >= _POLICY_ACTION_MAX || !rules[a].name || !p || !t)
+                return -EINVAL;
+        rule = &rules[a];
+
+        if (principal_tenant_bound(p)) {
+                /* Fail closed: a tenant's action asked without its tenant
+                 * would otherwise skip the one check that keeps tenants
+                 * apart. */
+                if (rule->tenant_bound && t->tenant_id <= 0)
+                        return -EINVAL;
+                if (t->tenant_id > 0 && t->tenant_id != p->tenant_id)
+                        return -EACCES;
+        }
+
+        switch (p->kind) {
+        case PRINCIPAL_ANONYMOUS:
+                return rule->anonymous == GRANT_ANY ? 0 : -EACCES;
+        case PRINCIPAL_LOCAL:
+                return local_granted(rule->local, p, t) ? 0 : -EACCES;
+        case PRINCIPAL_USER:
+                return member_granted(rule->member, p->role, t->user_id > 0 && t->user_id == p->user_id) ? 0
+                                                                                                         : -EACCES;
+        case PRINCIPAL_IMPERSONATION:
+                return member_granted(rule->member, USER_ROLE_ADMIN, false) ? 0 : -EACCES;
+        case PRINCIPAL_OPERATOR:
+                return rule->operator_ == GRANT_ANY ? 0 : -EACCES;
+        case PRINCIPAL_API_KEY:
+        case PRINCIPAL_CLIENT:
+                if (rule->keys == GRANT_ANY)
+                        return 0;
+                return rule->keys == GRANT_SCOPE && rule->scope && principal_has_scope(p, rule->scope) ? 0 : -EACCES;
+        case PRINCIPAL_PUBLISHABLE_KEY:
+                if (rule->publishable != GRANT_ANY)
+                        return -EACCES;
+                return t->application_id <= 0 || t->application_id == p->application_id ? 0 : -EACCES;
+        default:
+                return -EINVAL;
+        }
+}
+
+const char *policy_action_to_string(PolicyAction a) {
+        return a >= 0 && a < _POLICY_ACTION_MAX ? rules[a].name : NULL;
+}
+
+PolicyAction policy_action_from_string(const char *s) {
+        for (PolicyAction a = 0; s && a < _POLICY_ACTION_MAX; a++)
+                if (rules[a].name && streq(rules[a].name, s))
+                        return a;
+        return _POLICY_ACTION_INVALID;
+}
+
+const char *policy_action_scope(PolicyAction a) {
+        return a >= 0 && a < _POLICY_ACTION_MAX && rules[a].keys == GRANT_SCOPE ? rules[a].scope : NULL;
+}
+
+const char *policy_refusal_message(const Principal *p, PolicyAction a) {
+        Grant g;
+
+        if (a < 0 || a >= _POLICY_ACTION_MAX)
+                return "This action is not known.";
+        switch (p->kind) {
+        case PRINCIPAL_LOCAL:
+                g = rules[a].local;
+                if (g == GRANT_ROOT)
+                        return "Only root may do this.";
+                if (g == GRANT_SELF_OR_ROOT)
+                        return "A caller that is not root may only act for itself.";
+                if (g == GRANT_SELF_OR_ADMIN)
+                        return "This needs root, membership in the tessera admin group, or being that user.";
+                return "Changing this needs root or membership in the tessera admin group.";
+        case PRINCIPAL_ANONYMOUS:
+                return "Sign in first: this needs credentials.";
+        case PRINCIPAL_API_KEY:
+        case PRINCIPAL_CLIENT:
+                return rules[a].keys == GRANT_SCOPE ? "The key or token lacks the scope this needs."
+                                                    : "Keys and client tokens may not do this.";
+        case PRINCIPAL_USER:
+        case PRINCIPAL_IMPERSONATION:
+                return rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."
+                                                      : "This needs an admin or owner of the tenant.";
+        default:
+                return "Not allowed.";
+        }
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The one policy: (action × principal) → allowed or refused, from one table
+ * (policy.c). Every D-Bus method, HTTP route and socket request declares its
+ * action; core operations check it here before they change anything, and
+ * nothing else grants access. The action's name is also the action of its
+ * audit events ("user.create"). */
+
+#include "principal.h"
+
+typedef enum PolicyAction {
+        /* tenants */
+        POLICY_TENANT_CREATE,
+        POLICY_TENANT_LIST,
+        POLICY_TENANT_READ,
+        POLICY_TENANT_UPDATE,
+        POLICY_TENANT_DELETE,
+        /* users */
+        POLICY_USER_LIST,
+        POLICY_USER_READ,
+        POLICY_USER_READ_PRIVATE,     /* e-mail, TOTP state: the user themself and admins */
+        POLICY_USER_CREATE,
+        POLICY_USER_UPDATE,
+        POLICY_USER_SET_PASSWORD,     /* the user themself proves the current one */
+        POLICY_USER_LOCK,
+        POLICY_USER_UNLOCK,
+        POLICY_USER_DISABLE,
+        POLICY_USER_ENABLE,
+        POLICY_USER_DELETE,
+        POLICY_TOTP_BEGIN,
+        POLICY_TOTP_CONFIRM,
+        POLICY_TOTP_DISABLE,
+        POLICY_TOTP_BACKUP_CODES,
+        /* groups */
+        POLICY_GROUP_LIST,
+        POLICY_GROUP_READ,
+        POLICY_GROUP_CREATE,
+        POLICY_GROUP_UPDATE,
+        POLICY_GROUP_DELETE,
+        POLICY_GROUP_ADD_MEMBER,
+        POLICY_GROUP_REMOVE_MEMBER,
+        /* applications and the tenant's signing keys */
+        POLICY_APPLICATION_LIST,
+        POLICY_APPLICATION_READ,
+        POLICY_APPLICATION_CREATE,
+        POLICY_APPLICATION_UPDATE,
+        POLICY_APPLICATION_ROTATE_SECRET,
+        POLICY_APPLICATION_DELETE,
+        POLICY_SIGNING_KEY_LIST,
+        POLICY_SIGNING_KEY_ROTATE,
+        /* sessions (host logins) and the audit trail */
+        POLICY_SESSION_LIST,
+        POLICY_SESSION_OPEN,
+        POLICY_SESSION_CLOSE,
+        POLICY_AUDIT_READ,
+        /* host logins over the authentication socket: unix_chkpwd's rule */
+        POLICY_AUTH_LOGIN,
+        POLICY_AUTH_SET_PASSWORD_UNVERIFIED,   /* passwd run by root: no current password */
+        POLICY_NSS_LOOKUP,
+        /* the OpenID provider's protocol endpoints: open at the door, since
+         * the protocol authenticates inside (client secrets, PKCE, bearer
+         * tokens, the sign-in form) as its RFCs prescribe */
+        POLICY_OIDC_PUBLIC,           /* discovery, JWKS */
+        POLICY_OIDC_BROWSER,          /* authorize, sign-in, consent, logout */
+        POLICY_OIDC_CLIENT,           /* token, revoke, introspect */
+        POLICY_OIDC_USERINFO,
+        POLICY_HEALTH,                /* /healthz, /readyz */
+        _POLICY_ACTION_MAX,
+        _POLICY_ACTION_INVALID = -EINVAL,
+} PolicyAction;
+
+/* What an action is applied to. tenant_id 0: nothing of a tenant (creating
+ * one, listing them all, health); user_id and uid name the user acted on,
+ * so that "self" can be decided (0 and -1: none). */
+typedef struct PolicyTarget {
+        int64_t tenant_id;
+        int64_t user_id;
+        int64_t uid;
+        int64_t application_id;
+} PolicyTarget;
+
+#define POLICY_TARGET_NONE ((PolicyTarget) { .uid = -1 })
+
+static inline PolicyTarget policy_target_tenant(int64_t tenant_id) {
+        return (PolicyTarget) { .tenant_id = tenant_id, .uid = -1 };
+}
+
+static inline PolicyTarget policy_target_user(const UserRecord *u) {
+        return (PolicyTarget) { .tenant_id = u->tenant_id, .user_id = u->id, .uid = u->uid };
+}
+
+/* 0 when p may do a to t, -EACCES when not, -EINVAL for an action we don't
+ * know or a tenant action asked without its tenant (a programming error:
+ * refused too). */
+int policy_check(const Principal *p, PolicyAction a, const PolicyTarget *t);
+
+/* "user.create"; NULL for an invalid action. */
+const char *policy_action_to_string(PolicyAction a);
+PolicyAction policy_action_from_string(const char *s);
+/* The scope an API key or client needs for a ("tessera:users:write"), or
+ * NULL when none may. */
+const char *policy_action_scope(PolicyAction a);
+/* A sentence for the refusal, naming what would be allowed ("Changing this
+ * needs root or membership in the tessera admin group."). */
+const char *policy_refusal_message(const Principal *p, PolicyAction a);
