@@ -136,7 +136,7 @@ int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd
         const char *name;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name);
@@ -145,15 +145,15 @@ int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         if (asprintf(&target, "%.64s@%s", name, t->slug) < 0)
                 return -ENOMEM;
-        r = actor_require_admin(m->store, &a, "application.create", t->slug, target, &e);
+        r = change_authorize(m->store, &a, POLICY_APPLICATION_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = read_spec(msg, &spec, &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "application.create", t->slug, target, &e);
+                change_audit_failure(m->store, &a, "application.create", t->slug, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 
@@ -213,7 +213,7 @@ static void rotate_done(void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(strv_freep) char **kids = NULL;
-        Actor a = bus_caller_actor(&req->caller);
+        Principal a = bus_caller_principal(&req->caller);
         TesseraError e = {};
         int r;
 
@@ -240,15 +240,15 @@ int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, s
         RotateRequest *req;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         /* Before any work is done for the caller. */
-        r = actor_require_admin(m->store, &a, "signing-key.rotate", t->slug, t->slug, &e);
+        r = change_authorize(m->store, &a, POLICY_SIGNING_KEY_ROTATE, policy_target_tenant(t->id), t->slug, t->slug, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -318,7 +318,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *target = application_qualified_name(app), *path = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         if (!target)
@@ -326,13 +326,15 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
-        r = actor_require_admin(m->store, &a, "application.update", app->tenant, target, &e);
+        a = bus_caller_principal(&c);
+        r = change_authorize(m->store, &a, POLICY_APPLICATION_UPDATE,
+                             (PolicyTarget) { .tenant_id = app->tenant_id, .application_id = app->id, .uid = -1 },
+                             app->tenant, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = read_spec(msg, &spec, &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "application.update", app->tenant, target, &e);
+                change_audit_failure(m->store, &a, "application.update", app->tenant, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
         r = application_update(m, m->store, &a, app, &spec, &e);
@@ -349,13 +351,13 @@ static int method_rotate_secret(sd_bus_message *msg, void *userdata, sd_bus_erro
         _cleanup_(erase_and_freep) char *secret = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = application_rotate_secret(m, m->store, &a, app, &secret, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
@@ -368,13 +370,13 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = application_delete(m, m->store, &a, app, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);

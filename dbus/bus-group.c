@@ -82,10 +82,10 @@ static int property_get_user_private(sd_bus *bus, const char *path, const char *
         return sd_bus_message_append(reply, "b", g->private_user_id != 0);
 }
 
-static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Actor *ret) {
+static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Principal *ret) {
         int r = bus_caller_get(m, msg, c);
         if (r >= 0)
-                *ret = bus_caller_actor(c);
+                *ret = bus_caller_principal(c);
         return r;
 }
 
@@ -99,7 +99,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         };
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         if (!target)
@@ -107,12 +107,12 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = caller_actor(m, msg, &c, &a);
         if (r < 0)
                 return r;
-        r = actor_require_admin(m->store, &a, "group.update", g->tenant, target, &e);
+        r = change_authorize(m->store, &a, POLICY_GROUP_UPDATE, policy_target_tenant(g->tenant_id), g->tenant, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "group.update", g->tenant, target, &e);
+                change_audit_failure(m->store, &a, "group.update", g->tenant, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
         if (!description)
@@ -132,7 +132,7 @@ static int change_member(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         const char *user;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &user);
@@ -164,7 +164,7 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = caller_actor(m, msg, &c, &a);

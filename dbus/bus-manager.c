@@ -25,10 +25,10 @@ static const BusObjectType *const object_types[] = {
         &bus_application_type,
 };
 
-static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Actor *ret) {
+static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Principal *ret) {
         int r = bus_caller_get(m, msg, c);
         if (r >= 0)
-                *ret = bus_caller_actor(c);
+                *ret = bus_caller_principal(c);
         return r;
 }
 
@@ -40,9 +40,9 @@ static int reply_lookup(Manager *m, sd_bus_message *msg, const char *action, con
 
         if (r < 0) {
                 BusCaller c;
-                Actor a;
+                Principal a;
                 if (caller_actor(m, msg, &c, &a) >= 0)
-                        actor_audit_failure(m->store, &a, action, NULL, target, e);
+                        change_audit_failure(m->store, &a, action, NULL, target, e);
                 return bus_reply_tessera_error(error, e);
         }
         return sd_bus_reply_method_return(msg, "o", p);
@@ -55,7 +55,7 @@ static int method_create_tenant(sd_bus_message *msg, void *userdata, sd_bus_erro
         const char *slug, *display_name;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "ss", &slug, &display_name);
@@ -202,14 +202,14 @@ static int method_list_audit_events(sd_bus_message *msg, void *userdata, sd_bus_
         TesseraError e = {};
         size_t n = 0;
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = caller_actor(m, msg, &c, &a);
         if (r < 0)
                 return r;
         /* The trail names who did what: administrators only. */
-        r = actor_require_admin(m->store, &a, "audit.read", NULL, NULL, &e);
+        r = change_authorize(m->store, &a, POLICY_AUDIT_READ, POLICY_TARGET_NONE, NULL, NULL, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
@@ -327,7 +327,7 @@ static int audit_filter(sd_bus_message *msg, void *userdata, sd_bus_error *ret_e
         const char *interface = sd_bus_message_get_interface(msg), *problem = "unknown interface";
         _cleanup_free_ char *details = NULL;
         BusCaller c;
-        Actor a;
+        Principal a;
 
         if (!sd_bus_message_is_method_call(msg, NULL, NULL) || !interface ||
             strncmp(interface, TESSERA_BUS_NAME ".", strlen(TESSERA_BUS_NAME ".")) != 0)
@@ -345,7 +345,7 @@ static int audit_filter(sd_bus_message *msg, void *userdata, sd_bus_error *ret_e
         if (asprintf(&details, "{\"error\":\"%s\",\"call\":\"%.128s.%.64s\",\"path\":\"%.256s\"}", problem, interface,
                      strempty(sd_bus_message_get_member(msg)), strempty(sd_bus_message_get_path(msg))) < 0)
                 details = NULL;
-        (void) actor_audit(m->store, &a, "bus.call", NULL, sd_bus_message_get_path(msg), AUDIT_INVALID, details);
+        (void) change_audit(m->store, &a, "bus.call", NULL, sd_bus_message_get_path(msg), AUDIT_INVALID, details);
         return 0;   /* let sd-bus send its standard error */
 }
 

@@ -53,18 +53,18 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
         TesseraError e = {};
         size_t n = 0;
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
         if (r >= 0)
                 r = resolve_filter(m, tenant, user, &f, &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "session.list", tenant, user, &e);
+                change_audit_failure(m->store, &a, "session.list", tenant, user, &e);
                 return bus_reply_tessera_error(error, &e);
         }
         f.open_only = open_only;

@@ -97,7 +97,7 @@ static int create_user_now(Manager *m, sd_bus_message *msg, const BusCaller *c, 
                            const UserSpec *spec, sd_bus_error *error) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        Actor a = bus_caller_actor(c);
+        Principal a = bus_caller_principal(c);
         TesseraError e = {};
         int r;
 
@@ -151,7 +151,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
                 { "Password", 's', &password },
         };
         TesseraError e = {};
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &req.name);
@@ -160,11 +160,11 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = bus_caller_get(m, msg, &req.caller);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&req.caller);
+        a = bus_caller_principal(&req.caller);
         if (asprintf(&target, "%.64s@%s", req.name, t->slug) < 0)
                 return -ENOMEM;
 
-        r = actor_require_admin(m->store, &a, "user.create", t->slug, target, &e);
+        r = change_authorize(m->store, &a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -184,7 +184,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r >= 0 && password)
                 r = manager_check_password_policy(m, req.name, password, &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "user.create", t->slug, target, &e);
+                change_audit_failure(m->store, &a, "user.create", t->slug, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 
@@ -232,7 +232,7 @@ static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error
         };
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &name);
@@ -241,16 +241,16 @@ static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         if (asprintf(&target, "%.64s@%s", name, t->slug) < 0)
                 return -ENOMEM;
 
-        r = actor_require_admin(m->store, &a, "group.create", t->slug, target, &e);
+        r = change_authorize(m->store, &a, POLICY_GROUP_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "group.create", t->slug, target, &e);
+                change_audit_failure(m->store, &a, "group.create", t->slug, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 
@@ -294,19 +294,19 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         };
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
-        r = actor_require_admin(m->store, &a, "tenant.update", t->slug, t->slug, &e);
+        a = bus_caller_principal(&c);
+        r = change_authorize(m->store, &a, POLICY_TENANT_UPDATE, policy_target_tenant(t->id), t->slug, t->slug, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "tenant.update", t->slug, t->slug, &e);
+                change_audit_failure(m->store, &a, "tenant.update", t->slug, t->slug, &e);
                 return bus_reply_tessera_error(error, &e);
         }
         if (!display_name)
@@ -326,13 +326,13 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = tenant_delete(m, m->store, &a, t, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);

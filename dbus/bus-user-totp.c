@@ -9,7 +9,7 @@
 #include "bus-util.h"
 #include "log.h"
 
-/* Common start of every method: the user of the object and the actor. */
+/* Common start of every method: the user of the object and the principal. */
 static int begin(sd_bus_message *msg, void *userdata, Manager **ret_m, UserRecord **ret_u, BusCaller *ret_c) {
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
         int r;
@@ -43,13 +43,13 @@ int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error
         TesseraError e = {};
         BusCaller c;
         Manager *m;
-        Actor a;
+        Principal a;
         int r;
 
         r = begin(msg, userdata, &m, &u, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = auth_totp_begin(m, m->store, &a, u, &secret, &uri, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
@@ -67,7 +67,7 @@ int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error
 
 /* The methods that take a code: confirm (returns backup codes), disable
  * (returns nothing), new backup codes (returns them). */
-typedef int (*CodeFunc)(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+typedef int (*CodeFunc)(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                         char ***ret_codes, TesseraError *e);
 
 static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, CodeFunc f) {
@@ -77,7 +77,7 @@ static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, C
         const char *code;
         BusCaller c;
         Manager *m;
-        Actor a;
+        Principal a;
         int r;
 
         r = sd_bus_message_read(msg, "s", &code);
@@ -86,7 +86,7 @@ static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, C
         r = begin(msg, userdata, &m, &u, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = f(m, m->store, &a, u, code, &codes, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
@@ -94,7 +94,7 @@ static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, C
         return codes ? reply_codes(msg, codes) : sd_bus_reply_method_return(msg, NULL);
 }
 
-static int disable(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code, char ***ret_codes,
+static int disable(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code, char ***ret_codes,
                    TesseraError *e) {
         return auth_totp_disable(m, s, a, u, code, e);
 }

@@ -77,7 +77,9 @@ static bool may_see_private(sd_bus *bus, const UserRecord *u) {
 
         if (!m || !msg || bus_caller_get(m, msg, &c) < 0)
                 return false;
-        return c.is_admin || (c.uid >= 0 && (uid_t) c.uid == u->uid);
+        Principal p = bus_caller_principal(&c);
+        PolicyTarget t = policy_target_user(u);
+        return policy_check(&p, POLICY_USER_READ_PRIVATE, &t) == 0;
 }
 
 static int property_get_email(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -169,7 +171,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         };
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         if (!target)
@@ -177,10 +179,10 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
 
         /* Unauthorized callers are turned away before their input is read. */
-        r = actor_require_admin(m->store, &a, "user.update", u->tenant, target, &e);
+        r = change_authorize(m->store, &a, POLICY_USER_UPDATE, policy_target_user(u), u->tenant, target, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -191,7 +193,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
                         r = tessera_error_set(&e, -EINVAL, "Unknown role '%.32s'; use member, admin or owner.", role);
         }
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "user.update", u->tenant, target, &e);
+                change_audit_failure(m->store, &a, "user.update", u->tenant, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 
@@ -200,25 +202,25 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 }
 
 static int simple_change(sd_bus_message *msg, void *userdata, sd_bus_error *error,
-                         int (*change)(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool on,
+                         int (*change)(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool on,
                                        TesseraError *e),
                          bool on) {
         Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = change(m, m->store, &a, u, on, &e);
         return reply_after_change(msg, m, u, r, &e, error);
 }
 
-static int set_locked(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool on, TesseraError *e) {
+static int set_locked(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool on, TesseraError *e) {
         return user_set_locked_until(m, s, a, u, on ? LOCKED_INDEFINITELY : 0, e);
 }
 
@@ -244,13 +246,13 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         int r;
 
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
         r = user_delete(m, m->store, &a, u, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
@@ -310,7 +312,7 @@ static void set_password_hashed(PasswordJob *j, void *userdata) {
         SetPasswordRequest *req = userdata;
         Manager *m = req->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        Actor a = bus_caller_actor(&req->caller);
+        Principal a = bus_caller_principal(&req->caller);
         TesseraError e = {};
         int r;
 
@@ -348,7 +350,7 @@ static void current_checked(void *userdata) {
         _cleanup_(set_password_request_freep) SetPasswordRequest *req = userdata;
         Manager *m = req->manager;
         AuthContext ctx = { .action = "auth.chauthtok", .service = "user.set-password" };
-        Actor a = bus_caller_actor(&req->caller);
+        Principal a = bus_caller_principal(&req->caller);
         TesseraError e = {};
         AuthResult res;
         int r;
@@ -375,7 +377,7 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
         const char *current, *new_password;
         TesseraError e = {};
         BusCaller c;
-        Actor a;
+        Principal a;
         bool self;
         int r;
 
@@ -387,23 +389,22 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
         r = bus_caller_get(m, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_actor(&c);
+        a = bus_caller_principal(&c);
 
         /* Administrators set any password; users change their own, proving
          * it with the current one, as passwd(1) does. */
-        self = !c.is_admin && c.uid >= 0 && (uid_t) c.uid == u->uid;
-        if (!c.is_admin && !self) {
-                (void) actor_require_admin(m->store, &a, "user.set-password", u->tenant, target, &e);
+        r = change_authorize(m->store, &a, POLICY_USER_SET_PASSWORD, policy_target_user(u), u->tenant, target, &e);
+        if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        }
+        self = !policy_administers(&a, &(PolicyTarget) { .tenant_id = u->tenant_id, .user_id = u->id, .uid = u->uid });
         if (self && isempty(u->password_hash)) {
                 tessera_error_set(&e, -EACCES, "No password is set for '%s'; ask an administrator to set one.", target);
-                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
+                change_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
         r = manager_check_password_policy(m, u->name, new_password, &e);
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
+                change_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 

@@ -50,7 +50,7 @@ int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
         if (sd_bus_message_get_cookie(msg, &cookie) >= 0 && cookie != 0 && sender &&
             m->bus_caller_cache.cookie == cookie && streq(m->bus_caller_cache.sender, sender)) {
                 ret->uid = m->bus_caller_cache.uid;
-                ret->is_admin = m->bus_caller_cache.is_admin;
+                ret->admin_group = m->bus_caller_cache.admin_group;
                 return 0;
         }
 
@@ -71,13 +71,13 @@ int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
                 return log_warning_errno(r, "The bus gave no uid for %s: %m", ESC(sender));
 
         ret->uid = uid;
-        ret->is_admin = uid == 0 || creds_in_admin_group(m, creds);
+        ret->admin_group = uid == 0 || creds_in_admin_group(m, creds);
 
         if (cookie != 0 && sender) {
                 snprintf(m->bus_caller_cache.sender, sizeof(m->bus_caller_cache.sender), "%s", sender);
                 m->bus_caller_cache.cookie = cookie;
                 m->bus_caller_cache.uid = ret->uid;
-                m->bus_caller_cache.is_admin = ret->is_admin;
+                m->bus_caller_cache.admin_group = ret->admin_group;
         }
         return 0;
 }

@@ -5,7 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "actor.h"
+#include "change.h"
 #include "bus-names.h"
 #include "manager.h"
 
@@ -18,14 +18,14 @@ Manager *bus_manager_from_slot(sd_bus *bus);
  * asynchronous work can copy it. */
 typedef struct BusCaller {
         int64_t uid;
-        bool is_admin;
+        bool admin_group;         /* root, or a member of [daemon] admin_group */
         char sender[256];
 } BusCaller;
 int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret);
 
-/* The Actor for core operations; it points into c. */
-static inline Actor bus_caller_actor(const BusCaller *c) {
-        return (Actor) { .channel = "dbus", .uid = c->uid, .remote = c->sender, .is_admin = c->is_admin };
+/* The Principal for core operations; it points into c. */
+static inline Principal bus_caller_principal(const BusCaller *c) {
+        return principal_local("dbus", (uid_t) c->uid, c->admin_group, c->sender);
 }
 
 /* A table entry for bus_read_attributes(): the a{sv} key, its D-Bus type

@@ -368,7 +368,7 @@ static void on_change(const ChangeEvent *e, void *userdata) {
 int nss_server_start(Manager *m, NssServer **ret) {
         _cleanup_free_ char *path = NULL;
         NssMemcache *memcache = NULL;
-        NssServer *s;
+        NssServer *s = NULL;
         int r;
 
         /* The memory cache first, so that the first client can get it. */

@@ -33,16 +33,14 @@ static const char *action_of(uint16_t type) {
         }
 }
 
-/* The actor points into the connection's request and peer: valid while
- * the request is being answered. Root may act for anyone. */
-static Actor actor_of(const PamConnection *c) {
-        return (Actor) {
-                .channel = "pam",
-                .uid = c->peer.uid,
-                .name = c->req.service[0] ? c->req.service : NULL,
-                .remote = c->req.rhost[0] ? c->req.rhost : NULL,
-                .is_admin = c->peer.uid == 0,
-        };
+/* The caller as the kernel names it (SO_PEERCRED), with the PAM service
+ * and remote host of its request for the audit trail: valid while the
+ * request is being answered. */
+static Principal principal_of(const PamConnection *c) {
+        Principal p = principal_local("pam", c->peer.uid, false, c->req.rhost[0] ? c->req.rhost : NULL);
+
+        p.name = c->req.service[0] ? c->req.service : NULL;
+        return p;
 }
 
 static AuthContext context_of(const PamConnection *c) {
@@ -116,14 +114,14 @@ static const char *target_of(const PamConnection *c) {
  * it runs as. Replies and returns false when the caller oversteps. */
 static bool caller_may_act_for(PamConnection *c, const UserRecord *u) {
         _cleanup_free_ char *target = NULL;
-        Actor a;
+        PolicyTarget t = policy_target_user(u);
+        Principal a = principal_of(c);
 
-        if (c->peer.uid == 0 || c->peer.uid == u->uid)
+        if (policy_check(&a, POLICY_AUTH_LOGIN, &t) == 0)
                 return true;
 
-        a = actor_of(c);
         target = user_qualified_name(u);
-        (void) actor_audit(c->manager->store, &a, action_of(c->req.type), u->tenant, target, AUDIT_DENIED,
+        (void) change_audit(c->manager->store, &a, action_of(c->req.type), u->tenant, target, AUDIT_DENIED,
                            "{\"reason\":\"a caller that is not root may only act for itself\"}");
         log_notice("Refused %s for %s to uid %u (pid %d, service %s, from %s) on %s.", action_of(c->req.type),
                    ESC(target), (unsigned) c->peer.uid, (int) c->peer.pid, ESC(c->req.service), ESC(c->req.rhost),
@@ -173,9 +171,10 @@ static void rehash_work(void *userdata) {
 
 static void rehash_done(void *userdata) {
         RehashJob *j = userdata;
-        Actor a = { .channel = "pam", .uid = j->uid, .name = j->service, .is_admin = j->uid == 0 };
+        Principal a = principal_local("pam", j->uid, false, NULL);
         int r;
 
+        a.name = j->service;
         r = auth_attempt_store_rehash(j->manager, j->manager->store, &a, j->attempt);
         if (r < 0)
                 log_warning_errno(r, "Failed to store a rehashed password: %m");
@@ -207,12 +206,12 @@ static void attempt_verified(void *userdata) {
         Manager *m = c->manager;
         AuthContext ctx;
         AuthResult res;
-        Actor a;
+        Principal a;
         int r;
 
         if (!pam_connection_job_done(c))
                 return;
-        a = actor_of(c);
+        a = principal_of(c);
         ctx = context_of(c);
         r = auth_attempt_finish(m, m->store, &a, &ctx, c->attempt, &res);
         if (r < 0) {
@@ -268,12 +267,12 @@ static void new_password_hashed(void *userdata) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         PasswordJob *j = c->password_job;
         TesseraError e = {};
-        Actor a;
+        Principal a;
         int r;
 
         if (!pam_connection_job_done(c))
                 return;
-        a = actor_of(c);
+        a = principal_of(c);
         if (j->hash_result < 0 || !j->new_hash) {
                 log_error_errno(j->hash_result, "Failed to hash a new password: %m");
                 reply_status(c, PAM_STATUS_ERROR, NULL);
@@ -299,7 +298,7 @@ static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
         bool admin = c->req.flags & PAM_REQUEST_ADMIN_CHANGE;
         _cleanup_free_ char *target = user_qualified_name(u);
         TesseraError e = {};
-        Actor a = actor_of(c);
+        Principal a = principal_of(c);
         int r;
 
         if (!target) {
@@ -312,9 +311,8 @@ static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
                 reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
                 return;
         }
-        if (admin && c->peer.uid != 0) {
-                tessera_error_set(&e, -EACCES, "Only root may set a password without the current one.");
-                actor_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
+        if (admin && change_authorize(m->store, &a, POLICY_AUTH_SET_PASSWORD_UNVERIFIED, policy_target_user(u),
+                                      u->tenant, target, &e) < 0) {
                 reply_status(c, PAM_STATUS_DENIED, NULL);
                 return;
         }
@@ -323,7 +321,7 @@ static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
         if (r >= 0 && !admin && streq(c->req.password, c->req.new_password))
                 r = tessera_error_set(&e, -EINVAL, "The new password must differ from the current one.");
         if (r < 0) {
-                actor_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
+                change_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
                 reply_status(c, PAM_STATUS_REJECTED, tessera_error_message(&e));
                 return;
         }
@@ -349,7 +347,7 @@ static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
 
 static void handle_account(PamConnection *c, const UserRecord *u) {
         AuthContext ctx = context_of(c);
-        Actor a = actor_of(c);
+        Principal a = principal_of(c);
         AuthResult res;
 
         if (auth_account_check(c->manager, c->manager->store, &a, &ctx, u, &res) < 0) {
@@ -369,7 +367,7 @@ static void handle_session(PamConnection *c, const UserRecord *u) {
                 .pid = c->peer.pid > 0 ? (uint32_t) c->peer.pid : 0,
         };
         TesseraError e = {};
-        Actor a = actor_of(c);
+        Principal a = principal_of(c);
         PamReply reply = {};
         int64_t id = 0;
         int r;
@@ -411,7 +409,11 @@ static AuthTotpPolicy effective_policy(const PamConnection *c) {
                        "the stricter policy is the smaller number");
         _Static_assert((int) CONFIG_TOTP_REQUIRED == (int) AUTH_TOTP_REQUIRED &&
                        (int) CONFIG_TOTP_OPTIONAL == (int) AUTH_TOTP_OPTIONAL, "the same numbers");
-        return c->peer.uid == 0 ? asked : MIN(asked, least);
+        Principal a = principal_of(c);
+
+        /* Root's programs (sshd, login, sudo) choose; anybody else gets
+         * at least the daemon's floor. */
+        return principal_is_root(&a) ? asked : MIN(asked, least);
 }
 
 static bool items_valid(const PamRequest *req) {

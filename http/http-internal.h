@@ -242,5 +242,5 @@ int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done,
 /* The issuer of a tenant: {public_url}/t/{slug}. */
 char *http_issuer(HttpRequest *req, const char *slug);
 
-/* An Actor for the audit trail. */
-Actor http_actor(HttpRequest *req, const char *name);
+/* An Principal for the audit trail. */
+Principal http_principal(HttpRequest *req, const char *name);

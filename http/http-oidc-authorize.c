@@ -311,7 +311,7 @@ int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, 
                 .auth_time_usec = now,
                 .expires_usec = now + (int64_t) cfg->oidc_session_lifetime * USEC_PER_SEC,
         };
-        Actor actor = http_actor(ctx->req, u->name);
+        Principal actor = http_principal(ctx->req, u->name);
         int r;
 
         snprintf(sess.amr, sizeof(sess.amr), "%s", amr);
@@ -328,7 +328,7 @@ int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, 
         txn = ctx->store;
         r = store_session_create(ctx->store, &sess, digest, NULL);
         if (r >= 0)
-                r = actor_audit(ctx->store, &actor, "oidc.session-start", ctx->tenant->slug, u->name, AUDIT_SUCCESS,
+                r = change_audit(ctx->store, &actor, "oidc.session-start", ctx->tenant->slug, u->name, AUDIT_SUCCESS,
                                 NULL);
         if (r < 0)
                 return r;
@@ -370,7 +370,7 @@ static void issue_code(OidcContext *ctx, const AuthzRequest *a, const Applicatio
                 .created_usec = now,
                 .expires_usec = now + (int64_t) ctx->manager->config->oidc_code_lifetime * USEC_PER_SEC,
         };
-        Actor actor = http_actor(ctx->req, app->client_id);
+        Principal actor = http_principal(ctx->req, app->client_id);
         char details[160];
         int r;
 
@@ -389,7 +389,7 @@ static void issue_code(OidcContext *ctx, const AuthzRequest *a, const Applicatio
                 r = store_code_create(ctx->store, &c);
         }
         if (r >= 0)
-                r = actor_audit(ctx->store, &actor, "oauth.authorize", ctx->tenant->slug, u->name, AUDIT_SUCCESS, details);
+                r = change_audit(ctx->store, &actor, "oauth.authorize", ctx->tenant->slug, u->name, AUDIT_SUCCESS, details);
         if (r >= 0)
                 r = store_commit(TAKE_PTR(txn));
         if (r < 0) {

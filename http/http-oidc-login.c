@@ -72,7 +72,7 @@ void oidc_handle_login(HttpRequest *req) {
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
         OidcLimit limit;
-        Actor actor;
+        Principal actor;
         char msg[256];
         int r;
 
@@ -117,7 +117,7 @@ void oidc_handle_login(HttpRequest *req) {
         r = auth_attempt_new(ctx.manager, u, target, password, NULL, AUTH_TOTP_REQUIRED, true, &at);
         if (r >= 0)
                 r = worker_pool_run(ctx.manager->workers, auth_attempt_verify, at);
-        actor = http_actor(req, u ? u->name : NULL);
+        actor = http_principal(req, u ? u->name : NULL);
         if (r >= 0)
                 r = auth_attempt_finish(ctx.manager, ctx.store, &actor, &actx, at, &res);
         if (r < 0) {
@@ -160,7 +160,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         AuthResult res = {};
         OidcLimit limit;
         int64_t user_id;
-        Actor actor;
+        Principal actor;
         char msg[256];
         int r;
 
@@ -202,7 +202,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
                 return;
         }
-        actor = http_actor(req, u->name);
+        actor = http_principal(req, u->name);
         r = auth_second_factor(ctx.manager, ctx.store, &actor, &actx, user_id, code, &res);
         if (r < 0) {
                 http_reply_internal_error(req, r);

@@ -113,7 +113,7 @@ void oidc_handle_logout(HttpRequest *req) {
 
         if (have_session) {
                 _cleanup_(store_rollbackp) Store *txn = NULL;
-                Actor actor = http_actor(req, NULL);
+                Principal actor = http_principal(req, NULL);
 
                 r = store_begin(ctx.store);
                 if (r >= 0) {
@@ -121,7 +121,7 @@ void oidc_handle_logout(HttpRequest *req) {
                         r = store_session_revoke(ctx.store, ctx.tenant->id, sess.id, store_now_usec());
                 }
                 if (r >= 0)
-                        r = actor_audit(ctx.store, &actor, "oidc.logout", ctx.tenant->slug, sess.sid, AUDIT_SUCCESS,
+                        r = change_audit(ctx.store, &actor, "oidc.logout", ctx.tenant->slug, sess.sid, AUDIT_SUCCESS,
                                         "{\"revoked\":\"session and its refresh tokens\"}");
                 if (r >= 0)
                         r = store_commit(TAKE_PTR(txn));

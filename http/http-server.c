@@ -576,6 +576,9 @@ char *http_issuer(HttpRequest *req, const char *slug) {
         return asprintf(&s, "%s/t/%s", req->server->url, slug) < 0 ? NULL : s;
 }
 
-Actor http_actor(HttpRequest *req, const char *name) {
-        return (Actor) { .channel = "http", .uid = -1, .name = name, .remote = req->remote };
+Principal http_principal(HttpRequest *req, const char *name) {
+        Principal p = principal_anonymous("http", req->remote);
+
+        p.name = name;
+        return p;
 }

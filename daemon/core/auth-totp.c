@@ -32,28 +32,26 @@ int auth_totp_status(Store *s, int64_t user_id, TotpStatus *ret) {
         return r;
 }
 
-static bool is_self(const Actor *a, const UserRecord *u) {
-        return a->uid >= 0 && (uid_t) a->uid == u->uid;
+/* Administrators act for anyone, users for themselves (the policy's
+ * POLICY_TOTP_* rows). */
+static int authorize(Store *s, const Principal *a, const UserRecord *u, PolicyAction action, const char *target,
+                     TesseraError *e) {
+        return change_authorize(s, a, action, policy_target_user(u), u->tenant, target, e);
 }
 
-/* Administrators act for anyone, users for themselves. */
-static int authorize(Store *s, const Actor *a, const UserRecord *u, const char *action, const char *target,
-                     TesseraError *e) {
-        if (a->is_admin || is_self(a, u))
-                return 0;
-        tessera_error_set(e, -EACCES, "Only %s and administrators may change the second factor of %s.", target, target);
-        actor_audit_failure(s, a, action, u->tenant, target, e);
-        return -EACCES;
+static bool administers(const Principal *a, const UserRecord *u) {
+        PolicyTarget t = policy_target_user(u);
+        return policy_administers(a, &t);
 }
 
 /* A user changing their own enabled TOTP proves it with a current code. */
-static int verify_own_code(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *action,
+static int verify_own_code(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *action,
                            const char *code, TesseraError *e) {
         AuthContext ctx = { .action = "auth.second-factor", .service = action };
         AuthResult res;
         int r;
 
-        if (a->is_admin)
+        if (administers(a, u))
                 return 0;
         if (isempty(code))
                 return tessera_error_set(e, -EKEYREJECTED,
@@ -70,7 +68,7 @@ static const char *issuer_of(Store *s, const UserRecord *u, TenantRecord **tenan
         return u->tenant;
 }
 
-static int begin_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target,
+static int begin_txn(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *target,
                      const uint8_t *secret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         TotpRecord t = { .created_usec = (int64_t) now_usec(CLOCK_REALTIME) };
@@ -78,7 +76,7 @@ static int begin_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, 
         char ctx[32];
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = auth_totp_status(s, u->id, &st);
@@ -87,7 +85,7 @@ static int begin_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, 
         /* Replacing a working seed takes an administrator (or disabling it
          * first, which takes a code): else anyone at an unlocked session
          * could move the second factor to their own phone. */
-        if (st.enabled && !a->is_admin)
+        if (st.enabled && !administers(a, u))
                 return tessera_error_set(e, -EEXIST,
                                          "TOTP is already enabled for %s; disable it first (with a current code).",
                                          target);
@@ -102,11 +100,11 @@ static int begin_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, 
                 r = store_backup_codes_replace(s, u->id, NULL, 0);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to store the TOTP seed of %s.", target);
-        return actor_commit(&txn, a, "totp.begin", u->tenant, target,
+        return change_commit(&txn, a, "totp.begin", u->tenant, target,
                             st.enabled ? "{\"replaced\":\"enabled\"}" : NULL, e);
 }
 
-int auth_totp_begin(Manager *m, Store *s, const Actor *a, const UserRecord *u, char **ret_secret, char **ret_uri,
+int auth_totp_begin(Manager *m, Store *s, const Principal *a, const UserRecord *u, char **ret_secret, char **ret_uri,
                     TesseraError *e) {
         _cleanup_(tenant_record_unrefp) TenantRecord *tenant = NULL;
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL;
@@ -116,7 +114,7 @@ int auth_totp_begin(Manager *m, Store *s, const Actor *a, const UserRecord *u, c
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = authorize(s, a, u, "totp.begin", target, e);
+        r = authorize(s, a, u, POLICY_TOTP_BEGIN, target, e);
         if (r < 0)
                 return r;
 
@@ -131,7 +129,7 @@ int auth_totp_begin(Manager *m, Store *s, const Actor *a, const UserRecord *u, c
                 r = begin_txn(m, s, a, u, target, secret, e);
         explicit_bzero(secret, sizeof(secret));
         if (r < 0) {
-                actor_audit_failure(s, a, "totp.begin", u->tenant, target, e);
+                change_audit_failure(s, a, "totp.begin", u->tenant, target, e);
                 return r;
         }
 
@@ -178,7 +176,7 @@ static int make_backup_codes(Manager *m, const UserRecord *u, char ***ret_codes,
  * login failure, and a user who mistypes while enrolling isn't locked
  * out. Codes of an enrollment in force always go through the core
  * (verify_own_code(), logins). */
-static int confirm_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target, const char *code,
+static int confirm_txn(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *target, const char *code,
                        const uint8_t (*digests)[STORE_DIGEST_SIZE], TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(totp_record_done) TotpRecord t = {};
@@ -188,7 +186,7 @@ static int confirm_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u
         char ctx[32];
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = store_totp_get(s, u->id, &t);
@@ -219,10 +217,10 @@ static int confirm_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u
                 r = store_backup_codes_replace(s, u->id, digests, BACKUP_CODE_COUNT);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to store the second factor of %s.", target);
-        return actor_commit(&txn, a, "totp.confirm", u->tenant, target, NULL, e);
+        return change_commit(&txn, a, "totp.confirm", u->tenant, target, NULL, e);
 }
 
-int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_confirm(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                       char ***ret_backup_codes, TesseraError *e) {
         _cleanup_(strv_free_erasep) char **codes = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
@@ -231,7 +229,7 @@ int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u,
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = authorize(s, a, u, "totp.confirm", target, e);
+        r = authorize(s, a, u, POLICY_TOTP_CONFIRM, target, e);
         if (r < 0)
                 return r;
 
@@ -242,7 +240,7 @@ int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u,
                 r = confirm_txn(m, s, a, u, target, strempty(code), (const uint8_t (*)[STORE_DIGEST_SIZE]) digests, e);
         explicit_bzero(digests, sizeof(digests));
         if (r < 0) {
-                actor_audit_failure(s, a, "totp.confirm", u->tenant, target, e);
+                change_audit_failure(s, a, "totp.confirm", u->tenant, target, e);
                 return r;
         }
 
@@ -252,11 +250,11 @@ int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u,
         return 0;
 }
 
-static int disable_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, TesseraError *e) {
+static int disable_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = store_totp_delete(s, u->id);
@@ -264,10 +262,10 @@ static int disable_txn(Store *s, const Actor *a, const UserRecord *u, const char
                 return tessera_error_set(e, r, "TOTP is not enabled for %s.", target);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to remove the second factor of %s.", target);
-        return actor_commit(&txn, a, "totp.disable", u->tenant, target, NULL, e);
+        return change_commit(&txn, a, "totp.disable", u->tenant, target, NULL, e);
 }
 
-int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_disable(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                       TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         TotpStatus st;
@@ -275,7 +273,7 @@ int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u,
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = authorize(s, a, u, "totp.disable", target, e);
+        r = authorize(s, a, u, POLICY_TOTP_DISABLE, target, e);
         if (r < 0)
                 return r;
 
@@ -288,7 +286,7 @@ int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u,
         if (r >= 0)
                 r = disable_txn(s, a, u, target, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "totp.disable", u->tenant, target, e);
+                change_audit_failure(s, a, "totp.disable", u->tenant, target, e);
                 return r;
         }
         manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
@@ -296,13 +294,13 @@ int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u,
         return 0;
 }
 
-static int backup_codes_txn(Store *s, const Actor *a, const UserRecord *u, const char *target,
+static int backup_codes_txn(Store *s, const Principal *a, const UserRecord *u, const char *target,
                             const uint8_t (*digests)[STORE_DIGEST_SIZE], TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         TotpStatus st;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = auth_totp_status(s, u->id, &st);
@@ -313,10 +311,10 @@ static int backup_codes_txn(Store *s, const Actor *a, const UserRecord *u, const
         r = store_backup_codes_replace(s, u->id, digests, BACKUP_CODE_COUNT);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to store the backup codes of %s.", target);
-        return actor_commit(&txn, a, "totp.backup-codes", u->tenant, target, NULL, e);
+        return change_commit(&txn, a, "totp.backup-codes", u->tenant, target, NULL, e);
 }
 
-int auth_totp_new_backup_codes(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_new_backup_codes(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                                char ***ret_backup_codes, TesseraError *e) {
         _cleanup_(strv_free_erasep) char **codes = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
@@ -326,7 +324,7 @@ int auth_totp_new_backup_codes(Manager *m, Store *s, const Actor *a, const UserR
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = authorize(s, a, u, "totp.backup-codes", target, e);
+        r = authorize(s, a, u, POLICY_TOTP_BACKUP_CODES, target, e);
         if (r < 0)
                 return r;
 
@@ -346,7 +344,7 @@ int auth_totp_new_backup_codes(Manager *m, Store *s, const Actor *a, const UserR
                 r = backup_codes_txn(s, a, u, target, (const uint8_t (*)[STORE_DIGEST_SIZE]) digests, e);
         explicit_bzero(digests, sizeof(digests));
         if (r < 0) {
-                actor_audit_failure(s, a, "totp.backup-codes", u->tenant, target, e);
+                change_audit_failure(s, a, "totp.backup-codes", u->tenant, target, e);
                 return r;
         }
         log_info("%s: new backup codes.", target);

@@ -12,7 +12,7 @@
  * validates, authorizes, changes and audits in one transaction, as the
  * other core operations do. */
 
-#include "actor.h"
+#include "change.h"
 #include "manager.h"
 
 typedef struct TotpStatus {
@@ -24,14 +24,14 @@ typedef struct TotpStatus {
 int auth_totp_status(Store *s, int64_t user_id, TotpStatus *ret);
 
 /* Returns the seed in base32 and its otpauth:// URI, to show once. */
-int auth_totp_begin(Manager *m, Store *s, const Actor *a, const UserRecord *u, char **ret_secret, char **ret_uri,
+int auth_totp_begin(Manager *m, Store *s, const Principal *a, const UserRecord *u, char **ret_secret, char **ret_uri,
                     TesseraError *e);
 /* Confirms with a code from the app; returns BACKUP_CODE_COUNT backup
  * codes (a NULL-terminated list), shown this once. */
-int auth_totp_confirm(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_confirm(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                       char ***ret_backup_codes, TesseraError *e);
 /* code: needed from the user themselves, ignored for administrators. */
-int auth_totp_disable(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_disable(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                       TesseraError *e);
-int auth_totp_new_backup_codes(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *code,
+int auth_totp_new_backup_codes(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *code,
                                char ***ret_backup_codes, TesseraError *e);

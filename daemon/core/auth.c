@@ -138,7 +138,7 @@ static void json_set_str(json_t *o, const char *key, const char *v) {
 }
 
 /* Writes an event of an authentication; never holds a secret. */
-static int audit_auth(Store *s, const Actor *a, const AuthContext *ctx, const char *action, const UserRecord *u,
+static int audit_auth(Store *s, const Principal *a, const AuthContext *ctx, const char *action, const UserRecord *u,
                       const char *target, AuditResult result, const char *factor, const char *reason,
                       const char *policy, int64_t locked_until) {
         _cleanup_free_ char *details = NULL, *qualified = NULL;
@@ -164,7 +164,7 @@ static int audit_auth(Store *s, const Actor *a, const AuthContext *ctx, const ch
                 if (!qualified)
                         return -ENOMEM;
         }
-        return actor_audit(s, a, action, u ? u->tenant : NULL, u ? qualified : target, result, details);
+        return change_audit(s, a, action, u ? u->tenant : NULL, u ? qualified : target, result, details);
 }
 
 /* --- lockout ----------------------------------------------------------- */
@@ -483,7 +483,7 @@ static bool outcome_tells_account_state(AuthOutcome o) {
  * answer of decide_unknown(). */
 typedef int (*DecideFunc)(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d);
 
-static int run_decision(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
+static int run_decision(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
                         const char *target, bool count_unknown, const char *default_action, DecideFunc f,
                         void *userdata, const char *policy, AuthResult *ret) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
@@ -556,7 +556,7 @@ static int decide_attempt(Manager *m, Store *s, void *userdata, const UserRecord
         return decide(m, s, at, u, now, d);
 }
 
-int auth_attempt_finish(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, AuthAttempt *at,
+int auth_attempt_finish(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, AuthAttempt *at,
                         AuthResult *ret) {
         if (at->verify_result == -EINPROGRESS)
                 return -EINVAL;   /* step 2 never ran */
@@ -594,7 +594,7 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
         return conclude(m, s, u, now, factor, d);
 }
 
-int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
+int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
                        const char *code, AuthResult *ret) {
         SecondFactor sf = { .code = code };
         return run_decision(m, s, a, ctx, user_id, NULL, false, "auth.second-factor", decide_second_factor, &sf, NULL,
@@ -607,12 +607,12 @@ static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord
         return 0;
 }
 
-int auth_account_check(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, const UserRecord *u,
+int auth_account_check(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, const UserRecord *u,
                        AuthResult *ret) {
         return run_decision(m, s, a, ctx, u->id, NULL, false, "auth.account", decide_account, NULL, NULL, ret);
 }
 
-int auth_attempt_store_rehash(Manager *m, Store *s, const Actor *a, AuthAttempt *at) {
+int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAttempt *at) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         int r;

@@ -36,14 +36,14 @@
  *     r = auth_attempt_new(m, user_or_NULL, "alice@acme", password, code,
  *                          AUTH_TOTP_REQUIRED, true, &at);
  *     r = worker_pool_run(m->workers, auth_attempt_verify, at);
- *     r = auth_attempt_finish(m, store, &actor, &ctx, at, &res);
+ *     r = auth_attempt_finish(m, store, &principal, &ctx, at, &res);
  *     if (res.outcome == AUTH_NEED_SECOND_FACTOR)  ... ask for the code, then
- *         auth_second_factor(m, store, &actor, &ctx, res.user_id, code, &res);
+ *         auth_second_factor(m, store, &principal, &ctx, res.user_id, code, &res);
  *     if (res.rehash) { worker_pool_run(m->workers, auth_attempt_rehash, at);
- *                       auth_attempt_store_rehash(m, store, &actor, at); }
+ *                       auth_attempt_store_rehash(m, store, &principal, at); }
  */
 
-#include "actor.h"
+#include "change.h"
 #include "manager.h"
 
 /* What a channel demands of users who have TOTP. */
@@ -55,7 +55,7 @@ typedef enum AuthTotpPolicy {
 } AuthTotpPolicy;
 
 /* Where an attempt came from, for the audit trail (all optional, borrowed).
- * The remote host is the Actor's remote. */
+ * The remote host is the Principal's remote. */
 typedef struct AuthContext {
         const char *action;       /* audit action; NULL: "auth.login" */
         const char *service;      /* PAM service (sshd, sudo, login) or "web" */
@@ -117,7 +117,7 @@ int auth_attempt_new(Manager *m, const UserRecord *u, const char *target, const 
 void auth_attempt_verify(void *attempt);
 /* Step 3: the decision. Returns 0 with the outcome in *ret, or a negative
  * errno when the store failed (nothing was decided; fail closed). */
-int auth_attempt_finish(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, AuthAttempt *at,
+int auth_attempt_finish(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, AuthAttempt *at,
                         AuthResult *ret);
 AuthAttempt *auth_attempt_free(AuthAttempt *at);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AuthAttempt *, auth_attempt_free);
@@ -126,16 +126,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthAttempt *, auth_attempt_free);
  * current policy (slow, a WorkerFunc), then store it unless the password
  * changed meanwhile. */
 void auth_attempt_rehash(void *attempt);
-int auth_attempt_store_rehash(Manager *m, Store *s, const Actor *a, AuthAttempt *at);
+int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAttempt *at);
 
 /* The second step of a two-step sign-in: checks a TOTP or backup code of
  * the user, with the same lockout and audit as a login. */
-int auth_second_factor(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, int64_t user_id,
+int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
                        const char *code, AuthResult *ret);
 
 /* May the account be used now (PAM account phase, a session check)?
  * AUTH_SUCCESS or the account's state; audited. */
-int auth_account_check(Manager *m, Store *s, const Actor *a, const AuthContext *ctx, const UserRecord *u,
+int auth_account_check(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, const UserRecord *u,
                        AuthResult *ret);
 
 /* Whether the user has a confirmed TOTP enrollment: 1, 0, or < 0. */

@@ -15,12 +15,12 @@ static int invalid_description(TesseraError *e) {
                                  DISPLAY_NAME_MAX_LEN);
 }
 
-static int create_txn(Store *s, const Actor *a, const GroupRecord *g, const char *target, GroupRecord **ret,
+static int create_txn(Store *s, const Principal *a, const GroupRecord *g, const char *target, GroupRecord **ret,
                       TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
 
@@ -36,10 +36,10 @@ static int create_txn(Store *s, const Actor *a, const GroupRecord *g, const char
                 return tessera_error_set(e, r, "GID %u is already in use.", g->gid);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create group '%s'.", target);
-        return actor_commit(&txn, a, "group.create", g->tenant, target, NULL, e);
+        return change_commit(&txn, a, "group.create", g->tenant, target, NULL, e);
 }
 
-int group_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name, uint32_t gid,
+int group_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name, uint32_t gid,
                  const char *description, GroupRecord **ret, TesseraError *e) {
         _cleanup_(group_record_unrefp) GroupRecord *created = NULL;
         _cleanup_free_ char *target = NULL;
@@ -54,7 +54,7 @@ int group_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, co
 
         if (asprintf(&target, "%s@%s", strempty(name), t->slug) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "group.create", t->slug, target, e);
+        r = change_authorize(s, a, POLICY_GROUP_CREATE, policy_target_tenant(t->id), t->slug, target, e);
         if (r < 0)
                 return r;
 
@@ -68,7 +68,7 @@ int group_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, co
         else
                 r = create_txn(s, a, &g, target, &created, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "group.create", t->slug, target, e);
+                change_audit_failure(s, a, "group.create", t->slug, target, e);
                 return r;
         }
 
@@ -84,30 +84,31 @@ int group_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, co
 typedef int (*GroupChangeFunc)(Store *s, const GroupRecord *g, const void *arg, const char *target,
                                TesseraError *e);
 
-static int change_group(Manager *m, Store *s, const Actor *a, const char *action, const GroupRecord *g,
+static int change_group(Manager *m, Store *s, const Principal *a, PolicyAction policy, const GroupRecord *g,
                         GroupChangeFunc change, const void *arg, const char *details, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *target = group_qualified_name(g);
+        const char *action = policy_action_to_string(policy);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, action, g->tenant, target, e);
+        r = change_authorize(s, a, policy, policy_target_tenant(g->tenant_id), g->tenant, target, e);
         if (r < 0)
                 return r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r >= 0)
                 r = change(s, g, arg, target, e);
         if (r >= 0)
-                r = actor_commit(&txn, a, action, g->tenant, target, details, e);
+                r = change_commit(&txn, a, action, g->tenant, target, details, e);
         if (r < 0) {
                 store_rollback(TAKE_PTR(txn));
-                actor_audit_failure(s, a, action, g->tenant, target, e);
+                change_audit_failure(s, a, action, g->tenant, target, e);
                 return r;
         }
 
-        manager_changed(m, change_event_group(g, streq(action, "group.delete") ? CHANGE_DELETED : CHANGE_UPDATED));
+        manager_changed(m, change_event_group(g, policy == POLICY_GROUP_DELETE ? CHANGE_DELETED : CHANGE_UPDATED));
         log_info("%s: %s.", target, action);
         return 0;
 }
@@ -125,9 +126,9 @@ static int do_update(Store *s, const GroupRecord *g, const void *arg, const char
         return r < 0 ? tessera_error_set(e, r, "Failed to update group '%s'.", target) : 0;
 }
 
-int group_update(Manager *m, Store *s, const Actor *a, const GroupRecord *g, const char *description,
+int group_update(Manager *m, Store *s, const Principal *a, const GroupRecord *g, const char *description,
                  TesseraError *e) {
-        return change_group(m, s, a, "group.update", g, do_update, description, NULL, e);
+        return change_group(m, s, a, POLICY_GROUP_UPDATE, g, do_update, description, NULL, e);
 }
 
 static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char *target, TesseraError *e) {
@@ -142,8 +143,8 @@ static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char
         return r < 0 ? tessera_error_set(e, r, "Failed to delete group '%s'.", target) : 0;
 }
 
-int group_delete(Manager *m, Store *s, const Actor *a, const GroupRecord *g, TesseraError *e) {
-        return change_group(m, s, a, "group.delete", g, do_delete, NULL, NULL, e);
+int group_delete(Manager *m, Store *s, const Principal *a, const GroupRecord *g, TesseraError *e) {
+        return change_group(m, s, a, POLICY_GROUP_DELETE, g, do_delete, NULL, NULL, e);
 }
 
 typedef struct MemberChange {
@@ -180,7 +181,7 @@ static int do_member(Store *s, const GroupRecord *g, const void *arg, const char
         return 0;
 }
 
-static int change_member(Manager *m, Store *s, const Actor *a, const GroupRecord *g, const char *user, bool add,
+static int change_member(Manager *m, Store *s, const Principal *a, const GroupRecord *g, const char *user, bool add,
                          UserRecord **ret_user, TesseraError *e) {
         MemberChange c = { .user = user, .add = add };
         _cleanup_free_ char *details = NULL;
@@ -189,19 +190,19 @@ static int change_member(Manager *m, Store *s, const Actor *a, const GroupRecord
         /* Only names that passed validation reach the details text. */
         if (valid_user_name(user) && asprintf(&details, "{\"member\":\"%s\"}", user) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = change_group(m, s, a, add ? "group.add-member" : "group.remove-member", g, do_member, &c, details, e);
+        r = change_group(m, s, a, add ? POLICY_GROUP_ADD_MEMBER : POLICY_GROUP_REMOVE_MEMBER, g, do_member, &c, details, e);
         if (r >= 0 && ret_user)
                 *ret_user = TAKE_PTR(c.found);
         user_record_unref(c.found);
         return r;
 }
 
-int group_add_member(Manager *m, Store *s, const Actor *a, const GroupRecord *g, const char *user,
+int group_add_member(Manager *m, Store *s, const Principal *a, const GroupRecord *g, const char *user,
                      UserRecord **ret_user, TesseraError *e) {
         return change_member(m, s, a, g, user, true, ret_user, e);
 }
 
-int group_remove_member(Manager *m, Store *s, const Actor *a, const GroupRecord *g, const char *user,
+int group_remove_member(Manager *m, Store *s, const Principal *a, const GroupRecord *g, const char *user,
                         UserRecord **ret_user, TesseraError *e) {
         return change_member(m, s, a, g, user, false, ret_user, e);
 }

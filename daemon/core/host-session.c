@@ -9,8 +9,10 @@
 #include "time-util.h"
 #include "user.h"
 
-static bool may_act_for(const Actor *a, const UserRecord *u) {
-        return a->is_admin || (a->uid >= 0 && (uid_t) a->uid == u->uid);
+/* The login stack (root) or the user's own process: POLICY_SESSION_*. */
+static bool may_act_for(const Principal *a, PolicyAction action, const UserRecord *u) {
+        PolicyTarget t = policy_target_user(u);
+        return policy_check(a, action, &t) == 0;
 }
 
 static char *session_details(int64_t id, const SessionSpec *spec) {
@@ -46,7 +48,7 @@ static void host_session_changed(Manager *m, const UserRecord *u, int64_t id, Ch
         manager_changed(m, e);
 }
 
-static int open_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, const SessionSpec *spec,
+static int open_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, const SessionSpec *spec,
                     int64_t *ret_id, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *details = NULL;
@@ -62,7 +64,7 @@ static int open_txn(Store *s, const Actor *a, const UserRecord *u, const char *t
         int64_t id;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = store_session_open(s, &rec, &id);
@@ -71,14 +73,14 @@ static int open_txn(Store *s, const Actor *a, const UserRecord *u, const char *t
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to record the session of %s.", target);
         details = session_details(id, spec);
-        r = actor_commit(&txn, a, "session.open", u->tenant, target, details, e);
+        r = change_commit(&txn, a, "session.open", u->tenant, target, details, e);
         if (r < 0)
                 return r;
         *ret_id = id;
         return 0;
 }
 
-int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, const SessionSpec *spec, int64_t *ret_id,
+int session_open(Manager *m, Store *s, const Principal *a, const UserRecord *u, const SessionSpec *spec, int64_t *ret_id,
                  TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         int64_t id = 0;
@@ -86,14 +88,14 @@ int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, cons
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        if (!may_act_for(a, u))
+        if (!may_act_for(a, POLICY_SESSION_OPEN, u))
                 r = tessera_error_set(e, -EACCES, "Only root and %s may open a session of %s.", target, target);
         else if (!spec || isempty(spec->kind))
                 r = tessera_error_set(e, -EINVAL, "A session needs a kind.");
         else
                 r = open_txn(s, a, u, target, spec, &id, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "session.open", u->tenant, target, e);
+                change_audit_failure(s, a, "session.open", u->tenant, target, e);
                 return r;
         }
         host_session_changed(m, u, id, CHANGE_CREATED);
@@ -103,14 +105,14 @@ int session_open(Manager *m, Store *s, const Actor *a, const UserRecord *u, cons
         return 0;
 }
 
-static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, int64_t *idp,
+static int close_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, int64_t *idp,
                      const SessionSpec *spec, TesseraError *e) {
         int64_t id = *idp;
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *details = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         if (id <= 0) {
@@ -128,42 +130,45 @@ static int close_txn(Store *s, const Actor *a, const UserRecord *u, const char *
                 return tessera_error_set(e, r, "Failed to close the session of %s.", target);
         details = session_details(id, spec);
         *idp = id;
-        return actor_commit(&txn, a, "session.close", u->tenant, target, details, e);
+        return change_commit(&txn, a, "session.close", u->tenant, target, details, e);
 }
 
-int session_close(Manager *m, Store *s, const Actor *a, const UserRecord *u, int64_t id, const SessionSpec *spec,
+int session_close(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t id, const SessionSpec *spec,
                   TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        if (!may_act_for(a, u))
+        if (!may_act_for(a, POLICY_SESSION_CLOSE, u))
                 r = tessera_error_set(e, -EACCES, "Only root and %s may close a session of %s.", target, target);
         else
                 r = close_txn(s, a, u, target, &id, spec, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "session.close", u->tenant, target, e);
+                change_audit_failure(s, a, "session.close", u->tenant, target, e);
                 return r;
         }
         host_session_changed(m, u, id, CHANGE_DELETED);
         return 0;
 }
 
-int session_list(Manager *m, Store *s, const Actor *a, const SessionFilter *f, SessionRecord **ret, size_t *ret_n,
+int session_list(Manager *m, Store *s, const Principal *a, const SessionFilter *f, SessionRecord **ret, size_t *ret_n,
                  TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_free_ char *target = NULL;
+        PolicyTarget t = POLICY_TARGET_NONE;
         int r;
 
-        if (!a->is_admin) {
-                _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-
-                if (!f || f->user_id <= 0 || store_user_get_by_id(s, f->user_id, &u) < 0 || a->uid < 0 ||
-                    (uid_t) a->uid != u->uid) {
-                        tessera_error_set(e, -EACCES, "Only administrators may list the sessions of others.");
-                        actor_audit_failure(s, a, "session.list", NULL, u ? u->name : NULL, e);
-                        return -EACCES;
-                }
-        }
+        /* Anyone's for administrators; one's own for everybody else, so
+         * their filter must name them. */
+        if (f && f->user_id > 0 && store_user_get_by_id(s, f->user_id, &u) >= 0) {
+                t = policy_target_user(u);
+                target = user_qualified_name(u);
+        } else if (f && f->tenant_id > 0)
+                t = policy_target_tenant(f->tenant_id);
+        r = change_authorize(s, a, POLICY_SESSION_LIST, t, u ? u->tenant : NULL, target, e);
+        if (r < 0)
+                return r;
         r = store_session_list(s, f, ret, ret_n);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to list the sessions.");

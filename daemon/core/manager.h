@@ -82,7 +82,7 @@ typedef struct Manager {
                 char sender[256];
                 uint64_t cookie;
                 int64_t uid;
-                bool is_admin;
+                bool admin_group;
         } bus_caller_cache;
 } Manager;
 

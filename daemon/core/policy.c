@@ -21,6 +21,9 @@ typedef struct PolicyRule {
         const char *scope;            /* for GRANT_SCOPE */
         bool tenant_bound;            /* the target is always a tenant's */
         Grant anonymous, local, member, operator_, keys, publishable;
+        /* What a local caller is told when refused, if more than the grant
+         * says: each %s is the target's name. */
+        const char *refused;
 } PolicyRule;
 
 #define TENANT .tenant_bound = true
@@ -65,14 +68,15 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
         /* A second factor is the user's own; an admin may remove one (lost
          * phone) or start over for them. */
+#define TOTP_REFUSED "Only %s and administrators may change the second factor of %s."
         [POLICY_TOTP_BEGIN] = { "totp.begin", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
-                                .member = GRANT_SELF_OR_ADMIN },
+                                .member = GRANT_SELF_OR_ADMIN, .refused = TOTP_REFUSED },
         [POLICY_TOTP_CONFIRM] = { "totp.confirm", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
-                                  .member = GRANT_SELF_OR_ADMIN },
+                                  .member = GRANT_SELF_OR_ADMIN, .refused = TOTP_REFUSED },
         [POLICY_TOTP_DISABLE] = { "totp.disable", "tessera:users:write", TENANT, .local = GRANT_SELF_OR_ADMIN,
-                                  .member = GRANT_SELF_OR_ADMIN, .keys = GRANT_SCOPE },
+                                  .member = GRANT_SELF_OR_ADMIN, .keys = GRANT_SCOPE, .refused = TOTP_REFUSED },
         [POLICY_TOTP_BACKUP_CODES] = { "totp.backup-codes", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
-                                       .member = GRANT_SELF_OR_ADMIN },
+                                       .member = GRANT_SELF_OR_ADMIN, .refused = TOTP_REFUSED },
 
         [POLICY_GROUP_LIST] = { "group.list", "tessera:groups:read", TENANT, .local = GRANT_ANY,
                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
@@ -111,9 +115,13 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         /* Host login sessions: anyone's for administrators, one's own for
          * everybody else; opened and closed by the login stack (root) or
          * the user's own process. */
-        [POLICY_SESSION_LIST] = { "session.list", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN, .member = GRANT_SELF_OR_ADMIN },
-        [POLICY_SESSION_OPEN] = { "session.open", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
-        [POLICY_SESSION_CLOSE] = { "session.close", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
+        [POLICY_SESSION_LIST] = { "session.list", NULL, TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                  .member = GRANT_SELF_OR_ADMIN,
+                                  .refused = "Only administrators may list the sessions of others." },
+        [POLICY_SESSION_OPEN] = { "session.open", NULL, TENANT, .local = GRANT_SELF_OR_ROOT,
+                                  .refused = "Only root and %s may open a session of %s." },
+        [POLICY_SESSION_CLOSE] = { "session.close", NULL, TENANT, .local = GRANT_SELF_OR_ROOT,
+                                   .refused = "Only root and %s may close a session of %s." },
         [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
                                 .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
 
@@ -282,6 +290,10 @@ int policy_check(const Principal *p, PolicyAction a, const PolicyTarget *t) {
         }
 }
 
+bool policy_administers(const Principal *p, const PolicyTarget *t) {
+        return policy_check(p, POLICY_USER_UPDATE, t) == 0;
+}
+
 const char *policy_action_to_string(PolicyAction a) {
         return a >= 0 && a < _POLICY_ACTION_MAX ? rules[a].name : NULL;
 }
@@ -297,32 +309,46 @@ const char *policy_action_scope(PolicyAction a) {
         return a >= 0 && a < _POLICY_ACTION_MAX && rules[a].keys == GRANT_SCOPE ? rules[a].scope : NULL;
 }
 
-const char *policy_refusal_message(const Principal *p, PolicyAction a) {
+char *policy_refusal_message(const Principal *p, PolicyAction a, const char *target, char *buf, size_t size) {
+        const char *text;
         Grant g;
 
         if (a < 0 || a >= _POLICY_ACTION_MAX)
-                return "This action is not known.";
-        switch (p->kind) {
-        case PRINCIPAL_LOCAL:
-                g = rules[a].local;
-                if (g == GRANT_ROOT)
-                        return "Only root may do this.";
-                if (g == GRANT_SELF_OR_ROOT)
-                        return "A caller that is not root may only act for itself.";
-                if (g == GRANT_SELF_OR_ADMIN)
-                        return "This needs root, membership in the tessera admin group, or being that user.";
-                return "Changing this needs root or membership in the tessera admin group.";
-        case PRINCIPAL_ANONYMOUS:
-                return "Sign in first: this needs credentials.";
-        case PRINCIPAL_API_KEY:
-        case PRINCIPAL_CLIENT:
-                return rules[a].keys == GRANT_SCOPE ? "The key or token lacks the scope this needs."
-                                                    : "Keys and client tokens may not do this.";
-        case PRINCIPAL_USER:
-        case PRINCIPAL_IMPERSONATION:
-                return rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."
-                                                      : "This needs an admin or owner of the tenant.";
-        default:
-                return "Not allowed.";
-        }
+                text = "This action is not known.";
+        else if (p->kind == PRINCIPAL_LOCAL && rules[a].refused) {
+                /* A format of our own table, with the target once or twice. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                snprintf(buf, size, rules[a].refused, strempty(target), strempty(target));
+#pragma GCC diagnostic pop
+                return buf;
+        } else
+                switch (p->kind) {
+                case PRINCIPAL_LOCAL:
+                        g = rules[a].local;
+                        text = g == GRANT_ROOT ? "Only root may do this."
+                             : g == GRANT_SELF_OR_ROOT ? "A caller that is not root may only act for itself."
+                             : g == GRANT_SELF_OR_ADMIN ? "This needs root, membership in the tessera admin group, "
+                                                          "or being that user."
+                                                        : "Changing this needs root or membership in the tessera "
+                                                          "admin group.";
+                        break;
+                case PRINCIPAL_ANONYMOUS:
+                        text = "Sign in first: this needs credentials.";
+                        break;
+                case PRINCIPAL_API_KEY:
+                case PRINCIPAL_CLIENT:
+                        text = rules[a].keys == GRANT_SCOPE ? "The key or token lacks the scope this needs."
+                                                            : "Keys and client tokens may not do this.";
+                        break;
+                case PRINCIPAL_USER:
+                case PRINCIPAL_IMPERSONATION:
+                        text = rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."
+                                                              : "This needs an admin or owner of the tenant.";
+                        break;
+                default:
+                        text = "Not allowed.";
+                }
+        snprintf(buf, size, "%s", text);
+        return buf;
 }

@@ -95,12 +95,18 @@ static inline PolicyTarget policy_target_user(const UserRecord *u) {
  * refused too). */
 int policy_check(const Principal *p, PolicyAction a, const PolicyTarget *t);
 
+/* True when p may administer the user of t, rather than only act as that
+ * user: what decides whether a change of one's own second factor or
+ * password must be proven with the current one. */
+bool policy_administers(const Principal *p, const PolicyTarget *t);
+
 /* "user.create"; NULL for an invalid action. */
 const char *policy_action_to_string(PolicyAction a);
 PolicyAction policy_action_from_string(const char *s);
 /* The scope an API key or client needs for a ("tessera:users:write"), or
  * NULL when none may. */
 const char *policy_action_scope(PolicyAction a);
-/* A sentence for the refusal, naming what would be allowed ("Changing this
- * needs root or membership in the tessera admin group."). */
-const char *policy_refusal_message(const Principal *p, PolicyAction a);
+/* A sentence for the refusal that says what would be allowed, naming the
+ * target ("Only alice@acme and administrators may change the second factor
+ * of alice@acme."), into buf; returns buf. */
+char *policy_refusal_message(const Principal *p, PolicyAction a, const char *target, char *buf, size_t size);

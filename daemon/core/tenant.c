@@ -4,13 +4,13 @@
 #include "log.h"
 #include "names.h"
 
-static int create_txn(Manager *m, Store *s, const Actor *a, const char *slug, const char *display_name,
+static int create_txn(Manager *m, Store *s, const Principal *a, const char *slug, const char *display_name,
                       TenantRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         IdRange range;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
 
@@ -24,15 +24,15 @@ static int create_txn(Manager *m, Store *s, const Actor *a, const char *slug, co
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create tenant '%s'.", slug);
 
-        return actor_commit(&txn, a, "tenant.create", slug, slug, NULL, e);
+        return change_commit(&txn, a, "tenant.create", slug, slug, NULL, e);
 }
 
-int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const char *display_name,
+int tenant_create(Manager *m, Store *s, const Principal *a, const char *slug, const char *display_name,
                   TenantRecord **ret, TesseraError *e) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         int r;
 
-        r = actor_require_admin(s, a, "tenant.create", slug, slug, e);
+        r = change_authorize(s, a, POLICY_TENANT_CREATE, POLICY_TARGET_NONE, slug, slug, e);
         if (r < 0)
                 return r;
 
@@ -47,7 +47,7 @@ int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const 
         else
                 r = create_txn(m, s, a, slug, display_name, &t, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "tenant.create", slug, slug, e);
+                change_audit_failure(s, a, "tenant.create", slug, slug, e);
                 return r;
         }
 
@@ -58,12 +58,12 @@ int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const 
         return 0;
 }
 
-static int update_txn(Store *s, const Actor *a, const TenantRecord *t, const char *display_name, TesseraError *e) {
+static int update_txn(Store *s, const Principal *a, const TenantRecord *t, const char *display_name, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         TenantRecord changed = *t;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
 
@@ -73,14 +73,14 @@ static int update_txn(Store *s, const Actor *a, const TenantRecord *t, const cha
                 return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to update tenant '%s'.", t->slug);
-        return actor_commit(&txn, a, "tenant.update", t->slug, t->slug, NULL, e);
+        return change_commit(&txn, a, "tenant.update", t->slug, t->slug, NULL, e);
 }
 
-int tenant_update(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *display_name,
+int tenant_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *display_name,
                   TesseraError *e) {
         int r;
 
-        r = actor_require_admin(s, a, "tenant.update", t->slug, t->slug, e);
+        r = change_authorize(s, a, POLICY_TENANT_UPDATE, policy_target_tenant(t->id), t->slug, t->slug, e);
         if (r < 0)
                 return r;
         if (!valid_display_text(display_name, DISPLAY_NAME_MAX_LEN))
@@ -89,18 +89,18 @@ int tenant_update(Manager *m, Store *s, const Actor *a, const TenantRecord *t, c
         else
                 r = update_txn(s, a, t, display_name, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
+                change_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
                 return r;
         }
         manager_changed(m, change_event_tenant(t, CHANGE_UPDATED));
         return 0;
 }
 
-static int delete_txn(Store *s, const Actor *a, const TenantRecord *t, TesseraError *e) {
+static int delete_txn(Store *s, const Principal *a, const TenantRecord *t, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
 
@@ -112,18 +112,18 @@ static int delete_txn(Store *s, const Actor *a, const TenantRecord *t, TesseraEr
                 return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to delete tenant '%s'.", t->slug);
-        return actor_commit(&txn, a, "tenant.delete", t->slug, t->slug, NULL, e);
+        return change_commit(&txn, a, "tenant.delete", t->slug, t->slug, NULL, e);
 }
 
-int tenant_delete(Manager *m, Store *s, const Actor *a, const TenantRecord *t, TesseraError *e) {
+int tenant_delete(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TesseraError *e) {
         int r;
 
-        r = actor_require_admin(s, a, "tenant.delete", t->slug, t->slug, e);
+        r = change_authorize(s, a, POLICY_TENANT_DELETE, policy_target_tenant(t->id), t->slug, t->slug, e);
         if (r < 0)
                 return r;
         r = delete_txn(s, a, t, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "tenant.delete", t->slug, t->slug, e);
+                change_audit_failure(s, a, "tenant.delete", t->slug, t->slug, e);
                 return r;
         }
         manager_changed(m, change_event_tenant(t, CHANGE_DELETED));

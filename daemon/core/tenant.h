@@ -5,14 +5,14 @@
  * validation, authorization, the change and its audit event in one
  * transaction. */
 
-#include "actor.h"
+#include "change.h"
 #include "manager.h"
 
-int tenant_create(Manager *m, Store *s, const Actor *a, const char *slug, const char *display_name,
+int tenant_create(Manager *m, Store *s, const Principal *a, const char *slug, const char *display_name,
                   TenantRecord **ret, TesseraError *e);
-int tenant_update(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *display_name,
+int tenant_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *display_name,
                   TesseraError *e);
-int tenant_delete(Manager *m, Store *s, const Actor *a, const TenantRecord *t, TesseraError *e);
+int tenant_delete(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TesseraError *e);
 
 /* Looks a tenant up by slug; an empty slug means the host's default. */
 int tenant_lookup(Manager *m, Store *s, const char *slug, TenantRecord **ret, TesseraError *e);

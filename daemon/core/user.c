@@ -37,13 +37,13 @@ int user_spec_validate(const UserSpec *spec, TesseraError *e) {
         return 0;
 }
 
-static int create_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *target,
+static int create_txn(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *target,
                       UserRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(group_record_unrefp) GroupRecord *clash = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
 
@@ -75,10 +75,10 @@ static int create_txn(Manager *m, Store *s, const Actor *a, const UserRecord *u,
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create user '%s'.", target);
 
-        return actor_commit(&txn, a, "user.create", u->tenant, target, NULL, e);
+        return change_commit(&txn, a, "user.create", u->tenant, target, NULL, e);
 }
 
-int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name,
+int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                 const UserSpec *spec, UserRecord **ret, TesseraError *e) {
         _cleanup_(user_record_unrefp) UserRecord *created = NULL;
         _cleanup_free_ char *target = NULL, *home = NULL;
@@ -101,7 +101,7 @@ int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, con
         if (asprintf(&target, "%s@%s", strempty(name), t->slug) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
 
-        r = actor_require_admin(s, a, "user.create", t->slug, target, e);
+        r = change_authorize(s, a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, e);
         if (r < 0)
                 return r;
 
@@ -122,7 +122,7 @@ int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, con
         if (r >= 0)
                 r = create_txn(m, s, a, &u, target, &created, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "user.create", t->slug, target, e);
+                change_audit_failure(s, a, "user.create", t->slug, target, e);
                 return r;
         }
 
@@ -135,23 +135,24 @@ int user_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, con
 
 /* Runs one change of an existing user: require admin (unless the caller
  * was authorized already), write the changed record, audit, commit. */
-static int change_user_full(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
+static int change_user_full(Manager *m, Store *s, const Principal *a, PolicyAction policy, const UserRecord *changed,
                             bool authorized, const char *details, int (*also)(Store *s, int64_t user_id),
                             TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *target = user_qualified_name(changed);
+        const char *action = policy_action_to_string(policy);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
 
         if (!authorized) {
-                r = actor_require_admin(s, a, action, changed->tenant, target, e);
+                r = change_authorize(s, a, policy, policy_target_user(changed), changed->tenant, target, e);
                 if (r < 0)
                         return r;
         }
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r >= 0) {
                 r = store_user_update(s, changed);
                 if (r == -ENOENT)
@@ -168,10 +169,10 @@ static int change_user_full(Manager *m, Store *s, const Actor *a, const char *ac
                         r = tessera_error_set(e, r, "Failed to update user '%s'.", target);
         }
         if (r >= 0)
-                r = actor_commit(&txn, a, action, changed->tenant, target, details, e);
+                r = change_commit(&txn, a, action, changed->tenant, target, details, e);
         if (r < 0) {
                 store_rollback(TAKE_PTR(txn));
-                actor_audit_failure(s, a, action, changed->tenant, target, e);
+                change_audit_failure(s, a, action, changed->tenant, target, e);
                 return r;
         }
 
@@ -180,24 +181,24 @@ static int change_user_full(Manager *m, Store *s, const Actor *a, const char *ac
         return 0;
 }
 
-static int change_user(Manager *m, Store *s, const Actor *a, const char *action, const UserRecord *changed,
+static int change_user(Manager *m, Store *s, const Principal *a, PolicyAction policy, const UserRecord *changed,
                        bool authorized, const char *details, TesseraError *e) {
-        return change_user_full(m, s, a, action, changed, authorized, details, NULL, e);
+        return change_user_full(m, s, a, policy, changed, authorized, details, NULL, e);
 }
 
-int user_update(Manager *m, Store *s, const Actor *a, const UserRecord *u, const UserSpec *c, TesseraError *e) {
+int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, const UserSpec *c, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         UserRecord changed = *u;
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "user.update", u->tenant, target, e);
+        r = change_authorize(s, a, POLICY_USER_UPDATE, policy_target_user(u), u->tenant, target, e);
         if (r < 0)
                 return r;
         r = user_spec_validate(c, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "user.update", u->tenant, target, e);
+                change_audit_failure(s, a, "user.update", u->tenant, target, e);
                 return r;
         }
 
@@ -220,42 +221,57 @@ int user_update(Manager *m, Store *s, const Actor *a, const UserRecord *u, const
         if (c->expires_usec >= 0)
                 changed.expires_usec = c->expires_usec;
 
-        return change_user(m, s, a, "user.update", &changed, true, NULL, e);
+        return change_user(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, e);
 }
 
-int user_set_password_hash(Manager *m, Store *s, const Actor *a, const UserRecord *u, const char *hash,
+int user_set_password_hash(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *hash,
                            bool self_verified, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        PolicyTarget t = policy_target_user(u);
         UserRecord changed = *u;
-        bool self = self_verified && a->uid >= 0 && (uid_t) a->uid == u->uid;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, a, POLICY_USER_SET_PASSWORD, t, u->tenant, target, e);
+        if (r < 0)
+                return r;
+        /* The user themself proves the current password first (the
+         * caller checked it through the authentication core). */
+        if (!self_verified && !policy_administers(a, &t)) {
+                tessera_error_set(e, -EACCES, "Give the current password of %s to change it.", target);
+                change_audit_failure(s, a, "user.set-password", u->tenant, target, e);
+                return -EACCES;
+        }
 
         changed.password_hash = (char *) hash;
         changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
-        return change_user(m, s, a, "user.set-password", &changed, self, NULL, e);
+        return change_user(m, s, a, POLICY_USER_SET_PASSWORD, &changed, true, NULL, e);
 }
 
-int user_set_locked_until(Manager *m, Store *s, const Actor *a, const UserRecord *u, int64_t until,
+int user_set_locked_until(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t until,
                           TesseraError *e) {
         UserRecord changed = *u;
 
         changed.locked_until_usec = MAX(until, (int64_t) 0);
         /* Unlocking also forgets the failures that led to an automatic lock,
          * so the next lock starts short again. */
-        return change_user_full(m, s, a, until > 0 ? "user.lock" : "user.unlock", &changed, false, NULL,
+        return change_user_full(m, s, a, until > 0 ? POLICY_USER_LOCK : POLICY_USER_UNLOCK, &changed, false, NULL,
                                 until > 0 ? NULL : auth_reset_failures, e);
 }
 
-int user_set_disabled(Manager *m, Store *s, const Actor *a, const UserRecord *u, bool disabled, TesseraError *e) {
+int user_set_disabled(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool disabled, TesseraError *e) {
         UserRecord changed = *u;
 
         changed.disabled = disabled;
-        return change_user(m, s, a, disabled ? "user.disable" : "user.enable", &changed, false, NULL, e);
+        return change_user(m, s, a, disabled ? POLICY_USER_DISABLE : POLICY_USER_ENABLE, &changed, false, NULL, e);
 }
 
-static int delete_txn(Store *s, const Actor *a, const UserRecord *u, const char *target, TesseraError *e) {
+static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = store_user_delete(s, u->id);
@@ -263,21 +279,21 @@ static int delete_txn(Store *s, const Actor *a, const UserRecord *u, const char 
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to delete user '%s'.", target);
-        return actor_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
+        return change_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
 }
 
-int user_delete(Manager *m, Store *s, const Actor *a, const UserRecord *u, TesseraError *e) {
+int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "user.delete", u->tenant, target, e);
+        r = change_authorize(s, a, POLICY_USER_DELETE, policy_target_user(u), u->tenant, target, e);
         if (r < 0)
                 return r;
         r = delete_txn(s, a, u, target, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "user.delete", u->tenant, target, e);
+                change_audit_failure(s, a, "user.delete", u->tenant, target, e);
                 return r;
         }
         /* The user-private group went with the user. */

@@ -188,12 +188,12 @@ static int apply_spec(ApplicationRecord *a, const ApplicationSpec *spec) {
         return r;
 }
 
-static int create_txn(Store *s, const Actor *a, const ApplicationRecord *app, const char *target,
+static int create_txn(Store *s, const Principal *a, const ApplicationRecord *app, const char *target,
                       ApplicationRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int r;
 
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
         r = store_application_create(s, app, ret);
@@ -201,7 +201,12 @@ static int create_txn(Store *s, const Actor *a, const ApplicationRecord *app, co
                 return tessera_error_set(e, r, "Application '%s' already exists.", target);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create application '%s'.", target);
-        return actor_commit(&txn, a, "application.create", app->tenant, target, NULL, e);
+        return change_commit(&txn, a, "application.create", app->tenant, target, NULL, e);
+}
+
+/* What the policy judges: the application of its tenant. */
+static PolicyTarget application_policy_target(const ApplicationRecord *app) {
+        return (PolicyTarget) { .tenant_id = app->tenant_id, .application_id = app->id, .uid = -1 };
 }
 
 /* Announces a change of an application to the faces (events.h). */
@@ -210,7 +215,7 @@ static void application_changed(Manager *m, const ApplicationRecord *app, Change
                                            .tenant = app->tenant, .id = app->id, .name = app->name });
 }
 
-int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name,
+int application_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                        const ApplicationSpec *spec, ApplicationRecord **ret, char **ret_secret, TesseraError *e) {
         _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_new(), *created = NULL;
         _cleanup_(erase_and_freep) char *secret = NULL;
@@ -219,7 +224,7 @@ int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord 
 
         if (!app || asprintf(&target, "%.64s@%s", strempty(name), t->slug) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "application.create", t->slug, target, e);
+        r = change_authorize(s, a, POLICY_APPLICATION_CREATE, policy_target_tenant(t->id), t->slug, target, e);
         if (r < 0)
                 return r;
 
@@ -256,7 +261,7 @@ int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord 
         if (r >= 0)
                 r = create_txn(s, a, app, target, &created, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "application.create", t->slug, target, e);
+                change_audit_failure(s, a, "application.create", t->slug, target, e);
                 return r;
         }
 
@@ -270,14 +275,14 @@ int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord 
         return 0;
 }
 
-static int change(Store *s, const Actor *a, const char *action, const ApplicationRecord *changed, TesseraError *e) {
+static int change(Store *s, const Principal *a, const char *action, const ApplicationRecord *changed, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *target = application_qualified_name(changed);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r >= 0) {
                 r = store_application_update(s, changed);
                 if (r == -ENOENT)
@@ -286,10 +291,10 @@ static int change(Store *s, const Actor *a, const char *action, const Applicatio
                         r = tessera_error_set(e, r, "Failed to update application '%s'.", target);
         }
         if (r >= 0)
-                r = actor_commit(&txn, a, action, changed->tenant, target, NULL, e);
+                r = change_commit(&txn, a, action, changed->tenant, target, NULL, e);
         if (r < 0) {
                 store_rollback(TAKE_PTR(txn));
-                actor_audit_failure(s, a, action, changed->tenant, target, e);
+                change_audit_failure(s, a, action, changed->tenant, target, e);
                 return r;
         }
         log_info("%s: %s.", target, action);
@@ -315,7 +320,7 @@ static int copy_record(const ApplicationRecord *app, ApplicationRecord **ret) {
         return 0;
 }
 
-int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, const ApplicationSpec *spec,
+int application_update(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, const ApplicationSpec *spec,
                        TesseraError *e) {
         _cleanup_(application_record_unrefp) ApplicationRecord *changed = NULL;
         _cleanup_free_ char *target = application_qualified_name(app);
@@ -323,7 +328,7 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "application.update", app->tenant, target, e);
+        r = change_authorize(s, a, POLICY_APPLICATION_UPDATE, application_policy_target(app), app->tenant, target, e);
         if (r < 0)
                 return r;
         r = copy_record(app, &changed);
@@ -337,7 +342,7 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
         else
                 r = validate(changed, e);
         if (r < 0) {
-                actor_audit_failure(s, a, "application.update", app->tenant, target, e);
+                change_audit_failure(s, a, "application.update", app->tenant, target, e);
                 return r;
         }
         r = change(s, a, "application.update", changed, e);
@@ -346,7 +351,7 @@ int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRe
         return r;
 }
 
-int application_rotate_secret(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, char **ret_secret,
+int application_rotate_secret(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, char **ret_secret,
                               TesseraError *e) {
         _cleanup_(application_record_unrefp) ApplicationRecord *changed = NULL;
         _cleanup_free_ char *target = application_qualified_name(app);
@@ -355,7 +360,7 @@ int application_rotate_secret(Manager *m, Store *s, const Actor *a, const Applic
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "application.rotate-secret", app->tenant, target, e);
+        r = change_authorize(s, a, POLICY_APPLICATION_ROTATE_SECRET, application_policy_target(app), app->tenant, target, e);
         if (r < 0)
                 return r;
         if (app->public_client)
@@ -363,7 +368,7 @@ int application_rotate_secret(Manager *m, Store *s, const Actor *a, const Applic
         else if ((r = copy_record(app, &changed)) < 0 || (r = new_secret(m, changed, &secret)) < 0)
                 r = tessera_error_set(e, r, "Failed to make a client secret.");
         if (r < 0) {
-                actor_audit_failure(s, a, "application.rotate-secret", app->tenant, target, e);
+                change_audit_failure(s, a, "application.rotate-secret", app->tenant, target, e);
                 return r;
         }
         r = change(s, a, "application.rotate-secret", changed, e);
@@ -374,17 +379,17 @@ int application_rotate_secret(Manager *m, Store *s, const Actor *a, const Applic
         return 0;
 }
 
-int application_delete(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, TesseraError *e) {
+int application_delete(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *target = application_qualified_name(app);
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = actor_require_admin(s, a, "application.delete", app->tenant, target, e);
+        r = change_authorize(s, a, POLICY_APPLICATION_DELETE, application_policy_target(app), app->tenant, target, e);
         if (r < 0)
                 return r;
-        r = actor_begin(s, &txn, e);
+        r = change_begin(s, &txn, e);
         if (r >= 0) {
                 r = store_application_delete(s, app->id);
                 if (r == -ENOENT)
@@ -393,10 +398,10 @@ int application_delete(Manager *m, Store *s, const Actor *a, const ApplicationRe
                         r = tessera_error_set(e, r, "Failed to delete application '%s'.", target);
         }
         if (r >= 0)
-                r = actor_commit(&txn, a, "application.delete", app->tenant, target, NULL, e);
+                r = change_commit(&txn, a, "application.delete", app->tenant, target, NULL, e);
         if (r < 0) {
                 store_rollback(TAKE_PTR(txn));
-                actor_audit_failure(s, a, "application.delete", app->tenant, target, e);
+                change_audit_failure(s, a, "application.delete", app->tenant, target, e);
                 return r;
         }
         application_changed(m, app, CHANGE_DELETED);

@@ -7,7 +7,7 @@
  * digest (HMAC-SHA-256 under a key derived from the master key): it needs no
  * password hash, having 256 bits of entropy. */
 
-#include "actor.h"
+#include "change.h"
 #include "manager.h"
 #include "oidc-records.h"
 
@@ -33,13 +33,13 @@ extern const char *const oauth_known_grants[];
 
 /* ret_secret: the new client secret of a confidential client, or NULL for
  * a public one; the caller shows it once and wipes it. */
-int application_create(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const char *name,
+int application_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                        const ApplicationSpec *spec, ApplicationRecord **ret, char **ret_secret, TesseraError *e);
-int application_update(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, const ApplicationSpec *spec,
+int application_update(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, const ApplicationSpec *spec,
                        TesseraError *e);
-int application_rotate_secret(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, char **ret_secret,
+int application_rotate_secret(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, char **ret_secret,
                               TesseraError *e);
-int application_delete(Manager *m, Store *s, const Actor *a, const ApplicationRecord *app, TesseraError *e);
+int application_delete(Manager *m, Store *s, const Principal *a, const ApplicationRecord *app, TesseraError *e);
 int application_lookup(Manager *m, Store *s, const char *tenant, const char *name, ApplicationRecord **ret,
                        TesseraError *e);
 

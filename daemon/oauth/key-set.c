@@ -318,7 +318,7 @@ int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret) {
         return 0;
 }
 
-int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const SigningKeyBatch *b,
+int signing_keys_rotate(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const SigningKeyBatch *b,
                         char ***ret_kids, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(strv_freep) char **kids = NULL;
@@ -326,7 +326,7 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         int64_t now = store_now_usec();
         int r;
 
-        r = actor_require_admin(s, a, "signing-key.rotate", t->slug, t->slug, e);
+        r = change_authorize(s, a, POLICY_SIGNING_KEY_ROTATE, policy_target_tenant(t->id), t->slug, t->slug, e);
         if (r < 0)
                 return r;
 
@@ -338,7 +338,7 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
                 if (!b->keys[alg].kid || !(kids[alg] = strdup(b->keys[alg].kid)))
                         r = b->keys[alg].kid ? -ENOMEM : -EINVAL;
         if (r >= 0)
-                r = actor_begin(s, &txn, e);
+                r = change_begin(s, &txn, e);
         if (r >= 0)
                 r = store_signing_key_retire_all(s, t->id, now);
         /* Keys retired so long ago that no token of theirs is left. */
@@ -351,10 +351,10 @@ int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord
         if (r < 0)
                 r = tessera_error_set(e, r, "Failed to rotate the signing keys of tenant '%s'.", t->slug);
         else
-                r = actor_commit(&txn, a, "signing-key.rotate", t->slug, t->slug, details, e);
+                r = change_commit(&txn, a, "signing-key.rotate", t->slug, t->slug, details, e);
         if (r < 0) {
                 store_rollback(TAKE_PTR(txn));
-                actor_audit_failure(s, a, "signing-key.rotate", t->slug, t->slug, e);
+                change_audit_failure(s, a, "signing-key.rotate", t->slug, t->slug, e);
                 return r;
         }
 

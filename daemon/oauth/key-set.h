@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "actor.h"
+#include "change.h"
 #include "manager.h"
 #include "signing-key.h"
 
@@ -54,7 +54,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SigningKeyBatch *, signing_key_batch_free);
 
 /* Retires the active keys and makes the batch's the new ones; audited. The
  * batch must have been made for t. */
-int signing_keys_rotate(Manager *m, Store *s, const Actor *a, const TenantRecord *t, const SigningKeyBatch *b,
+int signing_keys_rotate(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const SigningKeyBatch *b,
                         char ***ret_kids, TesseraError *e);
 
 /* Stores the batch's keys for the algorithms the tenant has no active key

@@ -387,7 +387,7 @@ void store_rollback(Store *s) {
         static const char sql[] = "ROLLBACK";
 
         /* NULL is fine, as for any destructor: callers hand over a "txn"
-         * that actor_begin() never set or store_commit() already took. */
+         * that change_begin() never set or store_commit() already took. */
         if (!s || !s->in_transaction)
                 return;
         /* After some errors SQLite has already rolled back by itself. */

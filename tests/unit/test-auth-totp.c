@@ -20,8 +20,8 @@ static void teardown(void) {
         m = manager_free(m);
 }
 
-static Actor self_actor(const UserRecord *u) {
-        return (Actor) { .channel = "dbus", .uid = u->uid, .remote = ":1.42" };
+static Principal self_actor(const UserRecord *u) {
+        return principal_local("dbus", u->uid, false, ":1.42");
 }
 
 static void seed_of(const char *b32, uint8_t seed[static TOTP_SECRET_SIZE]) {
@@ -43,7 +43,7 @@ START_TEST(test_self_enrollment) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL, *b32b = NULL, *urib = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL, **codes2 = NULL;
-        Actor self = self_actor(u);
+        Principal self = self_actor(u);
         uint8_t seed[TOTP_SECRET_SIZE];
         char code[TOTP_DIGITS + 1], wrong[16];
         TotpStatus st;
@@ -124,8 +124,8 @@ START_TEST(test_authorization) {
                                                  *bob = auth_test_user(m, "bob", "pw");
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL;
-        Actor as_bob = self_actor(bob);
-        Actor admin = { .channel = "dbus", .uid = 1000, .is_admin = true };
+        Principal as_bob = self_actor(bob);
+        Principal admin = principal_local("dbus", 1000, true, NULL);
         uint8_t seed[TOTP_SECRET_SIZE];
         char code[TOTP_DIGITS + 1];
         TesseraError e = {};
@@ -172,7 +172,7 @@ START_TEST(test_code_checks_count) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *cur = NULL;
         _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL;
         _cleanup_(strv_free_erasep) char **codes = NULL;
-        Actor self = self_actor(u);
+        Principal self = self_actor(u);
         uint8_t seed[TOTP_SECRET_SIZE];
         char code[TOTP_DIGITS + 1];
         TesseraError e = {};

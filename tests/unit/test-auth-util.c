@@ -5,7 +5,8 @@
 
 #include "password.h"
 
-const Actor auth_test_root = { .channel = "pam", .uid = 0, .name = "test", .remote = "192.0.2.1", .is_admin = true };
+const Principal auth_test_root = { .kind = PRINCIPAL_LOCAL, .channel = "pam", .uid = 0, .name = "test",
+                                   .remote = "192.0.2.1", .admin_group = true };
 
 Manager *auth_test_manager_new(void) {
         static const uint8_t key[SECRET_KEY_SIZE] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };

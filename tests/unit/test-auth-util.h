@@ -28,4 +28,4 @@ size_t auth_test_audit_count(Manager *m, const char *action, int result);
 bool auth_test_audit_contains(Manager *m, const char *needle);
 
 /* Root calling through pam.sock. */
-extern const Actor auth_test_root;
+extern const Principal auth_test_root;

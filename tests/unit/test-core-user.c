@@ -422,8 +422,8 @@ END_TEST
 
 START_TEST(test_set_password) {
         _cleanup_(user_record_unrefp) UserRecord *alice = create("alice", NULL), *r = NULL;
-        Actor self = { .channel = "dbus", .uid = alice->uid, .name = "alice" };
-        Actor other = { .channel = "dbus", .uid = alice->uid + 1, .name = "bob" };
+        Principal self = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = alice->uid, .name = "alice" };
+        Principal other = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = alice->uid + 1, .name = "bob" };
         TesseraError e = {};
 
         /* A user changes their own password only with the current one checked. */

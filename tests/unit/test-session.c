@@ -77,7 +77,7 @@ END_TEST
 START_TEST(test_authorization) {
         _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
                                                  *bob = auth_test_user(m, "bob", "pw");
-        Actor as_alice = { .channel = "pam", .uid = alice->uid };
+        Principal as_alice = principal_local("pam", alice->uid, false, NULL);
         SessionSpec spec = { .kind = "pam", .service = "login" };
         SessionFilter mine = { .user_id = alice->id }, bobs = { .user_id = bob->id }, all = {};
         SessionRecord *list = NULL;

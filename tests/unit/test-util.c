@@ -276,8 +276,10 @@ Manager *test_manager_new(void) {
         return m;
 }
 
-const Actor test_admin = { .channel = "dbus", .uid = 0, .name = "root", .is_admin = true };
-const Actor test_nobody = { .channel = "dbus", .uid = 1000, .name = "mallory", .remote = "peer-1" };
+const Principal test_admin = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = 0, .name = "root",
+                                .admin_group = true };
+const Principal test_nobody = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = 1000, .name = "mallory",
+                                 .remote = "peer-1" };
 
 AuditEvent *test_audit_events(Store *s, const char *action, const char *target, size_t *ret_n) {
         AuditFilter f = { .action = action, .target = target };

@@ -9,7 +9,7 @@
 #include <check.h>
 #include <pthread.h>
 
-#include "actor.h"
+#include "change.h"
 #include "log.h"
 #include "manager.h"
 #include "macro.h"
@@ -83,8 +83,8 @@ void test_gate_open(TestGate *g);
 Manager *test_manager_new(void);
 
 /* An administrator (root over D-Bus) and an ordinary caller. */
-extern const Actor test_admin;
-extern const Actor test_nobody;
+extern const Principal test_admin;
+extern const Principal test_nobody;
 
 /* The audit events matching action and target, oldest first. */
 AuditEvent *test_audit_events(Store *s, const char *action, const char *target, size_t *ret_n);

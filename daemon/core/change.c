@@ -1,21 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "actor.h"
+#include "change.h"
 
 #include <jansson.h>
 
 #include "log.h"
 
-int actor_audit(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
-                AuditResult result, const char *details) {
+int change_audit(Store *s, const Principal *p, const char *action, const char *tenant, const char *target,
+                 AuditResult result, const char *details) {
         AuditEvent e = {
-                .channel = a->channel,
-                .actor_uid = a->uid,
-                .actor = a->name,
+                .channel = p->channel,
+                .actor_uid = p->uid,
+                .actor = p->name,
                 .action = action,
                 .tenant = tenant,
                 .target = target,
                 .result = result,
-                .remote = a->remote,
+                .remote = p->remote,
                 .details = details,
         };
         int r;
@@ -26,13 +26,21 @@ int actor_audit(Store *s, const Actor *a, const char *action, const char *tenant
         return 0;
 }
 
-int actor_require_admin(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
-                        TesseraError *e) {
-        if (a->is_admin)
+int change_authorize(Store *s, const Principal *p, PolicyAction action, PolicyTarget t, const char *tenant,
+                     const char *target, TesseraError *e) {
+        int r = policy_check(p, action, &t);
+
+        if (r == 0)
                 return 0;
-        tessera_error_set(e, -EACCES,
-                          "Changing this needs root or membership in the tessera admin group.");
-        actor_audit_failure(s, a, action, tenant, target, e);
+        if (r != -EACCES)
+                /* A programming error (an action without its tenant): refused
+                 * all the same, and said so. */
+                log_error_errno(r, "Policy check of %s asked wrongly; refusing: %m",
+                                strna(policy_action_to_string(action)));
+        char message[256];
+
+        tessera_error_set(e, -EACCES, "%s", policy_refusal_message(p, action, target, message, sizeof(message)));
+        change_audit_failure(s, p, policy_action_to_string(action) ?: "unknown", tenant, target, e);
         return -EACCES;
 }
 
@@ -56,7 +64,7 @@ static AuditResult result_for(int code) {
         }
 }
 
-void actor_audit_failure(Store *s, const Actor *a, const char *action, const char *tenant, const char *target,
+void change_audit_failure(Store *s, const Principal *p, const char *action, const char *tenant, const char *target,
                          const TesseraError *e) {
         _cleanup_free_ char *details = NULL;
         json_t *j;
@@ -66,7 +74,7 @@ void actor_audit_failure(Store *s, const Actor *a, const char *action, const cha
                 details = json_dumps(j, JSON_COMPACT);
                 json_decref(j);
         }
-        (void) actor_audit(s, a, action, tenant, target, result_for(e ? e->code : -EIO), details);
+        (void) change_audit(s, p, action, tenant, target, result_for(e ? e->code : -EIO), details);
 }
 
 /* A failed begin or commit, said so that the caller knows what to do: a
@@ -91,7 +99,7 @@ static int storage_failure(TesseraError *e, int r, const char *what) {
         }
 }
 
-int actor_begin(Store *s, Store **txn, TesseraError *e) {
+int change_begin(Store *s, Store **txn, TesseraError *e) {
         int r = store_begin(s);
 
         if (r < 0)
@@ -100,11 +108,11 @@ int actor_begin(Store *s, Store **txn, TesseraError *e) {
         return 0;
 }
 
-int actor_commit(Store **txn, const Actor *a, const char *action, const char *tenant, const char *target,
-                 const char *details, TesseraError *e) {
+int change_commit(Store **txn, const Principal *p, const char *action, const char *tenant, const char *target,
+                  const char *details, TesseraError *e) {
         int r;
 
-        r = actor_audit(*txn, a, action, tenant, target, AUDIT_SUCCESS, details);
+        r = change_audit(*txn, p, action, tenant, target, AUDIT_SUCCESS, details);
         if (r < 0)
                 return storage_failure(e, r, "Failed to record the change in the audit trail");
         r = store_commit(TAKE_PTR(*txn));
