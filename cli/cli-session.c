@@ -42,7 +42,7 @@ static int own_name(sd_bus *bus, char **ret) {
         const char *path;
         int r;
 
-        r = cli_call(bus, "cannot find your user", TESSERA_BUS_PATH, TESSERA_IFACE_MANAGER, "FindUserByUid", &reply,
+        r = cli_call(bus, "cannot find your user", TESSERA_BUS_PATH, TESSERA_IFACE_MANAGER, "GetUserByUid", &reply,
                      "u", (uint32_t) geteuid());
         if (r > 0)
                 return r;

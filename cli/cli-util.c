@@ -202,11 +202,11 @@ static int find_object(sd_bus *bus, const char *arg, const char *method, const c
 }
 
 int cli_find_user(sd_bus *bus, const char *arg, char **ret_path) {
-        return find_object(bus, arg, "FindUserByName", "user", ret_path);
+        return find_object(bus, arg, "GetUserByName", "user", ret_path);
 }
 
 int cli_find_group(sd_bus *bus, const char *arg, char **ret_path) {
-        return find_object(bus, arg, "FindGroupByName", "group", ret_path);
+        return find_object(bus, arg, "GetGroupByName", "group", ret_path);
 }
 
 int cli_find_application(sd_bus *bus, const char *arg, char **ret_path) {

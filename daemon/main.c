@@ -6,7 +6,7 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "bus-manager.h"
+#include "bus-face.h"
 #include "bus-names.h"
 #include "config.h"
 #include "http-server.h"
@@ -21,6 +21,7 @@
  * flight finish. */
 typedef struct Faces {
         NssServer *nss;           /* nss.sock and the memory cache */
+        BusFace *bus;             /* org.tessera.Identity1 */
         PamServer *pam;           /* pam.sock */
         HttpServer *http;         /* NULL without [http] listen */
 } Faces;
@@ -104,7 +105,7 @@ static int faces_start(Manager *m, Faces *f) {
         r = nss_server_start(m, &f->nss);
         if (r < 0)
                 return r;
-        r = bus_connect_and_register(m);
+        r = bus_face_start(m, &f->bus);
         if (r < 0)
                 return r;
         if (!isempty(m->config->http_listen)) {
@@ -122,6 +123,10 @@ static void faces_stop(Manager *m, Faces *f) {
          * clients, so those doors go after them. */
         manager_stop_workers(m);
         f->pam = pam_server_free(f->pam);
+        /* Nothing changes any more: the bus signals the last changes, then
+         * flushes and goes. */
+        event_bus_flush(m->events);
+        f->bus = bus_face_free(f->bus);
         /* The memory cache goes invalid before its socket disappears. */
         f->nss = nss_server_free(f->nss);
 }

@@ -21,32 +21,25 @@ int bus_application_path(const char *tenant, const char *name, char **ret) {
         return sd_bus_path_encode_many(ret, TESSERA_BUS_APPLICATION_PREFIX "/%/%", tenant, name);
 }
 
-static int application_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
-                            sd_bus_error *error) {
-        Manager *m = userdata;
+static int application_load(Manager *m, const char *path, void **ret) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_free_ char *tenant = NULL, *name = NULL;
-        ApplicationRecord *a;
         int r;
 
-        a = bus_cache_get(&m->application_cache, m, path);
-        if (a) {
-                *found = a;
-                return 1;
-        }
         r = sd_bus_path_decode_many(path, TESSERA_BUS_APPLICATION_PREFIX "/%/%", &tenant, &name);
         if (r <= 0 || !valid_tenant_slug(tenant) || !valid_user_name(name))
-                return 0;
+                return -ENOENT;
         r = store_tenant_get(m->store, tenant, &t);
-        if (r >= 0)
-                r = store_application_get(m->store, t->id, name, &a);
-        if (r == -ENOENT)
-                return 0;
         if (r < 0)
                 return r;
-        bus_cache_put(&m->application_cache, m, path, a, (void *(*)(void *)) application_record_unref);
-        *found = a;
-        return 1;
+        return store_application_get(m->store, t->id, name, (ApplicationRecord **) ret);
+}
+
+static int application_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                            sd_bus_error *error) {
+        BusFace *f = userdata;
+        return bus_find_cached(f, &f->application_cache, path, application_load,
+                               (void *(*)(void *)) application_record_unref, found);
 }
 
 static int paths_of(ApplicationRecord **apps, size_t n, char ***ret) {
@@ -65,7 +58,8 @@ static int paths_of(ApplicationRecord **apps, size_t n, char ***ret) {
 }
 
 static int application_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusFace *f = userdata;
+        Manager *m = f->manager;
         ApplicationRecord **apps = NULL;
         size_t n = 0;
         int r;
@@ -76,11 +70,6 @@ static int application_enumerate(sd_bus *bus, const char *path, void *userdata, 
         r = paths_of(apps, n, nodes);
         application_record_array_free(apps, n);
         return r < 0 ? r : 1;
-}
-
-static int property_get_strv(sd_bus *bus, const char *path, const char *interface, const char *property,
-                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append_strv(reply, *(char ***) userdata);
 }
 
 static int property_get_alg(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -127,7 +116,8 @@ static void application_spec_done(ApplicationSpec *spec) {
 }
 
 int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
         _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
         _cleanup_(application_spec_done) ApplicationSpec spec = APPLICATION_SPEC_INIT;
@@ -142,11 +132,11 @@ int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
-        if (asprintf(&target, "%.64s@%s", name, t->slug) < 0)
+        if (bus_qualified_target(name, t->slug, &target) < 0)
                 return -ENOMEM;
         r = change_authorize(m->store, &a, POLICY_APPLICATION_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
         if (r < 0)
@@ -163,12 +153,12 @@ int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd
         r = bus_application_path(app->tenant, app->name, &path);
         if (r < 0)
                 return r;
-        (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_APPLICATION, NULL);
         return sd_bus_reply_method_return(msg, "os", path, strempty(secret));
 }
 
 int bus_tenant_method_list_applications(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         TenantRecord *t = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
         ApplicationRecord **apps = NULL;
@@ -235,7 +225,8 @@ static void rotate_done(void *userdata) {
 }
 
 int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         TenantRecord *t = userdata;
         RotateRequest *req;
         TesseraError e = {};
@@ -243,7 +234,7 @@ int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, s
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
@@ -266,7 +257,8 @@ int bus_tenant_method_rotate_signing_keys(sd_bus_message *msg, void *userdata, s
 }
 
 int bus_tenant_method_list_signing_keys(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         TenantRecord *t = userdata;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         StoredSigningKey *keys = NULL;
@@ -292,7 +284,8 @@ int bus_tenant_method_list_signing_keys(sd_bus_message *msg, void *userdata, sd_
 }
 
 int bus_manager_method_get_application(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusFace *f = userdata;
+        Manager *m = f->manager;
         _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
         _cleanup_free_ char *path = NULL;
         const char *tenant, *name;
@@ -312,10 +305,11 @@ int bus_manager_method_get_application(sd_bus_message *msg, void *userdata, sd_b
 }
 
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_ref(userdata);
         _cleanup_(application_spec_done) ApplicationSpec spec = APPLICATION_SPEC_INIT;
-        _cleanup_free_ char *target = application_qualified_name(app), *path = NULL;
+        _cleanup_free_ char *target = application_qualified_name(app);
         TesseraError e = {};
         BusCaller c;
         Principal a;
@@ -323,7 +317,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
         if (!target)
                 return -ENOMEM;
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
@@ -340,13 +334,12 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = application_update(m, m->store, &a, app, &spec, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        if (bus_application_path(app->tenant, app->name, &path) >= 0)
-                (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_APPLICATION, NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_rotate_secret(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_ref(userdata);
         _cleanup_(erase_and_freep) char *secret = NULL;
         TesseraError e = {};
@@ -354,7 +347,7 @@ static int method_rotate_secret(sd_bus_message *msg, void *userdata, sd_bus_erro
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
@@ -365,23 +358,21 @@ static int method_rotate_secret(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_ref(userdata);
-        _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
         r = application_delete(m, m->store, &a, app, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        if (bus_application_path(app->tenant, app->name, &path) >= 0)
-                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_APPLICATION, NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -393,10 +384,10 @@ static const sd_bus_vtable application_vtable[] = {
         SD_BUS_PROPERTY("Public", "b", bus_property_get_bool, offsetof(ApplicationRecord, public_client), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Confidential", "b", property_get_confidential, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("FirstParty", "b", bus_property_get_bool, offsetof(ApplicationRecord, first_party), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RedirectUris", "as", property_get_strv, offsetof(ApplicationRecord, redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PostLogoutRedirectUris", "as", property_get_strv, offsetof(ApplicationRecord, post_logout_redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Grants", "as", property_get_strv, offsetof(ApplicationRecord, grants), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Scopes", "as", property_get_strv, offsetof(ApplicationRecord, scopes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RedirectUris", "as", bus_property_get_strv, offsetof(ApplicationRecord, redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PostLogoutRedirectUris", "as", bus_property_get_strv, offsetof(ApplicationRecord, post_logout_redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Grants", "as", bus_property_get_strv, offsetof(ApplicationRecord, grants), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Scopes", "as", bus_property_get_strv, offsetof(ApplicationRecord, scopes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SigningAlgorithm", "s", property_get_alg, offsetof(ApplicationRecord, signing_alg), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecretChangedTime", "t", bus_property_get_usec, offsetof(ApplicationRecord, secret_changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(ApplicationRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),

@@ -4,7 +4,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "bus-user.h"
 #include "bus-util.h"
 #include "group.h"
 #include "names.h"
@@ -25,8 +24,8 @@ static int group_load(Manager *m, const char *path, void **ret) {
 
 static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
-        Manager *m = userdata;
-        return bus_find_cached(m, &m->group_cache, path, group_load, (void *(*)(void *)) group_record_unref, found);
+        BusFace *f = userdata;
+        return bus_find_cached(f, &f->group_cache, path, group_load, (void *(*)(void *)) group_record_unref, found);
 }
 
 int bus_group_paths(Manager *m, int64_t tenant_id, char ***ret) {
@@ -51,26 +50,19 @@ int bus_group_paths(Manager *m, int64_t tenant_id, char ***ret) {
 }
 
 static int group_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        int r = bus_group_paths(userdata, 0, nodes);
+        BusFace *f = userdata;
+        int r = bus_group_paths(f->manager, 0, nodes);
         return r < 0 ? r : 1;
-}
-
-void bus_group_send_changed(Manager *m, const GroupRecord *g) {
-        _cleanup_free_ char *path = NULL;
-
-        if (!m->bus || bus_group_path(g->tenant, g->name, &path) < 0)
-                return;
-        (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_GROUP, NULL);
 }
 
 static int property_get_members(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(bus);
+        BusFace *f = bus_face_from_slot(bus);
         GroupRecord *g = userdata;
         _cleanup_(strv_freep) char **members = NULL;
         int r;
 
-        r = store_group_members(m->store, g->id, &members);
+        r = store_group_members(f->manager->store, g->id, &members);
         if (r < 0)
                 return r;
         return sd_bus_message_append_strv(reply, members);
@@ -82,15 +74,9 @@ static int property_get_user_private(sd_bus *bus, const char *path, const char *
         return sd_bus_message_append(reply, "b", g->private_user_id != 0);
 }
 
-static int caller_actor(Manager *m, sd_bus_message *msg, BusCaller *c, Principal *ret) {
-        int r = bus_caller_get(m, msg, c);
-        if (r >= 0)
-                *ret = bus_caller_principal(c);
-        return r;
-}
-
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
         _cleanup_free_ char *target = group_qualified_name(g);
         const char *description = NULL;
@@ -104,7 +90,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
         if (!target)
                 return -ENOMEM;
-        r = caller_actor(m, msg, &c, &a);
+        r = bus_caller_actor(f, msg, &c, &a);
         if (r < 0)
                 return r;
         r = change_authorize(m->store, &a, POLICY_GROUP_UPDATE, policy_target_tenant(g->tenant_id), g->tenant, target, &e);
@@ -121,14 +107,13 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = group_update(m, m->store, &a, g, description, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        bus_group_send_changed(m, g);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int change_member(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool add) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *user;
         TesseraError e = {};
         BusCaller c;
@@ -138,15 +123,14 @@ static int change_member(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = sd_bus_message_read(msg, "s", &user);
         if (r < 0)
                 return r;
-        r = caller_actor(m, msg, &c, &a);
+        r = bus_caller_actor(f, msg, &c, &a);
         if (r < 0)
                 return r;
 
-        r = (add ? group_add_member : group_remove_member)(m, m->store, &a, g, user, &u, &e);
+        /* The core announces the group's and the member's change. */
+        r = (add ? group_add_member : group_remove_member)(m, m->store, &a, g, user, NULL, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        bus_group_send_changed(m, g);
-        bus_user_send_changed(m, u);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -159,22 +143,20 @@ static int method_remove_member(sd_bus_message *msg, void *userdata, sd_bus_erro
 }
 
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(group_record_unrefp) GroupRecord *g = group_record_ref(userdata);
-        _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
         Principal a;
         int r;
 
-        r = caller_actor(m, msg, &c, &a);
+        r = bus_caller_actor(f, msg, &c, &a);
         if (r < 0)
                 return r;
         r = group_delete(m, m->store, &a, g, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        if (bus_group_path(g->tenant, g->name, &path) >= 0)
-                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_GROUP, NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -7,5 +7,3 @@ extern const BusObjectType bus_group_type;
 
 /* The object paths of the groups of a tenant (0: of all tenants). */
 int bus_group_paths(Manager *m, int64_t tenant_id, char ***ret);
-
-void bus_group_send_changed(Manager *m, const GroupRecord *g);

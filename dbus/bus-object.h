@@ -6,7 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "manager.h"
+#include "bus-face.h"
 
 typedef struct BusObjectType {
         const char *interface;

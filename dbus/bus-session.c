@@ -37,7 +37,8 @@ static int resolve_filter(Manager *m, const char *tenant, const char *user, Sess
 }
 
 int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+        BusFace *f = userdata;
+        Manager *m = f->manager;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *tenant = NULL, *user = NULL;
         int open_only = 0;
@@ -49,28 +50,28 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
                 { "Limit", 'u', &limit },
         };
         SessionRecord *list = NULL;
-        SessionFilter f = {};
+        SessionFilter filter = {};
         TesseraError e = {};
         size_t n = 0;
         BusCaller c;
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
         if (r >= 0)
-                r = resolve_filter(m, tenant, user, &f, &e);
+                r = resolve_filter(m, tenant, user, &filter, &e);
         if (r < 0) {
                 change_audit_failure(m->store, &a, "session.list", tenant, user, &e);
                 return bus_reply_tessera_error(error, &e);
         }
-        f.open_only = open_only;
-        f.limit = limit == 0 ? 1000 : MIN(limit, 10000u);
+        filter.open_only = open_only;
+        filter.limit = limit == 0 ? 1000 : MIN(limit, 10000u);
 
-        r = session_list(m, m->store, &a, &f, &list, &n, &e);
+        r = session_list(m, m->store, &a, &filter, &list, &n, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -79,8 +80,14 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
                 r = sd_bus_message_open_container(reply, 'a', "(tsssssssutt)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 const SessionRecord *s = &list[i];
-                r = sd_bus_message_append(reply, "(tsssssssutt)", (uint64_t) s->id, s->tenant, s->user_name, s->kind,
-                                          s->service, s->tty, s->remote_host, s->remote_user, s->pid,
+                /* PAM items are checked when a session opens, but what goes
+                 * on the bus must be UTF-8 whatever the store holds. */
+                _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL, *b5 = NULL, *b6 = NULL,
+                                    *b7 = NULL;
+                r = sd_bus_message_append(reply, "(tsssssssutt)", (uint64_t) s->id, bus_text(s->tenant, &b1),
+                                          bus_text(s->user_name, &b2), bus_text(s->kind, &b3),
+                                          bus_text(s->service, &b4), bus_text(s->tty, &b5),
+                                          bus_text(s->remote_host, &b6), bus_text(s->remote_user, &b7), s->pid,
                                           (uint64_t) s->opened_usec, (uint64_t) s->closed_usec);
         }
         session_record_array_free(list, n);

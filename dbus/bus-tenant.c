@@ -29,8 +29,8 @@ static int tenant_load(Manager *m, const char *path, void **ret) {
 
 static int tenant_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                        sd_bus_error *error) {
-        Manager *m = userdata;
-        return bus_find_cached(m, &m->tenant_cache, path, tenant_load, (void *(*)(void *)) tenant_record_unref,
+        BusFace *f = userdata;
+        return bus_find_cached(f, &f->tenant_cache, path, tenant_load, (void *(*)(void *)) tenant_record_unref,
                                found);
 }
 
@@ -56,7 +56,8 @@ int bus_tenant_paths(Manager *m, char ***ret) {
 }
 
 static int tenant_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        int r = bus_tenant_paths(userdata, nodes);
+        BusFace *f = userdata;
+        int r = bus_tenant_paths(f->manager, nodes);
         return r < 0 ? r : 1;
 }
 
@@ -64,17 +65,15 @@ static int reply_path(sd_bus_message *msg, const char *path) {
         return sd_bus_reply_method_return(msg, "o", path);
 }
 
-/* Announces a new user and its private group, then replies with its path. */
-static int announce_user(Manager *m, sd_bus_message *msg, const UserRecord *u) {
-        _cleanup_free_ char *path = NULL, *gpath = NULL;
+/* Replies with the path of a new user. The core announced it (events.h);
+ * its signals, and its private group's, follow from there. */
+static int reply_user_path(sd_bus_message *msg, const UserRecord *u) {
+        _cleanup_free_ char *path = NULL;
         int r;
 
         r = bus_user_path(u->tenant, u->name, &path);
         if (r < 0)
                 return r;
-        (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_USER, NULL);
-        if (bus_group_path(u->tenant, u->name, &gpath) >= 0)
-                (void) sd_bus_emit_interfaces_added(m->bus, gpath, TESSERA_IFACE_GROUP, NULL);
         return reply_path(msg, path);
 }
 
@@ -109,7 +108,7 @@ static int create_user_now(Manager *m, sd_bus_message *msg, const BusCaller *c, 
         r = user_create(m, m->store, &a, t, name, spec, &u, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        return announce_user(m, msg, u);
+        return reply_user_path(msg, u);
 }
 
 static void create_user_hashed(PasswordJob *j, void *userdata) {
@@ -133,7 +132,8 @@ static void create_user_hashed(PasswordJob *j, void *userdata) {
 }
 
 static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
         _cleanup_(password_job_freep) PasswordJob *j = NULL;
         _cleanup_free_ char *target = NULL;
@@ -157,11 +157,11 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "s", &req.name);
         if (r < 0)
                 return r;
-        r = bus_caller_get(m, msg, &req.caller);
+        r = bus_caller_get(f, msg, &req.caller);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&req.caller);
-        if (asprintf(&target, "%.64s@%s", req.name, t->slug) < 0)
+        if (bus_qualified_target(req.name, t->slug, &target) < 0)
                 return -ENOMEM;
 
         r = change_authorize(m->store, &a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
@@ -220,7 +220,8 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
         _cleanup_(group_record_unrefp) GroupRecord *g = NULL;
         _cleanup_free_ char *target = NULL, *path = NULL;
@@ -238,11 +239,11 @@ static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
-        if (asprintf(&target, "%.64s@%s", name, t->slug) < 0)
+        if (bus_qualified_target(name, t->slug, &target) < 0)
                 return -ENOMEM;
 
         r = change_authorize(m->store, &a, POLICY_GROUP_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
@@ -261,13 +262,13 @@ static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error
         r = bus_group_path(g->tenant, g->name, &path);
         if (r < 0)
                 return r;
-        (void) sd_bus_emit_interfaces_added(m->bus, path, TESSERA_IFACE_GROUP, NULL);
         return reply_path(msg, path);
 }
 
 /* ListUsers and ListGroups: the tenant's objects as paths. */
 static int method_list_users(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         TenantRecord *t = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
         int r = bus_user_paths(m, t->id, &paths);
@@ -276,7 +277,8 @@ static int method_list_users(sd_bus_message *msg, void *userdata, sd_bus_error *
 }
 
 static int method_list_groups(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         TenantRecord *t = userdata;
         _cleanup_(strv_freep) char **paths = NULL;
         int r = bus_group_paths(m, t->id, &paths);
@@ -285,9 +287,9 @@ static int method_list_groups(sd_bus_message *msg, void *userdata, sd_bus_error 
 }
 
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
-        _cleanup_free_ char *path = NULL;
         const char *display_name = NULL;
         const BusAttribute attrs[] = {
                 { "DisplayName", 's', &display_name },
@@ -297,7 +299,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
@@ -315,29 +317,25 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         r = tenant_update(m, m->store, &a, t, display_name, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        if (bus_tenant_path(t->slug, &path) >= 0)
-                (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_TENANT, NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
-        _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
         r = tenant_delete(m, m->store, &a, t, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        if (bus_tenant_path(t->slug, &path) >= 0)
-                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_TENANT, NULL);
         return sd_bus_reply_method_return(msg, NULL);
 }
 

@@ -11,13 +11,13 @@
 
 /* Common start of every method: the user of the object and the principal. */
 static int begin(sd_bus_message *msg, void *userdata, Manager **ret_m, UserRecord **ret_u, BusCaller *ret_c) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
         int r;
 
-        r = bus_caller_get(m, msg, ret_c);
+        r = bus_caller_get(f, msg, ret_c);
         if (r < 0)
                 return r;
-        *ret_m = m;
+        *ret_m = f->manager;
         *ret_u = user_record_ref(userdata);
         return 0;
 }
@@ -53,7 +53,6 @@ int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error
         r = auth_totp_begin(m, m->store, &a, u, &secret, &uri, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        bus_user_send_changed(m, u);
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -90,7 +89,6 @@ static int with_code(sd_bus_message *msg, void *userdata, sd_bus_error *error, C
         r = f(m, m->store, &a, u, code, &codes, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        bus_user_send_changed(m, u);
         return codes ? reply_codes(msg, codes) : sd_bus_reply_method_return(msg, NULL);
 }
 

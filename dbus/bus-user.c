@@ -30,8 +30,8 @@ static int user_load(Manager *m, const char *path, void **ret) {
 
 static int user_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
-        Manager *m = userdata;
-        return bus_find_cached(m, &m->user_cache, path, user_load, (void *(*)(void *)) user_record_unref, found);
+        BusFace *f = userdata;
+        return bus_find_cached(f, &f->user_cache, path, user_load, (void *(*)(void *)) user_record_unref, found);
 }
 
 int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret) {
@@ -56,26 +56,19 @@ int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret) {
 }
 
 static int user_enumerate(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
-        int r = bus_user_paths(userdata, 0, nodes);
+        BusFace *f = userdata;
+        int r = bus_user_paths(f->manager, 0, nodes);
         return r < 0 ? r : 1;
-}
-
-void bus_user_send_changed(Manager *m, const UserRecord *u) {
-        _cleanup_free_ char *path = NULL;
-
-        if (!m->bus || bus_user_path(u->tenant, u->name, &path) < 0)
-                return;
-        /* NULL: every property marked as emitting a change. */
-        (void) sd_bus_emit_properties_changed_strv(m->bus, path, TESSERA_IFACE_USER, NULL);
 }
 
 /* E-mail is personal data: shown to administrators and the user only. */
 static bool may_see_private(sd_bus *bus, const UserRecord *u) {
-        Manager *m = bus_manager_from_slot(bus);
+        BusFace *f = bus_face_from_slot(bus);
         sd_bus_message *msg = sd_bus_get_current_message(bus);
         BusCaller c;
 
-        if (!m || !msg || bus_caller_get(m, msg, &c) < 0)
+        /* No message: a signal, which goes to everybody. */
+        if (!f || !msg || bus_caller_get(f, msg, &c) < 0)
                 return false;
         Principal p = bus_caller_principal(&c);
         PolicyTarget t = policy_target_user(u);
@@ -117,13 +110,13 @@ static int property_get_has_password(sd_bus *bus, const char *path, const char *
  * administrators' to know. */
 static int property_get_totp(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(bus);
+        BusFace *f = bus_face_from_slot(bus);
         UserRecord *u = userdata;
         TotpStatus st = {};
         int r;
 
         if (may_see_private(bus, u)) {
-                r = auth_totp_status(m->store, u->id, &st);
+                r = auth_totp_status(f->manager->store, u->id, &st);
                 if (r < 0)
                         return r;
         }
@@ -134,28 +127,28 @@ static int property_get_totp(sd_bus *bus, const char *path, const char *interfac
 
 static int property_get_groups(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(bus);
+        BusFace *f = bus_face_from_slot(bus);
         UserRecord *u = userdata;
         _cleanup_(strv_freep) char **groups = NULL;
         int r;
 
-        r = store_user_groups(m->store, u->id, &groups);
+        r = store_user_groups(f->manager->store, u->id, &groups);
         if (r < 0)
                 return r;
         return sd_bus_message_append_strv(reply, groups);
 }
 
-/* Runs a change of the user that the handler's path names and replies. */
-static int reply_after_change(sd_bus_message *msg, Manager *m, const UserRecord *u, int r, const TesseraError *e,
-                              sd_bus_error *error) {
+/* Replies after a change of the user; the core announced it (events.h),
+ * and the signal follows from there. */
+static int reply_after_change(sd_bus_message *msg, int r, const TesseraError *e, sd_bus_error *error) {
         if (r < 0)
                 return bus_reply_tessera_error(error, e);
-        bus_user_send_changed(m, u);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
         _cleanup_free_ char *target = user_qualified_name(u);
         const char *role = NULL;
@@ -176,7 +169,7 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
         if (!target)
                 return -ENOMEM;
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
@@ -198,26 +191,27 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         }
 
         r = user_update(m, m->store, &a, u, &spec, &e);
-        return reply_after_change(msg, m, u, r, &e, error);
+        return reply_after_change(msg, r, &e, error);
 }
 
 static int simple_change(sd_bus_message *msg, void *userdata, sd_bus_error *error,
                          int (*change)(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool on,
                                        TesseraError *e),
                          bool on) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
         TesseraError e = {};
         BusCaller c;
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
         r = change(m, m->store, &a, u, on, &e);
-        return reply_after_change(msg, m, u, r, &e, error);
+        return reply_after_change(msg, r, &e, error);
 }
 
 static int set_locked(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool on, TesseraError *e) {
@@ -241,30 +235,21 @@ static int method_enable(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 }
 
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
-        _cleanup_free_ char *path = NULL;
         TesseraError e = {};
         BusCaller c;
         Principal a;
         int r;
 
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
+        /* The core announces the user and its private group gone. */
         r = user_delete(m, m->store, &a, u, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-
-        if (bus_user_path(u->tenant, u->name, &path) >= 0) {
-                _cleanup_free_ char *gpath = NULL;
-                (void) sd_bus_emit_interfaces_removed(m->bus, path, TESSERA_IFACE_USER, NULL);
-                /* The user-private group went with the user. */
-                if (bus_group_path(u->tenant, u->name, &gpath) >= 0)
-                        (void) sd_bus_emit_interfaces_removed(m->bus, gpath, TESSERA_IFACE_GROUP, NULL);
-        }
-        return sd_bus_reply_method_return(msg, NULL);
+        return reply_after_change(msg, r, &e, error);
 }
 
 /* SetPassword runs in up to two steps on the worker pool, as a password
@@ -301,10 +286,8 @@ static void set_password_reply(SetPasswordRequest *req, int r, const TesseraErro
         if (r < 0) {
                 bus_reply_tessera_error(&error, e);
                 (void) sd_bus_reply_method_error(req->msg, &error);
-        } else {
-                bus_user_send_changed(req->manager, u);
+        } else
                 (void) sd_bus_reply_method_return(req->msg, NULL);
-        }
         set_password_request_free(req);
 }
 
@@ -370,7 +353,8 @@ static void current_checked(void *userdata) {
 }
 
 static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = bus_manager_from_slot(sd_bus_message_get_bus(msg));
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
         _cleanup_(set_password_request_freep) SetPasswordRequest *req = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
@@ -386,7 +370,7 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
         r = sd_bus_message_read(msg, "ss", &current, &new_password);
         if (r < 0)
                 return r;
-        r = bus_caller_get(m, msg, &c);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);

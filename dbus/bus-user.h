@@ -8,9 +8,6 @@ extern const BusObjectType bus_user_type;
 /* The object paths of the users of a tenant (0: of all tenants). */
 int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret);
 
-/* Emits PropertiesChanged for the user's object. */
-void bus_user_send_changed(Manager *m, const UserRecord *u);
-
 /* The TOTP methods (bus-user-totp.c). */
 int bus_user_method_begin_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_user_method_confirm_totp(sd_bus_message *msg, void *userdata, sd_bus_error *error);

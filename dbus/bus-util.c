@@ -8,23 +8,20 @@
 #include "bus-errors.h"
 #include "escape.h"
 #include "log.h"
-
-Manager *bus_manager_from_slot(sd_bus *bus) {
-        return sd_bus_slot_get_userdata(sd_bus_get_current_slot(bus));
-}
+#include "names.h"
 
 /* The admin group is looked up at each check, so that a group created or
  * renamed after start-up counts. tesserad resolves with its own NSS module
  * bypassed, so this never waits on itself. */
-static bool creds_in_admin_group(Manager *m, sd_bus_creds *creds) {
+static bool creds_in_admin_group(const Config *config, sd_bus_creds *creds) {
         char buf[16384];
         struct group grp, *result = NULL;
         const gid_t *gids = NULL;
         gid_t egid;
         int n;
 
-        if (isempty(m->config->admin_group) ||
-            getgrnam_r(m->config->admin_group, &grp, buf, sizeof(buf), &result) != 0 || !result)
+        if (isempty(config->admin_group) ||
+            getgrnam_r(config->admin_group, &grp, buf, sizeof(buf), &result) != 0 || !result)
                 return false;
 
         if (sd_bus_creds_get_egid(creds, &egid) >= 0 && egid == result->gr_gid)
@@ -36,21 +33,20 @@ static bool creds_in_admin_group(Manager *m, sd_bus_creds *creds) {
         return false;
 }
 
-int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
+int bus_caller_get(BusFace *f, sd_bus_message *msg, BusCaller *ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         const char *sender = sd_bus_message_get_sender(msg);
+        uint64_t cookie = 0;
         uid_t uid;
         int r;
-
-        uint64_t cookie = 0;
 
         *ret = (BusCaller) { .uid = -1 };
         snprintf(ret->sender, sizeof(ret->sender), "%s", strempty(sender));
 
         if (sd_bus_message_get_cookie(msg, &cookie) >= 0 && cookie != 0 && sender &&
-            m->bus_caller_cache.cookie == cookie && streq(m->bus_caller_cache.sender, sender)) {
-                ret->uid = m->bus_caller_cache.uid;
-                ret->admin_group = m->bus_caller_cache.admin_group;
+            f->caller_cache.cookie == cookie && streq(f->caller_cache.sender, sender)) {
+                ret->uid = f->caller_cache.uid;
+                ret->admin_group = f->caller_cache.admin_group;
                 return 0;
         }
 
@@ -71,13 +67,13 @@ int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret) {
                 return log_warning_errno(r, "The bus gave no uid for %s: %m", ESC(sender));
 
         ret->uid = uid;
-        ret->admin_group = uid == 0 || creds_in_admin_group(m, creds);
+        ret->admin_group = uid == 0 || creds_in_admin_group(f->manager->config, creds);
 
         if (cookie != 0 && sender) {
-                snprintf(m->bus_caller_cache.sender, sizeof(m->bus_caller_cache.sender), "%s", sender);
-                m->bus_caller_cache.cookie = cookie;
-                m->bus_caller_cache.uid = ret->uid;
-                m->bus_caller_cache.admin_group = ret->admin_group;
+                snprintf(f->caller_cache.sender, sizeof(f->caller_cache.sender), "%s", sender);
+                f->caller_cache.cookie = cookie;
+                f->caller_cache.uid = ret->uid;
+                f->caller_cache.admin_group = ret->admin_group;
         }
         return 0;
 }
@@ -98,49 +94,103 @@ int bus_group_path(const char *tenant, const char *name, char **ret) {
         return sd_bus_path_encode_many(ret, TESSERA_BUS_GROUP_PREFIX "/%/%", tenant, name);
 }
 
-void *bus_cache_get(BusRecordCache *c, Manager *m, const char *path) {
-        if (c->record && c->generation == atomic_load(&m->generation) && c->path && streq(c->path, path))
+static void *cache_get(BusRecordCache *c, uint64_t generation, const char *path) {
+        if (c->record && c->generation == generation && c->path && streq(c->path, path))
                 return c->record;
         return NULL;
 }
 
-void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record, void *(*unref)(void *)) {
+/* Takes record: the cache owns it from now on, or it is freed. */
+static int cache_put(BusRecordCache *c, uint64_t generation, const char *path, void *record, void *(*unref)(void *)) {
         char *p = strdup(path);
 
+        if (!p) {
+                /* Nobody would own the record the caller is about to lend. */
+                if (unref)
+                        unref(record);
+                return -ENOMEM;
+        }
         if (c->record && c->unref)
                 c->unref(c->record);
         free(c->path);
-        /* Without memory for the path the record is simply not cached. */
         *c = (BusRecordCache) {
                 .path = p,
-                .record = p ? record : NULL,
+                .record = record,
                 .unref = unref,
-                .generation = atomic_load(&m->generation),
+                .generation = generation,
         };
-        if (!p && unref)
-                unref(record);
+        return 0;
 }
 
-int bus_find_cached(Manager *m, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
+int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
                     void **found) {
-        void *record = bus_cache_get(c, m, path);
+        /* Read before the load: a change that commits on another thread
+         * while we read the store bumps the generation past this one, so
+         * that a record that missed it is not kept as current. */
+        uint64_t generation = atomic_load(&f->manager->generation);
+        void *record = cache_get(c, generation, path);
         int r;
 
         if (!record) {
-                r = load(m, path, &record);
+                r = load(f->manager, path, &record);
                 if (r == -ENOENT)
                         return 0;
                 if (r < 0)
                         return r;
-                bus_cache_put(c, m, path, record, unref);
+                r = cache_put(c, generation, path, record, unref);
+                if (r < 0)
+                        return r;
         }
         *found = record;
         return 1;
 }
 
+const char *bus_text(const char *s, char **buf) {
+        size_t n;
+
+        *buf = NULL;
+        if (!s)
+                return "";
+        if (utf8_is_valid(s))
+                return s;
+        /* Each byte becomes at most four ("\xNN"): nothing is cut. */
+        n = MAX(4 * strlen(s) + 1, (size_t) 8);
+        *buf = malloc(n);
+        if (!*buf)
+                return "";
+        return escape_controls(s, *buf, n);
+}
+
+int bus_qualified_target(const char *name, const char *tenant, char **ret) {
+        size_t n = 0, k;
+
+        /* Names from the bus are UTF-8 (sd-bus checks); stop at the first
+         * character that would not fit whole, or that is not one. */
+        while (name[n] && (k = utf8_char_valid(name + n)) > 0 && n + k <= 64)
+                n += k;
+        return asprintf(ret, "%.*s@%s", (int) n, name, tenant) < 0 ? -ENOMEM : 0;
+}
+
 int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", strempty(*(char **) userdata));
+        _cleanup_free_ char *buf = NULL;
+        return sd_bus_message_append(reply, "s", bus_text(*(char **) userdata, &buf));
+}
+
+int bus_property_get_strv(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        if (r < 0)
+                return r;
+        STRV_FOREACH(s, *(char ***) userdata) {
+                _cleanup_free_ char *buf = NULL;
+                r = sd_bus_message_append(reply, "s", bus_text(*s, &buf));
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
 }
 
 int bus_property_get_bool(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -5,14 +5,9 @@
 
 #include <systemd/sd-bus.h>
 
-#include "change.h"
+#include "bus-face.h"
 #include "bus-names.h"
-#include "manager.h"
-
-/* The Manager that registered the vtable now running. Fallback vtables
- * hand their handlers the object's record as userdata, so the Manager
- * comes from the slot. */
-Manager *bus_manager_from_slot(sd_bus *bus);
+#include "change.h"
 
 /* Who sent a message, from the bus's credentials. Plain data, so that
  * asynchronous work can copy it. */
@@ -21,11 +16,19 @@ typedef struct BusCaller {
         bool admin_group;         /* root, or a member of [daemon] admin_group */
         char sender[256];
 } BusCaller;
-int bus_caller_get(Manager *m, sd_bus_message *msg, BusCaller *ret);
+int bus_caller_get(BusFace *f, sd_bus_message *msg, BusCaller *ret);
 
 /* The Principal for core operations; it points into c. */
 static inline Principal bus_caller_principal(const BusCaller *c) {
         return principal_local("dbus", (uid_t) c->uid, c->admin_group, c->sender);
+}
+
+/* Both at once: the caller into c, its Principal into ret. */
+static inline int bus_caller_actor(BusFace *f, sd_bus_message *msg, BusCaller *c, Principal *ret) {
+        int r = bus_caller_get(f, msg, c);
+        if (r >= 0)
+                *ret = bus_caller_principal(c);
+        return r;
 }
 
 /* A table entry for bus_read_attributes(): the a{sv} key, its D-Bus type
@@ -52,17 +55,24 @@ int bus_tenant_path(const char *slug, char **ret);
 int bus_user_path(const char *tenant, const char *name, char **ret);
 int bus_group_path(const char *tenant, const char *name, char **ret);
 
-/* The record cache of a D-Bus object type. bus_cache_get() returns a
- * borrowed record for path when the cached one is still current. */
-void *bus_cache_get(BusRecordCache *c, Manager *m, const char *path);
-void bus_cache_put(BusRecordCache *c, Manager *m, const char *path, void *record, void *(*unref)(void *));
-
-/* The work of a D-Bus find callback: the cached record for path, or one
+/* The work of a D-Bus find callback: the cached record for path while no
+ * change was committed since it was loaded (Manager.generation), or one
  * that load gets from the store (-ENOENT when there is no such object),
  * then cached. Returns 1 with *found set (borrowed), 0 for no object. */
 typedef int (*BusLoadFunc)(Manager *m, const char *path, void **ret);
-int bus_find_cached(Manager *m, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
+int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
                     void **found);
+
+/* Text for a D-Bus string: sd-bus refuses what is not UTF-8, and one
+ * record that holds such bytes (an audit target cut inside a character
+ * by an older version, say) must not make a whole reply fail. Returns s
+ * when it is UTF-8, else a copy with the stray bytes escaped ("\xNN")
+ * in *buf, which the caller frees; "" for NULL and for want of memory. */
+const char *bus_text(const char *s, char **buf);
+
+/* "NAME@TENANT" for audit targets, the name cut to at most 64 bytes at a
+ * whole character, so that the target stays short and UTF-8. */
+int bus_qualified_target(const char *name, const char *tenant, char **ret);
 
 /* Getters for the common property types, reading the field at the
  * vtable's offset in the record (sd-bus adds it to userdata). */
@@ -74,10 +84,9 @@ int bus_property_get_usec(sd_bus *bus, const char *path, const char *interface, 
                           sd_bus_message *reply, void *userdata, sd_bus_error *error);
 int bus_property_get_uint32(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error);
+int bus_property_get_strv(sd_bus *bus, const char *path, const char *interface, const char *property,
+                          sd_bus_message *reply, void *userdata, sd_bus_error *error);
 
 /* Replies with an array of object paths. */
 int bus_reply_paths(sd_bus_message *msg, char **paths);
 
-/* Installs a filter that records calls which sd-bus itself turns away
- * (wrong argument types, unknown objects) in the audit trail. */
-int bus_install_audit_filter(Manager *m);

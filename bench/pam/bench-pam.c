@@ -151,7 +151,7 @@ static int lookup_once(sd_bus *bus, LookupKind kind) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         int r = sd_bus_call_method(bus, "org.tessera.Identity1", "/org/tessera/Identity1",
-                                   "org.tessera.Identity1.Manager", "FindUserByName", &e, &reply, "ss", "",
+                                   "org.tessera.Identity1.Manager", "GetUserByName", &e, &reply, "ss", "",
                                    arg_tessera_user);
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
@@ -328,7 +328,7 @@ int main(int argc, char *argv[]) {
                 if (child == 0) {
                         if (k == 2)
                                 setenv("TESSERA_NSS_CACHE", "0", 1);
-                        _exit(lookups(k == 0 ? LOOKUP_DBUS : LOOKUP_NSS, k == 0   ? "D-Bus FindUserByName"
+                        _exit(lookups(k == 0 ? LOOKUP_DBUS : LOOKUP_NSS, k == 0   ? "D-Bus GetUserByName"
                                                                          : k == 1 ? "NSS getpwnam (cache)"
                                                                                   : "NSS getpwnam (socket)"));
                 }

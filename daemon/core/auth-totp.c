@@ -347,6 +347,7 @@ int auth_totp_new_backup_codes(Manager *m, Store *s, const Principal *a, const U
                 change_audit_failure(s, a, "totp.backup-codes", u->tenant, target, e);
                 return r;
         }
+        manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
         log_info("%s: new backup codes.", target);
         *ret_backup_codes = TAKE_PTR(codes);
         return 0;

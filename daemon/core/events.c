@@ -170,6 +170,11 @@ void event_bus_publish(EventBus *b, const ChangeEvent *e) {
                                 change_kind_to_string(e->kind), change_op_to_string(e->op), strna(e->name));
 }
 
+void event_bus_flush(EventBus *b) {
+        if (b)
+                deliver(b, take_queue(b));
+}
+
 const char *change_kind_to_string(ChangeKind k) {
         static const char *const names[_CHANGE_KIND_MAX] = {
                 [CHANGE_TENANT] = "tenant",

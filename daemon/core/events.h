@@ -95,5 +95,11 @@ int event_bus_subscribe(EventBus *b, EventDelivery delivery, ChangeFunc func, vo
  * change itself is committed and every inline subscriber saw it. */
 void event_bus_publish(EventBus *b, const ChangeEvent *e);
 
+/* On the main thread, once no thread publishes any more (at shutdown, after
+ * the workers finished what they had): delivers what is queued to the
+ * main-loop subscribers now, as the loop would have, so that the faces
+ * announce the last changes before they go. */
+void event_bus_flush(EventBus *b);
+
 const char *change_kind_to_string(ChangeKind k);
 const char *change_op_to_string(ChangeOp o);

@@ -191,6 +191,9 @@ static int change_member(Manager *m, Store *s, const Principal *a, const GroupRe
         if (valid_user_name(user) && asprintf(&details, "{\"member\":\"%s\"}", user) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
         r = change_group(m, s, a, add ? POLICY_GROUP_ADD_MEMBER : POLICY_GROUP_REMOVE_MEMBER, g, do_member, &c, details, e);
+        /* The member's list of groups changed too. */
+        if (r >= 0)
+                manager_changed(m, change_event_user(CHANGE_USER, c.found, CHANGE_UPDATED));
         if (r >= 0 && ret_user)
                 *ret_user = TAKE_PTR(c.found);
         user_record_unref(c.found);

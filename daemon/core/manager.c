@@ -33,13 +33,6 @@ int manager_new(Config *config, Manager **ret) {
         return 0;
 }
 
-static void bus_record_cache_clear(BusRecordCache *c) {
-        if (c->record && c->unref)
-                c->unref(c->record);
-        free(c->path);
-        *c = (BusRecordCache) {};
-}
-
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
@@ -47,17 +40,9 @@ Manager *manager_free(Manager *m) {
         /* The faces are gone by now (main() stops them first); the
          * workers too, unless start-up failed half-way. */
         manager_stop_workers(m);
-        if (m->bus) {
-                (void) sd_bus_flush(m->bus);
-                m->bus = sd_bus_flush_close_unref(m->bus);
-        }
         m->events = event_bus_free(m->events);
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
-        bus_record_cache_clear(&m->tenant_cache);
-        bus_record_cache_clear(&m->user_cache);
-        bus_record_cache_clear(&m->group_cache);
-        bus_record_cache_clear(&m->application_cache);
         store_close(m->store);
         sd_event_unref(m->event);
         free(m->database_path);

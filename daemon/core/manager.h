@@ -10,7 +10,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -25,19 +24,9 @@
 typedef struct AuditRetention AuditRetention;
 typedef struct Limiter Limiter;
 
-/* A record loaded for a D-Bus object path, kept while the data it came from
- * has not changed, so that GetAll reads the store once, not per property. */
-typedef struct BusRecordCache {
-        char *path;
-        void *record;
-        void *(*unref)(void *record);
-        uint64_t generation;
-} BusRecordCache;
-
 typedef struct Manager {
         Config *config;
         sd_event *event;
-        sd_bus *bus;
         Store *store;             /* the main thread's connection */
         WorkerPool *workers;
         char *database_path;
@@ -70,20 +59,10 @@ typedef struct Manager {
         /* Held while a tenant's first keys are made (signing_keys_ensure()). */
         pthread_mutex_t keys_lock;
 
-        /* Bumped after every committed change, from any thread: caches
-         * keyed by it (the HTTP threads' tenants and applications) reload. */
+        /* Bumped after every committed change of a record (manager_changed()),
+         * from any thread: caches keyed by it (the HTTP threads' tenants and
+         * applications, the D-Bus objects' records) reload. */
         _Atomic uint64_t generation;
-
-        BusRecordCache tenant_cache, user_cache, group_cache, application_cache;
-
-        /* The credentials of the last D-Bus message asked about, so that one
-         * call that reads several private properties asks the bus once. */
-        struct {
-                char sender[256];
-                uint64_t cookie;
-                int64_t uid;
-                bool admin_group;
-        } bus_caller_cache;
 } Manager;
 
 int manager_new(Config *config, Manager **ret);

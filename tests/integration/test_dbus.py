@@ -94,11 +94,15 @@ class DbusTest(unittest.TestCase):
         user = self.call(path, "Tenant", "CreateUser", "sa{sv}", "ada", 1, "RealName", "s", "Ada L")[0]
         self.assertEqual(user, ROOT + "/user/umbrella/ada")
         uid = self.prop(user, "User", "Uid")
-        self.assertEqual(self.call(ROOT, "Manager", "FindUserByName", "ss", "umbrella", "ada")[0], user)
-        self.assertEqual(self.call(ROOT, "Manager", "FindUserByUid", "u", uid)[0], user)
         upg = ROOT + "/group/umbrella/ada"
-        self.assertEqual(self.call(ROOT, "Manager", "FindGroupByName", "ss", "umbrella", "ada")[0], upg)
-        self.assertEqual(self.call(ROOT, "Manager", "FindGroupByGid", "u", uid)[0], upg)
+        # The lookups are named Get* as systemd's managers name theirs; the
+        # Find* names of the first version still answer the same.
+        for prefix in ("Get", "Find"):
+            with self.subTest(prefix=prefix):
+                self.assertEqual(self.call(ROOT, "Manager", prefix + "UserByName", "ss", "umbrella", "ada")[0], user)
+                self.assertEqual(self.call(ROOT, "Manager", prefix + "UserByUid", "u", uid)[0], user)
+                self.assertEqual(self.call(ROOT, "Manager", prefix + "GroupByName", "ss", "umbrella", "ada")[0], upg)
+                self.assertEqual(self.call(ROOT, "Manager", prefix + "GroupByGid", "u", uid)[0], upg)
         events = self.call(ROOT, "Manager", "ListAuditEvents", "a{sv}", 1, "Target", "s", "ada@umbrella")[0]
         self.assertEqual([(e[5], e[8]) for e in events], [("user.create", "success")])
 
@@ -179,9 +183,13 @@ class DbusTest(unittest.TestCase):
             ((t, IFACE + "Tenant.CreateUser", "dup", "{}"), "AlreadyExists"),
             ((ROOT, IFACE + "Manager.CreateTenant", "acme", ""), "AlreadyExists"),
             ((ROOT, IFACE + "Manager.CreateTenant", "Not Valid", ""), "InvalidArgument"),
+            ((ROOT, IFACE + "Manager.GetUserByName", "acme", "ghost"), "NotFound"),
+            ((ROOT, IFACE + "Manager.GetUserByName", "ghosttown", "ghost"), "NotFound"),
+            ((ROOT, IFACE + "Manager.GetUserByUid", "uint32 4"), "NotFound"),
+            ((ROOT, IFACE + "Manager.GetGroupByName", "acme", "ghost"), "NotFound"),
+            ((ROOT, IFACE + "Manager.GetGroupByGid", "uint32 4"), "NotFound"),
             ((ROOT, IFACE + "Manager.FindUserByName", "acme", "ghost"), "NotFound"),
-            ((ROOT, IFACE + "Manager.FindUserByName", "ghosttown", "ghost"), "NotFound"),
-            ((ROOT, IFACE + "Manager.FindUserByUid", "uint32 4"), "NotFound"),
+            ((ROOT, IFACE + "Manager.GetApplication", "acme", "ghost"), "NotFound"),
             ((ROOT, IFACE + "Manager.GetTenant", "ghosttown"), "NotFound"),
             ((t, IFACE + "Tenant.CreateUser", "n" * 40, "{}"), "InvalidArgument"),
             ((t, IFACE + "Tenant.CreateUser", "n" * 100000, "{}"), "InvalidArgument"),
@@ -216,6 +224,24 @@ class DbusTest(unittest.TestCase):
         events = [e for e in self.audit(target="typo@acme") if e["result"] == "invalid"]
         self.assertEqual(len(events), 3)
 
+    def test_audit_trail_stays_utf8(self):
+        """A name cut to fit an audit target is cut at a whole character, and
+        whatever the trail holds goes out as valid D-Bus strings: one record
+        must not make the trail unreadable."""
+        self.ensure_tenant("acme")
+        cut = "a" + "\u00e9" * 31                # the most of the name that fits 64 bytes
+        name = cut + "\u00e9" * 9                # 81 bytes: "%.64s" would end inside an é
+        for method in ("CreateUser", "CreateApplication"):
+            self.call(ROOT + "/tenant/acme", "Tenant", method, "sa{sv}", name, 0, ok=False)
+        targets = {}
+        for action in ("user.create", "application.create"):
+            events = self.call(ROOT, "Manager", "ListAuditEvents", "a{sv}", 1, "Action", "s", action)[0]
+            targets[action] = [e[7] for e in events if e[7].startswith(cut)]
+        self.assertEqual(targets["user.create"], [cut + "@acme"])
+        self.assertEqual(len(targets["application.create"]), 1, targets)
+        self.assertTrue(targets["application.create"][0].endswith("@acme"), targets)
+        self.assertEqual(self.t.ctl("audit", "list").returncode, 0)
+
     def test_unknown_object_is_audited(self):
         name, _ = self.error_name(ROOT + "/user/acme/nobodyhere", IFACE + "User.Lock")
         self.assertEqual(name, "org.freedesktop.DBus.Error.UnknownObject")
@@ -233,6 +259,12 @@ class DbusTest(unittest.TestCase):
         self.assertEqual(self.prop(user, "User", "Name", user=NOBODY), "priv")
         self.assertEqual(self.prop(user, "User", "Email", user=NOBODY), "", "e-mail is for admins and the user")
         self.assertEqual(self.prop(user, "User", "Email"), "priv@example.com")
+        # The policy file lets anybody look users up, by the old names too.
+        for method in ("GetUserByName", "FindUserByName"):
+            with self.subTest(method=method):
+                p = self.t.gdbus(ROOT, IFACE + "Manager." + method, "acme", "priv", user=NOBODY)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(user, p.stdout)
         for path, method, args in ((ROOT, "Manager.CreateTenant", ["x", ""]),
                                    (t, "Tenant.CreateUser", ["x", "{}"]),
                                    (t, "Tenant.Delete", []),
@@ -305,14 +337,20 @@ class IntrospectionTest(unittest.TestCase):
     """The interfaces served match the XML kept in dbus/."""
 
     @staticmethod
-    def normalize(iface):
+    def annotations(el):
+        """Deprecated methods and how properties signal their changes are
+        part of the contract too."""
+        return tuple(sorted((a.get("name"), a.get("value")) for a in el.findall("annotation")))
+
+    @classmethod
+    def normalize(cls, iface):
         out = set()
         for el in iface:
             if el.tag == "method":
                 args = tuple((a.get("type"), a.get("name"), a.get("direction", "in")) for a in el.findall("arg"))
-                out.add(("method", el.get("name"), args))
+                out.add(("method", el.get("name"), args, cls.annotations(el)))
             elif el.tag == "property":
-                out.add(("property", el.get("name"), el.get("type"), el.get("access")))
+                out.add(("property", el.get("name"), el.get("type"), el.get("access"), cls.annotations(el)))
             elif el.tag == "signal":
                 out.add(("signal", el.get("name"), tuple(a.get("type") for a in el.findall("arg"))))
         return out

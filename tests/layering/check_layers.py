@@ -14,6 +14,10 @@ the parts listed for it in ALLOWED, nothing else:
     another face;
   - daemon/main.c, which wires the core to its faces, sees everything.
 
+Of the system headers, sd-bus's belongs to the D-Bus face (and to lib/'s
+D-Bus API, the CLI and main()): the core and the other faces keep no bus
+type (FORBIDDEN_SYSTEM).
+
 The build enforces the same with per-target include directories; this
 check also catches a path written around them ("../daemon/core/user.h")
 and names the offending line. Tests and benchmarks may look at anything.
@@ -56,6 +60,13 @@ ALLOWED = {
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s+<([^>]+)>')
+
+FORBIDDEN_SYSTEM = {
+    "core": {"systemd/sd-bus.h"},
+    "http": {"systemd/sd-bus.h"},
+    "host": {"systemd/sd-bus.h"},
+}
 
 
 def part_of(rel):
@@ -99,6 +110,10 @@ def check(root):
             continue
         with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
+                m = SYSTEM_INCLUDE.match(line)
+                if m and m.group(1) in FORBIDDEN_SYSTEM.get(part, ()):
+                    problems.append(f"{rel}:{number}: includes <{m.group(1)}>, which {part} may not use")
+                    continue
                 m = INCLUDE.match(line)
                 if not m:
                     continue
@@ -155,6 +170,7 @@ class SelfTest(unittest.TestCase):
             "host includes dbus": ("host/pam-server.c", '#include "bus-util.h"\n'),
             "a path around the include directories": ("pam_module/pam.c", '#include "../daemon/core/user.h"\n'),
             "a header name twice": ("http/user.h", ""),
+            "core uses sd-bus": ("daemon/core/user.h", '#include <systemd/sd-bus.h>\n'),
         }
         for what, (rel, text) in cases.items():
             with self.subTest(what):

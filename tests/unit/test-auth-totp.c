@@ -46,6 +46,7 @@ START_TEST(test_self_enrollment) {
         Principal self = self_actor(u);
         uint8_t seed[TOTP_SECRET_SIZE];
         char code[TOTP_DIGITS + 1], wrong[16];
+        TestEvents *events = NULL;
         TotpStatus st;
         TesseraError e = {};
 
@@ -87,10 +88,14 @@ START_TEST(test_self_enrollment) {
 
         /* New backup codes need a current code from the user... */
         e = (TesseraError) {};
+        events = test_events_follow(m);
         ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &self, u, NULL, &codes2, &e), -EKEYREJECTED);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, u->name), 0);
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &self, u, codes[0], &codes2, &e), 0);
         ck_assert_uint_eq(strv_length(codes2), BACKUP_CODE_COUNT);
+        /* (BackupCodesLeft changed: the faces are told.) */
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, u->name), 1);
         /* ...and replace the old ones, the one just used included. */
         ck_assert_int_eq(auth_test_login(m, u, "pw", codes[1], AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
         ck_assert_int_eq(auth_test_login(m, u, "pw", codes2[0], AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
@@ -116,6 +121,8 @@ START_TEST(test_self_enrollment) {
         ck_assert_uint_eq(auth_test_audit_count(m, "totp.disable", AUDIT_SUCCESS), 1);
         ck_assert(!auth_test_audit_contains(m, b32));
         ck_assert(!auth_test_audit_contains(m, codes2[1]));
+        m = manager_free(m);
+        test_events_free(events);
 }
 END_TEST
 

@@ -192,6 +192,30 @@ START_TEST(test_members) {
 }
 END_TEST
 
+/* A member change is announced for the group (Members) and for the user
+ * (the groups they are in): the faces learn of both from the core. */
+START_TEST(test_member_change_announced) {
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
+        _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
+        TestEvents *events = test_events_follow(m);
+        TesseraError e = {};
+
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, g, "alice", NULL, &e), 0);
+        ck_assert_uint_eq(events->n, 2);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_GROUP, CHANGE_UPDATED, "ops"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_USER, CHANGE_UPDATED, "alice"), 1);
+        ck_assert_int_eq(group_remove_member(m, m->store, &test_admin, g, "alice", NULL, &e), 0);
+        ck_assert_uint_eq(events->n, 4);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_USER, CHANGE_UPDATED, "alice"), 2);
+        /* A refused change announces nothing. */
+        ck_assert_int_eq(group_remove_member(m, m->store, &test_admin, g, "alice", NULL, &e), -ENOENT);
+        ck_assert_uint_eq(events->n, 4);
+
+        m = manager_free(m);
+        test_events_free(events);
+}
+END_TEST
+
 START_TEST(test_members_invalid) {
         _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
@@ -287,6 +311,7 @@ static Suite *core_group_suite(void) {
         tc = tcase_create("members");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_members);
+        tcase_add_test(tc, test_member_change_announced);
         tcase_add_test(tc, test_members_invalid);
         tcase_add_test(tc, test_members_cross_tenant);
         tcase_add_test(tc, test_change_inside_open_transaction);

@@ -145,6 +145,33 @@ START_TEST(test_free_drops_the_rest) {
 }
 END_TEST
 
+/* At shutdown, once nobody publishes: what is queued is delivered at once,
+ * in order, without the loop. */
+START_TEST(test_flush_delivers_the_rest) {
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(event_bus_freep) EventBus *bus = NULL;
+        Seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER, .main_thread = pthread_self() };
+
+        ck_assert_int_ge(sd_event_new(&event), 0);
+        ck_assert_int_eq(event_bus_new(event, &bus), 0);
+        ck_assert_int_eq(event_bus_subscribe(bus, EVENT_DELIVER_MAIN_LOOP, on_main, &seen), 0);
+        event_bus_publish(bus, &(ChangeEvent) { .kind = CHANGE_USER, .op = CHANGE_UPDATED, .tenant_id = 0, .id = 1,
+                                                .name = "first" });
+        event_bus_publish(bus, &(ChangeEvent) { .kind = CHANGE_USER, .op = CHANGE_UPDATED, .tenant_id = 0, .id = 2,
+                                                .name = "last" });
+        event_bus_flush(bus);
+        ck_assert_uint_eq(seen.main_count, 2);
+        ck_assert(!seen.out_of_order);
+        ck_assert_str_eq(seen.last_name, "last");
+        /* Delivered once: the loop finds nothing more. */
+        ck_assert_int_ge(sd_event_run(event, 0), 0);
+        ck_assert_uint_eq(seen.main_count, 2);
+        event_bus_flush(bus);
+        ck_assert_uint_eq(seen.main_count, 2);
+        event_bus_flush(NULL);
+}
+END_TEST
+
 START_TEST(test_subscribe_limits) {
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(event_bus_freep) EventBus *bus = NULL;
@@ -171,6 +198,7 @@ static Suite *events_suite(void) {
         tcase_add_test(tc, test_threads_and_order);
         tcase_add_test(tc, test_inline_before_return_and_copies);
         tcase_add_test(tc, test_free_drops_the_rest);
+        tcase_add_test(tc, test_flush_delivers_the_rest);
         tcase_add_test(tc, test_subscribe_limits);
         suite_add_tcase(s, tc);
         return s;

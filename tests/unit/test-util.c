@@ -276,6 +276,44 @@ Manager *test_manager_new(void) {
         return m;
 }
 
+static void record_event(const ChangeEvent *e, void *userdata) {
+        TestEvents *t = userdata;
+
+        ck_assert_uint_lt(t->n, ELEMENTSOF(t->seen));
+        t->seen[t->n].kind = e->kind;
+        t->seen[t->n].op = e->op;
+        snprintf(t->seen[t->n].name, sizeof(t->seen[t->n].name), "%s", strempty(e->name));
+        t->n++;
+}
+
+TestEvents *test_events_follow(Manager *m) {
+        TestEvents *t = calloc(1, sizeof(TestEvents));
+
+        ck_assert_ptr_nonnull(t);
+        ck_assert_ptr_null(m->events);
+        ck_assert_int_ge(sd_event_new(&t->event), 0);
+        ck_assert_int_eq(event_bus_new(t->event, &m->events), 0);
+        ck_assert_int_eq(event_bus_subscribe(m->events, EVENT_DELIVER_INLINE, record_event, t), 0);
+        return t;
+}
+
+TestEvents *test_events_free(TestEvents *t) {
+        if (t) {
+                sd_event_unref(t->event);
+                free(t);
+        }
+        return NULL;
+}
+
+size_t test_events_count(const TestEvents *t, ChangeKind kind, ChangeOp op, const char *name) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n; i++)
+                if (t->seen[i].kind == kind && t->seen[i].op == op && (!name || streq(t->seen[i].name, name)))
+                        n++;
+        return n;
+}
+
 const Principal test_admin = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = 0, .name = "root",
                                 .admin_group = true };
 const Principal test_nobody = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = 1000, .name = "mallory",

@@ -82,6 +82,23 @@ void test_gate_open(TestGate *g);
  * an in-memory store; no bus, no event loop, no workers. */
 Manager *test_manager_new(void);
 
+/* The change events the core announces on m (events.h), recorded by an
+ * inline subscriber as they are published. test_events_follow() gives m an
+ * event bus; free the TestEvents after the Manager. */
+typedef struct TestEvents {
+        sd_event *event;
+        size_t n;
+        struct {
+                ChangeKind kind;
+                ChangeOp op;
+                char name[64];
+        } seen[64];
+} TestEvents;
+TestEvents *test_events_follow(Manager *m);
+TestEvents *test_events_free(TestEvents *t);
+/* How many events of kind and op about name (NULL: any) were published. */
+size_t test_events_count(const TestEvents *t, ChangeKind kind, ChangeOp op, const char *name);
+
 /* An administrator (root over D-Bus) and an ordinary caller. */
 extern const Principal test_admin;
 extern const Principal test_nobody;
