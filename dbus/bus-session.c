@@ -11,7 +11,7 @@
 #include "user.h"
 
 /* Turns the User and Tenant keys of the filter into ids. */
-static int resolve_filter(Manager *m, const char *tenant, const char *user, SessionFilter *f, TesseraError *e) {
+static int resolve_filter(Manager *m, const char *tenant, const char *user, HostSessionFilter *f, TesseraError *e) {
         int r;
 
         if (user) {
@@ -48,8 +48,8 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
                 { "OpenOnly", 'b', &open_only },
                 { "Limit", 'u', &limit },
         };
-        SessionRecord *list = NULL;
-        SessionFilter f = {};
+        HostSessionRecord *list = NULL;
+        HostSessionFilter f = {};
         TesseraError e = {};
         size_t n = 0;
         BusCaller c;
@@ -70,7 +70,7 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
         f.open_only = open_only;
         f.limit = limit == 0 ? 1000 : MIN(limit, 10000u);
 
-        r = session_list(m, m->store, &a, &f, &list, &n, &e);
+        r = host_session_list(m, m->store, &a, &f, &list, &n, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -78,12 +78,12 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(tsssssssutt)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                const SessionRecord *s = &list[i];
+                const HostSessionRecord *s = &list[i];
                 r = sd_bus_message_append(reply, "(tsssssssutt)", (uint64_t) s->id, s->tenant, s->user_name, s->kind,
                                           s->service, s->tty, s->remote_host, s->remote_user, s->pid,
                                           (uint64_t) s->opened_usec, (uint64_t) s->closed_usec);
         }
-        session_record_array_free(list, n);
+        host_session_record_array_free(list, n);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

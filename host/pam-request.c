@@ -358,7 +358,7 @@ static void handle_account(PamConnection *c, const UserRecord *u) {
 }
 
 static void handle_session(PamConnection *c, const UserRecord *u) {
-        SessionSpec spec = {
+        HostSessionSpec spec = {
                 .kind = "pam",
                 .service = c->req.service,
                 .tty = c->req.tty,
@@ -373,10 +373,10 @@ static void handle_session(PamConnection *c, const UserRecord *u) {
         int r;
 
         if (c->req.type == PAM_MSG_SESSION_OPEN)
-                r = session_open(c->manager, c->manager->store, &a, u, &spec, &id, &e);
+                r = host_session_open(c->manager, c->manager->store, &a, u, &spec, &id, &e);
         else
-                r = session_close(c->manager, c->manager->store, &a, u, (int64_t) MIN(c->req.session_id, (uint64_t) INT64_MAX),
-                                  &spec, &e);
+                r = host_session_close(c->manager, c->manager->store, &a, u,
+                                       (int64_t) MIN(c->req.session_id, (uint64_t) INT64_MAX), &spec, &e);
         if (r < 0) {
                 reply_status(c, r == -EACCES ? PAM_STATUS_DENIED : PAM_STATUS_ERROR, tessera_error_message(&e));
                 return;

@@ -141,8 +141,9 @@ int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digest
 int store_backup_code_consume(Store *s, int64_t user_id, const uint8_t digest[static STORE_DIGEST_SIZE]);
 int store_backup_codes_count(Store *s, int64_t user_id, unsigned *ret);
 
-/* Sessions: one login (PAM now; web and OIDC later). */
-typedef struct SessionRecord {
+/* Host sessions: one login on a host each (PAM), see host-session.h. The
+ * browser sessions of the OpenID provider are another thing (store-oidc.h). */
+typedef struct HostSessionRecord {
         int64_t id;
         int64_t user_id;
         char *tenant;                 /* filled in by the store on reads */
@@ -155,25 +156,25 @@ typedef struct SessionRecord {
         uint32_t pid;
         int64_t opened_usec;
         int64_t closed_usec;          /* 0: still open */
-} SessionRecord;
+} HostSessionRecord;
 
-typedef struct SessionFilter {
+typedef struct HostSessionFilter {
         int64_t tenant_id;            /* 0: all */
         int64_t user_id;              /* 0: all */
         bool open_only;
         size_t limit;                 /* 0: a default of 1000 */
-} SessionFilter;
+} HostSessionFilter;
 
-int store_session_open(Store *s, const SessionRecord *in, int64_t *ret_id);
+int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_id);
 /* Closes an open session of the user: -ENOENT when there is none with id. */
-int store_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec);
+int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec);
 /* The newest open session of the user from this service, tty and pid
  * (for a close that lost the session id). */
-int store_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
+int store_host_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
                             int64_t *ret_id);
 /* Newest first. */
-int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, size_t *ret_n);
-void session_record_array_free(SessionRecord *a, size_t n);
+int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRecord **ret, size_t *ret_n);
+void host_session_record_array_free(HostSessionRecord *a, size_t n);
 /* Lookups for the NSS service (store-lookup.c): records with public fields
  * only (no password hash, no e-mail). Listings are pages ordered by ID,
  * starting at from_uid / from_gid inclusive. */
