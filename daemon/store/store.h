@@ -15,14 +15,17 @@
  * restart, no reopening. Out-parameters are written only on success.
  *
  * A Store is one connection, used by one thread at a time; every thread
- * that needs the store opens its own. Writes run inside store_begin() ..
- * store_commit(); store_commit() returns only once the change is durable. */
+ * that needs the store has its own, from the StorePool (store-pool.h),
+ * which opens them from the StoreConfig ([store] of tesserad.conf). Writes
+ * run inside store_begin() .. store_commit(); store_commit() returns only
+ * once the change is durable. */
 
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "audit.h"
 #include "records.h"
+#include "store-config.h"
 
 typedef struct Store Store;
 
@@ -31,10 +34,11 @@ typedef struct IdRange {
         uint32_t min, max, slice_size;
 } IdRange;
 
-/* Opens (creating if needed, mode 0600) and migrates the database at path;
- * ":memory:" gives a private in-memory database for tests. A database
- * written by a newer tesserad is refused with -EPROTONOSUPPORT. */
-int store_open(const char *path, Store **ret);
+/* Opens one connection as c says, creating and migrating the database if
+ * needed (SQLite: the file at c->path, mode 0600). A database written by a
+ * newer tesserad is refused with -EPROTONOSUPPORT. The daemon's threads
+ * get theirs from a StorePool; this is the pool's, and the tests'. */
+int store_open(const StoreConfig *c, Store **ret);
 Store *store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
