@@ -374,13 +374,13 @@ END_TEST
 /* --- a user created with a password -------------------------------------- */
 
 START_TEST(test_create_user) {
-        _cleanup_(user_record_unrefp) UserRecord *first = auth_test_user(m, "first", NULL);
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         UserSpec spec = USER_SPEC_INIT;
         char real_name[] = "Bruce Wayne";
         TesseraError e = {};
         Seen s = {};
 
+        user_record_unref(auth_test_user(m, "first", NULL));      /* makes tenant acme */
         ck_assert_int_eq(store_tenant_get(m->store, "acme", &t), 0);
         spec.real_name = real_name;
         spec.shell = "/bin/sh";
@@ -401,12 +401,12 @@ START_TEST(test_create_user) {
 END_TEST
 
 START_TEST(test_create_user_refused_at_once) {
-        _cleanup_(user_record_unrefp) UserRecord *first = auth_test_user(m, "first", NULL);
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         UserSpec spec = USER_SPEC_INIT, bad_shell = USER_SPEC_INIT;
         TesseraError e = {};
         Seen s = {};
 
+        user_record_unref(auth_test_user(m, "first", NULL));      /* makes tenant acme */
         ck_assert_int_eq(store_tenant_get(m->store, "acme", &t), 0);
         /* The name, judged by the core alone, with its message. */
         ck_assert_int_eq(password_change_create_user(m, &test_admin, t, "Not Valid", &spec, "a fine password", on_done,
