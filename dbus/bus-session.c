@@ -11,7 +11,7 @@
 #include "user.h"
 
 /* Turns the User and Tenant keys of the filter into ids. */
-static int resolve_filter(Manager *m, const char *tenant, const char *user, SessionFilter *f, TesseraError *e) {
+static int resolve_filter(Manager *m, const char *tenant, const char *user, HostSessionFilter *f, TesseraError *e) {
         int r;
 
         if (user) {
@@ -49,8 +49,8 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
                 { "OpenOnly", 'b', &open_only },
                 { "Limit", 'u', &limit },
         };
-        SessionRecord *list = NULL;
-        SessionFilter filter = {};
+        HostSessionRecord *list = NULL;
+        HostSessionFilter filter = {};
         TesseraError e = {};
         size_t n = 0;
         BusCaller c;
@@ -71,7 +71,7 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
         filter.open_only = open_only;
         filter.limit = limit == 0 ? 1000 : MIN(limit, 10000u);
 
-        r = session_list(m, m->store, &a, &filter, &list, &n, &e);
+        r = host_session_list(m, m->store, &a, &filter, &list, &n, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
 
@@ -79,7 +79,7 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(tsssssssutt)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                const SessionRecord *s = &list[i];
+                const HostSessionRecord *s = &list[i];
                 /* PAM items are checked when a session opens, but what goes
                  * on the bus must be UTF-8 whatever the store holds. */
                 _cleanup_free_ char *b1 = NULL, *b2 = NULL, *b3 = NULL, *b4 = NULL, *b5 = NULL, *b6 = NULL,
@@ -90,7 +90,7 @@ int bus_manager_method_list_sessions(sd_bus_message *msg, void *userdata, sd_bus
                                           bus_text(s->remote_host, &b6), bus_text(s->remote_user, &b7), s->pid,
                                           (uint64_t) s->opened_usec, (uint64_t) s->closed_usec);
         }
-        session_record_array_free(list, n);
+        host_session_record_array_free(list, n);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

@@ -13,7 +13,7 @@
 #include "group.h"
 #include "log.h"
 #include "names.h"
-#include "password-job.h"
+#include "password-change.h"
 #include "tenant.h"
 #include "user.h"
 
@@ -77,145 +77,96 @@ static int reply_user_path(sd_bus_message *msg, const UserRecord *u) {
         return reply_path(msg, path);
 }
 
-typedef struct CreateUserRequest {
+/* A user created with a password: the core checks the request at once,
+ * hashes the password on a worker and creates the user (password-change.h);
+ * the reply follows. */
+typedef struct CreateUserCall {
         Manager *manager;
-        sd_bus_message *msg;      /* referenced: the strings below point into it */
-        BusCaller caller;
-        int64_t tenant_id;
-        const char *name;
-        const char *role;
-        UserSpec spec;
-} CreateUserRequest;
+        sd_bus_message *msg;
+} CreateUserCall;
 
-static void create_user_request_free(CreateUserRequest *req) {
-        sd_bus_message_unref(req->msg);
-        free(req);
-}
-
-static int create_user_now(Manager *m, sd_bus_message *msg, const BusCaller *c, int64_t tenant_id, const char *name,
-                           const UserSpec *spec, sd_bus_error *error) {
-        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        Principal a = bus_caller_principal(c);
-        TesseraError e = {};
-        int r;
-
-        r = store_tenant_get_by_id(m->store, tenant_id, &t);
-        if (r < 0) {
-                tessera_error_set(&e, r, r == -ENOENT ? "The tenant was deleted meanwhile." : "Failed to look up the tenant.");
-                return bus_reply_tessera_error(error, &e);
-        }
-        r = user_create(m, m->store, &a, t, name, spec, &u, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-        return reply_user_path(msg, u);
-}
-
-static void create_user_hashed(PasswordJob *j, void *userdata) {
-        CreateUserRequest *req = userdata;
+static void create_user_done(const PasswordChangeOutcome *o, void *userdata) {
+        CreateUserCall *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
-        if (j->hash_result < 0 || !j->new_hash)
-                r = bus_error_set(&error, j->hash_result < 0 ? j->hash_result : -EIO, "Failed to hash the password.");
-        else {
-                req->spec.password_hash = j->new_hash;
-                r = create_user_now(req->manager, req->msg, &req->caller, req->tenant_id, req->name, &req->spec, &error);
-        }
+        if (o->result < 0)
+                r = bus_reply_tessera_error(&error, &o->error);
+        else
+                r = reply_user_path(call->msg, o->user);
         if (r < 0) {
                 if (!sd_bus_error_is_set(&error))
                         bus_error_set(&error, r, "Failed to create the user.");
-                (void) sd_bus_reply_method_error(req->msg, &error);
+                (void) sd_bus_reply_method_error(call->msg, &error);
         }
-        create_user_request_free(req);
-        password_job_free(j);
+        sd_bus_message_unref(call->msg);
+        free(call);
 }
 
 static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
         Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
-        _cleanup_(password_job_freep) PasswordJob *j = NULL;
-        _cleanup_free_ char *target = NULL;
-        CreateUserRequest req = { .manager = m, .tenant_id = t->id, .spec = USER_SPEC_INIT }, *heap;
-        const char *password = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_free_ CreateUserCall *call = NULL;
+        UserSpec spec = USER_SPEC_INIT;
+        const char *name, *role = NULL, *password = NULL;
         const BusAttribute attrs[] = {
-                { "RealName", 's', &req.spec.real_name },
-                { "Email", 's', &req.spec.email },
-                { "EmailVerified", 'b', &req.spec.email_verified },
-                { "HomeDirectory", 's', &req.spec.home },
-                { "Shell", 's', &req.spec.shell },
-                { "Uid", 'u', &req.spec.uid },
-                { "Role", 's', &req.role },
-                { "ExpireTime", 't', &req.spec.expires_usec },
+                { "RealName", 's', &spec.real_name },
+                { "Email", 's', &spec.email },
+                { "EmailVerified", 'b', &spec.email_verified },
+                { "HomeDirectory", 's', &spec.home },
+                { "Shell", 's', &spec.shell },
+                { "Uid", 'u', &spec.uid },
+                { "Role", 's', &role },
+                { "ExpireTime", 't', &spec.expires_usec },
                 { "Password", 's', &password },
         };
         TesseraError e = {};
+        BusCaller c;
         Principal a;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &req.name);
+        r = sd_bus_message_read(msg, "s", &name);
         if (r < 0)
                 return r;
-        r = bus_caller_get(f, msg, &req.caller);
+        r = bus_caller_get(f, msg, &c);
         if (r < 0)
                 return r;
-        a = bus_caller_principal(&req.caller);
-        if (bus_qualified_target(req.name, t->slug, &target) < 0)
-                return -ENOMEM;
+        a = bus_caller_principal(&c);
 
-        r = change_authorize(m->store, &a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-
+        /* The arguments as D-Bus carries them; the core judges them. */
         r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
-        if (r >= 0 && req.role) {
-                req.spec.role = user_role_from_string(req.role);
-                if (req.spec.role < 0)
-                        r = tessera_error_set(&e, -EINVAL, "Unknown role '%.32s'; use member, admin or owner.", req.role);
+        if (r >= 0 && role) {
+                spec.role = user_role_from_string(role);
+                if (spec.role < 0)
+                        r = tessera_error_set(&e, -EINVAL, "Unknown role '%.32s'; use member, admin or owner.", role);
         }
-        if (r >= 0 && !valid_user_name(req.name))
-                r = tessera_error_set(&e, -EINVAL,
-                                      "'%.64s' is not a valid user name: begin with a lower-case letter or '_', "
-                                      "then use lower-case letters, digits, '_' or '-', at most %d in all.",
-                                      req.name, NAME_MAX_LEN);
-        if (r >= 0)
-                r = user_spec_validate(&req.spec, &e);
-        if (r >= 0 && password)
-                r = manager_check_password_policy(m, req.name, password, &e);
         if (r < 0) {
+                _cleanup_free_ char *target = NULL;
+
+                if (bus_qualified_target(name, t->slug, &target) < 0)
+                        return -ENOMEM;
                 change_audit_failure(m->store, &a, "user.create", t->slug, target, &e);
                 return bus_reply_tessera_error(error, &e);
         }
 
-        if (!password)
-                return create_user_now(m, msg, &req.caller, t->id, req.name, &req.spec, error);
-
-        /* Hash on the worker pool; the user is created when that is done. */
-        j = password_job_new();
-        heap = malloc(sizeof(CreateUserRequest));
-        if (!j || !heap) {
-                free(heap);
-                return -ENOMEM;
+        if (!password) {
+                r = user_create(m, m->store, &a, t, name, &spec, &u, &e);
+                if (r < 0)
+                        return bus_reply_tessera_error(error, &e);
+                return reply_user_path(msg, u);
         }
-        *heap = req;
-        heap->msg = sd_bus_message_ref(msg);
-        j->new_password = strdup(password);
-        j->prefix = m->config->hash_prefix;
-        j->cost = m->config->hash_cost;
-        j->done = create_user_hashed;
-        j->userdata = heap;
-        if (!j->new_password) {
-                create_user_request_free(heap);
+        call = malloc(sizeof(CreateUserCall));
+        if (!call)
                 return -ENOMEM;
-        }
-        r = password_job_submit(m->workers, j);
+        *call = (CreateUserCall) { .manager = m, .msg = sd_bus_message_ref(msg) };
+        r = password_change_create_user(m, &a, t, name, &spec, password, create_user_done, call, &e);
         if (r < 0) {
-                create_user_request_free(heap);
-                tessera_error_set(&e, r, "Too many password operations are waiting; try again in a moment.");
+                sd_bus_message_unref(call->msg);
                 return bus_reply_tessera_error(error, &e);
         }
-        TAKE_PTR(j);
+        TAKE_PTR(call);           /* create_user_done() has it now */
         return 1;
 }
 

@@ -10,7 +10,7 @@
 #include "bus-util.h"
 #include "log.h"
 #include "names.h"
-#include "password-job.h"
+#include "password-change.h"
 #include "time-util.h"
 #include "user.h"
 
@@ -252,121 +252,42 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return reply_after_change(msg, r, &e, error);
 }
 
-/* SetPassword runs in up to two steps on the worker pool, as a password
- * change over PAM does: a user changing their own password proves the
- * current one through the authentication core first (auth.h), with its
- * lockout and audit, so that the method is no faster and no more
- * forgiving an oracle than a login; then the new password is hashed and
- * stored. Administrators skip the first step. */
-typedef struct SetPasswordRequest {
+/* SetPassword: the core's password change (password-change.h) checks the
+ * current password of a user changing their own through the
+ * authentication core, with its lockout and audit, so that the method is
+ * no faster and no more forgiving an oracle than a login; administrators
+ * leave it out. The reply follows once the change is committed. */
+typedef struct SetPasswordCall {
         Manager *manager;
         sd_bus_message *msg;
-        BusCaller caller;
-        int64_t user_id;
-        bool self_service;
-        AuthAttempt *attempt;     /* self-service: the current password */
-        PasswordJob *job;         /* the new password, to hash */
-} SetPasswordRequest;
+} SetPasswordCall;
 
-static SetPasswordRequest *set_password_request_free(SetPasswordRequest *req) {
-        if (!req)
-                return NULL;
-        sd_bus_message_unref(req->msg);
-        auth_attempt_free(req->attempt);
-        password_job_free(req->job);
-        free(req);
-        return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(SetPasswordRequest *, set_password_request_free);
-
-/* Replies with e's error, or success; then the request is done. */
-static void set_password_reply(SetPasswordRequest *req, int r, const TesseraError *e, const UserRecord *u) {
+static void set_password_done(const PasswordChangeOutcome *o, void *userdata) {
+        SetPasswordCall *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
-        if (r < 0) {
-                bus_reply_tessera_error(&error, e);
-                (void) sd_bus_reply_method_error(req->msg, &error);
+        if (o->result < 0) {
+                bus_reply_tessera_error(&error, &o->error);
+                (void) sd_bus_reply_method_error(call->msg, &error);
         } else
-                (void) sd_bus_reply_method_return(req->msg, NULL);
-        set_password_request_free(req);
-}
-
-static void set_password_hashed(PasswordJob *j, void *userdata) {
-        SetPasswordRequest *req = userdata;
-        Manager *m = req->manager;
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        Principal a = bus_caller_principal(&req->caller);
-        TesseraError e = {};
-        int r;
-
-        req->job = j;             /* freed with the request */
-        /* The user may have changed or gone while the hash was computed. */
-        r = store_user_get_by_id(m->store, req->user_id, &u);
-        if (r < 0)
-                tessera_error_set(&e, r, r == -ENOENT ? "The user was deleted meanwhile." : "Failed to look up the user.");
-        else if (j->hash_result < 0 || !j->new_hash)
-                r = tessera_error_set(&e, j->hash_result < 0 ? j->hash_result : -EIO, "Failed to hash the password.");
-        else
-                r = user_set_password_hash(m, m->store, &a, u, j->new_hash, req->self_service, &e);
-        set_password_reply(req, r, &e, u);
-}
-
-static int submit_hash(SetPasswordRequest *req, TesseraError *e) {
-        int r;
-
-        req->job->done = set_password_hashed;
-        req->job->userdata = req;
-        r = password_job_submit(req->manager->workers, req->job);
-        if (r < 0)
-                return tessera_error_set(e, r, "Too many password operations are waiting; try again in a moment.");
-        /* The pool owns the job until set_password_hashed(), which frees the request. */
-        req->job = NULL;
-        return 0;
-}
-
-static void verify_current(void *userdata) {
-        SetPasswordRequest *req = userdata;
-        auth_attempt_verify(req->attempt);
-}
-
-static void current_checked(void *userdata) {
-        _cleanup_(set_password_request_freep) SetPasswordRequest *req = userdata;
-        Manager *m = req->manager;
-        AuthContext ctx = { .action = "auth.chauthtok", .service = "user.set-password" };
-        Principal a = bus_caller_principal(&req->caller);
-        TesseraError e = {};
-        AuthResult res;
-        int r;
-
-        r = auth_attempt_finish(m, m->store, &a, &ctx, req->attempt, &res);
-        if (r < 0)
-                r = tessera_error_set(&e, r, "Failed to check the current password.");
-        else
-                r = auth_result_error(&res, "The current password is not correct.", &e);
-        if (r >= 0)
-                r = submit_hash(req, &e);
-        if (r < 0) {
-                set_password_reply(TAKE_PTR(req), r, &e, NULL);
-                return;
-        }
-        TAKE_PTR(req);    /* set_password_hashed() has it now */
+                /* The core announced the change; its signal follows. */
+                (void) sd_bus_reply_method_return(call->msg, NULL);
+        sd_bus_message_unref(call->msg);
+        free(call);
 }
 
 static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
         Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
-        _cleanup_(set_password_request_freep) SetPasswordRequest *req = NULL;
-        _cleanup_free_ char *target = user_qualified_name(u);
+        const AuthContext ctx = { .action = "auth.chauthtok", .service = "user.set-password" };
+        _cleanup_free_ SetPasswordCall *call = NULL;
         const char *current, *new_password;
         TesseraError e = {};
         BusCaller c;
         Principal a;
-        bool self;
         int r;
 
-        if (!target)
-                return -ENOMEM;
         r = sd_bus_message_read(msg, "ss", &current, &new_password);
         if (r < 0)
                 return r;
@@ -375,56 +296,18 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         a = bus_caller_principal(&c);
 
-        /* Administrators set any password; users change their own, proving
-         * it with the current one, as passwd(1) does. */
-        r = change_authorize(m->store, &a, POLICY_USER_SET_PASSWORD, policy_target_user(u), u->tenant, target, &e);
-        if (r < 0)
-                return bus_reply_tessera_error(error, &e);
-        self = !policy_administers(&a, &(PolicyTarget) { .tenant_id = u->tenant_id, .user_id = u->id, .uid = u->uid });
-        if (self && isempty(u->password_hash)) {
-                tessera_error_set(&e, -EACCES, "No password is set for '%s'; ask an administrator to set one.", target);
-                change_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
-                return bus_reply_tessera_error(error, &e);
-        }
-        r = manager_check_password_policy(m, u->name, new_password, &e);
-        if (r < 0) {
-                change_audit_failure(m->store, &a, "user.set-password", u->tenant, target, &e);
-                return bus_reply_tessera_error(error, &e);
-        }
-
-        req = calloc(1, sizeof(SetPasswordRequest));
-        if (!req)
+        call = malloc(sizeof(SetPasswordCall));
+        if (!call)
                 return -ENOMEM;
-        *req = (SetPasswordRequest) {
-                .manager = m,
-                .msg = sd_bus_message_ref(msg),
-                .caller = c,
-                .user_id = u->id,
-                .self_service = self,
-                .job = password_job_new(),
-        };
-        if (!req->job || !(req->job->new_password = strdup(new_password)))
-                return -ENOMEM;
-        req->job->prefix = m->config->hash_prefix;
-        req->job->cost = m->config->hash_cost;
-
-        if (!self) {
-                r = submit_hash(req, &e);
-                if (r < 0)
-                        return bus_reply_tessera_error(error, &e);
-                TAKE_PTR(req);
-                return 1;
-        }
-
-        r = auth_attempt_new(m, u, target, current, NULL, AUTH_TOTP_NEVER, false, &req->attempt);
-        if (r < 0)
-                return r;
-        r = worker_pool_submit(m->workers, verify_current, current_checked, req);
+        *call = (SetPasswordCall) { .manager = m, .msg = sd_bus_message_ref(msg) };
+        /* Administrators may leave the current password out (it is not looked at). */
+        r = password_change_start(m, &a, u, password_change_needs_current(&a, u) ? current : NULL, new_password, &ctx,
+                                  set_password_done, call, &e);
         if (r < 0) {
-                tessera_error_set(&e, r, "Too many password operations are waiting; try again in a moment.");
+                sd_bus_message_unref(call->msg);
                 return bus_reply_tessera_error(error, &e);
         }
-        TAKE_PTR(req);
+        TAKE_PTR(call);           /* set_password_done() has it now */
         return 1;
 }
 

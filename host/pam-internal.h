@@ -10,7 +10,6 @@
 #include "auth.h"
 #include "pam-proto.h"
 #include "pam-server.h"
-#include "password-job.h"
 
 typedef struct PamConnection PamConnection;
 
@@ -33,9 +32,7 @@ struct PamConnection {
         PamRequest req;
         bool busy;                /* work for it is on the worker pool */
         bool dead;                /* the peer went away meanwhile: free when it comes back */
-        UserRecord *user;
         AuthAttempt *attempt;
-        PasswordJob *password_job;
 };
 
 /* Handles c->req: replies at once, or starts work on the worker pool and

@@ -10,6 +10,7 @@
 #include "names.h"
 #include "pam-internal.h"
 #include "host-session.h"
+#include "password-change.h"
 #include "time-util.h"
 #include "user.h"
 
@@ -150,11 +151,6 @@ static void verify_work(void *userdata) {
         auth_attempt_verify(c->attempt);
 }
 
-static void hash_work(void *userdata) {
-        PamConnection *c = userdata;
-        password_job_work(c->password_job);
-}
-
 /* --- rehash after a login ---------------------------------------------- */
 
 typedef struct RehashJob {
@@ -197,9 +193,7 @@ static void start_rehash(PamConnection *c) {
         }
 }
 
-/* --- authenticate, and the current password of a change ---------------- */
-
-static void new_password_hashed(void *userdata);
+/* --- authenticate, and the current password before a change ------------ */
 
 static void attempt_verified(void *userdata) {
         PamConnection *c = userdata;
@@ -219,11 +213,6 @@ static void attempt_verified(void *userdata) {
                 return;
         }
 
-        if (c->req.type == PAM_MSG_CHAUTHTOK && res.outcome == AUTH_SUCCESS) {
-                /* The current password is right: hash the new one. */
-                submit(c, hash_work, new_password_hashed, c);
-                return;
-        }
         /* Queued before the reply (which wipes the request), run after it. */
         if (res.outcome == AUTH_SUCCESS && res.rehash && c->req.type == PAM_MSG_AUTHENTICATE)
                 start_rehash(c);
@@ -261,86 +250,60 @@ static void handle_authenticate(PamConnection *c, const UserRecord *u, AuthTotpP
 
 /* --- password change --------------------------------------------------- */
 
-static void new_password_hashed(void *userdata) {
+/* What a refusal or failure of the core's password change is at the prompt. */
+static PamStatus status_of_error(int r) {
+        switch (r) {
+        case -EACCES:
+        case -EPERM:
+                return PAM_STATUS_DENIED;
+        case -EINVAL:
+                return PAM_STATUS_REJECTED;
+        case -EKEYREJECTED:
+                return PAM_STATUS_AUTH_FAILED;
+        case -ENOENT:
+                return PAM_STATUS_USER_UNKNOWN;
+        case -EBUSY:
+                return PAM_STATUS_BUSY;
+        default:
+                return PAM_STATUS_ERROR;
+        }
+}
+
+static void password_changed(const PasswordChangeOutcome *o, void *userdata) {
         PamConnection *c = userdata;
-        Manager *m = c->manager;
-        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        PasswordJob *j = c->password_job;
-        TesseraError e = {};
-        Principal a;
-        int r;
 
         if (!pam_connection_job_done(c))
                 return;
-        a = principal_of(c);
-        if (j->hash_result < 0 || !j->new_hash) {
-                log_error_errno(j->hash_result, "Failed to hash a new password: %m");
-                reply_status(c, PAM_STATUS_ERROR, NULL);
-                return;
-        }
-        /* The record as it is now: the change must not undo a lock or an
-         * edit made while the hash ran. */
-        r = store_user_get_by_id(m->store, c->user->id, &u);
-        if (r < 0) {
-                reply_status(c, r == -ENOENT ? PAM_STATUS_USER_UNKNOWN : PAM_STATUS_ERROR, NULL);
-                return;
-        }
-        r = user_set_password_hash(m, m->store, &a, u, j->new_hash, !(c->req.flags & PAM_REQUEST_ADMIN_CHANGE), &e);
-        if (r < 0) {
-                reply_status(c, r == -EACCES ? PAM_STATUS_DENIED : PAM_STATUS_ERROR, tessera_error_message(&e));
-                return;
-        }
-        reply_status(c, PAM_STATUS_OK, "Password changed.");
+        /* A current password that did not do: the core's answer, as a
+         * login's (the lock, the account's state). */
+        if (o->checked && o->check.outcome != AUTH_SUCCESS)
+                reply_result(c, &o->check);
+        else if (o->result < 0)
+                reply_status(c, status_of_error(o->result), tessera_error_message(&o->error));
+        else
+                reply_status(c, PAM_STATUS_OK, "Password changed.");
 }
 
 static void handle_chauthtok(PamConnection *c, const UserRecord *u) {
-        Manager *m = c->manager;
         bool admin = c->req.flags & PAM_REQUEST_ADMIN_CHANGE;
-        _cleanup_free_ char *target = user_qualified_name(u);
+        AuthContext ctx = context_of(c);
         TesseraError e = {};
         Principal a = principal_of(c);
         int r;
 
-        if (!target) {
-                reply_status(c, PAM_STATUS_ERROR, NULL);
-                return;
-        }
         /* Without the current password only root may set one (passwd run
          * by root); everybody else proves the current one. */
         if (!c->req.has_new_password || (!admin && !c->req.has_password)) {
                 reply_status(c, PAM_STATUS_BAD_REQUEST, NULL);
                 return;
         }
-        if (admin && change_authorize(m->store, &a, POLICY_AUTH_SET_PASSWORD_UNVERIFIED, policy_target_user(u),
-                                      u->tenant, target, &e) < 0) {
-                reply_status(c, PAM_STATUS_DENIED, NULL);
-                return;
-        }
-
-        r = manager_check_password_policy(m, u->name, c->req.new_password, &e);
-        if (r >= 0 && !admin && streq(c->req.password, c->req.new_password))
-                r = tessera_error_set(&e, -EINVAL, "The new password must differ from the current one.");
+        r = password_change_start(c->manager, &a, u, admin ? NULL : c->req.password, c->req.new_password, &ctx,
+                                  password_changed, c, &e);
         if (r < 0) {
-                change_audit_failure(m->store, &a, "auth.chauthtok", u->tenant, target, &e);
-                reply_status(c, PAM_STATUS_REJECTED, tessera_error_message(&e));
+                reply_status(c, status_of_error(r), tessera_error_message(&e));
                 return;
         }
-
-        c->password_job = password_job_new();
-        if (!c->password_job || !(c->password_job->new_password = strdup(c->req.new_password))) {
-                reply_status(c, PAM_STATUS_ERROR, NULL);
-                return;
-        }
-        c->password_job->prefix = m->config->hash_prefix;
-        c->password_job->cost = m->config->hash_cost;
-        c->user = user_record_ref((UserRecord *) u);
-
-        if (admin)
-                submit(c, hash_work, new_password_hashed, c);
-        else
-                /* The current password goes through the core like a login:
-                 * wrong ones count towards the lockout. */
-                start_attempt(c, u, AUTH_TOTP_NEVER);
+        c->busy = true;
 }
 
 /* --- account, sessions, lookup ----------------------------------------- */
@@ -358,7 +321,7 @@ static void handle_account(PamConnection *c, const UserRecord *u) {
 }
 
 static void handle_session(PamConnection *c, const UserRecord *u) {
-        SessionSpec spec = {
+        HostSessionSpec spec = {
                 .kind = "pam",
                 .service = c->req.service,
                 .tty = c->req.tty,
@@ -373,10 +336,10 @@ static void handle_session(PamConnection *c, const UserRecord *u) {
         int r;
 
         if (c->req.type == PAM_MSG_SESSION_OPEN)
-                r = session_open(c->manager, c->manager->store, &a, u, &spec, &id, &e);
+                r = host_session_open(c->manager, c->manager->store, &a, u, &spec, &id, &e);
         else
-                r = session_close(c->manager, c->manager->store, &a, u, (int64_t) MIN(c->req.session_id, (uint64_t) INT64_MAX),
-                                  &spec, &e);
+                r = host_session_close(c->manager, c->manager->store, &a, u,
+                                       (int64_t) MIN(c->req.session_id, (uint64_t) INT64_MAX), &spec, &e);
         if (r < 0) {
                 reply_status(c, r == -EACCES ? PAM_STATUS_DENIED : PAM_STATUS_ERROR, tessera_error_message(&e));
                 return;

@@ -32,9 +32,7 @@ static void connection_free(PamConnection *c) {
                 s->connections = c->next;
         if (c->next)
                 c->next->prev = c->prev;
-        user_record_unref(c->user);
         auth_attempt_free(c->attempt);
-        password_job_free(c->password_job);
         /* The buffers held passwords. */
         explicit_bzero(c->in, sizeof(c->in));
         pam_request_wipe(&c->req);
@@ -78,9 +76,7 @@ void pam_connection_reply(PamConnection *c, const PamReply *reply) {
         int r;
 
         pam_request_wipe(&c->req);
-        c->user = user_record_unref(c->user);
         c->attempt = auth_attempt_free(c->attempt);
-        c->password_job = password_job_free(c->password_job);
 
         r = pam_reply_write(reply, c->out, sizeof(c->out), &c->out_len);
         if (r < 0) {

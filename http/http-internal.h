@@ -28,7 +28,7 @@ typedef struct VerifiedToken {
 } VerifiedToken;
 
 typedef struct HttpThread {
-        Store *store;
+        Store *store;             /* this thread's, borrowed from the store pool */
         KeySet *keys[8];          /* small cache, by tenant */
         unsigned next_slot;
         /* Access tokens whose signature this thread checked, with their

@@ -23,7 +23,7 @@ static void http_thread_free(void *p) {
 
         if (!t)
                 return;
-        store_close(t->store);
+        /* t->store is the pool's: it closes it as the thread ends. */
         for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
                 key_set_free(t->keys[i]);
         for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
@@ -55,8 +55,9 @@ Store *http_store(HttpRequest *req) {
 
         if (req->thread->store)
                 return req->thread->store;
-        /* Each thread its own connection: WAL lets them read side by side. */
-        r = store_open(req->manager->database_path, &req->thread->store);
+        /* Each thread its own connection, from the store's pool: readers
+         * go side by side. Kept here to save the pool's lookup per call. */
+        r = store_pool_thread(req->manager->store_pool, &req->thread->store);
         if (r < 0) {
                 http_log_errno(req, LOG_ERR, r, "Failed to open the store: %m");
                 return NULL;
@@ -461,7 +462,7 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 return log_error_errno(-r, "Failed to create a thread key: %m");
         s->thread_key_made = true;
 
-        r = batch_writer_new(m->database_path, &s->writer);
+        r = batch_writer_new(m->store_pool, &s->writer);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the batch writer: %m");
 

@@ -61,7 +61,23 @@ static enum nss_status finish(enum nss_status st, int saved_errno, int err, int 
         return st;
 }
 
-#define WRAP(impl, ...)                                                                 ({                                                                                      int _saved_ = errno, _err_ = 0;                                                 enum nss_status _st_ = impl(__VA_ARGS__, &_err_);                               finish(_st_, _saved_, _err_, errnop);                                   })
+/* Runs one entry point's implementation with the caller's errno kept:
+ *
+ *     int saved = errno, err = 0;
+ *     enum nss_status st = impl(args..., &err);
+ *     return finish(st, saved, err, errnop);
+ *
+ * A macro, so that each entry point below stays one line whatever its
+ * arguments; errnop must be in scope. The status is taken in a statement
+ * of its own before err is read: in finish(impl(..., &err), saved, err,
+ * errnop) the order in which the arguments are evaluated is unspecified,
+ * and err could be read before impl has set it. */
+#define WRAP(impl, ...)                                                         \
+        ({                                                                      \
+                int _saved_ = errno, _err_ = 0;                                 \
+                enum nss_status _st_ = impl(__VA_ARGS__, &_err_);               \
+                finish(_st_, _saved_, _err_, errnop);                           \
+        })
 
 /* Only names that tesserad can have are asked about: "name" or
  * "name@tenant", with the daemon's rules for both parts. */

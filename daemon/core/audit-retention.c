@@ -216,7 +216,7 @@ static void *retention_main(void *arg) {
         return NULL;
 }
 
-int audit_retention_start(const char *database_path, const AuditRetentionOptions *o, AuditRetention **ret) {
+int audit_retention_start(StorePool *pool, const AuditRetentionOptions *o, AuditRetention **ret) {
         _cleanup_(audit_retention_freep) AuditRetention *a = NULL;
         pthread_condattr_t attr;
         int r;
@@ -237,7 +237,7 @@ int audit_retention_start(const char *database_path, const AuditRetentionOptions
                 a->options.export_file = a->export_file;
         }
 
-        r = store_open(database_path, &a->store);
+        r = store_pool_open(pool, &a->store);
         if (r < 0)
                 return r;
         r = pthread_create(&a->thread, NULL, retention_main, a);

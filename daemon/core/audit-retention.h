@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "macro.h"
-#include "store.h"
+#include "store-pool.h"
 
 /* Events per batch, per transaction. */
 #define AUDIT_PRUNE_BATCH 1000
@@ -27,8 +27,9 @@ typedef struct AuditRetentionOptions {
 
 typedef struct AuditRetention AuditRetention;
 
-/* Starts the thread: a first pass at once, then one every interval. */
-int audit_retention_start(const char *database_path, const AuditRetentionOptions *o, AuditRetention **ret);
+/* Starts the thread, on a connection of its own from pool: a first pass at
+ * once, then one every interval. */
+int audit_retention_start(StorePool *pool, const AuditRetentionOptions *o, AuditRetention **ret);
 /* Stops the thread (between two batches at the latest) and frees. */
 AuditRetention *audit_retention_free(AuditRetention *r);
 DEFINE_TRIVIAL_CLEANUP_FUNC(AuditRetention *, audit_retention_free);

@@ -52,6 +52,15 @@ static int parse_optional_string(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+static int parse_store_backend(const char *value, void *field) {
+        StoreBackend b = store_backend_from_string(value);
+
+        if (b < 0)
+                return -EINVAL;
+        *(StoreBackend *) field = b;
+        return 0;
+}
+
 static int parse_path(const char *value, void *field) {
         if (!valid_unix_path(value))
                 return -EINVAL;
@@ -406,6 +415,8 @@ static const ConfigKey config_keys[] = {
         KEY("daemon", "log_level", parse_log_level, log_level),
         KEY("daemon", "worker_threads", parse_unsigned, worker_threads),
         KEY("daemon", "max_queued_jobs", parse_unsigned, max_queued_jobs),
+        KEY("store", "backend", parse_store_backend, store.backend),
+        KEY("store", "path", parse_optional_path, store.path),
         KEY("host", "default_tenant", parse_tenant, default_tenant),
         KEY("host", "tenants", parse_tenant_list, tenants),
         KEY("nss", "socket", parse_optional_path, nss_socket),
@@ -549,7 +560,9 @@ static char *reader(char *str, int num, void *stream) {
         return s;
 }
 
-int config_new_default(Config **ret) {
+/* The defaults of every key, but for those that follow from others
+ * (config_finish()): the file may still change what they follow from. */
+static int config_defaults(Config **ret) {
         _cleanup_(config_freep) Config *c = calloc(1, sizeof(Config));
 
         if (!c)
@@ -614,7 +627,34 @@ int config_new_default(Config **ret) {
         c->audit_max_age = 90 * 86400;
         c->audit_max_rows = 10 * 1000 * 1000;
         c->audit_prune_interval = 600;
+        c->store.backend = STORE_BACKEND_SQLITE;
 
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* The defaults that follow from other keys, once the file was read. */
+static int config_finish(Config *c) {
+        int r = store_config_finish(&c->store, c->state_directory);
+
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "%s: [store] lacks a setting of backend %s.", strna(c->path),
+                                       strna(store_backend_to_string(c->store.backend)));
+        return 0;
+}
+
+int config_new_default(Config **ret) {
+        _cleanup_(config_freep) Config *c = NULL;
+        int r;
+
+        r = config_defaults(&c);
+        if (r < 0)
+                return r;
+        r = config_finish(c);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -658,12 +698,12 @@ static int config_verify(const Config *c) {
         return 0;
 }
 
-/* The defaults, named after the file they came from. */
+/* The defaults, named after the file they came from; not finished. */
 static int config_new_named(const char *path, Config **ret) {
         _cleanup_(config_freep) Config *c = NULL;
         int r;
 
-        r = config_new_default(&c);
+        r = config_defaults(&c);
         if (r < 0)
                 return r;
         c->path = strdup(path);
@@ -691,6 +731,9 @@ int config_load_file(FILE *f, const char *path, Config **ret) {
         if (r < 0)
                 return log_error_errno(-EIO, "Failed to read %s.", path);
 
+        r = config_finish(c);
+        if (r < 0)
+                return r;
         r = config_verify(c);
         if (r < 0)
                 return r;
@@ -705,8 +748,17 @@ int config_load(const char *path, bool allow_missing, Config **ret) {
         f = fopen(path, "re");
         if (!f) {
                 if (errno == ENOENT && allow_missing) {
+                        _cleanup_(config_freep) Config *c = NULL;
+                        int r;
+
                         log_debug("%s: not found, using defaults.", path);
-                        return config_new_named(path, ret);
+                        r = config_new_named(path, &c);
+                        if (r >= 0)
+                                r = config_finish(c);
+                        if (r < 0)
+                                return r;
+                        *ret = TAKE_PTR(c);
+                        return 0;
                 }
                 return log_error_errno(-errno, "Failed to open %s: %m", path);
         }
@@ -734,6 +786,7 @@ Config *config_free(Config *c) {
         free(c->http_private_key);
         free(c->pam_socket);
         free(c->audit_export_file);
+        store_config_done(&c->store);
         free(c);
         return NULL;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store-config.h"
+
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
 
 /* The TOTP policies a configuration may set; the numbers of
@@ -28,6 +30,10 @@ typedef struct Config {
         int log_level;                /* -1: not set in the file */
         unsigned worker_threads;      /* password hashes running at once; 0: one per CPU but one */
         unsigned max_queued_jobs;
+
+        /* [store]: the backend and its settings; path defaults to
+         * tessera.db in state_directory. */
+        StoreConfig store;
 
         /* [host] */
         char *default_tenant;         /* NULL: no bare names on this host */

@@ -15,7 +15,7 @@ static bool may_act_for(const Principal *a, PolicyAction action, const UserRecor
         return policy_check(a, action, &t) == 0;
 }
 
-static char *session_details(int64_t id, const SessionSpec *spec) {
+static char *session_details(int64_t id, const HostSessionSpec *spec) {
         json_t *j = json_object();
         char *d;
 
@@ -48,11 +48,11 @@ static void host_session_changed(Manager *m, const UserRecord *u, int64_t id, Ch
         manager_changed(m, e);
 }
 
-static int open_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, const SessionSpec *spec,
+static int open_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, const HostSessionSpec *spec,
                     int64_t *ret_id, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *details = NULL;
-        SessionRecord rec = {
+        HostSessionRecord rec = {
                 .user_id = u->id,
                 .kind = (char *) spec->kind,
                 .service = (char *) spec->service,
@@ -67,7 +67,7 @@ static int open_txn(Store *s, const Principal *a, const UserRecord *u, const cha
         r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
-        r = store_session_open(s, &rec, &id);
+        r = store_host_session_open(s, &rec, &id);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
         if (r < 0)
@@ -80,8 +80,8 @@ static int open_txn(Store *s, const Principal *a, const UserRecord *u, const cha
         return 0;
 }
 
-int session_open(Manager *m, Store *s, const Principal *a, const UserRecord *u, const SessionSpec *spec, int64_t *ret_id,
-                 TesseraError *e) {
+int host_session_open(Manager *m, Store *s, const Principal *a, const UserRecord *u, const HostSessionSpec *spec,
+                      int64_t *ret_id, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         int64_t id = 0;
         int r;
@@ -106,7 +106,7 @@ int session_open(Manager *m, Store *s, const Principal *a, const UserRecord *u, 
 }
 
 static int close_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, int64_t *idp,
-                     const SessionSpec *spec, TesseraError *e) {
+                     const HostSessionSpec *spec, TesseraError *e) {
         int64_t id = *idp;
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_free_ char *details = NULL;
@@ -116,14 +116,14 @@ static int close_txn(Store *s, const Principal *a, const UserRecord *u, const ch
         if (r < 0)
                 return r;
         if (id <= 0) {
-                r = store_session_find_open(s, u->id, spec ? spec->service : NULL, spec ? spec->tty : NULL,
+                r = store_host_session_find_open(s, u->id, spec ? spec->service : NULL, spec ? spec->tty : NULL,
                                             spec ? spec->pid : 0, &id);
                 if (r == -ENOENT)
                         return tessera_error_set(e, r, "No open session of %s from this service and terminal.", target);
                 if (r < 0)
                         return tessera_error_set(e, r, "Failed to look up the session of %s.", target);
         }
-        r = store_session_close(s, u->id, id, 0);
+        r = store_host_session_close(s, u->id, id, 0);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "Session %" PRIi64 " of %s is not open.", id, target);
         if (r < 0)
@@ -133,8 +133,8 @@ static int close_txn(Store *s, const Principal *a, const UserRecord *u, const ch
         return change_commit(&txn, a, "session.close", u->tenant, target, details, e);
 }
 
-int session_close(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t id, const SessionSpec *spec,
-                  TesseraError *e) {
+int host_session_close(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t id,
+                       const HostSessionSpec *spec, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
         int r;
 
@@ -152,8 +152,8 @@ int session_close(Manager *m, Store *s, const Principal *a, const UserRecord *u,
         return 0;
 }
 
-int session_list(Manager *m, Store *s, const Principal *a, const SessionFilter *f, SessionRecord **ret, size_t *ret_n,
-                 TesseraError *e) {
+int host_session_list(Manager *m, Store *s, const Principal *a, const HostSessionFilter *f, HostSessionRecord **ret,
+                      size_t *ret_n, TesseraError *e) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         _cleanup_free_ char *target = NULL;
         PolicyTarget t = POLICY_TARGET_NONE;
@@ -169,7 +169,7 @@ int session_list(Manager *m, Store *s, const Principal *a, const SessionFilter *
         r = change_authorize(s, a, POLICY_SESSION_LIST, t, u ? u->tenant : NULL, target, e);
         if (r < 0)
                 return r;
-        r = store_session_list(s, f, ret, ret_n);
+        r = store_host_session_list(s, f, ret, ret_n);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to list the sessions.");
         return 0;

@@ -43,9 +43,10 @@ Manager *manager_free(Manager *m) {
         m->events = event_bus_free(m->events);
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
-        store_close(m->store);
+        /* Closes the main thread's connection (m->store) too. */
+        m->store_pool = store_pool_free(m->store_pool);
+        m->store = NULL;
         sd_event_unref(m->event);
-        free(m->database_path);
         secret_key_free(m->secret_key);
         erase_and_free(m->dummy_hash);
         unknown_lockouts_free(m->unknown_lockouts);
@@ -139,7 +140,7 @@ static int manager_start_audit_retention(Manager *m) {
         };
         int r;
 
-        r = audit_retention_start(m->database_path, &o, &m->audit_retention);
+        r = audit_retention_start(m->store_pool, &o, &m->audit_retention);
         if (r < 0)
                 return log_error_errno(r, "Failed to start pruning the audit trail: %m");
         return 0;
@@ -161,11 +162,12 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
 
-        if (asprintf(&m->database_path, "%s/tessera.db", m->config->state_directory) < 0)
-                return log_oom();
-        r = store_open(m->database_path, &m->store);
+        r = store_pool_new(&m->config->store, &m->store_pool);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the store at %s: %m", m->database_path);
+                return log_error_errno(r, "Failed to set up the store: %m");
+        r = store_pool_thread(m->store_pool, &m->store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the store (%s): %m", store_pool_describe(m->store_pool));
 
         r = manager_load_secret_key(m);
         if (r < 0)
@@ -215,8 +217,8 @@ int manager_start(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
-        log_info("tesserad %s ready: database %s, %u worker threads.", TESSERA_VERSION, m->database_path,
-                 worker_pool_size(m->workers));
+        log_info("tesserad %s ready: store %s, %u worker threads.", TESSERA_VERSION,
+                 store_pool_describe(m->store_pool), worker_pool_size(m->workers));
         r = sd_event_loop(m->event);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");

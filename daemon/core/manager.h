@@ -18,6 +18,7 @@
 #include "fd-budget.h"
 #include "records.h"
 #include "secret-box.h"
+#include "store-pool.h"
 #include "store.h"
 #include "workers.h"
 
@@ -27,9 +28,11 @@ typedef struct Limiter Limiter;
 typedef struct Manager {
         Config *config;
         sd_event *event;
-        Store *store;             /* the main thread's connection */
+        /* Every connection to the store comes from here ([store]); other
+         * threads take theirs (store_pool_thread()) or a dedicated one. */
+        StorePool *store_pool;
+        Store *store;             /* the main thread's connection, the pool's */
         WorkerPool *workers;
-        char *database_path;
 
         /* Set up by manager_start() and read-only afterwards, so that any
          * thread may use them: the key that seals secrets at rest, and a

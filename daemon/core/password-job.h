@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Password work for the main loop: hash a new password on the worker pool,
- * then continue on the main loop. Checking a password is the
- * authentication core's alone (auth.h): it counts failures and audits. */
+/* Hashing a new password on the worker pool: the slow step of the password
+ * operation (password-change.h), which every door goes through. Checking
+ * a password is the authentication core's alone (auth.h): it counts
+ * failures and audits. */
 
 #include "workers.h"
 

@@ -78,6 +78,35 @@ static int create_txn(Manager *m, Store *s, const Principal *a, const UserRecord
         return change_commit(&txn, a, "user.create", u->tenant, target, NULL, e);
 }
 
+int user_create_check(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                      const UserSpec *spec, TesseraError *e) {
+        _cleanup_free_ char *target = NULL;
+        int r;
+
+        /* Cut short for the audit trail and the messages: a name asked
+         * for may be anything up to a message's size; a valid one is far
+         * shorter. */
+        if (asprintf(&target, "%.64s@%s", strempty(name), t->slug) < 0)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+
+        r = change_authorize(s, a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, e);
+        if (r < 0)
+                return r;
+
+        if (!valid_user_name(name))
+                r = tessera_error_set(e, -EINVAL,
+                                      "'%.64s' is not a valid user name: begin with a lower-case letter or '_', "
+                                      "then use lower-case letters, digits, '_' or '-', at most %d in all.",
+                                      strempty(name), NAME_MAX_LEN);
+        else
+                r = user_spec_validate(spec, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "user.create", t->slug, target, e);
+                return r;
+        }
+        return 0;
+}
+
 int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                 const UserSpec *spec, UserRecord **ret, TesseraError *e) {
         _cleanup_(user_record_unrefp) UserRecord *created = NULL;
@@ -98,21 +127,13 @@ int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
         };
         int r;
 
-        if (asprintf(&target, "%s@%s", strempty(name), t->slug) < 0)
-                return tessera_error_set(e, -ENOMEM, "Out of memory.");
-
-        r = change_authorize(s, a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, e);
+        r = user_create_check(m, s, a, t, name, spec, e);
         if (r < 0)
                 return r;
+        if (asprintf(&target, "%s@%s", name, t->slug) < 0)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
 
-        if (!valid_user_name(name))
-                r = tessera_error_set(e, -EINVAL,
-                                      "'%s' is not a valid user name: begin with a lower-case letter or '_', "
-                                      "then use lower-case letters, digits, '_' or '-', at most %d in all.",
-                                      strempty(name), NAME_MAX_LEN);
-        else
-                r = user_spec_validate(spec, e);
-        if (r >= 0 && !u.home) {
+        if (!u.home) {
                 r = config_format_home(m->config, name, t->slug, &home);
                 if (r < 0)
                         r = tessera_error_set(e, r, "The home_template of tesserad.conf gives no valid path for '%s'.",
@@ -224,11 +245,51 @@ int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, c
         return change_user(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, e);
 }
 
+/* The record is read again inside the transaction: a lock, an edit or
+ * another password set while the new one was hashed stays, and the proof
+ * of the current password counts only while that password is the one
+ * stored. */
+static int set_password_txn(Store *s, const Principal *a, int64_t user_id, const char *target, const char *hash,
+                            const char *verified_hash, UserRecord **ret, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        UserRecord changed;
+        int r;
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = store_user_get_by_id(s, user_id, &u);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        if (verified_hash && (!u->password_hash || !streq(u->password_hash, verified_hash)))
+                return tessera_error_set(e, -EKEYREJECTED,
+                                         "The password of %s was changed meanwhile: the current password given "
+                                         "is no longer the current one.",
+                                         target);
+
+        changed = *u;
+        changed.password_hash = (char *) hash;
+        changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
+        r = store_user_update(s, &changed);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to update user '%s'.", target);
+        r = change_commit(&txn, a, "user.set-password", u->tenant, target, NULL, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
 int user_set_password_hash(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *hash,
-                           bool self_verified, TesseraError *e) {
+                           const char *verified_hash, UserRecord **ret, TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *before = NULL, *stored = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
         PolicyTarget t = policy_target_user(u);
-        UserRecord changed = *u;
         int r;
 
         if (!target)
@@ -236,17 +297,29 @@ int user_set_password_hash(Manager *m, Store *s, const Principal *a, const UserR
         r = change_authorize(s, a, POLICY_USER_SET_PASSWORD, t, u->tenant, target, e);
         if (r < 0)
                 return r;
-        /* The user themself proves the current password first (the
-         * caller checked it through the authentication core). */
-        if (!self_verified && !policy_administers(a, &t)) {
+        /* The user themself proves the current password first (through
+         * the authentication core: password-change.h). */
+        if (!verified_hash && !policy_administers(a, &t)) {
                 tessera_error_set(e, -EACCES, "Give the current password of %s to change it.", target);
                 change_audit_failure(s, a, "user.set-password", u->tenant, target, e);
                 return -EACCES;
         }
 
-        changed.password_hash = (char *) hash;
-        changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
-        return change_user(m, s, a, POLICY_USER_SET_PASSWORD, &changed, true, NULL, e);
+        r = set_password_txn(s, a, u->id, target, hash, verified_hash, &before, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "user.set-password", u->tenant, target, e);
+                return r;
+        }
+        manager_changed(m, change_event_user(CHANGE_USER, before, CHANGE_UPDATED));
+        log_info("%s: user.set-password.", target);
+        if (ret) {
+                /* As stored, with the time of the change stamped. */
+                r = store_user_get_by_id(s, u->id, &stored);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+                *ret = TAKE_PTR(stored);
+        }
+        return 0;
 }
 
 int user_set_locked_until(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t until,

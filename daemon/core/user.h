@@ -26,12 +26,24 @@ typedef struct UserSpec {
 
 int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                 const UserSpec *spec, UserRecord **ret, TesseraError *e);
+/* What user_create() checks before it changes anything: the policy, the
+ * name and the attributes (a refusal and an invalid request are audited).
+ * For callers with slow work to do before the creation (hashing a
+ * password: password-change.h), so that a request bound to fail fails at
+ * once. */
+int user_create_check(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                      const UserSpec *spec, TesseraError *e);
 int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, const UserSpec *changes,
                 TesseraError *e);
-/* Admins set any password; a user sets their own once self_verified says
- * the current one was given and checked. */
+/* Stores a new password hash (made on a worker). Administrators set any
+ * password (verified_hash NULL); a user sets their own once their current
+ * password was checked against verified_hash, the hash stored then: if
+ * another password was set since, the change is refused with
+ * -EKEYREJECTED. The change applies to the record as stored now; ret (may
+ * be NULL) gets it. Password changes go through password-change.h, which
+ * checks, hashes and calls this. */
 int user_set_password_hash(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *hash,
-                           bool self_verified, TesseraError *e);
+                           const char *verified_hash, UserRecord **ret, TesseraError *e);
 /* Lock until the given time (LOCKED_INDEFINITELY: until unlocked), or 0 to unlock. */
 int user_set_locked_until(Manager *m, Store *s, const Principal *a, const UserRecord *u, int64_t until,
                           TesseraError *e);

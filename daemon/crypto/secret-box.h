@@ -3,7 +3,7 @@
 
 /* Secrets at rest: data the daemon must read back (TOTP seeds now, private
  * signing keys later) is sealed with AES-256-GCM under a key that lives
- * outside the database, so that a copy of tessera.db alone reveals none of
+ * outside the database, so that a copy of the database alone reveals none of
  * it. Low-entropy secrets that only need comparing (backup codes) are kept
  * as keyed digests (HMAC-SHA-256) for the same reason: without the key, a
  * stolen digest can't be searched offline.

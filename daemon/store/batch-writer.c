@@ -125,7 +125,7 @@ static void *writer_main(void *arg) {
         return NULL;
 }
 
-int batch_writer_new(const char *database_path, BatchWriter **ret) {
+int batch_writer_new(StorePool *pool, BatchWriter **ret) {
         _cleanup_(batch_writer_freep) BatchWriter *w = NULL;
         int r;
 
@@ -136,7 +136,7 @@ int batch_writer_new(const char *database_path, BatchWriter **ret) {
         pthread_cond_init(&w->wake, NULL);
         pthread_cond_init(&w->drained, NULL);
 
-        r = store_open(database_path, &w->store);
+        r = store_pool_open(pool, &w->store);
         if (r < 0)
                 return r;
         r = pthread_create(&w->thread, NULL, writer_main, w);

@@ -11,7 +11,7 @@
  * read-check-modify (claim a code, rotate a refresh token) atomically. */
 
 #include "macro.h"
-#include "store.h"
+#include "store-pool.h"
 
 typedef struct BatchWriter BatchWriter;
 
@@ -37,7 +37,8 @@ typedef struct BatchWrite {
         int result;
 } BatchWrite;
 
-int batch_writer_new(const char *database_path, BatchWriter **ret);
+/* Starts the writer thread, on a connection of its own from pool. */
+int batch_writer_new(StorePool *pool, BatchWriter **ret);
 /* Commits what is queued, then stops the thread. */
 BatchWriter *batch_writer_free(BatchWriter *w);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BatchWriter *, batch_writer_free);

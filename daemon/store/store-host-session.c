@@ -4,7 +4,7 @@
 #include "log.h"
 #include "store-internal.h"
 
-int store_session_open(Store *s, const SessionRecord *in, int64_t *ret_id) {
+int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_id) {
         static const char sql[] =
                 "INSERT INTO sessions (user_id, kind, service, tty, remote_host, remote_user, pid, opened_usec) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -34,7 +34,7 @@ int store_session_open(Store *s, const SessionRecord *in, int64_t *ret_id) {
         return 0;
 }
 
-int store_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec) {
+int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec) {
         static const char sql[] =
                 "UPDATE sessions SET closed_usec = ?3 WHERE id = ?1 AND user_id = ?2 AND closed_usec = 0";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
@@ -52,7 +52,7 @@ int store_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_us
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
-int store_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
+int store_host_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
                             int64_t *ret_id) {
         static const char sql[] =
                 "SELECT id FROM sessions WHERE user_id = ?1 AND closed_usec = 0 AND service = ?2 AND tty = ?3 "
@@ -76,7 +76,7 @@ int store_session_find_open(Store *s, int64_t user_id, const char *service, cons
         return 0;
 }
 
-void session_record_array_free(SessionRecord *a, size_t n) {
+void host_session_record_array_free(HostSessionRecord *a, size_t n) {
         for (size_t i = 0; a && i < n; i++) {
                 free(a[i].tenant);
                 free(a[i].user_name);
@@ -89,8 +89,8 @@ void session_record_array_free(SessionRecord *a, size_t n) {
         free(a);
 }
 
-static int session_from_row(sqlite3_stmt *st, SessionRecord *ret) {
-        SessionRecord r = {
+static int host_session_from_row(sqlite3_stmt *st, HostSessionRecord *ret) {
+        HostSessionRecord r = {
                 .id = sqlite3_column_int64(st, 0),
                 .user_id = sqlite3_column_int64(st, 1),
                 .pid = (uint32_t) sqlite3_column_int64(st, 9),
@@ -112,7 +112,7 @@ static int session_from_row(sqlite3_stmt *st, SessionRecord *ret) {
         return 0;
 }
 
-int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, size_t *ret_n) {
+int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRecord **ret, size_t *ret_n) {
         static const char sql[] =
                 "SELECT se.id, se.user_id, t.slug, u.name, se.kind, se.service, se.tty, se.remote_host, "
                 "se.remote_user, se.pid, se.opened_usec, se.closed_usec "
@@ -120,7 +120,7 @@ int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, si
                 "WHERE (?1 = 0 OR u.tenant_id = ?1) AND (?2 = 0 OR se.user_id = ?2) "
                 "AND (?3 = 0 OR se.closed_usec = 0) ORDER BY se.id DESC LIMIT ?4";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        SessionRecord *list = NULL;
+        HostSessionRecord *list = NULL;
         size_t n = 0;
         int r, rc;
 
@@ -133,22 +133,22 @@ int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, si
         store_bind_int64(st, 4, f && f->limit > 0 ? (int64_t) f->limit : 1000);
 
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-                SessionRecord *nl = realloc(list, (n + 1) * sizeof(SessionRecord));
+                HostSessionRecord *nl = realloc(list, (n + 1) * sizeof(HostSessionRecord));
 
                 if (!nl) {
-                        session_record_array_free(list, n);
+                        host_session_record_array_free(list, n);
                         return -ENOMEM;
                 }
                 list = nl;
-                r = session_from_row(st, &list[n]);
+                r = host_session_from_row(st, &list[n]);
                 if (r < 0) {
-                        session_record_array_free(list, n);
+                        host_session_record_array_free(list, n);
                         return r;
                 }
                 n++;
         }
         if (rc != SQLITE_DONE) {
-                session_record_array_free(list, n);
+                host_session_record_array_free(list, n);
                 return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
         }
 

@@ -262,10 +262,15 @@ static int prepare_database_file(const char *path) {
         return 0;
 }
 
-int store_open(const char *path, Store **ret) {
+int store_open(const StoreConfig *c, Store **ret) {
         _cleanup_(store_closep) Store *s = NULL;
-        bool memory = streq(path, ":memory:");
+        const char *path = c->path;
+        bool memory;
         int rc, r;
+
+        if (c->backend != STORE_BACKEND_SQLITE || !path)
+                return log_error_errno(-EINVAL, "The store configuration names no SQLite database.");
+        memory = streq(path, ":memory:");
 
         s = calloc(1, sizeof(Store));
         if (!s)

@@ -15,14 +15,17 @@
  * restart, no reopening. Out-parameters are written only on success.
  *
  * A Store is one connection, used by one thread at a time; every thread
- * that needs the store opens its own. Writes run inside store_begin() ..
- * store_commit(); store_commit() returns only once the change is durable. */
+ * that needs the store has its own, from the StorePool (store-pool.h),
+ * which opens them from the StoreConfig ([store] of tesserad.conf). Writes
+ * run inside store_begin() .. store_commit(); store_commit() returns only
+ * once the change is durable. */
 
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "audit.h"
 #include "records.h"
+#include "store-config.h"
 
 typedef struct Store Store;
 
@@ -31,10 +34,11 @@ typedef struct IdRange {
         uint32_t min, max, slice_size;
 } IdRange;
 
-/* Opens (creating if needed, mode 0600) and migrates the database at path;
- * ":memory:" gives a private in-memory database for tests. A database
- * written by a newer tesserad is refused with -EPROTONOSUPPORT. */
-int store_open(const char *path, Store **ret);
+/* Opens one connection as c says, creating and migrating the database if
+ * needed (SQLite: the file at c->path, mode 0600). A database written by a
+ * newer tesserad is refused with -EPROTONOSUPPORT. The daemon's threads
+ * get theirs from a StorePool; this is the pool's, and the tests'. */
+int store_open(const StoreConfig *c, Store **ret);
 Store *store_close(Store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Store *, store_close);
 
@@ -141,8 +145,9 @@ int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digest
 int store_backup_code_consume(Store *s, int64_t user_id, const uint8_t digest[static STORE_DIGEST_SIZE]);
 int store_backup_codes_count(Store *s, int64_t user_id, unsigned *ret);
 
-/* Sessions: one login (PAM now; web and OIDC later). */
-typedef struct SessionRecord {
+/* Host sessions: one login on a host each (PAM), see host-session.h. The
+ * browser sessions of the OpenID provider are another thing (store-oidc.h). */
+typedef struct HostSessionRecord {
         int64_t id;
         int64_t user_id;
         char *tenant;                 /* filled in by the store on reads */
@@ -155,25 +160,25 @@ typedef struct SessionRecord {
         uint32_t pid;
         int64_t opened_usec;
         int64_t closed_usec;          /* 0: still open */
-} SessionRecord;
+} HostSessionRecord;
 
-typedef struct SessionFilter {
+typedef struct HostSessionFilter {
         int64_t tenant_id;            /* 0: all */
         int64_t user_id;              /* 0: all */
         bool open_only;
         size_t limit;                 /* 0: a default of 1000 */
-} SessionFilter;
+} HostSessionFilter;
 
-int store_session_open(Store *s, const SessionRecord *in, int64_t *ret_id);
+int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_id);
 /* Closes an open session of the user: -ENOENT when there is none with id. */
-int store_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec);
+int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec);
 /* The newest open session of the user from this service, tty and pid
  * (for a close that lost the session id). */
-int store_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
+int store_host_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
                             int64_t *ret_id);
 /* Newest first. */
-int store_session_list(Store *s, const SessionFilter *f, SessionRecord **ret, size_t *ret_n);
-void session_record_array_free(SessionRecord *a, size_t n);
+int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRecord **ret, size_t *ret_n);
+void host_session_record_array_free(HostSessionRecord *a, size_t n);
 /* Lookups for the NSS service (store-lookup.c): records with public fields
  * only (no password hash, no e-mail). Listings are pages ordered by ID,
  * starting at from_uid / from_gid inclusive. */

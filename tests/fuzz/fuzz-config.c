@@ -35,6 +35,9 @@ static void check_loaded(const Config *c) {
                 __builtin_trap();
         if (c->default_tenant && !valid_tenant_slug(c->default_tenant))
                 __builtin_trap();
+        /* A store to open: the backend known, the database an absolute path. */
+        if (!store_backend_to_string(c->store.backend) || !c->store.path || !valid_unix_path(c->store.path))
+                __builtin_trap();
         STRV_FOREACH(t, c->tenants)
                 if (!valid_tenant_slug(*t) || (c->default_tenant && streq(*t, c->default_tenant)))
                         __builtin_trap();

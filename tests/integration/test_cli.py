@@ -353,6 +353,13 @@ class SelfServiceTest(unittest.TestCase):
                          [("failure", "wrong password"), ("success", None), ("success", None),
                           ("failure", "wrong password")])
         self.assertTrue(all(e["actor_uid"] == uid and e["channel"] == "dbus" for e in checks))
+        # The rules of the one password change are those of PAM's: the new
+        # password differs from the current one, refused before any check.
+        p = self.ctl("user", "passwd", "ivan@acme", "--password-stdin", input="third-password\nthird-password\n",
+                     user=uid, code=EXIT_REFUSED)
+        self.assertIn("must differ from the current one", p.stderr)
+        self.assertEqual(len(self.ctl_json("audit", "list", "--target", "ivan@acme", "--action", "auth.chauthtok")),
+                         len(checks))
 
     def test_self_service_password_shares_the_lockout(self):
         """SetPassword is no password oracle: wrong current passwords count

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tessera_env import Tessera, TesseraError, binary  # noqa: E402
@@ -146,6 +147,38 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("newer than this tesserad knows", str(e.exception))
         self.assertEqual(subprocess.run(["sqlite3", db, "SELECT slug FROM tenants"], capture_output=True,
                                         text=True).stdout.strip(), "acme", "the database was left alone")
+
+
+class StoreConfigTest(unittest.TestCase):
+    """[store] decides where the data goes: every connection of the daemon
+    (the main loop's, the HTTP threads', the batch writer's, the audit
+    retention's) opens the database it names, and no other."""
+
+    def test_path_elsewhere(self):
+        with tempfile.TemporaryDirectory() as elsewhere:
+            db = os.path.join(elsewhere, "identity.db")
+            with Tessera(default_tenant="acme", config_extra=f"[store]\nbackend = sqlite\npath = {db}\n") as t:
+                t.ctl("tenant", "create", "acme", check=True)
+                t.ctl("user", "add", "alice@acme", check=True)
+                self.assertIn(f"store sqlite {db}", t.log())
+                # An HTTP thread's connection reads the same database.
+                with urllib.request.urlopen(t.base_url + "/readyz", timeout=30) as r:
+                    self.assertEqual(json.loads(r.read())["store"], "ok")
+                with urllib.request.urlopen(t.issuer("acme") + "/.well-known/openid-configuration",
+                                            timeout=30) as r:
+                    self.assertEqual(json.loads(r.read())["issuer"], t.issuer("acme"))
+                self.assertFalse(os.path.exists(os.path.join(t.state_dir, "tessera.db")))
+                self.assertEqual(stat.S_IMODE(os.stat(db).st_mode), 0o600)
+                self.assertEqual(subprocess.run(["sqlite3", "-readonly", db, "SELECT name FROM users"],
+                                                capture_output=True, text=True, check=True).stdout.strip(), "alice")
+                # Restarted on the same configuration: the same data.
+                t.restart_daemon()
+                self.assertEqual(t.ctl("user", "show", "alice@acme").returncode, 0)
+
+    def test_unknown_backend_refused(self):
+        p, path = check_config("[store]\nbackend = postgresql\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"{path}:2: invalid value for 'backend' in [store]", p.stderr)
 
 
 class SlowWorkTest(unittest.TestCase):

@@ -252,14 +252,13 @@ END_TEST
 START_TEST(test_thread) {
         /* The daemon's way: a thread with a connection of its own prunes at
          * once when started, and stops when freed. */
-        _cleanup_free_ char *db = NULL;
+        _cleanup_(store_pool_freep) StorePool *pool = test_store_pool(dir);
         AuditRetentionOptions o = { .max_age_usec = DAY, .interval_usec = 3600 * USEC_PER_SEC };
         AuditRetention *r = NULL;
 
-        ck_assert_int_ge(asprintf(&db, "%s/tessera.db", dir), 0);
         add_events(test_store, "ancient", 1500, (int64_t) now_usec(CLOCK_REALTIME) - 100 * DAY);
         add_events(test_store, "recent", 5, (int64_t) now_usec(CLOCK_REALTIME));
-        ck_assert_int_eq(audit_retention_start(db, &o, &r), 0);
+        ck_assert_int_eq(audit_retention_start(pool, &o, &r), 0);
         /* Its first pass ends in a moment; wait for it, with a bound. */
         for (int i = 0; i < 3000 && count_rows(test_store, "ancient") > 0; i++)
                 usleep(10000);

@@ -605,7 +605,7 @@ START_TEST(test_password_changed_meanwhile) {
         ck_assert_int_eq(auth_attempt_new(m, u, NULL, "old", NULL, AUTH_TOTP_REQUIRED, false, &at), 0);
         auth_attempt_verify(at);
         ck_assert_int_eq(password_hash("new", m->config->hash_prefix, m->config->hash_cost, &hash), 0);
-        ck_assert_int_eq(user_set_password_hash(m, m->store, &auth_test_root, u, hash, false, &e), 0);
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &auth_test_root, u, hash, NULL, NULL, &e), 0);
         ck_assert_int_eq(auth_attempt_finish(m, m->store, &auth_test_root, NULL, at, &r), 0);
         ck_assert_int_eq(r.outcome, AUTH_FAILED);
 }

@@ -62,6 +62,8 @@ START_TEST(test_defaults) {
         ck_assert_ptr_null(c->path);
         ck_assert_str_eq(c->state_directory, LOCALSTATEDIR "/lib/tessera");
         ck_assert_str_eq(c->runtime_directory, RUNSTATEDIR "/tessera");
+        ck_assert_int_eq(c->store.backend, STORE_BACKEND_SQLITE);
+        ck_assert_str_eq(c->store.path, LOCALSTATEDIR "/lib/tessera/tessera.db");
         ck_assert_str_eq(c->admin_group, "tessera-admin");
         ck_assert_ptr_null(c->bus_address);
         ck_assert_int_eq(c->log_level, -1);
@@ -163,6 +165,9 @@ START_TEST(test_full_file) {
                          0);
 
         ck_assert_str_eq(c->state_directory, "/srv/tessera/state");
+        /* No [store] path: the database follows the state directory. */
+        ck_assert_int_eq(c->store.backend, STORE_BACKEND_SQLITE);
+        ck_assert_str_eq(c->store.path, "/srv/tessera/state/tessera.db");
         ck_assert_str_eq(c->runtime_directory, "/run/tessera-test");
         ck_assert_str_eq(c->admin_group, "wheel");
         ck_assert_str_eq(c->bus_address, "unix:path=/run/test-bus");
@@ -337,6 +342,30 @@ START_TEST(test_syntax_error) {
 }
 END_TEST
 
+START_TEST(test_store_section) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL, *e = NULL;
+
+        /* [store] may come before [daemon]: the default path follows the
+         * state directory however the file is ordered. */
+        ck_assert_int_eq(load("[store]\nbackend = sqlite\n[daemon]\nstate_directory = /srv/t\n", &c, NULL, NULL), 0);
+        ck_assert_int_eq(c->store.backend, STORE_BACKEND_SQLITE);
+        ck_assert_str_eq(c->store.path, "/srv/t/tessera.db");
+        /* A path of its own, anywhere. */
+        ck_assert_int_eq(load("[daemon]\nstate_directory = /srv/t\n[store]\npath = /data/identity.db\n", &d, NULL,
+                              NULL),
+                         0);
+        ck_assert_str_eq(d->store.path, "/data/identity.db");
+        /* Empty: the default again. */
+        ck_assert_int_eq(load("[store]\npath =\n", &e, NULL, NULL), 0);
+        ck_assert_str_eq(e->store.path, LOCALSTATEDIR "/lib/tessera/tessera.db");
+
+        assert_load_fails("[store]\nbackend = postgresql\n", "@:2: invalid value for 'backend' in [store]");
+        assert_load_fails("[store]\nbackend = SQLite\n", "@:2: invalid value for 'backend' in [store]");
+        assert_load_fails("[store]\npath = tessera.db\n", "@:2: invalid value for 'path' in [store]");
+        assert_load_fails("[store]\ndatabase = /x.db\n", "@:2: unknown key 'database' in [store]");
+}
+END_TEST
+
 START_TEST(test_bad_values) {
         static const struct {
                 const char *section, *key, *value;
@@ -472,6 +501,7 @@ START_TEST(test_missing_file) {
         ck_assert_ptr_nonnull(c);
         ck_assert_str_eq(c->path, path);
         ck_assert_str_eq(c->admin_group, "tessera-admin");
+        ck_assert_str_eq(c->store.path, LOCALSTATEDIR "/lib/tessera/tessera.db");
         c = config_free(c);
 
         stderr_capture_start(&cap);
@@ -641,6 +671,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_load_from_stream);
         tcase_add_test(tc, test_tenant_visible);
+        tcase_add_test(tc, test_store_section);
         tcase_add_test(tc, test_http_limits);
         tcase_add_test(tc, test_bad_value_escaped_in_log);
         suite_add_tcase(s, tc);

@@ -427,23 +427,30 @@ START_TEST(test_set_password) {
         TesseraError e = {};
 
         /* A user changes their own password only with the current one checked. */
-        ck_assert_int_eq(user_set_password_hash(m, m->store, &self, alice, "$6$a$b", false, &e), -EACCES);
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &self, alice, "$6$a$b", NULL, NULL, &e), -EACCES);
         e = (TesseraError) {};
-        ck_assert_int_eq(user_set_password_hash(m, m->store, &other, alice, "$6$a$b", true, &e), -EACCES);
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &other, alice, "$6$a$b", "$6$x$y", NULL, &e), -EACCES);
         ck_assert_uint_eq(test_audit_count(m->store, "user.set-password", "alice@acme", AUDIT_DENIED), 2);
         r = reload(alice);
         ck_assert_ptr_null(r->password_hash);
         r = user_record_unref(r);
 
+        /* Admins set any password, and get the record as stored. */
         e = (TesseraError) {};
-        ck_assert_int_eq(user_set_password_hash(m, m->store, &self, alice, "$6$a$b", true, &e), 0);
-        r = reload(alice);
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &test_admin, alice, "$6$a$b", NULL, &r, &e), 0);
         ck_assert_str_eq(r->password_hash, "$6$a$b");
         ck_assert_int_gt(r->password_changed_usec, 0);
+        ck_assert_int_ge(r->changed_usec, r->password_changed_usec);
         r = user_record_unref(r);
 
-        /* Admins set any password. */
-        ck_assert_int_eq(user_set_password_hash(m, m->store, &test_admin, alice, "$6$c$d", false, &e), 0);
+        /* The user, having proven "$6$a$b". */
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &self, alice, "$6$c$d", "$6$a$b", NULL, &e), 0);
+        r = reload(alice);
+        ck_assert_str_eq(r->password_hash, "$6$c$d");
+        r = user_record_unref(r);
+        /* The same proof again: that password is gone, and so is its worth. */
+        ck_assert_int_eq(user_set_password_hash(m, m->store, &self, alice, "$6$e$f", "$6$a$b", NULL, &e), -EKEYREJECTED);
+        ck_assert_ptr_nonnull(strstr(tessera_error_message(&e), "changed meanwhile"));
         r = reload(alice);
         ck_assert_str_eq(r->password_hash, "$6$c$d");
         ck_assert_uint_eq(test_audit_count(m->store, "user.set-password", "alice@acme", AUDIT_SUCCESS), 2);

@@ -70,7 +70,7 @@ START_TEST(test_new_memory) {
         _cleanup_(store_closep) Store *s = NULL;
 
         ck_assert_int_ge(store_latest_schema_version(), 1);
-        ck_assert_int_eq(store_open(":memory:", &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(":memory:"), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
         ck_assert_int_eq(store_ping(s), 0);
         ck_assert_int_eq(query_store_int(s, "PRAGMA foreign_keys"), 1);
@@ -81,7 +81,7 @@ START_TEST(test_new_file) {
         _cleanup_(store_closep) Store *s = NULL;
         _cleanup_free_ char *version = NULL, *expected = NULL;
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
         ck_assert_int_eq(store_ping(s), 0);
 
@@ -102,13 +102,13 @@ START_TEST(test_reopen_keeps_data) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         t = test_tenant(s, "acme", NULL);
         user_record_unref(test_user(s, t, "alice"));
         s = store_close(s);
         t = tenant_record_unref(t);
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
         ck_assert_int_eq(store_tenant_get(s, "acme", &t), 0);
         ck_assert_int_eq(store_user_get(s, t->id, "alice", &u), 0);
@@ -121,7 +121,7 @@ START_TEST(test_close_rolls_back) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         UserRecord u = { .name = (char *) "alice", .home = (char *) "/home/alice", .shell = (char *) "/bin/sh" };
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         t = test_tenant(s, "acme", NULL);
         u.tenant_id = t->id;
         ck_assert_int_eq(store_begin(s), 0);
@@ -129,7 +129,7 @@ START_TEST(test_close_rolls_back) {
         /* Closed in the middle of a change: nothing of it must be kept. */
         s = store_close(s);
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_user_get(s, t->id, "alice", NULL), -ENOENT);
         ck_assert_int_eq(store_group_get(s, t->id, "alice", NULL), -ENOENT);
 }
@@ -141,8 +141,8 @@ START_TEST(test_second_connection) {
 
         /* One connection per thread: a second one sees committed data and
          * finds the schema migrated already. */
-        ck_assert_int_eq(store_open(db_path, &a), 0);
-        ck_assert_int_eq(store_open(db_path, &b), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &a), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &b), 0);
         t = test_tenant(a, "acme", NULL);
         ck_assert_int_eq(store_tenant_get(b, "acme", &seen), 0);
         ck_assert_int_eq(seen->id, t->id);
@@ -171,7 +171,7 @@ START_TEST(test_audit_counts_migrated) {
                            "INSERT INTO audit_events (time_usec, channel, action, target, result, remote) "
                            "VALUES (1700000000000000, 'http', 'oauth.token', 'app_1', 'denied', '192.0.2.1');"
                            "PRAGMA user_version = 4;");
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
         ck_assert_int_eq(store_audit_list(s, NULL, &list, &n), 0);
         ck_assert_uint_eq(n, 1);
@@ -194,14 +194,14 @@ START_TEST(test_newer_schema_refused) {
         _cleanup_free_ char *sql = NULL, *version = NULL, *expected = NULL, *tenants = NULL;
         int newer = store_latest_schema_version() + 1;
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         tenant_record_unref(test_tenant(s, "acme", NULL));
         s = store_close(s);
 
         ck_assert_int_ge(asprintf(&sql, "PRAGMA user_version = %d", newer), 0);
         exec_file(db_path, sql);
 
-        ck_assert_int_eq(store_open(db_path, &s), -EPROTONOSUPPORT);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), -EPROTONOSUPPORT);
         ck_assert_ptr_null(s);
 
         /* Refused without being touched. */
@@ -219,7 +219,7 @@ START_TEST(test_newer_empty_database_refused) {
 
         /* A database some newer tesserad created with no tables we know. */
         exec_file(db_path, "PRAGMA user_version = 1000");
-        ck_assert_int_eq(store_open(db_path, &s), -EPROTONOSUPPORT);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), -EPROTONOSUPPORT);
         tables = query_file(db_path, "SELECT COUNT(*) FROM sqlite_master");
         ck_assert_str_eq(tables, "0");
 }
@@ -230,7 +230,7 @@ START_TEST(test_mode_0600) {
         _cleanup_free_ char *wal = NULL, *shm = NULL;
         mode_t old = umask(0);
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         umask(old);
         tenant_record_unref(test_tenant(s, "acme", NULL));
 
@@ -248,7 +248,7 @@ START_TEST(test_existing_file_restricted) {
         _cleanup_free_ char *path = test_write_file(dir, "tessera.db", "");
 
         ck_assert_int_eq(chmod(path, 0644), 0);
-        ck_assert_int_eq(store_open(path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(path), &s), 0);
         ck_assert_uint_eq(file_mode(path), 0600);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
 }
@@ -261,7 +261,7 @@ START_TEST(test_symlink_refused) {
         /* The state directory is root's; a link in it is not followed. */
         ck_assert_int_ge(asprintf(&target, "%s/elsewhere.db", dir), 0);
         ck_assert_int_eq(symlink(target, db_path), 0);
-        ck_assert_int_eq(store_open(db_path, &s), -ELOOP);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), -ELOOP);
         ck_assert_int_eq(access(target, F_OK), -1);
 }
 END_TEST
@@ -272,7 +272,7 @@ START_TEST(test_not_a_database) {
                                                     "this is certainly not an SQLite database, but it is long enough "
                                                     "to have a header that SQLite reads and rejects as such.\n");
 
-        ck_assert_int_lt(store_open(path, &s), 0);
+        ck_assert_int_lt(store_open(TEST_STORE_CONFIG(path), &s), 0);
         ck_assert_ptr_null(s);
 }
 END_TEST
@@ -281,7 +281,7 @@ START_TEST(test_pragmas) {
         _cleanup_(store_closep) Store *s = NULL;
         _cleanup_free_ char *journal = NULL;
 
-        ck_assert_int_eq(store_open(db_path, &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
 
         /* journal_mode=wal is a property of the file: any connection sees it. */
         journal = query_file(db_path, "PRAGMA journal_mode");

@@ -284,7 +284,8 @@ static int audit_write(Store *s, void *userdata) {
 }
 
 START_TEST(test_batch_writer) {
-        _cleanup_free_ char *dir = test_mkdtemp(), *path = NULL;
+        _cleanup_free_ char *dir = test_mkdtemp();
+        _cleanup_(store_pool_freep) StorePool *pool = test_store_pool(dir);
         _cleanup_(store_closep) Store *s = NULL;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
@@ -295,8 +296,7 @@ START_TEST(test_batch_writer) {
         pthread_t threads[16];
         int wins = 0;
 
-        ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
-        ck_assert_int_eq(store_open(path, &s), 0);
+        ck_assert_int_eq(store_pool_open(pool, &s), 0);
         t = test_tenant(s, "acme", &test_default_range);
         u = test_user(s, t, "alice");
         a = make_app(s, t, "web");
@@ -305,7 +305,7 @@ START_TEST(test_batch_writer) {
         token_digest("code", c.digest);
         ck_assert_int_eq(store_code_create(s, &c), 0);
 
-        ck_assert_int_eq(batch_writer_new(path, &w), 0);
+        ck_assert_int_eq(batch_writer_new(pool, &w), 0);
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
                 claims[i] = (Claim) { .w = w, .tenant_id = t->id, .digest = c.digest };
                 ck_assert_int_eq(pthread_create(&threads[i], NULL, claim_thread, &claims[i]), 0);
@@ -460,7 +460,6 @@ END_TEST
 
 typedef struct KeyLoader {
         Manager *m;
-        const char *path;
         int64_t tenant_id;
         TestGate *gate;
         int result;
@@ -468,10 +467,11 @@ typedef struct KeyLoader {
 
 static void *load_keys_thread(void *userdata) {
         KeyLoader *l = userdata;
-        _cleanup_(store_closep) Store *s = NULL;
         _cleanup_(key_set_freep) KeySet *ks = NULL;
+        Store *s = NULL;
 
-        l->result = store_open(l->path, &s);
+        /* As an HTTP thread does: its own connection, closed as it ends. */
+        l->result = store_pool_thread(l->m->store_pool, &s);
         if (l->result < 0)
                 return NULL;
         test_gate_work(l->gate);
@@ -482,7 +482,7 @@ static void *load_keys_thread(void *userdata) {
 }
 
 START_TEST(test_signing_keys_first_use) {
-        _cleanup_free_ char *dir = test_mkdtemp(), *path = NULL;
+        _cleanup_free_ char *dir = test_mkdtemp();
         _cleanup_(manager_freep) Manager *m = manager_with_key();
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         StoredSigningKey *keys = NULL;
@@ -491,14 +491,12 @@ START_TEST(test_signing_keys_first_use) {
         TestGate gate;
         size_t n = 0;
 
-        ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
-        store_close(m->store);
-        m->store = test_store_open(dir);
+        test_manager_use_dir(m, dir);
         t = test_tenant(m->store, "acme", &test_default_range);
 
         test_gate_init(&gate);
         for (size_t i = 0; i < ELEMENTSOF(threads); i++) {
-                loaders[i] = (KeyLoader) { .m = m, .path = path, .tenant_id = t->id, .gate = &gate };
+                loaders[i] = (KeyLoader) { .m = m, .tenant_id = t->id, .gate = &gate };
                 ck_assert_int_eq(pthread_create(&threads[i], NULL, load_keys_thread, &loaders[i]), 0);
         }
         test_gate_open(&gate);
@@ -511,7 +509,8 @@ START_TEST(test_signing_keys_first_use) {
         ck_assert_int_eq(store_signing_key_list(m->store, t->id, INT64_MAX, &keys, &n), 0);
         ck_assert_uint_eq(n, 2);
         stored_signing_key_array_free(keys, n);
-        m->store = store_close(m->store);
+        m->store_pool = store_pool_free(m->store_pool);
+        m->store = NULL;
         test_rm_rf(dir);
 }
 END_TEST

@@ -133,9 +133,20 @@ Store *test_store_open(const char *dir) {
 
         if (dir)
                 ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
-        ck_assert_int_eq(store_open(path ?: ":memory:", &s), 0);
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(path ?: ":memory:"), &s), 0);
         ck_assert_ptr_nonnull(s);
         return s;
+}
+
+StorePool *test_store_pool(const char *dir) {
+        _cleanup_free_ char *path = NULL;
+        StorePool *p = NULL;
+
+        if (dir)
+                ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
+        ck_assert_int_eq(store_pool_new(TEST_STORE_CONFIG(path ?: ":memory:"), &p), 0);
+        ck_assert_ptr_nonnull(p);
+        return p;
 }
 
 TenantRecord *test_tenant(Store *s, const char *slug, const IdRange *range) {
@@ -272,7 +283,8 @@ Manager *test_manager_new(void) {
 
         ck_assert_int_eq(config_new_default(&c), 0);
         ck_assert_int_eq(manager_new(c, &m), 0);
-        m->store = test_store_open(NULL);
+        m->store_pool = test_store_pool(NULL);
+        ck_assert_int_eq(store_pool_thread(m->store_pool, &m->store), 0);
         return m;
 }
 
@@ -312,6 +324,12 @@ size_t test_events_count(const TestEvents *t, ChangeKind kind, ChangeOp op, cons
                 if (t->seen[i].kind == kind && t->seen[i].op == op && (!name || streq(t->seen[i].name, name)))
                         n++;
         return n;
+}
+
+void test_manager_use_dir(Manager *m, const char *dir) {
+        store_pool_free(m->store_pool);
+        m->store_pool = test_store_pool(dir);
+        ck_assert_int_eq(store_pool_thread(m->store_pool, &m->store), 0);
 }
 
 const Principal test_admin = { .kind = PRINCIPAL_LOCAL, .channel = "dbus", .uid = 0, .name = "root",

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "macro.h"
+#include "store-pool.h"
 #include "store.h"
 
 /* The SSSD-like defaults of tesserad.conf: slices of 200000 from 200000. */
@@ -46,6 +47,11 @@ extern char *test_store_dir;   /* NULL for ":memory:" */
 void test_add_store_tcases(Suite *s, const char *name, void (*add_tests)(TCase *tc));
 
 Store *test_store_open(const char *dir);
+/* The configuration of an SQLite database at path (":memory:": private). */
+#define TEST_STORE_CONFIG(p) (&(StoreConfig) { .backend = STORE_BACKEND_SQLITE, .path = (char *) (p) })
+/* A pool on tessera.db in dir, or on ":memory:" without dir (every
+ * connection of which is a database of its own). */
+StorePool *test_store_pool(const char *dir);
 TenantRecord *test_tenant(Store *s, const char *slug, const IdRange *range);
 /* Creates a user in its own transaction, rolled back on failure; returns
  * store_user_create()'s result. email may be NULL, uid 0 allocates. */
@@ -81,6 +87,9 @@ void test_gate_open(TestGate *g);
 /* A Manager as the core operations need it: the default configuration and
  * an in-memory store; no bus, no event loop, no workers. */
 Manager *test_manager_new(void);
+/* Moves m onto a pool of tessera.db in dir, for tests that open further
+ * connections to the same database (threads of their own). */
+void test_manager_use_dir(Manager *m, const char *dir);
 
 /* The change events the core announces on m (events.h), recorded by an
  * inline subscriber as they are published. test_events_follow() gives m an

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/session.c and store-session.c: sessions opened and closed by a
- * channel, listed by whom may see them. */
+/* core/host-session.c and store/store-host-session.c: host login sessions
+ * opened and closed by the login stack, listed by whom may see them. */
 
 #include <stdlib.h>
 
@@ -20,21 +20,21 @@ static void teardown(void) {
 START_TEST(test_open_close_list) {
         _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
                                                  *bob = auth_test_user(m, "bob", "pw");
-        SessionSpec spec = { .kind = "pam", .service = "sshd", .tty = "ssh", .remote_host = "192.0.2.7",
+        HostSessionSpec spec = { .kind = "pam", .service = "sshd", .tty = "ssh", .remote_host = "192.0.2.7",
                              .remote_user = "", .pid = 777 };
-        SessionFilter all = {}, only_alice = { .user_id = alice->id }, open_only = { .open_only = true };
-        SessionRecord *list = NULL;
+        HostSessionFilter all = {}, only_alice = { .user_id = alice->id }, open_only = { .open_only = true };
+        HostSessionRecord *list = NULL;
         TesseraError e = {};
         int64_t id1, id2, id3;
         size_t n;
 
-        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id1, &e), 0);
+        ck_assert_int_eq(host_session_open(m, m->store, &auth_test_root, alice, &spec, &id1, &e), 0);
         spec.tty = "pts/3";
-        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id2, &e), 0);
-        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, bob, &spec, &id3, &e), 0);
+        ck_assert_int_eq(host_session_open(m, m->store, &auth_test_root, alice, &spec, &id2, &e), 0);
+        ck_assert_int_eq(host_session_open(m, m->store, &auth_test_root, bob, &spec, &id3, &e), 0);
         ck_assert_int_gt(id2, id1);
 
-        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &all, &list, &n, &e), 0);
+        ck_assert_int_eq(host_session_list(m, m->store, &auth_test_root, &all, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 3);
         /* Newest first, with the user's names. */
         ck_assert_int_eq(list[0].id, id3);
@@ -48,25 +48,25 @@ START_TEST(test_open_close_list) {
         ck_assert_uint_eq(list[2].pid, 777);
         ck_assert_int_gt(list[2].opened_usec, 0);
         ck_assert_int_eq(list[2].closed_usec, 0);
-        session_record_array_free(list, n);
+        host_session_record_array_free(list, n);
 
         /* Close by id, and without one (the newest from the same tty and pid). */
-        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), 0);
-        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, 0, &spec, &e), 0);
+        ck_assert_int_eq(host_session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), 0);
+        ck_assert_int_eq(host_session_close(m, m->store, &auth_test_root, alice, 0, &spec, &e), 0);
         e = (TesseraError) {};
-        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), -ENOENT);
+        ck_assert_int_eq(host_session_close(m, m->store, &auth_test_root, alice, id1, NULL, &e), -ENOENT);
         e = (TesseraError) {};
         /* Bob's session is not Alice's to close. */
-        ck_assert_int_eq(session_close(m, m->store, &auth_test_root, alice, id3, NULL, &e), -ENOENT);
+        ck_assert_int_eq(host_session_close(m, m->store, &auth_test_root, alice, id3, NULL, &e), -ENOENT);
 
-        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &open_only, &list, &n, &e), 0);
+        ck_assert_int_eq(host_session_list(m, m->store, &auth_test_root, &open_only, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 1);
         ck_assert_int_eq(list[0].id, id3);
-        session_record_array_free(list, n);
-        ck_assert_int_eq(session_list(m, m->store, &auth_test_root, &only_alice, &list, &n, &e), 0);
+        host_session_record_array_free(list, n);
+        ck_assert_int_eq(host_session_list(m, m->store, &auth_test_root, &only_alice, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 2);
         ck_assert_int_gt(list[0].closed_usec, 0);
-        session_record_array_free(list, n);
+        host_session_record_array_free(list, n);
 
         ck_assert_uint_eq(auth_test_audit_count(m, "session.open", AUDIT_SUCCESS), 3);
         ck_assert_uint_eq(auth_test_audit_count(m, "session.close", AUDIT_SUCCESS), 2);
@@ -78,29 +78,29 @@ START_TEST(test_authorization) {
         _cleanup_(user_record_unrefp) UserRecord *alice = auth_test_user(m, "alice", "pw"),
                                                  *bob = auth_test_user(m, "bob", "pw");
         Principal as_alice = principal_local("pam", alice->uid, false, NULL);
-        SessionSpec spec = { .kind = "pam", .service = "login" };
-        SessionFilter mine = { .user_id = alice->id }, bobs = { .user_id = bob->id }, all = {};
-        SessionRecord *list = NULL;
+        HostSessionSpec spec = { .kind = "pam", .service = "login" };
+        HostSessionFilter mine = { .user_id = alice->id }, bobs = { .user_id = bob->id }, all = {};
+        HostSessionRecord *list = NULL;
         TesseraError e = {};
         int64_t id;
         size_t n;
 
         /* A user opens and lists their own sessions, not another's. */
-        ck_assert_int_eq(session_open(m, m->store, &as_alice, alice, &spec, &id, &e), 0);
-        ck_assert_int_eq(session_open(m, m->store, &as_alice, bob, &spec, &id, &e), -EACCES);
+        ck_assert_int_eq(host_session_open(m, m->store, &as_alice, alice, &spec, &id, &e), 0);
+        ck_assert_int_eq(host_session_open(m, m->store, &as_alice, bob, &spec, &id, &e), -EACCES);
         e = (TesseraError) {};
-        ck_assert_int_eq(session_list(m, m->store, &as_alice, &mine, &list, &n, &e), 0);
+        ck_assert_int_eq(host_session_list(m, m->store, &as_alice, &mine, &list, &n, &e), 0);
         ck_assert_uint_eq(n, 1);
-        session_record_array_free(list, n);
-        ck_assert_int_eq(session_list(m, m->store, &as_alice, &bobs, &list, &n, &e), -EACCES);
+        host_session_record_array_free(list, n);
+        ck_assert_int_eq(host_session_list(m, m->store, &as_alice, &bobs, &list, &n, &e), -EACCES);
         e = (TesseraError) {};
-        ck_assert_int_eq(session_list(m, m->store, &as_alice, &all, &list, &n, &e), -EACCES);
+        ck_assert_int_eq(host_session_list(m, m->store, &as_alice, &all, &list, &n, &e), -EACCES);
         ck_assert_uint_eq(auth_test_audit_count(m, "session.open", AUDIT_DENIED), 1);
 
         /* A session needs a kind. */
         e = (TesseraError) {};
         spec.kind = NULL;
-        ck_assert_int_eq(session_open(m, m->store, &auth_test_root, alice, &spec, &id, &e), -EINVAL);
+        ck_assert_int_eq(host_session_open(m, m->store, &auth_test_root, alice, &spec, &id, &e), -EINVAL);
 }
 END_TEST
 
