@@ -136,7 +136,7 @@ int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
-        if (bus_qualified_target(name, t->slug, &target) < 0)
+        if (qualified_target(name, t->slug, &target) < 0)
                 return -ENOMEM;
         r = change_authorize(m->store, &a, POLICY_APPLICATION_CREATE, policy_target_tenant(t->id), t->slug, target, &e);
         if (r < 0)

@@ -145,7 +145,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         if (r < 0) {
                 _cleanup_free_ char *target = NULL;
 
-                if (bus_qualified_target(name, t->slug, &target) < 0)
+                if (qualified_target(name, t->slug, &target) < 0)
                         return -ENOMEM;
                 change_audit_failure(m->store, &a, "user.create", t->slug, target, &e);
                 return bus_reply_tessera_error(error, &e);
@@ -194,7 +194,7 @@ static int method_create_group(sd_bus_message *msg, void *userdata, sd_bus_error
         if (r < 0)
                 return r;
         a = bus_caller_principal(&c);
-        if (bus_qualified_target(name, t->slug, &target) < 0)
+        if (qualified_target(name, t->slug, &target) < 0)
                 return -ENOMEM;
 
         r = change_authorize(m->store, &a, POLICY_GROUP_CREATE, policy_target_tenant(t->id), t->slug, target, &e);

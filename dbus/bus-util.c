@@ -161,16 +161,6 @@ const char *bus_text(const char *s, char **buf) {
         return escape_controls(s, *buf, n);
 }
 
-int bus_qualified_target(const char *name, const char *tenant, char **ret) {
-        size_t n = 0, k;
-
-        /* Names from the bus are UTF-8 (sd-bus checks); stop at the first
-         * character that would not fit whole, or that is not one. */
-        while (name[n] && (k = utf8_char_valid(name + n)) > 0 && n + k <= 64)
-                n += k;
-        return asprintf(ret, "%.*s@%s", (int) n, name, tenant) < 0 ? -ENOMEM : 0;
-}
-
 int bus_property_get_string(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *buf = NULL;

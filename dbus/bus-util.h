@@ -70,9 +70,6 @@ int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc
  * in *buf, which the caller frees; "" for NULL and for want of memory. */
 const char *bus_text(const char *s, char **buf);
 
-/* "NAME@TENANT" for audit targets, the name cut to at most 64 bytes at a
- * whole character, so that the target stays short and UTF-8. */
-int bus_qualified_target(const char *name, const char *tenant, char **ret);
 
 /* Getters for the common property types, reading the field at the
  * vtable's offset in the record (sd-bus adds it to userdata). */

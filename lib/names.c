@@ -2,6 +2,7 @@
 #include "names.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool is_lower(char c) {
@@ -201,4 +202,13 @@ int split_qualified_name(const char *s, char name[static NAME_MAX_LEN + 1],
         memcpy(name, n, nl + 1);
         strcpy(tenant, t);
         return 0;
+}
+
+int qualified_target(const char *name, const char *tenant, char **ret) {
+        size_t n = 0, k;
+
+        name = name ?: "";
+        while (name[n] && (k = utf8_char_valid(name + n)) > 0 && n + k <= 64)
+                n += k;
+        return asprintf(ret, "%.*s@%s", (int) n, name, tenant ?: "") < 0 ? -ENOMEM : 0;
 }

@@ -50,3 +50,8 @@ size_t utf8_char_valid(const char *s);
  * when the parts do not fit or are not valid. */
 int split_qualified_name(const char *s, char name[static NAME_MAX_LEN + 1],
                          char tenant[static TENANT_SLUG_MAX_LEN + 1]);
+
+/* "name@tenant" for log lines and audit targets, of a name as it was given
+ * (perhaps not a valid one): the name is cut to 64 bytes at a whole UTF-8
+ * character, and stops at the first byte that is not UTF-8. -ENOMEM or 0. */
+int qualified_target(const char *name, const char *tenant, char **ret);

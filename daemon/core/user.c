@@ -86,7 +86,7 @@ int user_create_check(Manager *m, Store *s, const Principal *a, const TenantReco
         /* Cut short for the audit trail and the messages: a name asked
          * for may be anything up to a message's size; a valid one is far
          * shorter. */
-        if (asprintf(&target, "%.64s@%s", strempty(name), t->slug) < 0)
+        if (qualified_target(name, t->slug, &target) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
 
         r = change_authorize(s, a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, e);

@@ -222,7 +222,7 @@ int application_create(Manager *m, Store *s, const Principal *a, const TenantRec
         _cleanup_free_ char *target = NULL;
         int r;
 
-        if (!app || asprintf(&target, "%.64s@%s", strempty(name), t->slug) < 0)
+        if (!app || qualified_target(name, t->slug, &target) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
         r = change_authorize(s, a, POLICY_APPLICATION_CREATE, policy_target_tenant(t->id), t->slug, target, e);
         if (r < 0)

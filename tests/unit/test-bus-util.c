@@ -133,18 +133,18 @@ START_TEST(test_qualified_target) {
 
         for (int i = 0; i < 40; i++)
                 strcat(name, "\xc3\xa9");          /* é: the 64th byte falls inside one */
-        ck_assert_int_eq(bus_qualified_target(name, "acme", &t), 0);
+        ck_assert_int_eq(qualified_target(name, "acme", &t), 0);
         ck_assert(utf8_is_valid(t));
         ck_assert_uint_eq(strlen(t), 1 + 31 * 2 + strlen("@acme"));
         ck_assert(strncmp(t, name, 63) == 0);
         free(t);
 
-        ck_assert_int_eq(bus_qualified_target("ada", "acme", &t), 0);
+        ck_assert_int_eq(qualified_target("ada", "acme", &t), 0);
         ck_assert_str_eq(t, "ada@acme");
         free(t);
         memset(name, 'n', 100);
         name[100] = '\0';
-        ck_assert_int_eq(bus_qualified_target(name, "acme", &t), 0);
+        ck_assert_int_eq(qualified_target(name, "acme", &t), 0);
         ck_assert_uint_eq(strlen(t), 64 + strlen("@acme"));
         free(t);
 }
