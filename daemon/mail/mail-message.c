@@ -194,7 +194,8 @@ int mail_message_build(const MailContent *c, char **ret, size_t *ret_len) {
                 return r;
         /* From the message id: the same mail gets the same bytes on every
          * attempt. "=_" never occurs in quoted-printable. */
-        snprintf(boundary, sizeof(boundary), "=_tessera_%.*s", (int) strcspn(c->message_id, "@"), c->message_id);
+        snprintf(boundary, sizeof(boundary), "=_tessera_%.*s", (int) MIN(strcspn(c->message_id, ".@"), (size_t) 64),
+                 c->message_id);
 
         f = open_memstream(&buf, &n);
         if (!f)
@@ -212,7 +213,7 @@ int mail_message_build(const MailContent *c, char **ret, size_t *ret_len) {
         /* RFC 3834: made by a program; vacation responders stay quiet. */
         fputs("Auto-Submitted: auto-generated\r\n", f);
         fputs("MIME-Version: 1.0\r\n", f);
-        fprintf(f, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n", boundary);
+        fprintf(f, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", boundary);
         fputs("\r\n", f);
         fputs("This is a MIME message in two forms: text and HTML.\r\n\r\n", f);
         write_part(f, boundary, "text/plain", c->text);

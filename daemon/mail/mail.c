@@ -29,6 +29,7 @@ struct Mail {
         char *password;
         bool use_relay;
         char *outbox_directory;
+        MailRetryPolicy retry;
         bool curl_initialized;
         MailCounterSet counters;
         MailSender *sender;
@@ -125,7 +126,7 @@ static void log_waiting(Manager *m) {
                             n == 1 ? "s" : "");
 }
 
-int mail_start(Manager *m) {
+int mail_new(Manager *m, Mail **ret) {
         const Config *c = m->config;
         _cleanup_(mail_freep) Mail *mail = NULL;
         int r;
@@ -137,11 +138,13 @@ int mail_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "The mail templates are not usable; fix them or unset [mail] "
                                           "template_directory.");
-
+        mail->retry = (MailRetryPolicy) {
+                .initial_usec = c->mail_retry_initial * USEC_PER_SEC,
+                .max_usec = c->mail_retry_max * USEC_PER_SEC,
+                .max_attempts = c->mail_max_attempts,
+        };
         if (!c->mail_relay && !c->mail_outbox_directory) {
-                log_debug("Mail: neither [mail] relay nor outbox_directory is set: no mail is sent.");
-                log_waiting(m);
-                m->mail = TAKE_PTR(mail);
+                *ret = TAKE_PTR(mail);
                 return 0;
         }
 
@@ -176,32 +179,49 @@ int mail_start(Manager *m) {
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(mail);
+        return 0;
+}
 
-        MailDelivery d = {
+void mail_delivery(const Manager *m, MailDelivery *ret) {
+        Mail *mail = m->mail;
+
+        *ret = (MailDelivery) {
                 .from = mail->from,
                 .relay = mail->use_relay ? &mail->relay : NULL,
                 .outbox_directory = mail->outbox_directory,
                 .key = m->secret_key,
-                .retry = {
-                        .initial_usec = c->mail_retry_initial * USEC_PER_SEC,
-                        .max_usec = c->mail_retry_max * USEC_PER_SEC,
-                        .max_attempts = c->mail_max_attempts,
-                },
+                .retry = mail->retry,
                 .counters = &mail->counters,
         };
-        r = mail_sender_start(&d, m->database_path, &mail->sender);
+}
+
+int mail_start(Manager *m) {
+        MailDelivery d;
+        int r;
+
+        r = mail_new(m, &m->mail);
+        if (r < 0)
+                return r;
+        if (!mail_enabled(m)) {
+                log_debug("Mail: neither [mail] relay nor outbox_directory is set: no mail is sent.");
+                log_waiting(m);
+                return 0;
+        }
+
+        mail_delivery(m, &d);
+        r = mail_sender_start(&d, m->database_path, &m->mail->sender);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the mail sender: %m");
 
-        if (mail->use_relay)
-                log_info("Mail: from %s through %s%s.", mail->from, c->mail_relay,
-                         mail_relay_is_loopback(c->mail_relay) || strneq(c->mail_relay, "smtps:", 6)
+        if (m->mail->use_relay)
+                log_info("Mail: from %s through %s%s.", m->mail->from, m->config->mail_relay,
+                         mail_relay_is_loopback(m->config->mail_relay) || strneq(m->config->mail_relay, "smtps:", 6)
                                  ? ""
                                  : " (STARTTLS required)");
         else
                 log_info("Mail: from %s, written as .eml files into %s (development: nothing is sent).",
-                         mail->from, mail->outbox_directory);
-        m->mail = TAKE_PTR(mail);
+                         m->mail->from, m->mail->outbox_directory);
         return 0;
 }
 

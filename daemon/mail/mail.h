@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "change.h"
+#include "mail-sender.h"
 #include "mail-template.h"
 #include "manager.h"
 
@@ -53,6 +54,11 @@ typedef struct MailCounters {
  * Sets m->mail. Needs the store, the secret key and the blocked signals of
  * manager_start(). */
 int mail_start(Manager *m);
+/* The part of mail_start() before the thread: templates and settings,
+ * for m->mail. */
+int mail_new(Manager *m, Mail **ret);
+/* What the sender delivers with (for a delivery on another thread, tests). */
+void mail_delivery(const Manager *m, MailDelivery *ret);
 /* Stops the sender (an attempt under way is abandoned; its mail stays
  * queued) and frees. */
 Mail *mail_free(Mail *mail);
