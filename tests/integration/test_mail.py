@@ -39,13 +39,16 @@ def mail_config(relay=None, extra=""):
     return text + extra
 
 
-def wait_for(what, predicate, timeout=60.0):
-    """Polls a state the daemon writes (the outbox) until it holds."""
+def wait_for(what, predicate, timeout=60.0, daemon=None):
+    """Polls a state the daemon writes (the outbox) until it holds; gives up
+    at once when the daemon died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
+        if daemon and daemon.daemon and daemon.daemon.poll() is not None:
+            raise AssertionError(f"tesserad exited while waiting for {what}:\n{daemon.log()}")
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
@@ -96,12 +99,13 @@ class MailTest(unittest.TestCase):
         """The mail as the relay got it, once the outbox says sent too."""
         got = relay.wait_message()
         self.assertIsNotNone(got, f"mail {mail_id} did not arrive")
-        wait_for(f"mail {mail_id} to be sent", lambda: self.outbox(mail_id)["state"] == "sent")
+        wait_for(f"mail {mail_id} to be sent", lambda: self.outbox(mail_id)["state"] == "sent", daemon=self.t)
         return got
 
     def attempted(self, mail_id, n=1):
         return wait_for(f"attempt {n} of mail {mail_id}",
-                        lambda: self.outbox(mail_id) if self.outbox(mail_id)["attempts"] >= n else None)
+                        lambda: self.outbox(mail_id) if self.outbox(mail_id)["attempts"] >= n else None,
+                        daemon=self.t)
 
     # -- delivery -------------------------------------------------------------------
 
@@ -268,7 +272,10 @@ class MailTest(unittest.TestCase):
         with open(hosts, "w") as f:
             f.write("127.0.0.1 relay.tessera.test\n")
         asan = os.environ.get("ASAN_OPTIONS", "")
+        # The sanitizers can't run a libc opened with RTLD_DEEPBIND, and
+        # want to come first: nss_wrapper and ASan builds get along so.
         return {"LD_PRELOAD": nss_wrapper_library(), "NSS_WRAPPER_HOSTS": hosts,
+                "NSS_WRAPPER_DISABLE_DEEPBIND": "1",
                 "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
 
     def test_starttls_required_off_loopback(self):
