@@ -85,7 +85,7 @@ typedef enum Outcome {
         OUTCOME_FAIL,
 } Outcome;
 
-static int record(const MailDelivery *d, Store *s, const OutboxMail *m, Outcome o, int64_t now_usec,
+static int record(Store *s, const OutboxMail *m, Outcome o, int64_t now_usec,
                   int64_t next_usec, const char *error) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         unsigned attempts = m->attempts + 1;
@@ -138,7 +138,7 @@ static int record_failure(const MailDelivery *d, Store *s, const OutboxMail *m, 
         int r;
 
         if (permanent || mail_backoff_exhausted(&d->retry, failures)) {
-                r = record(d, s, m, OUTCOME_FAIL, now_usec, 0, error);
+                r = record(s, m, OUTCOME_FAIL, now_usec, 0, error);
                 if (r >= 0) {
                         atomic_fetch_add(&d->counters->failed, 1);
                         log_error("Mail %" PRId64 " (%s) to %s failed for good after %u attempt%s: %s", m->id,
@@ -150,7 +150,7 @@ static int record_failure(const MailDelivery *d, Store *s, const OutboxMail *m, 
 
         (void) getrandom(&random, sizeof(random), GRND_NONBLOCK);
         delay = mail_backoff_delay(&d->retry, failures, random);
-        r = record(d, s, m, OUTCOME_DEFER, now_usec, now_usec + (int64_t) delay, error);
+        r = record(s, m, OUTCOME_DEFER, now_usec, now_usec + (int64_t) delay, error);
         if (r >= 0) {
                 atomic_fetch_add(&d->counters->deferred, 1);
                 format_delay(delay, when, sizeof(when));
@@ -239,7 +239,7 @@ int mail_deliver_one(const MailDelivery *d, Store *s, const OutboxMail *m, int64
         if (r < 0)
                 return record_failure(d, s, m, now_usec, error ?: strerror(-r), false);
 
-        r = record(d, s, m, OUTCOME_SENT, now_usec, 0, NULL);
+        r = record(s, m, OUTCOME_SENT, now_usec, 0, NULL);
         if (r < 0)
                 return r;
         atomic_fetch_add(&d->counters->sent, 1);

@@ -266,7 +266,6 @@ END_TEST
 
 START_TEST(test_retry_then_fail_for_good) {
         _cleanup_(outbox_mail_done) OutboxMail o = {};
-        _cleanup_free_ char *details = NULL;
         MailMessage msg = verify_mail("alice@example.org");
         MailDelivery d;
         MailCounters c;
