@@ -46,6 +46,7 @@ extern const Verb app_verbs[];
 extern const Verb key_verbs[];
 extern const Verb totp_verbs[];
 extern const Verb session_verbs[];
+extern const Verb mail_verbs[];
 
 /* Prints the help of one verb. */
 void verb_help(const Verb *v);

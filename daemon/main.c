@@ -11,6 +11,7 @@
 #include "config.h"
 #include "http-server.h"
 #include "log.h"
+#include "mail.h"
 #include "manager.h"
 #include "nss-server.h"
 #include "pam-server.h"
@@ -167,8 +168,12 @@ int main(int argc, char *argv[]) {
         if (arg_log_level < 0 && config->log_level >= 0)
                 log_set_max_level(config->log_level);
         if (arg_check_config) {
-                printf("%s: OK\n", arg_config);
+                /* The mail templates too: a mistake in one stops the start. */
+                r = mail_check_config(config);
                 config_free(config);
+                if (r < 0)
+                        return EXIT_FAILURE;
+                printf("%s: OK\n", arg_config);
                 return EXIT_SUCCESS;
         }
 

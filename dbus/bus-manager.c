@@ -6,6 +6,7 @@
 #include "bus-application.h"
 #include "bus-errors.h"
 #include "bus-group.h"
+#include "bus-mail.h"
 #include "bus-session.h"
 #include "bus-tenant.h"
 #include "bus-user.h"
@@ -295,6 +296,8 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_ARGS("a{sv}", filter),
                                 SD_BUS_RESULT("a(tsssssssutt)", sessions), bus_manager_method_list_sessions,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SendTestMail", SD_BUS_ARGS("s", tenant, "s", recipient), SD_BUS_RESULT("t", id),
+                                bus_manager_method_send_test_mail, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

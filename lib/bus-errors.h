@@ -21,6 +21,8 @@
 #define TESSERA_ERROR_ACCOUNT_EXPIRED TESSERA_ERROR_PREFIX "AccountExpired"
 #define TESSERA_ERROR_SHUTTING_DOWN TESSERA_ERROR_PREFIX "ShuttingDown"
 #define TESSERA_ERROR_STORAGE_FULL TESSERA_ERROR_PREFIX "StorageFull"
+/* A feature this host's tesserad.conf does not set up (mail without a relay). */
+#define TESSERA_ERROR_NOT_CONFIGURED TESSERA_ERROR_PREFIX "NotConfigured"
 #define TESSERA_ERROR_INTERNAL TESSERA_ERROR_PREFIX "Internal"
 
 /* Registers the mapping with sd-bus (sd_bus_error_add_map), so that

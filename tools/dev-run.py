@@ -21,8 +21,11 @@ def main():
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
 
+    # Mail goes into a folder, never to the world: each one an .eml file.
+    mail_dir = os.path.join(os.path.abspath(args.dir), "mail")
     env = tessera_env.Tessera(directory=args.dir, default_tenant=args.tenant, log_level=args.log_level,
-                              http_listen=args.http)
+                              http_listen=args.http,
+                              config_extra=f"[mail]\nfrom = noreply@tessera.test\noutbox_directory = {mail_dir}\n")
     stop = []
     signal.signal(signal.SIGINT, lambda *a: stop.append(1))
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
@@ -38,6 +41,7 @@ tessera is running in development mode.
   bus        unix:path={env.bus_socket}
   HTTP       {env.base_url}  (issuer of tenant {args.tenant}: {env.issuer(args.tenant)})
   config     {env.config_path}
+  mail       {mail_dir}/  (each mail an .eml file; nothing is sent)
 
 In another terminal:
 
@@ -48,6 +52,7 @@ In another terminal:
   busctl --system call org.tessera.Identity1 /org/tessera/Identity1 org.tessera.Identity1.Manager ListTenants
   busctl --system tree org.tessera.Identity1
   curl {env.issuer(args.tenant)}/.well-known/openid-configuration
+  {ctl} mail test you@example.com      # then open the newest .eml in {os.path.relpath(mail_dir)}/
 
 Press Ctrl-C to stop.
 """, flush=True)

@@ -405,6 +405,86 @@ static int parse_uint64(const char *value, void *field) {
         return 0;
 }
 
+/* An SMTP relay: smtp:// or smtps://, a host (a name, an IPv4 address or
+ * an IPv6 one in brackets), an optional port and an optional path (the
+ * name curl greets with). No user information: credentials never live in
+ * this file (password_file, or a systemd credential). */
+static int parse_mail_relay(const char *value, void *field) {
+        const char *p, *end;
+        size_t n;
+
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        if (strlen(value) > 512)
+                return -EINVAL;
+        if (strneq(value, "smtp://", 7))
+                p = value + 7;
+        else if (strneq(value, "smtps://", 8))
+                p = value + 8;
+        else
+                return -EINVAL;
+
+        if (*p == '[') {
+                end = strchr(p, ']');
+                if (!end || end == p + 1 || strspn(p + 1, "0123456789abcdefABCDEF:.") != (size_t) (end - p - 1))
+                        return -EINVAL;
+                end++;
+        } else {
+                n = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+                if (n == 0 || p[0] == '-' || p[0] == '.')
+                        return -EINVAL;
+                end = p + n;
+        }
+        if (*end == ':') {
+                uint32_t port;
+                _cleanup_free_ char *digits = strndup(end + 1, strspn(end + 1, "0123456789"));
+
+                if (!digits)
+                        return -ENOMEM;
+                if (parse_uint32(digits, &port) < 0 || port == 0 || port > 65535)
+                        return -EINVAL;
+                end += 1 + strlen(digits);
+        }
+        if (*end == '/')
+                end += 1 + strspn(end + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (*end != '\0')
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
+/* An address for SMTP: ASCII, as tesserad speaks no SMTPUTF8. */
+static int parse_mail_address(const char *value, void *field) {
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        if (!valid_email(value))
+                return -EINVAL;
+        for (const char *p = value; *p; p++)
+                if ((unsigned char) *p >= 0x80)
+                        return -EINVAL;
+        return parse_string(value, field);
+}
+
+/* An SMTP user name: printable ASCII without spaces. */
+static int parse_mail_username(const char *value, void *field) {
+        if (isempty(value))
+                return parse_optional_string(value, field);
+        if (strlen(value) > 256)
+                return -EINVAL;
+        for (const char *p = value; *p; p++)
+                if (*p <= ' ' || *p > '~')
+                        return -EINVAL;
+        return parse_string(value, field);
+}
+
+static int parse_mail_attempts(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 1 || v > 100)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 #define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
 
 static const ConfigKey config_keys[] = {
@@ -467,6 +547,17 @@ static const ConfigKey config_keys[] = {
         KEY("audit", "max_rows", parse_uint64, audit_max_rows),
         KEY("audit", "export_file", parse_optional_path, audit_export_file),
         KEY("audit", "prune_interval", parse_duration, audit_prune_interval),
+        KEY("mail", "relay", parse_mail_relay, mail_relay),
+        KEY("mail", "from", parse_mail_address, mail_from),
+        KEY("mail", "username", parse_mail_username, mail_username),
+        KEY("mail", "password_file", parse_optional_path, mail_password_file),
+        KEY("mail", "ca_file", parse_optional_path, mail_ca_file),
+        KEY("mail", "outbox_directory", parse_optional_path, mail_outbox_directory),
+        KEY("mail", "template_directory", parse_optional_path, mail_template_directory),
+        KEY("mail", "timeout", parse_timeout, mail_timeout),
+        KEY("mail", "max_attempts", parse_mail_attempts, mail_max_attempts),
+        KEY("mail", "retry_initial", parse_duration, mail_retry_initial),
+        KEY("mail", "retry_max", parse_duration, mail_retry_max),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -628,6 +719,12 @@ static int config_defaults(Config **ret) {
         c->audit_max_rows = 10 * 1000 * 1000;
         c->audit_prune_interval = 600;
         c->store.backend = STORE_BACKEND_SQLITE;
+        /* About 5 to 9 hours of attempts: 30 s, 1, 2, 4, 8, 16, 32 min, then
+         * hourly (less up to half, the jitter), before a mail is given up. */
+        c->mail_timeout = 60;
+        c->mail_max_attempts = 16;
+        c->mail_retry_initial = 30;
+        c->mail_retry_max = 3600;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -691,6 +788,17 @@ static int config_verify(const Config *c) {
                                        c->path);
         if (c->audit_prune_interval == 0)
                 return log_error_errno(-EINVAL, "%s: [audit] prune_interval must be at least 1s.", c->path);
+        if (c->mail_relay && c->mail_outbox_directory)
+                return log_error_errno(-EINVAL, "%s: [mail] relay and outbox_directory exclude each other: mail goes "
+                                                "to a relay, or (in development) into a folder.", c->path);
+        if ((c->mail_relay || c->mail_outbox_directory) && !c->mail_from)
+                return log_error_errno(-EINVAL, "%s: [mail] from (the sender's address) is needed to send mail.",
+                                       c->path);
+        if (c->mail_password_file && !c->mail_username)
+                return log_error_errno(-EINVAL, "%s: [mail] password_file needs a username.", c->path);
+        if (c->mail_retry_initial == 0 || c->mail_retry_max < c->mail_retry_initial)
+                return log_error_errno(-EINVAL, "%s: [mail] retry_initial must be at least 1s and at most retry_max.",
+                                       c->path);
         STRV_FOREACH(t, c->tenants)
                 if (c->default_tenant && streq(*t, c->default_tenant))
                         return log_error_errno(-EINVAL, "%s: tenant '%s' is both the default and in [host] tenants.",
@@ -787,6 +895,13 @@ Config *config_free(Config *c) {
         free(c->pam_socket);
         free(c->audit_export_file);
         store_config_done(&c->store);
+        free(c->mail_relay);
+        free(c->mail_from);
+        free(c->mail_username);
+        free(c->mail_password_file);
+        free(c->mail_ca_file);
+        free(c->mail_outbox_directory);
+        free(c->mail_template_directory);
         free(c);
         return NULL;
 }

@@ -110,6 +110,20 @@ typedef struct Config {
         uint64_t audit_max_rows;
         char *audit_export_file;      /* JSON lines appended before events are deleted; NULL: none */
         uint64_t audit_prune_interval; /* s */
+
+        /* [mail] (mail.h): a relay, or a folder in development; neither:
+         * no mail. */
+        char *mail_relay;             /* smtp://host[:port] or smtps://...; NULL: none */
+        char *mail_from;              /* the sender's address; needed with a relay or folder */
+        char *mail_username;          /* NULL: no SMTP authentication */
+        char *mail_password_file;     /* NULL: the systemd credential tessera.smtp-password */
+        char *mail_ca_file;           /* NULL: the system's CAs */
+        char *mail_outbox_directory;  /* development: .eml files instead of a relay */
+        char *mail_template_directory; /* NULL: the built-in templates */
+        unsigned mail_timeout;        /* s an attempt may take */
+        unsigned mail_max_attempts;
+        uint64_t mail_retry_initial;  /* s after the first failed attempt, doubling... */
+        uint64_t mail_retry_max;      /* s ...up to this */
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

@@ -10,6 +10,7 @@
 #include "audit-retention.h"
 #include "limiter.h"
 #include "log.h"
+#include "mail.h"
 #include "names.h"
 #include "password.h"
 
@@ -40,6 +41,8 @@ Manager *manager_free(Manager *m) {
         /* The faces are gone by now (main() stops them first); the
          * workers too, unless start-up failed half-way. */
         manager_stop_workers(m);
+        /* Before the store and the key it uses; a mail being sent stays queued. */
+        m->mail = mail_free(m->mail);
         m->events = event_bus_free(m->events);
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
@@ -211,7 +214,12 @@ int manager_start(Manager *m) {
         r = manager_start_limiter(m);
         if (r < 0)
                 return r;
-        return manager_start_audit_retention(m);
+        r = manager_start_audit_retention(m);
+        if (r < 0)
+                return r;
+        /* After the key (it seals and opens the bodies) and the blocked
+         * signals (its thread inherits the mask). */
+        return mail_start(m);
 }
 
 int manager_run(Manager *m) {

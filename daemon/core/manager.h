@@ -24,6 +24,7 @@
 
 typedef struct AuditRetention AuditRetention;
 typedef struct Limiter Limiter;
+typedef struct Mail Mail;
 
 typedef struct Manager {
         Config *config;
@@ -46,6 +47,9 @@ typedef struct Manager {
 
         /* Prunes the audit trail on a thread of its own. */
         AuditRetention *audit_retention;
+
+        /* Templates, the outbox's sender thread, its counters (mail.h). */
+        Mail *mail;
 
         /* The failures of names that are no user (auth-lockout.h): shared
          * by every thread, behind its own lock. */

@@ -124,6 +124,9 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .refused = "Only root and %s may close a session of %s." },
         [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
                                 .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        /* Mail to any address is the host's to send (and a platform
+         * operator's): a tenant's admin or key could spam through it. */
+        [POLICY_MAIL_TEST] = { "mail.test", .local = GRANT_ADMIN, .operator_ = GRANT_ANY },
 
         [POLICY_AUTH_LOGIN] = { "auth.login", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
         [POLICY_AUTH_SET_PASSWORD_UNVERIFIED] = { "auth.chauthtok", NULL, TENANT, .local = GRANT_ROOT },

@@ -54,6 +54,8 @@ typedef enum PolicyAction {
         POLICY_SESSION_OPEN,
         POLICY_SESSION_CLOSE,
         POLICY_AUDIT_READ,
+        /* mail: a templated test mail to any address, to check [mail] */
+        POLICY_MAIL_TEST,
         /* host logins over the authentication socket: unix_chkpwd's rule */
         POLICY_AUTH_LOGIN,
         POLICY_AUTH_SET_PASSWORD_UNVERIFIED,   /* passwd run by root: no current password */

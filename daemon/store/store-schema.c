@@ -219,6 +219,31 @@ static const char *const migrations[] = {
         "ALTER TABLE audit_events ADD COLUMN last_usec INTEGER;"
         "CREATE INDEX audit_events_repeats ON audit_events(action, remote, target, time_usec) "
         "WHERE result <> 'success';",
+
+        /* 5 -> 6: the mail outbox (store-mail.h). A mail is queued in the
+         * transaction of its change and stays until it is sent or failed
+         * for good. The tenant is copied as text, as in audit events: a
+         * queued mail neither holds a tenant back nor goes with it. The
+         * bodies are sealed and wiped once the mail is done. The partial
+         * index finds what is due without walking what was sent. */
+        "CREATE TABLE outbox ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant TEXT,"
+        "  template TEXT NOT NULL,"
+        "  recipient TEXT NOT NULL,"
+        "  sender_name TEXT NOT NULL DEFAULT '',"
+        "  subject TEXT NOT NULL,"
+        "  message_id TEXT NOT NULL UNIQUE,"
+        "  body_text BLOB,"
+        "  body_html BLOB,"
+        "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent', 'failed')),"
+        "  attempts INTEGER NOT NULL DEFAULT 0,"
+        "  next_attempt_usec INTEGER NOT NULL,"
+        "  last_error TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  finished_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
 };
 
 int store_latest_schema_version(void) {

@@ -107,6 +107,97 @@ START_TEST(test_http_limits) {
 }
 END_TEST
 
+START_TEST(test_mail) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+
+        ck_assert_int_eq(load("[mail]\n"
+                              "relay = smtp://relay.example.com:587/tessera.example.com\n"
+                              "from = noreply@example.com\n"
+                              "username = tessera\n"
+                              "password_file = /etc/tessera/smtp-password\n"
+                              "ca_file = /etc/ssl/relay.pem\n"
+                              "template_directory = /etc/tessera/mail\n"
+                              "timeout = 20\n"
+                              "max_attempts = 5\n"
+                              "retry_initial = 1min\n"
+                              "retry_max = 2h\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_str_eq(c->mail_relay, "smtp://relay.example.com:587/tessera.example.com");
+        ck_assert_str_eq(c->mail_from, "noreply@example.com");
+        ck_assert_str_eq(c->mail_username, "tessera");
+        ck_assert_str_eq(c->mail_password_file, "/etc/tessera/smtp-password");
+        ck_assert_str_eq(c->mail_ca_file, "/etc/ssl/relay.pem");
+        ck_assert_str_eq(c->mail_template_directory, "/etc/tessera/mail");
+        ck_assert_ptr_null(c->mail_outbox_directory);
+        ck_assert_uint_eq(c->mail_timeout, 20);
+        ck_assert_uint_eq(c->mail_max_attempts, 5);
+        ck_assert_uint_eq(c->mail_retry_initial, 60);
+        ck_assert_uint_eq(c->mail_retry_max, 7200);
+
+        /* Defaults: no mail; 16 attempts from 30 s to an hour apart. */
+        ck_assert_int_eq(load("", &d, NULL, NULL), 0);
+        ck_assert_ptr_null(d->mail_relay);
+        ck_assert_ptr_null(d->mail_outbox_directory);
+        ck_assert_uint_eq(d->mail_timeout, 60);
+        ck_assert_uint_eq(d->mail_max_attempts, 16);
+        ck_assert_uint_eq(d->mail_retry_initial, 30);
+        ck_assert_uint_eq(d->mail_retry_max, 3600);
+}
+END_TEST
+
+START_TEST(test_mail_refused) {
+        static const char *const relays[] = {
+                "smtp://user:secret@relay.example.com",  /* credentials never in this file */
+                "http://relay.example.com",
+                "relay.example.com",
+                "smtp://",
+                "smtp://relay.example.com:0",
+                "smtp://relay.example.com:65536",
+                "smtp://relay.example.com:25?x=1",
+                "smtp://relay.example.com/a b",
+                "smtp://-relay.example.com",
+                "smtp://[::1",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(relays); i++) {
+                _cleanup_free_ char *text = NULL;
+
+                ck_assert_int_ge(asprintf(&text, "[mail]\nrelay = %s\nfrom = a@example.com\n", relays[i]), 0);
+                assert_load_fails(text, "@:2: invalid value for 'relay' in [mail]");
+        }
+        assert_load_fails("[mail]\nfrom = alice\n", "@:2: invalid value for 'from'");
+        assert_load_fails("[mail]\nfrom = älice@example.com\n", "@:2: invalid value for 'from'");
+        assert_load_fails("[mail]\nusername = two words\n", "@:2: invalid value for 'username'");
+        assert_load_fails("[mail]\nmax_attempts = 0\n", "@:2: invalid value for 'max_attempts'");
+        assert_load_fails("[mail]\ntimeout = 0\n", "@:2: invalid value for 'timeout'");
+        assert_load_fails("[mail]\nrelay = smtp://localhost\n", "[mail] from (the sender's address) is needed");
+        assert_load_fails("[mail]\noutbox_directory = /tmp/mail\n", "[mail] from (the sender's address) is needed");
+        assert_load_fails("[mail]\nrelay = smtp://localhost\noutbox_directory = /tmp/mail\nfrom = a@example.com\n",
+                          "[mail] relay and outbox_directory exclude each other");
+        assert_load_fails("[mail]\npassword_file = /etc/tessera/p\n", "[mail] password_file needs a username");
+        assert_load_fails("[mail]\nretry_initial = 2h\nretry_max = 1h\n", "retry_initial must be at least 1s");
+        assert_load_fails("[mail]\nretry_initial = 0\n", "retry_initial must be at least 1s");
+}
+END_TEST
+
+START_TEST(test_mail_relay_forms) {
+        static const char *const relays[] = {
+                "smtp://localhost", "smtps://relay.example.com:465", "smtp://127.0.0.1:2525",
+                "smtp://[::1]:25", "smtp://[2001:db8::1]", "smtp://relay.example.com/", "smtp://RELAY.example.com",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(relays); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                ck_assert_int_ge(asprintf(&text, "[mail]\nrelay = %s\nfrom = a@example.com\n", relays[i]), 0);
+                ck_assert_msg(load(text, &c, NULL, NULL) == 0, "%s", relays[i]);
+                ck_assert_str_eq(c->mail_relay, relays[i]);
+        }
+}
+END_TEST
+
 START_TEST(test_bad_value_escaped_in_log) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_free_ char *log = NULL;
@@ -673,6 +764,9 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_tenant_visible);
         tcase_add_test(tc, test_store_section);
         tcase_add_test(tc, test_http_limits);
+        tcase_add_test(tc, test_mail);
+        tcase_add_test(tc, test_mail_refused);
+        tcase_add_test(tc, test_mail_relay_forms);
         tcase_add_test(tc, test_bad_value_escaped_in_log);
         suite_add_tcase(s, tc);
 

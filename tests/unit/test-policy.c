@@ -103,6 +103,7 @@ static const struct {
         { POLICY_SESSION_OPEN,                    ".+.+..............." },
         { POLICY_SESSION_CLOSE,                   ".+.+..............." },
         { POLICY_AUDIT_READ,                      ".++....++.++.+..+.." },
+        { POLICY_MAIL_TEST,                       ".++.......+........" },
         { POLICY_AUTH_LOGIN,                      ".+.+..............." },
         { POLICY_AUTH_SET_PASSWORD_UNVERIFIED,    ".+................." },
         { POLICY_NSS_LOOKUP,                      ".++++.............." },

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The mail outbox (store-mail.h). */
+
+#include <stdlib.h>
+
+#include "log.h"
+#include "store-internal.h"
+#include "store-mail.h"
+
+static const char *const state_names[_OUTBOX_STATE_MAX] = {
+        [OUTBOX_QUEUED] = "queued",
+        [OUTBOX_SENT] = "sent",
+        [OUTBOX_FAILED] = "failed",
+};
+
+const char *outbox_state_to_string(OutboxState s) {
+        return s >= 0 && s < _OUTBOX_STATE_MAX ? state_names[s] : NULL;
+}
+
+OutboxState outbox_state_from_string(const char *s) {
+        for (OutboxState i = 0; s && i < _OUTBOX_STATE_MAX; i++)
+                if (streq(state_names[i], s))
+                        return i;
+        return _OUTBOX_STATE_INVALID;
+}
+
+void outbox_mail_done(OutboxMail *m) {
+        if (!m)
+                return;
+        free(m->tenant);
+        free(m->template_name);
+        free(m->recipient);
+        free(m->sender_name);
+        free(m->subject);
+        free(m->message_id);
+        free(m->body_text);
+        free(m->body_html);
+        free(m->last_error);
+        *m = (OutboxMail) {};
+}
+
+void outbox_mail_array_free(OutboxMail *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++)
+                outbox_mail_done(&a[i]);
+        free(a);
+}
+
+static int bind_blob(sqlite3_stmt *st, int idx, const uint8_t *p, size_t n) {
+        if (!p)
+                return store_errno(sqlite3_bind_null(st, idx));
+        return store_errno(sqlite3_bind_blob64(st, idx, p, n, SQLITE_STATIC));
+}
+
+static int column_blob(sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_len) {
+        const void *p = sqlite3_column_blob(st, col);
+        int n = sqlite3_column_bytes(st, col);
+        uint8_t *copy;
+
+        if (!p || n <= 0) {
+                *ret = NULL;
+                *ret_len = 0;
+                return 0;
+        }
+        copy = malloc((size_t) n);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, p, (size_t) n);
+        *ret = copy;
+        *ret_len = (size_t) n;
+        return 0;
+}
+
+int store_outbox_add(Store *s, const OutboxMail *m, int64_t *ret_id) {
+        static const char sql[] =
+                "INSERT INTO outbox (tenant, template, recipient, sender_name, subject, message_id, body_text, "
+                "body_html, next_attempt_usec, created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int64_t now = m->created_usec > 0 ? m->created_usec : store_now_usec();
+        int r;
+
+        if (isempty(m->template_name) || isempty(m->recipient) || !m->subject || isempty(m->message_id) ||
+            !m->body_text || !m->body_html)
+                return -EINVAL;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, m->tenant);
+        store_bind_text(st, 2, m->template_name);
+        store_bind_text(st, 3, m->recipient);
+        store_bind_text(st, 4, strempty(m->sender_name));
+        store_bind_text(st, 5, m->subject);
+        store_bind_text(st, 6, m->message_id);
+        r = bind_blob(st, 7, m->body_text, m->body_text_len);
+        if (r >= 0)
+                r = bind_blob(st, 8, m->body_html, m->body_html_len);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 9, m->next_attempt_usec > 0 ? m->next_attempt_usec : now);
+        store_bind_int64(st, 10, now);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        if (ret_id)
+                *ret_id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+#define OUTBOX_COLUMNS                                                                                        \
+        "id, tenant, template, recipient, sender_name, subject, message_id, body_text, body_html, state, "   \
+        "attempts, next_attempt_usec, last_error, created_usec, finished_usec"
+
+static int outbox_from_row(sqlite3_stmt *st, OutboxMail *ret) {
+        _cleanup_(outbox_mail_done) OutboxMail m = {
+                .id = sqlite3_column_int64(st, 0),
+                .attempts = (uint32_t) sqlite3_column_int64(st, 10),
+                .next_attempt_usec = sqlite3_column_int64(st, 11),
+                .created_usec = sqlite3_column_int64(st, 13),
+                .finished_usec = sqlite3_column_int64(st, 14),
+        };
+        int r;
+
+        m.state = outbox_state_from_string((const char *) sqlite3_column_text(st, 9));
+        if (m.state < 0)
+                return -EUCLEAN;
+        if ((r = store_column_strdup(st, 1, false, &m.tenant)) < 0 ||
+            (r = store_column_strdup(st, 2, true, &m.template_name)) < 0 ||
+            (r = store_column_strdup(st, 3, true, &m.recipient)) < 0 ||
+            (r = store_column_strdup(st, 4, true, &m.sender_name)) < 0 ||
+            (r = store_column_strdup(st, 5, true, &m.subject)) < 0 ||
+            (r = store_column_strdup(st, 6, true, &m.message_id)) < 0 ||
+            (r = column_blob(st, 7, &m.body_text, &m.body_text_len)) < 0 ||
+            (r = column_blob(st, 8, &m.body_html, &m.body_html_len)) < 0 ||
+            (r = store_column_strdup(st, 12, false, &m.last_error)) < 0)
+                return r;
+        *ret = m;
+        m = (OutboxMail) {};
+        return 0;
+}
+
+int store_outbox_get(Store *s, int64_t id, OutboxMail *ret) {
+        static const char sql[] = "SELECT " OUTBOX_COLUMNS " FROM outbox WHERE id = ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        return outbox_from_row(st, ret);
+}
+
+int store_outbox_due(Store *s, int64_t now_usec, size_t limit, OutboxMail **ret, size_t *ret_n) {
+        static const char sql[] = "SELECT " OUTBOX_COLUMNS " FROM outbox "
+                                  "WHERE state = 'queued' AND next_attempt_usec <= ?1 "
+                                  "ORDER BY next_attempt_usec, id LIMIT ?2";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        OutboxMail *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, now_usec);
+        store_bind_int64(st, 2, limit > 0 ? (int64_t) MIN(limit, (size_t) INT64_MAX) : 100);
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                OutboxMail *nl = realloc(list, (n + 1) * sizeof(OutboxMail));
+
+                if (!nl) {
+                        outbox_mail_array_free(list, n);
+                        return -ENOMEM;
+                }
+                list = nl;
+                r = outbox_from_row(st, &list[n]);
+                if (r < 0) {
+                        outbox_mail_array_free(list, n);
+                        return r;
+                }
+                n++;
+        }
+        if (rc != SQLITE_DONE) {
+                outbox_mail_array_free(list, n);
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+int store_outbox_next_attempt(Store *s, int64_t *ret_usec) {
+        static const char sql[] = "SELECT MIN(next_attempt_usec) FROM outbox WHERE state = 'queued'";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        *ret_usec = sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+int store_outbox_count(Store *s, OutboxState state, uint64_t *ret) {
+        static const char sql[] = "SELECT COUNT(*) FROM outbox WHERE state = ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r, rc;
+
+        if (!outbox_state_to_string(state))
+                return -EINVAL;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, outbox_state_to_string(state));
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        *ret = (uint64_t) sqlite3_column_int64(st, 0);
+        return 0;
+}
+
+/* One UPDATE of a queued mail; -ENOENT when it is not (or no longer) queued. */
+static int update_queued(Store *s, const char *sql, int64_t id, int64_t time_usec, const char *error) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, time_usec > 0 ? time_usec : store_now_usec());
+        store_bind_text(st, 3, error);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+/* The bodies hold links with single-use tokens: gone once nobody needs
+ * them (secure_delete overwrites the freed pages too). */
+int store_outbox_mark_sent(Store *s, int64_t id, int64_t now_usec) {
+        static const char sql[] =
+                "UPDATE outbox SET state = 'sent', attempts = attempts + 1, finished_usec = ?2, "
+                "last_error = ?3, body_text = NULL, body_html = NULL WHERE id = ?1 AND state = 'queued'";
+
+        return update_queued(s, sql, id, now_usec, NULL);
+}
+
+int store_outbox_defer(Store *s, int64_t id, int64_t next_attempt_usec, const char *error) {
+        static const char sql[] =
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_usec = ?2, last_error = ?3 "
+                "WHERE id = ?1 AND state = 'queued'";
+
+        return update_queued(s, sql, id, next_attempt_usec, error);
+}
+
+int store_outbox_mark_failed(Store *s, int64_t id, int64_t now_usec, const char *error) {
+        static const char sql[] =
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, finished_usec = ?2, "
+                "last_error = ?3, body_text = NULL, body_html = NULL WHERE id = ?1 AND state = 'queued'";
+
+        return update_queued(s, sql, id, now_usec, error);
+}
+
+int store_outbox_prune(Store *s, int64_t before_usec, uint64_t *ret_n) {
+        static const char sql[] = "DELETE FROM outbox WHERE state <> 'queued' AND finished_usec < ?1";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, before_usec);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        if (ret_n)
+                *ret_n = (uint64_t) sqlite3_changes64(s->db);
+        return 0;
+}
