@@ -128,7 +128,11 @@ static int faces_start(Manager *m, Faces *f) {
                 if (r < 0)
                         return r;
         }
-        return pam_server_start(m, listen_fds, &f->pam);
+        r = pam_server_start(m, listen_fds, &f->pam);
+        if (r < 0)
+                return r;
+        listen_fds_close_unused(listen_fds);
+        return 0;
 }
 
 static void faces_stop(Manager *m, Faces *f) {

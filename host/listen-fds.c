@@ -107,15 +107,22 @@ int listen_fds_take(ListenFds *l, const char *name, const char *path) {
         return fd;
 }
 
-ListenFds *listen_fds_free(ListenFds *l) {
+void listen_fds_close_unused(ListenFds *l) {
         if (!l)
-                return NULL;
+                return;
         for (int i = 0; i < l->n; i++)
                 if (l->fds[i] >= 0) {
                         log_warning("Closing the socket \"%s\" handed over by the service manager: no part of "
                                     "tesserad serves it.", ESC(l->names[i]));
-                        safe_close(l->fds[i]);
+                        l->fds[i] = safe_close(l->fds[i]);
                 }
+}
+
+ListenFds *listen_fds_free(ListenFds *l) {
+        if (!l)
+                return NULL;
+        for (int i = 0; i < l->n; i++)
+                safe_close(l->fds[i]);
         strv_free(l->names);
         free(l->fds);
         free(l);

@@ -26,6 +26,9 @@ int listen_fds_receive(ListenFds **ret);
  * listening Unix stream socket. */
 int listen_fds_take(ListenFds *l, const char *name, const char *path);
 
-/* Closes, with a warning, whatever no door took. */
+/* Once every door started: closes, with a warning, whatever none took. */
+void listen_fds_close_unused(ListenFds *l);
+
+/* Closes whatever no door took, quietly (start-up failed anyway). */
 ListenFds *listen_fds_free(ListenFds *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ListenFds *, listen_fds_free);
