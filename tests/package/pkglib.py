@@ -163,12 +163,13 @@ class Container:
         try:
             # nspawn tells its manager the container's init (X_NSPAWN_LEADER_PID)
             # and, with --notify-ready, READY=1 once that init finished booting.
-            self.proc = subprocess.Popen(
-                ["systemd-nspawn", "--quiet", "--directory", self.root, "--machine", "tessera-pkgtest",
-                 "--register=no", "--keep-unit", "--private-network", "--console=passive",
-                 "--link-journal=no", "--resolv-conf=off", "--timezone=off", "--notify-ready=yes", "--boot"],
-                env=dict(os.environ, NOTIFY_SOCKET=notify_path), stdout=open(self.log, "a"),
-                stderr=subprocess.STDOUT, start_new_session=True)
+            with open(self.log, "a") as log:
+                self.proc = subprocess.Popen(
+                    ["systemd-nspawn", "--quiet", "--directory", self.root, "--machine", "tessera-pkgtest",
+                     "--register=no", "--keep-unit", "--private-network", "--console=passive",
+                     "--link-journal=no", "--resolv-conf=off", "--timezone=off", "--notify-ready=yes", "--boot"],
+                    env=dict(os.environ, NOTIFY_SOCKET=notify_path), stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
             deadline = time.monotonic() + BOOT_TIMEOUT
             notify.settimeout(0.5)
             ready = False
