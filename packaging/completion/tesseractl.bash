@@ -13,6 +13,7 @@ _tesseractl_verbs() {
                 audit)   echo "list" ;;
                 app)     echo "create list show delete rotate-secret" ;;
                 key)     echo "rotate list" ;;
+                mail)    echo "test" ;;
         esac
 }
 
@@ -91,7 +92,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
