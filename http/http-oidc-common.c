@@ -243,25 +243,17 @@ static void client_auth_failed(OidcContext *ctx, const char *action, const char 
 }
 
 static bool verify_secret_cached(OidcContext *ctx, const ApplicationRecord *app, const char *secret) {
-        HttpThread *t = ctx->req->thread;
+        OAuthCache *c = &ctx->req->thread->oauth;
         uint8_t presented[SHA256_DIGEST_LENGTH];
-        size_t slot;
 
         if (!secret || strlen(secret) > TOKEN_MAX_LEN)
                 return false;
         sha256(secret, strlen(secret), presented);
-        /* A hit needs the same stored digest: a rotated secret misses. */
-        for (size_t i = 0; i < ELEMENTSOF(t->secrets); i++)
-                if (t->secrets[i].app_id == app->id &&
-                    memeq_consttime(t->secrets[i].stored, app->secret_digest, sizeof(app->secret_digest)) &&
-                    memeq_consttime(t->secrets[i].presented, presented, sizeof(presented)))
-                        return true;
+        if (oauth_cache_secret_known(c, app, presented))
+                return true;
         if (!application_verify_secret(ctx->manager, app, secret))
                 return false;
-        slot = t->next_secret++ % ELEMENTSOF(t->secrets);
-        t->secrets[slot].app_id = app->id;
-        memcpy(t->secrets[slot].stored, app->secret_digest, sizeof(app->secret_digest));
-        memcpy(t->secrets[slot].presented, presented, sizeof(presented));
+        oauth_cache_secret_add(c, app, presented);
         return true;
 }
 

@@ -22,22 +22,15 @@ int oidc_subject(const Manager *m, const UserRecord *u, char out[static 64]) {
 }
 
 int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]) {
-        HttpThread *t = req->thread;
-        size_t slot;
+        OAuthCache *c = &req->thread->oauth;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(t->subjects); i++)
-                if (t->subjects[i].user_id == u->id && t->subjects[i].created_usec == u->created_usec) {
-                        memcpy(out, t->subjects[i].sub, sizeof(t->subjects[i].sub));
-                        return 0;
-                }
+        if (oauth_cache_subject_find(c, u, out))
+                return 0;
         r = oidc_subject(req->manager, u, out);
         if (r < 0)
                 return r;
-        slot = t->next_subject++ % ELEMENTSOF(t->subjects);
-        t->subjects[slot].user_id = u->id;
-        t->subjects[slot].created_usec = u->created_usec;
-        snprintf(t->subjects[slot].sub, sizeof(t->subjects[slot].sub), "%s", out);
+        oauth_cache_subject_add(c, u, out);
         return 0;
 }
 
@@ -205,33 +198,9 @@ static int verify_signature(OidcContext *ctx, KeySet *ks, const char *token, jso
         return 0;
 }
 
-/* The claims of a token this thread verified before with the same keys of
- * the same tenant, as a new reference; else NULL. */
-static json_t *verified_find(HttpThread *t, const KeySet *ks, const uint8_t digest[static SHA256_DIGEST_LENGTH]) {
-        for (size_t i = 0; i < ELEMENTSOF(t->verified); i++) {
-                VerifiedToken *v = &t->verified[i];
-
-                if (v->claims && v->tenant_id == ks->tenant_id && v->generation == ks->generation &&
-                    memeq_consttime(v->digest, digest, SHA256_DIGEST_LENGTH))
-                        return json_incref(v->claims);
-        }
-        return NULL;
-}
-
-static void verified_add(HttpThread *t, const KeySet *ks, const uint8_t digest[static SHA256_DIGEST_LENGTH],
-                         json_t *claims) {
-        VerifiedToken *v = &t->verified[t->next_verified++ % ELEMENTSOF(t->verified)];
-
-        json_decref(v->claims);
-        memcpy(v->digest, digest, SHA256_DIGEST_LENGTH);
-        v->tenant_id = ks->tenant_id;
-        v->generation = ks->generation;
-        v->claims = json_incref(claims);
-}
-
 int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims) {
         json_auto_t *claims = NULL;
-        HttpThread *t = ctx->req->thread;
+        OAuthCache *c = &ctx->req->thread->oauth;
         uint8_t digest[SHA256_DIGEST_LENGTH];
         int64_t now = store_now_usec();
         json_t *exp;
@@ -250,12 +219,12 @@ int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_c
          * Everything that can change, from the clock to revocation, is
          * checked below, every time. */
         sha256(token, strlen(token), digest);
-        claims = verified_find(t, ks, digest);
+        claims = oauth_cache_verified_find(c, ks, digest);
         if (!claims) {
                 r = verify_signature(ctx, ks, token, &claims);
                 if (r < 0)
                         return r;
-                verified_add(t, ks, digest, claims);
+                oauth_cache_verified_add(c, ks, digest, claims);
         }
 
         if (!json_is_string(json_object_get(claims, "iss")) ||
