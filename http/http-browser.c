@@ -85,16 +85,16 @@ bool browser_csrf_ok(HttpRequest *req, const char *form, const char *token) {
         return strlen(token) == strlen(expected) && memeq_consttime(token, expected, strlen(expected));
 }
 
-int browser_session(OidcContext *ctx, OidcSession *ret) {
+int browser_session(OidcContext *ctx, SsoSession *ret) {
         const char *cookie = http_cookie(ctx->req, SESSION_COOKIE);
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        OidcSession s;
+        SsoSession s;
         int r;
 
         if (!cookie || !token_is_plausible(cookie))
                 return -ENOENT;
         token_digest(cookie, digest);
-        r = store_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, &s);
+        r = store_sso_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, &s);
         if (r < 0)
                 return r;
         if (s.revoked_usec > 0 || s.expires_usec <= store_now_usec())

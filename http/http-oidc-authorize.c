@@ -299,13 +299,13 @@ void authz_show_totp(OidcContext *ctx, const AuthzRequest *a, unsigned status, c
 /* -- sessions, consent and the code ---------------------------------------------------- */
 
 int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, char **ret_cookie,
-                        OidcSession *ret_session) {
+                        SsoSession *ret_session) {
         _cleanup_(erase_and_freep) char *cookie = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
         const Config *cfg = ctx->manager->config;
         uint8_t digest[TOKEN_DIGEST_SIZE];
         int64_t now = store_now_usec();
-        OidcSession sess = {
+        SsoSession sess = {
                 .tenant_id = ctx->tenant->id,
                 .user_id = u->id,
                 .auth_time_usec = now,
@@ -326,7 +326,7 @@ int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, 
         if (r < 0)
                 return r;
         txn = ctx->store;
-        r = store_session_create(ctx->store, &sess, digest, NULL);
+        r = store_sso_session_create(ctx->store, &sess, digest, NULL);
         if (r >= 0)
                 r = change_audit(ctx->store, &actor, "oidc.session-start", ctx->tenant->slug, u->name, AUDIT_SUCCESS,
                                 NULL);
@@ -335,7 +335,7 @@ int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, 
         r = store_commit(TAKE_PTR(txn));
         if (r < 0)
                 return r;
-        r = store_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, ret_session);
+        r = store_sso_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, ret_session);
         if (r < 0)
                 return r;
         *ret_cookie = TAKE_PTR(cookie);
@@ -355,7 +355,7 @@ static bool consent_covers(OidcContext *ctx, const ApplicationRecord *app, int64
         return true;
 }
 
-static void issue_code(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, const OidcSession *sess,
+static void issue_code(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, const SsoSession *sess,
                        const UserRecord *u) {
         _cleanup_(erase_and_freep) char *code = NULL, *url = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
@@ -407,10 +407,10 @@ static void issue_code(OidcContext *ctx, const AuthzRequest *a, const Applicatio
 }
 
 void authz_continue(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app,
-                    const OidcSession *fresh_session, const char *fresh_cookie) {
+                    const SsoSession *fresh_session, const char *fresh_cookie) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         int64_t now = store_now_usec();
-        OidcSession sess = {};
+        SsoSession sess = {};
         bool have = false;
 
         if (fresh_session) {
@@ -488,7 +488,7 @@ void oidc_handle_consent(HttpRequest *req) {
         _cleanup_(http_params_done) HttpParams p = {};
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *decision;
-        OidcSession sess;
+        SsoSession sess;
         int r;
 
         if (oidc_context_init(req, &ctx) < 0)

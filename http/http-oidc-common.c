@@ -367,7 +367,7 @@ int oidc_normalize_scope(const ApplicationRecord *app, const char *requested, ch
         return *ret ? 0 : -ENOMEM;
 }
 
-int oidc_session_user(OidcContext *ctx, const OidcSession *sess, UserRecord **ret) {
+int oidc_session_user(OidcContext *ctx, const SsoSession *sess, UserRecord **ret) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         int r;
 

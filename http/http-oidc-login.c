@@ -47,7 +47,7 @@ static void signed_in(OidcContext *ctx, const AuthzRequest *a, const Application
                       const char *amr) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         _cleanup_(erase_and_freep) char *cookie = NULL;
-        OidcSession sess;
+        SsoSession sess;
         int r;
 
         r = store_user_get_by_id(ctx->store, user_id, &u);

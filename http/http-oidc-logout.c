@@ -33,7 +33,7 @@ void oidc_handle_logout(HttpRequest *req) {
         _cleanup_free_ char *target = NULL, *raw = NULL, *binding = NULL, *csrf = NULL;
         json_auto_t *claims = NULL;
         const char *hint, *post_logout, *state, *client_id;
-        OidcSession sess = {};
+        SsoSession sess = {};
         bool have_session, confirmed = false, fresh = false;
         int r;
 
@@ -118,7 +118,7 @@ void oidc_handle_logout(HttpRequest *req) {
                 r = store_begin(ctx.store);
                 if (r >= 0) {
                         txn = ctx.store;
-                        r = store_session_revoke(ctx.store, ctx.tenant->id, sess.id, store_now_usec());
+                        r = store_sso_session_revoke(ctx.store, ctx.tenant->id, sess.id, store_now_usec());
                 }
                 if (r >= 0)
                         r = change_audit(ctx.store, &actor, "oidc.logout", ctx.tenant->slug, sess.sid, AUDIT_SUCCESS,

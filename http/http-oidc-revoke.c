@@ -135,13 +135,13 @@ void oidc_handle_introspect(HttpRequest *req) {
 
         if (token_is_plausible(token) && !strchr(token, '.')) {
                 uint8_t digest[TOKEN_DIGEST_SIZE];
-                OidcSession sess = {};
+                SsoSession sess = {};
 
                 token_digest(token, digest);
                 r = store_refresh_get(ctx.store, ctx.tenant->id, digest, &rt);
                 if (r >= 0 && rt.revoked_usec == 0 && rt.rotated_usec == 0 && rt.idle_expires_usec > now &&
                     rt.absolute_expires_usec > now &&
-                    store_session_get_by_id(ctx.store, ctx.tenant->id, rt.session_id, &sess) >= 0 &&
+                    store_sso_session_get_by_id(ctx.store, ctx.tenant->id, rt.session_id, &sess) >= 0 &&
                     sess.revoked_usec == 0 && store_application_get_by_id(ctx.store, rt.application_id, &owner) >= 0) {
                         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
                         char sub[64] = "";

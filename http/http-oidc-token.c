@@ -142,7 +142,7 @@ static int redeem_write(Store *s, void *userdata) {
                 if (r >= 0 && code.issued_family)
                         r = store_refresh_revoke_family(s, code.issued_family, now);
                 if (r >= 0)
-                        r = store_session_revoke(s, c->tenant_id, code.session_id, now);
+                        r = store_sso_session_revoke(s, c->tenant_id, code.session_id, now);
         }
         authorization_code_done(&code);
         if (r < 0 && r != -ENOENT)
@@ -179,7 +179,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
         _cleanup_free_ char *response_text = NULL;
         AuthorizationCode code = {};
         CodeRedemption *c = NULL;
-        OidcSession sess = {};
+        SsoSession sess = {};
         OidcGrant g = { .app = app };
         uint8_t digest[TOKEN_DIGEST_SIZE];
         const char *why = NULL;
@@ -231,7 +231,7 @@ static void grant_authorization_code(OidcContext *ctx, const HttpParams *p, cons
                 return;
         }
 
-        r = store_session_get_by_id(ctx->store, ctx->tenant->id, code.session_id, &sess);
+        r = store_sso_session_get_by_id(ctx->store, ctx->tenant->id, code.session_id, &sess);
         if (r >= 0)
                 r = oidc_session_user(ctx, &sess, &user);
         if (r < 0 && code.used_usec == 0) {
@@ -388,7 +388,7 @@ static int refresh_write(Store *s, void *userdata) {
          * their signature before. */
         r = store_refresh_revoke_family(s, old.family, now);
         if (r >= 0 && old.session_id > 0)
-                r = store_session_revoke(s, f->tenant_id, old.session_id, now);
+                r = store_sso_session_revoke(s, f->tenant_id, old.session_id, now);
         if (r >= 0)
                 r = oidc_audit_write(s, &f->reuse);
         refresh_token_done(&old);
@@ -410,7 +410,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
         _cleanup_(erase_and_freep) char *access = NULL, *id_token = NULL, *next = NULL;
         _cleanup_free_ char *scope = NULL, *response_text = NULL;
         _cleanup_(refresh_token_done) RefreshToken old = {};
-        OidcSession sess = {};
+        SsoSession sess = {};
         OidcGrant g = { .app = app };
         uint8_t digest[TOKEN_DIGEST_SIZE];
         int64_t now = store_now_usec();
@@ -472,7 +472,7 @@ static void grant_refresh_token(OidcContext *ctx, const HttpParams *p, const App
         }
 
         if (old.session_id > 0) {
-                r = store_session_get_by_id(ctx->store, ctx->tenant->id, old.session_id, &sess);
+                r = store_sso_session_get_by_id(ctx->store, ctx->tenant->id, old.session_id, &sess);
                 if (r >= 0 && sess.revoked_usec > 0)
                         r = -ENOENT;
         } else

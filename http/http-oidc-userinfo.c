@@ -21,7 +21,7 @@ static int token_user(OidcContext *ctx, const char *token, json_t **ret_claims, 
                       char ret_sub[static 64]) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         json_auto_t *claims = NULL;
-        OidcSession sess = {};
+        SsoSession sess = {};
         const char *sid, *sub, *scope;
         KeySet *ks;
         int r;
@@ -42,7 +42,7 @@ static int token_user(OidcContext *ctx, const char *token, json_t **ret_claims, 
                         r = -EACCES;
         }
         if (r >= 0) {
-                r = store_session_get_by_sid(ctx->store, ctx->tenant->id, sid, &sess);
+                r = store_sso_session_get_by_sid(ctx->store, ctx->tenant->id, sid, &sess);
                 if (r >= 0)
                         r = oidc_session_user(ctx, &sess, &u);
                 if (r == -EPERM)

@@ -114,7 +114,7 @@ int oidc_normalize_scope(const ApplicationRecord *app, const char *requested, ch
 bool oidc_scope_has(const char *scope, const char *item);
 
 /* The user of a browser session, when it is valid now. */
-int oidc_session_user(OidcContext *ctx, const OidcSession *sess, UserRecord **ret);
+int oidc_session_user(OidcContext *ctx, const SsoSession *sess, UserRecord **ret);
 
 /* -- the authorization request, as /authorize and the sign-in pages see it */
 typedef struct AuthzRequest {
@@ -138,7 +138,7 @@ int authz_parse_form(OidcContext *ctx, const char *request, AuthzRequest *ret, A
  * fresh_session the user signed in during this very request (prompt=login
  * and max_age are met). */
 void authz_continue(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app,
-                    const OidcSession *fresh_session, const char *fresh_cookie);
+                    const SsoSession *fresh_session, const char *fresh_cookie);
 
 /* The pages of the flow, with their CSRF tokens. */
 void authz_show_login(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, unsigned status,
@@ -150,4 +150,4 @@ void authz_error_page(OidcContext *ctx, unsigned status, const char *title, cons
 /* Starts a browser session for user (amr: "pwd" or "pwd otp"); the cookie
  * goes to authz_continue(), which sets it on the reply. */
 int authz_start_session(OidcContext *ctx, const UserRecord *u, const char *amr, char **ret_cookie,
-                        OidcSession *ret_session);
+                        SsoSession *ret_session);
