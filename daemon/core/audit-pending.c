@@ -90,19 +90,6 @@ int pending_audit_write(Store *s, const PendingAudit *a) {
         return 0;
 }
 
-void pending_audit_move(PendingAudit *to, PendingAudit *from) {
-        for (size_t i = 0; i < from->n; i++) {
-                if (to->n < ELEMENTSOF(to->events))
-                        to->events[to->n++] = from->events[i];
-                else {
-                        free(from->events[i]);
-                        to->failed = true;
-                }
-        }
-        to->failed = to->failed || from->failed;
-        *from = (PendingAudit) {};
-}
-
 void pending_audit_done(PendingAudit *a) {
         for (size_t i = 0; i < a->n; i++)
                 free(a->events[i]);

@@ -31,6 +31,4 @@ void pending_audit_add(PendingAudit *a, const Principal *p, const char *action, 
 /* Appends the events, in the order they were added, inside the caller's
  * transaction. -ENOMEM when one of them could not be kept. */
 int pending_audit_write(Store *s, const PendingAudit *a);
-/* Moves the events of from to the end of to (from is left empty). */
-void pending_audit_move(PendingAudit *to, PendingAudit *from);
 void pending_audit_done(PendingAudit *a);

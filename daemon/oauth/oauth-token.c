@@ -1,53 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <openssl/sha.h>
-#include <stdlib.h>
+#include "oauth-token.h"
 
-#include "base64url.h"
-#include "http-oidc.h"
+#include <strings.h>
+
 #include "jwt.h"
+#include "json-text.h"
+#include "oauth-claims.h"
+#include "oauth-scope.h"
+#include "store-oidc.h"
 #include "time-util.h"
+#include "token.h"
 
-int oidc_subject(const Manager *m, const UserRecord *u, char out[static 64]) {
-        uint8_t d[SECRET_DIGEST_SIZE];
-        char in[96];
-        int r;
-
-        /* Keyed on what is unique forever: the row and its birth time. */
-        snprintf(in, sizeof(in), "%" PRIi64 ":%" PRIi64 ":%" PRIi64, u->tenant_id, u->id, u->created_usec);
-        r = secret_key_digest(m->secret_key, "oidc-subject", in, strlen(in), d);
-        if (r < 0)
-                return r;
-        base64url_encode_to(d, 16, out);
-        return 0;
-}
-
-int oidc_subject_of(HttpRequest *req, const UserRecord *u, char out[static 64]) {
-        OAuthCache *c = &req->thread->oauth;
-        int r;
-
-        if (oauth_cache_subject_find(c, u, out))
-                return 0;
-        r = oidc_subject(req->manager, u, out);
-        if (r < 0)
-                return r;
-        oauth_cache_subject_add(c, u, out);
-        return 0;
-}
-
-void oidc_user_claims(JsonText *j, const UserRecord *u, const char *sub, const char *scope) {
-        json_text_str(j, "sub", sub);
-        if (oidc_scope_has(scope, "profile")) {
-                json_text_str(j, "preferred_username", u->name);
-                json_text_str(j, "name", isempty(u->real_name) ? u->name : u->real_name);
-                json_text_int(j, "updated_at", u->changed_usec / (int64_t) USEC_PER_SEC);
-        }
-        if (oidc_scope_has(scope, "email") && u->email) {
-                json_text_str(j, "email", u->email);
-                json_text_bool(j, "email_verified", u->email_verified);
-        }
-}
-
-int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **ret_id_token) {
+int oauth_mint_tokens(OAuthContext *ctx, OAuthTokenSpec *t, char **ret_access, char **ret_id_token) {
         _cleanup_free_ char *a = NULL, *i = NULL;
         const Config *cfg = ctx->manager->config;
         int64_t now = store_now_usec() / (int64_t) USEC_PER_SEC;
@@ -56,22 +20,22 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         KeySet *ks;
         int r;
 
-        r = http_keys(ctx->req, ctx->tenant->id, &ks);
+        r = oauth_cache_keys(ctx->cache, ctx->manager, ctx->store, ctx->tenant->id, &ks);
         if (r < 0)
                 return r;
-        key = key_set_active(ks, g->app->signing_alg);
+        key = key_set_active(ks, t->app->signing_alg);
         if (!key)
                 return -ENOKEY;
 
-        r = token_random_id(16, g->jti, sizeof(g->jti));
+        r = token_random_id(16, t->jti, sizeof(t->jti));
         if (r < 0)
                 return r;
-        if (g->user) {
-                r = oidc_subject_of(ctx->req, g->user, sub);
+        if (t->user) {
+                r = oauth_subject_cached(ctx, t->user, sub);
                 if (r < 0)
                         return r;
         } else
-                snprintf(sub, sizeof(sub), "%s", g->app->client_id);
+                snprintf(sub, sizeof(sub), "%s", t->app->client_id);
 
         /* RFC 9068: the resource this token is for is the tenant's API, named
          * by its issuer. Written out directly: this is the hot path, and
@@ -84,15 +48,15 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
                 json_text_str(&j, "iss", ctx->issuer);
                 json_text_str(&j, "sub", sub);
                 json_text_str(&j, "aud", ctx->issuer);
-                json_text_str(&j, "client_id", g->app->client_id);
-                json_text_str(&j, "scope", g->scope);
+                json_text_str(&j, "client_id", t->app->client_id);
+                json_text_str(&j, "scope", t->scope);
                 json_text_int(&j, "iat", now);
                 json_text_int(&j, "exp", now + cfg->oidc_access_token_lifetime);
-                json_text_str(&j, "jti", g->jti);
-                if (g->user) {
-                        json_text_int(&j, "auth_time", g->auth_time_usec / (int64_t) USEC_PER_SEC);
-                        if (g->sid)
-                                json_text_str(&j, "sid", g->sid);
+                json_text_str(&j, "jti", t->jti);
+                if (t->user) {
+                        json_text_int(&j, "auth_time", t->auth_time_usec / (int64_t) USEC_PER_SEC);
+                        if (t->sid)
+                                json_text_str(&j, "sid", t->sid);
                 }
                 text = json_text_end(&j);
                 if (!text)
@@ -102,23 +66,23 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
                         return r;
         }
 
-        if (g->user && oidc_scope_has(g->scope, "openid") && ret_id_token) {
+        if (t->user && oauth_scope_has(t->scope, "openid") && ret_id_token) {
                 _cleanup_free_ char *text = NULL;
                 JsonText j;
 
                 json_text_begin(&j);
-                oidc_user_claims(&j, g->user, sub, g->scope);
+                oauth_user_claims(&j, t->user, sub, t->scope);
                 json_text_str(&j, "iss", ctx->issuer);
-                json_text_str(&j, "aud", g->app->client_id);
-                json_text_str(&j, "azp", g->app->client_id);
+                json_text_str(&j, "aud", t->app->client_id);
+                json_text_str(&j, "azp", t->app->client_id);
                 json_text_int(&j, "iat", now);
                 json_text_int(&j, "exp", now + cfg->oidc_id_token_lifetime);
-                json_text_int(&j, "auth_time", g->auth_time_usec / (int64_t) USEC_PER_SEC);
-                json_text_words(&j, "amr", g->amr);
-                if (g->sid)
-                        json_text_str(&j, "sid", g->sid);
-                if (g->nonce)
-                        json_text_str(&j, "nonce", g->nonce);
+                json_text_int(&j, "auth_time", t->auth_time_usec / (int64_t) USEC_PER_SEC);
+                json_text_words(&j, "amr", t->amr);
+                if (t->sid)
+                        json_text_str(&j, "sid", t->sid);
+                if (t->nonce)
+                        json_text_str(&j, "nonce", t->nonce);
                 text = json_text_end(&j);
                 if (!text)
                         return -ENOMEM;
@@ -133,16 +97,21 @@ int oidc_sign_tokens(OidcContext *ctx, OidcGrant *g, char **ret_access, char **r
         return 0;
 }
 
-json_t *oidc_token_response(OidcContext *ctx, const char *access, const char *id_token, const char *refresh,
-                            const char *scope) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "access_token", access, "token_type", "Bearer", "expires_in",
-                              (json_int_t) ctx->manager->config->oidc_access_token_lifetime, "scope", scope);
+int oauth_token_response(OAuthContext *ctx, const char *access, const char *id_token, const char *refresh,
+                         const char *scope, char **ret) {
+        JsonText j;
 
-        if (j && id_token)
-                json_object_set_new(j, "id_token", json_string(id_token));
-        if (j && refresh)
-                json_object_set_new(j, "refresh_token", json_string(refresh));
-        return j;
+        json_text_begin(&j);
+        json_text_str(&j, "access_token", access);
+        json_text_str(&j, "token_type", "Bearer");
+        json_text_int(&j, "expires_in", ctx->manager->config->oidc_access_token_lifetime);
+        json_text_str(&j, "scope", scope);
+        if (id_token)
+                json_text_str(&j, "id_token", id_token);
+        if (refresh)
+                json_text_str(&j, "refresh_token", refresh);
+        *ret = json_text_end(&j);
+        return *ret ? 0 : -ENOMEM;
 }
 
 typedef struct KeyLookup {
@@ -171,11 +140,11 @@ static bool aud_has(json_t *aud, const char *value) {
         return false;
 }
 
-int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, json_t **ret_claims) {
+int oauth_verify_jwt(OAuthContext *ctx, const char *token, json_t **ret_header, json_t **ret_claims) {
         KeySet *ks;
         int r;
 
-        r = http_keys(ctx->req, ctx->tenant->id, &ks);
+        r = oauth_cache_keys(ctx->cache, ctx->manager, ctx->store, ctx->tenant->id, &ks);
         if (r < 0)
                 return r;
         return jwt_verify(token, lookup_key, &(KeyLookup) { .keys = ks }, ret_header, ret_claims);
@@ -183,7 +152,7 @@ int oidc_verify_jwt(OidcContext *ctx, const char *token, json_t **ret_header, js
 
 /* What a token's bytes and the tenant's keys decide once and for all: the
  * signature, and that the header says at+jwt. */
-static int verify_signature(OidcContext *ctx, KeySet *ks, const char *token, json_t **ret_claims) {
+static int verify_signature(KeySet *ks, const char *token, json_t **ret_claims) {
         json_auto_t *header = NULL, *claims = NULL;
         const char *typ;
         int r;
@@ -198,10 +167,9 @@ static int verify_signature(OidcContext *ctx, KeySet *ks, const char *token, jso
         return 0;
 }
 
-int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_claims) {
+int oauth_verify_access_token(OAuthContext *ctx, const char *token, json_t **ret_claims) {
         json_auto_t *claims = NULL;
-        OAuthCache *c = &ctx->req->thread->oauth;
-        uint8_t digest[SHA256_DIGEST_LENGTH];
+        uint8_t digest[32];
         int64_t now = store_now_usec();
         json_t *exp;
         KeySet *ks;
@@ -209,22 +177,20 @@ int oidc_verify_access_token(OidcContext *ctx, const char *token, json_t **ret_c
 
         if (!token || strlen(token) > JWT_MAX_LEN)
                 return -EKEYREJECTED;
-        r = http_keys(ctx->req, ctx->tenant->id, &ks);
+        r = oauth_cache_keys(ctx->cache, ctx->manager, ctx->store, ctx->tenant->id, &ks);
         if (r < 0)
                 return r;
 
-        /* A client calls userinfo with one token many times, and an ECDSA
-         * verification (and the JSON parsing) costs more than the rest of
-         * the request: the signature is checked once per token and key set.
-         * Everything that can change, from the clock to revocation, is
-         * checked below, every time. */
+        /* The signature is checked once per token and key set. Everything
+         * that can change, from the clock to revocation, is checked below,
+         * every time. */
         sha256(token, strlen(token), digest);
-        claims = oauth_cache_verified_find(c, ks, digest);
+        claims = oauth_cache_verified_find(ctx->cache, ks, digest);
         if (!claims) {
-                r = verify_signature(ctx, ks, token, &claims);
+                r = verify_signature(ks, token, &claims);
                 if (r < 0)
                         return r;
-                oauth_cache_verified_add(c, ks, digest, claims);
+                oauth_cache_verified_add(ctx->cache, ks, digest, claims);
         }
 
         if (!json_is_string(json_object_get(claims, "iss")) ||
