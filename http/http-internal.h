@@ -171,11 +171,6 @@ char *http_url_encode(const char *s);
 Store *http_store(HttpRequest *req);
 /* The tenant named in the path; replies 404 itself when unknown. */
 int http_tenant(HttpRequest *req, TenantRecord **ret);
-/* An application of the tenant by client id, from the thread's cache when
- * current; -ENOENT for an application of another tenant. */
-int http_application(HttpRequest *req, int64_t tenant_id, const char *client_id, struct ApplicationRecord **ret);
-/* The tenant's signing keys from the thread's cache (borrowed). */
-int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
 
 /* Durable writes on the request path go through the batch writer, so that
  * one commit (one fsync) serves many requests. Asynchronously: the

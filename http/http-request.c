@@ -251,12 +251,6 @@ char *http_url_encode(const char *s) {
         return out;
 }
 
-int http_application(HttpRequest *req, int64_t tenant_id, const char *client_id, ApplicationRecord **ret) {
-        Store *s = http_store(req);
-
-        return s ? oauth_cache_application(&req->thread->oauth, req->manager, s, tenant_id, client_id, ret) : -EIO;
-}
-
 int http_params_encode(const HttpParams *p, char **ret) {
         char *out = NULL;
         size_t size = 0;

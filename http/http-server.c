@@ -57,14 +57,6 @@ Store *http_store(HttpRequest *req) {
         return req->thread->store;
 }
 
-int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret) {
-        Store *s = http_store(req);
-
-        if (!s)
-                return -EIO;
-        return oauth_cache_keys(&req->thread->oauth, req->manager, s, tenant_id, ret);
-}
-
 /* -- request life cycle -------------------------------------------------------- */
 
 static bool valid_request_id(const char *s) {
