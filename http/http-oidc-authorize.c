@@ -103,8 +103,8 @@ int authz_parse(OidcContext *ctx, HttpParams *params, AuthzRequest *ret, Applica
                 .nonce = http_params_get(&a.params, "nonce"),
                 .prompt = http_params_get(&a.params, "prompt"),
                 .max_age = http_params_get(&a.params, "max_age"),
-                .request = http_params_get(&a.params, "request"),
-                .request_uri = http_params_get(&a.params, "request_uri"),
+                .request = http_params_get(&a.params, "request") != NULL,
+                .request_uri = http_params_get(&a.params, "request_uri") != NULL,
                 .duplicate = a.params.duplicate,
         };
         r = oauth_authz_check(&ctx->oauth, &ctx->caller, &p, &a.oauth, &app, &e);
