@@ -10,8 +10,8 @@
 
 #include "auth.h"
 #include "http-browser.h"
-#include "sso-session.h"
 #include "names.h"
+#include "sso-session.h"
 
 #define LOGIN_MAX_LEN 256
 #define PASSWORD_MAX_LEN 1024
