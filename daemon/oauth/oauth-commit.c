@@ -13,7 +13,7 @@ int oauth_commit_finish(OAuthCommit *c, int result, char **ret_response, OAuthEr
         if (result < 0)
                 return result;
         if (result == 0)
-                return oauth_error_set(e, -EACCES, "invalid_grant", "%s", c->refusal);
+                return oauth_error_set(e, -EACCES, "invalid_grant", "%s", strempty(c->refusal));
         if (!c->response)
                 return -EIO;
         *ret_response = TAKE_PTR(c->response);
