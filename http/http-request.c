@@ -316,30 +316,33 @@ int http_params_encode(const HttpParams *p, char **ret) {
         return 0;
 }
 
-int http_tenant(HttpRequest *req, TenantRecord **ret) {
+int http_tenant_lookup(HttpRequest *req, const char *slug, TenantRecord **ret) {
         HttpThread *t = req->thread;
         uint64_t gen = atomic_load(&req->manager->generation);
         Store *s = http_store(req);
         size_t slot;
         int r;
 
-        if (!s) {
-                http_reply_internal_error(req, -EIO);
+        if (!s)
                 return -EIO;
-        }
         for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
-                if (t->tenants[i].tenant && t->tenants[i].generation == gen &&
-                    streq(t->tenants[i].tenant->slug, req->tenant_slug)) {
+                if (t->tenants[i].tenant && t->tenants[i].generation == gen && streq(t->tenants[i].tenant->slug, slug)) {
                         *ret = tenant_record_ref(t->tenants[i].tenant);
                         return 0;
                 }
-        r = store_tenant_get(s, req->tenant_slug, ret);
-        if (r >= 0) {
-                slot = t->next_tenant++ % ELEMENTSOF(t->tenants);
-                tenant_record_unref(t->tenants[slot].tenant);
-                t->tenants[slot].tenant = tenant_record_ref(*ret);
-                t->tenants[slot].generation = gen;
-        }
+        r = store_tenant_get(s, slug, ret);
+        if (r < 0)
+                return r;
+        slot = t->next_tenant++ % ELEMENTSOF(t->tenants);
+        tenant_record_unref(t->tenants[slot].tenant);
+        t->tenants[slot].tenant = tenant_record_ref(*ret);
+        t->tenants[slot].generation = gen;
+        return 0;
+}
+
+int http_tenant(HttpRequest *req, TenantRecord **ret) {
+        int r = http_tenant_lookup(req, req->tenant_slug, ret);
+
         if (r == -ENOENT) {
                 http_reply_error(req, MHD_HTTP_NOT_FOUND, "unknown_tenant", NULL, "There is no tenant '%s'.",
                                  req->tenant_slug);

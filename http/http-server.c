@@ -126,6 +126,8 @@ static void request_free(HttpRequest *req) {
         write_finish(req);
         if (req->response)
                 MHD_destroy_response(req->response);
+        http_auth_done(&req->auth);
+        http_target_done(&req->target);
         free(req->path);
         if (req->body) {
                 explicit_bzero(req->body, req->body_size);
@@ -158,12 +160,32 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_YES;
 }
 
-static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method) {
-        HttpRequest *req = calloc(1, sizeof(HttpRequest));
+static HttpRequest *request_alloc(const char *path, size_t n) {
+        HttpRequest *req = calloc(1, sizeof(HttpRequest) + n + 1);
+
+        if (req)
+                memcpy(req->raw_path, path, n);
+        return req;
+}
+
+/* Called by MHD with the request target as the client sent it, before it
+ * decodes anything: the router matches the path undecoded, so that an
+ * escaped "/" stays inside its segment and a bad escape is seen (MHD would
+ * turn "%2F" into a separator and keep "%zz" as it is). What this returns
+ * is the request's context from then on. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+        return request_alloc(uri, strcspn(uri, "?"));
+}
+
+/* The first call for a request: what MHD knows of it now. */
+static HttpRequest *request_start(HttpServer *s, HttpRequest *req, struct MHD_Connection *c, const char *url,
+                                  const char *method) {
         const char *given;
 
+        /* on_uri() ran out of memory: so does the request. */
         if (!req)
                 return NULL;
+        req->started = true;
         req->server = s;
         req->manager = s->manager;
         req->connection = c;
@@ -172,8 +194,7 @@ static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const c
         req->path = strdup(url);
         req->thread = http_thread_get(s);
         if (!req->path || !req->thread) {
-                free(req->path);
-                free(req);
+                request_free(req);
                 return NULL;
         }
         /* A caller's id (a proxy's) is kept when it is harmless; else ours. */
@@ -208,7 +229,10 @@ static void dispatch(HttpRequest *req) {
         /* The whole request is in: what the handler takes is not the
          * client's doing. */
         http_deadline_stop(req->server->deadlines, req->connection);
-        req->route->handler(req);
+        /* The route's policy action first: handlers run only for what is
+         * allowed (a refusal is answered, and audited, by now). */
+        if (http_authorize(req) >= 0)
+                req->route->handler(req);
         /* A suspended request's reply belongs to the writer thread now. */
         if (!req->suspended && !req->response)
                 http_reply_internal_error(req, -EIO);
@@ -221,16 +245,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         HttpRequest *req = *con_cls;
         const Config *cfg = s->manager->config;
 
-        if (!req) {
+        if (!req || !req->started) {
                 const char *cl, *route_method;
-                char allow[64];
+                HttpRouteMiss miss;
                 HeaderCount hc = {};
                 int r;
 
-                req = request_new(s, c, url, method);
+                req = request_start(s, req, c, url, method);
+                *con_cls = req;
                 if (!req)
                         return MHD_NO;
-                *con_cls = req;
 
                 /* Limits first, before anything is parsed. The method is
                  * echoed in a 405 and logged: it must be a method. */
@@ -253,15 +277,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 }
 
                 route_method = streq(method, "HEAD") ? "GET" : method;
-                r = http_route_find(req, route_method, url, allow, sizeof(allow));
+                r = http_route_find(req, route_method, req->raw_path, &miss);
                 if (r == -ENOENT) {
                         http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
                         return queue(req);
                 }
-                if (r < 0) {
+                if (r == -EOPNOTSUPP) {
                         http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
-                                         "%s is not allowed here; use %s.", method, allow);
-                        http_reply_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+                                         "%s is not allowed here; use %s.", method, miss.allow);
+                        http_reply_header(req, MHD_HTTP_HEADER_ALLOW, miss.allow);
+                        return queue(req);
+                }
+                if (r < 0) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_path",
+                                         json_pack("{s:s}", "capture", miss.capture),
+                                         r == -E2BIG ? "The %s in the path is longer than %u bytes."
+                                                     : "The %s in the path is not one valid segment: bad "
+                                                       "percent-encoding, an encoded '/' or NUL, a control "
+                                                       "character, or not UTF-8.",
+                                         miss.capture, HTTP_CAPTURE_MAX_LEN);
                         return queue(req);
                 }
                 return MHD_YES;
@@ -354,6 +388,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         http_deadline_restart(s->deadlines, c);
         if (!req)
                 return;
+        if (!req->started) {
+                /* MHD refused the request before its handler saw it (bad
+                 * headers, the client went away): it logs why itself. */
+                request_free(req);
+                *con_cls = NULL;
+                return;
+        }
         took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
         /* Failures are worth a line at info; every request only at debug.
          * The method and the (decoded) path are the client's bytes. */
@@ -499,6 +540,7 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                 s->https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
                 MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
                 MHD_OPTION_END);

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Who asks, over HTTP: the Principal of a request, from its credentials
+ * (DESIGN.md, "Principals and authorization"). Nothing presented: anonymous.
+ * Authorization: Bearer with an access token of a tenant's issuer: that
+ * tenant's user (a token from the code flow: its session names the user,
+ * whose role counts) or client (a client-credentials token: its scopes
+ * count). The policy then decides (http-authorize.c). */
+
+#include <stdlib.h>
+
+#include "base64url.h"
+#include "http-oidc.h"
+#include "jwt.h"
+#include "names.h"
+
+/* The tenant whose issuer the token names. Read from the token before its
+ * signature is checked, only to pick the keys and the issuer that must
+ * then verify it; -EKEYREJECTED for anything else than one of our
+ * tenants' issuers. */
+static int token_tenant(HttpRequest *req, const char *token, TenantRecord **ret) {
+        _cleanup_free_ uint8_t *payload = NULL;
+        json_auto_t *claims = NULL;
+        const char *dot, *end, *iss, *base = req->server->url;
+        size_t n, base_len = strlen(base);
+        int r;
+
+        dot = strchr(token, '.');
+        end = dot ? strchr(dot + 1, '.') : NULL;
+        if (!end || base64url_decode(dot + 1, (size_t) (end - dot - 1), &payload, &n) < 0)
+                return -EKEYREJECTED;
+        claims = json_loadb((const char *) payload, n, JSON_REJECT_DUPLICATES, NULL);
+        iss = json_string_value(json_object_get(claims, "iss"));
+        if (!iss || !strneq(iss, base, base_len) || !strneq(iss + base_len, "/t/", 3) ||
+            !valid_tenant_slug(iss + base_len + 3))
+                return -EKEYREJECTED;
+        r = http_tenant_lookup(req, iss + base_len + 3, ret);
+        return r == -ENOENT ? -EKEYREJECTED : r;
+}
+
+/* The one call into the OpenID provider's token checks: verifies an access
+ * token of tenant t (signature, type, issuer, audience, expiry, revocation)
+ * and, for a user's token, finds its user through its session, which must
+ * still be valid and whose user must still be able to sign in.
+ * -EKEYREJECTED for a token not valid (any more), -ETIME when expired. */
+static int verify_access_token(HttpRequest *req, TenantRecord *t, const char *token, json_t **ret_claims,
+                               UserRecord **ret_user) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {
+                .req = req,
+                .manager = req->manager,
+                .store = http_store(req),
+                .tenant = tenant_record_ref(t),
+                .issuer = http_issuer(req, t->slug),
+        };
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        json_auto_t *claims = NULL;
+        OidcSession sess = {};
+        const char *sid;
+        char sub[64];
+        int r;
+
+        if (!ctx.store)
+                return -EIO;
+        if (!ctx.issuer)
+                return -ENOMEM;
+        r = oidc_verify_access_token(&ctx, token, &claims);
+        if (r < 0)
+                return r;
+        sid = json_string_value(json_object_get(claims, "sid"));
+        if (sid) {
+                r = store_session_get_by_sid(ctx.store, t->id, sid, &sess);
+                if (r >= 0)
+                        r = oidc_session_user(&ctx, &sess, &u);
+                if (r == -ENOENT || r == -EPERM)
+                        return -EKEYREJECTED;
+                if (r < 0)
+                        return r;
+                /* The subject the token was issued to is this user's, not
+                 * a user of the same name made since. */
+                r = oidc_subject_of(req, u, sub);
+                if (r < 0)
+                        return r;
+                if (!streq(sub, json_string_value(json_object_get(claims, "sub"))))
+                        return -EKEYREJECTED;
+        }
+        *ret_claims = TAKE_PTR(claims);
+        *ret_user = TAKE_PTR(u);
+        return 0;
+}
+
+/* A client-credentials token: its sub is the client, which must still be
+ * an application of the tenant with that grant. */
+static int token_client(HttpRequest *req, TenantRecord *t, json_t *claims, ApplicationRecord **ret) {
+        _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
+        const char *client_id = json_string_value(json_object_get(claims, "client_id"));
+        int r;
+
+        if (!client_id || !streq(client_id, json_string_value(json_object_get(claims, "sub"))))
+                return -EKEYREJECTED;
+        r = http_application(req, t->id, client_id, &app);
+        if (r == -ENOENT)
+                return -EKEYREJECTED;
+        if (r < 0)
+                return r;
+        if (app->public_client || !application_has_grant(app, "client_credentials"))
+                return -EKEYREJECTED;
+        *ret = TAKE_PTR(app);
+        return 0;
+}
+
+static int authenticate_bearer(HttpRequest *req, const char *token) {
+        HttpAuth *a = &req->auth;
+        const char *scopes;
+        int r;
+
+        if (strlen(token) > JWT_MAX_LEN)
+                return -EKEYREJECTED;
+        r = token_tenant(req, token, &a->tenant);
+        if (r < 0)
+                return r;
+        r = verify_access_token(req, a->tenant, token, &a->claims, &a->user);
+        if (r < 0)
+                return r;
+        if (a->user) {
+                a->principal = principal_user("http", a->user, req->remote);
+                return 0;
+        }
+        r = token_client(req, a->tenant, a->claims, &a->app);
+        if (r < 0)
+                return r;
+        scopes = json_string_value(json_object_get(a->claims, "scope"));
+        a->principal = (Principal) {
+                .kind = PRINCIPAL_CLIENT,
+                .channel = "http",
+                .remote = req->remote,
+                .name = a->app->client_id,
+                .uid = -1,
+                .tenant_id = a->tenant->id,
+                .application_id = a->app->id,
+                .scopes = strempty(scopes),
+        };
+        return 0;
+}
+
+static void auth_clear(HttpAuth *a) {
+        a->tenant = tenant_record_unref(a->tenant);
+        a->user = user_record_unref(a->user);
+        a->app = application_record_unref(a->app);
+        json_decref(a->claims);
+        a->claims = NULL;
+}
+
+int http_request_principal(HttpRequest *req, const Principal **ret) {
+        HttpAuth *a = &req->auth;
+        const char *auth, *token;
+        int r;
+
+        if (a->known) {
+                *ret = &a->principal;
+                return a->error;
+        }
+        a->known = true;
+        a->principal = principal_anonymous("http", req->remote);
+        *ret = &a->principal;
+
+        /* Another scheme (Basic, say) is no credential here: anonymous. */
+        auth = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
+                return 0;
+        token = auth + 7 + strspn(auth + 7, " ");
+
+        r = authenticate_bearer(req, token);
+        if (r < 0) {
+                auth_clear(a);
+                a->principal = principal_anonymous("http", req->remote);
+                /* A token that does not verify is the client's doing; a
+                 * store that fails is ours. */
+                if (r != -EKEYREJECTED && r != -ETIME)
+                        http_log_errno(req, LOG_WARNING, r, "Failed to check a bearer token: %m");
+                a->error = r;
+        }
+        return a->error;
+}
+
+void http_auth_done(HttpAuth *a) {
+        auth_clear(a);
+}
