@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "http-internal.h"
+#include "names.h"
 
 _printf_(5, 6) static int refuse(JsonError *err, unsigned status, const char *code, const char *path,
                                  const char *format, ...) {
@@ -23,22 +24,38 @@ _printf_(5, 6) static int refuse(JsonError *err, unsigned status, const char *co
         return status == MHD_HTTP_BAD_REQUEST ? -EBADMSG : -EINVAL;
 }
 
-/* path + "." + name, or path + "[i]"; cut (on a whole character: names and
- * keys are UTF-8) when it grows past JSON_PATH_MAX. */
+/* How much of s fits in max bytes without cutting a character in two
+ * (names and keys are UTF-8). */
+static size_t utf8_prefix(const char *s, size_t max) {
+        size_t n = strnlen(s, max + 1);
+
+        if (n <= max)
+                return n;
+        n = max;
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
+                n--;
+        return n;
+}
+
+/* path + "." + name (a client's key quoted up to 64 bytes), or path +
+ * "[i]"; cut on a whole character when it grows past JSON_PATH_MAX. */
 static void path_join(char out[static JSON_PATH_MAX], const char *path, const char *name, ssize_t index) {
         int n;
 
         if (index >= 0)
                 n = snprintf(out, JSON_PATH_MAX, "%s[%zd]", path, index);
         else
-                n = snprintf(out, JSON_PATH_MAX, "%s%s%.64s", path, path[0] ? "." : "", name);
+                n = snprintf(out, JSON_PATH_MAX, "%s%s%.*s", path, path[0] ? "." : "", (int) utf8_prefix(name, 64),
+                             name);
         if (n >= JSON_PATH_MAX) {
-                size_t len = JSON_PATH_MAX - 1;
+                /* snprintf() cut it: drop the last character if that cut
+                 * it in two. */
+                size_t i = JSON_PATH_MAX - 1;
 
-                /* Back to the start of the character cut in two. */
-                while (len > 0 && ((unsigned char) out[len] & 0xc0) == 0x80)
-                        len--;
-                out[len] = '\0';
+                while (i > 0 && ((unsigned char) out[i - 1] & 0xc0) == 0x80)
+                        i--;
+                if (i > 0 && utf8_char_valid(out + i - 1) == 0)
+                        out[i - 1] = '\0';
         }
 }
 

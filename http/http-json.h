@@ -72,22 +72,22 @@ struct JsonSchema {
 #define JSON_ITEM_STRING_MAX_DEFAULT 256
 #define JSON_PATH_MAX 256
 
-#define JSON_PRESENT(type, member) (offsetof(type, member) + 1)
-#define JSON_FIELD_STRING(type, member, json_name, ...) \
-        { .name = json_name, .type = JSON_TYPE_STRING, .offset = offsetof(type, member), __VA_ARGS__ }
-#define JSON_FIELD_INTEGER(type, member, json_name, ...) \
-        { .name = json_name, .type = JSON_TYPE_INTEGER, .offset = offsetof(type, member), __VA_ARGS__ }
-#define JSON_FIELD_NUMBER(type, member, json_name, ...) \
-        { .name = json_name, .type = JSON_TYPE_NUMBER, .offset = offsetof(type, member), __VA_ARGS__ }
-#define JSON_FIELD_BOOLEAN(type, member, json_name, ...) \
-        { .name = json_name, .type = JSON_TYPE_BOOLEAN, .offset = offsetof(type, member), __VA_ARGS__ }
-#define JSON_FIELD_STRINGS(type, member, json_name, ...) \
-        { .name = json_name, .type = JSON_TYPE_STRINGS, .offset = offsetof(type, member), __VA_ARGS__ }
-#define JSON_FIELD_OBJECT(type, member, json_name, sub, ...) \
-        { .name = json_name, .type = JSON_TYPE_OBJECT, .offset = offsetof(type, member), .schema = (sub), __VA_ARGS__ }
-#define JSON_FIELD_OBJECTS(type, member, count_member, json_name, sub, ...)                                       \
-        { .name = json_name, .type = JSON_TYPE_OBJECTS, .offset = offsetof(type, member),                       \
-          .count = offsetof(type, count_member), .schema = (sub), __VA_ARGS__ }
+#define JSON_PRESENT(st, member) (offsetof(st, member) + 1)
+#define JSON_FIELD_STRING(st, member, json_name, ...) \
+        { .name = json_name, .type = JSON_TYPE_STRING, .offset = offsetof(st, member), __VA_ARGS__ }
+#define JSON_FIELD_INTEGER(st, member, json_name, ...) \
+        { .name = json_name, .type = JSON_TYPE_INTEGER, .offset = offsetof(st, member), __VA_ARGS__ }
+#define JSON_FIELD_NUMBER(st, member, json_name, ...) \
+        { .name = json_name, .type = JSON_TYPE_NUMBER, .offset = offsetof(st, member), __VA_ARGS__ }
+#define JSON_FIELD_BOOLEAN(st, member, json_name, ...) \
+        { .name = json_name, .type = JSON_TYPE_BOOLEAN, .offset = offsetof(st, member), __VA_ARGS__ }
+#define JSON_FIELD_STRINGS(st, member, json_name, ...) \
+        { .name = json_name, .type = JSON_TYPE_STRINGS, .offset = offsetof(st, member), __VA_ARGS__ }
+#define JSON_FIELD_OBJECT(st, member, json_name, sub, ...) \
+        { .name = json_name, .type = JSON_TYPE_OBJECT, .offset = offsetof(st, member), .schema = (sub), __VA_ARGS__ }
+#define JSON_FIELD_OBJECTS(st, member, count_member, json_name, sub, ...)                                       \
+        { .name = json_name, .type = JSON_TYPE_OBJECTS, .offset = offsetof(st, member),                       \
+          .count = offsetof(st, count_member), .schema = (sub), __VA_ARGS__ }
 
 /* Why a body was refused. */
 typedef struct JsonError {

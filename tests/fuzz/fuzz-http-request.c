@@ -6,8 +6,11 @@
  * request to a handler that calls what http-server.c and the OpenID
  * handlers call before any store is touched:
  *
- *   - the router (http_route_find): the method and path, the {tenant}
- *     capture, 404 and 405 with its Allow list;
+ *   - the router (http_route_find) on the path as sent, undecoded (MHD's
+ *     URI callback, as tesserad has it): the method and path, the named
+ *     captures and their percent-decoding ({tenant} a slug, the others one
+ *     UTF-8 segment without "/" or control characters), 404, 405 with its
+ *     Allow list, 400 for a capture that is no valid segment;
  *   - the query string (http_query_params);
  *   - the body (http_body_params): urlencoded forms, or for the endpoints
  *     that take them, a flat JSON object of allowed keys;
