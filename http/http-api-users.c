@@ -34,10 +34,16 @@ static json_t *user_json(const UserRecord *u, bool private) {
 
 void api_handle_user_get(HttpRequest *req) {
         const UserRecord *u = req->target.user;
-        const Principal *p;
         PolicyTarget t = policy_target_user(u);
+        const Principal *p;
 
-        (void) http_request_principal(req, &p);
+        int r;
+
+        r = http_request_principal(req, &p);
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
         http_reply_json(req, MHD_HTTP_OK, user_json(u, policy_check(p, POLICY_USER_READ_PRIVATE, &t) == 0));
         http_reply_no_store(req);
 }

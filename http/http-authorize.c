@@ -79,8 +79,8 @@ static void reply_refusal(HttpRequest *req, const Principal *p, PolicyAction act
         if (p->kind == PRINCIPAL_ANONYMOUS) {
                 /* RFC 6750 3.1: without credentials, the challenge carries
                  * no error; with a token that is not valid, invalid_token. */
-                if (req->auth.error == -EKEYREJECTED || req->auth.error == -ETIME) {
-                        const char *why = req->auth.error == -ETIME ? "The access token has expired."
+                if (req->auth->error == -EKEYREJECTED || req->auth->error == -ETIME) {
+                        const char *why = req->auth->error == -ETIME ? "The access token has expired."
                                                                      : "The access token is not valid here.";
 
                         http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_token", NULL, "%s", why);
@@ -146,7 +146,7 @@ int http_authorize(HttpRequest *req) {
         }
 
         r = http_request_principal(req, &p);
-        if (r < 0 && r != -EKEYREJECTED && r != -ETIME) {
+        if (r < 0) {
                 http_reply_internal_error(req, r);
                 return r;
         }

@@ -131,19 +131,19 @@ typedef struct HttpRoute {
 typedef struct HttpCapture {
         const char *name;         /* in the route's pattern, name_len long */
         size_t name_len;
-        char value[HTTP_CAPTURE_MAX_LEN + 1];
+        const char *value;        /* decoded, in the request's own memory */
 } HttpCapture;
 
 /* Who asks (http-principal.c), and the records that keep the principal's
- * borrowed strings alive for as long as the request. */
+ * borrowed strings alive for as long as the request. Made for the routes
+ * that are not open to everybody only. */
 typedef struct HttpAuth {
         Principal principal;
-        bool known;               /* looked at the credentials already */
         TenantRecord *tenant;     /* the token's tenant */
         UserRecord *user;         /* PRINCIPAL_USER */
         struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT */
         json_t *claims;
-        int error;                /* why the credentials presented were not taken */
+        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
 } HttpAuth;
 
 /* What the route's captures name, looked up before the handler runs (and
@@ -175,7 +175,7 @@ struct HttpRequest {
         HttpCapture captures[HTTP_CAPTURES_MAX];
         size_t n_captures;
 
-        HttpAuth auth;
+        HttpAuth *auth;           /* NULL until http_request_principal() */
         HttpTarget target;
 
         /* The reply, set by the helpers below, queued by the dispatcher (or
@@ -194,7 +194,10 @@ struct HttpRequest {
         int write_result;
 
         /* The path as the client sent it, not decoded, without the query:
-         * what the router matches (in the same allocation). */
+         * what the router matches. After it, in the same allocation, as
+         * much room again for the captures' decoded values (each is shorter
+         * than its segment, and each segment follows a "/"). */
+        size_t raw_path_len;
         char raw_path[];
 };
 
@@ -215,16 +218,20 @@ typedef struct HttpRouteMiss {
         char capture[32];         /* -EBADMSG, -E2BIG: the capture that is not a valid segment */
 } HttpRouteMiss;
 
-/* Finds the route for method and the raw (undecoded) path, and decodes its
- * captures into req: -ENOENT when no path matches (404), -EOPNOTSUPP when
+/* A request for path (n bytes, as the client sent it: not decoded, no
+ * query), with room for what the router decodes from it; the rest zero.
+ * NULL when out of memory. */
+HttpRequest *http_request_alloc(const char *path, size_t n);
+
+/* Finds the route for method and the request's raw (undecoded) path, and
+ * decodes its captures into req: -ENOENT when no path matches (404), -EOPNOTSUPP when
  * the path matches with other methods only (405, ret_miss->allow lists
  * them), -EBADMSG or -E2BIG when a capture is not a valid segment (bad
  * percent-encoding, %00, "%2F", a control character, not UTF-8) or too long
  * (400, ret_miss->capture names it). */
-int http_route_find(HttpRequest *req, const char *method, const char *path, HttpRouteMiss *ret_miss);
+int http_route_find(HttpRequest *req, const char *method, HttpRouteMiss *ret_miss);
 /* The same against another table (for tests). */
-int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, const char *path,
-                     HttpRouteMiss *ret_miss);
+int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, HttpRouteMiss *ret_miss);
 /* The decoded value of the route's capture name ("user"), or NULL when the
  * route has none of that name. */
 const char *http_capture(const HttpRequest *req, const char *name);
@@ -351,12 +358,12 @@ Principal http_principal(HttpRequest *req, const char *name);
 /* -- who asks (http-principal.c) */
 /* The principal of the request, from its credentials, looked at once per
  * request: anonymous without Authorization: Bearer; the tenant's user or
- * client of a valid access token. A token presented that is not valid
- * leaves the principal anonymous and returns -EKEYREJECTED (-ETIME:
- * expired); another negative errno when it could not be checked. *ret is
- * set either way, and lives as long as the request. */
+ * client of a valid access token; anonymous again for a token that is not
+ * valid, with req->auth->error saying why (-EKEYREJECTED, -ETIME: expired).
+ * *ret lives as long as the request. < 0 (and *ret not set) when the token
+ * could not be checked (out of memory, the store failed). */
 int http_request_principal(HttpRequest *req, const Principal **ret);
-void http_auth_done(HttpAuth *a);
+HttpAuth *http_auth_free(HttpAuth *a);
 
 /* -- the policy at the door (http-authorize.c) */
 /* Before the handler: looks up what the route's captures name

@@ -8,19 +8,24 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "escape.h"
 #include "http-internal.h"
 #include "names.h"
 
 _printf_(5, 6) static int refuse(JsonError *err, unsigned status, const char *code, const char *path,
                                  const char *format, ...) {
+        char raw[2 * sizeof(err->message)];
         va_list ap;
 
         err->status = status;
         err->code = code;
         snprintf(err->field, sizeof(err->field), "%s", path);
         va_start(ap, format);
-        vsnprintf(err->message, sizeof(err->message), format, ap);
+        vsnprintf(raw, sizeof(raw), format, ap);
         va_end(ap);
+        /* jansson's own message quotes the bytes it choked on, which need
+         * not be UTF-8; the envelope must be. Cut on a whole escape. */
+        escape_controls(raw, err->message, sizeof(err->message));
         return status == MHD_HTTP_BAD_REQUEST ? -EBADMSG : -EINVAL;
 }
 

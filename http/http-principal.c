@@ -108,8 +108,7 @@ static int token_client(HttpRequest *req, TenantRecord *t, json_t *claims, Appli
         return 0;
 }
 
-static int authenticate_bearer(HttpRequest *req, const char *token) {
-        HttpAuth *a = &req->auth;
+static int authenticate_bearer(HttpRequest *req, HttpAuth *a, const char *token) {
         const char *scopes;
         int r;
 
@@ -150,38 +149,46 @@ static void auth_clear(HttpAuth *a) {
         a->claims = NULL;
 }
 
+HttpAuth *http_auth_free(HttpAuth *a) {
+        if (a) {
+                auth_clear(a);
+                free(a);
+        }
+        return NULL;
+}
+
 int http_request_principal(HttpRequest *req, const Principal **ret) {
-        HttpAuth *a = &req->auth;
+        HttpAuth *a = req->auth;
         const char *auth, *token;
         int r;
 
-        if (a->known) {
+        if (a) {
                 *ret = &a->principal;
-                return a->error;
+                return 0;
         }
-        a->known = true;
+        a = calloc(1, sizeof(HttpAuth));
+        if (!a)
+                return -ENOMEM;
         a->principal = principal_anonymous("http", req->remote);
-        *ret = &a->principal;
 
         /* Another scheme (Basic, say) is no credential here: anonymous. */
         auth = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-                return 0;
-        token = auth + 7 + strspn(auth + 7, " ");
-
-        r = authenticate_bearer(req, token);
-        if (r < 0) {
-                auth_clear(a);
-                a->principal = principal_anonymous("http", req->remote);
-                /* A token that does not verify is the client's doing; a
-                 * store that fails is ours. */
-                if (r != -EKEYREJECTED && r != -ETIME)
-                        http_log_errno(req, LOG_WARNING, r, "Failed to check a bearer token: %m");
-                a->error = r;
+        if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+                token = auth + 7 + strspn(auth + 7, " ");
+                r = authenticate_bearer(req, a, token);
+                if (r < 0) {
+                        auth_clear(a);
+                        a->principal = principal_anonymous("http", req->remote);
+                        /* A token that does not verify is the client's
+                         * doing; a store that fails is ours. */
+                        if (r != -EKEYREJECTED && r != -ETIME) {
+                                http_auth_free(a);
+                                return http_log_errno(req, LOG_WARNING, r, "Failed to check a bearer token: %m");
+                        }
+                        a->error = r;
+                }
         }
-        return a->error;
-}
-
-void http_auth_done(HttpAuth *a) {
-        auth_clear(a);
+        req->auth = a;
+        *ret = &a->principal;
+        return 0;
 }

@@ -7,6 +7,17 @@
 #include "oidc-records.h"
 #include "store-oidc.h"
 
+HttpRequest *http_request_alloc(const char *path, size_t n) {
+        /* The path, its NUL, and as much again for the captures. */
+        HttpRequest *req = calloc(1, sizeof(HttpRequest) + 2 * (n + 1));
+
+        if (!req)
+                return NULL;
+        memcpy(req->raw_path, path, n);
+        req->raw_path_len = n;
+        return req;
+}
+
 void http_params_done(HttpParams *p) {
         for (size_t i = 0; i < p->n; i++) {
                 erase_and_free(p->items[i].key);

@@ -154,29 +154,38 @@ static bool match(const char *pattern, const char *path, CaptureSpan spans[stati
         return true;
 }
 
-/* The captures of the chosen route, decoded into the request. */
+/* The captures of the chosen route, decoded into the room after the
+ * request's path: each value is no longer than its segment, and each
+ * segment follows a "/" of the path, so that they all fit. */
 static int decode_captures(HttpRequest *req, const CaptureSpan *spans, size_t n, HttpRouteMiss *miss) {
+        char *text = req->raw_path + req->raw_path_len + 1;
+        size_t left = req->raw_path_len + 1;
+
         for (size_t i = 0; i < n; i++) {
                 HttpCapture *c = &req->captures[i];
+                size_t len;
                 int r;
 
-                c->name = spans[i].name;
-                c->name_len = spans[i].name_len;
-                r = http_path_segment_decode(spans[i].raw, spans[i].raw_len, c->value, sizeof(c->value), NULL);
+                r = http_path_segment_decode(spans[i].raw, spans[i].raw_len, text,
+                                             MIN(left, (size_t) HTTP_CAPTURE_MAX_LEN + 1), &len);
                 if (r < 0) {
                         req->n_captures = 0;
-                        snprintf(miss->capture, sizeof(miss->capture), "%.*s", (int) c->name_len, c->name);
+                        snprintf(miss->capture, sizeof(miss->capture), "%.*s", (int) spans[i].name_len,
+                                 spans[i].name);
                         return r;
                 }
+                *c = (HttpCapture) { .name = spans[i].name, .name_len = spans[i].name_len, .value = text };
+                text += len + 1;
+                left -= len + 1;
         }
         req->n_captures = n;
         return 0;
 }
 
-int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, const char *path,
-                     HttpRouteMiss *ret_miss) {
+int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, HttpRouteMiss *ret_miss) {
         CaptureSpan spans[HTTP_CAPTURES_MAX];
         char tenant[HTTP_TENANT_SLUG_MAX] = "";
+        const char *path = req->raw_path;
         bool path_matched = false;
         size_t n;
 
@@ -205,8 +214,8 @@ int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *metho
         return path_matched ? -EOPNOTSUPP : -ENOENT;
 }
 
-int http_route_find(HttpRequest *req, const char *method, const char *path, HttpRouteMiss *ret_miss) {
-        return http_routes_find(http_routes, req, method, path, ret_miss);
+int http_route_find(HttpRequest *req, const char *method, HttpRouteMiss *ret_miss) {
+        return http_routes_find(http_routes, req, method, ret_miss);
 }
 
 const char *http_capture(const HttpRequest *req, const char *name) {

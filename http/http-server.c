@@ -126,7 +126,7 @@ static void request_free(HttpRequest *req) {
         write_finish(req);
         if (req->response)
                 MHD_destroy_response(req->response);
-        http_auth_done(&req->auth);
+        http_auth_free(req->auth);
         http_target_done(&req->target);
         free(req->path);
         if (req->body) {
@@ -160,21 +160,15 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_YES;
 }
 
-static HttpRequest *request_alloc(const char *path, size_t n) {
-        HttpRequest *req = calloc(1, sizeof(HttpRequest) + n + 1);
-
-        if (req)
-                memcpy(req->raw_path, path, n);
-        return req;
-}
-
 /* Called by MHD with the request target as the client sent it, before it
  * decodes anything: the router matches the path undecoded, so that an
  * escaped "/" stays inside its segment and a bad escape is seen (MHD would
  * turn "%2F" into a separator and keep "%zz" as it is). What this returns
  * is the request's context from then on. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-        return request_alloc(uri, strcspn(uri, "?"));
+        /* A request line without a target gets NULL. */
+        uri = strempty(uri);
+        return http_request_alloc(uri, strcspn(uri, "?"));
 }
 
 /* The first call for a request: what MHD knows of it now. */
@@ -277,7 +271,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 }
 
                 route_method = streq(method, "HEAD") ? "GET" : method;
-                r = http_route_find(req, route_method, req->raw_path, &miss);
+                r = http_route_find(req, route_method, &miss);
                 if (r == -ENOENT) {
                         http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
                         return queue(req);

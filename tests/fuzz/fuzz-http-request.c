@@ -82,11 +82,12 @@ static void check_capture(const HttpRequest *req, const char *n) {
                 __builtin_trap();
 }
 
-static void check_route(HttpRequest *req, const char *method, const char *path) {
+static void check_route(HttpRequest *req, const char *method) {
+        const char *path = req->raw_path;
         HttpRouteMiss miss;
         int r;
 
-        r = http_route_find(req, method, path, &miss);
+        r = http_route_find(req, method, &miss);
         if (r == 0) {
                 const char *p = req->route->pattern;
                 char expect[4096] = "";
@@ -212,12 +213,12 @@ static enum MHD_Result queue(HttpRequest *req) {
 
 /* As tesserad does (http-server.c): the path as sent goes to the router. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-        size_t n = strcspn(uri, "?");
-        HttpRequest *req = calloc(1, sizeof(HttpRequest) + n + 1);
+        HttpRequest *req;
 
+        uri = strempty(uri);
+        req = http_request_alloc(uri, strcspn(uri, "?"));
         if (!req)
                 __builtin_trap();
-        memcpy(req->raw_path, uri, n);
         return req;
 }
 
@@ -238,7 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!req->path)
                         return MHD_NO;
                 strcpy(req->id, "fuzz");
-                check_route(req, req->method, req->raw_path);
+                check_route(req, req->method);
                 if (!req->route) {
                         http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
                         return queue(req);
@@ -274,7 +275,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                 return;
         if (req->response)
                 MHD_destroy_response(req->response);
-        http_auth_done(&req->auth);
+        http_auth_free(req->auth);
         http_target_done(&req->target);
         free(req->path);
         free(req->body);

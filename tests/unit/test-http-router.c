@@ -8,10 +8,10 @@
 #include "http-handlers.h"
 #include "test-util.h"
 
-static void handler_a(HttpRequest *req) {
+static void handler_a(HttpRequest *r) {
 }
 
-static void handler_b(HttpRequest *req) {
+static void handler_b(HttpRequest *r) {
 }
 
 static const HttpRoute table[] = {
@@ -25,28 +25,35 @@ static const HttpRoute table[] = {
         {},
 };
 
-/* A request as the router sees it (no connection needed). */
-static HttpRequest *request(void) {
-        HttpRequest *req = calloc(1, sizeof(HttpRequest));
+/* The request of the last find(), as the router sees it (no connection
+ * needed). */
+static HttpRequest *req;
 
+static int find_in(const HttpRoute *t, const char *method, const char *path, HttpRouteMiss *miss) {
+        free(req);
+        req = http_request_alloc(path, strlen(path));
         ck_assert_ptr_nonnull(req);
-        return req;
+        return http_routes_find(t, req, method, miss);
 }
 
-static int find(HttpRequest *req, const char *method, const char *path, HttpRouteMiss *miss) {
-        return http_routes_find(table, req, method, path, miss);
+static int find(const char *method, const char *path, HttpRouteMiss *miss) {
+        return find_in(table, method, path, miss);
+}
+
+static void teardown(void) {
+        free(req);
+        req = NULL;
 }
 
 START_TEST(test_literal_and_tenant) {
-        _cleanup_free_ HttpRequest *req = request();
         HttpRouteMiss miss;
 
-        ck_assert_int_eq(find(req, "GET", "/healthz", &miss), 0);
+        ck_assert_int_eq(find("GET", "/healthz", &miss), 0);
         ck_assert_ptr_eq(req->route, &table[0]);
         ck_assert_str_eq(req->tenant_slug, "");
         ck_assert_ptr_null(http_capture(req, "tenant"));
 
-        ck_assert_int_eq(find(req, "POST", "/t/acme/token", &miss), 0);
+        ck_assert_int_eq(find("POST", "/t/acme/token", &miss), 0);
         ck_assert_ptr_eq(req->route, &table[2]);
         ck_assert_str_eq(req->tenant_slug, "acme");
         ck_assert_str_eq(http_capture(req, "tenant"), "acme");
@@ -54,26 +61,25 @@ START_TEST(test_literal_and_tenant) {
         ck_assert_ptr_null(http_capture(req, "tenan"));
 
         /* Escapes decode, in a literal segment and in {tenant}. */
-        ck_assert_int_eq(find(req, "GET", "/t/%61cme/tok%65n", &miss), 0);
+        ck_assert_int_eq(find("GET", "/t/%61cme/tok%65n", &miss), 0);
         ck_assert_str_eq(req->tenant_slug, "acme");
-        ck_assert_int_eq(find(req, "GET", "/%68ealthz", &miss), 0);
+        ck_assert_int_eq(find("GET", "/%68ealthz", &miss), 0);
 
         /* {tenant} must be a slug, or it names no tenant: no route. */
         const char *not_slugs[] = { "/t/ACME/token", "/t/-acme/token", "/t//token", "/t/ac%2Fme/token",
                                     "/t/ac%zzme/token", "/t/a_b/token", "/t/acme%00/token" };
         for (size_t i = 0; i < ELEMENTSOF(not_slugs); i++) {
-                ck_assert_msg(find(req, "GET", not_slugs[i], &miss) == -ENOENT, "%s", not_slugs[i]);
+                ck_assert_msg(find("GET", not_slugs[i], &miss) == -ENOENT, "%s", not_slugs[i]);
                 ck_assert_ptr_null(req->route);
         }
         char long_slug[80] = "/t/";
         memset(long_slug + 3, 'a', 64);
         strcpy(long_slug + 67, "/token");
-        ck_assert_int_eq(find(req, "GET", long_slug, &miss), -ENOENT);
+        ck_assert_int_eq(find("GET", long_slug, &miss), -ENOENT);
 }
 END_TEST
 
 START_TEST(test_not_found_and_methods) {
-        _cleanup_free_ HttpRequest *req = request();
         HttpRouteMiss miss;
 
         const char *missing[] = { "", "/", "/healthz/", "/healthz/x", "//healthz", "/healthzz", "/t/acme",
@@ -81,53 +87,51 @@ START_TEST(test_not_found_and_methods) {
                                   "/api/v1/tenants/acme/users/alice/", "/api/v1/tenants/acme/users//x",
                                   "http://host/healthz", "*" };
         for (size_t i = 0; i < ELEMENTSOF(missing); i++) {
-                ck_assert_msg(find(req, "GET", missing[i], &miss) == -ENOENT, "'%s'", missing[i]);
+                ck_assert_msg(find("GET", missing[i], &miss) == -ENOENT, "'%s'", missing[i]);
                 ck_assert_ptr_null(req->route);
         }
 
-        ck_assert_int_eq(find(req, "PUT", "/t/acme/token", &miss), -EOPNOTSUPP);
+        ck_assert_int_eq(find("PUT", "/t/acme/token", &miss), -EOPNOTSUPP);
         ck_assert_str_eq(miss.allow, "GET, POST");
         ck_assert_ptr_null(req->route);
-        ck_assert_int_eq(find(req, "POST", "/api/v1/tenants/acme/users/alice", &miss), -EOPNOTSUPP);
+        ck_assert_int_eq(find("POST", "/api/v1/tenants/acme/users/alice", &miss), -EOPNOTSUPP);
         ck_assert_str_eq(miss.allow, "GET, DELETE");
         /* A method is compared exactly. */
-        ck_assert_int_eq(find(req, "get", "/healthz", &miss), -EOPNOTSUPP);
+        ck_assert_int_eq(find("get", "/healthz", &miss), -EOPNOTSUPP);
         ck_assert_str_eq(miss.allow, "GET");
 }
 END_TEST
 
 START_TEST(test_captures) {
-        _cleanup_free_ HttpRequest *req = request();
         HttpRouteMiss miss;
 
-        ck_assert_int_eq(find(req, "GET", "/api/v1/tenants/acme/users/alice", &miss), 0);
+        ck_assert_int_eq(find("GET", "/api/v1/tenants/acme/users/alice", &miss), 0);
         ck_assert_ptr_eq(req->route, &table[4]);
         ck_assert_uint_eq(req->n_captures, 2);
         ck_assert_str_eq(http_capture(req, "tenant"), "acme");
         ck_assert_str_eq(http_capture(req, "user"), "alice");
 
         /* The first route of the table that matches wins: "me" before {user}. */
-        ck_assert_int_eq(find(req, "GET", "/api/v1/tenants/acme/users/me", &miss), 0);
+        ck_assert_int_eq(find("GET", "/api/v1/tenants/acme/users/me", &miss), 0);
         ck_assert_ptr_eq(req->route, &table[3]);
         ck_assert_ptr_null(http_capture(req, "user"));
-        ck_assert_int_eq(find(req, "DELETE", "/api/v1/tenants/acme/users/me", &miss), 0);
+        ck_assert_int_eq(find("DELETE", "/api/v1/tenants/acme/users/me", &miss), 0);
         ck_assert_ptr_eq(req->route, &table[5]);
         ck_assert_str_eq(http_capture(req, "user"), "me");
 
-        ck_assert_int_eq(find(req, "GET", "/api/v1/tenants/globex/groups/dev%20ops/members/%C3%A9mile", &miss), 0);
+        ck_assert_int_eq(find("GET", "/api/v1/tenants/globex/groups/dev%20ops/members/%C3%A9mile", &miss), 0);
         ck_assert_uint_eq(req->n_captures, 3);
         ck_assert_str_eq(http_capture(req, "tenant"), "globex");
         ck_assert_str_eq(http_capture(req, "group"), "dev ops");
         ck_assert_str_eq(http_capture(req, "user"), "\xc3\xa9mile");
 
         /* "+" is no space in a path; other escapes decode. */
-        ck_assert_int_eq(find(req, "GET", "/api/v1/tenants/acme/users/a+b%2b%7E", &miss), 0);
+        ck_assert_int_eq(find("GET", "/api/v1/tenants/acme/users/a+b%2b%7E", &miss), 0);
         ck_assert_str_eq(http_capture(req, "user"), "a+b+~");
 }
 END_TEST
 
 START_TEST(test_bad_captures) {
-        _cleanup_free_ HttpRequest *req = request();
         HttpRouteMiss miss;
         char path[1024];
 
@@ -137,34 +141,34 @@ START_TEST(test_bad_captures) {
                               "%C3%28", "%ED%A0%80", "a\x01" "b", "\xff" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 snprintf(path, sizeof(path), "/api/v1/tenants/acme/groups/g/members/%s", bad[i]);
-                ck_assert_msg(find(req, "GET", path, &miss) == -EBADMSG, "%s", bad[i]);
+                ck_assert_msg(find("GET", path, &miss) == -EBADMSG, "%s", bad[i]);
                 ck_assert_str_eq(miss.capture, "user");
                 ck_assert_ptr_null(req->route);
                 ck_assert_uint_eq(req->n_captures, 0);
         }
         snprintf(path, sizeof(path), "/api/v1/tenants/acme/groups/%%zz/members/u");
-        ck_assert_int_eq(find(req, "GET", path, &miss), -EBADMSG);
+        ck_assert_int_eq(find("GET", path, &miss), -EBADMSG);
         ck_assert_str_eq(miss.capture, "group");
 
         /* HTTP_CAPTURE_MAX_LEN bytes, decoded, and no more. */
         memcpy(path, "/api/v1/tenants/acme/users/", 27);
         memset(path + 27, 'a', HTTP_CAPTURE_MAX_LEN);
         path[27 + HTTP_CAPTURE_MAX_LEN] = '\0';
-        ck_assert_int_eq(find(req, "GET", path, &miss), 0);
+        ck_assert_int_eq(find("GET", path, &miss), 0);
         ck_assert_uint_eq(strlen(http_capture(req, "user")), HTTP_CAPTURE_MAX_LEN);
         strcat(path, "a");
-        ck_assert_int_eq(find(req, "GET", path, &miss), -E2BIG);
+        ck_assert_int_eq(find("GET", path, &miss), -E2BIG);
         ck_assert_str_eq(miss.capture, "user");
         /* Escaped, the limit is on the decoded bytes. */
         size_t n = 27;
         for (size_t i = 0; i < HTTP_CAPTURE_MAX_LEN; i++, n += 3)
                 memcpy(path + n, "%61", 3);
         path[n] = '\0';
-        ck_assert_int_eq(find(req, "GET", path, &miss), 0);
+        ck_assert_int_eq(find("GET", path, &miss), 0);
         ck_assert_uint_eq(strlen(http_capture(req, "user")), HTTP_CAPTURE_MAX_LEN);
 
         /* A bad capture of a method the path does not take: 405 first. */
-        ck_assert_int_eq(find(req, "PUT", "/api/v1/tenants/acme/users/%zz", &miss), -EOPNOTSUPP);
+        ck_assert_int_eq(find("PUT", "/api/v1/tenants/acme/users/%zz", &miss), -EOPNOTSUPP);
 }
 END_TEST
 
@@ -254,13 +258,12 @@ START_TEST(test_route_table) {
         ck_assert_uint_ge(n_routes, 18);
 
         /* The shipped table routes what it lists. */
-        _cleanup_free_ HttpRequest *req = request();
         HttpRouteMiss miss;
-        ck_assert_int_eq(http_route_find(req, "GET", "/api/v1/tenants/acme/users/alice", &miss), 0);
+        ck_assert_int_eq(find_in(http_routes, "GET", "/api/v1/tenants/acme/users/alice", &miss), 0);
         ck_assert_int_eq(req->route->action, POLICY_USER_READ);
-        ck_assert_int_eq(http_route_find(req, "GET", "/api/v1/tenants/acme", &miss), 0);
+        ck_assert_int_eq(find_in(http_routes, "GET", "/api/v1/tenants/acme", &miss), 0);
         ck_assert_int_eq(req->route->action, POLICY_TENANT_READ);
-        ck_assert_int_eq(http_route_find(req, "POST", "/t/acme/token", &miss), 0);
+        ck_assert_int_eq(find_in(http_routes, "POST", "/t/acme/token", &miss), 0);
         ck_assert_int_eq(req->route->action, POLICY_OIDC_CLIENT);
 }
 END_TEST
@@ -313,6 +316,7 @@ static Suite *router_suite(void) {
         Suite *s = suite_create("http-router");
         TCase *tc = tcase_create("router");
 
+        tcase_add_checked_fixture(tc, NULL, teardown);
         tcase_add_test(tc, test_literal_and_tenant);
         tcase_add_test(tc, test_not_found_and_methods);
         tcase_add_test(tc, test_captures);
