@@ -64,6 +64,9 @@ typedef struct HttpThread {
                 uint64_t generation;
         } apps[16];
         unsigned next_app;
+        /* The request target MHD is parsing on this thread, from its URI
+         * callback to its unescaping the path (http-server.c). */
+        const char *parsing_target;
         /* Subjects (sub) of users: a keyed digest too. */
         struct {
                 int64_t user_id, created_usec;
@@ -162,8 +165,7 @@ struct HttpRequest {
         char id[HTTP_REQUEST_ID_MAX + 1];
         char remote[64];
         const char *method;       /* as MHD gives it; "HEAD" is served as "GET" */
-        char *path;               /* decoded by MHD, for the log */
-        bool started;             /* on_request() has seen it */
+        char *path;               /* decoded, for the log */
         uint64_t start_usec;
 
         char *body;

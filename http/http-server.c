@@ -160,26 +160,37 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_YES;
 }
 
-/* Called by MHD with the request target as the client sent it, before it
- * decodes anything: the router matches the path undecoded, so that an
- * escaped "/" stays inside its segment and a bad escape is seen (MHD would
- * turn "%2F" into a separator and keep "%zz" as it is). What this returns
- * is the request's context from then on. */
+/* The router matches the path as the client sent it: decoded, "%2F" would
+ * be a separator and "%zz" would pass as it is. MHD names the request
+ * target to on_uri(), then decodes, in place and on this same thread, the
+ * query's keys and values and, last, the path, which starts where the
+ * target does: that one string is left as it is (the log decodes its own
+ * copy), the query is decoded as MHD always does. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-        /* A request line without a target gets NULL. */
-        uri = strempty(uri);
-        return http_request_alloc(uri, strcspn(uri, "?"));
+        HttpThread *t = http_thread_get(cls);
+
+        if (t)
+                t->parsing_target = uri;
+        return NULL;
 }
 
-/* The first call for a request: what MHD knows of it now. */
-static HttpRequest *request_start(HttpServer *s, HttpRequest *req, struct MHD_Connection *c, const char *url,
-                                  const char *method) {
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s) {
+        HttpServer *server = cls;
+        HttpThread *t = pthread_getspecific(server->thread_key);
+
+        if (t && t->parsing_target == s) {
+                t->parsing_target = NULL;
+                return strlen(s);
+        }
+        return MHD_http_unescape(s);
+}
+
+static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method) {
+        HttpRequest *req = http_request_alloc(url, strlen(url));
         const char *given;
 
-        /* on_uri() ran out of memory: so does the request. */
         if (!req)
                 return NULL;
-        req->started = true;
         req->server = s;
         req->manager = s->manager;
         req->connection = c;
@@ -188,9 +199,11 @@ static HttpRequest *request_start(HttpServer *s, HttpRequest *req, struct MHD_Co
         req->path = strdup(url);
         req->thread = http_thread_get(s);
         if (!req->path || !req->thread) {
-                request_free(req);
+                free(req->path);
+                free(req);
                 return NULL;
         }
+        (void) MHD_http_unescape(req->path);
         /* A caller's id (a proxy's) is kept when it is harmless; else ours. */
         given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
         if (valid_request_id(given))
@@ -239,16 +252,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         HttpRequest *req = *con_cls;
         const Config *cfg = s->manager->config;
 
-        if (!req || !req->started) {
+        if (!req) {
                 const char *cl, *route_method;
                 HttpRouteMiss miss;
                 HeaderCount hc = {};
                 int r;
 
-                req = request_start(s, req, c, url, method);
-                *con_cls = req;
+                req = request_new(s, c, url, method);
                 if (!req)
                         return MHD_NO;
+                *con_cls = req;
 
                 /* Limits first, before anything is parsed. The method is
                  * echoed in a 405 and logged: it must be a method. */
@@ -282,14 +295,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         http_reply_header(req, MHD_HTTP_HEADER_ALLOW, miss.allow);
                         return queue(req);
                 }
+                if (r == -E2BIG) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_path",
+                                         json_pack("{s:s}", "capture", miss.capture),
+                                         "The %s in the path is longer than %u bytes.", miss.capture,
+                                         HTTP_CAPTURE_MAX_LEN);
+                        return queue(req);
+                }
                 if (r < 0) {
                         http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_path",
                                          json_pack("{s:s}", "capture", miss.capture),
-                                         r == -E2BIG ? "The %s in the path is longer than %u bytes."
-                                                     : "The %s in the path is not one valid segment: bad "
-                                                       "percent-encoding, an encoded '/' or NUL, a control "
-                                                       "character, or not UTF-8.",
-                                         miss.capture, HTTP_CAPTURE_MAX_LEN);
+                                         "The %s in the path is not one valid segment: bad percent-encoding, an "
+                                         "encoded '/' or NUL, a control character, or not UTF-8.",
+                                         miss.capture);
                         return queue(req);
                 }
                 return MHD_YES;
@@ -382,13 +400,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         http_deadline_restart(s->deadlines, c);
         if (!req)
                 return;
-        if (!req->started) {
-                /* MHD refused the request before its handler saw it (bad
-                 * headers, the client went away): it logs why itself. */
-                request_free(req);
-                *con_cls = NULL;
-                return;
-        }
         took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
         /* Failures are worth a line at info; every request only at debug.
          * The method and the (decoded) path are the client's bytes. */
@@ -535,6 +546,7 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                 MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
                 s->https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
                 MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
                 MHD_OPTION_END);

@@ -211,15 +211,21 @@ static enum MHD_Result queue(HttpRequest *req) {
         return r;
 }
 
-/* As tesserad does (http-server.c): the path as sent goes to the router. */
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
-        HttpRequest *req;
+/* As tesserad does (http-server.c): the path as sent goes to the router,
+ * MHD decodes the query only. */
+static const char *parsing_target;
 
-        uri = strempty(uri);
-        req = http_request_alloc(uri, strcspn(uri, "?"));
-        if (!req)
-                __builtin_trap();
-        return req;
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+        parsing_target = uri;
+        return NULL;
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s) {
+        if (s == parsing_target) {
+                parsing_target = NULL;
+                return strlen(s);
+        }
+        return MHD_http_unescape(s);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -227,10 +233,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls) {
         HttpRequest *req = *con_cls;
 
-        if (!req)
-                __builtin_trap();
-        if (!req->started) {
-                req->started = true;
+        if (!req) {
+                req = http_request_alloc(url, strlen(url));
+                if (!req)
+                        return MHD_NO;
+                *con_cls = req;
                 req->server = &server;
                 req->manager = &manager;
                 req->connection = c;
@@ -238,6 +245,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 req->path = strdup(url);
                 if (!req->path)
                         return MHD_NO;
+                (void) MHD_http_unescape(req->path);
                 strcpy(req->id, "fuzz");
                 check_route(req, req->method);
                 if (!req->route) {
@@ -299,6 +307,7 @@ static void setup(void) {
         mhd = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, NULL,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                               MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
                                MHD_OPTION_END);
         if (!mhd)
