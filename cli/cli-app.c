@@ -353,7 +353,8 @@ const Verb app_verbs[] = {
           "      --first-party        Our own application: no consent screen\n"
           "      --grant=GRANT        authorization_code, refresh_token, client_credentials (repeat;\n"
           "                           default: authorization_code and refresh_token)\n"
-          "      --scope=SCOPE        openid, profile, email, offline_access (repeat; default: all)\n"
+          "      --scope=SCOPE        openid, profile, email, offline_access (the default: these four),\n"
+          "                           or tessera:AREA:read|write for the JSON API (repeat)\n"
           "      --signing-alg=ALG    RS256 (default) or ES256 for its ID and access tokens" },
         { "app", "list", "--tenant TENANT", "List the applications of a tenant.", app_list, NULL },
         { "app", "show", "NAME[@TENANT]", "Show an application.", app_show, NULL },

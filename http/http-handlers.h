@@ -19,3 +19,7 @@ void oidc_handle_userinfo(HttpRequest *req);
 void oidc_handle_revoke(HttpRequest *req);
 void oidc_handle_introspect(HttpRequest *req);
 void oidc_handle_logout(HttpRequest *req);
+
+/* The JSON API (http-api-*.c). */
+void api_handle_tenant_get(HttpRequest *req);
+void api_handle_user_get(HttpRequest *req);

@@ -11,21 +11,31 @@
 
 #include "batch-writer.h"
 #include "http-deadline.h"
+#include "http-json.h"
 #include "http-server.h"
 #include "json-text.h"
 #include "log.h"
 #include "key-set.h"
 #include "oauth-cache.h"
+#include "policy.h"
 
 #define HTTP_REQUEST_ID_MAX 64
 #define HTTP_MAX_PARAMS 64
 #define HTTP_PARAM_MAX_LEN 8192
+/* Named captures of a route's pattern ("{user}"): how many a pattern may
+ * have, and the longest value, decoded, in bytes. */
+#define HTTP_CAPTURES_MAX 4
+#define HTTP_CAPTURE_MAX_LEN 255
+#define HTTP_TENANT_SLUG_MAX 64
 
 /* Per MHD thread: its own store connection, and the OpenID provider's
  * caches of that thread (oauth-cache.h). */
 typedef struct HttpThread {
         Store *store;             /* this thread's, borrowed from the store pool */
         OAuthCache oauth;
+        /* The request target MHD is parsing on this thread, from its URI
+         * callback to its unescaping the path (http-server.c). */
+        const char *parsing_target;
 } HttpThread;
 
 struct HttpServer {
@@ -72,9 +82,43 @@ typedef void (*HttpWriteDone)(HttpRequest *req, int result, void *userdata);
 
 typedef struct HttpRoute {
         const char *method;
-        const char *pattern;      /* "/t/{tenant}/token" */
+        /* "/api/v1/tenants/{tenant}/users/{user}": literal segments and
+         * captures, each capture a whole segment. {tenant} takes a valid
+         * slug (else the route does not match); any other capture takes one
+         * segment, percent-decoded, UTF-8 without control characters or
+         * "/", at most HTTP_CAPTURE_MAX_LEN bytes (else 400). */
+        const char *pattern;
+        /* Checked with the request's principal before the handler runs
+         * (http-authorize.c); nothing else grants access. */
+        PolicyAction action;
         HttpHandler handler;
 } HttpRoute;
+
+typedef struct HttpCapture {
+        const char *name;         /* in the route's pattern, name_len long */
+        size_t name_len;
+        const char *value;        /* decoded, in the request's own memory */
+} HttpCapture;
+
+/* Who asks (http-principal.c), and the records that keep the principal's
+ * borrowed strings alive for as long as the request. Made for the routes
+ * that are not open to everybody only. */
+typedef struct HttpAuth {
+        Principal principal;
+        TenantRecord *tenant;     /* the token's tenant */
+        UserRecord *user;         /* PRINCIPAL_USER */
+        struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT */
+        json_t *claims;
+        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
+} HttpAuth;
+
+/* What the route's captures name, looked up before the handler runs (and
+ * before the policy is asked, which needs them): the handler reads them
+ * here instead of looking them up again. */
+typedef struct HttpTarget {
+        TenantRecord *tenant;     /* {tenant} */
+        UserRecord *user;         /* {user} */
+} HttpTarget;
 
 struct HttpRequest {
         HttpServer *server;
@@ -84,7 +128,7 @@ struct HttpRequest {
         char id[HTTP_REQUEST_ID_MAX + 1];
         char remote[64];
         const char *method;       /* as MHD gives it; "HEAD" is served as "GET" */
-        char *path;
+        char *path;               /* decoded, for the log */
         uint64_t start_usec;
 
         char *body;
@@ -92,7 +136,12 @@ struct HttpRequest {
         bool body_too_large;
 
         const HttpRoute *route;
-        char tenant_slug[64];
+        char tenant_slug[HTTP_TENANT_SLUG_MAX];   /* {tenant}, when the route has it */
+        HttpCapture captures[HTTP_CAPTURES_MAX];
+        size_t n_captures;
+
+        HttpAuth *auth;           /* NULL until http_request_principal() */
+        HttpTarget target;
 
         /* The reply, set by the helpers below, queued by the dispatcher (or
          * after a resume, when the handler suspended the connection). */
@@ -108,6 +157,13 @@ struct HttpRequest {
         HttpWriteDone write_done;
         void *write_userdata;
         int write_result;
+
+        /* The path as the client sent it, not decoded, without the query:
+         * what the router matches. After it, in the same allocation, as
+         * much room again for the captures' decoded values (each is shorter
+         * than its segment, and each segment follows a "/"). */
+        size_t raw_path_len;
+        char raw_path[];
 };
 
 /* Logs with the request id in front. */
@@ -120,9 +176,34 @@ struct HttpRequest {
 extern const HttpRoute http_routes[];
 /* A method as RFC 9110 has them (a token), short enough to be one. */
 bool http_method_valid(const char *method);
-/* Finds the route; 404 (no path matches) or 405 (path matches, method not:
- * *ret_allow lists the methods) as negative errno -ENOENT / -EOPNOTSUPP. */
-int http_route_find(HttpRequest *req, const char *method, const char *path, char *allow, size_t allow_size);
+
+/* Why no route was chosen. */
+typedef struct HttpRouteMiss {
+        char allow[64];           /* -EOPNOTSUPP: the methods the path takes */
+        char capture[32];         /* -EBADMSG, -E2BIG: the capture that is not a valid segment */
+} HttpRouteMiss;
+
+/* A request for path (n bytes, as the client sent it: not decoded, no
+ * query), with room for what the router decodes from it; the rest zero.
+ * NULL when out of memory. */
+HttpRequest *http_request_alloc(const char *path, size_t n);
+
+/* Finds the route for method and the request's raw (undecoded) path, and
+ * decodes its captures into req: -ENOENT when no path matches (404), -EOPNOTSUPP when
+ * the path matches with other methods only (405, ret_miss->allow lists
+ * them), -EBADMSG or -E2BIG when a capture is not a valid segment (bad
+ * percent-encoding, %00, "%2F", a control character, not UTF-8) or too long
+ * (400, ret_miss->capture names it). */
+int http_route_find(HttpRequest *req, const char *method, HttpRouteMiss *ret_miss);
+/* The same against another table (for tests). */
+int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, HttpRouteMiss *ret_miss);
+/* The decoded value of the route's capture name ("user"), or NULL when the
+ * route has none of that name. */
+const char *http_capture(const HttpRequest *req, const char *name);
+/* Percent-decodes one path segment (no "+" for space, unlike a form) into
+ * out: -EBADMSG for a bad escape, NUL, "/", a control character or what is
+ * not UTF-8; -E2BIG when it does not fit out_size with its NUL. */
+int http_path_segment_decode(const char *s, size_t n, char *out, size_t out_size, size_t *ret_len);
 
 /* -- replies (http-reply.c): every reply goes through these. */
 /* Replies with a JSON document (the reference is taken). */
@@ -144,7 +225,34 @@ void http_reply_redirect(HttpRequest *req, const char *url);
 void http_reply_header(HttpRequest *req, const char *name, const char *value);
 /* For token responses and everything that carries a secret. */
 void http_reply_no_store(HttpRequest *req);
+
+/* -- the core's errors as HTTP replies (http-errors.c): the twin of
+ * lib/bus-errors.c. */
+typedef struct HttpErrorMap {
+        int error;                /* errno, positive */
+        unsigned status;
+        const char *code;         /* of the envelope, stable: clients branch on it */
+        const char *message;      /* when the core said nothing better */
+        unsigned retry_after;     /* seconds, 0: no Retry-After */
+        bool server_side;         /* ours, not the client's (5xx and 507) */
+} HttpErrorMap;
+
+/* The entry for error (negative errno); the 500 internal_error one for an
+ * error the map does not name. */
+const HttpErrorMap *http_error_map(int error);
+/* Replies a core operation's failure in the envelope: status and code from
+ * the map, the sentence from e when the core set one (e may be NULL).
+ * Every JSON API handler replies its failures through this. */
+void http_reply_errno(HttpRequest *req, int error, const TesseraError *e);
+/* For an error the caller did not expect (out of memory, a failed store
+ * read): our own failures (busy, shutting down, disk full, I/O) keep their
+ * status and Retry-After, anything else is 500 internal_error. Logged. */
 void http_reply_internal_error(HttpRequest *req, int error);
+
+/* Parses the request's body as application/json into obj by schema
+ * (http-json.h). On bad input it replies the envelope itself (415, 400
+ * malformed_json, 422 with details.field) and returns < 0. */
+int http_json_body(HttpRequest *req, const JsonSchema *schema, void *obj);
 
 /* -- requests (http-request.c) */
 const char *http_header(HttpRequest *req, const char *name);
@@ -171,6 +279,9 @@ char *http_url_encode(const char *s);
 Store *http_store(HttpRequest *req);
 /* The tenant named in the path; replies 404 itself when unknown. */
 int http_tenant(HttpRequest *req, TenantRecord **ret);
+/* A tenant by slug, from the thread's cache when current; -ENOENT when
+ * unknown. Replies nothing. */
+int http_tenant_lookup(HttpRequest *req, const char *slug, TenantRecord **ret);
 
 /* Durable writes on the request path go through the batch writer, so that
  * one commit (one fsync) serves many requests. Asynchronously: the
@@ -182,5 +293,25 @@ int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done,
 /* The issuer of a tenant: {public_url}/t/{slug}. */
 char *http_issuer(HttpRequest *req, const char *slug);
 
-/* An Principal for the audit trail. */
+/* An anonymous Principal with a name, for the audit trail of the OpenID
+ * provider's endpoints (whose protocol authenticates inside). */
 Principal http_principal(HttpRequest *req, const char *name);
+
+/* -- who asks (http-principal.c) */
+/* The principal of the request, from its credentials, looked at once per
+ * request: anonymous without Authorization: Bearer; the tenant's user or
+ * client of a valid access token; anonymous again for a token that is not
+ * valid, with req->auth->error saying why (-EKEYREJECTED, -ETIME: expired).
+ * *ret lives as long as the request. < 0 (and *ret not set) when the token
+ * could not be checked (out of memory, the store failed). */
+int http_request_principal(HttpRequest *req, const Principal **ret);
+HttpAuth *http_auth_free(HttpAuth *a);
+
+/* -- the policy at the door (http-authorize.c) */
+/* Before the handler: looks up what the route's captures name
+ * (req->target), the principal, and asks the policy for the route's action.
+ * 0: the handler may run. < 0: the request was answered (401 with a Bearer
+ * challenge, 403, 404, 5xx), and a refusal is being audited before the
+ * reply goes out (the connection is suspended for that write). */
+int http_authorize(HttpRequest *req);
+void http_target_done(HttpTarget *t);

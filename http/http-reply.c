@@ -103,34 +103,6 @@ void http_reply_oauth_error(HttpRequest *req, unsigned status, const char *oauth
         reply_error_envelope(req, status, oauth_error, oauth_error, message, NULL);
 }
 
-void http_reply_internal_error(HttpRequest *req, int error) {
-        if (error == -EBUSY || error == -ESHUTDOWN) {
-                http_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", NULL,
-                                 "tesserad is busy or shutting down; try again.");
-                http_reply_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-                return;
-        }
-        /* The store could not write (the full disk or the I/O error is
-         * logged where it happened): nothing was changed, and the same
-         * request may work once an operator has seen to the disk. */
-        if (error == -EDQUOT) {
-                http_reply_error(req, MHD_HTTP_INSUFFICIENT_STORAGE, "storage_full", NULL,
-                                 "tesserad's disk is full; nothing was changed. Try again later.");
-                http_reply_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "60");
-                return;
-        }
-        if (error == -EIO) {
-                http_log_errno(req, LOG_ERR, error, "Storage or internal error: %m");
-                http_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable", NULL,
-                                 "tesserad could not read or write its data; nothing was changed. Try again later.");
-                http_reply_header(req, MHD_HTTP_HEADER_RETRY_AFTER, "10");
-                return;
-        }
-        http_log_errno(req, LOG_ERR, error, "Internal error: %m");
-        http_reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", NULL,
-                         "Something went wrong on our side; the request id tells the logs where.");
-}
-
 void http_reply_html(HttpRequest *req, unsigned status, char *html) {
         if (!html) {
                 http_reply_internal_error(req, -ENOMEM);

@@ -7,6 +7,17 @@
 #include "oidc-records.h"
 #include "store-oidc.h"
 
+HttpRequest *http_request_alloc(const char *path, size_t n) {
+        /* The path, its NUL, and as much again for the captures. */
+        HttpRequest *req = calloc(1, sizeof(HttpRequest) + 2 * (n + 1));
+
+        if (!req)
+                return NULL;
+        memcpy(req->raw_path, path, n);
+        req->raw_path_len = n;
+        return req;
+}
+
 void http_params_done(HttpParams *p) {
         for (size_t i = 0; i < p->n; i++) {
                 erase_and_free(p->items[i].key);
@@ -275,15 +286,17 @@ int http_params_encode(const HttpParams *p, char **ret) {
         return 0;
 }
 
-int http_tenant(HttpRequest *req, TenantRecord **ret) {
+int http_tenant_lookup(HttpRequest *req, const char *slug, TenantRecord **ret) {
         Store *s = http_store(req);
-        int r;
 
-        if (!s) {
-                http_reply_internal_error(req, -EIO);
+        if (!s)
                 return -EIO;
-        }
-        r = oauth_cache_tenant(&req->thread->oauth, req->manager, s, req->tenant_slug, ret);
+        return oauth_cache_tenant(&req->thread->oauth, req->manager, s, slug, ret);
+}
+
+int http_tenant(HttpRequest *req, TenantRecord **ret) {
+        int r = http_tenant_lookup(req, req->tenant_slug, ret);
+
         if (r == -ENOENT) {
                 http_reply_error(req, MHD_HTTP_NOT_FOUND, "unknown_tenant", NULL, "There is no tenant '%s'.",
                                  req->tenant_slug);

@@ -1,30 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* The one route table of the HTTP face. 404 and 405 come from here, before
- * any handler runs. */
+/* The one route table of the HTTP face, and the matching of a request's
+ * path against it. 404, 405 and a malformed path come from here, before any
+ * handler runs; each route names the policy action that http-authorize.c
+ * checks before its handler is called. */
 
 #include "http-internal.h"
 #include "http-handlers.h"
 #include "names.h"
 
+/* Read it as the list of what the face serves, and who may ask: the OpenID
+ * provider's endpoints are open at the door (their protocol authenticates
+ * inside), the JSON API's are not. */
 const HttpRoute http_routes[] = {
-        { "GET", "/healthz", http_handle_healthz },
-        { "GET", "/readyz", http_handle_readyz },
+        { "GET", "/healthz", POLICY_HEALTH, http_handle_healthz },
+        { "GET", "/readyz", POLICY_HEALTH, http_handle_readyz },
 
-        { "GET", "/t/{tenant}/.well-known/openid-configuration", oidc_handle_discovery },
-        { "GET", "/t/{tenant}/jwks", oidc_handle_jwks },
-        { "GET", "/t/{tenant}/authorize", oidc_handle_authorize },
-        { "POST", "/t/{tenant}/authorize", oidc_handle_authorize },
-        { "POST", "/t/{tenant}/login", oidc_handle_login },
-        { "POST", "/t/{tenant}/login/totp", oidc_handle_login_totp },
-        { "POST", "/t/{tenant}/consent", oidc_handle_consent },
-        { "POST", "/t/{tenant}/token", oidc_handle_token },
-        { "GET", "/t/{tenant}/userinfo", oidc_handle_userinfo },
-        { "POST", "/t/{tenant}/userinfo", oidc_handle_userinfo },
-        { "POST", "/t/{tenant}/revoke", oidc_handle_revoke },
-        { "POST", "/t/{tenant}/introspect", oidc_handle_introspect },
-        { "GET", "/t/{tenant}/logout", oidc_handle_logout },
-        { "POST", "/t/{tenant}/logout", oidc_handle_logout },
+        { "GET", "/t/{tenant}/.well-known/openid-configuration", POLICY_OIDC_PUBLIC, oidc_handle_discovery },
+        { "GET", "/t/{tenant}/jwks", POLICY_OIDC_PUBLIC, oidc_handle_jwks },
+        { "GET", "/t/{tenant}/authorize", POLICY_OIDC_BROWSER, oidc_handle_authorize },
+        { "POST", "/t/{tenant}/authorize", POLICY_OIDC_BROWSER, oidc_handle_authorize },
+        { "POST", "/t/{tenant}/login", POLICY_OIDC_BROWSER, oidc_handle_login },
+        { "POST", "/t/{tenant}/login/totp", POLICY_OIDC_BROWSER, oidc_handle_login_totp },
+        { "POST", "/t/{tenant}/consent", POLICY_OIDC_BROWSER, oidc_handle_consent },
+        { "POST", "/t/{tenant}/token", POLICY_OIDC_CLIENT, oidc_handle_token },
+        { "GET", "/t/{tenant}/userinfo", POLICY_OIDC_USERINFO, oidc_handle_userinfo },
+        { "POST", "/t/{tenant}/userinfo", POLICY_OIDC_USERINFO, oidc_handle_userinfo },
+        { "POST", "/t/{tenant}/revoke", POLICY_OIDC_CLIENT, oidc_handle_revoke },
+        { "POST", "/t/{tenant}/introspect", POLICY_OIDC_CLIENT, oidc_handle_introspect },
+        { "GET", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
+        { "POST", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
+
+        { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
+        { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         {},
 };
 
@@ -43,59 +51,178 @@ bool http_method_valid(const char *method) {
         return n > 0;
 }
 
-/* Matches path against pattern; {tenant} takes one valid slug (checked
- * last, once the rest matched: the table is walked for every request). */
-static bool match(const char *pattern, const char *path, char tenant[static 64]) {
-        const char *p = pattern, *q = path, *slug = NULL;
-        size_t slug_len = 0;
+static int unhex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
 
-        while (*p && *q) {
-                if (strneq(p, "{tenant}", 8)) {
-                        slug = q;
-                        slug_len = strcspn(q, "/");
-                        if (slug_len == 0 || slug_len >= 64)
-                                return false;
-                        p += 8;
-                        q += slug_len;
-                        continue;
+int http_path_segment_decode(const char *s, size_t n, char *out, size_t out_size, size_t *ret_len) {
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c == '%') {
+                        int a, b;
+
+                        if (i + 2 >= n)
+                                return -EBADMSG;
+                        a = unhex(s[i + 1]);
+                        b = unhex(s[i + 2]);
+                        if (a < 0 || b < 0)
+                                return -EBADMSG;
+                        c = (unsigned char) (a << 4 | b);
+                        i += 2;
                 }
-                if (*p != *q)
-                        return false;
-                p++;
-                q++;
+                /* A segment is one name: no "/" (which would be a second
+                 * segment), no NUL, no control characters. */
+                if (c == '/' || c < 0x20 || c == 0x7f)
+                        return -EBADMSG;
+                if (o + 1 >= out_size)
+                        return -E2BIG;
+                out[o++] = (char) c;
         }
-        if (*p != '\0' || *q != '\0')
-                return false;
-        if (slug) {
-                char s[64];
+        out[o] = '\0';
+        if (!utf8_is_valid(out))
+                return -EBADMSG;
+        if (ret_len)
+                *ret_len = o;
+        return 0;
+}
 
-                memcpy(s, slug, slug_len);
-                s[slug_len] = '\0';
-                if (!valid_tenant_slug(s))
+/* One literal segment of a pattern against the client's (raw) segment:
+ * equal as they are, or once decoded ("%61cme" is "acme"). */
+static bool literal_equal(const char *lit, size_t lit_len, const char *seg, size_t seg_len) {
+        char decoded[128];
+        size_t n;
+
+        if (lit_len == seg_len && memcmp(lit, seg, lit_len) == 0)
+                return true;
+        if (!memchr(seg, '%', seg_len) || seg_len >= 3 * sizeof(decoded))
+                return false;
+        return http_path_segment_decode(seg, seg_len, decoded, sizeof(decoded), &n) >= 0 && n == lit_len &&
+               memcmp(decoded, lit, n) == 0;
+}
+
+/* Where one capture's raw text lies in the path, while matching. */
+typedef struct CaptureSpan {
+        const char *name, *raw;
+        size_t name_len, raw_len;
+} CaptureSpan;
+
+/* Matches the raw path against pattern segment by segment; records where
+ * the captures lie, undecoded: the table is walked for every request, and
+ * decoding waits until a route is chosen. {tenant} must also be a valid
+ * slug (checked last, once the rest matched): a path with anything else
+ * there names no tenant, so no route. */
+static bool match(const char *pattern, const char *path, CaptureSpan spans[static HTTP_CAPTURES_MAX], size_t *ret_n,
+                  char tenant[static HTTP_TENANT_SLUG_MAX]) {
+        const char *p = pattern, *q = path;
+        size_t n = 0;
+
+        tenant[0] = '\0';
+        while (*p) {
+                size_t p_len, q_len;
+
+                if (*p != '/' || *q != '/')
                         return false;
-                memcpy(tenant, s, slug_len + 1);
+                p++, q++;
+                p_len = strcspn(p, "/");
+                q_len = strcspn(q, "/");
+                if (*p == '{') {
+                        /* A capture takes one segment that is not empty. */
+                        if (q_len == 0 || q_len > 3 * HTTP_CAPTURE_MAX_LEN || n >= HTTP_CAPTURES_MAX)
+                                return false;
+                        spans[n++] = (CaptureSpan) { .name = p + 1, .name_len = p_len - 2, .raw = q, .raw_len = q_len };
+                } else if (!literal_equal(p, p_len, q, q_len))
+                        return false;
+                p += p_len;
+                q += q_len;
         }
+        if (*q != '\0')
+                return false;
+
+        for (size_t i = 0; i < n; i++)
+                if (spans[i].name_len == 6 && strneq(spans[i].name, "tenant", 6)) {
+                        char slug[HTTP_TENANT_SLUG_MAX];
+
+                        if (http_path_segment_decode(spans[i].raw, spans[i].raw_len, slug, sizeof(slug), NULL) < 0 ||
+                            !valid_tenant_slug(slug))
+                                return false;
+                        memcpy(tenant, slug, strlen(slug) + 1);
+                }
+        *ret_n = n;
         return true;
 }
 
-int http_route_find(HttpRequest *req, const char *method, const char *path, char *allow, size_t allow_size) {
-        bool path_matched = false;
-        char tenant[64] = "";
+/* The captures of the chosen route, decoded into the room after the
+ * request's path: each value is no longer than its segment, and each
+ * segment follows a "/" of the path, so that they all fit. */
+static int decode_captures(HttpRequest *req, const CaptureSpan *spans, size_t n, HttpRouteMiss *miss) {
+        char *text = req->raw_path + req->raw_path_len + 1;
+        size_t left = req->raw_path_len + 1;
 
-        allow[0] = '\0';
-        for (const HttpRoute *r = http_routes; r->method; r++) {
-                if (!match(r->pattern, path, tenant))
+        for (size_t i = 0; i < n; i++) {
+                HttpCapture *c = &req->captures[i];
+                size_t len;
+                int r;
+
+                r = http_path_segment_decode(spans[i].raw, spans[i].raw_len, text,
+                                             MIN(left, (size_t) HTTP_CAPTURE_MAX_LEN + 1), &len);
+                if (r < 0) {
+                        req->n_captures = 0;
+                        snprintf(miss->capture, sizeof(miss->capture), "%.*s", (int) spans[i].name_len,
+                                 spans[i].name);
+                        return r;
+                }
+                *c = (HttpCapture) { .name = spans[i].name, .name_len = spans[i].name_len, .value = text };
+                text += len + 1;
+                left -= len + 1;
+        }
+        req->n_captures = n;
+        return 0;
+}
+
+int http_routes_find(const HttpRoute *table, HttpRequest *req, const char *method, HttpRouteMiss *ret_miss) {
+        CaptureSpan spans[HTTP_CAPTURES_MAX];
+        char tenant[HTTP_TENANT_SLUG_MAX] = "";
+        const char *path = req->raw_path;
+        bool path_matched = false;
+        size_t n;
+
+        *ret_miss = (HttpRouteMiss) {};
+        req->route = NULL;
+        req->n_captures = 0;
+        for (const HttpRoute *r = table; r->method; r++) {
+                if (!match(r->pattern, path, spans, &n, tenant))
                         continue;
                 if (streq(r->method, method)) {
+                        int k = decode_captures(req, spans, n, ret_miss);
+
+                        if (k < 0)
+                                return k;
                         req->route = r;
                         snprintf(req->tenant_slug, sizeof(req->tenant_slug), "%s", tenant);
                         return 0;
                 }
-                if (!strstr(allow, r->method)) {
-                        size_t n = strlen(allow);
-                        snprintf(allow + n, allow_size - n, "%s%s", n > 0 ? ", " : "", r->method);
+                if (!strstr(ret_miss->allow, r->method)) {
+                        size_t len = strlen(ret_miss->allow);
+                        snprintf(ret_miss->allow + len, sizeof(ret_miss->allow) - len, "%s%s", len > 0 ? ", " : "",
+                                 r->method);
                 }
                 path_matched = true;
         }
         return path_matched ? -EOPNOTSUPP : -ENOENT;
+}
+
+int http_route_find(HttpRequest *req, const char *method, HttpRouteMiss *ret_miss) {
+        return http_routes_find(http_routes, req, method, ret_miss);
+}
+
+const char *http_capture(const HttpRequest *req, const char *name) {
+        size_t n = strlen(name);
+
+        for (size_t i = 0; i < req->n_captures; i++)
+                if (req->captures[i].name_len == n && memcmp(req->captures[i].name, name, n) == 0)
+                        return req->captures[i].value;
+        return NULL;
 }

@@ -91,6 +91,8 @@ static void request_free(HttpRequest *req) {
         write_finish(req);
         if (req->response)
                 MHD_destroy_response(req->response);
+        http_auth_free(req->auth);
+        http_target_done(&req->target);
         free(req->path);
         if (req->body) {
                 explicit_bzero(req->body, req->body_size);
@@ -123,8 +125,33 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
         return MHD_YES;
 }
 
+/* The router matches the path as the client sent it: decoded, "%2F" would
+ * be a separator and "%zz" would pass as it is. MHD names the request
+ * target to on_uri(), then decodes, in place and on this same thread, the
+ * query's keys and values and, last, the path, which starts where the
+ * target does: that one string is left as it is (the log decodes its own
+ * copy), the query is decoded as MHD always does. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+        HttpThread *t = http_thread_get(cls);
+
+        if (t)
+                t->parsing_target = uri;
+        return NULL;
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s) {
+        HttpServer *server = cls;
+        HttpThread *t = pthread_getspecific(server->thread_key);
+
+        if (t && t->parsing_target == s) {
+                t->parsing_target = NULL;
+                return strlen(s);
+        }
+        return MHD_http_unescape(s);
+}
+
 static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const char *url, const char *method) {
-        HttpRequest *req = calloc(1, sizeof(HttpRequest));
+        HttpRequest *req = http_request_alloc(url, strlen(url));
         const char *given;
 
         if (!req)
@@ -141,6 +168,7 @@ static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const c
                 free(req);
                 return NULL;
         }
+        (void) MHD_http_unescape(req->path);
         /* A caller's id (a proxy's) is kept when it is harmless; else ours. */
         given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
         if (valid_request_id(given))
@@ -173,7 +201,10 @@ static void dispatch(HttpRequest *req) {
         /* The whole request is in: what the handler takes is not the
          * client's doing. */
         http_deadline_stop(req->server->deadlines, req->connection);
-        req->route->handler(req);
+        /* The route's policy action first: handlers run only for what is
+         * allowed (a refusal is answered, and audited, by now). */
+        if (http_authorize(req) >= 0)
+                req->route->handler(req);
         /* A suspended request's reply belongs to the writer thread now. */
         if (!req->suspended && !req->response)
                 http_reply_internal_error(req, -EIO);
@@ -188,7 +219,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
         if (!req) {
                 const char *cl, *route_method;
-                char allow[64];
+                HttpRouteMiss miss;
                 HeaderCount hc = {};
                 int r;
 
@@ -218,15 +249,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 }
 
                 route_method = streq(method, "HEAD") ? "GET" : method;
-                r = http_route_find(req, route_method, url, allow, sizeof(allow));
+                r = http_route_find(req, route_method, &miss);
                 if (r == -ENOENT) {
                         http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
                         return queue(req);
                 }
-                if (r < 0) {
+                if (r == -EOPNOTSUPP) {
                         http_reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", NULL,
-                                         "%s is not allowed here; use %s.", method, allow);
-                        http_reply_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+                                         "%s is not allowed here; use %s.", method, miss.allow);
+                        http_reply_header(req, MHD_HTTP_HEADER_ALLOW, miss.allow);
+                        return queue(req);
+                }
+                if (r == -E2BIG) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_path",
+                                         json_pack("{s:s}", "capture", miss.capture),
+                                         "The %s in the path is longer than %u bytes.", miss.capture,
+                                         HTTP_CAPTURE_MAX_LEN);
+                        return queue(req);
+                }
+                if (r < 0) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_path",
+                                         json_pack("{s:s}", "capture", miss.capture),
+                                         "The %s in the path is not one valid segment: bad percent-encoding, an "
+                                         "encoded '/' or NUL, a control character, or not UTF-8.",
+                                         miss.capture);
                         return queue(req);
                 }
                 return MHD_YES;
@@ -464,6 +510,8 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024,
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
                 s->https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->tls_cert,
                 MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
                 MHD_OPTION_END);

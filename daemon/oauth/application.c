@@ -9,7 +9,21 @@
 #include "tenant.h"
 #include "token.h"
 
-const char *const oidc_known_scopes[] = { "openid", "profile", "email", "offline_access", NULL };
+/* Every scope we know, in the order a normalized scope lists them: those of
+ * OpenID Connect, then those of tessera's own API (DESIGN.md,
+ * "tessera:<area>:read|write", as policy.c names them), which an
+ * application has only when given them explicitly. */
+const char *const oidc_known_scopes[] = {
+        "openid", "profile", "email", "offline_access",
+        "tessera:tenant:read", "tessera:tenant:write",
+        "tessera:users:read", "tessera:users:write",
+        "tessera:groups:read", "tessera:groups:write",
+        "tessera:applications:read", "tessera:applications:write",
+        "tessera:keys:read", "tessera:keys:write",
+        "tessera:audit:read",
+        NULL,
+};
+const char *const application_default_scopes[] = { "openid", "profile", "email", "offline_access", NULL };
 const char *const oauth_known_grants[] = { "authorization_code", "refresh_token", "client_credentials", NULL };
 
 static bool in_list(const char *const *l, const char *s) {
@@ -101,7 +115,7 @@ static int validate(const ApplicationRecord *a, TesseraError *e) {
             (r = check_list("post-logout redirect URIs", a->post_logout_redirect_uris, NULL,
                             APPLICATION_MAX_REDIRECT_URIS, e)) < 0 ||
             (r = check_list("grant", a->grants, oauth_known_grants, 8, e)) < 0 ||
-            (r = check_list("scope", a->scopes, oidc_known_scopes, 8, e)) < 0)
+            (r = check_list("scope", a->scopes, oidc_known_scopes, APPLICATION_MAX_SCOPES, e)) < 0)
                 return r;
 
         STRV_FOREACH(u, a->redirect_uris)
@@ -236,7 +250,7 @@ int application_create(Manager *m, Store *s, const Principal *a, const TenantRec
         if (r >= 0 && (!app->tenant || !app->name))
                 r = -ENOMEM;
         if (r >= 0)
-                r = strv_from_const(oidc_known_scopes, &app->scopes);
+                r = strv_from_const(application_default_scopes, &app->scopes);
         if (r >= 0) {
                 static const char *const confidential[] = { "authorization_code", "refresh_token", NULL };
                 r = strv_from_const(confidential, &app->grants);

@@ -27,8 +27,13 @@ typedef struct ApplicationSpec {
 
 #define APPLICATION_SPEC_INIT { .public_client = -1, .first_party = -1, .signing_alg = -1 }
 
-/* The scopes an application gets by default, and every one we know. */
+#define APPLICATION_MAX_SCOPES 16
+
+/* Every scope we know (OpenID Connect's, then tessera:<area>:read|write of
+ * the JSON API), and those an application gets by default (OpenID
+ * Connect's only: the API's are given explicitly). */
 extern const char *const oidc_known_scopes[];
+extern const char *const application_default_scopes[];
 extern const char *const oauth_known_grants[];
 
 /* ret_secret: the new client secret of a confidential client, or NULL for

@@ -22,7 +22,7 @@ bool oauth_scope_has(const char *scope, const char *item) {
 
 int oauth_scope_normalize(const ApplicationRecord *app, const char *requested, char **ret) {
         _cleanup_(strv_freep) char **items = NULL;
-        char buf[256] = "";
+        char buf[512] = "";
         int r;
 
         r = strv_split_spaces(requested, 16, &items);
@@ -37,6 +37,9 @@ int oauth_scope_normalize(const ApplicationRecord *app, const char *requested, c
         }
         for (size_t k = 0; oidc_known_scopes[k]; k++)
                 if (strv_contains(items, oidc_known_scopes[k])) {
+                        /* Each known scope once at most: all of them fit. */
+                        if (strlen(buf) + 1 + strlen(oidc_known_scopes[k]) >= sizeof(buf))
+                                return -E2BIG;
                         if (buf[0])
                                 strcat(buf, " ");
                         strcat(buf, oidc_known_scopes[k]);

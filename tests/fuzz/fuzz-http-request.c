@@ -6,8 +6,11 @@
  * request to a handler that calls what http-server.c and the OpenID
  * handlers call before any store is touched:
  *
- *   - the router (http_route_find): the method and path, the {tenant}
- *     capture, 404 and 405 with its Allow list;
+ *   - the router (http_route_find) on the path as sent, undecoded (MHD's
+ *     URI callback, as tesserad has it): the method and path, the named
+ *     captures and their percent-decoding ({tenant} a slug, the others one
+ *     UTF-8 segment without "/" or control characters), 404, 405 with its
+ *     Allow list, 400 for a capture that is no valid segment;
  *   - the query string (http_query_params);
  *   - the body (http_body_params): urlencoded forms, or for the endpoints
  *     that take them, a flat JSON object of allowed keys;
@@ -65,30 +68,57 @@ static HttpServer server;
 static Manager manager;
 static bool connection_closed;
 
-static void check_route(HttpRequest *req, const char *method, const char *url) {
-        char allow[64];
+/* The capture's value as the router must have decoded it: one segment,
+ * UTF-8, no "/" nor control characters, not too long; {tenant} a slug. */
+static void check_capture(const HttpRequest *req, const char *n) {
+        const char *v = http_capture(req, n);
+
+        if (!v || !v[0] || strlen(v) > HTTP_CAPTURE_MAX_LEN || !utf8_is_valid(v) || strchr(v, '/'))
+                __builtin_trap();
+        for (const char *c = v; *c; c++)
+                if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                        __builtin_trap();
+        if (streq(n, "tenant") && (!valid_tenant_slug(v) || !streq(v, req->tenant_slug)))
+                __builtin_trap();
+}
+
+static void check_route(HttpRequest *req, const char *method) {
+        const char *path = req->raw_path;
+        HttpRouteMiss miss;
         int r;
 
-        r = http_route_find(req, method, url, allow, sizeof(allow));
+        r = http_route_find(req, method, &miss);
         if (r == 0) {
-                const char *p = req->route->pattern, *brace = strstr(p, "{tenant}");
-                char expect[1024];
+                const char *p = req->route->pattern;
+                char expect[4096] = "";
+                size_t n = 0;
 
                 /* The route takes this method, and the path is its pattern
-                 * with a valid slug in place of {tenant}. */
+                 * with each capture's value in place (when the client
+                 * escaped nothing, letter for letter). */
                 if (!streq(req->route->method, method))
                         __builtin_trap();
-                if (brace) {
-                        if (!valid_tenant_slug(req->tenant_slug))
+                while (*p) {
+                        const char *end = p + 1 + strcspn(p + 1, "/");
+                        char name[64];
+
+                        if (p[1] == '{') {
+                                snprintf(name, sizeof(name), "%.*s", (int) (end - p - 3), p + 2);
+                                check_capture(req, name);
+                                n += (size_t) snprintf(expect + n, sizeof(expect) - n, "/%s", http_capture(req, name));
+                        } else
+                                n += (size_t) snprintf(expect + n, sizeof(expect) - n, "%.*s", (int) (end - p), p);
+                        if (n >= sizeof(expect))
                                 __builtin_trap();
-                        snprintf(expect, sizeof(expect), "%.*s%s%s", (int) (brace - p), p, req->tenant_slug,
-                                 brace + strlen("{tenant}"));
-                } else
-                        snprintf(expect, sizeof(expect), "%s", p);
-                if (!streq(expect, url))
+                        p = end;
+                }
+                if (!strchr(path, '%') && !streq(expect, path))
                         __builtin_trap();
         } else if (r == -EOPNOTSUPP) {
-                if (!allow[0] || req->route)
+                if (!miss.allow[0] || req->route)
+                        __builtin_trap();
+        } else if (r == -EBADMSG || r == -E2BIG) {
+                if (!miss.capture[0] || req->route || req->n_captures != 0)
                         __builtin_trap();
         } else if (r != -ENOENT || req->route)
                 __builtin_trap();
@@ -181,13 +211,30 @@ static enum MHD_Result queue(HttpRequest *req) {
         return r;
 }
 
+/* As tesserad does (http-server.c): the path as sent goes to the router,
+ * MHD decodes the query only. */
+static const char *parsing_target;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
+        parsing_target = uri;
+        return NULL;
+}
+
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s) {
+        if (s == parsing_target) {
+                parsing_target = NULL;
+                return strlen(s);
+        }
+        return MHD_http_unescape(s);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
         HttpRequest *req = *con_cls;
 
         if (!req) {
-                req = calloc(1, sizeof(HttpRequest));
+                req = http_request_alloc(url, strlen(url));
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
@@ -198,8 +245,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 req->path = strdup(url);
                 if (!req->path)
                         return MHD_NO;
+                (void) MHD_http_unescape(req->path);
                 strcpy(req->id, "fuzz");
-                check_route(req, req->method, url);
+                check_route(req, req->method);
                 if (!req->route) {
                         http_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", NULL, "No such resource.");
                         return queue(req);
@@ -235,6 +283,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
                 return;
         if (req->response)
                 MHD_destroy_response(req->response);
+        http_auth_free(req->auth);
+        http_target_done(&req->target);
         free(req->path);
         free(req->body);
         free(req);
@@ -256,6 +306,8 @@ static void setup(void) {
         server.url = (char *) "http://127.0.0.1:8080";
         mhd = MHD_start_daemon(MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, on_request, NULL,
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                               MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+                               MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
                                MHD_OPTION_END);
         if (!mhd)

@@ -7,6 +7,7 @@
 #include "application.h"
 #include "base64url.h"
 #include "http-internal.h"
+#include "oauth-scope.h"
 #include "pkce.h"
 #include "secret-box.h"
 #include "test-util.h"
@@ -229,6 +230,66 @@ START_TEST(test_json_text) {
 }
 END_TEST
 
+static bool in_list(const char *const *l, const char *s) {
+        for (size_t i = 0; l[i]; i++)
+                if (streq(l[i], s))
+                        return true;
+        return false;
+}
+
+START_TEST(test_known_scopes) {
+        _cleanup_free_ char *requested = NULL, *normalized = NULL;
+        _cleanup_(application_record_unrefp) ApplicationRecord *app = application_record_new();
+        size_t n = 0, len = 0;
+
+        /* Every scope the policy asks of keys and clients can be given to
+         * an application (and with it, the read twin of each write). */
+        for (PolicyAction a = 0; a < _POLICY_ACTION_MAX; a++) {
+                const char *scope = policy_action_scope(a);
+                char twin[64];
+
+                if (!scope)
+                        continue;
+                ck_assert_msg(in_list(oidc_known_scopes, scope), "%s", scope);
+                ck_assert(strneq(scope, "tessera:", 8));
+                if (strlen(scope) > 6 && streq(scope + strlen(scope) - 6, ":write")) {
+                        snprintf(twin, sizeof(twin), "%.*s:read", (int) (strlen(scope) - 6), scope);
+                        ck_assert_msg(in_list(oidc_known_scopes, twin), "%s", twin);
+                }
+        }
+        /* By default an application gets OpenID's scopes, none of the API's. */
+        for (size_t i = 0; application_default_scopes[i]; i++) {
+                ck_assert(in_list(oidc_known_scopes, application_default_scopes[i]));
+                ck_assert(!strneq(application_default_scopes[i], "tessera:", 8));
+        }
+
+        /* All of them at once, in any order, normalize to the known order:
+         * the scope of a token has room for every one. */
+        ck_assert_ptr_nonnull(app);
+        for (n = 0; oidc_known_scopes[n]; n++)
+                len += strlen(oidc_known_scopes[n]) + 1;
+        ck_assert_uint_le(n, APPLICATION_MAX_SCOPES);
+        app->scopes = calloc(n + 1, sizeof(char *));
+        requested = calloc(1, len + 1);
+        ck_assert(app->scopes && requested);
+        for (size_t i = 0; i < n; i++) {
+                app->scopes[i] = strdup(oidc_known_scopes[n - 1 - i]);
+                strcat(requested, i ? " " : "");
+                strcat(requested, oidc_known_scopes[n - 1 - i]);
+        }
+        ck_assert_int_eq(oauth_scope_normalize(app, requested, &normalized), 0);
+        ck_assert_uint_eq(strlen(normalized), len - 1);
+        ck_assert(strneq(normalized, "openid profile email offline_access tessera:tenant:read ", 56));
+        /* An unknown scope, or one the application does not have, is refused. */
+        free(normalized);
+        normalized = NULL;
+        ck_assert_int_lt(oauth_scope_normalize(app, "tessera:users:admin", &normalized), 0);
+        free(app->scopes[0]);
+        app->scopes[0] = strdup("openid");
+        ck_assert_int_lt(oauth_scope_normalize(app, oidc_known_scopes[n - 1], &normalized), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("oauth-util");
         TCase *tc = tcase_create("oauth-util");
@@ -242,6 +303,7 @@ int main(void) {
         tcase_add_test(tc, test_secret_key_file);
         tcase_add_test(tc, test_redirect_uris);
         tcase_add_test(tc, test_json_text);
+        tcase_add_test(tc, test_known_scopes);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

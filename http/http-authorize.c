@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* The policy at the door of every route: before a handler runs, the
+ * records its captures name are looked up, the request's principal is
+ * made from its credentials, and the one policy (core/policy.c) decides on
+ * the route's action. A refusal is answered here, 401 with a Bearer
+ * challenge (RFC 6750) for a request without valid credentials, 403 for one
+ * whose principal may not, and audited (change_authorize) before the reply
+ * goes out. Handlers only run for what is allowed. */
+
+#include <stdlib.h>
+
+#include "http-internal.h"
+#include "user.h"
+
+typedef struct Refusal {
+        const Principal *principal;   /* the request's, which outlives the write */
+        PolicyAction action;
+        PolicyTarget target;
+        char *tenant, *target_name;
+} Refusal;
+
+static void refusal_free(Refusal *f) {
+        if (!f)
+                return;
+        free(f->tenant);
+        free(f->target_name);
+        free(f);
+}
+
+/* On the writer thread, in its batch: the one authorization function of
+ * every door decides again (the same way) and records the refusal. */
+static int refusal_write(Store *s, void *userdata) {
+        Refusal *f = userdata;
+        TesseraError e = {};
+        int r;
+
+        r = change_authorize(s, f->principal, f->action, f->target, f->tenant, f->target_name, &e);
+        /* -EACCES is the refusal recorded: returning it would roll the
+         * record back with the write's savepoint. */
+        return r == -EACCES ? 0 : r;
+}
+
+static void refusal_done(HttpRequest *req, int result, void *userdata) {
+        /* The prepared refusal goes out only now that its record is
+         * durable; a record that failed fails the reply too. */
+        if (result < 0)
+                http_reply_internal_error(req, result);
+        refusal_free(userdata);
+}
+
+static void audit_refusal(HttpRequest *req, const Principal *p, PolicyAction action, PolicyTarget target,
+                          const char *target_name) {
+        Refusal *f = calloc(1, sizeof(Refusal));
+        int r;
+
+        if (f) {
+                *f = (Refusal) { .principal = p, .action = action, .target = target };
+                f->tenant = req->tenant_slug[0] ? strdup(req->tenant_slug) : NULL;
+                f->target_name = target_name ? strdup(target_name) : NULL;
+        }
+        if (!f || (req->tenant_slug[0] && !f->tenant) || (target_name && !f->target_name)) {
+                refusal_free(f);
+                http_reply_internal_error(req, -ENOMEM);
+                return;
+        }
+        r = http_write_async(req, refusal_write, refusal_done, f);
+        if (r < 0) {
+                refusal_free(f);
+                http_reply_internal_error(req, r);
+        }
+}
+
+static void reply_refusal(HttpRequest *req, const Principal *p, PolicyAction action, const PolicyTarget *t,
+                          const char *target_name) {
+        const char *realm = req->tenant_slug[0] ? req->tenant_slug : "tessera", *scope;
+        char message[256], challenge[256];
+
+        if (p->kind == PRINCIPAL_ANONYMOUS) {
+                /* RFC 6750 3.1: without credentials, the challenge carries
+                 * no error; with a token that is not valid, invalid_token. */
+                if (req->auth->error == -EKEYREJECTED || req->auth->error == -ETIME) {
+                        const char *why = req->auth->error == -ETIME ? "The access token has expired."
+                                                                     : "The access token is not valid here.";
+
+                        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_token", NULL, "%s", why);
+                        snprintf(challenge, sizeof(challenge),
+                                 "Bearer realm=\"%s\", error=\"invalid_token\", error_description=\"%s\"", realm, why);
+                } else {
+                        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthenticated", NULL,
+                                         "This needs credentials: send an access token as Authorization: Bearer.");
+                        snprintf(challenge, sizeof(challenge), "Bearer realm=\"%s\"", realm);
+                }
+                http_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+                return;
+        }
+
+        /* Nothing of one tenant is accepted in another: said as such, not
+         * as a missing scope or role. */
+        if (principal_tenant_bound(p) && t->tenant_id > 0 && t->tenant_id != p->tenant_id) {
+                http_reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                                 "These credentials belong to another tenant.");
+                return;
+        }
+        policy_refusal_message(p, action, target_name, message, sizeof(message));
+        scope = policy_action_scope(action);
+        if ((p->kind == PRINCIPAL_CLIENT || p->kind == PRINCIPAL_API_KEY) && scope) {
+                /* RFC 6750 3.1: insufficient_scope names the scope needed. */
+                http_reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", json_pack("{s:s}", "required_scope", scope),
+                                 "%s", message);
+                snprintf(challenge, sizeof(challenge), "Bearer realm=\"%s\", error=\"insufficient_scope\", scope=\"%s\"",
+                         realm, scope);
+                http_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+                return;
+        }
+        http_reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", NULL, "%s", message);
+}
+
+int http_authorize(HttpRequest *req) {
+        const HttpRoute *route = req->route;
+        Principal anonymous = principal_anonymous("http", req->remote);
+        PolicyTarget target = POLICY_TARGET_NONE;
+        _cleanup_free_ char *target_name = NULL;
+        const char *user_name;
+        const Principal *p;
+        TesseraError e = {};
+        int r, found = 0;
+
+        /* The OpenID provider's endpoints and the health checks are open at
+         * the door (their protocol authenticates inside): nothing to look
+         * up, nothing else to ask. This is the token endpoint's path. */
+        if (policy_check(&anonymous, route->action, &target) == 0)
+                return 0;
+
+        /* What the captures name, which the policy needs to see. */
+        if (req->tenant_slug[0]) {
+                r = http_tenant(req, &req->target.tenant);
+                if (r < 0)
+                        return r;
+                target = policy_target_tenant(req->target.tenant->id);
+                target_name = strdup(req->tenant_slug);
+                if (!target_name) {
+                        http_reply_internal_error(req, -ENOMEM);
+                        return -ENOMEM;
+                }
+        }
+
+        r = http_request_principal(req, &p);
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return r;
+        }
+
+        user_name = http_capture(req, "user");
+        if (user_name && req->target.tenant) {
+                Store *s = http_store(req);
+
+                free(target_name);
+                target_name = NULL;
+                if (asprintf(&target_name, "%s@%s", user_name, req->tenant_slug) < 0) {
+                        target_name = NULL;
+                        http_reply_internal_error(req, -ENOMEM);
+                        return -ENOMEM;
+                }
+                found = s ? user_lookup(req->manager, s, req->tenant_slug, user_name, &req->target.user, &e) : -EIO;
+                if (found >= 0)
+                        target = policy_target_user(req->target.user);
+                else if (found != -ENOENT && found != -EINVAL) {
+                        http_reply_errno(req, found, &e);
+                        return found;
+                }
+        }
+
+        r = policy_check(p, route->action, &target);
+        if (r < 0) {
+                if (r != -EACCES)
+                        http_log_errno(req, LOG_ERR, r, "Policy check of %s asked wrongly; refusing: %m",
+                                       strna(policy_action_to_string(route->action)));
+                reply_refusal(req, p, route->action, &target, target_name);
+                audit_refusal(req, p, route->action, target, target_name);
+                return -EACCES;
+        }
+        /* A user that is not there is said so only to whom may read any of
+         * the tenant's users (it was asked above without one): to others
+         * the refusal is the same whether the user exists or not. */
+        if (found < 0) {
+                http_reply_errno(req, -ENOENT, &e);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+void http_target_done(HttpTarget *t) {
+        t->tenant = tenant_record_unref(t->tenant);
+        t->user = user_record_unref(t->user);
+}
