@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* daemon/oauth/oauth-token.c, oauth-claims.c, oauth-client-credentials.c,
- * oauth-userinfo.c: minting tokens, and what makes an access token valid
+ * oauth-userinfo.c, oauth-bearer.c: minting tokens, and what makes an access token valid
  * here and now. */
 
 #include "jwt.h"
+#include "oauth-bearer.h"
 #include "json-text.h"
 #include "oauth-claims.h"
 #include "oauth-client.h"
@@ -208,6 +209,58 @@ START_TEST(test_id_token_and_userinfo) {
 }
 END_TEST
 
+/* The holder of a bearer token, for the JSON API: the user through the
+ * token's SSO session, or the client; looked up again each time, so that
+ * a disabled user, an ended session or a client that lost its grant no
+ * longer holds anything. */
+START_TEST(test_bearer_holder) {
+        _cleanup_(oauth_context_done) OAuthContext ctx = {}, globex = {};
+        _cleanup_free_ char *cc = NULL, *forged = NULL;
+        json_auto_t *user = NULL;
+        int64_t now = (int64_t) now_usec(CLOCK_REALTIME) / (int64_t) USEC_PER_SEC;
+        OAuthBearer b = {};
+        SsoSession sess;
+
+        oauth_test_context(&env, env.acme, NULL, NULL, &ctx);
+        oauth_test_context(&env, env.globex, NULL, NULL, &globex);
+
+        user = user_tokens(&ctx, "openid profile", &sess);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, oauth_test_str(user, "access_token"), &b), 0);
+        ck_assert_ptr_nonnull(b.user);
+        ck_assert_ptr_null(b.app);
+        ck_assert_int_eq(b.user->id, env.alice->id);
+        oauth_bearer_done(&b);
+        ck_assert_ptr_null(b.claims);
+
+        cc = client_token(&ctx, NULL);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, cc, &b), 0);
+        ck_assert_ptr_null(b.user);
+        ck_assert_ptr_nonnull(b.app);
+        ck_assert_str_eq(b.app->client_id, env.svc->client_id);
+        oauth_bearer_done(&b);
+
+        /* Another tenant holds nothing of acme's. */
+        ck_assert_int_eq(oauth_bearer_verify(&globex, cc, &b), -EKEYREJECTED);
+        /* Expired, and no token at all. */
+        forged = forge(&ctx, ctx.issuer, now - 5);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, forged, &b), -ETIME);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, "x", &b), -EKEYREJECTED);
+
+        /* The user disabled: the token verifies, its holder is gone. */
+        {
+                _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+                ck_assert_int_eq(store_user_get_by_id(env.m->store, env.alice->id, &u), 0);
+                u->disabled = true;
+                ck_assert_int_eq(store_begin(env.m->store), 0);
+                ck_assert_int_eq(store_user_update(env.m->store, u), 0);
+                ck_assert_int_eq(store_commit(env.m->store), 0);
+        }
+        ck_assert_int_eq(oauth_verify_access_token(&ctx, oauth_test_str(user, "access_token"), NULL), 0);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, oauth_test_str(user, "access_token"), &b), -EKEYREJECTED);
+        ck_assert_ptr_null(b.user);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("oauth-token");
         TCase *tc = tcase_create("token");
@@ -216,6 +269,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_access_token_verification);
         tcase_add_test(tc, test_client_credentials);
         tcase_add_test(tc, test_id_token_and_userinfo);
+        tcase_add_test(tc, test_bearer_holder);
         suite_add_tcase(s, tc);
         return s;
 }
