@@ -75,6 +75,7 @@ static void grant_client_credentials(OidcContext *ctx, const HttpParams *p, cons
                 http_reply_json_text(ctx->req, MHD_HTTP_OK, text);
         }
         http_reply_no_store(ctx->req);
+        metrics_token_issued(ctx->manager, METRIC_GRANT_CLIENT_CREDENTIALS);
         oidc_audit_add(&a, ctx, "oauth.token", app->client_id, app->name, AUDIT_SUCCESS,
                        "{\"grant\":\"client_credentials\",\"jti\":\"%s\"}", g.jti);
         oidc_commit_reply(ctx, &a);
@@ -168,6 +169,8 @@ static void redeem_done(HttpRequest *req, int result, void *userdata) {
         CodeRedemption *c = userdata;
 
         reply_grant(req, result, &c->response, "The authorization code was used already or has expired.");
+        if (result > 0)
+                metrics_token_issued(req->manager, METRIC_GRANT_AUTHORIZATION_CODE);
         code_redemption_free(c);
 }
 
@@ -400,6 +403,8 @@ static void refresh_done(HttpRequest *req, int result, void *userdata) {
 
         reply_grant(req, result, &f->response,
                     "The refresh token was used already; its whole lineage and its session are revoked.");
+        if (result > 0)
+                metrics_token_issued(req->manager, METRIC_GRANT_REFRESH_TOKEN);
         refresh_free(f);
 }
 

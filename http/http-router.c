@@ -10,6 +10,7 @@
 const HttpRoute http_routes[] = {
         { "GET", "/healthz", http_handle_healthz },
         { "GET", "/readyz", http_handle_readyz },
+        { "GET", "/metrics", http_handle_metrics },
 
         { "GET", "/t/{tenant}/.well-known/openid-configuration", oidc_handle_discovery },
         { "GET", "/t/{tenant}/jwks", oidc_handle_jwks },
