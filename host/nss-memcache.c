@@ -37,6 +37,8 @@ struct NssMemcache {
         uint64_t seq;             /* of the next image, even */
         uint64_t generation;      /* bumped by every invalidation */
         bool valid;
+        /* For /metrics: rebuilds by how they ended. */
+        uint64_t n_published, n_superseded, n_failed;
 
         int event_fd;             /* wakes the main loop after an invalidation */
         sd_event_source *event_source, *rebuild_timer, *heartbeat_timer;
@@ -281,6 +283,7 @@ static int rebuild(NssMemcache *c) {
         size_t size;
         void *map = MAP_FAILED;
         int fd = -1, r, complete;
+        bool published = false;
 
         pthread_mutex_lock(&c->lock);
         generation = c->generation;
@@ -339,8 +342,17 @@ static int rebuild(NssMemcache *c) {
         c->valid = true;
         pthread_mutex_unlock(&c->lock);
         log_debug("Published the NSS memory cache: %zu bytes%s.", size, complete ? "" : ", partial");
+        published = true;
         r = 0;
 finish:
+        pthread_mutex_lock(&c->lock);
+        if (r < 0)
+                c->n_failed++;
+        else if (published)
+                c->n_published++;
+        else
+                c->n_superseded++;
+        pthread_mutex_unlock(&c->lock);
         if (map != MAP_FAILED && map)
                 munmap(map, size);
         safe_close(fd);
@@ -469,4 +481,17 @@ int nss_memcache_get_fd(NssMemcache *c, uint64_t *ret_size) {
         *ret_size = c->size;
         pthread_mutex_unlock(&c->lock);
         return fd;
+}
+
+void nss_memcache_get_stats(NssMemcache *c, NssMemcacheStats *ret) {
+        pthread_mutex_lock(&c->lock);
+        *ret = (NssMemcacheStats) {
+                .valid = c->valid,
+                .size = c->valid ? c->size : 0,
+                .invalidations = c->generation,
+                .published = c->n_published,
+                .superseded = c->n_superseded,
+                .failed = c->n_failed,
+        };
+        pthread_mutex_unlock(&c->lock);
 }

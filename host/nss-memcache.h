@@ -27,3 +27,15 @@ void nss_memcache_invalidate(NssMemcache *c);
 /* A new descriptor of the current valid image and its size, for passing
  * to a client; -ENOENT when there is none right now. */
 int nss_memcache_get_fd(NssMemcache *c, uint64_t *ret_size);
+
+/* For /metrics (host-metrics.c). */
+typedef struct NssMemcacheStats {
+        bool valid;               /* an image is published and current */
+        uint64_t size;            /* its bytes; 0 when none is valid */
+        uint64_t invalidations;   /* changes that made the image stale */
+        uint64_t published;       /* rebuilds that published an image (the first included) */
+        uint64_t superseded;      /* rebuilds a change overtook before they were done */
+        uint64_t failed;          /* rebuilds that failed (tried again after a while) */
+} NssMemcacheStats;
+
+void nss_memcache_get_stats(NssMemcache *c, NssMemcacheStats *ret);

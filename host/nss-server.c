@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include "accept-pause.h"
+#include "host-metrics.h"
 #include "listen-fds.h"
 #include "log.h"
 #include "manager.h"
@@ -35,6 +36,7 @@ struct NssServer {
         NssConnection *connections;
         uint8_t *scratch;         /* one reply is built at a time: the loop is single-threaded */
         LogRatelimit refused_log;
+        NssMetrics metrics;
 };
 
 struct NssConnection {
@@ -86,6 +88,8 @@ static int connection_arm_timer(NssConnection *c) {
 static int connection_answer(NssConnection *c, size_t len) {
         NssServer *s = c->server;
         Manager *m = s->manager;
+        uint64_t started = now_nsec(CLOCK_MONOTONIC);
+        NssMetricResult result;
         NssRequest q;
         WireWriter w;
         size_t out_len;
@@ -96,6 +100,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         if (r < 0) {
                 /* A client that speaks garbage gets no answer and no second chance. */
                 log_debug_errno(r, "Bad request on the lookup socket, closing the connection: %m");
+                nss_metrics_request(&s->metrics, 0, NSS_METRIC_ERROR, now_nsec(CLOCK_MONOTONIC) - started);
                 return r;
         }
 
@@ -103,6 +108,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         r = nss_lookup_answer(m->config, m->store, &q, &w);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Failed to answer a lookup (type 0x%04x): %m", q.type);
+        result = r < 0 ? NSS_METRIC_ERROR : w.type == NSS_REPLY_NOTFOUND ? NSS_METRIC_NOT_FOUND : NSS_METRIC_FOUND;
         if (q.want_cache) {
                 cache_fd = nss_memcache_get_fd(s->memcache, &cache_size);
                 if (cache_fd >= 0)
@@ -122,6 +128,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         c->out_len = out_len;
         c->out_sent = 0;
         c->pass_fd = cache_fd;
+        nss_metrics_request(&s->metrics, q.type, result, now_nsec(CLOCK_MONOTONIC) - started);
         return 0;
 }
 
@@ -281,6 +288,8 @@ NssServer *nss_server_free(NssServer *s) {
                 return NULL;
         while (s->connections)
                 connection_free(s->connections);
+        if (s->memcache)
+                metrics_remove_collector(s->manager->metrics, nss_memcache_collect, s->memcache);
         accept_pause_free(s->pause);
         sd_event_source_disable_unref(s->source);
         nss_memcache_free(s->memcache);
@@ -408,9 +417,17 @@ int nss_server_start(Manager *m, ListenFds *listen_fds, NssServer **ret) {
                 nss_memcache_free(memcache);
                 return r;
         }
+        r = nss_metrics_declare(m->metrics, &s->metrics);
+        if (r < 0) {
+                nss_server_free(s);
+                nss_memcache_free(memcache);
+                return log_error_errno(r, "Failed to declare the lookup socket's metrics: %m");
+        }
         s->memcache = memcache;
         if (memcache) {
                 r = event_bus_subscribe(m->events, EVENT_DELIVER_INLINE, on_change, s);
+                if (r >= 0)
+                        r = metrics_add_collector(m->metrics, nss_memcache_collect, memcache);
                 if (r < 0) {
                         nss_server_free(s);
                         return log_error_errno(r, "Failed to follow changes for the NSS memory cache: %m");

@@ -30,6 +30,8 @@ struct PamConnection {
 
         /* The request being answered, and its asynchronous state. */
         PamRequest req;
+        uint16_t req_type;        /* for the metrics: 0 until a request was read */
+        uint64_t req_started;     /* CLOCK_MONOTONIC ns, when it was read whole */
         bool busy;                /* work for it is on the worker pool */
         bool dead;                /* the peer went away meanwhile: free when it comes back */
         AuthAttempt *attempt;

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include "accept-pause.h"
+#include "host-metrics.h"
 #include "listen-fds.h"
 #include "log.h"
 #include "pam-internal.h"
@@ -20,6 +21,7 @@ struct PamServer {
         PamConnection *connections;
         unsigned n_connections;
         LogRatelimit full_log;
+        PamMetrics metrics;
 };
 
 static void connection_free(PamConnection *c) {
@@ -77,6 +79,10 @@ static int restart_timer(PamConnection *c) {
 void pam_connection_reply(PamConnection *c, const PamReply *reply) {
         int r;
 
+        pam_metrics_request(&c->server->metrics, c->req_type, (PamStatus) reply->status,
+                            c->req_started > 0 ? now_nsec(CLOCK_MONOTONIC) - c->req_started : 0);
+        c->req_type = 0;
+        c->req_started = 0;
         pam_request_wipe(&c->req);
         c->attempt = auth_attempt_free(c->attempt);
 
@@ -113,6 +119,7 @@ static void reply_bad_request(PamConnection *c) {
 static void handle_request(PamConnection *c) {
         int r;
 
+        c->req_started = now_nsec(CLOCK_MONOTONIC);
         r = pam_request_read(c->in, c->in_len, &c->req);
         explicit_bzero(c->in, c->in_len);
         c->in_len = 0;
@@ -122,6 +129,7 @@ static void handle_request(PamConnection *c) {
                 return;
         }
 
+        c->req_type = c->req.type;
         /* Nothing more is read until this request is answered. */
         (void) sd_event_source_set_enabled(c->io_source, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
@@ -335,6 +343,11 @@ int pam_server_start(Manager *m, ListenFds *listen_fds, PamServer **ret) {
                 return log_oom();
         }
 
+        r = pam_metrics_declare(m->metrics, &s->metrics);
+        if (r < 0) {
+                pam_server_free(s);
+                return log_error_errno(r, "Failed to declare the authentication socket's metrics: %m");
+        }
         r = listen_fds_take(listen_fds, PAM_LISTEN_FD_NAME, s->path);
         if (r >= 0) {
                 s->fd = r;

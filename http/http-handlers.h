@@ -7,6 +7,7 @@
 
 void http_handle_healthz(HttpRequest *req);
 void http_handle_readyz(HttpRequest *req);
+void http_handle_metrics(HttpRequest *req);
 
 void oidc_handle_discovery(HttpRequest *req);
 void oidc_handle_jwks(HttpRequest *req);

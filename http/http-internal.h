@@ -51,6 +51,7 @@ struct HttpServer {
         bool https;               /* served over TLS, or behind https public_url */
         char *tls_cert, *tls_key; /* PEM, kept for MHD's lifetime */
         _Atomic unsigned long n_requests;
+        struct HttpMetrics *metrics;
 
         /* Held shared from a connection's suspension until its write is
          * queued, exclusively to set stopping: once it is set, no
@@ -205,6 +206,15 @@ const char *http_capture(const HttpRequest *req, const char *name);
  * not UTF-8; -E2BIG when it does not fit out_size with its NUL. */
 int http_path_segment_decode(const char *s, size_t n, char *out, size_t out_size, size_t *ret_len);
 
+/* -- metrics (http-metrics.c): GET /metrics, and what this face counts */
+typedef struct HttpMetrics HttpMetrics;
+/* Declares the face's families and reads the metrics token ([metrics]). */
+int http_metrics_new(Manager *m, HttpMetrics **ret);
+HttpMetrics *http_metrics_free(HttpMetrics *hm);
+DEFINE_TRIVIAL_CLEANUP_FUNC(HttpMetrics *, http_metrics_free);
+/* Counts a request as it ends, usec after its head came. */
+void http_metrics_request_done(HttpRequest *req, uint64_t usec);
+
 /* -- replies (http-reply.c): every reply goes through these. */
 /* Replies with a JSON document (the reference is taken). */
 void http_reply_json(HttpRequest *req, unsigned status, json_t *body);
@@ -219,6 +229,8 @@ void http_reply_error(HttpRequest *req, unsigned status, const char *code, json_
 void http_reply_oauth_error(HttpRequest *req, unsigned status, const char *oauth_error, const char *format, ...)
         _printf_(4, 5);
 void http_reply_html(HttpRequest *req, unsigned status, char *html);
+/* Any other text, of n bytes (taken), with its content type. */
+void http_reply_text(HttpRequest *req, unsigned status, const char *content_type, char *text, size_t n);
 /* 302 (or 303 after a POST) to url. */
 void http_reply_redirect(HttpRequest *req, const char *url);
 /* Adds a header to the reply queued so far. */

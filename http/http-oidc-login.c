@@ -70,7 +70,7 @@ void oidc_handle_login(HttpRequest *req) {
         _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
         _cleanup_free_ char *target = NULL, *pending = NULL;
         const char *login, *password;
-        AuthContext actx = { .action = "auth.login", .service = "web" };
+        AuthContext actx = { .action = "auth.login", .service = "web", .channel = "oidc" };
         AuthResult res = {};
         OAuthLimit limit;
         Principal actor;
@@ -157,7 +157,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         _cleanup_(http_params_done) HttpParams p = {};
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *pending, *code;
-        AuthContext actx = { .action = "auth.login", .service = "web" };
+        AuthContext actx = { .action = "auth.login", .service = "web", .channel = "oidc" };
         AuthResult res = {};
         OAuthLimit limit;
         int64_t user_id;

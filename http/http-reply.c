@@ -114,6 +114,14 @@ void http_reply_html(HttpRequest *req, unsigned status, char *html) {
         http_reply_no_store(req);
 }
 
+void http_reply_text(HttpRequest *req, unsigned status, const char *content_type, char *text, size_t n) {
+        if (!text) {
+                http_reply_internal_error(req, -ENOMEM);
+                return;
+        }
+        set_response(req, status, text, n, content_type);
+}
+
 void http_reply_redirect(HttpRequest *req, const char *url) {
         char *empty = strdup("");
 

@@ -15,6 +15,7 @@
 const HttpRoute http_routes[] = {
         { "GET", "/healthz", POLICY_HEALTH, http_handle_healthz },
         { "GET", "/readyz", POLICY_HEALTH, http_handle_readyz },
+        { "GET", "/metrics", POLICY_METRICS, http_handle_metrics },
 
         { "GET", "/t/{tenant}/.well-known/openid-configuration", POLICY_OIDC_PUBLIC, oidc_handle_discovery },
         { "GET", "/t/{tenant}/jwks", POLICY_OIDC_PUBLIC, oidc_handle_jwks },

@@ -366,6 +366,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         if (!req)
                 return;
         took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
+        http_metrics_request_done(req, took);
         /* Failures are worth a line at info; every request only at debug.
          * The method and the (decoded) path are the client's bytes. */
         http_log(req, req->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ? LOG_INFO : LOG_DEBUG,
@@ -480,6 +481,10 @@ int http_server_start(Manager *m, HttpServer **ret) {
         if (r < 0)
                 return r;
 
+        r = http_metrics_new(m, &s->metrics);
+        if (r < 0)
+                return r;
+
         flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
         if (cfg->http_certificate) {
                 if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
@@ -564,6 +569,7 @@ HttpServer *http_server_free(HttpServer *s) {
         /* After MHD: every connection is closed, and forgotten, by now. */
         s->deadlines = http_deadlines_free(s->deadlines);
         s->writer = batch_writer_free(s->writer);
+        s->metrics = http_metrics_free(s->metrics);
         if (s->stop_lock_made)
                 pthread_rwlock_destroy(&s->stop_lock);
         if (s->thread_key_made)

@@ -547,6 +547,29 @@ static int run_decision(Manager *m, Store *s, const Principal *a, const AuthCont
         return 0;
 }
 
+/* A decided sign-in for /metrics, as the person asking was told (the
+ * apparent outcome): a name that is no user counts as a real account
+ * would, so the counters tell nobody more than the answers did. */
+static void count_signin(Manager *m, const Principal *a, const AuthContext *ctx, const AuthResult *r) {
+        MetricSigninResult result;
+
+        switch (r->apparent) {
+        case AUTH_NEED_SECOND_FACTOR:
+                return;   /* counted once the second step is decided */
+        case AUTH_SUCCESS:
+                result = METRIC_SIGNIN_SUCCESS;
+                break;
+        case AUTH_LOCKED:
+                result = METRIC_SIGNIN_LOCKED;
+                break;
+        default:
+                result = METRIC_SIGNIN_FAILURE;
+        }
+        /* A failure that tells of a lock started it. */
+        metrics_signin(m, metric_channel_from_string(ctx && ctx->channel ? ctx->channel : a->channel), result,
+                       r->apparent == AUTH_FAILED && r->locked_until_usec > 0);
+}
+
 static int decide_attempt(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {
         AuthAttempt *at = userdata;
 
@@ -558,10 +581,15 @@ static int decide_attempt(Manager *m, Store *s, void *userdata, const UserRecord
 
 int auth_attempt_finish(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, AuthAttempt *at,
                         AuthResult *ret) {
+        int r;
+
         if (at->verify_result == -EINPROGRESS)
                 return -EINVAL;   /* step 2 never ran */
-        return run_decision(m, s, a, ctx, at->user ? at->user->id : 0, at->target, true, "auth.login", decide_attempt,
-                            at, auth_totp_policy_to_string(at->policy), ret);
+        r = run_decision(m, s, a, ctx, at->user ? at->user->id : 0, at->target, true, "auth.login", decide_attempt,
+                         at, auth_totp_policy_to_string(at->policy), ret);
+        if (r >= 0)
+                count_signin(m, a, ctx, ret);
+        return r;
 }
 
 typedef struct SecondFactor {
@@ -597,8 +625,13 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
 int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
                        const char *code, AuthResult *ret) {
         SecondFactor sf = { .code = code };
-        return run_decision(m, s, a, ctx, user_id, NULL, false, "auth.second-factor", decide_second_factor, &sf, NULL,
-                            ret);
+        int r;
+
+        r = run_decision(m, s, a, ctx, user_id, NULL, false, "auth.second-factor", decide_second_factor, &sf, NULL,
+                         ret);
+        if (r >= 0)
+                count_signin(m, a, ctx, ret);
+        return r;
 }
 
 static int decide_account(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now, Decision *d) {

@@ -62,6 +62,10 @@ typedef struct AuthContext {
         const char *tty;
         const char *remote_user;
         uint32_t pid;             /* the process asking, when known */
+        /* The door for the sign-in counters (metrics-core.h), when it is
+         * not the Principal's channel: "oidc" for the OpenID provider's
+         * sign-in pages, whose principal is the HTTP face's. */
+        const char *channel;
 } AuthContext;
 
 typedef enum AuthOutcome {

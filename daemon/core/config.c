@@ -485,6 +485,11 @@ static int parse_mail_attempts(const char *value, void *field) {
         return 0;
 }
 
+/* Addresses or ranges ("127.0.0.0/8 ::1"); empty: none. */
+static int parse_address_ranges(const char *value, void *field) {
+        return address_ranges_parse(value, field);
+}
+
 #define KEY(s, k, fn, field) { s, k, fn, offsetof(Config, field) }
 
 static const ConfigKey config_keys[] = {
@@ -558,6 +563,8 @@ static const ConfigKey config_keys[] = {
         KEY("mail", "max_attempts", parse_mail_attempts, mail_max_attempts),
         KEY("mail", "retry_initial", parse_duration, mail_retry_initial),
         KEY("mail", "retry_max", parse_duration, mail_retry_max),
+        KEY("metrics", "allow", parse_address_ranges, metrics_allow),
+        KEY("metrics", "token_file", parse_optional_path, metrics_token_file),
 };
 
 /* inih strips only ';' inline comments; the documented examples also use
@@ -725,6 +732,9 @@ static int config_defaults(Config **ret) {
         c->mail_max_attempts = 16;
         c->mail_retry_initial = 30;
         c->mail_retry_max = 3600;
+        /* Loopback: the host's own monitoring; others bring the token. */
+        if (address_ranges_parse("127.0.0.0/8 ::1", &c->metrics_allow) < 0)
+                return -ENOMEM;
 
         *ret = TAKE_PTR(c);
         return 0;
@@ -902,6 +912,8 @@ Config *config_free(Config *c) {
         free(c->mail_ca_file);
         free(c->mail_outbox_directory);
         free(c->mail_template_directory);
+        address_ranges_done(&c->metrics_allow);
+        free(c->metrics_token_file);
         free(c);
         return NULL;
 }

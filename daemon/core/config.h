@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "address-range.h"
 #include "store-config.h"
 
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
@@ -124,6 +125,11 @@ typedef struct Config {
         unsigned mail_max_attempts;
         uint64_t mail_retry_initial;  /* s after the first failed attempt, doubling... */
         uint64_t mail_retry_max;      /* s ...up to this */
+
+        /* [metrics]: who may read GET /metrics: clients from these
+         * addresses, and anybody with the token (Authorization: Bearer). */
+        AddressRanges metrics_allow;
+        char *metrics_token_file;     /* NULL: the systemd credential tessera.metrics-token, if passed */
 } Config;
 
 /* Reads the file at path. A missing file is fine when allow_missing is set

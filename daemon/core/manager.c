@@ -30,6 +30,12 @@ int manager_new(Config *config, Manager **ret) {
         }
         m->config = config;
         pthread_mutex_init(&m->keys_lock, NULL);
+        if (core_metrics_new(m) < 0) {
+                /* Keeps the config: the caller still owns it on failure. */
+                m->config = NULL;
+                manager_free(m);
+                return -ENOMEM;
+        }
         *ret = m;
         return 0;
 }
@@ -53,6 +59,8 @@ Manager *manager_free(Manager *m) {
         secret_key_free(m->secret_key);
         erase_and_free(m->dummy_hash);
         unknown_lockouts_free(m->unknown_lockouts);
+        /* Last: every thread that counted is gone. */
+        m->metrics = metrics_free(m->metrics);
         config_free(m->config);
         pthread_mutex_destroy(&m->keys_lock);
         free(m);

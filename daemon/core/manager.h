@@ -16,6 +16,7 @@
 #include "error.h"
 #include "events.h"
 #include "fd-budget.h"
+#include "metrics-core.h"
 #include "records.h"
 #include "secret-box.h"
 #include "store-pool.h"
@@ -60,6 +61,12 @@ typedef struct Manager {
 
         /* Every committed change is announced here once (events.h). */
         EventBus *events;
+
+        /* What /metrics shows (metrics.h): the core's own families here,
+         * the faces declare theirs as they start. Made by manager_new(),
+         * counted into from any thread. */
+        Metrics *metrics;
+        CoreMetrics core_metrics;
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;

@@ -146,6 +146,12 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .publishable = GRANT_ANY },
         [POLICY_HEALTH] = { "health", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY, .member = GRANT_ANY,
                             .operator_ = GRANT_ANY, .keys = GRANT_ANY, .publishable = GRANT_ANY },
+        /* The scraper is nobody tessera knows: anonymous, let through by
+         * the door's own rule (an allowed address or the metrics token).
+         * What a tenant holds never opens it: the numbers are every
+         * tenant's together. */
+        [POLICY_METRICS] = { "metrics.read", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                             .operator_ = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {

@@ -68,6 +68,10 @@ typedef enum PolicyAction {
         POLICY_OIDC_CLIENT,           /* token, revoke, introspect */
         POLICY_OIDC_USERINFO,
         POLICY_HEALTH,                /* /healthz, /readyz */
+        /* /metrics: numbers of the whole host, every tenant's together;
+         * the HTTP face lets through only configured addresses and
+         * holders of the metrics token ([metrics] in tesserad.conf(5)) */
+        POLICY_METRICS,
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

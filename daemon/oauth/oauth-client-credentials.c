@@ -7,6 +7,7 @@
 
 #include "oauth-grant.h"
 #include "oauth-scope.h"
+#include "metrics-core.h"
 #include "oauth-token.h"
 
 int oauth_grant_client_credentials(OAuthContext *ctx, const Principal *client, const ApplicationRecord *app,
@@ -35,6 +36,7 @@ int oauth_grant_client_credentials(OAuthContext *ctx, const Principal *client, c
                 return r;
         pending_audit_add(&ctx->audit, client, "oauth.token", ctx->tenant->slug, app->name, AUDIT_SUCCESS,
                           "{\"grant\":\"client_credentials\",\"jti\":\"%s\"}", t.jti);
+        metrics_token_issued(ctx->manager, METRIC_GRANT_CLIENT_CREDENTIALS);
         *ret_response = TAKE_PTR(response);
         return 0;
 }

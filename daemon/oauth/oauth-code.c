@@ -241,6 +241,8 @@ int oauth_grant_authorization_code(OAuthContext *ctx, const Principal *client, c
                 .write = redemption_write,
                 .free = redemption_free,
                 .refusal = "The authorization code was used already or has expired.",
+                .manager = ctx->manager,
+                .grant = METRIC_GRANT_AUTHORIZATION_CODE,
         };
         commit = &c->commit;
         memcpy(c->digest, digest, sizeof(digest));

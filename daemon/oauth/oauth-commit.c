@@ -17,6 +17,8 @@ int oauth_commit_finish(OAuthCommit *c, int result, char **ret_response, OAuthEr
         if (!c->response)
                 return -EIO;
         *ret_response = TAKE_PTR(c->response);
+        if (c->manager)
+                metrics_token_issued(c->manager, c->grant);
         return 0;
 }
 

@@ -13,6 +13,7 @@
  * with the same code or refresh token can't both win. */
 
 #include "batch-writer.h"
+#include "metrics-core.h"
 #include "oauth-context.h"
 
 typedef struct OAuthCommit OAuthCommit;
@@ -25,6 +26,10 @@ struct OAuthCommit {
         void (*free)(OAuthCommit *c);
         char *response;           /* told when the write returns 1 */
         const char *refusal;      /* told as invalid_grant when it returns 0 */
+        /* Tokens issued by the grant, counted (metrics_token_issued()) once
+         * the answer stands; manager NULL: nothing to count. */
+        Manager *manager;
+        MetricGrant grant;
 };
 
 /* A BatchWriteFunc: runs c's write. */

@@ -173,6 +173,8 @@ int oauth_grant_refresh_token(OAuthContext *ctx, const Principal *client, const 
                 .write = rotation_write,
                 .free = rotation_free,
                 .refusal = "The refresh token was used already; its whole lineage and its session are revoked.",
+                .manager = ctx->manager,
+                .grant = METRIC_GRANT_REFRESH_TOKEN,
         };
         commit = &f->commit;
         r = oauth_token_response(ctx, access, id_token, next, scope, &f->commit.response);

@@ -243,11 +243,12 @@ START_TEST(test_route_table) {
                                       r->pattern);
 
                 /* Open to anonymous callers: exactly the OpenID provider's
-                 * protocol endpoints and the health checks. Nothing of the
-                 * JSON API. */
+                 * protocol endpoints, the health checks and /metrics (whose
+                 * handler lets through allowed addresses and the metrics
+                 * token only). Nothing of the JSON API. */
                 open = policy_check(&anonymous, r->action, &none) == 0;
                 protocol = strneq(r->pattern, "/t/{tenant}/", 12) || streq(r->pattern, "/healthz") ||
-                           streq(r->pattern, "/readyz");
+                           streq(r->pattern, "/readyz") || streq(r->pattern, "/metrics");
                 ck_assert_msg(open == protocol, "%s %s", r->method, r->pattern);
                 if (strneq(r->pattern, "/api/", 5))
                         ck_assert_msg(!open, "%s", r->pattern);

@@ -112,6 +112,7 @@ static const struct {
         { POLICY_OIDC_CLIENT,                     "+++++++++++++++++++" },
         { POLICY_OIDC_USERINFO,                   "+++++++++++++++++++" },
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
+        { POLICY_METRICS,                         "+++++.....+........" },
 };
 
 static Principal column(int col, const char *scope) {
