@@ -22,5 +22,6 @@ void oidc_handle_introspect(HttpRequest *req);
 void oidc_handle_logout(HttpRequest *req);
 
 /* The JSON API (http-api-*.c). */
+void api_handle_openapi(HttpRequest *req);
 void api_handle_tenant_get(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);

@@ -32,6 +32,7 @@ const HttpRoute http_routes[] = {
         { "GET", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
         { "POST", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
 
+        { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         {},

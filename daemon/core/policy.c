@@ -152,6 +152,10 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
          * tenant's together. */
         [POLICY_METRICS] = { "metrics.read", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                              .operator_ = GRANT_ANY },
+        /* The API's description holds nothing of any tenant. */
+        [POLICY_API_DOCUMENT] = { "api.document", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                  .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                  .publishable = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {

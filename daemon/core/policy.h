@@ -72,6 +72,7 @@ typedef enum PolicyAction {
          * the HTTP face lets through only configured addresses and
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */
         POLICY_METRICS,
+        POLICY_API_DOCUMENT,          /* /api/v1/openapi.json: what the API is, to anybody */
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

@@ -113,6 +113,7 @@ static const struct {
         { POLICY_OIDC_USERINFO,                   "+++++++++++++++++++" },
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
         { POLICY_METRICS,                         "+++++.....+........" },
+        { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
 };
 
 static Principal column(int col, const char *scope) {
