@@ -91,7 +91,7 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         UserRecord *u = userdata;
         return sd_bus_message_append(
-                reply, "s", user_state_to_string(user_record_state(u, (int64_t) now_usec(CLOCK_REALTIME))));
+                reply, "s", user_state_to_string(user_record_state(u, now_realtime_usec())));
 }
 
 static int property_get_role(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "log.h"
 #include "manager.h"
 #include "nss-cache.h"
 #include "nss-lookup.h"
+#include "time-util.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -41,12 +41,6 @@ struct NssMemcache {
         int event_fd;             /* wakes the main loop after an invalidation */
         sd_event_source *event_source, *rebuild_timer, *heartbeat_timer;
 };
-
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static void unpublish_locked(NssMemcache *c) {
         if (c->map) {
@@ -259,7 +253,7 @@ static int add_users(const Config *conf, const Snapshot *sn, int64_t now, NssCac
 static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
         const Config *conf = c->manager->config;
         Snapshot sn = {};
-        int64_t now = nss_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = snapshot_read(s, &sn);

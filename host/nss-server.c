@@ -236,7 +236,7 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         if (s->n_connections >= s->max_connections) {
                 unsigned suppressed;
 
-                if (log_ratelimit_pass(&s->refused_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+                if (log_ratelimit_pass(&s->refused_log, now_monotonic_usec(), &suppressed))
                         log_warning("Too many lookup connections (%u), refusing some (%u refused since this was "
                                     "last logged).", s->max_connections, suppressed);
                 close(cfd);

@@ -263,7 +263,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 }
                 (void) connection_new(s, cfd);
         }
-        if (log_ratelimit_pass(&s->full_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (log_ratelimit_pass(&s->full_log, now_monotonic_usec(), &suppressed))
                 log_warning("%u clients on %s: not taking more until some are done (%u times since this was "
                             "last logged).", s->n_connections, s->path, suppressed);
         (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);

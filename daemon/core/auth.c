@@ -489,7 +489,7 @@ static int run_decision(Manager *m, Store *s, const Principal *a, const AuthCont
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *action = ctx && ctx->action ? ctx->action : default_action;
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        int64_t now = now_realtime_usec();
         Decision d = { .audit = AUDIT_FAILURE };
         int64_t audit_until;
         AuthOutcome recorded;
@@ -707,7 +707,7 @@ void auth_result_holder_message(const AuthResult *r, int64_t now, char *buf, siz
 int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e) {
         char msg[256];
 
-        auth_result_holder_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
+        auth_result_holder_message(r, now_realtime_usec(), msg, sizeof(msg));
         switch (r->outcome) {
         case AUTH_SUCCESS:
                 return 0;

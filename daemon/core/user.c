@@ -272,7 +272,7 @@ static int set_password_txn(Store *s, const Principal *a, int64_t user_id, const
 
         changed = *u;
         changed.password_hash = (char *) hash;
-        changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
+        changed.password_changed_usec = now_realtime_usec();
         r = store_user_update(s, &changed);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
