@@ -571,6 +571,37 @@ START_TEST(test_backup_codes) {
 }
 END_TEST
 
+/* A backup code spent at a login leaves one fewer: announced for the user
+ * (BackupCodesLeft), whichever step took it. A TOTP code or a refused
+ * backup code changes nothing that is shown. */
+START_TEST(test_backup_code_announced) {
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
+        _cleanup_(strv_free_erasep) char **codes = NULL;
+        uint8_t seed[TOTP_SECRET_SIZE];
+        char code[TOTP_DIGITS + 1];
+        AuthContext ctx = { .service = "web" };
+        TestEvents *events;
+        AuthResult r;
+
+        enroll(u, seed, &codes);
+        events = test_events_follow(m);
+
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes[0], AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 1);
+        ck_assert_int_eq(auth_second_factor(m, m->store, &auth_test_root, &ctx, u->id, codes[1], &r), 0);
+        ck_assert_int_eq(r.outcome, AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 2);
+
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes[0], AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
+        code_now(seed, 0, code);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", code, AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 2);
+
+        m = manager_free(m);
+        test_events_free(events);
+}
+END_TEST
+
 START_TEST(test_seed_sealed) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
         _cleanup_(totp_record_done) TotpRecord t = {};
@@ -655,6 +686,7 @@ int main(void) {
         tcase_add_test(tc, test_totp_policies);
         tcase_add_test(tc, test_two_step);
         tcase_add_test(tc, test_backup_codes);
+        tcase_add_test(tc, test_backup_code_announced);
         tcase_add_test(tc, test_seed_sealed);
         tcase_add_test(tc, test_password_changed_meanwhile);
         tcase_add_test(tc, test_rehash);
