@@ -3,7 +3,10 @@
 """The bus signals come from the core's change events: a change made through
 any door (a lockout after failed passwords on the PAM socket or failed
 sign-ins on the web, a password set at PAM chauthtok, a backup code spent
-at a login, a D-Bus call) is signalled on its object, and exactly once.
+at a login, a D-Bus call) is signalled on its object, and exactly once;
+a change of one object that changes another's properties (a deleted group,
+its members' Groups; a deleted user, its groups' Members) is signalled on
+both.
 
 The listener is `gdbus monitor`, an ordinary client of the bus that
 subscribes to the daemon's signals as any client would. After the changes
@@ -116,6 +119,10 @@ class SignalWatch:
 
 def user_path(name):
     return f"{ROOT}/user/acme/{name}"
+
+
+def group_path(name):
+    return f"{ROOT}/group/acme/{name}"
 
 
 class SignalTest(unittest.TestCase):
@@ -248,6 +255,42 @@ class SignalTest(unittest.TestCase):
         left = self.t.busctl("get-property", DEST, user_path("backup"), IFACE + "User", "BackupCodesLeft",
                              check=True).stdout.split()
         self.assertEqual(left, ["u", str(len(codes) - 1)])
+
+    def test_group_delete_changes_members_groups(self):
+        for name in ("member1", "member2"):
+            self.add_user(name)
+        self.t.ctl("group", "add", "crew@acme", check=True)
+        for name in ("member1", "member2"):
+            self.t.ctl("group", "add-member", "crew@acme", name, check=True)
+        self.watch.signals()
+        self.t.ctl("group", "delete", "crew@acme", check=True)
+        signals = self.watch.signals()
+        self.assertEqual(sorted((s.member, s.object) for s in signals),
+                         [("InterfacesRemoved", group_path("crew")),
+                          ("PropertiesChanged", user_path("member1")),
+                          ("PropertiesChanged", user_path("member2"))], signals)
+        for s in signals:
+            if s.member == "PropertiesChanged":
+                self.assertEqual(s.prop("Groups"), "@as []", s)
+
+    def test_user_delete_changes_groups_members(self):
+        self.add_user("leaver")
+        self.add_user("stayer")
+        for group in ("red", "blue"):
+            self.t.ctl("group", "add", f"{group}@acme", check=True)
+            for name in ("leaver", "stayer"):
+                self.t.ctl("group", "add-member", f"{group}@acme", name, check=True)
+        self.watch.signals()
+        self.t.ctl("user", "delete", "leaver@acme", check=True)
+        signals = self.watch.signals()
+        self.assertEqual(sorted((s.member, s.object) for s in signals),
+                         [("InterfacesRemoved", group_path("leaver")),
+                          ("InterfacesRemoved", user_path("leaver")),
+                          ("PropertiesChanged", group_path("blue")),
+                          ("PropertiesChanged", group_path("red"))], signals)
+        for s in signals:
+            if s.member == "PropertiesChanged":
+                self.assertEqual(s.prop("Members"), "['stayer']", s)
 
     def t_socket(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
