@@ -148,7 +148,11 @@ static int record_failure(const MailDelivery *d, Store *s, const OutboxMail *m, 
                 return r;
         }
 
-        (void) getrandom(&random, sizeof(random), GRND_NONBLOCK);
+        /* Jitter, no secret: before the kernel's pool is ready (EAGAIN,
+         * early at boot) the microseconds of the clock spread retries
+         * well enough. */
+        if (getrandom(&random, sizeof(random), GRND_NONBLOCK) != (ssize_t) sizeof(random))
+                random = (uint32_t) now_monotonic_usec();
         delay = mail_backoff_delay(&d->retry, failures, random);
         r = record(s, m, OUTCOME_DEFER, now_usec, now_usec + (int64_t) delay, error);
         if (r >= 0) {
