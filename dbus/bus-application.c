@@ -16,6 +16,7 @@
 #include "key-set.h"
 #include "store-oidc.h"
 #include "tenant.h"
+#include "time-util.h"
 
 int bus_application_path(const char *tenant, const char *name, char **ret) {
         return sd_bus_path_encode_many(ret, TESSERA_BUS_APPLICATION_PREFIX "/%/%", tenant, name);
@@ -266,7 +267,7 @@ int bus_tenant_method_list_signing_keys(sd_bus_message *msg, void *userdata, sd_
         int r;
 
         /* Every key still published; the private parts never leave. */
-        r = store_signing_key_list(m->store, t->id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        r = store_signing_key_list(m->store, t->id, now_realtime_usec() - signing_keys_publish_usec(m), &keys, &n);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);

@@ -79,28 +79,21 @@ static int reply_user_path(sd_bus_message *msg, const UserRecord *u) {
 
 /* A user created with a password: the core checks the request at once,
  * hashes the password on a worker and creates the user (password-change.h);
- * the reply follows. */
-typedef struct CreateUserCall {
-        Manager *manager;
-        sd_bus_message *msg;
-} CreateUserCall;
-
+ * the reply follows: userdata is a reference to the call. */
 static void create_user_done(const PasswordChangeOutcome *o, void *userdata) {
-        CreateUserCall *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         if (o->result < 0)
                 r = bus_reply_tessera_error(&error, &o->error);
         else
-                r = reply_user_path(call->msg, o->user);
+                r = reply_user_path(call, o->user);
         if (r < 0) {
                 if (!sd_bus_error_is_set(&error))
                         bus_error_set(&error, r, "Failed to create the user.");
-                (void) sd_bus_reply_method_error(call->msg, &error);
+                (void) sd_bus_reply_method_error(call, &error);
         }
-        sd_bus_message_unref(call->msg);
-        free(call);
 }
 
 static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -108,7 +101,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_free_ CreateUserCall *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         UserSpec spec = USER_SPEC_INIT;
         const char *name, *role = NULL, *password = NULL;
         const BusAttribute attrs[] = {
@@ -157,15 +150,10 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
                         return bus_reply_tessera_error(error, &e);
                 return reply_user_path(msg, u);
         }
-        call = malloc(sizeof(CreateUserCall));
-        if (!call)
-                return -ENOMEM;
-        *call = (CreateUserCall) { .manager = m, .msg = sd_bus_message_ref(msg) };
+        call = sd_bus_message_ref(msg);
         r = password_change_create_user(m, &a, t, name, &spec, password, create_user_done, call, &e);
-        if (r < 0) {
-                sd_bus_message_unref(call->msg);
+        if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        }
         TAKE_PTR(call);           /* create_user_done() has it now */
         return 1;
 }

@@ -19,7 +19,7 @@ static json_t *user_json(const UserRecord *u, bool private) {
                               "home", strempty(u->home),
                               "shell", strempty(u->shell),
                               "role", user_role_to_string(u->role),
-                              "state", user_state_to_string(user_record_state(u, (int64_t) now_usec(CLOCK_REALTIME))),
+                              "state", user_state_to_string(user_record_state(u, now_realtime_usec())),
                               "has_password", !isempty(u->password_hash),
                               "expires_at", http_json_time(u->expires_usec),
                               "created_at", http_json_time(u->created_usec),

@@ -129,7 +129,6 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_MAIL_TEST] = { "mail.test", .local = GRANT_ADMIN, .operator_ = GRANT_ANY },
 
         [POLICY_AUTH_LOGIN] = { "auth.login", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
-        [POLICY_AUTH_SET_PASSWORD_UNVERIFIED] = { "auth.chauthtok", NULL, TENANT, .local = GRANT_ROOT },
         [POLICY_NSS_LOOKUP] = { "nss.lookup", NULL, .local = GRANT_ANY },
 
         [POLICY_OIDC_PUBLIC] = { "oidc.public", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,

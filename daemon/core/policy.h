@@ -58,7 +58,6 @@ typedef enum PolicyAction {
         POLICY_MAIL_TEST,
         /* host logins over the authentication socket: unix_chkpwd's rule */
         POLICY_AUTH_LOGIN,
-        POLICY_AUTH_SET_PASSWORD_UNVERIFIED,   /* passwd run by root: no current password */
         POLICY_NSS_LOOKUP,
         /* the OpenID provider's protocol endpoints: open at the door, since
          * the protocol authenticates inside (client secrets, PKCE, bearer

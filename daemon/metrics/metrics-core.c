@@ -90,7 +90,7 @@ int core_metrics_new(Manager *m) {
         r = metrics_new(&m->metrics);
         if (r < 0)
                 return r;
-        m->core_metrics.start_usec = now_usec(CLOCK_REALTIME);
+        m->core_metrics.start_usec = (uint64_t) now_realtime_usec();
         r = metrics_declare(m->metrics, &signins_spec, &m->core_metrics.signins);
         if (r >= 0)
                 r = metrics_declare(m->metrics, &lockouts_spec, &m->core_metrics.lockouts);

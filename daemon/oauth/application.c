@@ -7,6 +7,7 @@
 #include "names.h"
 #include "store-oidc.h"
 #include "tenant.h"
+#include "time-util.h"
 #include "token.h"
 
 /* Every scope we know, in the order a normalized scope lists them: those of
@@ -157,7 +158,7 @@ static int new_secret(Manager *m, ApplicationRecord *a, char **ret_secret) {
                 return r;
         }
         a->has_secret = true;
-        a->secret_changed_usec = store_now_usec();
+        a->secret_changed_usec = now_realtime_usec();
         *ret_secret = secret;
         return 0;
 }

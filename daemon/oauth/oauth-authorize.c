@@ -180,7 +180,7 @@ int oauth_authz_continue(OAuthContext *ctx, const Principal *caller, const OAuth
                          const ApplicationRecord *app, const SsoSession *session, bool fresh,
                          OAuthAuthzStep *ret_step, char **ret_code, OAuthError *e) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         bool have;
         int r;
 

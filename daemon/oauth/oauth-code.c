@@ -22,7 +22,7 @@ int oauth_code_issue(OAuthContext *ctx, const Principal *caller, const Applicati
                      const OAuthAuthzRequest *a, const SsoSession *session, const UserRecord *u, char **ret_code) {
         _cleanup_(erase_and_freep) char *code = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         AuthorizationCode c = {
                 .application_id = app->id,
                 .session_id = session->id,
@@ -89,7 +89,7 @@ static void redemption_free(OAuthCommit *commit) {
  * once too. */
 static int redemption_write(Store *s, OAuthCommit *commit) {
         CodeRedemption *c = (CodeRedemption *) commit;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         AuthorizationCode code = {};
         int r;
 
@@ -200,7 +200,7 @@ int oauth_grant_authorization_code(OAuthContext *ctx, const Principal *client, c
         _cleanup_(authorization_code_done) AuthorizationCode code = {};
         _cleanup_(oauth_commit_freep) OAuthCommit *commit = NULL;
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         SsoSession sess = {};
         CodeRedemption *c;
         const char *why;

@@ -32,7 +32,7 @@ static void rotation_free(OAuthCommit *commit) {
 static int rotation_write(Store *s, OAuthCommit *commit) {
         Rotation *f = (Rotation *) commit;
         _cleanup_(refresh_token_done) RefreshToken old = {};
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_refresh_mark_rotated(s, f->old_id, now);
@@ -103,7 +103,7 @@ int oauth_grant_refresh_token(OAuthContext *ctx, const Principal *client, const 
         SsoSession sess = {};
         OAuthTokenSpec t = { .app = app };
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         const char *why = NULL;
         Rotation *f;
         int r;

@@ -49,7 +49,7 @@ static BatchWrite *take_batch(BatchWriter *w, unsigned *ret_n) {
 }
 
 static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         unsigned n = 0;
         int r;
 
@@ -73,7 +73,7 @@ static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
         }
         if (r >= 0 && now - w->last_purge_usec > PURGE_INTERVAL_USEC) {
                 if (store_savepoint(w->store) >= 0) {
-                        if (store_oidc_purge(w->store, store_now_usec()) < 0)
+                        if (store_oidc_purge(w->store, now_realtime_usec()) < 0)
                                 (void) store_savepoint_rollback(w->store);
                         else
                                 (void) store_savepoint_release(w->store);

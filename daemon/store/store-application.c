@@ -109,7 +109,7 @@ int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRe
         store_bind_text(st, 9, j.grants);
         store_bind_text(st, 10, j.scopes);
         store_bind_text(st, 11, jwt_alg_to_string(a->signing_alg));
-        store_bind_int64(st, 12, store_now_usec());
+        store_bind_int64(st, 12, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -187,7 +187,7 @@ int store_application_update(Store *s, const ApplicationRecord *a) {
         store_bind_text(st, 8, j.scopes);
         store_bind_text(st, 9, jwt_alg_to_string(a->signing_alg));
         store_bind_int64(st, 10, a->secret_changed_usec);
-        store_bind_int64(st, 11, store_now_usec());
+        store_bind_int64(st, 11, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "time-util.h"
 
 #define STORE_STMT_CACHE_SIZE 256
 
@@ -66,7 +67,5 @@ int store_get_record(Store *s, const char *sql, int64_t key, const char *text, S
 /* Steps to the end, collecting a record per row. */
 int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
                     void ***ret, size_t *ret_n);
-
-int64_t store_now_usec(void);
 
 int store_migrate(Store *s);

@@ -10,9 +10,6 @@
 #include "oidc-records.h"
 #include "store.h"
 
-/* The store's clock (CLOCK_REALTIME in usec), for the times it compares. */
-int64_t store_now_usec(void);
-
 /* Applications */
 int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRecord **ret);
 int store_application_get(Store *s, int64_t tenant_id, const char *name, ApplicationRecord **ret);

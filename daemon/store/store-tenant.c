@@ -80,7 +80,7 @@ int store_tenant_create(Store *s, const char *slug, const char *display_name, co
         store_bind_int64(st, 3, slice);
         store_bind_int64(st, 4, (int64_t) id_min);
         store_bind_int64(st, 5, (int64_t) (id_min + range->slice_size - 1));
-        store_bind_int64(st, 6, store_now_usec());
+        store_bind_int64(st, 6, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -126,7 +126,7 @@ int store_tenant_update(Store *s, const TenantRecord *t) {
                 return r;
         store_bind_int64(st, 1, t->id);
         store_bind_text(st, 2, t->display_name);
-        store_bind_int64(st, 3, store_now_usec());
+        store_bind_int64(st, 3, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

@@ -105,7 +105,6 @@ static const struct {
         { POLICY_AUDIT_READ,                      ".++....++.++.+..+.." },
         { POLICY_MAIL_TEST,                       ".++.......+........" },
         { POLICY_AUTH_LOGIN,                      ".+.+..............." },
-        { POLICY_AUTH_SET_PASSWORD_UNVERIFIED,    ".+................." },
         { POLICY_NSS_LOOKUP,                      ".++++.............." },
         { POLICY_OIDC_PUBLIC,                     "+++++++++++++++++++" },
         { POLICY_OIDC_BROWSER,                    "+++++++++++++++++++" },
