@@ -134,7 +134,8 @@ int password_policy_probe(const char *dictionary, char *reason, size_t size) {
         /* For PWQ_ERROR_CRACKLIB_CHECK, aux is cracklib's reason, a static
          * string (nothing to free). */
         if (reason)
-                snprintf(reason, size, "%s", r == PWQ_ERROR_CRACKLIB_CHECK && aux ? (const char *) aux : "unknown error");
+                snprintf(reason, size, "%s",
+                         r == PWQ_ERROR_CRACKLIB_CHECK && aux ? (const char *) aux : "unknown error");
         return -EOPNOTSUPP;
 }
 

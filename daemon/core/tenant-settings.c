@@ -101,6 +101,9 @@ void tenant_settings_effective(const Config *c, const TenantSettings *own, Tenan
                 r.refresh_idle_lifetime = MIN(own->refresh_idle_lifetime, site.refresh_idle_lifetime);
         if (tenant_settings_has(own, TENANT_SETTING_REFRESH_ABSOLUTE_LIFETIME))
                 r.refresh_absolute_lifetime = MIN(own->refresh_absolute_lifetime, site.refresh_absolute_lifetime);
+        /* A token never outlives its family: a tenant that shortened the
+         * absolute lifetime below the site's idle one needs not set both. */
+        r.refresh_idle_lifetime = MIN(r.refresh_idle_lifetime, r.refresh_absolute_lifetime);
         *ret = r;
 }
 
@@ -112,16 +115,19 @@ static int check_range(TenantSettingId id, uint32_t v, uint32_t lowest, uint32_t
                                  highest, unit, why, v);
 }
 
-/* The rules between settings, on the values that would apply. */
-static int check_combined(const Config *c, const TenantSettings *s, TesseraError *e) {
-        if (s->refresh_idle_lifetime > s->refresh_absolute_lifetime)
+/* The rules between settings: own as the tenant gave them, s as they
+ * would apply. */
+static int check_combined(const Config *c, const TenantSettings *own, const TenantSettings *s, TesseraError *e) {
+        if (tenant_settings_has(own, TENANT_SETTING_REFRESH_IDLE_LIFETIME) &&
+            own->refresh_idle_lifetime > s->refresh_absolute_lifetime)
                 return tessera_error_set(e, -EINVAL,
-                                         "refresh_idle_lifetime (%u s) must not exceed refresh_absolute_lifetime (%u s).",
-                                         s->refresh_idle_lifetime, s->refresh_absolute_lifetime);
+                                         "refresh_idle_lifetime (%u s) must not exceed "
+                                         "refresh_absolute_lifetime (%u s).",
+                                         own->refresh_idle_lifetime, s->refresh_absolute_lifetime);
         if (c->hash_prefix && streq(c->hash_prefix, "$2b$") && s->password_min_length > BCRYPT_MAX_BYTES)
                 return tessera_error_set(e, -EINVAL,
-                                         "password_min_length must be at most %d with bcrypt ([passwords] hash_method), "
-                                         "which reads no more of a password.",
+                                         "password_min_length must be at most %d with bcrypt "
+                                         "([passwords] hash_method), which reads no more of a password.",
                                          BCRYPT_MAX_BYTES);
         return 0;
 }
@@ -163,14 +169,16 @@ int tenant_settings_validate(const Config *c, const TenantSettings *all, uint32_
                 return r;
 
         tenant_settings_effective(c, all, &applied);
-        return check_combined(c, &applied, e);
+        return check_combined(c, all, &applied, e);
 }
 
 int tenant_settings_validate_site(const Config *c, TesseraError *e) {
         TenantSettings site;
 
+        /* As if a tenant had set each: the site's are checked as given. */
         site_settings(c, &site);
-        return check_combined(c, &site, e);
+        site.set = TENANT_SETTINGS_ALL;
+        return check_combined(c, &site, &site, e);
 }
 
 void tenant_settings_merge(TenantSettings *own, const TenantSettings *change, uint32_t reset) {

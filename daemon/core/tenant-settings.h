@@ -89,14 +89,15 @@ int mfa_required_parse(const char *s, MfaRequired *ret, TesseraError *e);
 
 /* What applies to a tenant with its own values own: the site's defaults
  * (c) for what it left unset; lifetimes never longer than the site's,
- * which are its maxima too. ret->set is own->set. */
+ * which are its maxima too, and a refresh token's idle lifetime never
+ * longer than its absolute one. ret->set is own->set. */
 void tenant_settings_effective(const Config *c, const TenantSettings *own, TenantSettings *ret);
 
 /* Checks the values of own named in which (TENANT_SETTING_BIT()s; those
  * not set are skipped), each in its bounds (the site's maxima for
- * lifetimes), and the rules between all of them as they would apply (an
- * idle lifetime within the absolute one; with bcrypt, a least length
- * within its 72 bytes). -EINVAL with a message that names the setting.
+ * lifetimes), and the rules between them as they would apply (an idle
+ * lifetime the tenant sets within the absolute one; with bcrypt, a least
+ * length within its 72 bytes). -EINVAL with a message that names the setting.
  * Values stored before the site lowered a maximum are not judged again
  * unless named: tenant_settings_effective() caps them. */
 int tenant_settings_validate(const Config *c, const TenantSettings *own, uint32_t which, TesseraError *e);
