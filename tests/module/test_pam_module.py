@@ -268,7 +268,7 @@ class PamModuleTest(unittest.TestCase):
 
     def test_one_prompt(self):
         self.user("olga")
-        self.user("digits", password="ends-in-123456")
+        self.user("digits", password="ends-in-804217")
         secret, codes = self.enroll("olga@acme")
         self.pam.add("oneprompt", "auth required {module} socket={socket} nodelay one_prompt")
 
@@ -280,7 +280,7 @@ class PamModuleTest(unittest.TestCase):
         self.fails("oneprompt", "olga", "authenticate", input=PASSWORD + "\n", error=AUTH_ERR)
         self.assertEqual(self.last_audit("olga@acme")["details"]["reason"], "code missing")
         # A user without TOTP: a password ending in digits is left whole.
-        self.pamtester("oneprompt", "digits", "authenticate", input="ends-in-123456\n")
+        self.pamtester("oneprompt", "digits", "authenticate", input="ends-in-804217\n")
 
     def test_one_prompt_hands_on_the_password(self):
         self.user("hand")
