@@ -10,6 +10,7 @@
 #include "bus-names.h"
 #include "config.h"
 #include "http-server.h"
+#include "listen-fds.h"
 #include "log.h"
 #include "mail.h"
 #include "manager.h"
@@ -34,15 +35,16 @@ static LogTarget arg_log_target = LOG_TARGET_AUTO;
 static bool arg_check_config = false;
 
 static void help(void) {
-        printf("%s [OPTIONS...]\n\n"
+        printf("%s [OPTIONS...]\n"
+               "%s --check-config [FILE]\n\n"
                "The tessera identity daemon.\n\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "  -c --config=PATH       Read this configuration file (default: %s)\n"
                "     --log-level=LEVEL   debug, info, notice, warning or err\n"
                "     --log-target=TARGET console, journal or auto\n"
-               "     --check-config      Check the configuration file and exit\n",
-               program_invocation_short_name, TESSERA_DEFAULT_CONFIG_PATH);
+               "     --check-config      Check the configuration file (or FILE) and exit\n",
+               program_invocation_short_name, program_invocation_short_name, TESSERA_DEFAULT_CONFIG_PATH);
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -95,15 +97,29 @@ static int parse_argv(int argc, char *argv[]) {
                         return -EINVAL;
                 }
 
+        /* "tesserad --check-config FILE": the file to check, say a new
+         * version before it replaces the one in use. */
+        if (arg_check_config && optind == argc - 1) {
+                if (arg_config_given)
+                        return log_error_errno(-EINVAL, "Name the file to check once: --config or FILE.");
+                arg_config = argv[optind++];
+                arg_config_given = true;
+        }
         if (optind < argc)
-                return log_error_errno(-EINVAL, "%s takes no positional arguments.", program_invocation_short_name);
+                return log_error_errno(-EINVAL, "%s takes no positional arguments%s.", program_invocation_short_name,
+                                       arg_check_config ? " but the one file to check" : "");
         return 1;
 }
 
 static int faces_start(Manager *m, Faces *f) {
+        _cleanup_(listen_fds_freep) ListenFds *listen_fds = NULL;
         int r;
 
-        r = nss_server_start(m, &f->nss);
+        /* The host doors' sockets, when systemd bound them (socket units). */
+        r = listen_fds_receive(&listen_fds);
+        if (r < 0)
+                return r;
+        r = nss_server_start(m, listen_fds, &f->nss);
         if (r < 0)
                 return r;
         r = bus_face_start(m, &f->bus);
@@ -114,7 +130,11 @@ static int faces_start(Manager *m, Faces *f) {
                 if (r < 0)
                         return r;
         }
-        return pam_server_start(m, &f->pam);
+        r = pam_server_start(m, listen_fds, &f->pam);
+        if (r < 0)
+                return r;
+        listen_fds_close_unused(listen_fds);
+        return 0;
 }
 
 static void faces_stop(Manager *m, Faces *f) {

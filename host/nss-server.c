@@ -7,6 +7,7 @@
 #include <sys/un.h>
 
 #include "accept-pause.h"
+#include "listen-fds.h"
 #include "log.h"
 #include "manager.h"
 #include "nss-lookup.h"
@@ -27,6 +28,7 @@ struct NssServer {
         NssMemcache *memcache;    /* NULL with [nss] memory_cache = no */
         char *path;
         int fd;
+        bool inherited;           /* systemd's socket (tessera-nss.socket): not ours to unlink */
         sd_event_source *source;
         AcceptPause *pause;
         unsigned n_connections, max_connections;
@@ -284,7 +286,10 @@ NssServer *nss_server_free(NssServer *s) {
         nss_memcache_free(s->memcache);
         if (s->fd >= 0) {
                 close(s->fd);
-                (void) unlink(s->path);
+                /* systemd's socket stays bound while we restart: lookups
+                 * made meanwhile wait in its backlog. */
+                if (!s->inherited)
+                        (void) unlink(s->path);
         }
         free(s->path);
         free(s->scratch);
@@ -292,44 +297,55 @@ NssServer *nss_server_free(NssServer *s) {
         return NULL;
 }
 
-static int nss_server_new(Manager *m, const char *path, unsigned max_connections, NssServer **ret) {
+/* Binds the lookup socket at path, mode 0666, when started by hand. */
+static int bind_socket(NssServer *s) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+        if (strlen(s->path) >= sizeof(sa.sun_path))
+                return log_error_errno(-EINVAL, "The lookup socket path %s is too long.", s->path);
+        strcpy(sa.sun_path, s->path);
+
+        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (s->fd < 0)
+                return log_error_errno(-errno, "Failed to create the lookup socket: %m");
+        /* A stale socket of a previous run would make bind() fail. */
+        (void) unlink(s->path);
+        if (bind(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = log_error_errno(-errno, "Failed to bind the lookup socket %s: %m", s->path);
+                s->fd = safe_close(s->fd);
+                return r;
+        }
+        /* Every process on the host resolves users: everyone may connect. */
+        if (chmod(s->path, 0666) < 0 || listen(s->fd, SOMAXCONN) < 0)
+                return log_error_errno(-errno, "Failed to set up the lookup socket %s: %m", s->path);
+        return 0;
+}
+
+/* listen_fd: the socket systemd handed over, or negative to bind our own. */
+static int nss_server_new(Manager *m, const char *path, int listen_fd, unsigned max_connections, NssServer **ret) {
         NssServer *s;
         int r;
 
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return log_error_errno(-EINVAL, "The lookup socket path %s is too long.", path);
-        strcpy(sa.sun_path, path);
-
         s = calloc(1, sizeof(NssServer));
-        if (!s)
+        if (!s) {
+                safe_close(listen_fd);
                 return log_oom();
+        }
         s->manager = m;
         s->max_connections = max_connections;
         s->refused_log = (LogRatelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 1);
+        s->fd = listen_fd;
+        s->inherited = listen_fd >= 0;
         s->path = strdup(path);
         s->scratch = malloc(NSS_MAX_REPLY);
-        s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (!s->path || !s->scratch) {
                 nss_server_free(s);
                 return log_oom();
         }
-        if (s->fd < 0) {
-                r = log_error_errno(-errno, "Failed to create the lookup socket: %m");
-                goto fail;
-        }
-        /* A stale socket of a previous run would make bind() fail. */
-        (void) unlink(path);
-        if (bind(s->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                r = log_error_errno(-errno, "Failed to bind the lookup socket %s: %m", path);
-                close(s->fd);
-                s->fd = -1;
-                goto fail;
-        }
-        /* Every process on the host resolves users: everyone may connect. */
-        if (chmod(path, 0666) < 0 || listen(s->fd, SOMAXCONN) < 0) {
-                r = log_error_errno(-errno, "Failed to set up the lookup socket %s: %m", path);
-                goto fail;
+        if (!s->inherited) {
+                r = bind_socket(s);
+                if (r < 0)
+                        goto fail;
         }
         r = sd_event_add_io(m->event, &s->source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0) {
@@ -365,11 +381,11 @@ static void on_change(const ChangeEvent *e, void *userdata) {
         }
 }
 
-int nss_server_start(Manager *m, NssServer **ret) {
+int nss_server_start(Manager *m, ListenFds *listen_fds, NssServer **ret) {
         _cleanup_free_ char *path = NULL;
         NssMemcache *memcache = NULL;
         NssServer *s = NULL;
-        int r;
+        int r, fd;
 
         /* The memory cache first, so that the first client can get it. */
         if (m->config->nss_memory_cache) {
@@ -382,7 +398,12 @@ int nss_server_start(Manager *m, NssServer **ret) {
                 nss_memcache_free(memcache);
                 return log_oom();
         }
-        r = nss_server_new(m, path, m->config->nss_max_connections, &s);
+        fd = listen_fds_take(listen_fds, NSS_LISTEN_FD_NAME, path);
+        if (fd < 0 && fd != -ENOENT) {
+                nss_memcache_free(memcache);
+                return fd;
+        }
+        r = nss_server_new(m, path, fd, m->config->nss_max_connections, &s);
         if (r < 0) {
                 nss_memcache_free(memcache);
                 return r;

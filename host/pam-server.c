@@ -4,6 +4,7 @@
 #include <sys/un.h>
 
 #include "accept-pause.h"
+#include "listen-fds.h"
 #include "log.h"
 #include "pam-internal.h"
 #include "time-util.h"
@@ -13,6 +14,7 @@ struct PamServer {
         Manager *manager;
         char *path;
         int fd;
+        bool inherited;           /* systemd's socket (tessera-pam.socket): not ours to unlink */
         sd_event_source *listen_source;
         AcceptPause *pause;
         PamConnection *connections;
@@ -279,7 +281,6 @@ static void resume_accepting(void *userdata) {
 static int bind_socket(PamServer *s) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct stat st;
-        int r;
 
         if (strlen(s->path) >= sizeof(sa.sun_path))
                 return log_error_errno(-ENAMETOOLONG, "Socket path %s is too long.", s->path);
@@ -304,6 +305,12 @@ static int bind_socket(PamServer *s) {
                 return log_error_errno(-errno, "Failed to make %s reachable: %m", s->path);
         if (listen(s->fd, SOMAXCONN) < 0)
                 return log_error_errno(-errno, "Failed to listen on %s: %m", s->path);
+        return 0;
+}
+
+static int serve_socket(PamServer *s) {
+        int r;
+
         r = sd_event_add_io(s->manager->event, &s->listen_source, s->fd, EPOLLIN, on_accept, s);
         if (r < 0)
                 return log_error_errno(r, "Failed to watch %s: %m", s->path);
@@ -311,7 +318,7 @@ static int bind_socket(PamServer *s) {
         return accept_pause_new(s->manager->event, s->path, resume_accepting, s, &s->pause);
 }
 
-int pam_server_start(Manager *m, PamServer **ret) {
+int pam_server_start(Manager *m, ListenFds *listen_fds, PamServer **ret) {
         PamServer *s;
         int r;
 
@@ -328,12 +335,19 @@ int pam_server_start(Manager *m, PamServer **ret) {
                 return log_oom();
         }
 
-        r = bind_socket(s);
+        r = listen_fds_take(listen_fds, PAM_LISTEN_FD_NAME, s->path);
+        if (r >= 0) {
+                s->fd = r;
+                s->inherited = true;
+        } else if (r == -ENOENT)
+                r = bind_socket(s);
+        if (r >= 0)
+                r = serve_socket(s);
         if (r < 0) {
                 pam_server_free(s);
                 return r;
         }
-        log_debug("Serving authentication on %s.", s->path);
+        log_debug("Serving authentication on %s%s.", s->path, s->inherited ? " (from the service manager)" : "");
         *ret = s;
         return 0;
 }
@@ -351,7 +365,10 @@ PamServer *pam_server_free(PamServer *s) {
         s->listen_source = sd_event_source_disable_unref(s->listen_source);
         if (s->fd >= 0) {
                 safe_close(s->fd);
-                (void) unlink(s->path);
+                /* systemd's socket stays bound while we restart: logins
+                 * wait in its backlog meanwhile. */
+                if (!s->inherited)
+                        (void) unlink(s->path);
         }
         free(s->path);
         free(s);

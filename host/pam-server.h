@@ -8,9 +8,14 @@
 
 #include "manager.h"
 
+typedef struct ListenFds ListenFds;
 typedef struct PamServer PamServer;
 
-/* Binds the socket ([pam] socket, default RUNTIME/pam.sock, mode 0666:
- * every caller is checked by SO_PEERCRED) and serves it. */
-int pam_server_start(Manager *m, PamServer **ret);
+/* FileDescriptorName= of tessera-pam.socket. */
+#define PAM_LISTEN_FD_NAME "pam"
+
+/* Serves the socket ([pam] socket, default RUNTIME/pam.sock): the one
+ * systemd handed over in listen_fds, or else one it binds itself, mode
+ * 0666 (every caller is checked by SO_PEERCRED). */
+int pam_server_start(Manager *m, ListenFds *listen_fds, PamServer **ret);
 PamServer *pam_server_free(PamServer *s);

@@ -3,6 +3,7 @@
 
 #include "base64url.h"
 #include "http-browser.h"
+#include "sso-session.h"
 #include "time-util.h"
 
 #define PENDING_LIFETIME_USEC (5 * 60 * USEC_PER_SEC)
@@ -85,22 +86,8 @@ bool browser_csrf_ok(HttpRequest *req, const char *form, const char *token) {
         return strlen(token) == strlen(expected) && memeq_consttime(token, expected, strlen(expected));
 }
 
-int browser_session(OidcContext *ctx, OidcSession *ret) {
-        const char *cookie = http_cookie(ctx->req, SESSION_COOKIE);
-        uint8_t digest[TOKEN_DIGEST_SIZE];
-        OidcSession s;
-        int r;
-
-        if (!cookie || !token_is_plausible(cookie))
-                return -ENOENT;
-        token_digest(cookie, digest);
-        r = store_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, &s);
-        if (r < 0)
-                return r;
-        if (s.revoked_usec > 0 || s.expires_usec <= store_now_usec())
-                return -ENOENT;
-        *ret = s;
-        return 0;
+int browser_session(OidcContext *ctx, SsoSession *ret) {
+        return sso_session_find(&ctx->oauth, http_cookie(ctx->req, SESSION_COOKIE), ret);
 }
 
 void browser_set_session_cookie(HttpRequest *req, const char *tenant, const char *value, unsigned max_age) {

@@ -20,8 +20,8 @@ int browser_csrf_token(HttpRequest *req, const char *binding, const char *form, 
  * browser says) the Origin ours. */
 bool browser_csrf_ok(HttpRequest *req, const char *form, const char *token);
 
-/* The browser's session in this tenant, if its cookie names a live one. */
-int browser_session(OidcContext *ctx, OidcSession *ret);
+/* The browser's SSO session in this tenant, if its cookie names a live one. */
+int browser_session(OidcContext *ctx, SsoSession *ret);
 /* Sets the session cookie on the reply (value NULL: clears it). */
 void browser_set_session_cookie(HttpRequest *req, const char *tenant, const char *value, unsigned max_age);
 

@@ -12,57 +12,20 @@
 #include "batch-writer.h"
 #include "http-deadline.h"
 #include "http-server.h"
+#include "json-text.h"
 #include "log.h"
 #include "key-set.h"
+#include "oauth-cache.h"
 
 #define HTTP_REQUEST_ID_MAX 64
 #define HTTP_MAX_PARAMS 64
 #define HTTP_PARAM_MAX_LEN 8192
 
-/* Per MHD thread: its own store connection and cached signing keys. */
-typedef struct VerifiedToken {
-        uint8_t digest[32];       /* SHA-256 of the whole token */
-        int64_t tenant_id;
-        uint64_t generation;      /* of the signing keys that verified it */
-        json_t *claims;           /* as signed; shared, never changed */
-} VerifiedToken;
-
+/* Per MHD thread: its own store connection, and the OpenID provider's
+ * caches of that thread (oauth-cache.h). */
 typedef struct HttpThread {
         Store *store;             /* this thread's, borrowed from the store pool */
-        KeySet *keys[8];          /* small cache, by tenant */
-        unsigned next_slot;
-        /* Access tokens whose signature this thread checked, with their
-         * claims: a client calls userinfo with one token many times, and an
-         * ECDSA verification costs more than the rest of the request. */
-        VerifiedToken verified[64];
-        unsigned next_verified;
-        /* Client secrets this thread checked lately: SHA-256 of what was
-         * presented, for the stored digest it matched. A service asks for
-         * tokens again and again; the keyed digest costs two HMACs. */
-        struct {
-                int64_t app_id;
-                uint8_t stored[32];
-                uint8_t presented[32];
-        } secrets[16];
-        unsigned next_secret;
-        /* Tenants and applications as of Manager.generation: every request
-         * names them, and they change rarely. */
-        struct {
-                TenantRecord *tenant;
-                uint64_t generation;
-        } tenants[8];
-        unsigned next_tenant;
-        struct {
-                struct ApplicationRecord *app;
-                uint64_t generation;
-        } apps[16];
-        unsigned next_app;
-        /* Subjects (sub) of users: a keyed digest too. */
-        struct {
-                int64_t user_id, created_usec;
-                char sub[32];
-        } subjects[32];
-        unsigned next_subject;
+        OAuthCache oauth;
 } HttpThread;
 
 struct HttpServer {
@@ -183,24 +146,6 @@ void http_reply_header(HttpRequest *req, const char *name, const char *value);
 void http_reply_no_store(HttpRequest *req);
 void http_reply_internal_error(HttpRequest *req, int error);
 
-/* -- a flat JSON object written straight to text, for the hot paths
- * (http-json-text.c). A value that is not valid UTF-8 (or an allocation
- * failure) makes json_text_end() return NULL. */
-typedef struct JsonText {
-        char *buf;
-        size_t len, cap;
-        unsigned n;
-        bool failed;
-} JsonText;
-void json_text_begin(JsonText *j);
-void json_text_str(JsonText *j, const char *key, const char *value);
-void json_text_int(JsonText *j, const char *key, int64_t value);
-void json_text_bool(JsonText *j, const char *key, bool value);
-/* A space-separated list ("pwd otp") as an array of strings. */
-void json_text_words(JsonText *j, const char *key, const char *words);
-/* The text (the caller frees it), or NULL. */
-char *json_text_end(JsonText *j);
-
 /* -- requests (http-request.c) */
 const char *http_header(HttpRequest *req, const char *name);
 const char *http_cookie(HttpRequest *req, const char *name);
@@ -226,11 +171,6 @@ char *http_url_encode(const char *s);
 Store *http_store(HttpRequest *req);
 /* The tenant named in the path; replies 404 itself when unknown. */
 int http_tenant(HttpRequest *req, TenantRecord **ret);
-/* An application of the tenant by client id, from the thread's cache when
- * current; -ENOENT for an application of another tenant. */
-int http_application(HttpRequest *req, int64_t tenant_id, const char *client_id, struct ApplicationRecord **ret);
-/* The tenant's signing keys from the thread's cache (borrowed). */
-int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret);
 
 /* Durable writes on the request path go through the batch writer, so that
  * one commit (one fsync) serves many requests. Asynchronously: the

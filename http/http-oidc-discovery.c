@@ -12,7 +12,7 @@ static json_t *string_array(const char *const *l) {
 
 static char *endpoint(const OidcContext *ctx, const char *path) {
         char *s;
-        return asprintf(&s, "%s/%s", ctx->issuer, path) < 0 ? NULL : s;
+        return asprintf(&s, "%s/%s", ctx->oauth.issuer, path) < 0 ? NULL : s;
 }
 
 void oidc_handle_discovery(HttpRequest *req) {
@@ -41,7 +41,7 @@ void oidc_handle_discovery(HttpRequest *req) {
                 return;
         }
 
-        doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "issuer", ctx.issuer, "authorization_endpoint",
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "issuer", ctx.oauth.issuer, "authorization_endpoint",
                         authz, "token_endpoint", token, "userinfo_endpoint", userinfo, "jwks_uri", jwks,
                         "revocation_endpoint", revoke, "introspection_endpoint", introspect, "end_session_endpoint",
                         logout);
@@ -75,7 +75,7 @@ void oidc_handle_jwks(HttpRequest *req) {
 
         if (oidc_context_init(req, &ctx) < 0)
                 return;
-        r = signing_keys_jwks(ctx.manager, ctx.store, ctx.tenant->id, &doc);
+        r = signing_keys_jwks(ctx.oauth.manager, ctx.oauth.store, ctx.oauth.tenant->id, &doc);
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return;

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "http-browser.h"
 #include "names.h"
+#include "sso-session.h"
 
 #define LOGIN_MAX_LEN 256
 #define PASSWORD_MAX_LEN 1024
@@ -22,9 +23,9 @@ static int find_user(OidcContext *ctx, const char *login, UserRecord **ret) {
 
         *ret = NULL;
         if (strchr(login, '@') && valid_email(login))
-                r = store_user_get_by_email(ctx->store, ctx->tenant->id, login, ret);
+                r = store_user_get_by_email(ctx->oauth.store, ctx->oauth.tenant->id, login, ret);
         else if (valid_user_name(login))
-                r = store_user_get(ctx->store, ctx->tenant->id, login, ret);
+                r = store_user_get(ctx->oauth.store, ctx->oauth.tenant->id, login, ret);
         return r == -ENOENT ? 0 : r;
 }
 
@@ -42,17 +43,17 @@ static const char *failure_text(const AuthResult *res, char *buf, size_t size) {
                        : "This account can't sign in now.";
 }
 
-/* Signed in: start the session and go on with the authorization request. */
+/* Signed in: start the SSO session and go on with the authorization request. */
 static void signed_in(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, int64_t user_id,
                       const char *amr) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         _cleanup_(erase_and_freep) char *cookie = NULL;
-        OidcSession sess;
+        SsoSession sess;
         int r;
 
-        r = store_user_get_by_id(ctx->store, user_id, &u);
+        r = store_user_get_by_id(ctx->oauth.store, user_id, &u);
         if (r >= 0)
-                r = authz_start_session(ctx, u, amr, &cookie, &sess);
+                r = sso_session_start(&ctx->oauth, &ctx->caller, u, amr, &cookie, &sess);
         if (r < 0) {
                 http_reply_internal_error(ctx->req, r);
                 return;
@@ -71,7 +72,7 @@ void oidc_handle_login(HttpRequest *req) {
         const char *login, *password;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
-        OidcLimit limit;
+        OAuthLimit limit;
         Principal actor;
         char msg[256];
         int r;
@@ -98,7 +99,7 @@ void oidc_handle_login(HttpRequest *req) {
                 return;
         }
         /* Per address, before the user is looked up or a hash computed. */
-        if (oidc_limited(&ctx, NULL, &limit)) {
+        if (oauth_limited(ctx.oauth.manager, &ctx.caller, NULL, &limit)) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_TOO_MANY_REQUESTS,
                                  "Too many failed sign-ins from this address. Please wait a while.", login);
                 oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
@@ -110,16 +111,16 @@ void oidc_handle_login(HttpRequest *req) {
                 http_reply_internal_error(req, r);
                 return;
         }
-        if (asprintf(&target, "%s@%s", u ? u->name : login, ctx.tenant->slug) < 0) {
+        if (asprintf(&target, "%s@%s", u ? u->name : login, ctx.oauth.tenant->slug) < 0) {
                 http_reply_internal_error(req, -ENOMEM);
                 return;
         }
-        r = auth_attempt_new(ctx.manager, u, target, password, NULL, AUTH_TOTP_REQUIRED, true, &at);
+        r = auth_attempt_new(ctx.oauth.manager, u, target, password, NULL, AUTH_TOTP_REQUIRED, true, &at);
         if (r >= 0)
-                r = worker_pool_run(ctx.manager->workers, auth_attempt_verify, at);
+                r = worker_pool_run(ctx.oauth.manager->workers, auth_attempt_verify, at);
         actor = http_principal(req, u ? u->name : NULL);
         if (r >= 0)
-                r = auth_attempt_finish(ctx.manager, ctx.store, &actor, &actx, at, &res);
+                r = auth_attempt_finish(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, at, &res);
         if (r < 0) {
                 /* Fail closed: nothing was decided. */
                 http_reply_internal_error(req, r);
@@ -127,8 +128,8 @@ void oidc_handle_login(HttpRequest *req) {
         }
 
         if (res.outcome == AUTH_SUCCESS && res.rehash &&
-            worker_pool_run(ctx.manager->workers, auth_attempt_rehash, at) >= 0)
-                (void) auth_attempt_store_rehash(ctx.manager, ctx.store, &actor, at);
+            worker_pool_run(ctx.oauth.manager->workers, auth_attempt_rehash, at) >= 0)
+                (void) auth_attempt_store_rehash(ctx.oauth.manager, ctx.oauth.store, &actor, at);
 
         switch (res.outcome) {
         case AUTH_SUCCESS:
@@ -143,7 +144,7 @@ void oidc_handle_login(HttpRequest *req) {
                 authz_show_totp(&ctx, &a, MHD_HTTP_OK, NULL, pending);
                 return;
         default:
-                oidc_limit_failed(&ctx, NULL);
+                oauth_limit_failed(ctx.oauth.manager, &ctx.caller, NULL);
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), login);
                 return;
         }
@@ -158,7 +159,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         const char *pending, *code;
         AuthContext actx = { .action = "auth.login", .service = "web" };
         AuthResult res = {};
-        OidcLimit limit;
+        OAuthLimit limit;
         int64_t user_id;
         Principal actor;
         char msg[256];
@@ -192,18 +193,18 @@ void oidc_handle_login_totp(HttpRequest *req) {
         }
 
         /* Per address, before the user is read or the code checked. */
-        if (oidc_limited(&ctx, NULL, &limit)) {
+        if (oauth_limited(ctx.oauth.manager, &ctx.caller, NULL, &limit)) {
                 authz_show_totp(&ctx, &a, MHD_HTTP_TOO_MANY_REQUESTS,
                                 "Too many failed sign-ins from this address. Please wait a while.", pending);
                 oidc_limit_reply(&ctx, &limit, "auth.login", NULL);
                 return;
         }
-        if (store_user_get_by_id(ctx.store, user_id, &u) < 0 || u->tenant_id != ctx.tenant->id) {
+        if (store_user_get_by_id(ctx.oauth.store, user_id, &u) < 0 || u->tenant_id != ctx.oauth.tenant->id) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, "Please sign in again.", NULL);
                 return;
         }
         actor = http_principal(req, u->name);
-        r = auth_second_factor(ctx.manager, ctx.store, &actor, &actx, user_id, code, &res);
+        r = auth_second_factor(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, user_id, code, &res);
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return;
@@ -212,7 +213,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 signed_in(&ctx, &a, app, user_id, "pwd otp");
                 return;
         }
-        oidc_limit_failed(&ctx, NULL);
+        oauth_limit_failed(ctx.oauth.manager, &ctx.caller, NULL);
         if (res.outcome == AUTH_FAILED)
                 authz_show_totp(&ctx, &a, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), pending);
         else

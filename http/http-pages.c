@@ -4,6 +4,7 @@
 
 #include "http-oidc.h"
 #include "http-pages.h"
+#include "oauth-scope.h"
 
 static void put_escaped(FILE *f, const char *s) {
         for (; s && *s; s++)
@@ -140,7 +141,7 @@ char *page_consent(const PageForm *p) {
                 return NULL;
         put(f, "<h1>Allow %s?</h1><p class=\"sub\">%s would like to:</p><ul>", p->app_name, p->app_name);
         for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                if (oidc_scope_has(p->scope, texts[i].scope))
+                if (oauth_scope_has(p->scope, texts[i].scope))
                         put(f, "<li>%s</li>", texts[i].text);
         put(f, "</ul><form method=\"post\" action=\"/t/%s/consent\">", p->tenant);
         put_hidden(f, p);

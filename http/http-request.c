@@ -251,47 +251,6 @@ char *http_url_encode(const char *s) {
         return out;
 }
 
-/* The application by client id, from the thread's cache when current. */
-static int find_application(HttpRequest *req, const char *client_id, ApplicationRecord **ret) {
-        HttpThread *t = req->thread;
-        /* Read before the store: a change committed after this reads again. */
-        uint64_t gen = atomic_load(&req->manager->generation);
-        Store *s = http_store(req);
-        size_t slot;
-        int r;
-
-        if (!s)
-                return -EIO;
-        for (size_t i = 0; i < ELEMENTSOF(t->apps); i++)
-                if (t->apps[i].app && t->apps[i].generation == gen && streq(t->apps[i].app->client_id, client_id)) {
-                        *ret = application_record_ref(t->apps[i].app);
-                        return 0;
-                }
-        r = store_application_get_by_client_id(s, client_id, ret);
-        if (r < 0)
-                return r;
-        slot = t->next_app++ % ELEMENTSOF(t->apps);
-        application_record_unref(t->apps[slot].app);
-        t->apps[slot].app = application_record_ref(*ret);
-        t->apps[slot].generation = gen;
-        return 0;
-}
-
-int http_application(HttpRequest *req, int64_t tenant_id, const char *client_id, ApplicationRecord **ret) {
-        _cleanup_(application_record_unrefp) ApplicationRecord *app = NULL;
-        int r;
-
-        r = find_application(req, client_id, &app);
-        if (r < 0)
-                return r;
-        /* Client ids are unique across tenants; an application is known
-         * only in its own. */
-        if (app->tenant_id != tenant_id)
-                return -ENOENT;
-        *ret = TAKE_PTR(app);
-        return 0;
-}
-
 int http_params_encode(const HttpParams *p, char **ret) {
         char *out = NULL;
         size_t size = 0;
@@ -317,29 +276,14 @@ int http_params_encode(const HttpParams *p, char **ret) {
 }
 
 int http_tenant(HttpRequest *req, TenantRecord **ret) {
-        HttpThread *t = req->thread;
-        uint64_t gen = atomic_load(&req->manager->generation);
         Store *s = http_store(req);
-        size_t slot;
         int r;
 
         if (!s) {
                 http_reply_internal_error(req, -EIO);
                 return -EIO;
         }
-        for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
-                if (t->tenants[i].tenant && t->tenants[i].generation == gen &&
-                    streq(t->tenants[i].tenant->slug, req->tenant_slug)) {
-                        *ret = tenant_record_ref(t->tenants[i].tenant);
-                        return 0;
-                }
-        r = store_tenant_get(s, req->tenant_slug, ret);
-        if (r >= 0) {
-                slot = t->next_tenant++ % ELEMENTSOF(t->tenants);
-                tenant_record_unref(t->tenants[slot].tenant);
-                t->tenants[slot].tenant = tenant_record_ref(*ret);
-                t->tenants[slot].generation = gen;
-        }
+        r = oauth_cache_tenant(&req->thread->oauth, req->manager, s, req->tenant_slug, ret);
         if (r == -ENOENT) {
                 http_reply_error(req, MHD_HTTP_NOT_FOUND, "unknown_tenant", NULL, "There is no tenant '%s'.",
                                  req->tenant_slug);

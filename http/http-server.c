@@ -24,14 +24,7 @@ static void http_thread_free(void *p) {
         if (!t)
                 return;
         /* t->store is the pool's: it closes it as the thread ends. */
-        for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
-                key_set_free(t->keys[i]);
-        for (size_t i = 0; i < ELEMENTSOF(t->tenants); i++)
-                tenant_record_unref(t->tenants[i].tenant);
-        for (size_t i = 0; i < ELEMENTSOF(t->apps); i++)
-                application_record_unref(t->apps[i].app);
-        for (size_t i = 0; i < ELEMENTSOF(t->verified); i++)
-                json_decref(t->verified[i].claims);
+        oauth_cache_done(&t->oauth);
         free(t);
 }
 
@@ -63,35 +56,6 @@ Store *http_store(HttpRequest *req) {
                 return NULL;
         }
         return req->thread->store;
-}
-
-int http_keys(HttpRequest *req, int64_t tenant_id, KeySet **ret) {
-        HttpThread *t = req->thread;
-        uint64_t gen = atomic_load(&req->manager->keys_generation);
-        Store *s = http_store(req);
-        KeySet *ks;
-        size_t slot;
-        int r;
-
-        if (!s)
-                return -EIO;
-        for (size_t i = 0; i < ELEMENTSOF(t->keys); i++)
-                if (t->keys[i] && t->keys[i]->tenant_id == tenant_id) {
-                        if (t->keys[i]->generation == gen) {
-                                *ret = t->keys[i];
-                                return 0;
-                        }
-                        t->keys[i] = key_set_free(t->keys[i]);
-                }
-
-        r = signing_keys_load(req->manager, s, tenant_id, &ks);
-        if (r < 0)
-                return r;
-        slot = t->next_slot++ % ELEMENTSOF(t->keys);
-        key_set_free(t->keys[slot]);
-        t->keys[slot] = ks;
-        *ret = ks;
-        return 0;
 }
 
 /* -- request life cycle -------------------------------------------------------- */

@@ -2,7 +2,7 @@
 #pragma once
 
 /* The records of the OAuth 2.0 / OpenID Connect side: applications (OAuth
- * clients), stored signing keys, browser sessions, authorization codes,
+ * clients), stored signing keys, SSO sessions, authorization codes,
  * refresh tokens. Secrets appear here only as digests. */
 
 #include <stdbool.h>
@@ -58,9 +58,11 @@ typedef struct StoredSigningKey {
 
 void stored_signing_key_array_free(StoredSigningKey *a, size_t n);
 
-/* A browser session at the provider: one sign-in, shared by every app the
- * user then opens (SSO). sid is public (the ID token's "sid"). */
-typedef struct OidcSession {
+/* A single sign-on (SSO) session: one sign-in of a browser at the provider,
+ * shared by every app the user then opens. Not to be confused with the
+ * host login sessions (host-session.h): this one lives in a cookie. sid is
+ * public (the ID token's "sid"). */
+typedef struct SsoSession {
         int64_t id;
         char sid[64];
         int64_t tenant_id;
@@ -69,7 +71,7 @@ typedef struct OidcSession {
         int64_t auth_time_usec;
         int64_t expires_usec;
         int64_t revoked_usec;
-} OidcSession;
+} SsoSession;
 
 typedef struct AuthorizationCode {
         uint8_t digest[TOKEN_DIGEST_SIZE];

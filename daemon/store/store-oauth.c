@@ -20,19 +20,19 @@ static int run(Store *s, const char *sql, sqlite3_stmt **st) {
  * artefact of one tenant is ever found in another. */
 #define OF_TENANT(param) "application_id IN (SELECT id FROM applications WHERE tenant_id = " param ")"
 
-/* -- sessions -------------------------------------------------------------- */
+/* -- SSO sessions (kept in the table oidc_sessions) ------------------------ */
 
-#define SESSION_SELECT \
+#define SSO_SESSION_SELECT \
         "SELECT id, sid, tenant_id, user_id, amr, auth_time_usec, expires_usec, revoked_usec FROM oidc_sessions "
 
-static int session_from_row(Store *s, sqlite3_stmt *st, OidcSession *ret) {
+static int sso_session_from_row(Store *s, sqlite3_stmt *st, SsoSession *ret) {
         int rc = sqlite3_step(st);
 
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
                 return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
-        *ret = (OidcSession) {
+        *ret = (SsoSession) {
                 .id = sqlite3_column_int64(st, 0),
                 .tenant_id = sqlite3_column_int64(st, 2),
                 .user_id = sqlite3_column_int64(st, 3),
@@ -45,8 +45,8 @@ static int session_from_row(Store *s, sqlite3_stmt *st, OidcSession *ret) {
         return 0;
 }
 
-int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
-                         int64_t *ret_id) {
+int store_sso_session_create(Store *s, const SsoSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                             int64_t *ret_id) {
         static const char sql[] =
                 "INSERT INTO oidc_sessions (sid, cookie_digest, tenant_id, user_id, amr, auth_time_usec, expires_usec) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -71,9 +71,9 @@ int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie
         return 0;
 }
 
-int store_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
-                                OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE cookie_digest = ?1 AND tenant_id = ?2";
+int store_sso_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                                    SsoSession *ret) {
+        static const char sql[] = SSO_SESSION_SELECT "WHERE cookie_digest = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -82,11 +82,11 @@ int store_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cooki
                 return r;
         bind_digest(st, 1, cookie_digest);
         store_bind_int64(st, 2, tenant_id);
-        return session_from_row(s, st, ret);
+        return sso_session_from_row(s, st, ret);
 }
 
-int store_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE id = ?1 AND tenant_id = ?2";
+int store_sso_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, SsoSession *ret) {
+        static const char sql[] = SSO_SESSION_SELECT "WHERE id = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -95,11 +95,11 @@ int store_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, OidcSession
                 return r;
         store_bind_int64(st, 1, id);
         store_bind_int64(st, 2, tenant_id);
-        return session_from_row(s, st, ret);
+        return sso_session_from_row(s, st, ret);
 }
 
-int store_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, OidcSession *ret) {
-        static const char sql[] = SESSION_SELECT "WHERE sid = ?1 AND tenant_id = ?2";
+int store_sso_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, SsoSession *ret) {
+        static const char sql[] = SSO_SESSION_SELECT "WHERE sid = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -108,10 +108,10 @@ int store_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, OidcS
                 return r;
         store_bind_text(st, 1, sid);
         store_bind_int64(st, 2, tenant_id);
-        return session_from_row(s, st, ret);
+        return sso_session_from_row(s, st, ret);
 }
 
-int store_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec) {
+int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec) {
         static const char sql_session[] =
                 "UPDATE oidc_sessions SET revoked_usec = ?2 WHERE id = ?1 AND tenant_id = ?3 AND revoked_usec = 0";
         static const char sql_tokens[] =

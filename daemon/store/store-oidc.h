@@ -33,20 +33,21 @@ int store_signing_key_retire_all(Store *s, int64_t tenant_id, int64_t now_usec);
 /* Forgets keys retired before the given time. */
 int store_signing_key_prune(Store *s, int64_t tenant_id, int64_t retired_before_usec);
 
-/* Browser sessions, authorization codes, refresh tokens, revocations and
- * consents. Every lookup by a digest, an id or a sid takes the tenant it
+/* SSO sessions (a browser's sign-in at the provider, not the host login
+ * sessions of store.h), authorization codes, refresh tokens, revocations
+ * and consents. Every lookup by a digest, an id or a sid takes the tenant it
  * is made for and finds nothing of another tenant (-ENOENT): no artefact
  * of one tenant is ever accepted in another, and a caller can't forget to
  * check. */
-int store_session_create(Store *s, const OidcSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
-                         int64_t *ret_id);
-int store_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
-                                OidcSession *ret);
-int store_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, OidcSession *ret);
-int store_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, OidcSession *ret);
+int store_sso_session_create(Store *s, const SsoSession *sess, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                             int64_t *ret_id);
+int store_sso_session_get_by_cookie(Store *s, int64_t tenant_id, const uint8_t cookie_digest[TOKEN_DIGEST_SIZE],
+                                    SsoSession *ret);
+int store_sso_session_get_by_id(Store *s, int64_t tenant_id, int64_t id, SsoSession *ret);
+int store_sso_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, SsoSession *ret);
 /* Marks the session revoked and revokes every refresh token of it: its
  * access tokens are refused from then on too (store_token_revoked()). */
-int store_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec);
+int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec);
 
 /* Authorization codes */
 int store_code_create(Store *s, const AuthorizationCode *c);

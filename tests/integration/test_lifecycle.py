@@ -69,6 +69,34 @@ class ConfigTest(unittest.TestCase):
                 if message.startswith(":"):
                     self.assertIn(path + message, p.stderr)
 
+    def test_check_config_file_argument(self):
+        # "tesserad --check-config FILE", as tesserad(8) and a package's
+        # maintainer scripts use it on a new file before it is put in place.
+        with tempfile.TemporaryDirectory() as d:
+            good, bad = os.path.join(d, "good.conf"), os.path.join(d, "bad.conf")
+            with open(good, "w") as f:
+                f.write("[daemon]\nadmin_group = wheel\n")
+            with open(bad, "w") as f:
+                f.write("[daemon]\nadmin_group = wheel\nfrobnicate = 1\n")
+            p = subprocess.run([binary("tesserad"), "--check-config", good], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.strip(), f"{good}: OK")
+            p = subprocess.run([binary("tesserad"), "--check-config", bad], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(bad + ":3: unknown key 'frobnicate'", p.stderr)
+            # A file named twice, or more than one file, is a mistake said so.
+            p = subprocess.run([binary("tesserad"), "--config", good, "--check-config", bad], capture_output=True,
+                               text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("once", p.stderr)
+            p = subprocess.run([binary("tesserad"), "--check-config", good, bad], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("positional", p.stderr)
+            # Without --check-config, a file argument is still refused.
+            p = subprocess.run([binary("tesserad"), good], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("no positional arguments", p.stderr)
+
     def test_missing_named_config_fails(self):
         p = subprocess.run([binary("tesserad"), "--config", "/nonexistent/tesserad.conf"], capture_output=True,
                            text=True)

@@ -14,11 +14,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TESSERA_BUILD_DIR") or os.path.join(REPO, "build")
+
+LISTEN_FDS_EXEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listen_fds_exec.py")
 
 NOBODY = 65534
 START_TIMEOUT = 30.0   # generous for sanitizer builds on a loaded 2-core machine
@@ -203,9 +206,11 @@ class Tessera:
             raise TesseraError("dbus-daemon did not start; see " + os.path.join(self.dir, "dbus.log"))
         self.bus_address = line
 
-    def start_daemon(self, extra_args=(), env=None, output=None):
+    def start_daemon(self, extra_args=(), env=None, output=None, listen_fds=None):
         """Starts tesserad and waits for READY=1 on a notify socket. Its log
-        goes to tesserad.log, or to the file object `output`."""
+        goes to tesserad.log, or to the file object `output`. listen_fds,
+        a list of (name, socket), are handed over as systemd hands over
+        socket units' sockets (name None: no FileDescriptorName=)."""
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
         notify_path = os.path.join(self.dir, "notify.sock")
@@ -220,12 +225,18 @@ class Tessera:
             # A session of its own: a Ctrl-C in the terminal reaches only us,
             # and we stop the daemon in order.
             argv = [binary("tesserad"), "--config", self.config_path, "--log-target", "console", *extra_args]
+            pass_fds = ()
+            if listen_fds:
+                # The launcher execs too: the pid is tesserad's, as LISTEN_PID says.
+                argv = [sys.executable, LISTEN_FDS_EXEC, *(f"{name or '-'}={s.fileno()}" for name, s in listen_fds),
+                        "--", *argv]
+                pass_fds = tuple(s.fileno() for _, s in listen_fds)
             if self.nofile:
                 # prlimit sets the limit and execs: the pid is tesserad's.
                 argv = ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *argv]
             self.daemon = subprocess.Popen(
                 argv,
-                env=daemon_env, stdout=log, stderr=log, start_new_session=True)
+                env=daemon_env, stdout=log, stderr=log, start_new_session=True, pass_fds=pass_fds)
             if not output:
                 log.close()
             self.wait_ready(notify)

@@ -26,15 +26,15 @@ static ApplicationRecord *make_app(Store *s, const TenantRecord *t, const char *
         return ret;
 }
 
-static int64_t make_session(Store *s, const TenantRecord *t, const UserRecord *u, const char *sid) {
-        OidcSession sess = { .tenant_id = t->id, .user_id = u->id, .auth_time_usec = 1, .expires_usec = INT64_MAX };
+static int64_t make_sso_session(Store *s, const TenantRecord *t, const UserRecord *u, const char *sid) {
+        SsoSession sess = { .tenant_id = t->id, .user_id = u->id, .auth_time_usec = 1, .expires_usec = INT64_MAX };
         uint8_t cookie[TOKEN_DIGEST_SIZE];
         int64_t id = 0;
 
         snprintf(sess.sid, sizeof(sess.sid), "%s", sid);
         snprintf(sess.amr, sizeof(sess.amr), "pwd");
         token_digest(sid, cookie);
-        ck_assert_int_eq(store_session_create(s, &sess, cookie, &id), 0);
+        ck_assert_int_eq(store_sso_session_create(s, &sess, cookie, &id), 0);
         return id;
 }
 
@@ -74,7 +74,7 @@ START_TEST(test_code_single_use) {
         _cleanup_(application_record_unrefp) ApplicationRecord *a = make_app(s, t, "web");
         AuthorizationCode c = {
                 .application_id = a->id,
-                .session_id = make_session(s, t, u, "sid1"),
+                .session_id = make_sso_session(s, t, u, "sid1"),
                 .redirect_uri = (char *) "https://app.example/cb",
                 .scope = (char *) "openid",
                 .code_challenge = (char *) "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
@@ -106,7 +106,7 @@ START_TEST(test_refresh_rotation_and_revocation) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", &test_default_range);
         _cleanup_(user_record_unrefp) UserRecord *u = test_user(s, t, "alice");
         _cleanup_(application_record_unrefp) ApplicationRecord *a = make_app(s, t, "web");
-        int64_t session = make_session(s, t, u, "sid1"), id1, id2;
+        int64_t session = make_sso_session(s, t, u, "sid1"), id1, id2;
         RefreshToken rt = {
                 .family = "fam",
                 .application_id = a->id,
@@ -140,7 +140,7 @@ START_TEST(test_refresh_rotation_and_revocation) {
         snprintf(rt.family, sizeof(rt.family), "fam2");
         ck_assert_int_eq(store_refresh_create(s, &rt, NULL), 0);
         ck_assert_int_eq(store_token_revoked(s, t->id, "some-jti", "sid1"), 0);
-        ck_assert_int_eq(store_session_revoke(s, t->id, session, 30), 0);
+        ck_assert_int_eq(store_sso_session_revoke(s, t->id, session, 30), 0);
         ck_assert_int_eq(store_token_revoked(s, t->id, "some-jti", "sid1"), 1);
         ck_assert_int_eq(store_refresh_get(s, t->id, rt.digest, &got), 0);
         ck_assert_int_eq(got.revoked_usec, 30);
@@ -179,7 +179,7 @@ START_TEST(test_tenant_isolation) {
                                                  *gus = test_user(s, globex, "gus");
         _cleanup_(application_record_unrefp) ApplicationRecord *web = make_app(s, acme, "web"),
                                                                *gweb = make_app(s, globex, "gweb");
-        int64_t session = make_session(s, acme, alice, "acme-sid"), id;
+        int64_t session = make_sso_session(s, acme, alice, "acme-sid"), id;
         uint8_t cookie[TOKEN_DIGEST_SIZE];
         AuthorizationCode c = {
                 .application_id = web->id,
@@ -199,7 +199,7 @@ START_TEST(test_tenant_isolation) {
                 .idle_expires_usec = INT64_MAX,
                 .absolute_expires_usec = INT64_MAX,
         }, got = {};
-        OidcSession sess;
+        SsoSession sess;
         char *scope = NULL;
 
         token_digest("the-code", c.digest);
@@ -218,16 +218,16 @@ START_TEST(test_tenant_isolation) {
         refresh_token_done(&got);
 
         token_digest("acme-sid", cookie);
-        ck_assert_int_eq(store_session_get_by_cookie(s, globex->id, cookie, &sess), -ENOENT);
-        ck_assert_int_eq(store_session_get_by_id(s, globex->id, session, &sess), -ENOENT);
-        ck_assert_int_eq(store_session_get_by_sid(s, globex->id, "acme-sid", &sess), -ENOENT);
-        ck_assert_int_eq(store_session_get_by_sid(s, acme->id, "acme-sid", &sess), 0);
+        ck_assert_int_eq(store_sso_session_get_by_cookie(s, globex->id, cookie, &sess), -ENOENT);
+        ck_assert_int_eq(store_sso_session_get_by_id(s, globex->id, session, &sess), -ENOENT);
+        ck_assert_int_eq(store_sso_session_get_by_sid(s, globex->id, "acme-sid", &sess), -ENOENT);
+        ck_assert_int_eq(store_sso_session_get_by_sid(s, acme->id, "acme-sid", &sess), 0);
         /* A sid of another tenant is no live session here: fail closed. */
         ck_assert_int_eq(store_token_revoked(s, globex->id, "jti", "acme-sid"), 1);
         ck_assert_int_eq(store_token_revoked(s, acme->id, "jti", "acme-sid"), 0);
         /* Revoking in the wrong tenant does nothing. */
-        ck_assert_int_eq(store_session_revoke(s, globex->id, session, 5), 0);
-        ck_assert_int_eq(store_session_get_by_id(s, acme->id, session, &sess), 0);
+        ck_assert_int_eq(store_sso_session_revoke(s, globex->id, session, 5), 0);
+        ck_assert_int_eq(store_sso_session_get_by_id(s, acme->id, session, &sess), 0);
         ck_assert_int_eq(sess.revoked_usec, 0);
         ck_assert_int_eq(store_refresh_get(s, acme->id, rt.digest, &got), 0);
         ck_assert_int_eq(got.revoked_usec, 0);
@@ -301,7 +301,7 @@ START_TEST(test_batch_writer) {
         u = test_user(s, t, "alice");
         a = make_app(s, t, "web");
         c.application_id = a->id;
-        c.session_id = make_session(s, t, u, "sid");
+        c.session_id = make_sso_session(s, t, u, "sid");
         token_digest("code", c.digest);
         ck_assert_int_eq(store_code_create(s, &c), 0);
 

@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-
-/* Flat JSON objects written straight to text: the token path and userinfo
- * answer thousands of times a second, and building a jansson tree only to
- * serialize it at once cost more than the rest of the request's JSON work.
- * Keys are ours (constants); values are escaped. */
+#include "json-text.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#include "http-internal.h"
+#include "macro.h"
 #include "names.h"
 
 static void json_text_put(JsonText *j, const char *s, size_t n) {

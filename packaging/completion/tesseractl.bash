@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# bash completion for tesseractl(1): objects, verbs, options and their
+# values, and the names of tenants (asked of tesserad, when it answers).
+# tests/package/test_completion.py checks these lists against
+# "tesseractl OBJECT VERB --help".
+
+_tesseractl_verbs() {
+        case $1 in
+                tenant)  echo "create list show set delete" ;;
+                user)    echo "add list show set passwd lock unlock disable enable delete totp" ;;
+                group)   echo "add list show set delete add-member remove-member" ;;
+                session) echo "list" ;;
+                audit)   echo "list" ;;
+                app)     echo "create list show delete rotate-secret" ;;
+                key)     echo "rotate list" ;;
+                mail)    echo "test" ;;
+        esac
+}
+
+# Options of one verb besides the common ones (--tenant --json --help).
+_tesseractl_verb_options() {
+        case "$1 $2" in
+                "tenant create"|"tenant set")
+                        echo "--display-name=" ;;
+                "user add")
+                        echo "--real-name= --email= --email-verified= --home= --shell= --role= --uid= --password --password-stdin" ;;
+                "user set")
+                        echo "--real-name= --email= --email-verified= --home= --shell= --role=" ;;
+                "user passwd")
+                        echo "--password-stdin" ;;
+                "group add")
+                        echo "--gid= --description=" ;;
+                "group set")
+                        echo "--description=" ;;
+                "session list")
+                        echo "--open --limit=" ;;
+                "audit list")
+                        echo "--target= --action= --limit= --after=" ;;
+                "app create")
+                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --grant= --scope= --signing-alg=" ;;
+        esac
+}
+
+# Tenants' slugs from tesserad; nothing when it doesn't answer in time.
+_tesseractl_tenants() {
+        timeout 2 tesseractl --json tenant list 2>/dev/null | grep -o '"slug": *"[a-z0-9-]*"' | sed 's/.*"\([a-z0-9-]*\)"$/\1/'
+}
+
+_tesseractl() {
+        local cur prev words cword split
+        # -s: "--opt=VALUE" arrives as prev=--opt, cur=VALUE, split=true.
+        _init_completion -s || return
+
+        # The object and verb: the first two words that are no option (nor
+        # the value of a global --tenant given apart).
+        local i object="" verb="" sub="" nargs=0
+        for ((i = 1; i < cword; i++)); do
+                case ${words[i]} in
+                        --tenant) ((i++)); continue ;;
+                        -*) continue ;;
+                esac
+                if [[ -z $object ]]; then object=${words[i]}
+                elif [[ -z $verb ]]; then verb=${words[i]}
+                elif [[ -z $sub ]]; then sub=${words[i]}; ((nargs++))
+                else ((nargs++))
+                fi
+        done
+
+        # Values of options, given as --opt=VALUE or --opt VALUE.
+        local opt="" value=$cur
+        if [[ $split == true ]]; then
+                opt=$prev
+        elif [[ $prev == --* ]]; then
+                case $prev in
+                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home) opt=$prev ;;
+                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri)
+                                return ;;
+                esac
+        fi
+        case $opt in
+                --tenant)         COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$value")); return ;;
+                --role)           COMPREPLY=($(compgen -W "member admin owner" -- "$value")); return ;;
+                --email-verified) COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
+                --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
+                --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access" -- "$value")); return ;;
+                --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
+                --shell)          COMPREPLY=($(compgen -W "$(grep -v '^#' /etc/shells 2>/dev/null)" -- "$value")); return ;;
+                --home)           COMPREPLY=($(compgen -d -- "$value")); return ;;
+        esac
+
+        if [[ -z $object ]]; then
+                if [[ $cur == -* ]]; then
+                        COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
+                else
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail" -- "$cur"))
+                fi
+        elif [[ -z $verb ]]; then
+                COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
+        elif [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "$(_tesseractl_verb_options "$object" "$verb") --tenant= --json --help" -- "$cur"))
+        elif [[ "$object $verb" == "user totp" && -z $sub ]]; then
+                COMPREPLY=($(compgen -W "enroll confirm disable backup-codes" -- "$cur"))
+        elif [[ $object == tenant && $verb != create && $verb != list && $nargs -eq 0 ]]; then
+                COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$cur"))
+        fi
+        # An option that takes a value: no space after its '='.
+        if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+                compopt -o nospace 2>/dev/null
+        fi
+}
+complete -F _tesseractl tesseractl
