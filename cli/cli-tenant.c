@@ -433,7 +433,7 @@ const Verb tenant_verbs[] = {
         { "tenant", "set", "SLUG [--display-name NAME] [SETTINGS]", "Change a tenant's display name and settings.",
           tenant_set,
           "      --display-name=NAME        The new display name\n"
-          "      --open-signup=BOOL         Anyone may create an account (the sign-up API)\n"
+          "      --open-signup=BOOL         Anyone may create an account (no sign-up page yet)\n"
           "      --password-min-length=N    Least number of characters of a new password (8-128)\n"
           "      --password-dictionary-check=BOOL\n"
           "                                 Refuse passwords based on dictionary words (cracklib)\n"
@@ -442,6 +442,7 @@ const Verb tenant_verbs[] = {
           "      --password-max-repeat=N    Most times the same character in a row (0: any)\n"
           "      --password-user-check=BOOL Refuse passwords with the user's name or e-mail in them\n"
           "      --mfa-required=WHO         Who must use a second factor: none, admins, everyone\n"
+          "                                 (recorded, not yet enforced at sign-in)\n"
           "      --session-lifetime=TIME    A browser sign-in (90, 30min, 12h, 7d), at most [oidc]'s\n"
           "      --refresh-idle-lifetime=TIME, --refresh-absolute-lifetime=TIME\n"
           "                                 Refresh tokens: unused, and in all; at most [oidc]'s\n"
