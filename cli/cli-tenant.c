@@ -444,8 +444,11 @@ const Verb tenant_verbs[] = {
           "      --mfa-required=WHO         Who must use a second factor: none, admins, everyone\n"
           "                                 (recorded, not yet enforced at sign-in)\n"
           "      --session-lifetime=TIME    A browser sign-in (90, 30min, 12h, 7d), at most [oidc]'s\n"
-          "      --refresh-idle-lifetime=TIME, --refresh-absolute-lifetime=TIME\n"
-          "                                 Refresh tokens: unused, and in all; at most [oidc]'s\n"
+          "      --refresh-idle-lifetime=TIME\n"
+          "                                 A refresh token unused, at most [oidc]'s\n"
+          "      --refresh-absolute-lifetime=TIME\n"
+          "                                 A refresh token's lineage from the sign-in, at most\n"
+          "                                 [oidc]'s\n"
           "Each setting takes 'default' to follow the site's default (tesserad.conf) again." },
         { "tenant", "delete", "SLUG", "Delete a tenant that has no users or groups left.", tenant_delete, NULL },
         {},
