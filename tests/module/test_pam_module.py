@@ -487,6 +487,26 @@ class PamModuleTest(unittest.TestCase):
                        error=AUTHTOK_ERR)
         self.assertIn("must not be the user name", p.stdout + p.stderr)
 
+    def test_password_policy_of_the_tenant(self):
+        # The tenant's own policy (tesseractl tenant set), its reason shown
+        # to the user by the module.
+        require_root(self)
+        uid = self.user("penny")
+        self.t.ctl("tenant", "set", "acme", "--password-min-length", "16", check=True)
+        self.addCleanup(self.t.ctl, "tenant", "set", "acme", "--password-min-length", "default", check=True)
+        for bad, reason in (("ab3#Kd9!xQ2mZ7", "at least 16 characters"), ("responsibilities", "dictionary")):
+            with self.subTest(new_password=bad):
+                p = self.fails("plain", "penny", "chauthtok", uid=uid, input=f"{PASSWORD}\n{bad}\n{bad}\n",
+                               error=AUTHTOK_ERR)
+                self.assertIn(reason, p.stdout + p.stderr)
+        # Root, who needs no current password, is held to it too.
+        p = self.fails("plain", "penny", "chauthtok", input="ab3#Kd9!xQ2mZ7\nab3#Kd9!xQ2mZ7\n", error=AUTHTOK_ERR)
+        self.assertIn("at least 16 characters", p.stdout + p.stderr)
+        self.pamtester("plain", "penny", "authenticate", input=PASSWORD + "\n")
+        strong = "ab3#Kd9!xQ2mZ7-Lw5"
+        self.pamtester("plain", "penny", "chauthtok", uid=uid, input=f"{PASSWORD}\n{strong}\n{strong}\n")
+        self.pamtester("plain", "penny", "authenticate", input=strong + "\n")
+
     def test_password_change_by_root(self):
         self.user("rita")
         p = self.pamtester("plain", "rita", "chauthtok", input="brand new secret\nbrand new secret\n")
