@@ -291,6 +291,43 @@ static int parse_pam_totp(const char *value, void *field) {
         return 0;
 }
 
+static int parse_mfa_required(const char *value, void *field) {
+        MfaRequired m = mfa_required_from_string(value);
+
+        if (m < 0)
+                return -EINVAL;
+        *(MfaRequired *) field = m;
+        return 0;
+}
+
+/* The site's password policy, in the bounds a tenant's own must keep. */
+static int parse_password_min_length(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < PASSWORD_MIN_LENGTH_LOWEST || v > PASSWORD_MIN_LENGTH_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
+static int parse_password_min_classes(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > PASSWORD_MIN_CLASSES_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
+static int parse_password_max_repeat(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > PASSWORD_MAX_REPEAT_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
 static int parse_timeout(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
@@ -514,12 +551,20 @@ static const ConfigKey config_keys[] = {
         KEY("users", "home_template", parse_home_template, home_template),
         KEY("passwords", "hash_method", parse_hash_method, hash_prefix),
         KEY("passwords", "hash_cost", parse_ulong, hash_cost),
+        KEY("passwords", "min_length", parse_password_min_length, password_min_length),
+        KEY("passwords", "dictionary_check", parse_bool, password_dictionary_check),
+        KEY("passwords", "dictionary", parse_optional_path, password_dictionary),
+        KEY("passwords", "min_classes", parse_password_min_classes, password_min_classes),
+        KEY("passwords", "max_repeat", parse_password_max_repeat, password_max_repeat),
+        KEY("passwords", "user_check", parse_bool, password_user_check),
         KEY("auth", "key_file", parse_optional_path, key_file),
         KEY("auth", "lockout_failures", parse_unsigned, lockout_failures),
         KEY("auth", "lockout_interval", parse_seconds, lockout_interval),
         KEY("auth", "lockout_time", parse_seconds, lockout_time),
         KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
         KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("auth", "open_signup", parse_bool, open_signup),
+        KEY("auth", "mfa_required", parse_mfa_required, mfa_required),
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
@@ -708,6 +753,18 @@ static int config_defaults(Config **ret) {
         c->lockout_time = 60;
         c->lockout_max_time = 3600;
         c->totp_window = 1;
+        /* Nobody signs up on an installed system unless its administrator
+         * says so. */
+        c->open_signup = false;
+        c->mfa_required = MFA_REQUIRED_NONE;
+        /* Debian's pam_pwquality: 8 characters, cracklib's dictionary,
+         * not the user's name; no classes asked, which push people to
+         * "Password1!" rather than to long passphrases (NIST SP 800-63B). */
+        c->password_min_length = 8;
+        c->password_dictionary_check = true;
+        c->password_min_classes = 0;
+        c->password_max_repeat = 0;
+        c->password_user_check = true;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
         c->pam_totp = CONFIG_TOTP_REQUIRED;
@@ -813,6 +870,12 @@ static int config_verify(const Config *c) {
                 if (c->default_tenant && streq(*t, c->default_tenant))
                         return log_error_errno(-EINVAL, "%s: tenant '%s' is both the default and in [host] tenants.",
                                                c->path, *t);
+        {
+                TesseraError e = {};
+
+                if (tenant_settings_validate_site(c, &e) < 0)
+                        return log_error_errno(-EINVAL, "%s: %s", c->path, tessera_error_message(&e));
+        }
         return 0;
 }
 
@@ -897,6 +960,7 @@ Config *config_free(Config *c) {
         free(c->default_shell);
         free(c->home_template);
         free(c->hash_prefix);
+        free(c->password_dictionary);
         free(c->key_file);
         free(c->http_listen);
         free(c->http_public_url);

@@ -10,6 +10,7 @@
 
 #include "address-range.h"
 #include "store-config.h"
+#include "tenant-settings.h"
 
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
 
@@ -57,6 +58,14 @@ typedef struct Config {
         /* [passwords] */
         char *hash_prefix;            /* "$y$" yescrypt, "$2b$" bcrypt, "$6$" sha512crypt */
         unsigned long hash_cost;      /* 0: libxcrypt's default for the method */
+        /* The password policy of tenants that don't set their own
+         * (tenant-settings.h, password-policy.h). */
+        uint32_t password_min_length;
+        bool password_dictionary_check;
+        uint32_t password_min_classes;
+        uint32_t password_max_repeat;
+        bool password_user_check;
+        char *password_dictionary;    /* cracklib's dictionary; NULL: its default */
 
         /* [auth]: shared by every channel that authenticates (PAM, HTTP, D-Bus) */
         char *key_file;               /* NULL: secret.key in the state directory */
@@ -65,6 +74,9 @@ typedef struct Config {
         unsigned lockout_time;        /* s: the first lock; each further one doubles it */
         unsigned lockout_max_time;    /* s: the longest a lock grows to */
         unsigned totp_window;         /* time steps accepted either side of now */
+        /* For tenants that don't set their own (tenant-settings.h). */
+        bool open_signup;
+        MfaRequired mfa_required;
 
         /* [pam] */
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */
@@ -87,7 +99,8 @@ typedef struct Config {
         unsigned http_request_timeout; /* s from accept (or the last reply) to a whole request */
         unsigned http_timeout;        /* seconds a connection may idle */
 
-        /* [oidc], lifetimes in seconds */
+        /* [oidc], lifetimes in seconds; session_lifetime and the refresh
+         * lifetimes are the defaults and the maxima of tenants' own. */
         unsigned oidc_access_token_lifetime;
         unsigned oidc_id_token_lifetime;
         unsigned oidc_code_lifetime;           /* at most 60 */

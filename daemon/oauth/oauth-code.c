@@ -149,7 +149,7 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                               const AuthorizationCode *code, const SsoSession *sess, const UserRecord *user,
                               int64_t now, OAuthTokenSpec *t) {
         _cleanup_(erase_and_freep) char *access = NULL, *id_token = NULL, *refresh = NULL;
-        const Config *cfg = ctx->manager->config;
+        TenantSettings settings;
         int r;
 
         *t = (OAuthTokenSpec) {
@@ -174,6 +174,8 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                 r = token_random_hex(16, c->family, 33);
                 if (r < 0)
                         return r;
+                /* The tenant's refresh lifetimes, at most the site's. */
+                oauth_context_settings(ctx, &settings);
                 c->refresh = (RefreshToken) {
                         .application_id = app->id,
                         .session_id = sess->id,
@@ -181,8 +183,8 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                         .scope = strdup(code->scope),
                         .auth_time_usec = sess->auth_time_usec,
                         .created_usec = now,
-                        .idle_expires_usec = now + (int64_t) cfg->oidc_refresh_idle_lifetime * USEC_PER_SEC,
-                        .absolute_expires_usec = now + (int64_t) cfg->oidc_refresh_absolute_lifetime * USEC_PER_SEC,
+                        .idle_expires_usec = now + (int64_t) settings.refresh_idle_lifetime * USEC_PER_SEC,
+                        .absolute_expires_usec = now + (int64_t) settings.refresh_absolute_lifetime * USEC_PER_SEC,
                 };
                 if (!c->refresh.scope)
                         return -ENOMEM;

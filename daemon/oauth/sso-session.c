@@ -12,17 +12,20 @@ int sso_session_start(OAuthContext *ctx, const Principal *caller, const UserReco
                       char **ret_cookie, SsoSession *ret) {
         _cleanup_(erase_and_freep) char *cookie = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        const Config *cfg = ctx->manager->config;
         uint8_t digest[TOKEN_DIGEST_SIZE];
         int64_t now = now_realtime_usec();
         SsoSession sess = {
                 .tenant_id = ctx->tenant->id,
                 .user_id = u->id,
                 .auth_time_usec = now,
-                .expires_usec = now + (int64_t) cfg->oidc_session_lifetime * USEC_PER_SEC,
         };
         Principal user = principal_user(caller->channel, u, caller->remote);
+        TenantSettings settings;
         int r;
+
+        /* The tenant's session lifetime, at most the site's. */
+        oauth_context_settings(ctx, &settings);
+        sess.expires_usec = now + (int64_t) settings.session_lifetime * USEC_PER_SEC;
 
         snprintf(sess.amr, sizeof(sess.amr), "%s", amr);
         r = token_random_hex(16, sess.sid, sizeof(sess.sid));

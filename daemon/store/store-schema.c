@@ -244,6 +244,26 @@ static const char *const migrations[] = {
         "  finished_usec INTEGER NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
+
+        /* 6 -> 7: a tenant's settings (tenant-settings.h), a row of typed
+         * columns, one per setting. NULL is the site's default from
+         * tesserad.conf, so that a tenant follows the site where it chose
+         * nothing; a tenant without a row chose nothing at all (every
+         * tenant before this version). The row goes with its tenant. */
+        "CREATE TABLE tenant_settings ("
+        "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  open_signup INTEGER CHECK (open_signup IN (0, 1)),"
+        "  password_min_length INTEGER CHECK (password_min_length > 0),"
+        "  password_dictionary_check INTEGER CHECK (password_dictionary_check IN (0, 1)),"
+        "  password_min_classes INTEGER CHECK (password_min_classes BETWEEN 0 AND 4),"
+        "  password_max_repeat INTEGER CHECK (password_max_repeat >= 0),"
+        "  password_user_check INTEGER CHECK (password_user_check IN (0, 1)),"
+        "  mfa_required TEXT CHECK (mfa_required IN ('none', 'admins', 'everyone')),"
+        "  session_lifetime INTEGER CHECK (session_lifetime > 0),"
+        "  refresh_idle_lifetime INTEGER CHECK (refresh_idle_lifetime > 0),"
+        "  refresh_absolute_lifetime INTEGER CHECK (refresh_absolute_lifetime > 0),"
+        "  changed_usec INTEGER NOT NULL"
+        ");",
 };
 
 int store_latest_schema_version(void) {
