@@ -406,7 +406,11 @@ int store_refresh_family_list_user(Store *s, int64_t tenant_id, int64_t user_id,
                 "(SELECT MIN(f.created_usec) FROM refresh_tokens f WHERE f.family = r.family), r.created_usec, "
                 "r.idle_expires_usec, r.absolute_expires_usec "
                 "FROM refresh_tokens r JOIN applications a ON a.id = r.application_id "
-                "WHERE r.user_id = ?2 AND a.tenant_id = ?1 AND r.rotated_usec = 0 AND r.revoked_usec = 0 "
+                /* Every refresh token is issued within an SSO session (a
+                 * code's, then its rotations'): the user's are found
+                 * through the indexes of their sessions. */
+                "WHERE r.session_id IN (SELECT id FROM oidc_sessions WHERE user_id = ?2 AND tenant_id = ?1) "
+                "AND r.user_id = ?2 AND a.tenant_id = ?1 AND r.rotated_usec = 0 AND r.revoked_usec = 0 "
                 "AND r.idle_expires_usec > ?3 AND r.absolute_expires_usec > ?3 ORDER BY r.id DESC LIMIT ?4";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         RefreshFamily *list = NULL;

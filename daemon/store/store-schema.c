@@ -244,10 +244,6 @@ static const char *const migrations[] = {
         "  finished_usec INTEGER NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
-
-        /* 6 -> 7: a user lists their own sign-ins (account-sessions.h):
-         * the refresh tokens of one user, found without walking them all. */
-        "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);",
 };
 
 int store_latest_schema_version(void) {
