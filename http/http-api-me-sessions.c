@@ -75,11 +75,8 @@ void api_handle_me_sessions_revoke_others(HttpRequest *req) {
         unsigned n = 0;
         int r;
 
-        if (req->body_size > 0) {
-                http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown_field", NULL,
-                                 "This takes no body.");
+        if (api_me_no_body(req) < 0)
                 return;
-        }
         r = http_request_principal(req, &p);
         if (r >= 0)
                 r = account_sessions_revoke_others(req->manager, http_store(req), p, req->target.user,
@@ -112,11 +109,8 @@ void api_handle_me_session_extend(HttpRequest *req) {
         TesseraError e = {};
         int r;
 
-        if (req->body_size > 0) {
-                http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "unknown_field", NULL,
-                                 "This takes no body.");
+        if (api_me_no_body(req) < 0)
                 return;
-        }
         r = http_request_principal(req, &p);
         if (r >= 0)
                 r = account_session_extend(req->manager, http_store(req), p, req->target.user, id, api_me_sid(req),

@@ -11,19 +11,6 @@
 #include "http-handlers.h"
 #include "http-qr-svg.h"
 
-/* The routes that take no parameters take no body, or an empty object:
- * anything in it is a field they do not know. */
-static const JsonField no_fields[] = { {} };
-static const JsonSchema no_schema = { no_fields, 0 };
-
-static int no_body(HttpRequest *req) {
-        char dummy;
-
-        if (req->body_size == 0)
-                return 0;
-        return http_json_body(req, &no_schema, &dummy);
-}
-
 typedef struct CodeBody {
         char *code;
 } CodeBody;
@@ -83,7 +70,7 @@ void api_handle_me_totp_begin(HttpRequest *req) {
         TesseraError e = {};
         int r;
 
-        if (no_body(req) < 0)
+        if (api_me_no_body(req) < 0)
                 return;
         r = http_request_principal(req, &p);
         if (r >= 0)

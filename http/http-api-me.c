@@ -16,6 +16,19 @@ const char *api_me_sid(HttpRequest *req) {
         return req->auth ? json_string_value(json_object_get(req->auth->claims, "sid")) : NULL;
 }
 
+/* The routes that take no parameters take no body, or an empty object:
+ * anything in it is a field they do not know. */
+static const JsonField no_fields[] = { {} };
+static const JsonSchema no_schema = { no_fields, 0 };
+
+int api_me_no_body(HttpRequest *req) {
+        char dummy;
+
+        if (req->body_size == 0)
+                return 0;
+        return http_json_body(req, &no_schema, &dummy);
+}
+
 /* The record's version for If-Match: it changes with every write. */
 static void etag_of(const UserRecord *u, char buf[static 40]) {
         snprintf(buf, 40, "\"%" PRIi64 "\"", u->changed_usec);

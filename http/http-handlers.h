@@ -40,5 +40,8 @@ void api_handle_me_sessions(HttpRequest *req);
 void api_handle_me_sessions_revoke_others(HttpRequest *req);
 void api_handle_me_session_revoke(HttpRequest *req);
 void api_handle_me_session_extend(HttpRequest *req);
+/* For the routes without parameters: no body, or {} (application/json);
+ * anything else is refused in the envelope (< 0, replied). */
+int api_me_no_body(HttpRequest *req);
 /* The sid of the request's access token (its SSO session), or NULL. */
 const char *api_me_sid(HttpRequest *req);

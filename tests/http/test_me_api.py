@@ -531,8 +531,12 @@ class MeApiTest(MeHelpers, unittest.TestCase):
         self.assertEnvelope(self.api("GET", "", token=a3["access_token"]), 401, "invalid_token")
         listed = json.loads(self.t.ctl("--json", "session", "list", "alice@acme", "--open", check=True).stdout)
         self.assertEqual(listed, [])
-        self.assertEnvelope(self.api("POST", "/sessions/revoke-others", token=a2["access_token"], raw="{}"), 422,
-                            "unknown_field")
+        self.assertEnvelope(self.api("POST", "/sessions/revoke-others", token=a2["access_token"], raw='{"all": 1}'),
+                            422, "unknown_field")
+        self.assertEnvelope(self.api("POST", "/sessions/revoke-others", token=a2["access_token"], raw="[1"), 400,
+                            "malformed_json")
+        r = self.api("POST", "/sessions/revoke-others", token=a2["access_token"], raw="{}")
+        self.assertEqual((r.status, r.json), (200, {"revoked": 0}))
         # Bob's session was not touched.
         self.assertEqual(self.api("GET", "", token=bob["access_token"]).status, 200)
 
