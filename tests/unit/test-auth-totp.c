@@ -239,7 +239,8 @@ START_TEST(test_admin_for_themself) {
 
         /* Alice's, as her administrator: no code of hers needed. */
         erase_and_free(b32);
-        b32 = NULL;
+        erase_and_free(uri);
+        b32 = uri = NULL;
         ck_assert_int_eq(auth_totp_begin(m, m->store, &test_admin, alice, &b32, &uri, &e), 0);
         seed_of(b32, seed);
         code_at(seed, 0, code);
