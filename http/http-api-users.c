@@ -9,7 +9,7 @@
 
 /* A user as the API shows it. The e-mail address is personal data: only for
  * those the policy lets read it (user.read-private), as on D-Bus. */
-static json_t *user_json(const UserRecord *u, bool private) {
+json_t *api_user_json(const UserRecord *u, bool private) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}",
                               "name", u->name,
                               "tenant", u->tenant,
@@ -44,6 +44,6 @@ void api_handle_user_get(HttpRequest *req) {
                 http_reply_internal_error(req, r);
                 return;
         }
-        http_reply_json(req, MHD_HTTP_OK, user_json(u, policy_check(p, POLICY_USER_READ_PRIVATE, &t) == 0));
+        http_reply_json(req, MHD_HTTP_OK, api_user_json(u, policy_check(p, POLICY_USER_READ_PRIVATE, &t) == 0));
         http_reply_no_store(req);
 }

@@ -24,12 +24,10 @@ static const HttpErrorMap errors[] = {
         { EKEYEXPIRED, MHD_HTTP_FORBIDDEN, "account_expired", "The account has expired." },
         { ENOTEMPTY, MHD_HTTP_CONFLICT, "not_empty", "It still holds something; empty it first." },
         { ENOSPC, MHD_HTTP_CONFLICT, "id_range_exhausted", "The tenant's range of Unix IDs is used up." },
+        { EOPNOTSUPP, MHD_HTTP_CONFLICT, "not_supported", "This cannot be done to it." },
         { ESTALE, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed",
           "The record changed since it was read (If-Match); read it again." },
 
-        /* Something this tesserad was not set up for (no mail relay). */
-        { EOPNOTSUPP, MHD_HTTP_SERVICE_UNAVAILABLE, "not_configured", "This tesserad is not configured for that.", 0,
-          true },
         /* Ours, not the client's: the same request may work later. */
         { EBUSY, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "tesserad is busy or shutting down; try again.", 1, true },
         { EAGAIN, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "tesserad is busy or shutting down; try again.", 1,

@@ -35,6 +35,25 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+
+        /* The signed-in user's own account: the policy's target is the
+         * principal's own user (.self). */
+#define ME "/api/v1/tenants/{tenant}/me"
+        { "GET", ME, POLICY_ME_READ, api_handle_me_get, .self = true },
+        { "PATCH", ME, POLICY_ME_UPDATE, api_handle_me_update, .self = true },
+        { "POST", ME "/password", POLICY_ME_PASSWORD, api_handle_me_password, .self = true },
+        { "GET", ME "/totp", POLICY_ME_READ, api_handle_me_totp_get, .self = true },
+        { "POST", ME "/totp", POLICY_ME_TOTP, api_handle_me_totp_begin, .self = true },
+        { "DELETE", ME "/totp", POLICY_ME_TOTP, api_handle_me_totp_remove, .self = true },
+        { "POST", ME "/totp/confirm", POLICY_ME_TOTP, api_handle_me_totp_confirm, .self = true },
+        { "POST", ME "/backup-codes", POLICY_ME_TOTP, api_handle_me_backup_codes, .self = true },
+        { "GET", ME "/sessions", POLICY_ME_SESSION_LIST, api_handle_me_sessions, .self = true },
+        { "POST", ME "/sessions/revoke-others", POLICY_ME_SESSION_REVOKE, api_handle_me_sessions_revoke_others,
+          .self = true },
+        { "DELETE", ME "/sessions/{session}", POLICY_ME_SESSION_REVOKE, api_handle_me_session_revoke, .self = true },
+        { "POST", ME "/sessions/{session}/extend", POLICY_ME_SESSION_EXTEND, api_handle_me_session_extend,
+          .self = true },
+#undef ME
         {},
 };
 

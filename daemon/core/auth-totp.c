@@ -39,8 +39,15 @@ static int authorize(Store *s, const Principal *a, const UserRecord *u, PolicyAc
         return change_authorize(s, a, action, policy_target_user(u), u->tenant, target, e);
 }
 
+/* Whether a acts on u as an administrator, who needs no code of u's. A
+ * tenant's admin signed in as themself acts as the user: an access token
+ * left somewhere must not be enough to move or remove the second factor of
+ * an account that administers others. */
 static bool administers(const Principal *a, const UserRecord *u) {
         PolicyTarget t = policy_target_user(u);
+
+        if (a->kind == PRINCIPAL_USER && a->user_id == u->id)
+                return false;
         return policy_administers(a, &t);
 }
 

@@ -587,6 +587,7 @@ static const ConfigKey config_keys[] = {
         KEY("oidc", "refresh_absolute_lifetime", parse_lifetime, oidc_refresh_absolute_lifetime),
         KEY("oidc", "refresh_reuse_grace", parse_unsigned, oidc_refresh_reuse_grace),
         KEY("oidc", "session_lifetime", parse_lifetime, oidc_session_lifetime),
+        KEY("oidc", "session_max_lifetime", parse_lifetime, oidc_session_max_lifetime),
         KEY("limits", "address_burst", parse_burst, limit_address_burst),
         KEY("limits", "address_rate", parse_rate, limit_address_interval_usec),
         KEY("limits", "client_burst", parse_burst, limit_client_burst),
@@ -738,6 +739,7 @@ static int config_defaults(Config **ret) {
         c->oidc_refresh_absolute_lifetime = 90 * 24 * 3600;
         c->oidc_refresh_reuse_grace = 10;
         c->oidc_session_lifetime = 12 * 3600;
+        c->oidc_session_max_lifetime = 7 * 24 * 3600;
 
         c->log_level = -1;
         c->max_queued_jobs = 256;

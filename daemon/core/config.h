@@ -108,6 +108,9 @@ typedef struct Config {
         unsigned oidc_refresh_absolute_lifetime;
         unsigned oidc_refresh_reuse_grace;
         unsigned oidc_session_lifetime;
+        /* how far the user may extend an SSO session, counted from the
+         * sign-in (account-sessions.h) */
+        unsigned oidc_session_max_lifetime;
 
         /* [limits]: failed authentications per client address and per
          * client id (limiter.h): burst failures at once, then one per

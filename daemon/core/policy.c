@@ -124,6 +124,21 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .refused = "Only root and %s may close a session of %s." },
         [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
                                 .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        /* The signed-in user's own account: only a tenant's user, for
+         * themself (the door makes the target the principal's own user).
+         * Administrators act on others through the users' routes; keys,
+         * clients and impersonating operators have no "me". */
+#define ME_REFUSED "Only the signed-in user may manage their own account here."
+        [POLICY_ME_READ] = { "me.read", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_UPDATE] = { "me.update", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_PASSWORD] = { "me.change-password", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_TOTP] = { "me.totp", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_LIST] = { "me.session-list", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_REVOKE] = { "me.session-revoke", NULL, TENANT, .member = GRANT_SELF,
+                                       .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_EXTEND] = { "me.session-extend", NULL, TENANT, .member = GRANT_SELF,
+                                       .refused = ME_REFUSED },
+
         /* Mail to any address is the host's to send (and a platform
          * operator's): a tenant's admin or key could spam through it. */
         [POLICY_MAIL_TEST] = { "mail.test", .local = GRANT_ADMIN, .operator_ = GRANT_ANY },
@@ -356,7 +371,8 @@ char *policy_refusal_message(const Principal *p, PolicyAction a, const char *tar
                 case PRINCIPAL_USER:
                 case PRINCIPAL_IMPERSONATION:
                         text = rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."
-                                                              : "This needs an admin or owner of the tenant.";
+                             : rules[a].member == GRANT_SELF ? "Only the signed-in user may do this, for themself."
+                                                             : "This needs an admin or owner of the tenant.";
                         break;
                 default:
                         text = "Not allowed.";

@@ -54,6 +54,15 @@ typedef enum PolicyAction {
         POLICY_SESSION_OPEN,
         POLICY_SESSION_CLOSE,
         POLICY_AUDIT_READ,
+        /* the signed-in user's own account (/api/v1/tenants/{t}/me/...):
+         * a tenant's user acting on themself, nobody else */
+        POLICY_ME_READ,               /* profile, second factor state */
+        POLICY_ME_UPDATE,             /* name, e-mail */
+        POLICY_ME_PASSWORD,           /* change it, proving the current one */
+        POLICY_ME_TOTP,               /* enrol, confirm, remove, backup codes */
+        POLICY_ME_SESSION_LIST,       /* web, application and host sessions */
+        POLICY_ME_SESSION_REVOKE,
+        POLICY_ME_SESSION_EXTEND,
         /* mail: a templated test mail to any address, to check [mail] */
         POLICY_MAIL_TEST,
         /* host logins over the authentication socket: unix_chkpwd's rule */

@@ -245,6 +245,45 @@ int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, c
         return change_user(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, e);
 }
 
+int user_update_profile(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *real_name,
+                        const char *email, UserRecord **ret, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        UserSpec spec = USER_SPEC_INIT;
+        UserRecord changed = *u;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, a, POLICY_ME_UPDATE, policy_target_user(u), u->tenant, target, e);
+        if (r < 0)
+                return r;
+        spec.real_name = real_name;
+        spec.email = email;
+        r = user_spec_validate(&spec, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "me.update", u->tenant, target, e);
+                return r;
+        }
+
+        if (real_name)
+                changed.real_name = (char *) real_name;
+        if (email) {
+                changed.email = email[0] ? (char *) email : NULL;
+                /* A new address has not been proven to be the user's. */
+                if (!u->email || !changed.email || strcasecmp(u->email, changed.email) != 0)
+                        changed.email_verified = false;
+        }
+        r = change_user(m, s, a, POLICY_ME_UPDATE, &changed, true, NULL, e);
+        if (r < 0)
+                return r;
+        if (ret) {
+                r = store_user_get_by_id(s, u->id, ret);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        }
+        return 0;
+}
+
 /* The record is read again inside the transaction: a lock, an edit or
  * another password set while the new one was hashed stays, and the proof
  * of the current password counts only while that password is the one

@@ -109,6 +109,24 @@ typedef struct RefreshToken {
 
 void refresh_token_done(RefreshToken *t);
 
+/* A live refresh family of a user as the user's session list shows it:
+ * one application's sign-in, through its current (last rotated) token. */
+typedef struct RefreshFamily {
+        char family[64];
+        int64_t current_id;       /* the current token's id */
+        int64_t application_id;
+        char *application;        /* its name */
+        char *client_id;
+        int64_t session_id;       /* the SSO session it came from; 0: none */
+        char amr[32];
+        int64_t started_usec;     /* the family's first token */
+        int64_t used_usec;        /* the current token's issue: the last refresh */
+        int64_t idle_expires_usec;
+        int64_t absolute_expires_usec;
+} RefreshFamily;
+
+void refresh_family_array_free(RefreshFamily *a, size_t n);
+
 /* Space-separated lists (scopes, grants) to and from string lists. */
 int strv_split_spaces(const char *s, size_t max_items, char ***ret);
 char *strv_join_spaces(char * const *l);

@@ -206,6 +206,53 @@ START_TEST(test_code_checks_count) {
 }
 END_TEST
 
+/* A tenant's admin signed in as themself acts as the user, not as an
+ * administrator: an access token alone does not move or remove their own
+ * second factor, nor get new backup codes. Others' factors they still
+ * reset without a code. */
+START_TEST(test_admin_for_themself) {
+        _cleanup_(user_record_unrefp) UserRecord *carol = auth_test_user(m, "carol", "pw"),
+                                                 *alice = auth_test_user(m, "alice", "pw");
+        _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL, *b32b = NULL, *urib = NULL;
+        _cleanup_(strv_free_erasep) char **codes = NULL, **more = NULL;
+        Principal as_carol;
+        uint8_t seed[TOTP_SECRET_SIZE];
+        char code[TOTP_DIGITS + 1];
+        TesseraError e = {};
+        TotpStatus st;
+
+        carol->role = USER_ROLE_ADMIN;
+        as_carol = principal_user("http", carol, "192.0.2.7");
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &as_carol, carol, &b32, &uri, &e), 0);
+        seed_of(b32, seed);
+        code_at(seed, 0, code);
+        ck_assert_int_eq(auth_totp_confirm(m, m->store, &as_carol, carol, code, &codes, &e), 0);
+
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &as_carol, carol, &b32b, &urib, &e), -EEXIST);
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, carol, NULL, &e), -EKEYREJECTED);
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &as_carol, carol, NULL, &more, &e), -EKEYREJECTED);
+        ck_assert_int_eq(auth_totp_status(m->store, carol->id, &st), 0);
+        ck_assert(st.enabled);
+        /* With a code, yes. */
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, carol, codes[0], &e), 0);
+
+        /* Alice's, as her administrator: no code of hers needed. */
+        erase_and_free(b32);
+        erase_and_free(uri);
+        b32 = uri = NULL;
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &test_admin, alice, &b32, &uri, &e), 0);
+        seed_of(b32, seed);
+        code_at(seed, 0, code);
+        strv_free_erase(codes);
+        codes = NULL;
+        ck_assert_int_eq(auth_totp_confirm(m, m->store, &test_admin, alice, code, &codes, &e), 0);
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, alice, NULL, &e), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("auth-totp");
         TCase *tc = tcase_create("enrollment");
@@ -214,6 +261,7 @@ int main(void) {
         tcase_add_test(tc, test_self_enrollment);
         tcase_add_test(tc, test_authorization);
         tcase_add_test(tc, test_code_checks_count);
+        tcase_add_test(tc, test_admin_for_themself);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

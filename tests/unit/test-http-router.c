@@ -289,7 +289,7 @@ START_TEST(test_error_map) {
                 { -ESHUTDOWN, 503, "unavailable", 1 },
                 { -EDQUOT, 507, "storage_full", 60 },
                 { -EIO, 503, "storage_unavailable", 10 },
-                { -EOPNOTSUPP, 503, "not_configured", 0 },
+                { -EOPNOTSUPP, 409, "not_supported", 0 },
                 { -ENOSPC, 409, "id_range_exhausted", 0 },
                 { -ERANGE, 422, "out_of_range", 0 },
                 { -ENOTEMPTY, 409, "not_empty", 0 },
