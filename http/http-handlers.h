@@ -24,3 +24,9 @@ void oidc_handle_logout(HttpRequest *req);
 /* The JSON API (http-api-*.c). */
 void api_handle_tenant_get(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);
+void api_handle_signup(HttpRequest *req);
+void api_handle_signin(HttpRequest *req);
+void api_handle_mfa(HttpRequest *req);
+void api_handle_refresh(HttpRequest *req);
+void api_handle_signout(HttpRequest *req);
+void api_handle_session(HttpRequest *req);

@@ -244,6 +244,20 @@ static const char *const migrations[] = {
         "  finished_usec INTEGER NOT NULL DEFAULT 0"
         ");"
         "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
+
+        /* 6 -> 7: the second step of a sign-in on the JSON API
+         * (store-account.h): a right password of a user with TOTP gives a
+         * short-lived token, stored as its digest, that one call with the
+         * code may spend. */
+        "CREATE TABLE mfa_challenges ("
+        "  digest BLOB PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  used_usec INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);",
 };
 
 int store_latest_schema_version(void) {
