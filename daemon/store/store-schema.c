@@ -258,6 +258,13 @@ static const char *const migrations[] = {
         "  used_usec INTEGER NOT NULL DEFAULT 0"
         ") WITHOUT ROWID;"
         "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);",
+
+        /* 7 -> 8: PKCE for confidential clients too (OAuth 2.1), unless
+         * an application opts out. The clients registered before keep
+         * working as they did: they are opted out, explicitly, here; new
+         * ones must ask for it. */
+        "ALTER TABLE applications ADD COLUMN pkce_optional INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE applications SET pkce_optional = 1 WHERE public = 0 AND name <> 'tessera.api';",
 };
 
 int store_latest_schema_version(void) {
