@@ -254,8 +254,16 @@ void api_handle_signup(HttpRequest *req) {
         if (wait > 0) {
                 char seconds[16];
 
-                if (first)
+                /* One event per run of refusals, as for the other limits. */
+                if (first) {
                         http_log(req, LOG_NOTICE, "Too many sign-ups from %s; refusing for %u s.", req->remote, wait);
+                        r = change_audit(s, &caller, "account.signup", NULL, NULL, AUDIT_DENIED,
+                                         "{\"error\":\"rate_limited\",\"limit\":\"signup\"}");
+                        if (r < 0) {
+                                http_reply_internal_error(req, r);
+                                return;
+                        }
+                }
                 snprintf(seconds, sizeof(seconds), "%u", wait);
                 http_reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
                                  json_pack("{s:I}", "retry_after", (json_int_t) wait),

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "change.h"
+#include "metrics-core.h"
 #include "oauth-client.h"
 #include "oauth-refresh.h"
 #include "oauth-token.h"
@@ -150,6 +151,7 @@ int api_session_start(OAuthContext *ctx, const Principal *caller, const UserReco
                 r = store_commit(TAKE_PTR(txn));
         if (r < 0)
                 return r;
+        metrics_token_issued(ctx->manager, METRIC_GRANT_SIGNIN);
 
         *ret = (ApiSession) {
                 .access_token = TAKE_PTR(access),

@@ -186,6 +186,28 @@ class AuthApiTest(Base):
             self.assertEqual(claims["aud"], self.t.issuer("acme"))
             self.assertEqual(jwt_parts(body["session"]["token"])[0]["typ"], "at+jwt")
 
+    def metric(self, name, **labels):
+        text = self.c.get("/metrics").text
+        want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+        for line in text.splitlines():
+            if line.startswith(want + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+    def test_metrics(self):
+        tokens = self.metric("tessera_tokens_issued_total", grant="signin")
+        refreshed = self.metric("tessera_tokens_issued_total", grant="refresh_token")
+        ok = self.metric("tessera_signins_total", channel="http", result="success")
+        failed = self.metric("tessera_signins_total", channel="http", result="failure")
+        sess = self.session_of("carol")
+        self.assertEqual(self.api("POST", "/api/v1/tenants/acme/auth/refresh",
+                                  {"refresh_token": sess["refresh_token"]}).status, 200)
+        self.signin("carol", "wrong password")
+        self.assertEqual(self.metric("tessera_tokens_issued_total", grant="signin"), tokens + 1)
+        self.assertEqual(self.metric("tessera_tokens_issued_total", grant="refresh_token"), refreshed + 1)
+        self.assertEqual(self.metric("tessera_signins_total", channel="http", result="success"), ok + 1)
+        self.assertEqual(self.metric("tessera_signins_total", channel="http", result="failure"), failed + 1)
+
     def test_session(self):
         sess = self.session_of("carol")
         r = self.api("GET", "/api/v1/tenants/acme/auth/session", token=sess["token"])
@@ -433,9 +455,13 @@ class LimitsTest(Base):
             r = self.api("POST", "/api/v1/signup", {"email": f"o{i}@x.example", "password": PASSWORD, "name": "O",
                                                     "organization_name": f"Org {i}"}, c=c)
             self.assertEqual(r.status, 201, r.text)
-        self.assertLimited(self.api("POST", "/api/v1/signup", {"email": "o9@x.example", "password": PASSWORD,
-                                                               "name": "O", "organization_name": "Org 9"}, c=c))
+        before = self.audit("account.signup", "denied")
+        for _ in range(2):
+            self.assertLimited(self.api("POST", "/api/v1/signup", {"email": "o9@x.example", "password": PASSWORD,
+                                                                   "name": "O", "organization_name": "Org 9"}, c=c))
         self.assertEqual(self.t.sqlite("SELECT count(*) FROM tenants WHERE slug = 'org-9'"), [["0"]])
+        # A run of refusals is one event.
+        self.assertEqual(self.audit("account.signup", "denied"), before + 1)
 
 
 class TimingTest(Base):
