@@ -530,12 +530,14 @@ static void refresh_body_done(RefreshBody *b) {
 }
 
 static void reply_refresh_refused(HttpRequest *req, const OAuthError *e) {
-        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, streq(e->error, "invalid_request") ? "invalid_request" : "invalid_grant",
-                         NULL, "%s", e->description);
+        const char *code = streq(e->error, "invalid_request") ? "invalid_request" : "invalid_grant";
+
+        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, code, NULL, "%s", e->description);
 }
 
 static void refresh_done(HttpRequest *req, int result, void *userdata) {
         _cleanup_(oauth_commit_freep) OAuthCommit *c = userdata;
+        Principal caller = http_principal(req, NULL);
         OAuthError e = {};
         char *response = NULL;
         int r;
@@ -547,7 +549,7 @@ static void refresh_done(HttpRequest *req, int result, void *userdata) {
                         return;
                 }
                 /* A reuse: the family and its session are revoked now. */
-                oauth_limit_failed(req->manager, &(Principal) { .remote = req->remote }, NULL);
+                oauth_limit_failed(req->manager, &caller, NULL);
                 reply_refresh_refused(req, &e);
                 return;
         }
@@ -639,6 +641,11 @@ void api_handle_session(HttpRequest *req) {
         claims = a->claims;
         r = store_sso_session_get_by_sid(ctx.oauth.store, ctx.oauth.tenant->id,
                                          json_string_value(json_object_get(claims, "sid")), &sess);
+        if (r == -ENOENT) {
+                /* Gone since the token was checked (its user deleted). */
+                http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_token", NULL, "The session has ended.");
+                return;
+        }
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return;
