@@ -18,7 +18,7 @@ static void setup(void) {
         ck_assert_int_ge(sd_event_new(&m->event), 0);
         ck_assert_int_eq(worker_pool_new(m->event, 1, 4, &m->workers), 0);
         m->config->open_signup = true;
-        (void) auth_test_user(m, "alice", PASSWORD);     /* tenant acme */
+        user_record_unref(auth_test_user(m, "alice", PASSWORD));    /* and tenant acme */
 }
 
 static void teardown(void) {
