@@ -71,7 +71,7 @@ class AuthApiTest(Base):
         t = cls.t
         t.ctl("tenant", "create", "acme", check=True)
         t.ctl("tenant", "create", "globex", check=True)
-        for user in ("alice@acme", "bob@acme", "carol@acme", "dave@globex"):
+        for user in ("alice@acme", "bob@acme", "carol@acme", "frank@acme", "dave@globex"):
             t.ctl("user", "add", user, "--email", user.replace("@", "@mail."), "--real-name", user.split("@")[0].title(),
                   "--password-stdin", input=PASSWORD + "\n", check=True)
         enroll = json.loads(t.ctl("--json", "user", "totp", "enroll", "bob@acme", check=True).stdout)
@@ -234,6 +234,26 @@ class AuthApiTest(Base):
         self.assertEqual(same(wrong), same(unknown_mail))
         self.assertEqual(set(wrong.json["details"]), {"request_id"})
         self.assertGreaterEqual(self.audit("auth.login", "failure", "alice@acme"), 1)
+
+    def test_lockout_shared(self):
+        """Failed passwords over the JSON API count in the lockout every
+        door shares: the account is locked for the host's PAM too."""
+        c = Client(self.t.base_url, source="127.0.3.1")
+        for _ in range(5):                 # [auth] lockout_failures, by default
+            self.assertEnvelope(self.api("POST", "/api/v1/tenants/acme/auth/signin",
+                                         {"login": "frank", "password": "wrong"}, c=c), 401, "invalid_credentials")
+        r = self.api("POST", "/api/v1/tenants/acme/auth/signin", {"login": "frank", "password": PASSWORD}, c=c)
+        self.assertEnvelope(r, 403, "account_locked")
+        self.assertGreaterEqual(int(r.header("Retry-After")), 1)
+        shown = json.loads(self.t.ctl("--json", "user", "show", "frank@acme", check=True).stdout)
+        self.assertGreater(shown["locked_until_usec"], 0)
+        # A name that is no user is "locked" alike after as many failures.
+        for _ in range(5):
+            self.api("POST", "/api/v1/tenants/acme/auth/signin", {"login": "nobody-frank", "password": "wrong"}, c=c)
+        ghost = self.api("POST", "/api/v1/tenants/acme/auth/signin", {"login": "nobody-frank", "password": "x"}, c=c)
+        self.assertEnvelope(ghost, 403, "account_locked")
+        self.assertEqual({k: v for k, v in ghost.json.items() if k != "details"},
+                         {k: v for k, v in r.json.items() if k != "details"})
 
     def test_signin_bad_input(self):
         p = "/api/v1/tenants/acme/auth/signin"
