@@ -264,7 +264,8 @@ static const char *const migrations[] = {
          * working as they did: they are opted out, explicitly, here; new
          * ones must ask for it. */
         "ALTER TABLE applications ADD COLUMN pkce_optional INTEGER NOT NULL DEFAULT 0;"
-        "UPDATE applications SET pkce_optional = 1 WHERE public = 0 AND name <> 'tessera.api';",
+        "UPDATE applications SET pkce_optional = 1 "
+        "WHERE public = 0 AND name <> 'tessera.api';",
 };
 
 int store_latest_schema_version(void) {
