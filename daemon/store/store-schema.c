@@ -245,10 +245,10 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
 
-        /* 6 -> 7: the second step of a sign-in on the JSON API
-         * (store-account.h): a right password of a user with TOTP gives a
+        /* 6 -> 7: the JSON API's accounts (store-account.h): the second
+         * step of a sign-in (a right password of a user with TOTP gives a
          * short-lived token, stored as its digest, that one call with the
-         * code may spend. */
+         * code may spend), and the owners' addresses sign-up looks up. */
         "CREATE TABLE mfa_challenges ("
         "  digest BLOB PRIMARY KEY,"
         "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
@@ -257,7 +257,10 @@ static const char *const migrations[] = {
         "  expires_usec INTEGER NOT NULL,"
         "  used_usec INTEGER NOT NULL DEFAULT 0"
         ") WITHOUT ROWID;"
-        "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);",
+        "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);"
+        /* Sign-up asks whether an owner of any tenant has an address:
+         * owners are few, so the index is small. */
+        "CREATE INDEX users_owner_email ON users(email COLLATE NOCASE) WHERE role = 'owner';",
 
         /* 7 -> 8: PKCE for confidential clients too (OAuth 2.1), unless
          * an application opts out. The clients registered before keep

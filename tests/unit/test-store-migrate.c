@@ -195,9 +195,10 @@ START_TEST(test_audit_counts_migrated) {
 
         /* The audit table as schema version 4 had it, with an event: the
          * migration counts it once, and repeats are counted on it. (And
-         * the columns of applications a later migration reads.) */
+         * the columns of users and applications later migrations use.) */
         exec_file(db_path, "CREATE TABLE applications (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                            "public INTEGER NOT NULL DEFAULT 0);"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, role TEXT);"
                            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "channel TEXT NOT NULL, actor_uid INTEGER, actor TEXT, action TEXT NOT NULL, tenant TEXT, "
                            "target TEXT, result TEXT NOT NULL, remote TEXT, details TEXT);"
