@@ -520,7 +520,7 @@ class TimingTest(Base):
         for login in ("alice", "nobody"):          # warm up
             once(login)
         known, unknown = [], []
-        for i in range(60):
+        for i in range(100):
             # Interleaved, so that a change in the machine's load falls on
             # both alike.
             known.append(once("alice" if i % 2 else "alice@mail.acme"))
