@@ -36,6 +36,15 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
 
+        /* Account flows: sign-up and sign-in authenticate inside (a
+         * password, a code, a refresh token); the session is its user's. */
+        { "POST", "/api/v1/signup", POLICY_SIGNUP, api_handle_signup },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
+        { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
+        { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
+
         /* The signed-in user's own account: the policy's target is the
          * principal's own user (.self). */
 #define ME "/api/v1/tenants/{tenant}/me"

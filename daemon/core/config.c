@@ -592,6 +592,10 @@ static const ConfigKey config_keys[] = {
         KEY("limits", "address_rate", parse_rate, limit_address_interval_usec),
         KEY("limits", "client_burst", parse_burst, limit_client_burst),
         KEY("limits", "client_rate", parse_rate, limit_client_interval_usec),
+        KEY("limits", "account_burst", parse_burst, limit_account_burst),
+        KEY("limits", "account_rate", parse_rate, limit_account_interval_usec),
+        KEY("limits", "signup_burst", parse_burst, limit_signup_burst),
+        KEY("limits", "signup_rate", parse_rate, limit_signup_interval_usec),
         KEY("limits", "ipv6_prefix", parse_ipv6_prefix, limit_ipv6_prefix),
         KEY("limits", "max_entries", parse_max_entries, limit_max_entries),
         KEY("audit", "max_age", parse_duration, audit_max_age),
@@ -737,7 +741,7 @@ static int config_defaults(Config **ret) {
         c->oidc_code_lifetime = 60;
         c->oidc_refresh_idle_lifetime = 14 * 24 * 3600;
         c->oidc_refresh_absolute_lifetime = 90 * 24 * 3600;
-        c->oidc_refresh_reuse_grace = 10;
+        c->oidc_refresh_reuse_grace = 0;
         c->oidc_session_lifetime = 12 * 3600;
         c->oidc_session_max_lifetime = 7 * 24 * 3600;
 
@@ -779,6 +783,10 @@ static int config_defaults(Config **ret) {
         c->limit_address_interval_usec = 6 * 1000000;
         c->limit_client_burst = 100;
         c->limit_client_interval_usec = 1000000;
+        c->limit_account_burst = 10;
+        c->limit_account_interval_usec = 60 * 1000000;
+        c->limit_signup_burst = 5;
+        c->limit_signup_interval_usec = (uint64_t) 3600 * 1000000 / 10;
         c->limit_ipv6_prefix = 64;
         c->limit_max_entries = 65536;
         c->audit_max_age = 90 * 86400;

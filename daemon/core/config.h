@@ -74,7 +74,8 @@ typedef struct Config {
         unsigned lockout_time;        /* s: the first lock; each further one doubles it */
         unsigned lockout_max_time;    /* s: the longest a lock grows to */
         unsigned totp_window;         /* time steps accepted either side of now */
-        /* For tenants that don't set their own (tenant-settings.h). */
+        /* POST /api/v1/signup creates tenants for anybody; and the default
+         * of tenants that don't set their own (tenant-settings.h). */
         bool open_signup;
         MfaRequired mfa_required;
 
@@ -119,6 +120,10 @@ typedef struct Config {
         uint64_t limit_address_interval_usec;
         unsigned limit_client_burst;
         uint64_t limit_client_interval_usec;
+        unsigned limit_account_burst;  /* failed sign-ins of one account, from any address */
+        uint64_t limit_account_interval_usec;
+        unsigned limit_signup_burst;   /* sign-ups of one address, successful or not */
+        uint64_t limit_signup_interval_usec;
         unsigned limit_ipv6_prefix;   /* IPv6 addresses count by this prefix */
         unsigned limit_max_entries;   /* keys remembered at once */
 

@@ -121,6 +121,8 @@ static int manager_start_limiter(Manager *m) {
                 .rules = {
                         [LIMIT_ADDRESS] = { c->limit_address_burst, c->limit_address_interval_usec },
                         [LIMIT_CLIENT] = { c->limit_client_burst, c->limit_client_interval_usec },
+                        [LIMIT_ACCOUNT] = { c->limit_account_burst, c->limit_account_interval_usec },
+                        [LIMIT_SIGNUP] = { c->limit_signup_burst, c->limit_signup_interval_usec },
                 },
                 .max_entries = c->limit_max_entries,
                 .ipv6_prefix = c->limit_ipv6_prefix,

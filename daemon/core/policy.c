@@ -160,6 +160,18 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .publishable = GRANT_ANY },
         [POLICY_HEALTH] = { "health", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY, .member = GRANT_ANY,
                             .operator_ = GRANT_ANY, .keys = GRANT_ANY, .publishable = GRANT_ANY },
+        /* Anybody may ask to sign up, and whether sign-up is open is the
+         * core's setting: a holder of a tenant's credentials gains nothing
+         * by them here. */
+        [POLICY_SIGNUP] = { "account.signup", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                            .operator_ = GRANT_ANY },
+        [POLICY_AUTH_SIGNIN] = { "auth.signin", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                 .publishable = GRANT_ANY },
+        /* A session is its user's: a key or a client has none (an
+         * impersonation, judged as a member, has none either: the handler
+         * finds no session in its credentials). */
+        [POLICY_AUTH_SESSION] = { "auth.session", NULL, TENANT, .member = GRANT_ANY },
         /* The scraper is nobody tessera knows: anonymous, let through by
          * the door's own rule (an allowed address or the metrics token).
          * What a tenant holds never opens it: the numbers are every

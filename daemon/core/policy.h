@@ -76,6 +76,13 @@ typedef enum PolicyAction {
         POLICY_OIDC_CLIENT,           /* token, revoke, introspect */
         POLICY_OIDC_USERINFO,
         POLICY_HEALTH,                /* /healthz, /readyz */
+        /* the JSON API's account flows: sign-up (a new tenant and its
+         * owner; the core asks [auth] open_signup), and sign-in, its MFA
+         * step and refresh, which authenticate inside as the sign-in pages
+         * do; the current session (read it, sign out) is its user's */
+        POLICY_SIGNUP,
+        POLICY_AUTH_SIGNIN,
+        POLICY_AUTH_SESSION,
         /* /metrics: numbers of the whole host, every tenant's together;
          * the HTTP face lets through only configured addresses and
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */

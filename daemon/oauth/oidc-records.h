@@ -23,6 +23,7 @@ typedef struct ApplicationRecord {
         uint8_t secret_digest[TOKEN_DIGEST_SIZE];
         bool public_client;       /* PKCE, no secret */
         bool first_party;         /* no consent screen */
+        bool pkce_optional;       /* a confidential client opted out of PKCE (OAuth 2.1 asks it of all) */
         char **redirect_uris;
         char **post_logout_redirect_uris;
         char **grants;            /* authorization_code, refresh_token, client_credentials */

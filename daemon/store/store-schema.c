@@ -264,6 +264,31 @@ static const char *const migrations[] = {
         "  refresh_absolute_lifetime INTEGER CHECK (refresh_absolute_lifetime > 0),"
         "  changed_usec INTEGER NOT NULL"
         ");",
+
+        /* 7 -> 8: the JSON API's accounts (store-account.h): the second
+         * step of a sign-in (a right password of a user with TOTP gives a
+         * short-lived token, stored as its digest, that one call with the
+         * code may spend), and the owners' addresses sign-up looks up. */
+        "CREATE TABLE mfa_challenges ("
+        "  digest BLOB PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  used_usec INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);"
+        /* Sign-up asks whether an owner of any tenant has an address:
+         * owners are few, so the index is small. */
+        "CREATE INDEX users_owner_email ON users(email COLLATE NOCASE) WHERE role = 'owner';",
+
+        /* 8 -> 9: PKCE for confidential clients too (OAuth 2.1), unless
+         * an application opts out. The clients registered before keep
+         * working as they did: they are opted out, explicitly, here; new
+         * ones must ask for it. */
+        "ALTER TABLE applications ADD COLUMN pkce_optional INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE applications SET pkce_optional = 1 "
+        "WHERE public = 0 AND name <> 'tessera.api';",
 };
 
 int store_latest_schema_version(void) {

@@ -41,7 +41,7 @@ _tesseractl_verb_options() {
                 "audit list")
                         echo "--target= --action= --limit= --after=" ;;
                 "app create")
-                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --grant= --scope= --signing-alg=" ;;
+                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg=" ;;
         esac
 }
 

@@ -120,6 +120,9 @@ static const struct {
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
         { POLICY_METRICS,                         "+++++.....+........" },
         { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
+        { POLICY_SIGNUP,                          "+++++.....+........" },
+        { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
+        { POLICY_AUTH_SESSION,                    ".....++++..+......." },
 };
 
 static Principal column(int col, const char *scope) {
@@ -208,7 +211,7 @@ START_TEST(test_matrix) {
                         int r;
 
                         if (a == POLICY_TENANT_CREATE || a == POLICY_TENANT_LIST || a == POLICY_NSS_LOOKUP ||
-                            a >= POLICY_OIDC_PUBLIC)
+                            (a >= POLICY_OIDC_PUBLIC && a != POLICY_AUTH_SESSION))
                                 t = (PolicyTarget) { .uid = -1 };
                         r = policy_check(&p, a, &t);
                         ck_assert_msg(r == 0 || r == -EACCES, "%s, column %d: %d", policy_action_to_string(a), col, r);
