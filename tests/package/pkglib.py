@@ -135,8 +135,11 @@ def make_root(root, include, debs_dir, resolve, log=None):
            "--skip=cleanup/apt",
            "--customize-hook=mkdir -p \"$1/root/debs\"",
            "--customize-hook=sync-in " + debs_dir + " /root/debs",
-           # Resolved as the real installation will be, downloaded now.
+           # Resolved as the real installation will be, downloaded now:
+           # recommends too (mmdebstrap's own apt leaves them out, the
+           # booted root's apt installs them: cracklib-runtime's wordlist).
            "--customize-hook=chroot \"$1\" sh -c 'cd /root/debs && apt-get install --download-only -y -q "
+           "-o APT::Install-Recommends=true "
            + " ".join("./" + d for d in resolve) + "'",
            SUITE, root]
     sources = apt_sources()
