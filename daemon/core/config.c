@@ -270,6 +270,26 @@ static int parse_code_lifetime(const char *value, void *field) {
         return 0;
 }
 
+/* A mailed link that works for at least a minute and at most a week. */
+static int parse_token_lifetime(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 60 || v > 7 * 86400)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+/* Milliseconds, up to 10 s: longer would hold an HTTP thread for nothing. */
+static int parse_answer_time(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 10000)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 /* Each step either side widens what a guess may hit: keep it small. */
 static int parse_totp_window(const char *value, void *field) {
         uint32_t v;
@@ -520,6 +540,9 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "lockout_time", parse_seconds, lockout_time),
         KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
         KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("auth", "reset_token_lifetime", parse_token_lifetime, reset_token_lifetime),
+        KEY("auth", "verify_token_lifetime", parse_token_lifetime, verify_token_lifetime),
+        KEY("auth", "mail_answer_time", parse_answer_time, mail_answer_time),
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
@@ -547,6 +570,10 @@ static const ConfigKey config_keys[] = {
         KEY("limits", "client_burst", parse_burst, limit_client_burst),
         KEY("limits", "client_rate", parse_rate, limit_client_interval_usec),
         KEY("limits", "ipv6_prefix", parse_ipv6_prefix, limit_ipv6_prefix),
+        KEY("limits", "mail_address_burst", parse_burst, limit_mail_address_burst),
+        KEY("limits", "mail_address_rate", parse_rate, limit_mail_address_interval_usec),
+        KEY("limits", "mail_account_burst", parse_burst, limit_mail_account_burst),
+        KEY("limits", "mail_account_rate", parse_rate, limit_mail_account_interval_usec),
         KEY("limits", "max_entries", parse_max_entries, limit_max_entries),
         KEY("audit", "max_age", parse_duration, audit_max_age),
         KEY("audit", "max_rows", parse_uint64, audit_max_rows),
@@ -708,6 +735,14 @@ static int config_defaults(Config **ret) {
         c->lockout_time = 60;
         c->lockout_max_time = 3600;
         c->totp_window = 1;
+        /* A reset link is a password for a while: short, as OWASP
+         * advises; a verification link may wait for the next day. */
+        c->reset_token_lifetime = 1800;
+        c->verify_token_lifetime = 86400;
+        /* Well above what queueing the mail takes (a commit), so that the
+         * answer for an account that exists takes as long as for one that
+         * does not. */
+        c->mail_answer_time = 250;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
         c->pam_totp = CONFIG_TOTP_REQUIRED;
@@ -721,6 +756,13 @@ static int config_defaults(Config **ret) {
         c->limit_client_burst = 100;
         c->limit_client_interval_usec = 1000000;
         c->limit_ipv6_prefix = 64;
+        /* Each mail costs the relay and lands in somebody's inbox: a few
+         * at once per account, a few an hour after that; an address may
+         * ask for more accounts (a shared office network). */
+        c->limit_mail_address_burst = 20;
+        c->limit_mail_address_interval_usec = 3 * 60 * 1000000ULL;
+        c->limit_mail_account_burst = 3;
+        c->limit_mail_account_interval_usec = 10 * 60 * 1000000ULL;
         c->limit_max_entries = 65536;
         c->audit_max_age = 90 * 86400;
         c->audit_max_rows = 10 * 1000 * 1000;

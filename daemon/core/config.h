@@ -65,6 +65,12 @@ typedef struct Config {
         unsigned lockout_time;        /* s: the first lock; each further one doubles it */
         unsigned lockout_max_time;    /* s: the longest a lock grows to */
         unsigned totp_window;         /* time steps accepted either side of now */
+        /* The mailed single-use tokens (account-token.h), in seconds. */
+        unsigned reset_token_lifetime;
+        unsigned verify_token_lifetime;
+        /* ms: the least time a request for such a mail ("forgot") takes to
+         * answer, so that the time tells nothing about the account. */
+        unsigned mail_answer_time;
 
         /* [pam] */
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */
@@ -104,6 +110,12 @@ typedef struct Config {
         unsigned limit_client_burst;
         uint64_t limit_client_interval_usec;
         unsigned limit_ipv6_prefix;   /* IPv6 addresses count by this prefix */
+        /* Requests for account mails (a password reset, a verification):
+         * each one counts, per client address and per account asked about. */
+        unsigned limit_mail_address_burst;
+        uint64_t limit_mail_address_interval_usec;
+        unsigned limit_mail_account_burst;
+        uint64_t limit_mail_account_interval_usec;
         unsigned limit_max_entries;   /* keys remembered at once */
 
         /* [audit]: retention. 0 turns a limit off. */

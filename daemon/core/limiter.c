@@ -40,6 +40,7 @@ struct Limiter {
 static const char *const kind_names[_LIMIT_KIND_MAX] = {
         [LIMIT_ADDRESS] = "address",
         [LIMIT_CLIENT] = "client",
+        [LIMIT_ACCOUNT] = "account",
 };
 
 const char *limit_kind_to_string(LimitKind k) {

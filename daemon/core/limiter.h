@@ -27,6 +27,7 @@
 typedef enum LimitKind {
         LIMIT_ADDRESS,            /* a client's address: IPv4, or IPv6 by prefix (/64) */
         LIMIT_CLIENT,             /* an OAuth client id */
+        LIMIT_ACCOUNT,            /* an account asked about: "tenant/address", whether it exists or not */
         _LIMIT_KIND_MAX,
 } LimitKind;
 
