@@ -106,6 +106,7 @@ void api_handle_auth_forgot(HttpRequest *req) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_(forgot_body_done) ForgotBody b = {};
         Principal p = http_principal(req, NULL);
+        BatchWrite *work = NULL;
         TesseraError e = {};
         unsigned wait = 0;
         int r;
@@ -114,7 +115,7 @@ void api_handle_auth_forgot(HttpRequest *req) {
                 return;
         if (http_json_body(req, &forgot_schema, &b) < 0)
                 return;
-        r = password_reset_request(req->manager, req->server->writer, &p, t, b.email, req->server->url, &wait, &e);
+        r = password_reset_request(req->manager, &p, t, b.email, req->server->url, &wait, &work, &e);
         if (r == -EINVAL) {
                 http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid", json_pack("{s:s}", "field", "email"),
                                  "%s", e.message[0] ? e.message : "Give an e-mail address.");
@@ -124,6 +125,9 @@ void api_handle_auth_forgot(HttpRequest *req) {
                 reply_refusal(req, r, &e, wait);
                 return;
         }
+        /* The account is looked up only once the answer is out: nothing
+         * the asker can time depends on it. */
+        http_write_after_reply(req, work);
         reply_message(req, MHD_HTTP_OK, json_pack("{s:s}", "message", PASSWORD_RESET_REQUESTED));
 }
 

@@ -280,8 +280,8 @@ static int parse_token_lifetime(const char *value, void *field) {
         return 0;
 }
 
-/* Milliseconds, up to 10 s: longer would hold an HTTP thread for nothing. */
-static int parse_answer_time(const char *value, void *field) {
+/* Milliseconds, up to 10 s. */
+static int parse_delay_ms(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
         if (r < 0 || v > 10000)
@@ -542,7 +542,7 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "totp_window", parse_totp_window, totp_window),
         KEY("auth", "reset_token_lifetime", parse_token_lifetime, reset_token_lifetime),
         KEY("auth", "verify_token_lifetime", parse_token_lifetime, verify_token_lifetime),
-        KEY("auth", "mail_answer_time", parse_answer_time, mail_answer_time),
+        KEY("auth", "forgot_delay", parse_delay_ms, forgot_delay),
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
@@ -739,10 +739,8 @@ static int config_defaults(Config **ret) {
          * advises; a verification link may wait for the next day. */
         c->reset_token_lifetime = 1800;
         c->verify_token_lifetime = 86400;
-        /* Well above what queueing the mail takes (a commit), so that the
-         * answer for an account that exists takes as long as for one that
-         * does not. */
-        c->mail_answer_time = 250;
+        /* Well after any answer has reached its asker. */
+        c->forgot_delay = 200;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
         c->pam_totp = CONFIG_TOTP_REQUIRED;

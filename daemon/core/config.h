@@ -68,9 +68,10 @@ typedef struct Config {
         /* The mailed single-use tokens (account-token.h), in seconds. */
         unsigned reset_token_lifetime;
         unsigned verify_token_lifetime;
-        /* ms: the least time a request for such a mail ("forgot") takes to
-         * answer, so that the time tells nothing about the account. */
-        unsigned mail_answer_time;
+        /* ms: how long after its answer the work behind "forgot" (finding
+         * the account, queueing the mail) waits, so that it can't slow
+         * that answer down where the asker could time it. */
+        unsigned forgot_delay;
 
         /* [pam] */
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */

@@ -110,11 +110,13 @@ static void request_done(int result, void *userdata) {
         /* Committed: the sender may take the mail now. */
         if (result >= 0)
                 mail_wake(q->manager);
+        else
+                log_error_errno(result, "A password reset request was lost: %m");
         reset_request_free(q);
 }
 
-int password_reset_request(Manager *m, BatchWriter *w, const Principal *p, const TenantRecord *t,
-                           const char *email, const char *base_url, unsigned *ret_wait, TesseraError *e) {
+int password_reset_request(Manager *m, const Principal *p, const TenantRecord *t, const char *email,
+                           const char *base_url, unsigned *ret_wait, BatchWrite **ret_write, TesseraError *e) {
         _cleanup_(reset_request_freep) ResetRequest *q = NULL;
         PolicyTarget target = policy_target_tenant(t->id);
         bool first = false;
@@ -155,11 +157,9 @@ int password_reset_request(Manager *m, BatchWriter *w, const Principal *p, const
         q->principal = (Principal) { .kind = p->kind, .channel = q->channel, .remote = q->remote, .name = q->name,
                                      .uid = p->uid, .tenant_id = p->tenant_id, .user_id = p->user_id,
                                      .role = p->role };
-        q->write = (BatchWrite) { .write = request_write, .userdata = q, .done = request_done, .done_userdata = q };
-        r = batch_writer_queue(w, &q->write);
-        if (r < 0)
-                return tessera_error_set(e, r, "tesserad is busy; try again.");
-        TAKE_PTR(q);      /* request_done() frees it */
+        q->write = (BatchWrite) { .write = request_write, .userdata = q, .done = request_done, .done_userdata = q,
+                                  .delay_usec = (uint64_t) m->config->forgot_delay * 1000 };
+        *ret_write = &TAKE_PTR(q)->write;      /* request_done() frees it */
         return 0;
 }
 

@@ -10,7 +10,10 @@
  *            about, the same for accounts that do not exist); the rest
  *            (finding the account, issuing the token, queueing the mail,
  *            the audit event auth.forgot) is handed to the batch writer
- *            and the request answered without waiting for it. A request
+ *            and the request answered without waiting for it; the
+ *            writer starts on it only [auth] forgot_delay ms later, when
+ *            the answer has reached the asker, so that its work can't
+ *            slow the answer down where the asker could time it. A request
  *            lost in a crash before that commit is asked again by its
  *            person; a mail once queued is sent whatever happens.
  *   confirm  the token from the mail and a new password: the token is
@@ -31,13 +34,16 @@
 /* The answer of "forgot" for everybody. */
 #define PASSWORD_RESET_REQUESTED "If an account exists, a reset email has been sent."
 
-/* Queues a reset for the account of tenant t with the address email (as
- * typed). 0 when queued (whether or not such an account exists), -EINVAL
- * for what is no e-mail address, -EOPNOTSUPP when mail is not set up,
- * -ETOOMANYREFS with *ret_wait seconds when the limits say wait, -EBUSY
- * or -ESHUTDOWN when the writer takes nothing now. */
-int password_reset_request(Manager *m, BatchWriter *w, const Principal *p, const TenantRecord *t,
-                           const char *email, const char *base_url, unsigned *ret_wait, TesseraError *e);
+/* Takes a reset request for the account of tenant t with the address
+ * email (as typed): 0 (whether or not such an account exists) with the
+ * work in *ret_write, -EINVAL for what is no e-mail address, -EOPNOTSUPP
+ * when mail is not set up, -ETOOMANYREFS with *ret_wait seconds when the
+ * limits say wait. The caller queues *ret_write on the batch writer
+ * (batch_writer_queue()), best after its answer went out so that the
+ * work competes with nothing the asker can time; or, when it can't,
+ * calls its done with the error, which frees it. */
+int password_reset_request(Manager *m, const Principal *p, const TenantRecord *t, const char *email,
+                           const char *base_url, unsigned *ret_wait, BatchWrite **ret_write, TesseraError *e);
 
 /* The work of a request, on the store s inside the caller's transaction
  * (what the batch writer runs; tests call it directly). */
