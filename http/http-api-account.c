@@ -106,6 +106,7 @@ void api_handle_auth_forgot(HttpRequest *req) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         _cleanup_(forgot_body_done) ForgotBody b = {};
         Principal p = http_principal(req, NULL);
+        Store *s = http_store(req);
         BatchWrite *work = NULL;
         TesseraError e = {};
         unsigned wait = 0;
@@ -115,7 +116,11 @@ void api_handle_auth_forgot(HttpRequest *req) {
                 return;
         if (http_json_body(req, &forgot_schema, &b) < 0)
                 return;
-        r = password_reset_request(req->manager, &p, t, b.email, req->server->url, &wait, &work, &e);
+        if (!s) {
+                http_reply_internal_error(req, -EIO);
+                return;
+        }
+        r = password_reset_request(req->manager, s, &p, t, b.email, req->server->url, &wait, &work, &e);
         if (r == -EINVAL) {
                 http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "invalid", json_pack("{s:s}", "field", "email"),
                                  "%s", e.message[0] ? e.message : "Give an e-mail address.");

@@ -115,7 +115,7 @@ static void request_done(int result, void *userdata) {
         reset_request_free(q);
 }
 
-int password_reset_request(Manager *m, const Principal *p, const TenantRecord *t, const char *email,
+int password_reset_request(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const char *email,
                            const char *base_url, unsigned *ret_wait, BatchWrite **ret_write, TesseraError *e) {
         _cleanup_(reset_request_freep) ResetRequest *q = NULL;
         PolicyTarget target = policy_target_tenant(t->id);
@@ -136,7 +136,7 @@ int password_reset_request(Manager *m, const Principal *p, const TenantRecord *t
                 if (first) {
                         log_notice("Too many password reset requests from %s or for one address at %s; refusing "
                                    "for %u s.", strna(p->remote), t->slug, wait);
-                        (void) change_audit(m->store, p, "auth.forgot", t->slug, email, AUDIT_DENIED,
+                        (void) change_audit(s, p, "auth.forgot", t->slug, email, AUDIT_DENIED,
                                             "{\"error\":\"rate_limited\"}");
                 }
                 *ret_wait = wait;

@@ -41,8 +41,9 @@
  * limits say wait. The caller queues *ret_write on the batch writer
  * (batch_writer_queue()), best after its answer went out so that the
  * work competes with nothing the asker can time; or, when it can't,
- * calls its done with the error, which frees it. */
-int password_reset_request(Manager *m, const Principal *p, const TenantRecord *t, const char *email,
+ * calls its done with the error, which frees it. s, the caller's own
+ * Store, records the first refusal of a run by the limits. */
+int password_reset_request(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const char *email,
                            const char *base_url, unsigned *ret_wait, BatchWrite **ret_write, TesseraError *e);
 
 /* The work of a request, on the store s inside the caller's transaction

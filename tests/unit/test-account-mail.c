@@ -87,7 +87,7 @@ static void forgot(const char *email) {
         TesseraError e = {};
         unsigned wait = 0;
 
-        ck_assert_msg(password_reset_request(m, &anonymous, acme, email, BASE_URL, &wait, &w, &e) == 0, "%s",
+        ck_assert_msg(password_reset_request(m, m->store, &anonymous, acme, email, BASE_URL, &wait, &w, &e) == 0, "%s",
                       tessera_error_message(&e));
         ck_assert_ptr_nonnull(w);
         run_write(w);
@@ -224,15 +224,15 @@ START_TEST(test_request_refusals) {
         TesseraError e = {};
         unsigned wait = 0;
 
-        ck_assert_int_eq(password_reset_request(m, &anonymous, acme, "no-at-sign", BASE_URL, &wait, &w, &e),
+        ck_assert_int_eq(password_reset_request(m, m->store, &anonymous, acme, "no-at-sign", BASE_URL, &wait, &w, &e),
                          -EINVAL);
-        ck_assert_int_eq(password_reset_request(m, &anonymous, acme, "", BASE_URL, &wait, &w, &e), -EINVAL);
+        ck_assert_int_eq(password_reset_request(m, m->store, &anonymous, acme, "", BASE_URL, &wait, &w, &e), -EINVAL);
         ck_assert_ptr_null(w);
         /* Without mail: said for every address alike. */
         m->mail = mail_free(m->mail);
-        ck_assert_int_eq(password_reset_request(m, &anonymous, acme, "alice@example.org", BASE_URL, &wait, &w, &e),
+        ck_assert_int_eq(password_reset_request(m, m->store, &anonymous, acme, "alice@example.org", BASE_URL, &wait, &w, &e),
                          -EOPNOTSUPP);
-        ck_assert_int_eq(password_reset_request(m, &anonymous, acme, "nobody@example.org", BASE_URL, &wait, &w, &e),
+        ck_assert_int_eq(password_reset_request(m, m->store, &anonymous, acme, "nobody@example.org", BASE_URL, &wait, &w, &e),
                          -EOPNOTSUPP);
 }
 END_TEST
@@ -330,14 +330,14 @@ START_TEST(test_limits) {
         /* Per account, the same whether it exists or not (case folded). */
         forgot("alice@example.org");
         forgot("ALICE@example.org");
-        ck_assert_int_eq(password_reset_request(m, &elsewhere, acme, "alice@example.org", BASE_URL, &wait, &w, &e),
+        ck_assert_int_eq(password_reset_request(m, m->store, &elsewhere, acme, "alice@example.org", BASE_URL, &wait, &w, &e),
                          -ETOOMANYREFS);
         ck_assert_uint_gt(wait, 0);
         ck_assert_ptr_null(w);
         /* Per address: the third from 192.0.2.1 passes, the fourth not. */
         forgot("nobody@example.org");
         wait = 0;
-        ck_assert_int_eq(password_reset_request(m, &anonymous, acme, "other@example.org", BASE_URL, &wait, &w, &e),
+        ck_assert_int_eq(password_reset_request(m, m->store, &anonymous, acme, "other@example.org", BASE_URL, &wait, &w, &e),
                          -ETOOMANYREFS);
         ck_assert_uint_gt(wait, 0);
         ck_assert_int_eq(auth_test_audit_count(m, "auth.forgot", AUDIT_DENIED), 2);
