@@ -238,9 +238,12 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
         if (r >= 0) {
                 r = store_user_get_by_id(s, row.user_id, &u);
                 if (r == -ENOENT || (r >= 0 && (u->tenant_id != t->id || !u->email ||
-                                                strcasecmp(u->email, row.email) != 0)))
-                        /* The account went, or its address changed since
-                         * the mail: the mail proves nothing now. */
+                                                strcasecmp(u->email, row.email) != 0 ||
+                                                unusable_reason(u, store_now_usec()))))
+                        /* The account went, its address changed since the
+                         * mail (the mail proves nothing now), or it was
+                         * disabled or expired meanwhile (it would not get
+                         * the mail now). */
                         r = tessera_error_set(e, -EKEYREJECTED, "The link is not valid any more; ask for a new one.");
                 else if (r < 0)
                         r = tessera_error_set(e, r, "Failed to look up the account.");

@@ -257,6 +257,20 @@ START_TEST(test_foreign_tenant_and_expiry) {
 }
 END_TEST
 
+START_TEST(test_disabled_meanwhile) {
+        _cleanup_free_ char *token = NULL;
+        UserRecord changed = *alice;
+
+        forgot("alice@example.org");
+        token = mailed_token("reset-password");
+        changed.disabled = true;
+        ck_assert_int_eq(store_begin(m->store), 0);
+        ck_assert_int_eq(store_user_update(m->store, &changed), 0);
+        ck_assert_int_eq(store_commit(m->store), 0);
+        ck_assert_int_eq(reset(acme, token, NEW_PASSWORD), -EKEYREJECTED);
+}
+END_TEST
+
 START_TEST(test_weak_password_keeps_the_token) {
         _cleanup_free_ char *token = NULL;
 
@@ -355,6 +369,7 @@ int main(void) {
         tcase_add_test(tc, test_disabled_account_gets_no_mail);
         tcase_add_test(tc, test_request_refusals);
         tcase_add_test(tc, test_foreign_tenant_and_expiry);
+        tcase_add_test(tc, test_disabled_meanwhile);
         tcase_add_test(tc, test_weak_password_keeps_the_token);
         tcase_add_test(tc, test_verification);
         tcase_add_test(tc, test_verification_of_an_old_address);
