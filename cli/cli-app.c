@@ -11,6 +11,7 @@ enum {
         ARG_POST_LOGOUT_URI,
         ARG_PUBLIC,
         ARG_FIRST_PARTY,
+        ARG_PKCE_OPTIONAL,
         ARG_GRANT,
         ARG_SCOPE,
         ARG_SIGNING_ALG,
@@ -18,7 +19,7 @@ enum {
 
 typedef struct AppOptions {
         char **redirect_uris, **post_logout_uris, **grants, **scopes;
-        bool public_client, first_party;
+        bool public_client, first_party, pkce_optional;
         const char *signing_alg;
 } AppOptions;
 
@@ -59,6 +60,9 @@ static int on_app_option(int c, const char *arg, void *userdata) {
         case ARG_FIRST_PARTY:
                 o->first_party = true;
                 return 0;
+        case ARG_PKCE_OPTIONAL:
+                o->pkce_optional = true;
+                return 0;
         case ARG_SIGNING_ALG:
                 if (!streq(arg, "RS256") && !streq(arg, "ES256")) {
                         cli_usage_error("--signing-alg takes RS256 or ES256.");
@@ -75,6 +79,7 @@ static const struct option create_options[] = {
         { "post-logout-redirect-uri", required_argument, NULL, ARG_POST_LOGOUT_URI },
         { "public", no_argument, NULL, ARG_PUBLIC },
         { "first-party", no_argument, NULL, ARG_FIRST_PARTY },
+        { "pkce-optional", no_argument, NULL, ARG_PKCE_OPTIONAL },
         { "grant", required_argument, NULL, ARG_GRANT },
         { "scope", required_argument, NULL, ARG_SCOPE },
         { "signing-alg", required_argument, NULL, ARG_SIGNING_ALG },
@@ -105,6 +110,8 @@ static void print_app(json_t *j) {
         cli_print_field("Client ID", "%s", cli_json_str(j, "client_id"));
         cli_print_field("Type", "%s%s", cli_json_bool(j, "public") ? "public (PKCE, no secret)" : "confidential",
                         cli_json_bool(j, "first_party") ? ", first party (no consent screen)" : "");
+        if (cli_json_bool(j, "pkce_optional"))
+                cli_print_field("PKCE", "optional (an old client's opt-out)");
         json_array_foreach(json_object_get(j, "redirect_uris"), i, v)
                 cli_print_field(i == 0 ? "Redirect URIs" : "", "%s", json_string_value(v));
         json_array_foreach(json_object_get(j, "post_logout_redirect_uris"), i, v)
@@ -179,6 +186,8 @@ static int app_create(int argc, char *argv[]) {
                 r = cli_attr_bool(m, "Public", true);
         if (r >= 0 && o.first_party)
                 r = cli_attr_bool(m, "FirstParty", true);
+        if (r >= 0 && o.pkce_optional)
+                r = cli_attr_bool(m, "PkceOptional", true);
         if (r >= 0 && o.signing_alg)
                 r = cli_attr_string(m, "SigningAlgorithm", o.signing_alg);
         if (r >= 0)
@@ -351,6 +360,7 @@ const Verb app_verbs[] = {
           "      --post-logout-redirect-uri=URI  Where sign-out may return to (repeat for more)\n"
           "      --public             A public client (SPA, native app): PKCE, no secret\n"
           "      --first-party        Our own application: no consent screen\n"
+          "      --pkce-optional      A confidential client that can't send PKCE (an old one): not required\n"
           "      --grant=GRANT        authorization_code, refresh_token, client_credentials (repeat;\n"
           "                           default: authorization_code and refresh_token)\n"
           "      --scope=SCOPE        openid, profile, email, offline_access (the default: these four),\n"

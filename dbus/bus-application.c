@@ -16,6 +16,7 @@
 #include "key-set.h"
 #include "store-oidc.h"
 #include "tenant.h"
+#include "time-util.h"
 
 int bus_application_path(const char *tenant, const char *name, char **ret) {
         return sd_bus_path_encode_many(ret, TESSERA_BUS_APPLICATION_PREFIX "/%/%", tenant, name);
@@ -93,6 +94,7 @@ static int read_spec(sd_bus_message *msg, ApplicationSpec *spec, TesseraError *e
                 { "Scopes", 'a', &spec->scopes },
                 { "Public", 'b', &spec->public_client },
                 { "FirstParty", 'b', &spec->first_party },
+                { "PkceOptional", 'b', &spec->pkce_optional },
                 { "SigningAlgorithm", 's', &alg },
         };
         int r;
@@ -266,7 +268,7 @@ int bus_tenant_method_list_signing_keys(sd_bus_message *msg, void *userdata, sd_
         int r;
 
         /* Every key still published; the private parts never leave. */
-        r = store_signing_key_list(m->store, t->id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        r = store_signing_key_list(m->store, t->id, now_realtime_usec() - signing_keys_publish_usec(m), &keys, &n);
         if (r < 0)
                 return r;
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -384,6 +386,7 @@ static const sd_bus_vtable application_vtable[] = {
         SD_BUS_PROPERTY("Public", "b", bus_property_get_bool, offsetof(ApplicationRecord, public_client), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Confidential", "b", property_get_confidential, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("FirstParty", "b", bus_property_get_bool, offsetof(ApplicationRecord, first_party), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PkceOptional", "b", bus_property_get_bool, offsetof(ApplicationRecord, pkce_optional), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("RedirectUris", "as", bus_property_get_strv, offsetof(ApplicationRecord, redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("PostLogoutRedirectUris", "as", bus_property_get_strv, offsetof(ApplicationRecord, post_logout_redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Grants", "as", bus_property_get_strv, offsetof(ApplicationRecord, grants), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

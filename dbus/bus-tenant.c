@@ -3,6 +3,7 @@
 
 #include "bus-application.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -79,28 +80,21 @@ static int reply_user_path(sd_bus_message *msg, const UserRecord *u) {
 
 /* A user created with a password: the core checks the request at once,
  * hashes the password on a worker and creates the user (password-change.h);
- * the reply follows. */
-typedef struct CreateUserCall {
-        Manager *manager;
-        sd_bus_message *msg;
-} CreateUserCall;
-
+ * the reply follows: userdata is a reference to the call. */
 static void create_user_done(const PasswordChangeOutcome *o, void *userdata) {
-        CreateUserCall *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         int r;
 
         if (o->result < 0)
                 r = bus_reply_tessera_error(&error, &o->error);
         else
-                r = reply_user_path(call->msg, o->user);
+                r = reply_user_path(call, o->user);
         if (r < 0) {
                 if (!sd_bus_error_is_set(&error))
                         bus_error_set(&error, r, "Failed to create the user.");
-                (void) sd_bus_reply_method_error(call->msg, &error);
+                (void) sd_bus_reply_method_error(call, &error);
         }
-        sd_bus_message_unref(call->msg);
-        free(call);
 }
 
 static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -108,7 +102,7 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
         Manager *m = f->manager;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_free_ CreateUserCall *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         UserSpec spec = USER_SPEC_INIT;
         const char *name, *role = NULL, *password = NULL;
         const BusAttribute attrs[] = {
@@ -157,15 +151,10 @@ static int method_create_user(sd_bus_message *msg, void *userdata, sd_bus_error 
                         return bus_reply_tessera_error(error, &e);
                 return reply_user_path(msg, u);
         }
-        call = malloc(sizeof(CreateUserCall));
-        if (!call)
-                return -ENOMEM;
-        *call = (CreateUserCall) { .manager = m, .msg = sd_bus_message_ref(msg) };
+        call = sd_bus_message_ref(msg);
         r = password_change_create_user(m, &a, t, name, &spec, password, create_user_done, call, &e);
-        if (r < 0) {
-                sd_bus_message_unref(call->msg);
+        if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        }
         TAKE_PTR(call);           /* create_user_done() has it now */
         return 1;
 }
@@ -271,6 +260,163 @@ static int method_update(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* --- settings ------------------------------------------------------------- */
+
+/* The tenant's settings as properties and UpdateSettings keys, by name. */
+static const struct {
+        const char *name;
+        TenantSettingId id;
+        char type;
+} settings[] = {
+        { "OpenSignup", TENANT_SETTING_OPEN_SIGNUP, 'b' },
+        { "PasswordMinLength", TENANT_SETTING_PASSWORD_MIN_LENGTH, 'u' },
+        { "PasswordDictionaryCheck", TENANT_SETTING_PASSWORD_DICTIONARY_CHECK, 'b' },
+        { "PasswordMinClasses", TENANT_SETTING_PASSWORD_MIN_CLASSES, 'u' },
+        { "PasswordMaxRepeat", TENANT_SETTING_PASSWORD_MAX_REPEAT, 'u' },
+        { "PasswordUserCheck", TENANT_SETTING_PASSWORD_USER_CHECK, 'b' },
+        { "MfaRequired", TENANT_SETTING_MFA_REQUIRED, 's' },
+        { "SessionLifetime", TENANT_SETTING_SESSION_LIFETIME, 'u' },
+        { "RefreshIdleLifetime", TENANT_SETTING_REFRESH_IDLE_LIFETIME, 'u' },
+        { "RefreshAbsoluteLifetime", TENANT_SETTING_REFRESH_ABSOLUTE_LIFETIME, 'u' },
+};
+
+static TenantSettingId setting_from_bus_name(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (streq(name, settings[i].name))
+                        return settings[i].id;
+        return _TENANT_SETTING_INVALID;
+}
+
+/* Every setting property: the value that applies now (the tenant's own
+ * or the site's), read from the record the object was found with. */
+static int property_get_setting(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        BusFace *f = bus_face_from_slot(bus);
+        const TenantRecord *t = userdata;
+        TenantSettings s;
+
+        tenant_settings_effective(f->manager->config, &t->settings, &s);
+        switch (setting_from_bus_name(property)) {
+        case TENANT_SETTING_OPEN_SIGNUP:
+                return sd_bus_message_append(reply, "b", (int) s.open_signup);
+        case TENANT_SETTING_PASSWORD_MIN_LENGTH:
+                return sd_bus_message_append(reply, "u", s.password_min_length);
+        case TENANT_SETTING_PASSWORD_DICTIONARY_CHECK:
+                return sd_bus_message_append(reply, "b", (int) s.password_dictionary_check);
+        case TENANT_SETTING_PASSWORD_MIN_CLASSES:
+                return sd_bus_message_append(reply, "u", s.password_min_classes);
+        case TENANT_SETTING_PASSWORD_MAX_REPEAT:
+                return sd_bus_message_append(reply, "u", s.password_max_repeat);
+        case TENANT_SETTING_PASSWORD_USER_CHECK:
+                return sd_bus_message_append(reply, "b", (int) s.password_user_check);
+        case TENANT_SETTING_MFA_REQUIRED:
+                return sd_bus_message_append(reply, "s", strempty(mfa_required_to_string(s.mfa_required)));
+        case TENANT_SETTING_SESSION_LIFETIME:
+                return sd_bus_message_append(reply, "u", s.session_lifetime);
+        case TENANT_SETTING_REFRESH_IDLE_LIFETIME:
+                return sd_bus_message_append(reply, "u", s.refresh_idle_lifetime);
+        case TENANT_SETTING_REFRESH_ABSOLUTE_LIFETIME:
+                return sd_bus_message_append(reply, "u", s.refresh_absolute_lifetime);
+        default:
+                return -EINVAL;
+        }
+}
+
+/* The settings that follow the site's defaults (tesserad.conf), by name. */
+static int property_get_inherited(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        const TenantRecord *t = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(settings); i++)
+                if (!tenant_settings_has(&t->settings, settings[i].id))
+                        r = sd_bus_message_append(reply, "s", settings[i].name);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+/* UpdateSettings(a{sv}): a key per setting with its new value, and
+ * "Reset" with the names of settings to return to the site's default. */
+static int read_settings(sd_bus_message *msg, TenantSettings *ret_change, uint32_t *ret_reset, TesseraError *e) {
+        _cleanup_(strv_freep) char **reset_names = NULL;
+        int open_signup = 0, dictionary = 0, user_check = 0;
+        const char *mfa = NULL;
+        TenantSettings c = {};
+        const BusAttribute attrs[] = {
+                { "OpenSignup", 'b', &open_signup },
+                { "PasswordMinLength", 'u', &c.password_min_length },
+                { "PasswordDictionaryCheck", 'b', &dictionary },
+                { "PasswordMinClasses", 'u', &c.password_min_classes },
+                { "PasswordMaxRepeat", 'u', &c.password_max_repeat },
+                { "PasswordUserCheck", 'b', &user_check },
+                { "MfaRequired", 's', &mfa },
+                { "SessionLifetime", 'u', &c.session_lifetime },
+                { "RefreshIdleLifetime", 'u', &c.refresh_idle_lifetime },
+                { "RefreshAbsoluteLifetime", 'u', &c.refresh_absolute_lifetime },
+                { "Reset", 'a', &reset_names },
+        };
+        uint64_t seen = 0;
+        uint32_t reset = 0;
+        int r;
+
+        r = bus_read_attributes_seen(msg, attrs, ELEMENTSOF(attrs), &seen, e);
+        if (r < 0)
+                return r;
+        /* The table follows settings[] row by row, Reset last. */
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                assert(streq(attrs[i].name, settings[i].name));
+                if (seen & (UINT64_C(1) << i))
+                        c.set |= TENANT_SETTING_BIT(settings[i].id);
+        }
+        c.open_signup = open_signup;
+        c.password_dictionary_check = dictionary;
+        c.password_user_check = user_check;
+        if (mfa) {
+                r = mfa_required_parse(mfa, &c.mfa_required, e);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(name, reset_names) {
+                TenantSettingId id = setting_from_bus_name(*name);
+
+                if (id < 0)
+                        return tessera_error_set(e, -EINVAL, "Unknown setting '%.64s' in Reset.", *name);
+                reset |= TENANT_SETTING_BIT(id);
+        }
+        *ret_change = c;
+        *ret_reset = reset;
+        return 0;
+}
+
+static int method_update_settings(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_ref(userdata);
+        TenantSettings change = {};
+        TesseraError e = {};
+        uint32_t reset = 0;
+        BusCaller c;
+        Principal a;
+        int r;
+
+        r = bus_caller_actor(f, msg, &c, &a);
+        if (r < 0)
+                return r;
+        /* Refused callers learn nothing of what their input was worth. */
+        r = change_authorize(m->store, &a, POLICY_TENANT_UPDATE, policy_target_tenant(t->id), t->slug, t->slug, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        r = read_settings(msg, &change, &reset, &e);
+        if (r < 0) {
+                change_audit_failure(m->store, &a, "tenant.update", t->slug, t->slug, &e);
+                return bus_reply_tessera_error(error, &e);
+        }
+        r = tenant_settings_update(m, m->store, &a, t, &change, reset, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
         Manager *m = f->manager;
@@ -298,6 +444,17 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_PROPERTY("IdMax", "u", bus_property_get_uint32, offsetof(TenantRecord, id_max), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(TenantRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ChangedTime", "t", bus_property_get_usec, offsetof(TenantRecord, changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OpenSignup", "b", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordMinLength", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordDictionaryCheck", "b", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordMinClasses", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordMaxRepeat", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PasswordUserCheck", "b", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MfaRequired", "s", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SessionLifetime", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RefreshIdleLifetime", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RefreshAbsoluteLifetime", "u", property_get_setting, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("InheritedSettings", "as", property_get_inherited, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         SD_BUS_METHOD_WITH_ARGS("CreateUser", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", user),
                                 method_create_user, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
@@ -315,6 +472,8 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("ListSigningKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sstt)", keys),
                                 bus_tenant_method_list_signing_keys, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("UpdateSettings", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update_settings,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

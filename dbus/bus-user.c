@@ -91,7 +91,7 @@ static int property_get_state(sd_bus *bus, const char *path, const char *interfa
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         UserRecord *u = userdata;
         return sd_bus_message_append(
-                reply, "s", user_state_to_string(user_record_state(u, (int64_t) now_usec(CLOCK_REALTIME))));
+                reply, "s", user_state_to_string(user_record_state(u, now_realtime_usec())));
 }
 
 static int property_get_role(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -256,24 +256,18 @@ static int method_delete(sd_bus_message *msg, void *userdata, sd_bus_error *erro
  * current password of a user changing their own through the
  * authentication core, with its lockout and audit, so that the method is
  * no faster and no more forgiving an oracle than a login; administrators
- * leave it out. The reply follows once the change is committed. */
-typedef struct SetPasswordCall {
-        Manager *manager;
-        sd_bus_message *msg;
-} SetPasswordCall;
-
+ * leave it out. The reply follows once the change is committed: userdata
+ * is a reference to the call. */
 static void set_password_done(const PasswordChangeOutcome *o, void *userdata) {
-        SetPasswordCall *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (o->result < 0) {
                 bus_reply_tessera_error(&error, &o->error);
-                (void) sd_bus_reply_method_error(call->msg, &error);
+                (void) sd_bus_reply_method_error(call, &error);
         } else
                 /* The core announced the change; its signal follows. */
-                (void) sd_bus_reply_method_return(call->msg, NULL);
-        sd_bus_message_unref(call->msg);
-        free(call);
+                (void) sd_bus_reply_method_return(call, NULL);
 }
 
 static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -281,7 +275,7 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
         Manager *m = f->manager;
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_ref(userdata);
         const AuthContext ctx = { .action = "auth.chauthtok", .service = "user.set-password" };
-        _cleanup_free_ SetPasswordCall *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
         const char *current, *new_password;
         TesseraError e = {};
         BusCaller c;
@@ -296,17 +290,12 @@ static int method_set_password(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         a = bus_caller_principal(&c);
 
-        call = malloc(sizeof(SetPasswordCall));
-        if (!call)
-                return -ENOMEM;
-        *call = (SetPasswordCall) { .manager = m, .msg = sd_bus_message_ref(msg) };
+        call = sd_bus_message_ref(msg);
         /* Administrators may leave the current password out (it is not looked at). */
         r = password_change_start(m, &a, u, password_change_needs_current(&a, u) ? current : NULL, new_password, &ctx,
                                   set_password_done, call, &e);
-        if (r < 0) {
-                sd_bus_message_unref(call->msg);
+        if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        }
         TAKE_PTR(call);           /* set_password_done() has it now */
         return 1;
 }

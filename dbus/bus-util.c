@@ -276,6 +276,12 @@ static int read_attribute_value(sd_bus_message *msg, const BusAttribute *a, Tess
 }
 
 int bus_read_attributes(sd_bus_message *msg, const BusAttribute *table, size_t n, TesseraError *e) {
+        uint64_t seen;
+        return bus_read_attributes_seen(msg, table, n, &seen, e);
+}
+
+int bus_read_attributes_seen(sd_bus_message *msg, const BusAttribute *table, size_t n, uint64_t *ret_seen,
+                             TesseraError *e) {
         uint64_t seen = 0;
         int r;
 
@@ -312,5 +318,8 @@ int bus_read_attributes(sd_bus_message *msg, const BusAttribute *table, size_t n
         if (r < 0)
                 return tessera_error_set(e, r, "Malformed attribute dictionary.");
         r = sd_bus_message_exit_container(msg);
-        return r < 0 ? tessera_error_set(e, r, "Malformed attribute dictionary.") : 0;
+        if (r < 0)
+                return tessera_error_set(e, r, "Malformed attribute dictionary.");
+        *ret_seen = seen;
+        return 0;
 }

@@ -44,6 +44,9 @@ typedef struct BusAttribute {
 /* Reads an a{sv} argument, refusing unknown keys, keys given twice and
  * values of the wrong type with a message that names the key. */
 int bus_read_attributes(sd_bus_message *msg, const BusAttribute *table, size_t n, TesseraError *e);
+/* The same, telling which were given: bit i of *ret_seen for table[i]. */
+int bus_read_attributes_seen(sd_bus_message *msg, const BusAttribute *table, size_t n, uint64_t *ret_seen,
+                             TesseraError *e);
 
 /* Converts a core error into the D-Bus error and returns its code, so a
  * handler can "return bus_reply_tessera_error(error, &e);". */

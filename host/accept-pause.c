@@ -83,7 +83,7 @@ bool accept_pause_on_error(AcceptPause *p, sd_event_source *listen, int error) {
                 return true;
         }
 
-        if (log_ratelimit_pass(&p->ratelimit, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (log_ratelimit_pass(&p->ratelimit, now_monotonic_usec(), &suppressed))
                 log_warning_errno(-error, "Cannot accept connections on %s, pausing accepts for %llu ms each "
                                           "time (%u times since this was last logged): %m", p->what,
                                   (unsigned long long) (ACCEPT_PAUSE_USEC / USEC_PER_MSEC), suppressed);

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "nss-lookup.h"
 
-#include <time.h>
-
 #include "log.h"
 #include "names.h"
+#include "time-util.h"
 
 int nss_name_resolve(const Config *c, const char *shown, char name[static NAME_MAX_LEN + 1],
                      char tenant[static TENANT_SLUG_MAX_LEN + 1]) {
@@ -45,12 +44,6 @@ bool nss_user_hidden(const UserRecord *u, int64_t now_usec, uint64_t *ret_hide_a
         if (ret_hide_after)
                 *ret_hide_after = u->expires_usec > 0 ? (uint64_t) u->expires_usec : 0;
         return false;
-}
-
-int64_t nss_now_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Writes a USER entry for u if the host shows it: 1, or 0 when hidden. */
@@ -255,7 +248,7 @@ static int answer_list_groups(const Config *c, Store *s, const NssRequest *q, in
 }
 
 int nss_lookup_answer(const Config *c, Store *s, const NssRequest *q, WireWriter *w) {
-        int64_t now = nss_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         switch (q->type) {

@@ -36,9 +36,6 @@ const char *nss_name_show(const Config *c, const char *name, const char *tenant,
  * *ret_hide_after is when it expires (0: never). */
 bool nss_user_hidden(const UserRecord *u, int64_t now_usec, uint64_t *ret_hide_after);
 
-/* CLOCK_REALTIME in µs: what account expiry times are measured in. */
-int64_t nss_now_usec(void);
-
 /* Answers a request into w: sets w->type and writes the fields. -ENOBUFS
  * when the answer does not fit w; other errors become an ERROR reply. */
 int nss_lookup_answer(const Config *c, Store *s, const NssRequest *q, WireWriter *w);

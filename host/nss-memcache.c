@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "log.h"
 #include "manager.h"
 #include "nss-cache.h"
 #include "nss-lookup.h"
+#include "time-util.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -43,12 +43,6 @@ struct NssMemcache {
         int event_fd;             /* wakes the main loop after an invalidation */
         sd_event_source *event_source, *rebuild_timer, *heartbeat_timer;
 };
-
-static uint64_t now_monotonic_usec(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 static void unpublish_locked(NssMemcache *c) {
         if (c->map) {
@@ -261,7 +255,7 @@ static int add_users(const Config *conf, const Snapshot *sn, int64_t now, NssCac
 static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
         const Config *conf = c->manager->config;
         Snapshot sn = {};
-        int64_t now = nss_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = snapshot_read(s, &sn);
@@ -388,10 +382,13 @@ static int schedule_rebuild(NssMemcache *c, uint64_t delay) {
 
 static int on_invalidated(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         NssMemcache *c = userdata;
-        uint64_t v;
+        eventfd_t v;
         int r;
 
-        (void) read(fd, &v, sizeof(v));
+        /* EAGAIN: reset already. A rebuild is scheduled whatever the read
+         * says: it reads the generation, not the counter. */
+        if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+                log_warning_errno(errno, "Failed to reset the wake-up of the NSS memory cache: %m");
         r = schedule_rebuild(c, REBUILD_DELAY_USEC);
         if (r < 0)
                 log_error_errno(r, "Failed to schedule a rebuild of the NSS memory cache: %m");
@@ -448,8 +445,6 @@ fail:
 }
 
 void nss_memcache_invalidate(NssMemcache *c) {
-        uint64_t one = 1;
-
         if (!c)
                 return;
         pthread_mutex_lock(&c->lock);
@@ -458,8 +453,11 @@ void nss_memcache_invalidate(NssMemcache *c) {
                 nss_cache_invalidate(c->map);
         c->valid = false;
         pthread_mutex_unlock(&c->lock);
-        /* A full counter (never in practice) still leaves it readable. */
-        (void) write(c->event_fd, &one, sizeof(one));
+        /* EAGAIN: a full counter (never in practice) wakes the loop all
+         * the same. Otherwise no rebuild comes until the next change: the
+         * image stays invalid, and lookups take the socket meanwhile. */
+        if (eventfd_write(c->event_fd, 1) < 0 && errno != EAGAIN)
+                log_error_errno(errno, "Failed to wake the main loop to rebuild the NSS memory cache: %m");
 }
 
 int nss_memcache_get_fd(NssMemcache *c, uint64_t *ret_size) {

@@ -88,7 +88,7 @@ static int connection_arm_timer(NssConnection *c) {
 static int connection_answer(NssConnection *c, size_t len) {
         NssServer *s = c->server;
         Manager *m = s->manager;
-        uint64_t started = now_nsec(CLOCK_MONOTONIC);
+        uint64_t started = now_monotonic_nsec();
         NssMetricResult result;
         NssRequest q;
         WireWriter w;
@@ -100,7 +100,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         if (r < 0) {
                 /* A client that speaks garbage gets no answer and no second chance. */
                 log_debug_errno(r, "Bad request on the lookup socket, closing the connection: %m");
-                nss_metrics_request(&s->metrics, 0, NSS_METRIC_ERROR, now_nsec(CLOCK_MONOTONIC) - started);
+                nss_metrics_request(&s->metrics, 0, NSS_METRIC_ERROR, now_monotonic_nsec() - started);
                 return r;
         }
 
@@ -128,7 +128,7 @@ static int connection_answer(NssConnection *c, size_t len) {
         c->out_len = out_len;
         c->out_sent = 0;
         c->pass_fd = cache_fd;
-        nss_metrics_request(&s->metrics, q.type, result, now_nsec(CLOCK_MONOTONIC) - started);
+        nss_metrics_request(&s->metrics, q.type, result, now_monotonic_nsec() - started);
         return 0;
 }
 
@@ -243,7 +243,7 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         if (s->n_connections >= s->max_connections) {
                 unsigned suppressed;
 
-                if (log_ratelimit_pass(&s->refused_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+                if (log_ratelimit_pass(&s->refused_log, now_monotonic_usec(), &suppressed))
                         log_warning("Too many lookup connections (%u), refusing some (%u refused since this was "
                                     "last logged).", s->max_connections, suppressed);
                 close(cfd);

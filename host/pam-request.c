@@ -92,7 +92,7 @@ static PamStatus status_of(AuthOutcome o) {
  * (passwd(1)): they learn the account's state. */
 static void reply_result(PamConnection *c, const AuthResult *res) {
         PamReply reply = { .status = status_of(res->outcome) };
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        int64_t now = now_realtime_usec();
         AuthOutcome told = res->apparent;
 
         if (c->req.type == PAM_MSG_AUTHENTICATE)

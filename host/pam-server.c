@@ -80,7 +80,7 @@ void pam_connection_reply(PamConnection *c, const PamReply *reply) {
         int r;
 
         pam_metrics_request(&c->server->metrics, c->req_type, (PamStatus) reply->status,
-                            c->req_started > 0 ? now_nsec(CLOCK_MONOTONIC) - c->req_started : 0);
+                            c->req_started > 0 ? now_monotonic_nsec() - c->req_started : 0);
         c->req_type = 0;
         c->req_started = 0;
         pam_request_wipe(&c->req);
@@ -119,7 +119,7 @@ static void reply_bad_request(PamConnection *c) {
 static void handle_request(PamConnection *c) {
         int r;
 
-        c->req_started = now_nsec(CLOCK_MONOTONIC);
+        c->req_started = now_monotonic_nsec();
         r = pam_request_read(c->in, c->in_len, &c->req);
         explicit_bzero(c->in, c->in_len);
         c->in_len = 0;
@@ -271,7 +271,7 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
                 }
                 (void) connection_new(s, cfd);
         }
-        if (log_ratelimit_pass(&s->full_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (log_ratelimit_pass(&s->full_log, now_monotonic_usec(), &suppressed))
                 log_warning("%u clients on %s: not taking more until some are done (%u times since this was "
                             "last logged).", s->n_connections, s->path, suppressed);
         (void) sd_event_source_set_enabled(source, SD_EVENT_OFF);

@@ -9,7 +9,7 @@
 
 /* A user as the API shows it. The e-mail address is personal data: only for
  * those the policy lets read it (user.read-private), as on D-Bus. */
-static json_t *user_json(const UserRecord *u, bool private) {
+json_t *api_user_json(const UserRecord *u, bool private) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}",
                               "name", u->name,
                               "tenant", u->tenant,
@@ -19,7 +19,7 @@ static json_t *user_json(const UserRecord *u, bool private) {
                               "home", strempty(u->home),
                               "shell", strempty(u->shell),
                               "role", user_role_to_string(u->role),
-                              "state", user_state_to_string(user_record_state(u, (int64_t) now_usec(CLOCK_REALTIME))),
+                              "state", user_state_to_string(user_record_state(u, now_realtime_usec())),
                               "has_password", !isempty(u->password_hash),
                               "expires_at", http_json_time(u->expires_usec),
                               "created_at", http_json_time(u->created_usec),
@@ -44,6 +44,6 @@ void api_handle_user_get(HttpRequest *req) {
                 http_reply_internal_error(req, r);
                 return;
         }
-        http_reply_json(req, MHD_HTTP_OK, user_json(u, policy_check(p, POLICY_USER_READ_PRIVATE, &t) == 0));
+        http_reply_json(req, MHD_HTTP_OK, api_user_json(u, policy_check(p, POLICY_USER_READ_PRIVATE, &t) == 0));
         http_reply_no_store(req);
 }

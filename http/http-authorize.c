@@ -151,6 +151,15 @@ int http_authorize(HttpRequest *req) {
                 return r;
         }
 
+        /* "me": a tenant's user acting on themself, in their own tenant;
+         * anybody else keeps the tenant as target, which no me.* grant
+         * takes. */
+        if (route->self && p->kind == PRINCIPAL_USER && req->auth->user && req->target.tenant &&
+            p->tenant_id == req->target.tenant->id) {
+                req->target.user = user_record_ref(req->auth->user);
+                target = policy_target_user(req->target.user);
+        }
+
         user_name = http_capture(req, "user");
         if (user_name && req->target.tenant) {
                 Store *s = http_store(req);

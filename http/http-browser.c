@@ -115,7 +115,7 @@ int browser_pending_make(HttpRequest *req, int64_t user_id, char **ret) {
         char payload[64], mac[64];
         int r;
 
-        snprintf(payload, sizeof(payload), "%" PRIi64 ".%" PRIi64, user_id, store_now_usec() + PENDING_LIFETIME_USEC);
+        snprintf(payload, sizeof(payload), "%" PRIi64 ".%" PRIi64, user_id, now_realtime_usec() + PENDING_LIFETIME_USEC);
         r = pending_mac(req, payload, mac);
         if (r < 0)
                 return r;
@@ -140,7 +140,7 @@ int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_us
                 return -EACCES;
         if (sscanf(payload, "%lld.%lld%n", &uid, &until, &n) != 2 || (size_t) n != strlen(payload))
                 return -EINVAL;
-        if (until <= store_now_usec())
+        if (until <= now_realtime_usec())
                 return -ETIME;
         *ret_user_id = uid;
         return 0;

@@ -46,7 +46,7 @@ static void clock_unlink(HttpDeadlines *d, Clock *k) {
 
 static void clock_start(HttpDeadlines *d, Clock *k) {
         clock_unlink(d, k);
-        k->deadline_usec = now_usec(CLOCK_MONOTONIC) + d->timeout_usec;
+        k->deadline_usec = now_monotonic_usec() + d->timeout_usec;
         k->prev = d->tail;
         if (d->tail)
                 d->tail->next = k;
@@ -63,7 +63,7 @@ static void log_cut(HttpDeadlines *d, unsigned long n) {
         unsigned suppressed;
 
         d->cut_unlogged += n;
-        if (!log_ratelimit_pass(&d->cut_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (!log_ratelimit_pass(&d->cut_log, now_monotonic_usec(), &suppressed))
                 return;
         log_info("Closed %lu HTTP connections that did not send a whole request within %llu s (slow or stalled "
                  "clients).", d->cut_unlogged, (unsigned long long) (d->timeout_usec / USEC_PER_SEC));
@@ -75,7 +75,7 @@ static void *deadline_thread(void *userdata) {
 
         pthread_mutex_lock(&d->lock);
         while (!d->stopping) {
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                uint64_t now = now_monotonic_usec();
                 unsigned long cut = 0;
 
                 while (d->head && d->head->deadline_usec <= now) {

@@ -24,6 +24,7 @@ static const HttpErrorMap errors[] = {
         { EKEYEXPIRED, MHD_HTTP_FORBIDDEN, "account_expired", "The account has expired." },
         { ENOTEMPTY, MHD_HTTP_CONFLICT, "not_empty", "It still holds something; empty it first." },
         { ENOSPC, MHD_HTTP_CONFLICT, "id_range_exhausted", "The tenant's range of Unix IDs is used up." },
+        { EOPNOTSUPP, MHD_HTTP_CONFLICT, "not_supported", "This cannot be done to it." },
         { ESTALE, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed",
           "The record changed since it was read (If-Match); read it again." },
         { EALREADY, MHD_HTTP_CONFLICT, "already_done", "It is done already." },

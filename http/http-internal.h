@@ -93,6 +93,10 @@ typedef struct HttpRoute {
          * (http-authorize.c); nothing else grants access. */
         PolicyAction action;
         HttpHandler handler;
+        /* The signed-in user's own routes (".../me/..."): the target of
+         * the policy is the principal's own user, whom req->target.user
+         * then holds for the handler. */
+        bool self;
 } HttpRoute;
 
 typedef struct HttpCapture {

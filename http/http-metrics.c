@@ -306,7 +306,7 @@ void http_handle_metrics(HttpRequest *req) {
         Limiter *limiter = req->manager->limiter;
         const char *authorization = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
         Principal p = http_principal(req, NULL);
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         _cleanup_free_ char *text = NULL;
         char wait[16];
         size_t size;

@@ -211,9 +211,12 @@ void authz_continue(OidcContext *ctx, const AuthzRequest *a, const ApplicationRe
                         http_reply_internal_error(ctx->req, -ENOMEM);
         }
 
-        if (fresh_cookie)
+        /* The cookie lasts as long as the session it names (the tenant's
+         * session_lifetime). */
+        if (fresh_cookie && fresh_session)
                 browser_set_session_cookie(ctx->req, ctx->oauth.tenant->slug, fresh_cookie,
-                                           ctx->oauth.manager->config->oidc_session_lifetime);
+                                           (unsigned) ((fresh_session->expires_usec - fresh_session->auth_time_usec) /
+                                                       USEC_PER_SEC));
 }
 
 /* -- the endpoints ------------------------------------------------------------------------- */

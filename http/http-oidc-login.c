@@ -12,6 +12,7 @@
 #include "http-browser.h"
 #include "names.h"
 #include "sso-session.h"
+#include "time-util.h"
 
 #define LOGIN_MAX_LEN 256
 #define PASSWORD_MAX_LEN 1024
@@ -35,7 +36,7 @@ static int find_user(OidcContext *ctx, const char *login, UserRecord **ret) {
  * failures included); only after the password step does it tell an
  * account's state. */
 static const char *failure_text(const AuthResult *res, char *buf, size_t size) {
-        auth_result_message(res, store_now_usec(), buf, size);
+        auth_result_message(res, now_realtime_usec(), buf, size);
         if (buf[0])
                 return buf;
         return res->apparent == AUTH_FAILED || res->apparent == AUTH_USER_UNKNOWN

@@ -37,6 +37,7 @@ const HttpRoute http_routes[] = {
         { "GET", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_get },
         { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
 
+        { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         /* Account flows by mail: open, "forgot" answering the same for
@@ -48,6 +49,34 @@ const HttpRoute http_routes[] = {
           api_handle_auth_verify_email },
         { "POST", "/api/v1/tenants/{tenant}/auth/verify-email/request", POLICY_AUTH_SELF,
           api_handle_auth_verify_email_request },
+
+        /* Account flows: sign-up and sign-in authenticate inside (a
+         * password, a code, a refresh token); the session is its user's. */
+        { "POST", "/api/v1/signup", POLICY_SIGNUP, api_handle_signup },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
+        { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
+        { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
+
+        /* The signed-in user's own account: the policy's target is the
+         * principal's own user (.self). */
+#define ME "/api/v1/tenants/{tenant}/me"
+        { "GET", ME, POLICY_ME_READ, api_handle_me_get, .self = true },
+        { "PATCH", ME, POLICY_ME_UPDATE, api_handle_me_update, .self = true },
+        { "POST", ME "/password", POLICY_ME_PASSWORD, api_handle_me_password, .self = true },
+        { "GET", ME "/totp", POLICY_ME_READ, api_handle_me_totp_get, .self = true },
+        { "POST", ME "/totp", POLICY_ME_TOTP, api_handle_me_totp_begin, .self = true },
+        { "DELETE", ME "/totp", POLICY_ME_TOTP, api_handle_me_totp_remove, .self = true },
+        { "POST", ME "/totp/confirm", POLICY_ME_TOTP, api_handle_me_totp_confirm, .self = true },
+        { "POST", ME "/backup-codes", POLICY_ME_TOTP, api_handle_me_backup_codes, .self = true },
+        { "GET", ME "/sessions", POLICY_ME_SESSION_LIST, api_handle_me_sessions, .self = true },
+        { "POST", ME "/sessions/revoke-others", POLICY_ME_SESSION_REVOKE, api_handle_me_sessions_revoke_others,
+          .self = true },
+        { "DELETE", ME "/sessions/{session}", POLICY_ME_SESSION_REVOKE, api_handle_me_session_revoke, .self = true },
+        { "POST", ME "/sessions/{session}/extend", POLICY_ME_SESSION_EXTEND, api_handle_me_session_extend,
+          .self = true },
+#undef ME
         {},
 };
 

@@ -169,7 +169,7 @@ static HttpRequest *request_new(HttpServer *s, struct MHD_Connection *c, const c
         req->manager = s->manager;
         req->connection = c;
         req->method = method;
-        req->start_usec = now_usec(CLOCK_MONOTONIC);
+        req->start_usec = now_monotonic_usec();
         req->path = strdup(url);
         req->thread = http_thread_get(s);
         if (!req->path || !req->thread) {
@@ -374,7 +374,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         http_deadline_restart(s->deadlines, c);
         if (!req)
                 return;
-        took = now_usec(CLOCK_MONOTONIC) - req->start_usec;
+        took = now_monotonic_usec() - req->start_usec;
         http_metrics_request_done(req, took);
         /* Failures are worth a line at info; every request only at debug.
          * The method and the (decoded) path are the client's bytes. */
@@ -400,7 +400,7 @@ _printf_(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
 
         /* "Server reached connection limit" comes once per refused
          * connection: a client must not be able to fill the log. */
-        if (!log_ratelimit_pass(&s->mhd_log, now_usec(CLOCK_MONOTONIC), &suppressed))
+        if (!log_ratelimit_pass(&s->mhd_log, now_monotonic_usec(), &suppressed))
                 return;
         vsnprintf(buf, sizeof(buf), fmt, ap);
         n = strlen(buf);

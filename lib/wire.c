@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static void safe_close_fd(int fd) {
@@ -165,19 +164,12 @@ int wire_field_str(const WireField *f, char *buf, size_t size) {
         return 0;
 }
 
-uint64_t wire_now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* Waits for events on fd until the deadline, restarting after signals
  * with the time that is left. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = events };
-                uint64_t now = wire_now_usec();
+                uint64_t now = now_monotonic_usec();
                 int n;
 
                 if (now >= deadline)

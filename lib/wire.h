@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "time-util.h"
+
 #define WIRE_MAGIC UINT32_C(0x54535731)   /* "TSW1" */
 #define WIRE_VERSION 1
 #define WIRE_HEADER_SIZE 12
@@ -101,8 +103,7 @@ long wire_send_with_fd(int fd, const void *buf, size_t len, int passed_fd);
  * max_message is accepted); returns its length in *ret_len. */
 int wire_recv_message(int fd, void *buf, size_t cap, uint64_t deadline_usec, size_t *ret_len);
 
-/* CLOCK_MONOTONIC in µs, and a deadline that many µs from now. */
-uint64_t wire_now_usec(void);
+/* A deadline that many µs from now, on the monotonic clock. */
 static inline uint64_t wire_deadline(uint64_t timeout_usec) {
-        return wire_now_usec() + timeout_usec;
+        return now_monotonic_usec() + timeout_usec;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nss-proto.h"
+#include "time-util.h"
 #include "wire.h"
 
 /* One connection kept for the next lookup, as SSSD's client does: it saves
@@ -62,7 +63,7 @@ static bool backoff_allows(void) {
 
         if (until == 0)
                 return true;
-        now = wire_now_usec();
+        now = now_monotonic_usec();
         if (now < until)
                 return false;
         /* Over: the one that moves it on retries; a loser sees the new end. */
@@ -72,7 +73,7 @@ static bool backoff_allows(void) {
 
 static void backoff_update(int result) {
         if (result == -ETIMEDOUT)
-                __atomic_store_n(&backoff_until, wire_now_usec() + NSS_BACKOFF_USEC, __ATOMIC_RELEASE);
+                __atomic_store_n(&backoff_until, now_monotonic_usec() + NSS_BACKOFF_USEC, __ATOMIC_RELEASE);
         else if (__atomic_load_n(&backoff_until, __ATOMIC_RELAXED) != 0)
                 /* An answer, or a refusal that costs nothing to repeat. */
                 __atomic_store_n(&backoff_until, 0, __ATOMIC_RELEASE);

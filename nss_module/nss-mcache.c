@@ -8,10 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nss-cache.h"
+#include "time-util.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
 #define F_SEAL_FUTURE_WRITE 0x0010
@@ -27,12 +27,6 @@ static const void *map_addr;
 static size_t map_size;
 /* Set by a reader that found the image invalidated; cleared on install. */
 static bool map_stale;
-
-static uint64_t now_usec(clockid_t clock) {
-        struct timespec ts;
-        clock_gettime(clock, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 /* $TESSERA_NSS_CACHE=0 turns the cache off (debugging, benchmarks). Read
  * once per process, as nss_bypassed() does. */
@@ -118,7 +112,7 @@ static int run(LookupFunc fn, void *ctx) {
         if (pthread_rwlock_tryrdlock(&map_lock) != 0)
                 return MCACHE_MISS;
         if (map_addr && !map_stale) {
-                if (nss_cache_begin(map_addr, now_usec(CLOCK_MONOTONIC), &seq) < 0)
+                if (nss_cache_begin(map_addr, now_monotonic_usec(), &seq) < 0)
                         stale = true;
                 else {
                         r = fn(map_addr, map_size, ctx);
@@ -141,7 +135,7 @@ static int run(LookupFunc fn, void *ctx) {
 }
 
 static bool hidden(uint64_t hide_after_usec) {
-        return hide_after_usec != 0 && now_usec(CLOCK_REALTIME) >= hide_after_usec;
+        return hide_after_usec != 0 && (uint64_t) now_realtime_usec() >= hide_after_usec;
 }
 
 typedef struct PwCtx {

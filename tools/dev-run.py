@@ -25,7 +25,8 @@ def main():
     mail_dir = os.path.join(os.path.abspath(args.dir), "mail")
     env = tessera_env.Tessera(directory=args.dir, default_tenant=args.tenant, log_level=args.log_level,
                               http_listen=args.http,
-                              config_extra=f"[mail]\nfrom = noreply@tessera.test\noutbox_directory = {mail_dir}\n")
+                              config_extra=f"[mail]\nfrom = noreply@tessera.test\noutbox_directory = {mail_dir}\n"
+                                           "[auth]\nopen_signup = yes\n")
     stop = []
     signal.signal(signal.SIGINT, lambda *a: stop.append(1))
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))

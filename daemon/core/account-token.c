@@ -23,7 +23,7 @@ int account_token_issue(Manager *m, Store *s, AccountTokenPurpose purpose, const
         _cleanup_(erase_and_freep) char *token = NULL, *link = NULL;
         const char *page = account_token_purpose_to_string(purpose);
         AccountToken row = { .purpose = purpose, .tenant_id = t->id, .user_id = u->id };
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         MailMessage msg;
         int r;
 
@@ -80,7 +80,7 @@ int account_token_check(Store *s, const TenantRecord *t, AccountTokenPurpose pur
                                                            "new one.");
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to look up the token.");
-        if (row.expires_usec <= store_now_usec())
+        if (row.expires_usec <= now_realtime_usec())
                 return tessera_error_set(e, -ETIME, "The link has expired; ask for a new one.");
         *ret = row;
         return 0;
@@ -89,7 +89,7 @@ int account_token_check(Store *s, const TenantRecord *t, AccountTokenPurpose pur
 int account_mail_limit(Manager *m, const Principal *p, const TenantRecord *t, const char *account,
                        unsigned *ret_wait, bool *ret_first) {
         _cleanup_free_ char *key = NULL;
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         bool first = false;
         unsigned wait;
 
@@ -117,7 +117,7 @@ int account_mail_limit(Manager *m, const Principal *p, const TenantRecord *t, co
 }
 
 int account_token_limit(Manager *m, const Principal *p, unsigned *ret_wait) {
-        unsigned wait = limiter_check(m->limiter, LIMIT_ADDRESS, p->remote, now_usec(CLOCK_MONOTONIC), NULL);
+        unsigned wait = limiter_check(m->limiter, LIMIT_ADDRESS, p->remote, now_monotonic_usec(), NULL);
 
         if (wait == 0)
                 return 0;
@@ -126,5 +126,5 @@ int account_token_limit(Manager *m, const Principal *p, unsigned *ret_wait) {
 }
 
 void account_token_failed(Manager *m, const Principal *p) {
-        limiter_fail(m->limiter, LIMIT_ADDRESS, p->remote, now_usec(CLOCK_MONOTONIC));
+        limiter_fail(m->limiter, LIMIT_ADDRESS, p->remote, now_monotonic_usec());
 }

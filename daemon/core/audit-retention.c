@@ -176,7 +176,7 @@ int audit_prune(Store *s, const AuditRetentionOptions *o, int64_t now_usec, Audi
 
 /* Waits up to usec or until stopped; false when stopped. */
 static bool retention_sleep(AuditRetention *a, uint64_t usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + usec;
+        uint64_t deadline = now_monotonic_usec() + usec;
         struct timespec ts = {
                 .tv_sec = (time_t) (deadline / USEC_PER_SEC),
                 .tv_nsec = (long) (deadline % USEC_PER_SEC * NSEC_PER_USEC),
@@ -201,16 +201,16 @@ static void *retention_main(void *arg) {
         AuditRetention *a = arg;
 
         do {
-                uint64_t pruned = 0, start = now_usec(CLOCK_MONOTONIC);
+                uint64_t pruned = 0, start = now_monotonic_usec();
                 int r;
 
-                r = audit_prune(a->store, &a->options, (int64_t) now_usec(CLOCK_REALTIME), between_batches, a,
+                r = audit_prune(a->store, &a->options, now_realtime_usec(), between_batches, a,
                                 &pruned);
                 if (pruned > 0)
                         log_info("Audit retention: deleted %" PRIu64 " old events%s%s in %" PRIu64 " ms%s.", pruned,
                                  a->options.export_file ? " after exporting them to " : "",
                                  strempty(a->options.export_file),
-                                 (now_usec(CLOCK_MONOTONIC) - start) / USEC_PER_MSEC,
+                                 (now_monotonic_usec() - start) / USEC_PER_MSEC,
                                  r < 0 ? ", then stopped on an error" : "");
         } while (retention_sleep(a, a->options.interval_usec));
         return NULL;

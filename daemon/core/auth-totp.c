@@ -39,8 +39,15 @@ static int authorize(Store *s, const Principal *a, const UserRecord *u, PolicyAc
         return change_authorize(s, a, action, policy_target_user(u), u->tenant, target, e);
 }
 
+/* Whether a acts on u as an administrator, who needs no code of u's. A
+ * tenant's admin signed in as themself acts as the user: an access token
+ * left somewhere must not be enough to move or remove the second factor of
+ * an account that administers others. */
 static bool administers(const Principal *a, const UserRecord *u) {
         PolicyTarget t = policy_target_user(u);
+
+        if (a->kind == PRINCIPAL_USER && a->user_id == u->id)
+                return false;
         return policy_administers(a, &t);
 }
 
@@ -71,7 +78,7 @@ static const char *issuer_of(Store *s, const UserRecord *u, TenantRecord **tenan
 static int begin_txn(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *target,
                      const uint8_t *secret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        TotpRecord t = { .created_usec = (int64_t) now_usec(CLOCK_REALTIME) };
+        TotpRecord t = { .created_usec = now_realtime_usec() };
         TotpStatus st;
         char ctx[32];
         int r;
@@ -180,7 +187,7 @@ static int confirm_txn(Manager *m, Store *s, const Principal *a, const UserRecor
                        const uint8_t (*digests)[STORE_DIGEST_SIZE], TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(totp_record_done) TotpRecord t = {};
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME), step;
+        int64_t now = now_realtime_usec(), step;
         uint8_t *secret = NULL;
         size_t n = 0;
         char ctx[32];

@@ -249,12 +249,20 @@ static const char *account_reason(AuthOutcome o) {
         }
 }
 
+/* What a decision found, filled in as it goes. */
+typedef struct Decision {
+        AuthResult result;
+        const char *reason;       /* why it failed, for the audit trail */
+        AuditResult audit;
+        bool backup_code_spent;   /* the user's count of backup codes changed */
+} Decision;
+
 /* --- the second factor ------------------------------------------------- */
 
 /* Checks code against the user's TOTP seed or backup codes, spending it on
- * success. 1 and the factor when accepted, 0 and the reason when not. */
+ * success. 1 and the factor when accepted, 0 and d->reason when not. */
 static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecord *t, const char *code, int64_t now,
-                      const char **ret_factor, const char **ret_reason, unsigned *ret_codes_left) {
+                      const char **ret_factor, Decision *d) {
         char ctx[32];
         int r;
 
@@ -271,11 +279,11 @@ static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecor
                 r = totp_verify(secret, n, code, totp_step_at(now), m->config->totp_window, t->last_step, &step);
                 secret_free(secret, n);
                 if (r == -EKEYREJECTED || r == -EINVAL) {
-                        *ret_reason = "wrong code";
+                        d->reason = "wrong code";
                         return 0;
                 }
                 if (r == -ESTALE) {
-                        *ret_reason = "code used before";
+                        d->reason = "code used before";
                         return 0;
                 }
                 if (r < 0)
@@ -283,7 +291,7 @@ static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecor
                 /* Spends the step; loses to a connection that spent it first. */
                 r = store_totp_advance(s, u->id, step, 0);
                 if (r == -ESTALE) {
-                        *ret_reason = "code used before";
+                        d->reason = "code used before";
                         return 0;
                 }
                 if (r < 0)
@@ -296,7 +304,7 @@ static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecor
         uint8_t digest[SECRET_DIGEST_SIZE];
 
         if (backup_code_normalize(code, normalized) < 0) {
-                *ret_reason = "malformed code";
+                d->reason = "malformed code";
                 return 0;
         }
         r = secret_key_digest(m->secret_key, auth_backup_code_context(u->id, ctx), normalized, BACKUP_CODE_CHARS,
@@ -306,12 +314,13 @@ static int check_code(Manager *m, Store *s, const UserRecord *u, const TotpRecor
                 return r;
         r = store_backup_code_consume(s, u->id, digest);
         if (r == -ENOENT) {
-                *ret_reason = "wrong or used backup code";
+                d->reason = "wrong or used backup code";
                 return 0;
         }
         if (r < 0)
                 return r;
-        r = store_backup_codes_count(s, u->id, ret_codes_left);
+        d->backup_code_spent = true;
+        r = store_backup_codes_count(s, u->id, &d->result.backup_codes_left);
         if (r < 0)
                 return r;
         *ret_factor = "backup-code";
@@ -345,12 +354,6 @@ int auth_user_has_totp(Store *s, int64_t user_id) {
 }
 
 /* --- decisions --------------------------------------------------------- */
-
-typedef struct Decision {
-        AuthResult result;
-        const char *reason;       /* why it failed, for the audit trail */
-        AuditResult audit;
-} Decision;
 
 /* The account-state part of every decision: true (and d filled) when the
  * account can't be used now, whatever the credentials. */
@@ -427,7 +430,7 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
                 }
                 d->reason = "code missing";
         } else if (needs_code) {
-                r = check_code(m, s, u, &t, at->code, now, &second, &d->reason, &d->result.backup_codes_left);
+                r = check_code(m, s, u, &t, at->code, now, &second, d);
                 if (r < 0)
                         return r;
         }
@@ -489,7 +492,7 @@ static int run_decision(Manager *m, Store *s, const Principal *a, const AuthCont
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         const char *action = ctx && ctx->action ? ctx->action : default_action;
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        int64_t now = now_realtime_usec();
         Decision d = { .audit = AUDIT_FAILURE };
         int64_t audit_until;
         AuthOutcome recorded;
@@ -543,6 +546,9 @@ static int run_decision(Manager *m, Store *s, const Principal *a, const AuthCont
                 manager_changed(m, change_event_user(CHANGE_LOCKOUT, u, CHANGE_UPDATED));
                 log_notice("Locked %s@%s after too many failed attempts.", u->name, u->tenant);
         }
+        /* A backup code was spent: one fewer left (BackupCodesLeft). */
+        if (d.backup_code_spent)
+                manager_changed(m, change_event_user(CHANGE_TOTP, u, CHANGE_UPDATED));
         *ret = d.result;
         return 0;
 }
@@ -614,7 +620,7 @@ static int decide_second_factor(Manager *m, Store *s, void *userdata, const User
         else if (isempty(sf->code))
                 d->reason = "code missing";
         else {
-                r = check_code(m, s, u, &t, sf->code, now, &factor, &d->reason, &d->result.backup_codes_left);
+                r = check_code(m, s, u, &t, sf->code, now, &factor, d);
                 if (r < 0)
                         return r;
         }
@@ -740,7 +746,7 @@ void auth_result_holder_message(const AuthResult *r, int64_t now, char *buf, siz
 int auth_result_error(const AuthResult *r, const char *failed_message, TesseraError *e) {
         char msg[256];
 
-        auth_result_holder_message(r, (int64_t) now_usec(CLOCK_REALTIME), msg, sizeof(msg));
+        auth_result_holder_message(r, now_realtime_usec(), msg, sizeof(msg));
         switch (r->outcome) {
         case AUTH_SUCCESS:
                 return 0;

@@ -311,6 +311,43 @@ static int parse_pam_totp(const char *value, void *field) {
         return 0;
 }
 
+static int parse_mfa_required(const char *value, void *field) {
+        MfaRequired m = mfa_required_from_string(value);
+
+        if (m < 0)
+                return -EINVAL;
+        *(MfaRequired *) field = m;
+        return 0;
+}
+
+/* The site's password policy, in the bounds a tenant's own must keep. */
+static int parse_password_min_length(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < PASSWORD_MIN_LENGTH_LOWEST || v > PASSWORD_MIN_LENGTH_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
+static int parse_password_min_classes(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > PASSWORD_MIN_CLASSES_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
+static int parse_password_max_repeat(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > PASSWORD_MAX_REPEAT_HIGHEST)
+                return -EINVAL;
+        *(uint32_t *) field = v;
+        return 0;
+}
+
 static int parse_timeout(const char *value, void *field) {
         uint32_t v;
         int r = parse_uint32(value, &v);
@@ -534,6 +571,12 @@ static const ConfigKey config_keys[] = {
         KEY("users", "home_template", parse_home_template, home_template),
         KEY("passwords", "hash_method", parse_hash_method, hash_prefix),
         KEY("passwords", "hash_cost", parse_ulong, hash_cost),
+        KEY("passwords", "min_length", parse_password_min_length, password_min_length),
+        KEY("passwords", "dictionary_check", parse_bool, password_dictionary_check),
+        KEY("passwords", "dictionary", parse_optional_path, password_dictionary),
+        KEY("passwords", "min_classes", parse_password_min_classes, password_min_classes),
+        KEY("passwords", "max_repeat", parse_password_max_repeat, password_max_repeat),
+        KEY("passwords", "user_check", parse_bool, password_user_check),
         KEY("auth", "key_file", parse_optional_path, key_file),
         KEY("auth", "lockout_failures", parse_unsigned, lockout_failures),
         KEY("auth", "lockout_interval", parse_seconds, lockout_interval),
@@ -543,6 +586,8 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "reset_token_lifetime", parse_token_lifetime, reset_token_lifetime),
         KEY("auth", "verify_token_lifetime", parse_token_lifetime, verify_token_lifetime),
         KEY("auth", "forgot_delay", parse_delay_ms, forgot_delay),
+        KEY("auth", "open_signup", parse_bool, open_signup),
+        KEY("auth", "mfa_required", parse_mfa_required, mfa_required),
         KEY("pam", "socket", parse_optional_path, pam_socket),
         KEY("pam", "max_connections", parse_connections, pam_max_connections),
         KEY("pam", "request_timeout", parse_timeout, pam_request_timeout),
@@ -565,10 +610,15 @@ static const ConfigKey config_keys[] = {
         KEY("oidc", "refresh_absolute_lifetime", parse_lifetime, oidc_refresh_absolute_lifetime),
         KEY("oidc", "refresh_reuse_grace", parse_unsigned, oidc_refresh_reuse_grace),
         KEY("oidc", "session_lifetime", parse_lifetime, oidc_session_lifetime),
+        KEY("oidc", "session_max_lifetime", parse_lifetime, oidc_session_max_lifetime),
         KEY("limits", "address_burst", parse_burst, limit_address_burst),
         KEY("limits", "address_rate", parse_rate, limit_address_interval_usec),
         KEY("limits", "client_burst", parse_burst, limit_client_burst),
         KEY("limits", "client_rate", parse_rate, limit_client_interval_usec),
+        KEY("limits", "account_burst", parse_burst, limit_account_burst),
+        KEY("limits", "account_rate", parse_rate, limit_account_interval_usec),
+        KEY("limits", "signup_burst", parse_burst, limit_signup_burst),
+        KEY("limits", "signup_rate", parse_rate, limit_signup_interval_usec),
         KEY("limits", "ipv6_prefix", parse_ipv6_prefix, limit_ipv6_prefix),
         KEY("limits", "mail_address_burst", parse_burst, limit_mail_address_burst),
         KEY("limits", "mail_address_rate", parse_rate, limit_mail_address_interval_usec),
@@ -718,8 +768,9 @@ static int config_defaults(Config **ret) {
         c->oidc_code_lifetime = 60;
         c->oidc_refresh_idle_lifetime = 14 * 24 * 3600;
         c->oidc_refresh_absolute_lifetime = 90 * 24 * 3600;
-        c->oidc_refresh_reuse_grace = 10;
+        c->oidc_refresh_reuse_grace = 0;
         c->oidc_session_lifetime = 12 * 3600;
+        c->oidc_session_max_lifetime = 7 * 24 * 3600;
 
         c->log_level = -1;
         c->max_queued_jobs = 256;
@@ -741,6 +792,18 @@ static int config_defaults(Config **ret) {
         c->verify_token_lifetime = 86400;
         /* Well after any answer has reached its asker. */
         c->forgot_delay = 200;
+        /* Nobody signs up on an installed system unless its administrator
+         * says so. */
+        c->open_signup = false;
+        c->mfa_required = MFA_REQUIRED_NONE;
+        /* Debian's pam_pwquality: 8 characters, cracklib's dictionary,
+         * not the user's name; no classes asked, which push people to
+         * "Password1!" rather than to long passphrases (NIST SP 800-63B). */
+        c->password_min_length = 8;
+        c->password_dictionary_check = true;
+        c->password_min_classes = 0;
+        c->password_max_repeat = 0;
+        c->password_user_check = true;
         c->pam_max_connections = 256;
         c->pam_request_timeout = 10;
         c->pam_totp = CONFIG_TOTP_REQUIRED;
@@ -753,6 +816,10 @@ static int config_defaults(Config **ret) {
         c->limit_address_interval_usec = 6 * 1000000;
         c->limit_client_burst = 100;
         c->limit_client_interval_usec = 1000000;
+        c->limit_account_burst = 10;
+        c->limit_account_interval_usec = 60 * 1000000;
+        c->limit_signup_burst = 5;
+        c->limit_signup_interval_usec = (uint64_t) 3600 * 1000000 / 10;
         c->limit_ipv6_prefix = 64;
         /* Each mail costs the relay and lands in somebody's inbox: a few
          * at once per account, a few an hour after that; an address may
@@ -853,6 +920,12 @@ static int config_verify(const Config *c) {
                 if (c->default_tenant && streq(*t, c->default_tenant))
                         return log_error_errno(-EINVAL, "%s: tenant '%s' is both the default and in [host] tenants.",
                                                c->path, *t);
+        {
+                TesseraError e = {};
+
+                if (tenant_settings_validate_site(c, &e) < 0)
+                        return log_error_errno(-EINVAL, "%s: %s", c->path, tessera_error_message(&e));
+        }
         return 0;
 }
 
@@ -937,6 +1010,7 @@ Config *config_free(Config *c) {
         free(c->default_shell);
         free(c->home_template);
         free(c->hash_prefix);
+        free(c->password_dictionary);
         free(c->key_file);
         free(c->http_listen);
         free(c->http_public_url);

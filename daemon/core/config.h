@@ -10,6 +10,7 @@
 
 #include "address-range.h"
 #include "store-config.h"
+#include "tenant-settings.h"
 
 #define TESSERA_DEFAULT_CONFIG_PATH SYSCONFDIR "/tessera/tesserad.conf"
 
@@ -57,6 +58,14 @@ typedef struct Config {
         /* [passwords] */
         char *hash_prefix;            /* "$y$" yescrypt, "$2b$" bcrypt, "$6$" sha512crypt */
         unsigned long hash_cost;      /* 0: libxcrypt's default for the method */
+        /* The password policy of tenants that don't set their own
+         * (tenant-settings.h, password-policy.h). */
+        uint32_t password_min_length;
+        bool password_dictionary_check;
+        uint32_t password_min_classes;
+        uint32_t password_max_repeat;
+        bool password_user_check;
+        char *password_dictionary;    /* cracklib's dictionary; NULL: its default */
 
         /* [auth]: shared by every channel that authenticates (PAM, HTTP, D-Bus) */
         char *key_file;               /* NULL: secret.key in the state directory */
@@ -72,6 +81,10 @@ typedef struct Config {
          * the account, queueing the mail) waits, so that it can't slow
          * that answer down where the asker could time it. */
         unsigned forgot_delay;
+        /* POST /api/v1/signup creates tenants for anybody; and the default
+         * of tenants that don't set their own (tenant-settings.h). */
+        bool open_signup;
+        MfaRequired mfa_required;
 
         /* [pam] */
         char *pam_socket;             /* NULL: pam.sock in the runtime directory */
@@ -94,7 +107,8 @@ typedef struct Config {
         unsigned http_request_timeout; /* s from accept (or the last reply) to a whole request */
         unsigned http_timeout;        /* seconds a connection may idle */
 
-        /* [oidc], lifetimes in seconds */
+        /* [oidc], lifetimes in seconds; session_lifetime and the refresh
+         * lifetimes are the defaults and the maxima of tenants' own. */
         unsigned oidc_access_token_lifetime;
         unsigned oidc_id_token_lifetime;
         unsigned oidc_code_lifetime;           /* at most 60 */
@@ -102,6 +116,9 @@ typedef struct Config {
         unsigned oidc_refresh_absolute_lifetime;
         unsigned oidc_refresh_reuse_grace;
         unsigned oidc_session_lifetime;
+        /* how far the user may extend an SSO session, counted from the
+         * sign-in (account-sessions.h) */
+        unsigned oidc_session_max_lifetime;
 
         /* [limits]: failed authentications per client address and per
          * client id (limiter.h): burst failures at once, then one per
@@ -110,6 +127,10 @@ typedef struct Config {
         uint64_t limit_address_interval_usec;
         unsigned limit_client_burst;
         uint64_t limit_client_interval_usec;
+        unsigned limit_account_burst;  /* failed sign-ins of one account, from any address */
+        uint64_t limit_account_interval_usec;
+        unsigned limit_signup_burst;   /* sign-ups of one address, successful or not */
+        uint64_t limit_signup_interval_usec;
         unsigned limit_ipv6_prefix;   /* IPv6 addresses count by this prefix */
         /* Requests for account mails (a password reset, a verification):
          * each one counts, per client address and per account asked about. */

@@ -6,6 +6,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "time-util.h"
 #include "store-oidc.h"
 #include "user.h"
 #include "mail.h"
@@ -70,7 +71,7 @@ static int confirm_txn(Store *s, const Principal *p, const TenantRecord *t, cons
                        const char *target, UserRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         UserRecord changed;
         int r;
 

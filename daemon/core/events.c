@@ -65,11 +65,14 @@ static void deliver(EventBus *b, QueuedEvent *q) {
 
 static int on_queue(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         EventBus *b = userdata;
-        uint64_t n;
+        eventfd_t n;
 
         /* Reset the counter first: an event queued after this read wakes
-         * us again, one queued before it is in what we take now. */
-        (void) read(fd, &n, sizeof(n));
+         * us again, one queued before it is in what we take now. EAGAIN:
+         * it was reset already (a wake-up with nothing new). Whatever the
+         * read says, the queue is delivered: nothing waits on the counter. */
+        if (eventfd_read(fd, &n) < 0 && errno != EAGAIN)
+                log_warning_errno(errno, "Failed to reset the wake-up of the change events: %m");
         deliver(b, take_queue(b));
         return 0;
 }
@@ -146,11 +149,9 @@ static int enqueue(EventBus *b, const ChangeEvent *e) {
         pthread_mutex_unlock(&b->lock);
 
         /* One wake-up per batch: the main loop takes everything queued. */
-        if (was_empty) {
-                uint64_t one = 1;
-                if (write(b->fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-                        return -errno;
-        }
+        /* EAGAIN: the counter is full, which wakes the loop all the same. */
+        if (was_empty && eventfd_write(b->fd, 1) < 0 && errno != EAGAIN)
+                return -errno;
         return 0;
 }
 

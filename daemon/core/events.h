@@ -23,14 +23,14 @@
 
 typedef enum ChangeKind {
         CHANGE_TENANT,
-        CHANGE_USER,              /* attributes, password, role, state */
+        CHANGE_USER,              /* attributes, password, role, state, groups */
         CHANGE_GROUP,             /* attributes or members */
         CHANGE_APPLICATION,
         CHANGE_SIGNING_KEYS,      /* a tenant's key set */
         CHANGE_LOCKOUT,           /* a user locked or freed by failed attempts */
         CHANGE_HOST_SESSION,      /* a host login opened or closed */
         CHANGE_SSO_SESSION,       /* a browser session started or ended */
-        CHANGE_TOTP,              /* a user's second factor enrolled or removed */
+        CHANGE_TOTP,              /* a user's second factor enrolled or removed, a backup code spent */
         _CHANGE_KIND_MAX,
 } ChangeKind;
 

@@ -131,9 +131,48 @@ int group_update(Manager *m, Store *s, const Principal *a, const GroupRecord *g,
         return change_group(m, s, a, POLICY_GROUP_UPDATE, g, do_update, description, NULL, e);
 }
 
-static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char *target, TesseraError *e) {
-        int r = store_group_delete(s, g->id);
+/* The members of a group about to go: their lists of groups change with it. */
+typedef struct GroupDeletion {
+        UserRecord **members;
+        size_t n_members;
+} GroupDeletion;
 
+static int load_members(Store *s, const GroupRecord *g, GroupDeletion *del) {
+        _cleanup_(strv_freep) char **names = NULL;
+        UserRecord **users;
+        size_t n = 0;
+        int r;
+
+        r = store_group_members(s, g->id, &names);
+        if (r < 0)
+                return r;
+        if (strv_length(names) == 0)
+                return 0;
+        users = calloc(strv_length(names), sizeof(UserRecord *));
+        if (!users)
+                return -ENOMEM;
+        STRV_FOREACH(name, names) {
+                r = store_user_get(s, g->tenant_id, *name, &users[n]);
+                if (r < 0) {
+                        user_record_array_free(users, n);
+                        return r;
+                }
+                n++;
+        }
+        del->members = users;
+        del->n_members = n;
+        return 0;
+}
+
+static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char *target, TesseraError *e) {
+        GroupDeletion *del = (GroupDeletion *) arg;
+        int r;
+
+        /* Read in the deletion's transaction: exactly the members it removes. */
+        r = load_members(s, g, del);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to read the members of group '%s'.", target);
+        r = store_group_delete(s, g->id);
         if (r == -EPERM)
                 return tessera_error_set(e, -EINVAL,
                                          "'%s' is the private group of a user; it goes when the user is deleted.",
@@ -144,7 +183,15 @@ static int do_delete(Store *s, const GroupRecord *g, const void *arg, const char
 }
 
 int group_delete(Manager *m, Store *s, const Principal *a, const GroupRecord *g, TesseraError *e) {
-        return change_group(m, s, a, POLICY_GROUP_DELETE, g, do_delete, NULL, NULL, e);
+        GroupDeletion del = {};
+        int r;
+
+        r = change_group(m, s, a, POLICY_GROUP_DELETE, g, do_delete, &del, NULL, e);
+        /* Each member's list of groups changed too. */
+        for (size_t i = 0; r >= 0 && i < del.n_members; i++)
+                manager_changed(m, change_event_user(CHANGE_USER, del.members[i], CHANGE_UPDATED));
+        user_record_array_free(del.members, del.n_members);
+        return r;
 }
 
 typedef struct MemberChange {

@@ -41,6 +41,7 @@ static const char *const kind_names[_LIMIT_KIND_MAX] = {
         [LIMIT_ADDRESS] = "address",
         [LIMIT_CLIENT] = "client",
         [LIMIT_ACCOUNT] = "account",
+        [LIMIT_SIGNUP] = "signup",
 };
 
 const char *limit_kind_to_string(LimitKind k) {

@@ -27,7 +27,8 @@
 typedef enum LimitKind {
         LIMIT_ADDRESS,            /* a client's address: IPv4, or IPv6 by prefix (/64) */
         LIMIT_CLIENT,             /* an OAuth client id */
-        LIMIT_ACCOUNT,            /* an account asked about: "tenant/address", whether it exists or not */
+        LIMIT_ACCOUNT,            /* an account signing in ("tenant-id/login"), from any address */
+        LIMIT_SIGNUP,             /* a client's address creating tenants (every sign-up counts) */
         _LIMIT_KIND_MAX,
 } LimitKind;
 

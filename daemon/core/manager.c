@@ -12,11 +12,8 @@
 #include "log.h"
 #include "mail.h"
 #include "names.h"
+#include "password-policy.h"
 #include "password.h"
-
-#define PASSWORD_MIN_LEN 8
-/* Long enough for any passphrase; bounded so nobody hashes megabytes. */
-#define PASSWORD_MAX_LEN 512
 
 int manager_new(Config *config, Manager **ret) {
         Manager *m = calloc(1, sizeof(Manager));
@@ -125,6 +122,8 @@ static int manager_start_limiter(Manager *m) {
                 .rules = {
                         [LIMIT_ADDRESS] = { c->limit_address_burst, c->limit_address_interval_usec },
                         [LIMIT_CLIENT] = { c->limit_client_burst, c->limit_client_interval_usec },
+                        [LIMIT_ACCOUNT] = { c->limit_account_burst, c->limit_account_interval_usec },
+                        [LIMIT_SIGNUP] = { c->limit_signup_burst, c->limit_signup_interval_usec },
                 },
                 .max_entries = c->limit_max_entries,
                 .ipv6_prefix = c->limit_ipv6_prefix,
@@ -147,6 +146,23 @@ static int manager_start_limiter(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the limits on account mails: %m");
         return 0;
+}
+
+/* The dictionary check fails closed (password-policy.h): say at start
+ * when it would refuse every new password, not first at someone's
+ * password change. */
+static void manager_check_dictionary(Manager *m) {
+        const Config *c = m->config;
+        char reason[128];
+
+        if (password_policy_probe(c->password_dictionary, reason, sizeof(reason)) >= 0)
+                return;
+        log_full_errno(c->password_dictionary_check ? LOG_ERR : LOG_WARNING, 0,
+                       "cracklib's dictionary%s%s can't be used (%s): tenants with the password dictionary check%s "
+                       "get no new password until it can. Install it (Debian: cracklib-runtime), or point "
+                       "[passwords] dictionary at one.",
+                       c->password_dictionary ? " " : "", strempty(c->password_dictionary), reason,
+                       c->password_dictionary_check ? " (the default, [passwords] dictionary_check)" : "");
 }
 
 static int manager_start_audit_retention(Manager *m) {
@@ -200,6 +216,7 @@ int manager_start(Manager *m) {
         r = password_dummy_hash(m->config->hash_prefix, m->config->hash_cost, &m->dummy_hash);
         if (r < 0)
                 return log_error_errno(r, "Failed to make the dummy password hash: %m");
+        manager_check_dictionary(m);
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -279,24 +296,4 @@ void manager_id_range(const Manager *m, IdRange *ret) {
                 .max = m->config->id_range_max,
                 .slice_size = m->config->id_slice_size,
         };
-}
-
-int manager_check_password_policy(const Manager *m, const char *user, const char *password, TesseraError *e) {
-        size_t n = password ? strlen(password) : 0;
-
-        if (n < PASSWORD_MIN_LEN)
-                return tessera_error_set(e, -EINVAL, "The password must have at least %d characters.",
-                                         PASSWORD_MIN_LEN);
-        if (n > PASSWORD_MAX_LEN)
-                return tessera_error_set(e, -EINVAL, "The password must have at most %d characters.",
-                                         PASSWORD_MAX_LEN);
-        /* bcrypt ignores everything after 72 bytes: refuse rather than
-         * let the rest of a passphrase silently not count. */
-        if (streq(m->config->hash_prefix, "$2b$") && n > 72)
-                return tessera_error_set(e, -EINVAL, "With bcrypt, the password must have at most 72 bytes.");
-        if (!utf8_is_valid(password))
-                return tessera_error_set(e, -EINVAL, "The password is not valid UTF-8.");
-        if (user && strcasecmp(user, password) == 0)
-                return tessera_error_set(e, -EINVAL, "The password must not be the user name.");
-        return 0;
 }

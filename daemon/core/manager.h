@@ -102,7 +102,3 @@ void manager_changed(Manager *m, ChangeEvent e);
 
 /* The ID range of the configuration, for the store. */
 void manager_id_range(const Manager *m, IdRange *ret);
-
-/* The policy for new passwords (length, not the user name), shared by every
- * channel that sets one. */
-int manager_check_password_policy(const Manager *m, const char *user, const char *password, TesseraError *e);

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "password-job.h"
+#include "password-policy.h"
 #include "password.h"
 
 /* One operation in flight: everything it needs until the commit, copied,
@@ -126,6 +127,22 @@ bool password_change_needs_current(const Principal *p, const UserRecord *u) {
 
 /* --- the steps ------------------------------------------------------------- */
 
+/* The password policy of u's tenant (password-policy.h), as it is now. */
+static int check_policy(Manager *m, Store *s, const UserRecord *u, const char *new_password, const char *current,
+                        TesseraError *e) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        PasswordPolicy policy;
+        int r;
+
+        r = store_tenant_get_by_id(s, u->tenant_id, &t);
+        if (r < 0)
+                return tessera_error_set(e, r, r == -ENOENT ? "The tenant of %s@%s no longer exists."
+                                                            : "Failed to look up the tenant of %s@%s.",
+                                         u->name, u->tenant);
+        password_policy_of_tenant(m->config, t, &policy);
+        return password_policy_check(&policy, u->name, u->email, new_password, current, e);
+}
+
 /* Step 1 of a change, before anything is queued. */
 static int change_check(Manager *m, Store *s, const Principal *p, const UserRecord *u, const char *target,
                         const char *current, const char *new_password, TesseraError *e) {
@@ -143,9 +160,7 @@ static int change_check(Manager *m, Store *s, const Principal *p, const UserReco
                 r = tessera_error_set(e, -EACCES, "No password is set for '%s'; ask an administrator to set one.",
                                       target);
         else
-                r = manager_check_password_policy(m, u->name, new_password, e);
-        if (r >= 0 && current && streq(current, new_password))
-                r = tessera_error_set(e, -EINVAL, "The new password must differ from the current one.");
+                r = check_policy(m, s, u, new_password, current, e);
         if (r < 0)
                 change_audit_failure(s, p, "user.set-password", u->tenant, target, e);
         return r;
@@ -287,6 +302,7 @@ int password_change_create_user(Manager *m, const Principal *p, const TenantReco
                                 void *userdata, TesseraError *e) {
         _cleanup_(password_change_freep) PasswordChange *c = NULL;
         _cleanup_free_ char *target = NULL;
+        PasswordPolicy policy;
         int r;
 
         assert(done && !spec->password_hash);
@@ -295,7 +311,8 @@ int password_change_create_user(Manager *m, const Principal *p, const TenantReco
                 return r;
         if (asprintf(&target, "%s@%s", name, t->slug) < 0)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = manager_check_password_policy(m, name, password, e);
+        password_policy_of_tenant(m->config, t, &policy);
+        r = password_policy_check(&policy, name, spec->email, password, NULL, e);
         if (r < 0) {
                 change_audit_failure(m->store, p, "user.create", t->slug, target, e);
                 return r;

@@ -8,8 +8,9 @@
  *
  *   1. at once, on the caller's thread: the policy (POLICY_USER_SET_PASSWORD;
  *      without the current password only for whoever administers the
- *      user), the password policy, the new password differing from the
- *      current one; a refusal is audited and returned, nothing queued;
+ *      user), the password policy of the user's tenant (password-policy.h:
+ *      libpwquality, the new password differing from the current one); a
+ *      refusal is audited and returned, nothing queued;
  *   2. the current password, when given, through the authentication core
  *      (auth_attempt_new() → worker → auth_attempt_finish()): a wrong one
  *      counts towards the lockout every door shares, a locked or disabled

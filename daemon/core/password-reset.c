@@ -10,6 +10,7 @@
 #include "mail.h"
 #include "names.h"
 #include "password-job.h"
+#include "password-policy.h"
 #include "store-oidc.h"
 #include "time-util.h"
 
@@ -68,7 +69,7 @@ int password_reset_request_write(Manager *m, Store *s, const Principal *p, const
         r = store_user_get_by_email(s, t->id, email, &u);
         if (r < 0 && r != -ENOENT)
                 return tessera_error_set(e, r, "Failed to look up the account.");
-        reason = unusable_reason(u, store_now_usec());
+        reason = unusable_reason(u, now_realtime_usec());
         if (!reason) {
                 r = account_token_issue(m, s, ACCOUNT_TOKEN_RESET_PASSWORD, t, u, base_url, e);
                 if (r < 0)
@@ -175,7 +176,7 @@ static int reset_txn(Store *s, const Principal *p, const TenantRecord *t, const 
                      int64_t user_id, const char *target, const char *hash, UserRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         UserRecord changed;
         int r;
 
@@ -219,6 +220,7 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *before = NULL, *stored = NULL;
         _cleanup_free_ char *target = NULL;
         PolicyTarget pt = policy_target_tenant(t->id);
+        PasswordPolicy policy;
         AccountToken row;
         Principal holder;
         unsigned wait = 0;
@@ -239,7 +241,7 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                 r = store_user_get_by_id(s, row.user_id, &u);
                 if (r == -ENOENT || (r >= 0 && (u->tenant_id != t->id || !u->email ||
                                                 strcasecmp(u->email, row.email) != 0 ||
-                                                unusable_reason(u, store_now_usec()))))
+                                                unusable_reason(u, now_realtime_usec()))))
                         /* The account went, its address changed since the
                          * mail (the mail proves nothing now), or it was
                          * disabled or expired meanwhile (it would not get
@@ -261,7 +263,9 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
         /* The token proves the mailbox: from here on the user acts. */
         holder = principal_user(p->channel, u, p->remote);
-        r = manager_check_password_policy(m, u->name, strempty(new_password), e);
+        /* The tenant's password policy, as every door applies it. */
+        password_policy_of_tenant(m->config, t, &policy);
+        r = password_policy_check(&policy, u->name, u->email, strempty(new_password), NULL, e);
         if (r < 0) {
                 change_audit_failure(s, &holder, "auth.reset-password", t->slug, target, e);
                 return r;

@@ -124,12 +124,26 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .refused = "Only root and %s may close a session of %s." },
         [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
                                 .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        /* The signed-in user's own account: only a tenant's user, for
+         * themself (the door makes the target the principal's own user).
+         * Administrators act on others through the users' routes; keys,
+         * clients and impersonating operators have no "me". */
+#define ME_REFUSED "Only the signed-in user may manage their own account here."
+        [POLICY_ME_READ] = { "me.read", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_UPDATE] = { "me.update", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_PASSWORD] = { "me.change-password", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_TOTP] = { "me.totp", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_LIST] = { "me.session-list", NULL, TENANT, .member = GRANT_SELF, .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_REVOKE] = { "me.session-revoke", NULL, TENANT, .member = GRANT_SELF,
+                                       .refused = ME_REFUSED },
+        [POLICY_ME_SESSION_EXTEND] = { "me.session-extend", NULL, TENANT, .member = GRANT_SELF,
+                                       .refused = ME_REFUSED },
+
         /* Mail to any address is the host's to send (and a platform
          * operator's): a tenant's admin or key could spam through it. */
         [POLICY_MAIL_TEST] = { "mail.test", .local = GRANT_ADMIN, .operator_ = GRANT_ANY },
 
         [POLICY_AUTH_LOGIN] = { "auth.login", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
-        [POLICY_AUTH_SET_PASSWORD_UNVERIFIED] = { "auth.chauthtok", NULL, TENANT, .local = GRANT_ROOT },
         [POLICY_NSS_LOOKUP] = { "nss.lookup", NULL, .local = GRANT_ANY },
 
         /* Open at the door: the mailed token is the proof, and "forgot"
@@ -162,12 +176,28 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .publishable = GRANT_ANY },
         [POLICY_HEALTH] = { "health", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY, .member = GRANT_ANY,
                             .operator_ = GRANT_ANY, .keys = GRANT_ANY, .publishable = GRANT_ANY },
+        /* Anybody may ask to sign up, and whether sign-up is open is the
+         * core's setting: a holder of a tenant's credentials gains nothing
+         * by them here. */
+        [POLICY_SIGNUP] = { "account.signup", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                            .operator_ = GRANT_ANY },
+        [POLICY_AUTH_SIGNIN] = { "auth.signin", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                 .publishable = GRANT_ANY },
+        /* A session is its user's: a key or a client has none (an
+         * impersonation, judged as a member, has none either: the handler
+         * finds no session in its credentials). */
+        [POLICY_AUTH_SESSION] = { "auth.session", NULL, TENANT, .member = GRANT_ANY },
         /* The scraper is nobody tessera knows: anonymous, let through by
          * the door's own rule (an allowed address or the metrics token).
          * What a tenant holds never opens it: the numbers are every
          * tenant's together. */
         [POLICY_METRICS] = { "metrics.read", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                              .operator_ = GRANT_ANY },
+        /* The API's description holds nothing of any tenant. */
+        [POLICY_API_DOCUMENT] = { "api.document", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                  .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                  .publishable = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {
@@ -369,7 +399,8 @@ char *policy_refusal_message(const Principal *p, PolicyAction a, const char *tar
                 case PRINCIPAL_USER:
                 case PRINCIPAL_IMPERSONATION:
                         text = rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."
-                                                              : "This needs an admin or owner of the tenant.";
+                             : rules[a].member == GRANT_SELF ? "Only the signed-in user may do this, for themself."
+                                                             : "This needs an admin or owner of the tenant.";
                         break;
                 default:
                         text = "Not allowed.";

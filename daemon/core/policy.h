@@ -54,11 +54,19 @@ typedef enum PolicyAction {
         POLICY_SESSION_OPEN,
         POLICY_SESSION_CLOSE,
         POLICY_AUDIT_READ,
+        /* the signed-in user's own account (/api/v1/tenants/{t}/me/...):
+         * a tenant's user acting on themself, nobody else */
+        POLICY_ME_READ,               /* profile, second factor state */
+        POLICY_ME_UPDATE,             /* name, e-mail */
+        POLICY_ME_PASSWORD,           /* change it, proving the current one */
+        POLICY_ME_TOTP,               /* enrol, confirm, remove, backup codes */
+        POLICY_ME_SESSION_LIST,       /* web, application and host sessions */
+        POLICY_ME_SESSION_REVOKE,
+        POLICY_ME_SESSION_EXTEND,
         /* mail: a templated test mail to any address, to check [mail] */
         POLICY_MAIL_TEST,
         /* host logins over the authentication socket: unix_chkpwd's rule */
         POLICY_AUTH_LOGIN,
-        POLICY_AUTH_SET_PASSWORD_UNVERIFIED,   /* passwd run by root: no current password */
         POLICY_NSS_LOOKUP,
         /* The account flows by mail (account-token.h): asking for a reset
          * mail and using a mailed token are open to everybody, since the
@@ -80,10 +88,18 @@ typedef enum PolicyAction {
         POLICY_OIDC_CLIENT,           /* token, revoke, introspect */
         POLICY_OIDC_USERINFO,
         POLICY_HEALTH,                /* /healthz, /readyz */
+        /* the JSON API's account flows: sign-up (a new tenant and its
+         * owner; the core asks [auth] open_signup), and sign-in, its MFA
+         * step and refresh, which authenticate inside as the sign-in pages
+         * do; the current session (read it, sign out) is its user's */
+        POLICY_SIGNUP,
+        POLICY_AUTH_SIGNIN,
+        POLICY_AUTH_SESSION,
         /* /metrics: numbers of the whole host, every tenant's together;
          * the HTTP face lets through only configured addresses and
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */
         POLICY_METRICS,
+        POLICY_API_DOCUMENT,          /* /api/v1/openapi.json: what the API is, to anybody */
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "macro.h"
+#include "tenant-settings.h"
 
 typedef enum UserRole {
         USER_ROLE_MEMBER,
@@ -39,6 +40,9 @@ typedef struct TenantRecord {
         uint32_t id_min, id_max;  /* the slice, inclusive */
         int64_t created_usec;
         int64_t changed_usec;
+        /* The tenant's own settings; the site's defaults fill in the rest
+         * (tenant_settings_effective()). */
+        TenantSettings settings;
 } TenantRecord;
 
 typedef struct UserRecord {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "tenant.h"
 
+#include <jansson.h>
+
 #include "log.h"
 #include "names.h"
 
@@ -93,6 +95,137 @@ int tenant_update(Manager *m, Store *s, const Principal *a, const TenantRecord *
                 return r;
         }
         manager_changed(m, change_event_tenant(t, CHANGE_UPDATED));
+        return 0;
+}
+
+int tenant_settings_get(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TenantSettings *ret,
+                        TesseraError *e) {
+        int r;
+
+        r = change_authorize(s, a, POLICY_TENANT_READ, policy_target_tenant(t->id), t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        tenant_settings_effective(m->config, &t->settings, ret);
+        return 0;
+}
+
+/* {"settings": {"password_min_length": 12, ...}, "reset": ["open_signup"]}:
+ * what a change of settings asked for, for the audit trail. */
+static char *settings_details(const TenantSettings *change, uint32_t reset) {
+        _cleanup_(json_decrefp) json_t *j = json_object(), *given = json_object(), *back = json_array();
+
+        if (!j || !given || !back)
+                return NULL;
+        for (TenantSettingId id = 0; id < _TENANT_SETTING_MAX; id++) {
+                const char *name = tenant_setting_to_string(id);
+                json_t *v = NULL;
+
+                if (reset & TENANT_SETTING_BIT(id) && json_array_append_new(back, json_string(name)) < 0)
+                        return NULL;
+                if (!tenant_settings_has(change, id))
+                        continue;
+                switch (id) {
+                case TENANT_SETTING_OPEN_SIGNUP:
+                        v = json_boolean(change->open_signup);
+                        break;
+                case TENANT_SETTING_PASSWORD_DICTIONARY_CHECK:
+                        v = json_boolean(change->password_dictionary_check);
+                        break;
+                case TENANT_SETTING_PASSWORD_USER_CHECK:
+                        v = json_boolean(change->password_user_check);
+                        break;
+                case TENANT_SETTING_MFA_REQUIRED:
+                        v = json_string(mfa_required_to_string(change->mfa_required));
+                        break;
+                case TENANT_SETTING_PASSWORD_MIN_LENGTH:
+                        v = json_integer(change->password_min_length);
+                        break;
+                case TENANT_SETTING_PASSWORD_MIN_CLASSES:
+                        v = json_integer(change->password_min_classes);
+                        break;
+                case TENANT_SETTING_PASSWORD_MAX_REPEAT:
+                        v = json_integer(change->password_max_repeat);
+                        break;
+                case TENANT_SETTING_SESSION_LIFETIME:
+                        v = json_integer(change->session_lifetime);
+                        break;
+                case TENANT_SETTING_REFRESH_IDLE_LIFETIME:
+                        v = json_integer(change->refresh_idle_lifetime);
+                        break;
+                case TENANT_SETTING_REFRESH_ABSOLUTE_LIFETIME:
+                        v = json_integer(change->refresh_absolute_lifetime);
+                        break;
+                default:
+                        break;
+                }
+                if (json_object_set_new(given, name, v) < 0)
+                        return NULL;
+        }
+        if (json_object_set(j, "settings", given) < 0 || json_object_set(j, "reset", back) < 0)
+                return NULL;
+        return json_dumps(j, JSON_COMPACT);
+}
+
+static int update_settings_txn(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
+                               const TenantSettings *change, uint32_t reset, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(tenant_record_unrefp) TenantRecord *now = NULL;
+        _cleanup_free_ char *details = NULL;
+        TenantSettings own;
+        int r;
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+
+        /* On the settings as stored now, inside the transaction: a change
+         * made meanwhile through another door is kept, not overwritten
+         * with what the caller's copy of the tenant held. */
+        r = store_tenant_get_by_id(s, t->id, &now);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up tenant '%s'.", t->slug);
+        own = now->settings;
+        tenant_settings_merge(&own, change, reset);
+        r = tenant_settings_validate(m->config, &own, change->set, e);
+        if (r < 0)
+                return r;
+
+        r = store_tenant_settings_put(s, t->id, &own);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to store the settings of tenant '%s'.", t->slug);
+        details = settings_details(change, reset);
+        if (!details)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        return change_commit(&txn, a, "tenant.update", t->slug, t->slug, details, e);
+}
+
+int tenant_settings_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
+                           const TenantSettings *change, uint32_t reset, TesseraError *e) {
+        uint32_t both = change->set & reset;
+        int r;
+
+        r = change_authorize(s, a, POLICY_TENANT_UPDATE, policy_target_tenant(t->id), t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        if ((change->set | reset) & ~TENANT_SETTINGS_ALL)
+                r = tessera_error_set(e, -EINVAL, "Unknown setting.");
+        else if (both)
+                r = tessera_error_set(e, -EINVAL, "%s is both given and reset to the site's default.",
+                                      tenant_setting_to_string(__builtin_ctz(both)));
+        else if (change->set == 0 && reset == 0)
+                return 0;
+        else
+                r = update_settings_txn(m, s, a, t, change, reset, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
+                return r;
+        }
+        manager_changed(m, change_event_tenant(t, CHANGE_UPDATED));
+        log_info("Changed the settings of tenant %s.", t->slug);
         return 0;
 }
 

@@ -14,5 +14,20 @@ int tenant_update(Manager *m, Store *s, const Principal *a, const TenantRecord *
                   TesseraError *e);
 int tenant_delete(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TesseraError *e);
 
+/* The settings that apply to t (tenant-settings.h): its own, the site's
+ * for the rest; ret->set says which are its own. For whoever may read the
+ * tenant (POLICY_TENANT_READ). */
+int tenant_settings_get(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TenantSettings *ret,
+                        TesseraError *e);
+
+/* Changes t's settings (POLICY_TENANT_UPDATE): the values of change that
+ * are set become the tenant's own, those in reset (TENANT_SETTING_BIT()s)
+ * follow the site again. Each value is checked (tenant_settings_validate(),
+ * -EINVAL naming the setting); the change is audited (tenant.update, with
+ * what changed) and announced (CHANGE_TENANT). Nothing given: nothing
+ * changes, 0. */
+int tenant_settings_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
+                           const TenantSettings *change, uint32_t reset, TesseraError *e);
+
 /* Looks a tenant up by slug; an empty slug means the host's default. */
 int tenant_lookup(Manager *m, Store *s, const char *slug, TenantRecord **ret, TesseraError *e);

@@ -245,6 +245,45 @@ int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, c
         return change_user(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, e);
 }
 
+int user_update_profile(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *real_name,
+                        const char *email, UserRecord **ret, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        UserSpec spec = USER_SPEC_INIT;
+        UserRecord changed = *u;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, a, POLICY_ME_UPDATE, policy_target_user(u), u->tenant, target, e);
+        if (r < 0)
+                return r;
+        spec.real_name = real_name;
+        spec.email = email;
+        r = user_spec_validate(&spec, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "me.update", u->tenant, target, e);
+                return r;
+        }
+
+        if (real_name)
+                changed.real_name = (char *) real_name;
+        if (email) {
+                changed.email = email[0] ? (char *) email : NULL;
+                /* A new address has not been proven to be the user's. */
+                if (!u->email || !changed.email || strcasecmp(u->email, changed.email) != 0)
+                        changed.email_verified = false;
+        }
+        r = change_user(m, s, a, POLICY_ME_UPDATE, &changed, true, NULL, e);
+        if (r < 0)
+                return r;
+        if (ret) {
+                r = store_user_get_by_id(s, u->id, ret);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        }
+        return 0;
+}
+
 /* The record is read again inside the transaction: a lock, an edit or
  * another password set while the new one was hashed stays, and the proof
  * of the current password counts only while that password is the one
@@ -272,7 +311,7 @@ static int set_password_txn(Store *s, const Principal *a, int64_t user_id, const
 
         changed = *u;
         changed.password_hash = (char *) hash;
-        changed.password_changed_usec = (int64_t) now_usec(CLOCK_REALTIME);
+        changed.password_changed_usec = now_realtime_usec();
         r = store_user_update(s, &changed);
         if (r == -ENOENT)
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
@@ -340,23 +379,69 @@ int user_set_disabled(Manager *m, Store *s, const Principal *a, const UserRecord
         return change_user(m, s, a, disabled ? POLICY_USER_DISABLE : POLICY_USER_ENABLE, &changed, false, NULL, e);
 }
 
-static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, TesseraError *e) {
+/* The groups a user about to go is a member of (not its private group,
+ * which goes with it): their lists of members change. */
+static int load_groups(Store *s, const UserRecord *u, GroupRecord ***ret, size_t *ret_n) {
+        _cleanup_(strv_freep) char **names = NULL;
+        GroupRecord **groups;
+        size_t n = 0;
+        int r;
+
+        r = store_user_groups(s, u->id, &names);
+        if (r < 0)
+                return r;
+        if (strv_length(names) == 0)
+                return 0;
+        groups = calloc(strv_length(names), sizeof(GroupRecord *));
+        if (!groups)
+                return -ENOMEM;
+        STRV_FOREACH(name, names) {
+                r = store_group_get(s, u->tenant_id, *name, &groups[n]);
+                if (r < 0) {
+                        group_record_array_free(groups, n);
+                        return r;
+                }
+                n++;
+        }
+        *ret = groups;
+        *ret_n = n;
+        return 0;
+}
+
+static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, GroupRecord ***ret_groups,
+                      size_t *ret_n_groups, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
+        GroupRecord **groups = NULL;
+        size_t n_groups = 0;
         int r;
 
         r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
+        /* Read in the deletion's transaction: exactly the memberships it removes. */
+        r = load_groups(s, u, &groups, &n_groups);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to read the groups of user '%s'.", target);
         r = store_user_delete(s, u->id);
         if (r == -ENOENT)
-                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
-        if (r < 0)
-                return tessera_error_set(e, r, "Failed to delete user '%s'.", target);
-        return change_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
+                r = tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        else if (r < 0)
+                r = tessera_error_set(e, r, "Failed to delete user '%s'.", target);
+        else
+                r = change_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
+        if (r < 0) {
+                group_record_array_free(groups, n_groups);
+                return r;
+        }
+        *ret_groups = groups;
+        *ret_n_groups = n_groups;
+        return 0;
 }
 
 int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
+        GroupRecord **groups = NULL;
+        size_t n_groups = 0;
         int r;
 
         if (!target)
@@ -364,7 +449,7 @@ int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, T
         r = change_authorize(s, a, POLICY_USER_DELETE, policy_target_user(u), u->tenant, target, e);
         if (r < 0)
                 return r;
-        r = delete_txn(s, a, u, target, e);
+        r = delete_txn(s, a, u, target, &groups, &n_groups, e);
         if (r < 0) {
                 change_audit_failure(s, a, "user.delete", u->tenant, target, e);
                 return r;
@@ -373,6 +458,10 @@ int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, T
         manager_changed(m, change_event_user(CHANGE_USER, u, CHANGE_DELETED));
         manager_changed(m, (ChangeEvent) { .kind = CHANGE_GROUP, .op = CHANGE_DELETED, .tenant_id = u->tenant_id,
                                            .tenant = u->tenant, .name = u->name, .unix_id = u->gid });
+        /* The groups it was a member of lost a member. */
+        for (size_t i = 0; i < n_groups; i++)
+                manager_changed(m, change_event_group(groups[i], CHANGE_UPDATED));
+        group_record_array_free(groups, n_groups);
         log_info("Deleted user %s (uid %u).", target, u->uid);
         return 0;
 }

@@ -35,6 +35,12 @@ int user_create_check(Manager *m, Store *s, const Principal *a, const TenantReco
                       const UserSpec *spec, TesseraError *e);
 int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, const UserSpec *changes,
                 TesseraError *e);
+/* The user's own profile, changed by themself (POLICY_ME_UPDATE): the
+ * real name and the e-mail address (NULL: unchanged; "" clears either). A
+ * new address is not verified until proven again. Audited as me.update.
+ * ret (may be NULL) gets the record as stored now. */
+int user_update_profile(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *real_name,
+                        const char *email, UserRecord **ret, TesseraError *e);
 /* Stores a new password hash (made on a worker). Administrators set any
  * password (verified_hash NULL); a user sets their own once their current
  * password was checked against verified_hash, the hash stored then: if

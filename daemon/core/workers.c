@@ -83,10 +83,12 @@ static void *worker_main(void *arg) {
                         j->sync->done = true;
                         pthread_cond_signal(&j->sync->cond);
                 } else {
-                        uint64_t one = 1;
                         queue_push(&p->finished, j);
-                        /* Can only fail when the counter would overflow. */
-                        (void) !write(p->event_fd, &one, sizeof(one));
+                        /* EAGAIN: a full counter wakes the loop all the
+                         * same. Otherwise the job is finished with the
+                         * next one that wakes it. */
+                        if (eventfd_write(p->event_fd, 1) < 0 && errno != EAGAIN)
+                                log_error_errno(errno, "Failed to wake the main loop for a finished job: %m");
                 }
         }
         pthread_mutex_unlock(&p->mutex);
@@ -108,9 +110,12 @@ static void run_finished(WorkerPool *p) {
 
 static int on_event_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         WorkerPool *p = userdata;
-        uint64_t v;
+        eventfd_t v;
 
-        (void) !read(fd, &v, sizeof(v));
+        /* EAGAIN: reset already. The finished jobs are run whatever the
+         * read says: they are in the queue, not in the counter. */
+        if (eventfd_read(fd, &v) < 0 && errno != EAGAIN)
+                log_warning_errno(errno, "Failed to reset the wake-up of the worker pool: %m");
         run_finished(p);
         return 0;
 }

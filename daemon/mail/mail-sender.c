@@ -148,7 +148,11 @@ static int record_failure(const MailDelivery *d, Store *s, const OutboxMail *m, 
                 return r;
         }
 
-        (void) getrandom(&random, sizeof(random), GRND_NONBLOCK);
+        /* Jitter, no secret: before the kernel's pool is ready (EAGAIN,
+         * early at boot) the microseconds of the clock spread retries
+         * well enough. */
+        if (getrandom(&random, sizeof(random), GRND_NONBLOCK) != (ssize_t) sizeof(random))
+                random = (uint32_t) now_monotonic_usec();
         delay = mail_backoff_delay(&d->retry, failures, random);
         r = record(s, m, OUTCOME_DEFER, now_usec, now_usec + (int64_t) delay, error);
         if (r >= 0) {
@@ -289,7 +293,7 @@ int mail_deliver_due(const MailDelivery *d, Store *s, int64_t now_usec) {
 
 /* Sleeps up to usec, until woken or stopped; false when stopped. */
 static bool sender_sleep(MailSender *s, uint64_t usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + usec;
+        uint64_t deadline = now_monotonic_usec() + usec;
         struct timespec ts = {
                 .tv_sec = (time_t) (deadline / USEC_PER_SEC),
                 .tv_nsec = (long) (deadline % USEC_PER_SEC * NSEC_PER_USEC),
@@ -333,7 +337,7 @@ static uint64_t next_wait(MailSender *s) {
                 return MAX_SLEEP_USEC;
         if (r < 0)
                 return STORE_RETRY_USEC;
-        now = (int64_t) now_usec(CLOCK_REALTIME);
+        now = now_realtime_usec();
         if (next <= now)
                 return 0;
         return MIN((uint64_t) (next - now), MAX_SLEEP_USEC);
@@ -352,13 +356,13 @@ static void *sender_main(void *arg) {
         (void) pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
         for (;;) {
-                uint64_t wait, mono = now_usec(CLOCK_MONOTONIC);
+                uint64_t wait, mono = now_monotonic_usec();
                 int r;
 
-                r = mail_deliver_due(&s->delivery, s->store, (int64_t) now_usec(CLOCK_REALTIME));
+                r = mail_deliver_due(&s->delivery, s->store, now_realtime_usec());
                 wait = r < 0 ? STORE_RETRY_USEC : next_wait(s);
                 if (last_prune == 0 || mono - last_prune >= PRUNE_INTERVAL_USEC) {
-                        prune(s, (int64_t) now_usec(CLOCK_REALTIME));
+                        prune(s, now_realtime_usec());
                         last_prune = mono;
                 }
                 if (!sender_sleep(s, wait))

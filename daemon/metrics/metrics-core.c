@@ -23,6 +23,7 @@ static const char *const grant_values[_METRIC_GRANT_MAX + 1] = {
         [METRIC_GRANT_AUTHORIZATION_CODE] = "authorization_code",
         [METRIC_GRANT_REFRESH_TOKEN] = "refresh_token",
         [METRIC_GRANT_CLIENT_CREDENTIALS] = "client_credentials",
+        [METRIC_GRANT_SIGNIN] = "signin",
 };
 
 static const MetricSpec signins_spec = {
@@ -43,7 +44,8 @@ static const MetricSpec lockouts_spec = {
 
 static const MetricSpec tokens_spec = {
         .name = "tessera_tokens_issued_total",
-        .help = "Access tokens handed out by the token endpoints of every tenant, by grant.",
+        .help = "Access tokens handed out by the token endpoints of every tenant, by grant (signin: the JSON "
+                "API's sign-in).",
         .type = METRIC_COUNTER,
         .labels = { { "grant", grant_values } },
 };
@@ -90,7 +92,7 @@ int core_metrics_new(Manager *m) {
         r = metrics_new(&m->metrics);
         if (r < 0)
                 return r;
-        m->core_metrics.start_usec = now_usec(CLOCK_REALTIME);
+        m->core_metrics.start_usec = (uint64_t) now_realtime_usec();
         r = metrics_declare(m->metrics, &signins_spec, &m->core_metrics.signins);
         if (r >= 0)
                 r = metrics_declare(m->metrics, &lockouts_spec, &m->core_metrics.lockouts);

@@ -37,6 +37,7 @@ typedef enum MetricGrant {
         METRIC_GRANT_AUTHORIZATION_CODE,
         METRIC_GRANT_REFRESH_TOKEN,
         METRIC_GRANT_CLIENT_CREDENTIALS,
+        METRIC_GRANT_SIGNIN,          /* the JSON API's sign-in and sign-up (api-session.h) */
         _METRIC_GRANT_MAX,
 } MetricGrant;
 

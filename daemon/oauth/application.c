@@ -7,6 +7,7 @@
 #include "names.h"
 #include "store-oidc.h"
 #include "tenant.h"
+#include "time-util.h"
 #include "token.h"
 
 /* Every scope we know, in the order a normalized scope lists them: those of
@@ -139,6 +140,8 @@ static int validate(const ApplicationRecord *a, TesseraError *e) {
         if (a->public_client && application_has_grant(a, "client_credentials"))
                 return tessera_error_set(e, -EINVAL,
                                          "A public client cannot use client_credentials: it has no secret.");
+        if (a->public_client && a->pkce_optional)
+                return tessera_error_set(e, -EINVAL, "A public client always uses PKCE: it has no secret.");
         if (a->signing_alg < 0 || a->signing_alg >= _JWT_ALG_MAX)
                 return tessera_error_set(e, -EINVAL, "Unknown signing algorithm; use RS256 or ES256.");
         return 0;
@@ -157,7 +160,7 @@ static int new_secret(Manager *m, ApplicationRecord *a, char **ret_secret) {
                 return r;
         }
         a->has_secret = true;
-        a->secret_changed_usec = store_now_usec();
+        a->secret_changed_usec = now_realtime_usec();
         *ret_secret = secret;
         return 0;
 }
@@ -197,6 +200,8 @@ static int apply_spec(ApplicationRecord *a, const ApplicationSpec *spec) {
                 a->public_client = spec->public_client;
         if (spec->first_party >= 0)
                 a->first_party = spec->first_party;
+        if (spec->pkce_optional >= 0)
+                a->pkce_optional = spec->pkce_optional;
         if (spec->signing_alg >= 0)
                 a->signing_alg = spec->signing_alg;
         return r;

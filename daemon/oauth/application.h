@@ -22,10 +22,11 @@ typedef struct ApplicationSpec {
         char **scopes;
         int public_client;
         int first_party;
+        int pkce_optional;            /* confidential clients only: PKCE not required */
         int signing_alg;              /* JwtAlg */
 } ApplicationSpec;
 
-#define APPLICATION_SPEC_INIT { .public_client = -1, .first_party = -1, .signing_alg = -1 }
+#define APPLICATION_SPEC_INIT { .public_client = -1, .first_party = -1, .pkce_optional = -1, .signing_alg = -1 }
 
 #define APPLICATION_MAX_SCOPES 16
 

@@ -111,7 +111,7 @@ static int new_key_store(Store *s, int64_t tenant_id, const NewKey *k) {
                                              .public_jwk = k->public_jwk,
                                              .sealed = k->sealed,
                                              .sealed_size = k->sealed_size,
-                                             .created_usec = store_now_usec(),
+                                             .created_usec = now_realtime_usec(),
                                      });
 }
 
@@ -255,7 +255,7 @@ int signing_keys_load(Manager *m, Store *s, int64_t tenant_id, KeySet **ret) {
         r = signing_keys_ensure(m, s, tenant_id);
         if (r < 0)
                 return r;
-        r = store_signing_key_list(s, tenant_id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        r = store_signing_key_list(s, tenant_id, now_realtime_usec() - signing_keys_publish_usec(m), &keys, &n);
         if (r < 0)
                 return r;
 
@@ -300,7 +300,7 @@ int signing_keys_jwks(Manager *m, Store *s, int64_t tenant_id, json_t **ret) {
         r = signing_keys_ensure(m, s, tenant_id);
         if (r < 0)
                 return r;
-        r = store_signing_key_list(s, tenant_id, store_now_usec() - signing_keys_publish_usec(m), &keys, &n);
+        r = store_signing_key_list(s, tenant_id, now_realtime_usec() - signing_keys_publish_usec(m), &keys, &n);
         if (r < 0)
                 return r;
 
@@ -323,7 +323,7 @@ int signing_keys_rotate(Manager *m, Store *s, const Principal *a, const TenantRe
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(strv_freep) char **kids = NULL;
         _cleanup_free_ char *details = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = change_authorize(s, a, POLICY_SIGNING_KEY_ROTATE, policy_target_tenant(t->id), t->slug, t->slug, e);

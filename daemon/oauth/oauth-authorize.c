@@ -144,7 +144,9 @@ int oauth_authz_check(OAuthContext *ctx, const Principal *caller, const OAuthAut
                 return to_client(ctx, caller, a.client_id, false, "invalid_scope",
                                  "A requested scope is unknown or not allowed.", e);
 
-        /* PKCE: S256 only, and always for public clients (RFC 9700 2.1.1). */
+        /* PKCE: S256 only, and always (OAuth 2.1, RFC 9700 2.1.1), but for
+         * a confidential client registered with an explicit opt-out (old
+         * clients that can't send it). */
         a.code_challenge = p->code_challenge;
         if (a.code_challenge) {
                 if (!p->code_challenge_method || !streq(p->code_challenge_method, "S256"))
@@ -156,9 +158,9 @@ int oauth_authz_check(OAuthContext *ctx, const Principal *caller, const OAuthAut
         } else if (p->code_challenge_method)
                 return to_client(ctx, caller, a.client_id, false, "invalid_request",
                                  "code_challenge_method without code_challenge.", e);
-        else if (app->public_client)
+        else if (app->public_client || !app->pkce_optional)
                 return to_client(ctx, caller, a.client_id, false, "invalid_request",
-                                 "Public clients must use PKCE (code_challenge, S256).", e);
+                                 "PKCE is required (code_challenge, S256).", e);
 
         a.nonce = p->nonce;
         if (a.nonce && (strlen(a.nonce) > NONCE_MAX_LEN || a.nonce[0] == '\0'))
@@ -180,7 +182,7 @@ int oauth_authz_continue(OAuthContext *ctx, const Principal *caller, const OAuth
                          const ApplicationRecord *app, const SsoSession *session, bool fresh,
                          OAuthAuthzStep *ret_step, char **ret_code, OAuthError *e) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         bool have;
         int r;
 

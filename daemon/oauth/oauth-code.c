@@ -22,7 +22,7 @@ int oauth_code_issue(OAuthContext *ctx, const Principal *caller, const Applicati
                      const OAuthAuthzRequest *a, const SsoSession *session, const UserRecord *u, char **ret_code) {
         _cleanup_(erase_and_freep) char *code = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         AuthorizationCode c = {
                 .application_id = app->id,
                 .session_id = session->id,
@@ -89,7 +89,7 @@ static void redemption_free(OAuthCommit *commit) {
  * once too. */
 static int redemption_write(Store *s, OAuthCommit *commit) {
         CodeRedemption *c = (CodeRedemption *) commit;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         AuthorizationCode code = {};
         int r;
 
@@ -149,7 +149,7 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                               const AuthorizationCode *code, const SsoSession *sess, const UserRecord *user,
                               int64_t now, OAuthTokenSpec *t) {
         _cleanup_(erase_and_freep) char *access = NULL, *id_token = NULL, *refresh = NULL;
-        const Config *cfg = ctx->manager->config;
+        TenantSettings settings;
         int r;
 
         *t = (OAuthTokenSpec) {
@@ -174,6 +174,8 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                 r = token_random_hex(16, c->family, 33);
                 if (r < 0)
                         return r;
+                /* The tenant's refresh lifetimes, at most the site's. */
+                oauth_context_settings(ctx, &settings);
                 c->refresh = (RefreshToken) {
                         .application_id = app->id,
                         .session_id = sess->id,
@@ -181,8 +183,8 @@ static int redemption_prepare(OAuthContext *ctx, CodeRedemption *c, const Applic
                         .scope = strdup(code->scope),
                         .auth_time_usec = sess->auth_time_usec,
                         .created_usec = now,
-                        .idle_expires_usec = now + (int64_t) cfg->oidc_refresh_idle_lifetime * USEC_PER_SEC,
-                        .absolute_expires_usec = now + (int64_t) cfg->oidc_refresh_absolute_lifetime * USEC_PER_SEC,
+                        .idle_expires_usec = now + (int64_t) settings.refresh_idle_lifetime * USEC_PER_SEC,
+                        .absolute_expires_usec = now + (int64_t) settings.refresh_absolute_lifetime * USEC_PER_SEC,
                 };
                 if (!c->refresh.scope)
                         return -ENOMEM;
@@ -200,7 +202,7 @@ int oauth_grant_authorization_code(OAuthContext *ctx, const Principal *client, c
         _cleanup_(authorization_code_done) AuthorizationCode code = {};
         _cleanup_(oauth_commit_freep) OAuthCommit *commit = NULL;
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         SsoSession sess = {};
         CodeRedemption *c;
         const char *why;

@@ -3,6 +3,7 @@
 
 #include "oauth-scope.h"
 #include "store-oidc.h"
+#include "time-util.h"
 
 bool oauth_consent_covers(OAuthContext *ctx, const ApplicationRecord *app, int64_t user_id, const char *scope) {
         _cleanup_free_ char *granted = NULL;
@@ -27,7 +28,7 @@ int oauth_consent_grant(OAuthContext *ctx, const ApplicationRecord *app, int64_t
         if (r < 0)
                 return r;
         txn = ctx->store;
-        r = store_consent_set(ctx->store, ctx->tenant->id, user_id, app->id, scope, store_now_usec());
+        r = store_consent_set(ctx->store, ctx->tenant->id, user_id, app->id, scope, now_realtime_usec());
         if (r < 0)
                 return r;
         return store_commit(TAKE_PTR(txn));

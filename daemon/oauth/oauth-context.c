@@ -18,6 +18,10 @@ int oauth_error_set(OAuthError *e, int code, const char *error, const char *form
         return code;
 }
 
+void oauth_context_settings(const OAuthContext *ctx, TenantSettings *ret) {
+        tenant_settings_effective(ctx->manager->config, &ctx->tenant->settings, ret);
+}
+
 void oauth_context_done(OAuthContext *ctx) {
         tenant_record_unref(ctx->tenant);
         free(ctx->issuer);

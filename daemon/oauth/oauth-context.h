@@ -47,5 +47,10 @@ typedef struct OAuthContext {
         PendingAudit audit;
 } OAuthContext;
 
+/* The settings of ctx->tenant as they apply (tenant-settings.h): its own,
+ * the site's for the rest; the lifetimes of its sign-ins and refresh
+ * tokens come from here. */
+void oauth_context_settings(const OAuthContext *ctx, TenantSettings *ret);
+
 /* Drops the tenant, the issuer and events not committed. */
 void oauth_context_done(OAuthContext *ctx);

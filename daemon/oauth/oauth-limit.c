@@ -5,7 +5,7 @@
 #include "time-util.h"
 
 bool oauth_limited(Manager *m, const Principal *caller, const char *client_id, OAuthLimit *ret) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         bool first;
         unsigned wait;
 
@@ -23,7 +23,7 @@ bool oauth_limited(Manager *m, const Principal *caller, const char *client_id, O
 }
 
 void oauth_limit_failed(Manager *m, const Principal *caller, const char *client_id) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
 
         limiter_fail(m->limiter, LIMIT_ADDRESS, caller->remote, now);
         if (client_id)

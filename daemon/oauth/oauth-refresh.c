@@ -32,7 +32,7 @@ static void rotation_free(OAuthCommit *commit) {
 static int rotation_write(Store *s, OAuthCommit *commit) {
         Rotation *f = (Rotation *) commit;
         _cleanup_(refresh_token_done) RefreshToken old = {};
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         r = store_refresh_mark_rotated(s, f->old_id, now);
@@ -103,8 +103,9 @@ int oauth_grant_refresh_token(OAuthContext *ctx, const Principal *client, const 
         SsoSession sess = {};
         OAuthTokenSpec t = { .app = app };
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         const char *why = NULL;
+        TenantSettings settings;
         Rotation *f;
         int r;
 
@@ -184,6 +185,9 @@ int oauth_grant_refresh_token(OAuthContext *ctx, const Principal *client, const 
         f->tenant_id = ctx->tenant->id;
         f->old_id = old.id;
         f->grace_usec = (int64_t) cfg->oidc_refresh_reuse_grace * USEC_PER_SEC;
+        /* The tenant's idle lifetime as it is now; the lineage keeps the
+         * absolute end it got at the sign-in. */
+        oauth_context_settings(ctx, &settings);
         f->next = (RefreshToken) {
                 .application_id = app->id,
                 .session_id = old.session_id,
@@ -191,7 +195,7 @@ int oauth_grant_refresh_token(OAuthContext *ctx, const Principal *client, const 
                 .scope = TAKE_PTR(scope),
                 .auth_time_usec = old.auth_time_usec,
                 .created_usec = now,
-                .idle_expires_usec = MIN(now + (int64_t) (cfg->oidc_refresh_idle_lifetime * USEC_PER_SEC),
+                .idle_expires_usec = MIN(now + (int64_t) (settings.refresh_idle_lifetime * USEC_PER_SEC),
                                          old.absolute_expires_usec),
                 .absolute_expires_usec = old.absolute_expires_usec,
         };

@@ -28,7 +28,7 @@ static void revocation_free(OAuthCommit *commit) {
 
 static int revocation_write(Store *s, OAuthCommit *commit) {
         Revocation *v = (Revocation *) commit;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         int r = 0;
 
         if (v->family[0])
@@ -94,7 +94,7 @@ static json_t *introspect_refresh_token(OAuthContext *ctx, const char *token) {
         _cleanup_(application_record_unrefp) ApplicationRecord *owner = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         SsoSession sess = {};
         char sub[64] = "";
 

@@ -14,7 +14,7 @@
 int oauth_mint_tokens(OAuthContext *ctx, OAuthTokenSpec *t, char **ret_access, char **ret_id_token) {
         _cleanup_free_ char *a = NULL, *i = NULL;
         const Config *cfg = ctx->manager->config;
-        int64_t now = store_now_usec() / (int64_t) USEC_PER_SEC;
+        int64_t now = now_realtime_usec() / (int64_t) USEC_PER_SEC;
         char sub[64];
         SigningKey *key;
         KeySet *ks;
@@ -170,7 +170,7 @@ static int verify_signature(KeySet *ks, const char *token, json_t **ret_claims) 
 int oauth_verify_access_token(OAuthContext *ctx, const char *token, json_t **ret_claims) {
         json_auto_t *claims = NULL;
         uint8_t digest[32];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         json_t *exp;
         KeySet *ks;
         int r;

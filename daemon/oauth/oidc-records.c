@@ -85,6 +85,14 @@ void refresh_token_done(RefreshToken *t) {
         *t = (RefreshToken) {};
 }
 
+void refresh_family_array_free(RefreshFamily *a, size_t n) {
+        for (size_t i = 0; a && i < n; i++) {
+                free(a[i].application);
+                free(a[i].client_id);
+        }
+        free(a);
+}
+
 int strv_split_spaces(const char *s, size_t max_items, char ***ret) {
         _cleanup_(strv_freep) char **l = NULL;
         size_t n = 0;

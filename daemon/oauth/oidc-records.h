@@ -23,6 +23,7 @@ typedef struct ApplicationRecord {
         uint8_t secret_digest[TOKEN_DIGEST_SIZE];
         bool public_client;       /* PKCE, no secret */
         bool first_party;         /* no consent screen */
+        bool pkce_optional;       /* a confidential client opted out of PKCE (OAuth 2.1 asks it of all) */
         char **redirect_uris;
         char **post_logout_redirect_uris;
         char **grants;            /* authorization_code, refresh_token, client_credentials */
@@ -108,6 +109,24 @@ typedef struct RefreshToken {
 } RefreshToken;
 
 void refresh_token_done(RefreshToken *t);
+
+/* A live refresh family of a user as the user's session list shows it:
+ * one application's sign-in, through its current (last rotated) token. */
+typedef struct RefreshFamily {
+        char family[64];
+        int64_t current_id;       /* the current token's id */
+        int64_t application_id;
+        char *application;        /* its name */
+        char *client_id;
+        int64_t session_id;       /* the SSO session it came from; 0: none */
+        char amr[32];
+        int64_t started_usec;     /* the family's first token */
+        int64_t used_usec;        /* the current token's issue: the last refresh */
+        int64_t idle_expires_usec;
+        int64_t absolute_expires_usec;
+} RefreshFamily;
+
+void refresh_family_array_free(RefreshFamily *a, size_t n);
 
 /* Space-separated lists (scopes, grants) to and from string lists. */
 int strv_split_spaces(const char *s, size_t max_items, char ***ret);

@@ -12,17 +12,20 @@ int sso_session_start(OAuthContext *ctx, const Principal *caller, const UserReco
                       char **ret_cookie, SsoSession *ret) {
         _cleanup_(erase_and_freep) char *cookie = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
-        const Config *cfg = ctx->manager->config;
         uint8_t digest[TOKEN_DIGEST_SIZE];
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         SsoSession sess = {
                 .tenant_id = ctx->tenant->id,
                 .user_id = u->id,
                 .auth_time_usec = now,
-                .expires_usec = now + (int64_t) cfg->oidc_session_lifetime * USEC_PER_SEC,
         };
         Principal user = principal_user(caller->channel, u, caller->remote);
+        TenantSettings settings;
         int r;
+
+        /* The tenant's session lifetime, at most the site's. */
+        oauth_context_settings(ctx, &settings);
+        sess.expires_usec = now + (int64_t) settings.session_lifetime * USEC_PER_SEC;
 
         snprintf(sess.amr, sizeof(sess.amr), "%s", amr);
         r = token_random_hex(16, sess.sid, sizeof(sess.sid));
@@ -63,7 +66,7 @@ int sso_session_find(OAuthContext *ctx, const char *cookie, SsoSession *ret) {
         r = store_sso_session_get_by_cookie(ctx->store, ctx->tenant->id, digest, &s);
         if (r < 0)
                 return r;
-        if (s.revoked_usec > 0 || s.expires_usec <= store_now_usec())
+        if (s.revoked_usec > 0 || s.expires_usec <= now_realtime_usec())
                 return -ENOENT;
         *ret = s;
         return 0;
@@ -78,7 +81,7 @@ int sso_session_user(OAuthContext *ctx, const SsoSession *s, UserRecord **ret) {
         r = store_user_get_by_id(ctx->store, s->user_id, &u);
         if (r < 0)
                 return r;
-        if (user_record_state(u, store_now_usec()) != USER_STATE_ACTIVE)
+        if (user_record_state(u, now_realtime_usec()) != USER_STATE_ACTIVE)
                 return -EPERM;
         *ret = TAKE_PTR(u);
         return 0;
@@ -92,7 +95,7 @@ int sso_session_end(OAuthContext *ctx, const Principal *caller, const SsoSession
         if (r < 0)
                 return r;
         txn = ctx->store;
-        r = store_sso_session_revoke(ctx->store, ctx->tenant->id, s->id, store_now_usec());
+        r = store_sso_session_revoke(ctx->store, ctx->tenant->id, s->id, now_realtime_usec());
         if (r >= 0)
                 r = change_audit(ctx->store, caller, "oidc.logout", ctx->tenant->slug, s->sid, AUDIT_SUCCESS,
                                  "{\"revoked\":\"session and its refresh tokens\"}");

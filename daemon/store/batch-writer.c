@@ -50,7 +50,7 @@ static BatchWrite *take_batch(BatchWriter *w, unsigned *ret_n) {
 }
 
 static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_monotonic_usec();
         unsigned n = 0;
         int r;
 
@@ -74,7 +74,7 @@ static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
         }
         if (r >= 0 && now - w->last_purge_usec > PURGE_INTERVAL_USEC) {
                 if (store_savepoint(w->store) >= 0) {
-                        if (store_oidc_purge(w->store, store_now_usec()) < 0)
+                        if (store_oidc_purge(w->store, now_realtime_usec()) < 0)
                                 (void) store_savepoint_rollback(w->store);
                         else
                                 (void) store_savepoint_release(w->store);
@@ -134,7 +134,7 @@ static void *writer_main(void *arg) {
                 unsigned n;
 
                 for (;;) {
-                        release_due(w, now_usec(CLOCK_MONOTONIC));
+                        release_due(w, now_monotonic_usec());
                         if (w->head || w->stopping)
                                 break;
                         if (w->delayed) {
@@ -219,7 +219,7 @@ int batch_writer_queue(BatchWriter *w, BatchWrite *item) {
                 if (item->delay_usec > 0) {
                         BatchWrite **p = &w->delayed;
 
-                        item->due_usec = now_usec(CLOCK_MONOTONIC) + item->delay_usec;
+                        item->due_usec = now_monotonic_usec() + item->delay_usec;
                         while (*p && (*p)->due_usec <= item->due_usec)
                                 p = &(*p)->next;
                         item->next = *p;

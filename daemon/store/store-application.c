@@ -6,7 +6,7 @@
 #define APP_SELECT                                                                                       \
         "SELECT a.id, a.tenant_id, t.slug, a.name, a.client_id, a.secret_digest, a.public, a.first_party, " \
         "a.redirect_uris, a.post_logout_redirect_uris, a.grants, a.scopes, a.signing_alg, "              \
-        "a.secret_changed_usec, a.created_usec, a.changed_usec "                                         \
+        "a.secret_changed_usec, a.created_usec, a.changed_usec, a.pkce_optional "                        \
         "FROM applications a JOIN tenants t ON t.id = a.tenant_id "
 
 /* Far more than any real client registers; bounds what a row can cost. */
@@ -32,6 +32,7 @@ static int app_from_row(sqlite3_stmt *st, void **ret) {
         a->secret_changed_usec = sqlite3_column_int64(st, 13);
         a->created_usec = sqlite3_column_int64(st, 14);
         a->changed_usec = sqlite3_column_int64(st, 15);
+        a->pkce_optional = sqlite3_column_int(st, 16);
 
         if ((r = store_column_strdup(st, 2, true, &a->tenant)) < 0 ||
             (r = store_column_strdup(st, 3, true, &a->name)) < 0 ||
@@ -87,7 +88,8 @@ int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRe
         static const char sql[] =
                 "INSERT INTO applications (tenant_id, name, client_id, secret_digest, public, first_party, "
                 "redirect_uris, post_logout_redirect_uris, grants, scopes, signing_alg, secret_changed_usec, "
-                "created_usec, changed_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12)";
+                "created_usec, changed_usec, pkce_optional) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         _cleanup_(joined_lists_done) JoinedLists j = {};
         int r;
@@ -109,7 +111,8 @@ int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRe
         store_bind_text(st, 9, j.grants);
         store_bind_text(st, 10, j.scopes);
         store_bind_text(st, 11, jwt_alg_to_string(a->signing_alg));
-        store_bind_int64(st, 12, store_now_usec());
+        store_bind_int64(st, 12, now_realtime_usec());
+        store_bind_int64(st, 13, a->pkce_optional);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -166,7 +169,7 @@ int store_application_update(Store *s, const ApplicationRecord *a) {
         static const char sql[] =
                 "UPDATE applications SET secret_digest = ?2, public = ?3, first_party = ?4, redirect_uris = ?5, "
                 "post_logout_redirect_uris = ?6, grants = ?7, scopes = ?8, signing_alg = ?9, "
-                "secret_changed_usec = ?10, changed_usec = ?11 WHERE id = ?1";
+                "secret_changed_usec = ?10, changed_usec = ?11, pkce_optional = ?12 WHERE id = ?1";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         _cleanup_(joined_lists_done) JoinedLists j = {};
         int r;
@@ -187,7 +190,8 @@ int store_application_update(Store *s, const ApplicationRecord *a) {
         store_bind_text(st, 8, j.scopes);
         store_bind_text(st, 9, jwt_alg_to_string(a->signing_alg));
         store_bind_int64(st, 10, a->secret_changed_usec);
-        store_bind_int64(st, 11, store_now_usec());
+        store_bind_int64(st, 11, now_realtime_usec());
+        store_bind_int64(st, 12, a->pkce_optional);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

@@ -57,7 +57,7 @@ int store_audit_append(Store *s, const AuditEvent *e) {
                 "INSERT INTO audit_events (time_usec, channel, actor_uid, actor, action, tenant, target, "
                 "result, remote, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int64_t t = e->time_usec > 0 ? e->time_usec : store_now_usec();
+        int64_t t = e->time_usec > 0 ? e->time_usec : now_realtime_usec();
         int r;
 
         if (e->result != AUDIT_SUCCESS) {

@@ -208,7 +208,7 @@ int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digest
         static const char sql_insert[] =
                 "INSERT INTO backup_codes (user_id, digest, created_usec) VALUES (?1, ?2, ?3)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *del = NULL;
-        int64_t now = store_now_usec();
+        int64_t now = now_realtime_usec();
         int r;
 
         if (!s->in_transaction)

@@ -53,7 +53,7 @@ int store_group_create(Store *s, const GroupRecord *g, GroupRecord **ret) {
         store_bind_text(st, 2, g->name);
         store_bind_int64(st, 3, gid);
         store_bind_text(st, 4, strempty(g->description));
-        store_bind_int64(st, 5, store_now_usec());
+        store_bind_int64(st, 5, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -98,7 +98,7 @@ int store_group_update(Store *s, const GroupRecord *g) {
                 return r;
         store_bind_int64(st, 1, g->id);
         store_bind_text(st, 2, strempty(g->description));
-        store_bind_int64(st, 3, store_now_usec());
+        store_bind_int64(st, 3, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -136,7 +136,7 @@ static int touch_group(Store *s, int64_t group_id) {
         if (r < 0)
                 return r;
         store_bind_int64(st, 1, group_id);
-        store_bind_int64(st, 2, store_now_usec());
+        store_bind_int64(st, 2, now_realtime_usec());
         return store_step_done(s, st);
 }
 

@@ -23,7 +23,7 @@ int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_
         store_bind_text(st, 5, strempty(in->remote_host));
         store_bind_text(st, 6, strempty(in->remote_user));
         store_bind_int64(st, 7, in->pid);
-        store_bind_int64(st, 8, in->opened_usec > 0 ? in->opened_usec : store_now_usec());
+        store_bind_int64(st, 8, in->opened_usec > 0 ? in->opened_usec : now_realtime_usec());
         r = store_step_done(s, st);
         if (r == -ENOTEMPTY)
                 return -ENOENT;    /* the user is gone */
@@ -45,7 +45,7 @@ int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t clos
                 return r;
         store_bind_int64(st, 1, id);
         store_bind_int64(st, 2, user_id);
-        store_bind_int64(st, 3, closed_usec > 0 ? closed_usec : store_now_usec());
+        store_bind_int64(st, 3, closed_usec > 0 ? closed_usec : now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

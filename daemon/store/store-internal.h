@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "time-util.h"
 
 #define STORE_STMT_CACHE_SIZE 256
 
@@ -67,6 +68,13 @@ int store_get_record(Store *s, const char *sql, int64_t key, const char *text, S
 int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
                     void ***ret, size_t *ret_n);
 
-int64_t store_now_usec(void);
+/* A tenant's settings (store-tenant-settings.c): the columns of
+ * tenant_settings in the order store_tenant_settings_from_row() reads
+ * them from column first on; NULL columns are unset (the site's). */
+#define TENANT_SETTINGS_COLUMNS                                                                   \
+        "open_signup, password_min_length, password_dictionary_check, password_min_classes, "     \
+        "password_max_repeat, password_user_check, mfa_required, session_lifetime, "              \
+        "refresh_idle_lifetime, refresh_absolute_lifetime"
+void store_tenant_settings_from_row(sqlite3_stmt *st, int first, TenantSettings *ret);
 
 int store_migrate(Store *s);

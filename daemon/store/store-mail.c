@@ -75,7 +75,7 @@ int store_outbox_add(Store *s, const OutboxMail *m, int64_t *ret_id) {
                 "INSERT INTO outbox (tenant, template, recipient, sender_name, subject, message_id, body_text, "
                 "body_html, next_attempt_usec, created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int64_t now = m->created_usec > 0 ? m->created_usec : store_now_usec();
+        int64_t now = m->created_usec > 0 ? m->created_usec : now_realtime_usec();
         int r;
 
         if (isempty(m->template_name) || isempty(m->recipient) || !m->subject || isempty(m->message_id) ||
@@ -237,7 +237,7 @@ static int update_queued(Store *s, const char *sql, int64_t id, int64_t time_use
         if (r < 0)
                 return r;
         store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, time_usec > 0 ? time_usec : store_now_usec());
+        store_bind_int64(st, 2, time_usec > 0 ? time_usec : now_realtime_usec());
         store_bind_text(st, 3, error);
         r = store_step_done(s, st);
         if (r < 0)

@@ -164,6 +164,60 @@ int store_user_revoke_sessions(Store *s, int64_t tenant_id, int64_t user_id, int
         return 0;
 }
 
+int store_sso_session_list_user(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec, size_t max,
+                                SsoSession **ret, size_t *ret_n) {
+        static const char sql[] = SSO_SESSION_SELECT
+                "WHERE tenant_id = ?1 AND user_id = ?2 AND revoked_usec = 0 AND expires_usec > ?3 "
+                "ORDER BY id DESC LIMIT ?4";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_free_ SsoSession *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = run(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, tenant_id);
+        store_bind_int64(st, 2, user_id);
+        store_bind_int64(st, 3, now_usec);
+        store_bind_int64(st, 4, (int64_t) max);
+        for (;;) {
+                SsoSession one, *nl;
+
+                r = sso_session_from_row(s, st, &one);
+                if (r == -ENOENT)
+                        break;
+                if (r < 0)
+                        return r;
+                nl = realloc(list, (n + 1) * sizeof(SsoSession));
+                if (!nl)
+                        return -ENOMEM;
+                list = nl;
+                list[n++] = one;
+        }
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+int store_sso_session_set_expiry(Store *s, int64_t tenant_id, int64_t id, int64_t expires_usec) {
+        static const char sql[] =
+                "UPDATE oidc_sessions SET expires_usec = ?3 WHERE id = ?1 AND tenant_id = ?2 AND revoked_usec = 0";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = run(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, tenant_id);
+        store_bind_int64(st, 3, expires_usec);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
 /* -- authorization codes ----------------------------------------------------- */
 
 int store_code_create(Store *s, const AuthorizationCode *c) {
@@ -369,6 +423,87 @@ int store_refresh_revoke_family(Store *s, const char *family, int64_t now_usec) 
         store_bind_text(st, 1, family);
         store_bind_int64(st, 2, now_usec);
         return store_step_done(s, st);
+}
+
+int store_refresh_family_list_user(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec, size_t max,
+                                   RefreshFamily **ret, size_t *ret_n) {
+        static const char sql[] =
+                "SELECT r.family, r.id, r.application_id, a.name, a.client_id, COALESCE(r.session_id, 0), r.amr, "
+                "(SELECT MIN(f.created_usec) FROM refresh_tokens f WHERE f.family = r.family), r.created_usec, "
+                "r.idle_expires_usec, r.absolute_expires_usec "
+                "FROM refresh_tokens r JOIN applications a ON a.id = r.application_id "
+                /* Every refresh token is issued within an SSO session (a
+                 * code's, then its rotations'): the user's are found
+                 * through the indexes of their sessions. */
+                "WHERE r.session_id IN (SELECT id FROM oidc_sessions WHERE user_id = ?2 AND tenant_id = ?1) "
+                "AND r.user_id = ?2 AND a.tenant_id = ?1 AND r.rotated_usec = 0 AND r.revoked_usec = 0 "
+                "AND r.idle_expires_usec > ?3 AND r.absolute_expires_usec > ?3 ORDER BY r.id DESC LIMIT ?4";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        RefreshFamily *list = NULL;
+        size_t n = 0;
+        int r, rc;
+
+        r = run(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, tenant_id);
+        store_bind_int64(st, 2, user_id);
+        store_bind_int64(st, 3, now_usec);
+        store_bind_int64(st, 4, (int64_t) max);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                RefreshFamily *nl = realloc(list, (n + 1) * sizeof(RefreshFamily)), *f;
+
+                if (!nl) {
+                        refresh_family_array_free(list, n);
+                        return -ENOMEM;
+                }
+                list = nl;
+                f = &list[n];
+                *f = (RefreshFamily) {
+                        .current_id = sqlite3_column_int64(st, 1),
+                        .application_id = sqlite3_column_int64(st, 2),
+                        .application = strdup((const char *) sqlite3_column_text(st, 3) ?: ""),
+                        .client_id = strdup((const char *) sqlite3_column_text(st, 4) ?: ""),
+                        .session_id = sqlite3_column_int64(st, 5),
+                        .started_usec = sqlite3_column_int64(st, 7),
+                        .used_usec = sqlite3_column_int64(st, 8),
+                        .idle_expires_usec = sqlite3_column_int64(st, 9),
+                        .absolute_expires_usec = sqlite3_column_int64(st, 10),
+                };
+                copy_text(st, 0, f->family, sizeof(f->family));
+                copy_text(st, 6, f->amr, sizeof(f->amr));
+                n++;
+                if (!f->application || !f->client_id) {
+                        refresh_family_array_free(list, n);
+                        return -ENOMEM;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                refresh_family_array_free(list, n);
+                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+int store_refresh_set_idle_expiry(Store *s, int64_t tenant_id, int64_t id, int64_t idle_expires_usec) {
+        static const char sql[] =
+                "UPDATE refresh_tokens SET idle_expires_usec = ?3 WHERE id = ?1 AND " OF_TENANT("?2")
+                " AND rotated_usec = 0 AND revoked_usec = 0";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = run(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, id);
+        store_bind_int64(st, 2, tenant_id);
+        store_bind_int64(st, 3, idle_expires_usec);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_refresh_family_revoked(Store *s, const char *family) {

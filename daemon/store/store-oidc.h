@@ -10,9 +10,6 @@
 #include "oidc-records.h"
 #include "store.h"
 
-/* The store's clock (CLOCK_REALTIME in usec), for the times it compares. */
-int64_t store_now_usec(void);
-
 /* Applications */
 int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRecord **ret);
 int store_application_get(Store *s, int64_t tenant_id, const char *name, ApplicationRecord **ret);
@@ -53,6 +50,14 @@ int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t no
  * Access tokens issued from those sessions are refused from then on. */
 int store_user_revoke_sessions(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec);
 
+/* The live sessions (not revoked, not expired at now) of a user of the
+ * tenant, newest first, at most max. */
+int store_sso_session_list_user(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec, size_t max,
+                                SsoSession **ret, size_t *ret_n);
+/* Moves the expiry of a live session of the tenant: -ENOENT when there is
+ * none with id. */
+int store_sso_session_set_expiry(Store *s, int64_t tenant_id, int64_t id, int64_t expires_usec);
+
 /* Authorization codes */
 int store_code_create(Store *s, const AuthorizationCode *c);
 int store_code_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], AuthorizationCode *ret);
@@ -69,6 +74,13 @@ int store_refresh_get_by_id(Store *s, int64_t tenant_id, int64_t id, RefreshToke
  * id comes from one of the lookups above. */
 int store_refresh_mark_rotated(Store *s, int64_t id, int64_t now_usec);
 int store_refresh_revoke_family(Store *s, const char *family, int64_t now_usec);
+/* The live refresh families of a user of the tenant (their current token
+ * neither rotated, revoked nor expired at now), newest first, at most max. */
+int store_refresh_family_list_user(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec, size_t max,
+                                   RefreshFamily **ret, size_t *ret_n);
+/* Moves the idle expiry of a current token of the tenant: -ENOENT when
+ * there is none with id. */
+int store_refresh_set_idle_expiry(Store *s, int64_t tenant_id, int64_t id, int64_t idle_expires_usec);
 /* True (1) when the family has been revoked as a whole. */
 int store_refresh_family_revoked(Store *s, const char *family);
 

@@ -245,7 +245,52 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX outbox_due ON outbox(next_attempt_usec) WHERE state = 'queued';",
 
-        /* 6 -> 7: the single-use tokens mailed for account flows
+        /* 6 -> 7: a tenant's settings (tenant-settings.h), a row of typed
+         * columns, one per setting. NULL is the site's default from
+         * tesserad.conf, so that a tenant follows the site where it chose
+         * nothing; a tenant without a row chose nothing at all (every
+         * tenant before this version). The row goes with its tenant. */
+        "CREATE TABLE tenant_settings ("
+        "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  open_signup INTEGER CHECK (open_signup IN (0, 1)),"
+        "  password_min_length INTEGER CHECK (password_min_length > 0),"
+        "  password_dictionary_check INTEGER CHECK (password_dictionary_check IN (0, 1)),"
+        "  password_min_classes INTEGER CHECK (password_min_classes BETWEEN 0 AND 4),"
+        "  password_max_repeat INTEGER CHECK (password_max_repeat >= 0),"
+        "  password_user_check INTEGER CHECK (password_user_check IN (0, 1)),"
+        "  mfa_required TEXT CHECK (mfa_required IN ('none', 'admins', 'everyone')),"
+        "  session_lifetime INTEGER CHECK (session_lifetime > 0),"
+        "  refresh_idle_lifetime INTEGER CHECK (refresh_idle_lifetime > 0),"
+        "  refresh_absolute_lifetime INTEGER CHECK (refresh_absolute_lifetime > 0),"
+        "  changed_usec INTEGER NOT NULL"
+        ");",
+
+        /* 7 -> 8: the JSON API's accounts (store-account.h): the second
+         * step of a sign-in (a right password of a user with TOTP gives a
+         * short-lived token, stored as its digest, that one call with the
+         * code may spend), and the owners' addresses sign-up looks up. */
+        "CREATE TABLE mfa_challenges ("
+        "  digest BLOB PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  used_usec INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_usec);"
+        /* Sign-up asks whether an owner of any tenant has an address:
+         * owners are few, so the index is small. */
+        "CREATE INDEX users_owner_email ON users(email COLLATE NOCASE) WHERE role = 'owner';",
+
+        /* 8 -> 9: PKCE for confidential clients too (OAuth 2.1), unless
+         * an application opts out. The clients registered before keep
+         * working as they did: they are opted out, explicitly, here; new
+         * ones must ask for it. */
+        "ALTER TABLE applications ADD COLUMN pkce_optional INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE applications SET pkce_optional = 1 "
+        "WHERE public = 0 AND name <> 'tessera.api';",
+
+        /* 9 -> 10: the single-use tokens mailed for account flows
          * (store-account-token.h): e-mail verification and password
          * reset. Only the digest of a token is kept; the address it went
          * to is kept too, so that a verification proves that address and

@@ -18,7 +18,7 @@ int store_signing_key_add(Store *s, int64_t tenant_id, const StoredSigningKey *k
         store_bind_text(st, 3, jwt_alg_to_string(k->alg));
         store_bind_text(st, 4, k->public_jwk);
         sqlite3_bind_blob(st, 5, k->sealed, (int) k->sealed_size, SQLITE_STATIC);
-        store_bind_int64(st, 6, k->created_usec > 0 ? k->created_usec : store_now_usec());
+        store_bind_int64(st, 6, k->created_usec > 0 ? k->created_usec : now_realtime_usec());
         return store_step_done(s, st);
 }
 

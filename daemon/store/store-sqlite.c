@@ -206,10 +206,6 @@ int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFree
         return 0;
 }
 
-int64_t store_now_usec(void) {
-        return (int64_t) now_usec(CLOCK_REALTIME);
-}
-
 static int exec_sql(Store *s, const char *sql) {
         char *err = NULL;
         int rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);

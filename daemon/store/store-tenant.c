@@ -2,7 +2,11 @@
 #include "log.h"
 #include "store-internal.h"
 
-#define TENANT_COLUMNS "id, slug, display_name, slice, id_min, id_max, created_usec, changed_usec"
+/* A tenant with its settings, NULL where it has no row of them. */
+#define TENANT_COLUMNS                                                                            \
+        "t.id, t.slug, t.display_name, t.slice, t.id_min, t.id_max, t.created_usec, t.changed_usec, " \
+        TENANT_SETTINGS_COLUMNS
+#define TENANT_FROM "tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id"
 
 static int tenant_from_row(sqlite3_stmt *st, void **ret) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_new();
@@ -22,6 +26,7 @@ static int tenant_from_row(sqlite3_stmt *st, void **ret) {
         t->id_max = (uint32_t) sqlite3_column_int64(st, 5);
         t->created_usec = sqlite3_column_int64(st, 6);
         t->changed_usec = sqlite3_column_int64(st, 7);
+        store_tenant_settings_from_row(st, 8, &t->settings);
         *ret = TAKE_PTR(t);
         return 0;
 }
@@ -80,7 +85,7 @@ int store_tenant_create(Store *s, const char *slug, const char *display_name, co
         store_bind_int64(st, 3, slice);
         store_bind_int64(st, 4, (int64_t) id_min);
         store_bind_int64(st, 5, (int64_t) (id_min + range->slice_size - 1));
-        store_bind_int64(st, 6, store_now_usec());
+        store_bind_int64(st, 6, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -89,7 +94,7 @@ int store_tenant_create(Store *s, const char *slug, const char *display_name, co
 }
 
 int store_tenant_get(Store *s, const char *slug, TenantRecord **ret) {
-        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM tenants WHERE slug = ?1";
+        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM " TENANT_FROM " WHERE t.slug = ?1";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -101,12 +106,12 @@ int store_tenant_get(Store *s, const char *slug, TenantRecord **ret) {
 }
 
 int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret) {
-        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM tenants WHERE id = ?1";
+        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM " TENANT_FROM " WHERE t.id = ?1";
         return store_get_record(s, sql, id, NULL, tenant_from_row, (void **) ret);
 }
 
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n) {
-        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM tenants ORDER BY slug";
+        static const char sql[] = "SELECT " TENANT_COLUMNS " FROM " TENANT_FROM " ORDER BY t.slug";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r;
 
@@ -126,7 +131,7 @@ int store_tenant_update(Store *s, const TenantRecord *t) {
                 return r;
         store_bind_int64(st, 1, t->id);
         store_bind_text(st, 2, t->display_name);
-        store_bind_int64(st, 3, store_now_usec());
+        store_bind_int64(st, 3, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

@@ -116,7 +116,7 @@ int store_user_create(Store *s, const UserRecord *u, UserRecord **ret) {
                 "INSERT INTO groups (tenant_id, name, gid, description, private_user_id, created_usec, changed_usec) "
                 "VALUES (?1, ?2, ?3, '', ?4, ?5, ?5)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *su = NULL, *sg = NULL;
-        int64_t now = store_now_usec(), user_id;
+        int64_t now = now_realtime_usec(), user_id;
         uint32_t uid;
         int r;
 
@@ -221,7 +221,7 @@ int store_user_update(Store *s, const UserRecord *u) {
         store_bind_int64(st, 11, u->disabled);
         store_bind_int64(st, 12, u->locked_until_usec);
         store_bind_int64(st, 13, u->expires_usec);
-        store_bind_int64(st, 14, store_now_usec());
+        store_bind_int64(st, 14, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

@@ -65,6 +65,10 @@ int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret);
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n);
 int store_tenant_update(Store *s, const TenantRecord *t);
 int store_tenant_delete(Store *s, int64_t id);
+/* Writes a tenant's own settings (what settings->set names; the rest
+ * follows the site) and stamps the tenant's changed_usec; -ENOENT when
+ * the tenant is gone. The tenant's reads return them (TenantRecord). */
+int store_tenant_settings_put(Store *s, int64_t tenant_id, const TenantSettings *settings);
 
 /* Picks a free ID in the tenant's slice (requested 0) or checks that the
  * requested one lies inside it (-ERANGE). Free means no user and no group

@@ -20,8 +20,12 @@ _tesseractl_verbs() {
 # Options of one verb besides the common ones (--tenant --json --help).
 _tesseractl_verb_options() {
         case "$1 $2" in
-                "tenant create"|"tenant set")
+                "tenant create")
                         echo "--display-name=" ;;
+                "tenant set")
+                        echo "--display-name= --open-signup= --password-min-length= --password-dictionary-check=" \
+                             "--password-min-classes= --password-max-repeat= --password-user-check= --mfa-required=" \
+                             "--session-lifetime= --refresh-idle-lifetime= --refresh-absolute-lifetime=" ;;
                 "user add")
                         echo "--real-name= --email= --email-verified= --home= --shell= --role= --uid= --password --password-stdin" ;;
                 "user set")
@@ -37,7 +41,7 @@ _tesseractl_verb_options() {
                 "audit list")
                         echo "--target= --action= --limit= --after=" ;;
                 "app create")
-                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --grant= --scope= --signing-alg=" ;;
+                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg=" ;;
         esac
 }
 
@@ -73,6 +77,9 @@ _tesseractl() {
         elif [[ $prev == --* ]]; then
                 case $prev in
                         --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home) opt=$prev ;;
+                        --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
+                        --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
+                        --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
                         --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri)
                                 return ;;
                 esac
@@ -86,6 +93,13 @@ _tesseractl() {
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
                 --shell)          COMPREPLY=($(compgen -W "$(grep -v '^#' /etc/shells 2>/dev/null)" -- "$value")); return ;;
                 --home)           COMPREPLY=($(compgen -d -- "$value")); return ;;
+                # A tenant's settings: each also "default" (the site's again).
+                --open-signup|--password-dictionary-check|--password-user-check)
+                                  COMPREPLY=($(compgen -W "yes no default" -- "$value")); return ;;
+                --mfa-required)   COMPREPLY=($(compgen -W "none admins everyone default" -- "$value")); return ;;
+                --password-min-length|--password-min-classes|--password-max-repeat|--session-lifetime|\
+                --refresh-idle-lifetime|--refresh-absolute-lifetime)
+                                  COMPREPLY=($(compgen -W "default" -- "$value")); return ;;
         esac
 
         if [[ -z $object ]]; then

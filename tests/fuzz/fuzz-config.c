@@ -43,6 +43,15 @@ static void check_loaded(const Config *c) {
                         __builtin_trap();
         if (!streq(c->hash_prefix, "$y$") && !streq(c->hash_prefix, "$2b$") && !streq(c->hash_prefix, "$6$"))
                 __builtin_trap();
+        /* The site's defaults for tenants, in the bounds tenants keep. */
+        if (c->password_min_length < PASSWORD_MIN_LENGTH_LOWEST ||
+            c->password_min_length > PASSWORD_MIN_LENGTH_HIGHEST ||
+            c->password_min_classes > PASSWORD_MIN_CLASSES_HIGHEST ||
+            c->password_max_repeat > PASSWORD_MAX_REPEAT_HIGHEST || !mfa_required_to_string(c->mfa_required) ||
+            (streq(c->hash_prefix, "$2b$") && c->password_min_length > 72))
+                __builtin_trap();
+        if (c->password_dictionary && !valid_unix_path(c->password_dictionary))
+                __builtin_trap();
         if (c->totp_window > 10 || c->nss_max_connections < 1 || c->pam_max_connections < 1)
                 __builtin_trap();
 

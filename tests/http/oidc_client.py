@@ -14,9 +14,13 @@ import re
 import secrets
 import socket
 import ssl
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import openapi_check  # noqa: E402
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -87,10 +91,14 @@ class Client:
         req = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with self.opener.open(req, timeout=30) as r:
-                return Response(r.status, r.headers, r.read())
+                resp = Response(r.status, r.headers, r.read())
         except urllib.error.HTTPError as e:
-            body = e.read()
-            return Response(e.code, e.headers, body)
+            resp = Response(e.code, e.headers, e.read())
+        # Every answer of the JSON API as its OpenAPI document says.
+        path = urllib.parse.urlsplit(url).path
+        if path.startswith("/api/v1/") and method != "HEAD":
+            openapi_check.check(method, path, resp.status, resp.header("Content-Type"), resp.body)
+        return resp
 
     def get(self, url, **kw):
         return self.request("GET", url, **kw)

@@ -360,6 +360,20 @@ class HttpApiTest(unittest.TestCase):
         scopes = self.get("/t/acme/.well-known/openid-configuration").json["scopes_supported"]
         self.assertIn("tessera:users:read", scopes)
 
+    def test_openapi_document(self):
+        """The document the daemon serves is the one in the tree (which every
+        answer of these tests was checked against), to anybody."""
+        r = self.get("/api/v1/openapi.json")
+        self.assertEqual(r.status, 200, r.text[:300])
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        self.assertEqual(r.header("Cache-Control"), "public, max-age=300")
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "http", "openapi.json")) as f:
+            self.assertEqual(r.json, json.load(f))
+        self.assertEqual(r.json["openapi"], "3.1.0")
+        # A token, even a foreign one, changes nothing.
+        self.assertEqual(self.get("/api/v1/openapi.json", token="x.y.z").status, 200)
+        self.assertEnvelope(self.c.request("POST", "/api/v1/openapi.json"), 405, "method_not_allowed")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -252,11 +252,14 @@ class OidcApiTest(unittest.TestCase):
                 self.assertNotIn("evil.example", r.text)
 
     def test_authorize_error_redirects(self):
-        good = {"client_id": self.web["client_id"], "redirect_uri": "https://app.example/cb",
-                "response_type": "code", "scope": "openid", "state": "xyz"}
-        spa = {**good, "client_id": self.spa["client_id"], "redirect_uri": "https://spa.example/cb"}
         _, challenge = pkce_pair()
+        plain = {"client_id": self.web["client_id"], "redirect_uri": "https://app.example/cb",
+                 "response_type": "code", "scope": "openid", "state": "xyz"}
+        good = {**plain, "code_challenge": challenge, "code_challenge_method": "S256"}
+        spa = {**plain, "client_id": self.spa["client_id"], "redirect_uri": "https://spa.example/cb"}
         for name, params, error in (
+            # OAuth 2.1: a confidential client too, unless registered with the opt-out.
+            ("confidential client without PKCE", plain, "invalid_request"),
             ("implicit", {**good, "response_type": "token"}, "unsupported_response_type"),
             ("hybrid", {**good, "response_type": "code id_token"}, "unsupported_response_type"),
             ("unknown scope", {**good, "scope": "openid admin"}, "invalid_scope"),

@@ -83,6 +83,9 @@ class FlowTest(unittest.TestCase):
                       "--post-logout-redirect-uri", "https://app.example/bye")
         cls.third = app("third@acme", "--redirect-uri", "https://third.example/cb", "--signing-alg", "ES256")
         cls.spa = app("spa@acme", "--public", "--redirect-uri", "https://spa.example/cb", "--first-party")
+        # An old confidential client that can't send PKCE: registered with the opt-out.
+        cls.legacy = app("legacy@acme", "--redirect-uri", "https://app.example/cb", "--first-party",
+                         "--pkce-optional")
         # bob has TOTP.
         enroll = json.loads(t.ctl("--json", "user", "totp", "enroll", "bob@acme", check=True).stdout)
         cls.bob_secret = enroll["secret"]
@@ -178,11 +181,19 @@ class FlowTest(unittest.TestCase):
         self.assertEqual((r.status, r.json["error"]), (400, "invalid_grant"))
         r = self.exchange(self.web, code, None)
         self.assertEqual((r.status, r.json["error"]), (400, "invalid_grant"))
-        # A verifier for a request that had no challenge is refused too.
+        # PKCE is required of a confidential client too (OAuth 2.1) ...
         page, _ = b.authorize(self.web, code_challenge=None, code_challenge_method=None)
+        self.assertEqual(page.status, 302)
+        self.assertEqual(page.location_params()["error"], "invalid_request")
+        self.assertIn("PKCE is required", page.location_params()["error_description"])
+        # ... unless it opted out; and then a verifier for a request that
+        # had no challenge is refused.
+        self.assertTrue(self.legacy["pkce_optional"])
+        self.assertFalse(self.web["pkce_optional"])
+        page, _ = b.authorize(self.legacy, code_challenge=None, code_challenge_method=None)
         self.assertEqual(page.status, 302)     # signed in already: straight to the code
         code2 = page.location_params()["code"]
-        r = self.exchange(self.web, code2, verifier)
+        r = self.exchange(self.legacy, code2, verifier)
         self.assertEqual((r.status, r.json["error"]), (400, "invalid_grant"))
         self.assertIn("no code_challenge", r.json["error_description"])
         # Wrong redirect_uri or client.

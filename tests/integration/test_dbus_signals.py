@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The bus signals come from the core's change events: a change made through
 any door (a lockout after failed passwords on the PAM socket or failed
-sign-ins on the web, a password set at PAM chauthtok, a D-Bus call) is
-signalled on its object, and exactly once.
+sign-ins on the web, a password set at PAM chauthtok, a backup code spent
+at a login, a D-Bus call) is signalled on its object, and exactly once;
+a change of one object that changes another's properties (a deleted group,
+its members' Groups; a deleted user, its groups' Members) is signalled on
+both.
 
 The listener is `gdbus monitor`, an ordinary client of the bus that
 subscribes to the daemon's signals as any client would. After the changes
@@ -27,8 +30,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
 from tessera_env import Tessera  # noqa: E402
 from oidc_client import Client, hidden_fields, html_unescape, pkce_pair  # noqa: E402
-from test_pam_socket import (AUTH_FAILED, AUTHENTICATE, CHAUTHTOK, FLAG_ADMIN_CHANGE, OK, T_FLAGS,  # noqa: E402
-                             T_NEW_PASSWORD, T_PASSWORD, T_STATUS, T_USER, field, message, read_reply)
+from test_pam_socket import (AUTH_FAILED, AUTHENTICATE, CHAUTHTOK, FLAG_ADMIN_CHANGE, OK, T_CODE,  # noqa: E402
+                             T_FLAGS, T_NEW_PASSWORD, T_PASSWORD, T_STATUS, T_TEXT, T_USER, field, message,
+                             read_reply)
 
 DEST = "org.tessera.Identity1"
 ROOT = "/org/tessera/Identity1"
@@ -115,6 +119,10 @@ class SignalWatch:
 
 def user_path(name):
     return f"{ROOT}/user/acme/{name}"
+
+
+def group_path(name):
+    return f"{ROOT}/group/acme/{name}"
 
 
 class SignalTest(unittest.TestCase):
@@ -223,6 +231,66 @@ class SignalTest(unittest.TestCase):
                          [("InterfacesRemoved", user_path("gone")), ("InterfacesRemoved", ROOT + "/group/acme/gone")])
         self.assertIn(IFACE + "User", signals[0].args)
         self.assertIn(IFACE + "Group", signals[1].args)
+
+    def test_backup_code_login(self):
+        """A backup code spent at a PAM login leaves one fewer: the user's
+        BackupCodesLeft changes, and the bus says so."""
+        self.add_user("backup")
+        secret = json.loads(self.t.ctl("--json", "user", "totp", "enroll", "backup@acme", check=True).stdout)["secret"]
+        code = subprocess.run(["oathtool", "--totp", "-b", secret], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        codes = json.loads(self.t.ctl("--json", "user", "totp", "confirm", "backup@acme", code,
+                                      check=True).stdout)["backup_codes"]
+        self.watch.signals()      # the enrollment's
+        with self.t_socket() as s:
+            s.sendall(message(AUTHENTICATE, field(T_USER, "backup"), field(T_PASSWORD, PASSWORD),
+                              field(T_CODE, codes[0])))
+            reply = read_reply(s)
+        self.assertEqual(reply[T_STATUS], OK, reply)
+        self.assertIn(f"{len(codes) - 1} left", reply.get(T_TEXT, b"").decode())
+        changed = self.of(self.watch.signals(), user_path("backup"))
+        self.assertEqual([s.member for s in changed], ["PropertiesChanged"], changed)
+        # BackupCodesLeft is private: invalidated, its value not sent.
+        self.assertRegex(changed[0].args, r"\[[^\]]*'BackupCodesLeft'[^\]]*\]$")
+        left = self.t.busctl("get-property", DEST, user_path("backup"), IFACE + "User", "BackupCodesLeft",
+                             check=True).stdout.split()
+        self.assertEqual(left, ["u", str(len(codes) - 1)])
+
+    def test_group_delete_changes_members_groups(self):
+        for name in ("member1", "member2"):
+            self.add_user(name)
+        self.t.ctl("group", "add", "crew@acme", check=True)
+        for name in ("member1", "member2"):
+            self.t.ctl("group", "add-member", "crew@acme", name, check=True)
+        self.watch.signals()
+        self.t.ctl("group", "delete", "crew@acme", check=True)
+        signals = self.watch.signals()
+        self.assertEqual(sorted((s.member, s.object) for s in signals),
+                         [("InterfacesRemoved", group_path("crew")),
+                          ("PropertiesChanged", user_path("member1")),
+                          ("PropertiesChanged", user_path("member2"))], signals)
+        for s in signals:
+            if s.member == "PropertiesChanged":
+                self.assertEqual(s.prop("Groups"), "@as []", s)
+
+    def test_user_delete_changes_groups_members(self):
+        self.add_user("leaver")
+        self.add_user("stayer")
+        for group in ("red", "blue"):
+            self.t.ctl("group", "add", f"{group}@acme", check=True)
+            for name in ("leaver", "stayer"):
+                self.t.ctl("group", "add-member", f"{group}@acme", name, check=True)
+        self.watch.signals()
+        self.t.ctl("user", "delete", "leaver@acme", check=True)
+        signals = self.watch.signals()
+        self.assertEqual(sorted((s.member, s.object) for s in signals),
+                         [("InterfacesRemoved", group_path("leaver")),
+                          ("InterfacesRemoved", user_path("leaver")),
+                          ("PropertiesChanged", group_path("blue")),
+                          ("PropertiesChanged", group_path("red"))], signals)
+        for s in signals:
+            if s.member == "PropertiesChanged":
+                self.assertEqual(s.prop("Members"), "['stayer']", s)
 
     def t_socket(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

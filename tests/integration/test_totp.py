@@ -32,8 +32,8 @@ class TotpTest(unittest.TestCase):
         cls.addClassCleanup(cls.t.close)
         cls.t.ctl("tenant", "create", "acme", "--display-name", "Acme Inc", check=True)
         for name, uid in (("alice", ALICE), ("bob", BOB), ("carol", 200012), ("dave", 200013)):
-            cls.t.ctl("user", "add", f"{name}@acme", "--uid", str(uid), "--password-stdin", input="a password\n",
-                      check=True)
+            cls.t.ctl("user", "add", f"{name}@acme", "--uid", str(uid), "--password-stdin",
+                      input="a good passphrase\n", check=True)
 
     def ctl(self, *args, code=0, **kw):
         p = self.t.ctl(*args, **kw)

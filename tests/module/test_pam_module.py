@@ -268,7 +268,7 @@ class PamModuleTest(unittest.TestCase):
 
     def test_one_prompt(self):
         self.user("olga")
-        self.user("digits", password="ends-in-123456")
+        self.user("digits", password="ends-in-804217")
         secret, codes = self.enroll("olga@acme")
         self.pam.add("oneprompt", "auth required {module} socket={socket} nodelay one_prompt")
 
@@ -280,7 +280,7 @@ class PamModuleTest(unittest.TestCase):
         self.fails("oneprompt", "olga", "authenticate", input=PASSWORD + "\n", error=AUTH_ERR)
         self.assertEqual(self.last_audit("olga@acme")["details"]["reason"], "code missing")
         # A user without TOTP: a password ending in digits is left whole.
-        self.pamtester("oneprompt", "digits", "authenticate", input="ends-in-123456\n")
+        self.pamtester("oneprompt", "digits", "authenticate", input="ends-in-804217\n")
 
     def test_one_prompt_hands_on_the_password(self):
         self.user("hand")
@@ -486,6 +486,26 @@ class PamModuleTest(unittest.TestCase):
         p = self.fails("plain", "rosalind", "chauthtok", uid=uid, input=f"{PASSWORD}\nROSALIND\nROSALIND\n",
                        error=AUTHTOK_ERR)
         self.assertIn("must not be the user name", p.stdout + p.stderr)
+
+    def test_password_policy_of_the_tenant(self):
+        # The tenant's own policy (tesseractl tenant set), its reason shown
+        # to the user by the module.
+        require_root(self)
+        uid = self.user("penny")
+        self.t.ctl("tenant", "set", "acme", "--password-min-length", "16", check=True)
+        self.addCleanup(self.t.ctl, "tenant", "set", "acme", "--password-min-length", "default", check=True)
+        for bad, reason in (("ab3#Kd9!xQ2mZ7", "at least 16 characters"), ("responsibilities", "dictionary")):
+            with self.subTest(new_password=bad):
+                p = self.fails("plain", "penny", "chauthtok", uid=uid, input=f"{PASSWORD}\n{bad}\n{bad}\n",
+                               error=AUTHTOK_ERR)
+                self.assertIn(reason, p.stdout + p.stderr)
+        # Root, who needs no current password, is held to it too.
+        p = self.fails("plain", "penny", "chauthtok", input="ab3#Kd9!xQ2mZ7\nab3#Kd9!xQ2mZ7\n", error=AUTHTOK_ERR)
+        self.assertIn("at least 16 characters", p.stdout + p.stderr)
+        self.pamtester("plain", "penny", "authenticate", input=PASSWORD + "\n")
+        strong = "ab3#Kd9!xQ2mZ7-Lw5"
+        self.pamtester("plain", "penny", "chauthtok", uid=uid, input=f"{PASSWORD}\n{strong}\n{strong}\n")
+        self.pamtester("plain", "penny", "authenticate", input=strong + "\n")
 
     def test_password_change_by_root(self):
         self.user("rita")

@@ -109,6 +109,12 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("tesseractl app create web --grant=c"), ["client_credentials"])
         self.assertEqual(self.complete("tesseractl app create web --signing-alg "), ["ES256", "RS256"])
         self.assertEqual(self.complete("tesseractl user totp "), ["backup-codes", "confirm", "disable", "enroll"])
+        # A tenant's settings, each also back to the site's default.
+        self.assertEqual(self.complete("tesseractl tenant set acme --mfa-required="),
+                         ["admins", "default", "everyone", "none"])
+        self.assertEqual(self.complete("tesseractl tenant set acme --open-signup "), ["default", "no", "yes"])
+        self.assertEqual(self.complete("tesseractl tenant set acme --password-min-length d"), ["default"])
+        self.assertEqual(self.complete("tesseractl tenant set acme --refresh-idle-lifetime="), ["default"])
         # A value nobody can guess completes to nothing, not to options.
         self.assertEqual(self.complete("tesseractl user add alice --uid "), [])
 

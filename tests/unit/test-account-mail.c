@@ -112,7 +112,7 @@ static char *mailed_token(const char *page) {
         int k;
 
         mail_delivery(m, &d);
-        ck_assert_int_eq(mail_deliver_due(&d, m->store, store_now_usec()), 0);
+        ck_assert_int_eq(mail_deliver_due(&d, m->store, now_realtime_usec()), 0);
         k = scandir(spool, &entries, NULL, alphasort);
         ck_assert_int_ge(k, 1);
         for (int i = 0; i < k; i++) {

@@ -8,6 +8,7 @@
 
 #include "audit-retention.h"
 #include "test-util.h"
+#include "time-util.h"
 
 #define DAY (86400 * (int64_t) USEC_PER_SEC)
 #define NOW (1700000000 * (int64_t) USEC_PER_SEC)
@@ -256,8 +257,8 @@ START_TEST(test_thread) {
         AuditRetentionOptions o = { .max_age_usec = DAY, .interval_usec = 3600 * USEC_PER_SEC };
         AuditRetention *r = NULL;
 
-        add_events(test_store, "ancient", 1500, (int64_t) now_usec(CLOCK_REALTIME) - 100 * DAY);
-        add_events(test_store, "recent", 5, (int64_t) now_usec(CLOCK_REALTIME));
+        add_events(test_store, "ancient", 1500, now_realtime_usec() - 100 * DAY);
+        add_events(test_store, "recent", 5, now_realtime_usec());
         ck_assert_int_eq(audit_retention_start(pool, &o, &r), 0);
         /* Its first pass ends in a moment; wait for it, with a bound. */
         for (int i = 0; i < 3000 && count_rows(test_store, "ancient") > 0; i++)

@@ -35,7 +35,7 @@ static void seed_of(const char *b32, uint8_t seed[static TOTP_SECRET_SIZE]) {
 }
 
 static void code_at(const uint8_t *seed, int64_t offset, char code[static TOTP_DIGITS + 1]) {
-        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at((int64_t) now_usec(CLOCK_REALTIME)) + offset,
+        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at(now_realtime_usec()) + offset,
                                       code), 0);
 }
 
@@ -94,8 +94,10 @@ START_TEST(test_self_enrollment) {
         e = (TesseraError) {};
         ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &self, u, codes[0], &codes2, &e), 0);
         ck_assert_uint_eq(strv_length(codes2), BACKUP_CODE_COUNT);
-        /* (BackupCodesLeft changed: the faces are told.) */
-        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, u->name), 1);
+        /* (BackupCodesLeft changed twice, each change committed on its
+         * own: the code spent to prove it is the user, then the new set.
+         * The faces are told of each.) */
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, u->name), 2);
         /* ...and replace the old ones, the one just used included. */
         ck_assert_int_eq(auth_test_login(m, u, "pw", codes[1], AUTH_TOTP_REQUIRED, NULL), AUTH_FAILED);
         ck_assert_int_eq(auth_test_login(m, u, "pw", codes2[0], AUTH_TOTP_REQUIRED, NULL), AUTH_SUCCESS);
@@ -196,11 +198,58 @@ START_TEST(test_code_checks_count) {
                 ck_assert_int_eq(auth_totp_disable(m, m->store, &self, u, "zzzzz-zzzzz", &e), -EKEYREJECTED);
         }
         cur = auth_test_reload(m, u);
-        ck_assert_int_gt(cur->locked_until_usec, (int64_t) now_usec(CLOCK_REALTIME));
+        ck_assert_int_gt(cur->locked_until_usec, now_realtime_usec());
         e = (TesseraError) {};
         /* Locked: refused as locked (AccountLocked over D-Bus), the right code unchecked. */
         ck_assert_int_eq(auth_totp_disable(m, m->store, &self, u, codes[0], &e), -ENOLCK);
         ck_assert_ptr_nonnull(strstr(e.message, "locked"));
+}
+END_TEST
+
+/* A tenant's admin signed in as themself acts as the user, not as an
+ * administrator: an access token alone does not move or remove their own
+ * second factor, nor get new backup codes. Others' factors they still
+ * reset without a code. */
+START_TEST(test_admin_for_themself) {
+        _cleanup_(user_record_unrefp) UserRecord *carol = auth_test_user(m, "carol", "pw"),
+                                                 *alice = auth_test_user(m, "alice", "pw");
+        _cleanup_(erase_and_freep) char *b32 = NULL, *uri = NULL, *b32b = NULL, *urib = NULL;
+        _cleanup_(strv_free_erasep) char **codes = NULL, **more = NULL;
+        Principal as_carol;
+        uint8_t seed[TOTP_SECRET_SIZE];
+        char code[TOTP_DIGITS + 1];
+        TesseraError e = {};
+        TotpStatus st;
+
+        carol->role = USER_ROLE_ADMIN;
+        as_carol = principal_user("http", carol, "192.0.2.7");
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &as_carol, carol, &b32, &uri, &e), 0);
+        seed_of(b32, seed);
+        code_at(seed, 0, code);
+        ck_assert_int_eq(auth_totp_confirm(m, m->store, &as_carol, carol, code, &codes, &e), 0);
+
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &as_carol, carol, &b32b, &urib, &e), -EEXIST);
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, carol, NULL, &e), -EKEYREJECTED);
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_new_backup_codes(m, m->store, &as_carol, carol, NULL, &more, &e), -EKEYREJECTED);
+        ck_assert_int_eq(auth_totp_status(m->store, carol->id, &st), 0);
+        ck_assert(st.enabled);
+        /* With a code, yes. */
+        e = (TesseraError) {};
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, carol, codes[0], &e), 0);
+
+        /* Alice's, as her administrator: no code of hers needed. */
+        erase_and_free(b32);
+        erase_and_free(uri);
+        b32 = uri = NULL;
+        ck_assert_int_eq(auth_totp_begin(m, m->store, &test_admin, alice, &b32, &uri, &e), 0);
+        seed_of(b32, seed);
+        code_at(seed, 0, code);
+        strv_free_erase(codes);
+        codes = NULL;
+        ck_assert_int_eq(auth_totp_confirm(m, m->store, &test_admin, alice, code, &codes, &e), 0);
+        ck_assert_int_eq(auth_totp_disable(m, m->store, &as_carol, alice, NULL, &e), 0);
 }
 END_TEST
 
@@ -212,6 +261,7 @@ int main(void) {
         tcase_add_test(tc, test_self_enrollment);
         tcase_add_test(tc, test_authorization);
         tcase_add_test(tc, test_code_checks_count);
+        tcase_add_test(tc, test_admin_for_themself);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
 }

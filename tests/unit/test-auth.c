@@ -42,7 +42,7 @@ static void enroll(const UserRecord *u, uint8_t seed[static TOTP_SECRET_SIZE], c
 
         /* Confirm with the code of the previous step, so that tests can
          * log in with the current one. */
-        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at((int64_t) now_usec(CLOCK_REALTIME)) - 1, code), 0);
+        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at(now_realtime_usec()) - 1, code), 0);
         ck_assert_int_eq(auth_totp_confirm(m, m->store, &auth_test_root, u, code, &codes, &e), 0);
         ck_assert_uint_eq(strv_length(codes), BACKUP_CODE_COUNT);
         if (ret_codes)
@@ -61,7 +61,7 @@ static void wrong_code(const uint8_t *seed, char out[static TOTP_DIGITS + 1]) {
                 for (int64_t o = -2; o <= 2; o++) {
                         char c[TOTP_DIGITS + 1];
                         ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE,
-                                                      totp_step_at((int64_t) now_usec(CLOCK_REALTIME)) + o, c), 0);
+                                                      totp_step_at(now_realtime_usec()) + o, c), 0);
                         taken = taken || streq(c, out);
                 }
                 if (!taken)
@@ -70,7 +70,7 @@ static void wrong_code(const uint8_t *seed, char out[static TOTP_DIGITS + 1]) {
 }
 
 static void code_now(const uint8_t *seed, int64_t offset, char code[static TOTP_DIGITS + 1]) {
-        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at((int64_t) now_usec(CLOCK_REALTIME)) + offset,
+        ck_assert_int_eq(totp_code_at(seed, TOTP_SECRET_SIZE, totp_step_at(now_realtime_usec()) + offset,
                                       code), 0);
 }
 
@@ -200,7 +200,7 @@ END_TEST
 
 START_TEST(test_lockout) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *cur = NULL;
-        int64_t before = (int64_t) now_usec(CLOCK_REALTIME);
+        int64_t before = now_realtime_usec();
         AuthState st;
         AuthResult r;
         char msg[256];
@@ -225,7 +225,7 @@ START_TEST(test_lockout) {
         ck_assert_int_eq(r.locked_until_usec, 0);
         ck_assert_int_eq(auth_test_login(m, u, "x", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
         ck_assert_int_ge(r.locked_until_usec, before + 60 * (int64_t) USEC_PER_SEC);
-        ck_assert_int_le(r.locked_until_usec, (int64_t) now_usec(CLOCK_REALTIME) + 60 * (int64_t) USEC_PER_SEC);
+        ck_assert_int_le(r.locked_until_usec, now_realtime_usec() + 60 * (int64_t) USEC_PER_SEC);
         auth_result_message(&r, r.locked_until_usec - 60 * (int64_t) USEC_PER_SEC, msg, sizeof(msg));
         ck_assert_str_eq(msg, "Too many failed attempts: the account is locked for a minute.");
         ck_assert_uint_eq(auth_test_audit_count(m, "auth.lock", AUDIT_SUCCESS), 1);
@@ -233,7 +233,7 @@ START_TEST(test_lockout) {
         /* Locked: even the right password is turned away, not counted. */
         cur = auth_test_reload(m, u);
         ck_assert_int_eq(cur->locked_until_usec, r.locked_until_usec);
-        ck_assert_int_eq(user_record_state(cur, (int64_t) now_usec(CLOCK_REALTIME)), USER_STATE_LOCKED);
+        ck_assert_int_eq(user_record_state(cur, now_realtime_usec()), USER_STATE_LOCKED);
         ck_assert_int_eq(auth_test_login(m, cur, "pw", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_LOCKED);
         ck_assert_int_eq(r.locked_until_usec, cur->locked_until_usec);
         auth_result_message(&r, r.locked_until_usec - 150 * (int64_t) USEC_PER_SEC, msg, sizeof(msg));
@@ -249,12 +249,12 @@ START_TEST(test_lockout) {
                 int64_t t0;
 
                 ck_assert_int_eq(store_user_set_locked_until(m->store, u->id, 1), 0);
-                t0 = (int64_t) now_usec(CLOCK_REALTIME);
+                t0 = now_realtime_usec();
                 for (int k = 0; k < 3; k++)
                         ck_assert_int_eq(auth_test_login(m, u, "x", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
                 ck_assert_int_ge(r.locked_until_usec, t0 + expected[i] * (int64_t) USEC_PER_SEC);
                 ck_assert_int_le(r.locked_until_usec,
-                                 (int64_t) now_usec(CLOCK_REALTIME) + expected[i] * (int64_t) USEC_PER_SEC);
+                                 now_realtime_usec() + expected[i] * (int64_t) USEC_PER_SEC);
         }
 
         /* An administrator's unlock forgets it all: the next lock is short again. */
@@ -301,7 +301,7 @@ START_TEST(test_unknown_names_lock_alike) {
                 ck_assert_int_eq(real.apparent, AUTH_FAILED);
                 ck_assert_int_eq(ghost.apparent, AUTH_FAILED);
                 ck_assert_int_eq(ghost.locked_until_usec > 0, real.locked_until_usec > 0);
-                now = (int64_t) now_usec(CLOCK_REALTIME);
+                now = now_realtime_usec();
                 auth_result_message(&real, now, real_msg, sizeof(real_msg));
                 auth_result_message(&ghost, now, ghost_msg, sizeof(ghost_msg));
                 ck_assert_str_eq(ghost_msg, real_msg);
@@ -314,7 +314,7 @@ START_TEST(test_unknown_names_lock_alike) {
         ck_assert_int_eq(auth_test_login(m, cur, "pw", NULL, AUTH_TOTP_REQUIRED, &real), AUTH_LOCKED);
         ck_assert_int_eq(unknown_login("ghost", &ghost), AUTH_USER_UNKNOWN);
         ck_assert_int_eq(ghost.apparent, AUTH_LOCKED);
-        now = (int64_t) now_usec(CLOCK_REALTIME);
+        now = now_realtime_usec();
         auth_result_message(&real, now, real_msg, sizeof(real_msg));
         auth_result_message(&ghost, now, ghost_msg, sizeof(ghost_msg));
         ck_assert_str_eq(ghost_msg, real_msg);
@@ -333,9 +333,9 @@ START_TEST(test_unknown_names_lock_alike) {
                         ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
                                          AUTH_ACCOUNT_DISABLED);
                 ck_assert_int_eq(real.apparent, AUTH_FAILED);
-                auth_result_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                auth_result_message(&real, now_realtime_usec(), real_msg, sizeof(real_msg));
                 ck_assert_str_eq(real_msg, "Too many failed attempts: the account is locked for a minute.");
-                auth_result_holder_message(&real, (int64_t) now_usec(CLOCK_REALTIME), real_msg, sizeof(real_msg));
+                auth_result_holder_message(&real, now_realtime_usec(), real_msg, sizeof(real_msg));
                 ck_assert_str_eq(real_msg, "The account is disabled; ask an administrator.");
                 ck_assert_int_eq(auth_test_login(m, cur2, "pw", NULL, AUTH_TOTP_REQUIRED, &real),
                                  AUTH_ACCOUNT_DISABLED);
@@ -571,6 +571,37 @@ START_TEST(test_backup_codes) {
 }
 END_TEST
 
+/* A backup code spent at a login leaves one fewer: announced for the user
+ * (BackupCodesLeft), whichever step took it. A TOTP code or a refused
+ * backup code changes nothing that is shown. */
+START_TEST(test_backup_code_announced) {
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
+        _cleanup_(strv_free_erasep) char **codes = NULL;
+        uint8_t seed[TOTP_SECRET_SIZE];
+        char code[TOTP_DIGITS + 1];
+        AuthContext ctx = { .service = "web" };
+        TestEvents *events;
+        AuthResult r;
+
+        enroll(u, seed, &codes);
+        events = test_events_follow(m);
+
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes[0], AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 1);
+        ck_assert_int_eq(auth_second_factor(m, m->store, &auth_test_root, &ctx, u->id, codes[1], &r), 0);
+        ck_assert_int_eq(r.outcome, AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 2);
+
+        ck_assert_int_eq(auth_test_login(m, u, "pw", codes[0], AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
+        code_now(seed, 0, code);
+        ck_assert_int_eq(auth_test_login(m, u, "pw", code, AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_TOTP, CHANGE_UPDATED, "alice"), 2);
+
+        m = manager_free(m);
+        test_events_free(events);
+}
+END_TEST
+
 START_TEST(test_seed_sealed) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
         _cleanup_(totp_record_done) TotpRecord t = {};
@@ -655,6 +686,7 @@ int main(void) {
         tcase_add_test(tc, test_totp_policies);
         tcase_add_test(tc, test_two_step);
         tcase_add_test(tc, test_backup_codes);
+        tcase_add_test(tc, test_backup_code_announced);
         tcase_add_test(tc, test_seed_sealed);
         tcase_add_test(tc, test_password_changed_meanwhile);
         tcase_add_test(tc, test_rehash);

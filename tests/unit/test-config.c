@@ -363,6 +363,42 @@ START_TEST(test_hash_methods) {
 }
 END_TEST
 
+START_TEST(test_tenant_defaults) {
+        _cleanup_(config_freep) Config *c = NULL;
+
+        /* What tenants get until they choose: nobody signs up, Debian's
+         * pam_pwquality's policy, no second factor asked. */
+        ck_assert_int_eq(load("", &c, NULL, NULL), 0);
+        ck_assert(!c->open_signup);
+        ck_assert_int_eq(c->mfa_required, MFA_REQUIRED_NONE);
+        ck_assert_uint_eq(c->password_min_length, 8);
+        ck_assert(c->password_dictionary_check);
+        ck_assert(c->password_user_check);
+        ck_assert_uint_eq(c->password_min_classes, 0);
+        ck_assert_uint_eq(c->password_max_repeat, 0);
+        ck_assert_ptr_null(c->password_dictionary);
+        c = config_free(c);
+
+        ck_assert_int_eq(load("[auth]\nopen_signup = yes\nmfa_required = admins\n"
+                              "[passwords]\nmin_length = 12\ndictionary_check = no\nmin_classes = 2\n"
+                              "max_repeat = 3\nuser_check = off\ndictionary = /usr/share/words/pw_dict\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert(c->open_signup);
+        ck_assert_int_eq(c->mfa_required, MFA_REQUIRED_ADMINS);
+        ck_assert_uint_eq(c->password_min_length, 12);
+        ck_assert(!c->password_dictionary_check);
+        ck_assert(!c->password_user_check);
+        ck_assert_uint_eq(c->password_min_classes, 2);
+        ck_assert_uint_eq(c->password_max_repeat, 3);
+        ck_assert_str_eq(c->password_dictionary, "/usr/share/words/pw_dict");
+
+        /* bcrypt reads 72 bytes: a least length beyond them lets no
+         * password through. */
+        assert_load_fails("[passwords]\nhash_method = bcrypt\nmin_length = 80\n", "@: password_min_length");
+}
+END_TEST
+
 START_TEST(test_comments) {
         _cleanup_(config_freep) Config *c = NULL;
 
@@ -505,6 +541,16 @@ START_TEST(test_bad_values) {
                 { "audit", "max_age", "100000w" },
                 { "audit", "max_rows", "lots" },
                 { "audit", "export_file", "audit.jsonl" },
+                { "auth", "open_signup", "sometimes" },
+                { "auth", "mfa_required", "Admins" },
+                { "auth", "mfa_required", "all" },
+                { "passwords", "min_length", "7" },
+                { "passwords", "min_length", "129" },
+                { "passwords", "min_classes", "5" },
+                { "passwords", "max_repeat", "65" },
+                { "passwords", "dictionary_check", "maybe" },
+                { "passwords", "user_check", "2" },
+                { "passwords", "dictionary", "cracklib_dict" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
@@ -756,6 +802,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_empty_file_gives_defaults);
         tcase_add_test(tc, test_full_file);
         tcase_add_test(tc, test_hash_methods);
+        tcase_add_test(tc, test_tenant_defaults);
         tcase_add_test(tc, test_limits_and_audit);
         tcase_add_test(tc, test_comments);
         tcase_add_test(tc, test_repeated_key_last_wins);

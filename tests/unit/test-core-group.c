@@ -216,6 +216,60 @@ START_TEST(test_member_change_announced) {
 }
 END_TEST
 
+/* Deleting a group changes its members' groups: announced for each member
+ * (and for no one else). */
+START_TEST(test_delete_announced_to_members) {
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice"),
+                                                          *bob = create_user(acme, "bob"),
+                                                          *carol = create_user(acme, "carol");
+        _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
+        TestEvents *events;
+        TesseraError e = {};
+
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, g, "alice", NULL, &e), 0);
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, g, "bob", NULL, &e), 0);
+        events = test_events_follow(m);
+        ck_assert_int_eq(group_delete(m, m->store, &test_admin, g, &e), 0);
+        ck_assert_uint_eq(events->n, 3);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_GROUP, CHANGE_DELETED, "ops"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_USER, CHANGE_UPDATED, "alice"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_USER, CHANGE_UPDATED, "bob"), 1);
+        /* A refused deletion announces nothing. */
+        ck_assert_int_eq(group_delete(m, m->store, &test_admin, g, &e), -ENOENT);
+        ck_assert_uint_eq(events->n, 3);
+
+        m = manager_free(m);
+        test_events_free(events);
+}
+END_TEST
+
+/* Deleting a user changes the members of each group it was in: announced
+ * for each, after the user and its private group. */
+START_TEST(test_user_delete_announced_to_groups) {
+        _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
+        _unused_ _cleanup_(user_record_unrefp) UserRecord *bob = create_user(acme, "bob");
+        _cleanup_(group_record_unrefp) GroupRecord *ops = create("ops"), *dev = create("dev"), *qa = create("qa");
+        TestEvents *events;
+        TesseraError e = {};
+
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, ops, "alice", NULL, &e), 0);
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, dev, "alice", NULL, &e), 0);
+        ck_assert_int_eq(group_add_member(m, m->store, &test_admin, qa, "bob", NULL, &e), 0);
+        events = test_events_follow(m);
+        ck_assert_int_eq(user_delete(m, m->store, &test_admin, alice, &e), 0);
+        ck_assert_uint_eq(events->n, 4);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_USER, CHANGE_DELETED, "alice"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_GROUP, CHANGE_DELETED, "alice"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_GROUP, CHANGE_UPDATED, "ops"), 1);
+        ck_assert_uint_eq(test_events_count(events, CHANGE_GROUP, CHANGE_UPDATED, "dev"), 1);
+        ck_assert_int_eq(user_delete(m, m->store, &test_admin, alice, &e), -ENOENT);
+        ck_assert_uint_eq(events->n, 4);
+
+        m = manager_free(m);
+        test_events_free(events);
+}
+END_TEST
+
 START_TEST(test_members_invalid) {
         _unused_ _cleanup_(user_record_unrefp) UserRecord *alice = create_user(acme, "alice");
         _cleanup_(group_record_unrefp) GroupRecord *g = create("ops");
@@ -312,6 +366,8 @@ static Suite *core_group_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_members);
         tcase_add_test(tc, test_member_change_announced);
+        tcase_add_test(tc, test_delete_announced_to_members);
+        tcase_add_test(tc, test_user_delete_announced_to_groups);
         tcase_add_test(tc, test_members_invalid);
         tcase_add_test(tc, test_members_cross_tenant);
         tcase_add_test(tc, test_change_inside_open_transaction);

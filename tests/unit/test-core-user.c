@@ -467,18 +467,18 @@ START_TEST(test_lock_and_disable) {
         e = (TesseraError) {};
         ck_assert_int_eq(user_set_locked_until(m, m->store, &test_admin, u, LOCKED_INDEFINITELY, &e), 0);
         r = reload(u);
-        ck_assert_int_eq(user_record_state(r, (int64_t) now_usec(CLOCK_REALTIME)), USER_STATE_LOCKED);
+        ck_assert_int_eq(user_record_state(r, now_realtime_usec()), USER_STATE_LOCKED);
         r = user_record_unref(r);
         ck_assert_int_eq(user_set_locked_until(m, m->store, &test_admin, u, 0, &e), 0);
         r = reload(u);
-        ck_assert_int_eq(user_record_state(r, (int64_t) now_usec(CLOCK_REALTIME)), USER_STATE_ACTIVE);
+        ck_assert_int_eq(user_record_state(r, now_realtime_usec()), USER_STATE_ACTIVE);
         r = user_record_unref(r);
         ck_assert_uint_eq(test_audit_count(m->store, "user.lock", "alice@acme", AUDIT_SUCCESS), 1);
         ck_assert_uint_eq(test_audit_count(m->store, "user.unlock", "alice@acme", AUDIT_SUCCESS), 1);
 
         ck_assert_int_eq(user_set_disabled(m, m->store, &test_admin, u, true, &e), 0);
         r = reload(u);
-        ck_assert_int_eq(user_record_state(r, (int64_t) now_usec(CLOCK_REALTIME)), USER_STATE_DISABLED);
+        ck_assert_int_eq(user_record_state(r, now_realtime_usec()), USER_STATE_DISABLED);
         ck_assert_uint_eq(test_audit_count(m->store, "user.disable", "alice@acme", AUDIT_SUCCESS), 1);
 }
 END_TEST

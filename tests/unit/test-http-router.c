@@ -243,14 +243,21 @@ START_TEST(test_route_table) {
                                       r->pattern);
 
                 /* Open to anonymous callers: exactly the OpenID provider's
-                 * protocol endpoints and pages, the health checks and
+                 * protocol endpoints and pages, the health checks,
                  * /metrics (whose handler lets through allowed addresses
-                 * and the metrics token only), and of the JSON API only
-                 * the account flows whose proof is in the body (a mailed
-                 * token; "forgot" answers the same for everybody). */
+                 * and the metrics token only), and the JSON API's steps
+                 * that authenticate inside: sign-up and sign-in (a
+                 * password, a code, a refresh token) and the account
+                 * flows by mail (a mailed token; "forgot" answers the
+                 * same for everybody). Nothing else of the JSON API. */
                 open = policy_check(&anonymous, r->action, &none) == 0;
                 protocol = strneq(r->pattern, "/t/{tenant}/", 12) || streq(r->pattern, "/healthz") ||
                            streq(r->pattern, "/readyz") || streq(r->pattern, "/metrics") ||
+                           streq(r->pattern, "/api/v1/openapi.json") ||
+                           streq(r->pattern, "/api/v1/signup") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/forgot") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email");
@@ -289,6 +296,7 @@ START_TEST(test_error_map) {
                 { -ESHUTDOWN, 503, "unavailable", 1 },
                 { -EDQUOT, 507, "storage_full", 60 },
                 { -EIO, 503, "storage_unavailable", 10 },
+                { -EOPNOTSUPP, 409, "not_supported", 0 },
                 { -ENOSPC, 409, "id_range_exhausted", 0 },
                 { -ERANGE, 422, "out_of_range", 0 },
                 { -ENOTEMPTY, 409, "not_empty", 0 },

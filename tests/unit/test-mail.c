@@ -11,6 +11,7 @@
 #include "mail-smtp.h"
 #include "store-mail.h"
 #include "test-util.h"
+#include "time-util.h"
 
 #define SEC INT64_C(1000000)
 #define LINK "https://id.example.com/t/acme/verify?token=sEcReTtOkEn"
@@ -231,7 +232,7 @@ START_TEST(test_deliver_into_folder) {
         MailDelivery d;
         MailCounters c;
         int64_t id = queue(&msg);
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME);
+        int64_t now = now_realtime_usec();
 
         mail_delivery(m, &d);
         ck_assert_int_eq(mail_deliver_due(&d, m->store, now), 0);
@@ -271,7 +272,7 @@ START_TEST(test_retry_then_fail_for_good) {
         MailCounters c;
         AuditEvent *events = NULL;
         size_t n = 0;
-        int64_t id = queue(&msg), now = (int64_t) now_usec(CLOCK_REALTIME), next;
+        int64_t id = queue(&msg), now = now_realtime_usec(), next;
 
         /* A folder that is a file: every attempt fails. */
         mail_delivery(m, &d);
@@ -338,7 +339,7 @@ START_TEST(test_other_key_fails_at_once) {
         ck_assert_int_eq(secret_key_from_bytes(other, &k), 0);
         mail_delivery(m, &d);
         d.key = k;
-        ck_assert_int_eq(mail_deliver_due(&d, m->store, (int64_t) now_usec(CLOCK_REALTIME)), 0);
+        ck_assert_int_eq(mail_deliver_due(&d, m->store, now_realtime_usec()), 0);
         o = get(id);
         ck_assert_int_eq(o.state, OUTBOX_FAILED);
         ck_assert_uint_eq(o.attempts, 1);

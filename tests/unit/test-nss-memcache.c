@@ -12,11 +12,11 @@
 /* Runs the loop until the cache has a valid image or the time is up;
  * returns whether it has one. */
 static bool wait_valid(sd_event *e, NssMemcache *c, uint64_t usec) {
-        uint64_t deadline = now_usec(CLOCK_MONOTONIC) + usec, size;
+        uint64_t deadline = now_monotonic_usec() + usec, size;
 
         for (;;) {
                 int fd = nss_memcache_get_fd(c, &size);
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
+                uint64_t now = now_monotonic_usec();
 
                 if (fd >= 0) {
                         close(fd);

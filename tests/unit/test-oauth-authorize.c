@@ -97,17 +97,24 @@ START_TEST(test_request_checks) {
         ck_assert_int_eq(check(&ctx, &p, &a, &e), -EINVAL);
         ck_assert_str_eq(e.description, "max_age must be a number of seconds.");
 
-        /* PKCE: a public client must; a confidential one may go without. */
+        /* PKCE: every client must (OAuth 2.1), a confidential one too,
+         * unless registered with the opt-out. */
         p = params(env.spa, "openid");
         p.code_challenge = p.code_challenge_method = NULL;
         ck_assert_int_eq(check(&ctx, &p, &a, &e), -EINVAL);
-        ck_assert_str_eq(e.description, "Public clients must use PKCE (code_challenge, S256).");
+        ck_assert_str_eq(e.description, "PKCE is required (code_challenge, S256).");
         p = params(env.web, "openid");
+        p.code_challenge = p.code_challenge_method = NULL;
+        e = (OAuthError) {};
+        ck_assert_int_eq(check(&ctx, &p, &a, &e), -EINVAL);
+        ck_assert_str_eq(e.description, "PKCE is required (code_challenge, S256).");
+        oauth_authz_request_done(&a);
+        p = params(env.legacy, "openid");
         p.code_challenge = p.code_challenge_method = NULL;
         ck_assert_int_eq(check(&ctx, &p, &a, &e), 0);
 
         ck_assert_uint_eq(test_audit_count(env.m->store, "oauth.authorize", NULL, AUDIT_INVALID), 4);
-        ck_assert_uint_eq(test_audit_count(env.m->store, "oauth.authorize", env.web->client_id, AUDIT_DENIED), 6);
+        ck_assert_uint_eq(test_audit_count(env.m->store, "oauth.authorize", env.web->client_id, AUDIT_DENIED), 7);
 }
 END_TEST
 

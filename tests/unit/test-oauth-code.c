@@ -154,10 +154,11 @@ START_TEST(test_pkce) {
         ck_assert_int_eq(redeem(&ctx, env.web, code, OAUTH_TEST_REDIRECT, OAUTH_TEST_VERIFIER, &response, &e), 0);
         ck_assert_ptr_nonnull(strstr(response, "\"access_token\":"));
 
-        /* No challenge in the request: no verifier either. */
-        plain = oauth_test_code(&env, env.web, "openid", NULL, &sess);
+        /* No challenge in the request (a client opted out of PKCE): no
+         * verifier either. */
+        plain = oauth_test_code(&env, env.legacy, "openid", NULL, &sess);
         e = (OAuthError) {};
-        ck_assert_int_eq(redeem(&ctx, env.web, plain, OAUTH_TEST_REDIRECT, OAUTH_TEST_VERIFIER, NULL, &e), -EINVAL);
+        ck_assert_int_eq(redeem(&ctx, env.legacy, plain, OAUTH_TEST_REDIRECT, OAUTH_TEST_VERIFIER, NULL, &e), -EINVAL);
         ck_assert_str_eq(e.description, "code_verifier was sent, but the authorization request had no code_challenge.");
 }
 END_TEST
@@ -243,9 +244,9 @@ START_TEST(test_code_session_ended) {
 
         oauth_test_session(&env, &sess);
         oauth_test_context(&env, env.acme, NULL, NULL, &ctx);
-        code = oauth_test_code(&env, env.web, "openid", NULL, &sess);
+        code = oauth_test_code(&env, env.web, "openid", OAUTH_TEST_CHALLENGE, &sess);
         ck_assert_int_eq(sso_session_end(&ctx, &env.caller, &sess), 0);
-        ck_assert_int_eq(redeem(&ctx, env.web, code, OAUTH_TEST_REDIRECT, NULL, NULL, &e), -EINVAL);
+        ck_assert_int_eq(redeem(&ctx, env.web, code, OAUTH_TEST_REDIRECT, OAUTH_TEST_VERIFIER, NULL, &e), -EINVAL);
         ck_assert_str_eq(e.description, "The session ended or the account can no longer be used.");
 }
 END_TEST

@@ -11,7 +11,7 @@
 #include "store-oidc.h"
 
 static ApplicationRecord *make_app(OAuthTestEnv *env, const TenantRecord *t, const char *name, bool public_client,
-                                   bool first_party, const char *grant, char **ret_secret) {
+                                   bool first_party, bool pkce_optional, const char *grant, char **ret_secret) {
         char *uris[] = { (char *) OAUTH_TEST_REDIRECT, NULL };
         char *code_grants[] = { (char *) "authorization_code", (char *) "refresh_token", NULL };
         char *cc_grants[] = { (char *) "client_credentials", NULL };
@@ -26,6 +26,7 @@ static ApplicationRecord *make_app(OAuthTestEnv *env, const TenantRecord *t, con
         spec.grants = grant ? cc_grants : code_grants;
         spec.public_client = public_client;
         spec.first_party = first_party;
+        spec.pkce_optional = pkce_optional;
         spec.signing_alg = JWT_ALG_ES256;
         ck_assert_int_eq(application_create(env->m, env->m->store, &test_admin, t, name, &spec, &app, &secret, &e), 0);
         if (ret_secret)
@@ -53,11 +54,12 @@ void oauth_test_env_init(OAuthTestEnv *env) {
         env->globex = test_tenant(env->m->store, "globex", &range);
         ck_assert_int_eq(test_user_create(env->m->store, env->acme, "alice", 0, "alice@example.com", &env->alice), 0);
 
-        env->web = make_app(env, env->acme, "web", false, false, NULL, &env->web_secret);
-        env->spa = make_app(env, env->acme, "spa", true, false, NULL, NULL);
-        env->svc = make_app(env, env->acme, "svc", false, false, "client_credentials", &env->svc_secret);
-        env->first = make_app(env, env->acme, "first", false, true, NULL, &env->first_secret);
-        env->other = make_app(env, env->globex, "other", false, false, NULL, &env->other_secret);
+        env->web = make_app(env, env->acme, "web", false, false, false, NULL, &env->web_secret);
+        env->spa = make_app(env, env->acme, "spa", true, false, false, NULL, NULL);
+        env->svc = make_app(env, env->acme, "svc", false, false, false, "client_credentials", &env->svc_secret);
+        env->first = make_app(env, env->acme, "first", false, true, false, NULL, &env->first_secret);
+        env->other = make_app(env, env->globex, "other", false, false, false, NULL, &env->other_secret);
+        env->legacy = make_app(env, env->acme, "legacy", false, false, true, NULL, &env->legacy_secret);
         env->caller = principal_anonymous("http", "192.0.2.7");
 }
 
@@ -72,10 +74,12 @@ void oauth_test_env_done(OAuthTestEnv *env) {
         application_record_unref(env->svc);
         application_record_unref(env->first);
         application_record_unref(env->other);
+        application_record_unref(env->legacy);
         erase_and_free(env->web_secret);
         erase_and_free(env->svc_secret);
         erase_and_free(env->first_secret);
         erase_and_free(env->other_secret);
+        erase_and_free(env->legacy_secret);
         env->m = manager_free(env->m);
         test_rm_rf(env->dir);
         free(env->dir);

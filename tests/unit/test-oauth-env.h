@@ -27,9 +27,10 @@ typedef struct OAuthTestEnv {
         UserRecord *alice;            /* of acme */
         /* Of acme: web (confidential; code and refresh; every scope),
          * spa (public; code), svc (confidential; client_credentials) and
-         * first (confidential, first party). Of globex: other (like web). */
-        ApplicationRecord *web, *spa, *svc, *first, *other;
-        char *web_secret, *svc_secret, *first_secret, *other_secret;
+         * first (confidential, first party), legacy (like web, opted out
+         * of PKCE). Of globex: other (like web). */
+        ApplicationRecord *web, *spa, *svc, *first, *other, *legacy;
+        char *web_secret, *svc_secret, *first_secret, *other_secret, *legacy_secret;
         OAuthCache cache;
         Principal caller;             /* anonymous, from 192.0.2.7 */
 } OAuthTestEnv;

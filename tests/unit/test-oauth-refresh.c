@@ -208,6 +208,49 @@ START_TEST(test_other_client_and_tenant) {
 }
 END_TEST
 
+/* The tenant's own lifetimes (tenant-settings.h), not the site's: its SSO
+ * session, and a refresh token's idle and absolute ends, at the first
+ * token and at each rotation (which keeps the absolute end). */
+START_TEST(test_tenant_lifetimes) {
+        const TenantSettings own = {
+                .set = TENANT_SETTING_BIT(TENANT_SETTING_SESSION_LIFETIME) |
+                       TENANT_SETTING_BIT(TENANT_SETTING_REFRESH_IDLE_LIFETIME) |
+                       TENANT_SETTING_BIT(TENANT_SETTING_REFRESH_ABSOLUTE_LIFETIME),
+                .session_lifetime = 600,
+                .refresh_idle_lifetime = 900,
+                .refresh_absolute_lifetime = 3600,
+        };
+        _cleanup_(oauth_context_done) OAuthContext ctx = {};
+        json_auto_t *first = NULL, *second = NULL;
+        _cleanup_(refresh_token_done) RefreshToken t1 = {}, t2 = {};
+        uint8_t digest[TOKEN_DIGEST_SIZE];
+        int64_t acme = env.acme->id;
+        SsoSession sess;
+        OAuthError e = {};
+        int r;
+
+        ck_assert_uint_gt(env.m->config->oidc_session_lifetime, 600);
+        ck_assert_int_eq(store_tenant_settings_put(env.m->store, acme, &own), 0);
+        env.acme = tenant_record_unref(env.acme);
+        ck_assert_int_eq(store_tenant_get_by_id(env.m->store, acme, &env.acme), 0);
+        oauth_test_context(&env, env.acme, NULL, NULL, &ctx);
+
+        first = first_tokens(&ctx, "openid offline_access", &sess);
+        ck_assert_int_eq(sess.expires_usec - sess.auth_time_usec, 600 * (int64_t) USEC_PER_SEC);
+        token_digest(oauth_test_str(first, "refresh_token"), digest);
+        ck_assert_int_eq(store_refresh_get(env.m->store, acme, digest, &t1), 0);
+        ck_assert_int_eq(t1.idle_expires_usec - t1.created_usec, 900 * (int64_t) USEC_PER_SEC);
+        ck_assert_int_eq(t1.absolute_expires_usec - t1.created_usec, 3600 * (int64_t) USEC_PER_SEC);
+
+        second = refresh(&ctx, oauth_test_str(first, "refresh_token"), NULL, &r, &e);
+        ck_assert_int_eq(r, 0);
+        token_digest(oauth_test_str(second, "refresh_token"), digest);
+        ck_assert_int_eq(store_refresh_get(env.m->store, acme, digest, &t2), 0);
+        ck_assert_int_eq(t2.idle_expires_usec - t2.created_usec, 900 * (int64_t) USEC_PER_SEC);
+        ck_assert_int_eq(t2.absolute_expires_usec, t1.absolute_expires_usec);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("oauth-refresh");
         TCase *tc = tcase_create("refresh");
@@ -218,6 +261,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_no_grace);
         tcase_add_test(tc, test_scope_narrows_only);
         tcase_add_test(tc, test_other_client_and_tenant);
+        tcase_add_test(tc, test_tenant_lifetimes);
         suite_add_tcase(s, tc);
         return s;
 }

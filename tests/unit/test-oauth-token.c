@@ -81,7 +81,7 @@ START_TEST(test_access_token_verification) {
         _cleanup_free_ char *cc = NULL, *expired = NULL, *foreign_iss = NULL, *good_forged = NULL, *tampered = NULL,
                             *other_typ = NULL;
         json_auto_t *user = NULL, *claims = NULL;
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME) / (int64_t) USEC_PER_SEC;
+        int64_t now = now_realtime_usec() / (int64_t) USEC_PER_SEC;
         SsoSession sess;
 
         oauth_test_context(&env, env.acme, NULL, NULL, &ctx);
@@ -217,7 +217,7 @@ START_TEST(test_bearer_holder) {
         _cleanup_(oauth_context_done) OAuthContext ctx = {}, globex = {};
         _cleanup_free_ char *cc = NULL, *forged = NULL;
         json_auto_t *user = NULL;
-        int64_t now = (int64_t) now_usec(CLOCK_REALTIME) / (int64_t) USEC_PER_SEC;
+        int64_t now = now_realtime_usec() / (int64_t) USEC_PER_SEC;
         OAuthBearer b = {};
         SsoSession sess;
 

@@ -10,6 +10,7 @@
 #include "auth-lockout.h"
 #include "password-change.h"
 #include "password.h"
+#include "tenant.h"
 #include "test-auth-util.h"
 
 static Manager *m;
@@ -209,6 +210,60 @@ START_TEST(test_policy_refused_at_once) {
         ck_assert_uint_eq(test_audit_count(m->store, "user.set-password", "longname@acme", AUDIT_INVALID), 1);
         ck_assert_int_eq(verify(u, "first-password"), 1);
         ck_assert_int_eq(verify(v, "first-password"), 1);
+}
+END_TEST
+
+/* The policy is the user's tenant's, as it is at the change: every door
+ * that sets a password comes through here. */
+START_TEST(test_tenant_policy) {
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "first-password");
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        const TenantSettings longer = {
+                .set = TENANT_SETTING_BIT(TENANT_SETTING_PASSWORD_MIN_LENGTH),
+                .password_min_length = 12,
+        };
+        UserSpec spec = USER_SPEC_INIT;
+        Principal self = self_of(u);
+        TesseraError e = {};
+        Seen s = {};
+
+        /* A dictionary word, refused by libpwquality's cracklib check. */
+        ck_assert_int_eq(password_change_start(m, &self, u, "first-password", "sunshine99", &ctx, on_done, &s, &e),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "dictionary"));
+
+        /* The tenant asks 12 characters: 11 are refused, at once. */
+        ck_assert_int_eq(store_tenant_get(m->store, "acme", &t), 0);
+        ck_assert_int_eq(tenant_settings_update(m, m->store, &test_admin, t, &longer, 0, &e), 0);
+        e = (TesseraError) {};
+        ck_assert_int_eq(password_change_start(m, &self, u, "first-password", "rx7#Lq2mZw9", &ctx, on_done, &s, &e),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "at least 12 characters"));
+        e = (TesseraError) {};
+        ck_assert_int_eq(password_change_start(m, &test_admin, u, NULL, "rx7#Lq2mZw9", &ctx, on_done, &s, &e),
+                         -EINVAL);
+        /* New users too, with their e-mail address. */
+        t = tenant_record_unref(t);
+        ck_assert_int_eq(store_tenant_get(m->store, "acme", &t), 0);
+        e = (TesseraError) {};
+        ck_assert_int_eq(password_change_create_user(m, &test_admin, t, "bruce", &spec, "rx7#Lq2mZw9", on_done, &s,
+                                                     &e),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "at least 12 characters"));
+        spec.email = "dark.knight@example.com";
+        e = (TesseraError) {};
+        ck_assert_int_eq(password_change_create_user(m, &test_admin, t, "bruce", &spec, "the knight is dark 7",
+                                                     on_done, &s, &e),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(e.message, "e-mail address"));
+        ck_assert_uint_eq(s.calls, 0);
+        ck_assert_uint_eq(test_audit_count(m->store, "user.set-password", "alice@acme", AUDIT_INVALID), 3);
+        ck_assert_uint_eq(test_audit_count(m->store, "user.create", "bruce@acme", AUDIT_INVALID), 2);
+
+        change(&self, u, "first-password", "rx7#Lq2mZw9!", &s);
+        ck_assert_msg(s.result == 0, "%s", s.message);
+        ck_assert_int_eq(verify(u, "rx7#Lq2mZw9!"), 1);
+        seen_done(&s);
 }
 END_TEST
 
@@ -544,6 +599,7 @@ int main(void) {
         tcase_add_test(tc, test_wrong_current_counts_towards_lockout);
         tcase_add_test(tc, test_locked_account_refused);
         tcase_add_test(tc, test_policy_refused_at_once);
+        tcase_add_test(tc, test_tenant_policy);
         tcase_add_test(tc, test_admin_sets_without_current);
         tcase_add_test(tc, test_self_without_current_refused);
         tcase_add_test(tc, test_changed_meanwhile_by_an_administrator);

@@ -103,9 +103,15 @@ static const struct {
         { POLICY_SESSION_OPEN,                    ".+.+..............." },
         { POLICY_SESSION_CLOSE,                   ".+.+..............." },
         { POLICY_AUDIT_READ,                      ".++....++.++.+..+.." },
+        { POLICY_ME_READ,                         ".....+............." },
+        { POLICY_ME_UPDATE,                       ".....+............." },
+        { POLICY_ME_PASSWORD,                     ".....+............." },
+        { POLICY_ME_TOTP,                         ".....+............." },
+        { POLICY_ME_SESSION_LIST,                 ".....+............." },
+        { POLICY_ME_SESSION_REVOKE,               ".....+............." },
+        { POLICY_ME_SESSION_EXTEND,               ".....+............." },
         { POLICY_MAIL_TEST,                       ".++.......+........" },
         { POLICY_AUTH_LOGIN,                      ".+.+..............." },
-        { POLICY_AUTH_SET_PASSWORD_UNVERIFIED,    ".+................." },
         { POLICY_NSS_LOOKUP,                      ".++++.............." },
         { POLICY_AUTH_FORGOT,                     "+++++++++.++.++.+++" },
         { POLICY_AUTH_RESET_PASSWORD,             "+++++++++.++.++.+++" },
@@ -118,6 +124,10 @@ static const struct {
         { POLICY_OIDC_USERINFO,                   "+++++++++++++++++++" },
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
         { POLICY_METRICS,                         "+++++.....+........" },
+        { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
+        { POLICY_SIGNUP,                          "+++++.....+........" },
+        { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
+        { POLICY_AUTH_SESSION,                    ".....++++..+......." },
 };
 
 static Principal column(int col, const char *scope) {
@@ -206,7 +216,7 @@ START_TEST(test_matrix) {
                         int r;
 
                         if (a == POLICY_TENANT_CREATE || a == POLICY_TENANT_LIST || a == POLICY_NSS_LOOKUP ||
-                            a >= POLICY_OIDC_PUBLIC)
+                            (a >= POLICY_OIDC_PUBLIC && a != POLICY_AUTH_SESSION))
                                 t = (PolicyTarget) { .uid = -1 };
                         r = policy_check(&p, a, &t);
                         ck_assert_msg(r == 0 || r == -EACCES, "%s, column %d: %d", policy_action_to_string(a), col, r);

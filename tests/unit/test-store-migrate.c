@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "store-internal.h"
+#include "store-oidc.h"
 #include "test-util.h"
 
 static char *dir, *db_path;
@@ -150,6 +151,35 @@ START_TEST(test_second_connection) {
 }
 END_TEST
 
+START_TEST(test_pkce_opt_out_migrated) {
+        _cleanup_(store_closep) Store *s = NULL;
+        _cleanup_(application_record_unrefp) ApplicationRecord *web = NULL, *spa = NULL;
+
+        /* Applications as schema version 8 had them: the confidential
+         * clients registered then keep working without PKCE (opted out by
+         * the migration); public clients never had the choice. */
+        exec_file(db_path, "CREATE TABLE tenants (id INTEGER PRIMARY KEY, slug TEXT NOT NULL);"
+                           "INSERT INTO tenants (id, slug) VALUES (1, 'acme');"
+                           "CREATE TABLE applications (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, "
+                           "name TEXT NOT NULL, client_id TEXT NOT NULL UNIQUE, secret_digest BLOB, "
+                           "public INTEGER NOT NULL DEFAULT 0, first_party INTEGER NOT NULL DEFAULT 0, "
+                           "redirect_uris TEXT NOT NULL DEFAULT '', post_logout_redirect_uris TEXT NOT NULL "
+                           "DEFAULT '', grants TEXT NOT NULL, scopes TEXT NOT NULL, signing_alg TEXT NOT NULL "
+                           "DEFAULT 'RS256', secret_changed_usec INTEGER NOT NULL DEFAULT 0, created_usec INTEGER "
+                           "NOT NULL, changed_usec INTEGER NOT NULL);"
+                           "INSERT INTO applications (tenant_id, name, client_id, public, grants, scopes, "
+                           "created_usec, changed_usec) VALUES (1, 'web', 'c1', 0, 'authorization_code', 'openid', "
+                           "1, 1), (1, 'spa', 'c2', 1, 'authorization_code', 'openid', 1, 1);"
+                           "PRAGMA user_version = 8;");
+        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
+        ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
+        ck_assert_int_eq(store_application_get(s, 1, "web", &web), 0);
+        ck_assert(web->pkce_optional);
+        ck_assert_int_eq(store_application_get(s, 1, "spa", &spa), 0);
+        ck_assert(!spa->pkce_optional);
+}
+END_TEST
+
 START_TEST(test_audit_counts_migrated) {
         _cleanup_(store_closep) Store *s = NULL;
         AuditEvent *list = NULL, repeat = {
@@ -164,8 +194,12 @@ START_TEST(test_audit_counts_migrated) {
         size_t n = 0;
 
         /* The audit table as schema version 4 had it, with an event: the
-         * migration counts it once, and repeats are counted on it. */
-        exec_file(db_path, "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
+         * migration counts it once, and repeats are counted on it. (And
+         * the columns of users and applications later migrations use.) */
+        exec_file(db_path, "CREATE TABLE applications (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                           "public INTEGER NOT NULL DEFAULT 0);"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, role TEXT);"
+                           "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "channel TEXT NOT NULL, actor_uid INTEGER, actor TEXT, action TEXT NOT NULL, tenant TEXT, "
                            "target TEXT, result TEXT NOT NULL, remote TEXT, details TEXT);"
                            "INSERT INTO audit_events (time_usec, channel, action, target, result, remote) "
@@ -308,6 +342,7 @@ static Suite *migrate_suite(void) {
         tcase_add_test(tc, test_close_rolls_back);
         tcase_add_test(tc, test_second_connection);
         tcase_add_test(tc, test_audit_counts_migrated);
+        tcase_add_test(tc, test_pkce_opt_out_migrated);
         tcase_add_test(tc, test_newer_schema_refused);
         tcase_add_test(tc, test_newer_empty_database_refused);
         tcase_add_test(tc, test_mode_0600);

@@ -310,7 +310,7 @@ static void tagged_done(int result, void *userdata) {
 
         ck_assert_int_eq(result, 0);
         pthread_mutex_lock(&t->seq->lock);
-        t->seq->done_usec[t->seq->n] = now_usec(CLOCK_MONOTONIC);
+        t->seq->done_usec[t->seq->n] = now_monotonic_usec();
         t->seq->order[t->seq->n++] = t->tag;
         pthread_cond_broadcast(&t->seq->changed);
         pthread_mutex_unlock(&t->seq->lock);
@@ -340,7 +340,7 @@ START_TEST(test_batch_writer_delay) {
         delayed.write = (BatchWrite) { .write = tagged_write, .userdata = &delayed, .done = tagged_done,
                                        .delay_usec = 300 * 1000 };
         now.write = (BatchWrite) { .write = tagged_write, .userdata = &now, .done = tagged_done };
-        queued = now_usec(CLOCK_MONOTONIC);
+        queued = now_monotonic_usec();
         ck_assert_int_eq(batch_writer_queue(w, &delayed.write), 0);
         ck_assert_int_eq(batch_writer_queue(w, &now.write), 0);
         wait_done(&seq, 2);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/store-tenant.c: tenants and their ID slices. */
+/* daemon/store-tenant.c: tenants and their ID slices; store-tenant-settings.c:
+ * their settings. */
 
 #include "test-util.h"
 
@@ -204,6 +205,122 @@ START_TEST(test_slice_partial_range) {
 }
 END_TEST
 
+#define BIT(id) TENANT_SETTING_BIT(TENANT_SETTING_##id)
+
+static void assert_settings_eq(const TenantSettings *a, const TenantSettings *b) {
+        ck_assert_uint_eq(a->set, b->set);
+        ck_assert_int_eq(a->open_signup, b->open_signup);
+        ck_assert_uint_eq(a->password_min_length, b->password_min_length);
+        ck_assert_int_eq(a->password_dictionary_check, b->password_dictionary_check);
+        ck_assert_uint_eq(a->password_min_classes, b->password_min_classes);
+        ck_assert_uint_eq(a->password_max_repeat, b->password_max_repeat);
+        ck_assert_int_eq(a->password_user_check, b->password_user_check);
+        ck_assert_int_eq(a->mfa_required, b->mfa_required);
+        ck_assert_uint_eq(a->session_lifetime, b->session_lifetime);
+        ck_assert_uint_eq(a->refresh_idle_lifetime, b->refresh_idle_lifetime);
+        ck_assert_uint_eq(a->refresh_absolute_lifetime, b->refresh_absolute_lifetime);
+}
+
+START_TEST(test_settings_none_at_first) {
+        Store *s = test_store;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL), *again = NULL;
+
+        /* A new tenant chose nothing: the site's defaults apply. */
+        ck_assert_uint_eq(t->settings.set, 0);
+        ck_assert_int_eq(store_tenant_get(s, "acme", &again), 0);
+        ck_assert_uint_eq(again->settings.set, 0);
+}
+END_TEST
+
+START_TEST(test_settings_put_get) {
+        Store *s = test_store;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL),
+                                                    *other = test_tenant(s, "globex", NULL), *by_slug = NULL,
+                                                    *by_id = NULL, *plain = NULL;
+        const TenantSettings all = {
+                .set = TENANT_SETTINGS_ALL,
+                .open_signup = true,
+                .password_min_length = 12,
+                .password_dictionary_check = false,
+                .password_min_classes = 3,
+                .password_max_repeat = 2,
+                .password_user_check = false,
+                .mfa_required = MFA_REQUIRED_EVERYONE,
+                .session_lifetime = 3600,
+                .refresh_idle_lifetime = 7200,
+                .refresh_absolute_lifetime = 86400,
+        };
+        TenantRecord **list = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(store_tenant_settings_put(s, t->id, &all), 0);
+        ck_assert_int_eq(store_tenant_get(s, "acme", &by_slug), 0);
+        assert_settings_eq(&by_slug->settings, &all);
+        ck_assert_int_ge(by_slug->changed_usec, t->changed_usec);
+        ck_assert_int_eq(store_tenant_get_by_id(s, t->id, &by_id), 0);
+        assert_settings_eq(&by_id->settings, &all);
+        ck_assert_int_eq(store_tenant_list(s, &list, &n), 0);
+        ck_assert_uint_eq(n, 2);
+        assert_settings_eq(&list[0]->settings, &all);
+        /* Another tenant's are its own. */
+        ck_assert_uint_eq(list[1]->settings.set, 0);
+        tenant_record_array_free(list, n);
+        ck_assert_int_eq(store_tenant_get(s, "globex", &plain), 0);
+        ck_assert_uint_eq(plain->settings.set, 0);
+        (void) other;
+}
+END_TEST
+
+START_TEST(test_settings_replaced) {
+        Store *s = test_store;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL), *got = NULL;
+        const TenantSettings first = {
+                .set = BIT(OPEN_SIGNUP) | BIT(MFA_REQUIRED) | BIT(PASSWORD_MIN_LENGTH),
+                .open_signup = true,
+                .mfa_required = MFA_REQUIRED_ADMINS,
+                .password_min_length = 10,
+        };
+        const TenantSettings second = {
+                .set = BIT(PASSWORD_MIN_LENGTH) | BIT(PASSWORD_USER_CHECK),
+                .password_min_length = 16,
+                .password_user_check = false,
+                .mfa_required = MFA_REQUIRED_EVERYONE,     /* not set: not stored */
+        };
+
+        ck_assert_int_eq(store_tenant_settings_put(s, t->id, &first), 0);
+        ck_assert_int_eq(store_tenant_settings_put(s, t->id, &second), 0);
+        ck_assert_int_eq(store_tenant_get(s, "acme", &got), 0);
+        /* What is no longer set follows the site again. */
+        ck_assert_uint_eq(got->settings.set, second.set);
+        ck_assert_uint_eq(got->settings.password_min_length, 16);
+        ck_assert(!got->settings.password_user_check);
+        ck_assert_int_eq(got->settings.mfa_required, MFA_REQUIRED_NONE);
+        ck_assert(!got->settings.open_signup);
+        got = tenant_record_unref(got);
+
+        ck_assert_int_eq(store_tenant_settings_put(s, t->id, &(TenantSettings) {}), 0);
+        ck_assert_int_eq(store_tenant_get(s, "acme", &got), 0);
+        ck_assert_uint_eq(got->settings.set, 0);
+}
+END_TEST
+
+START_TEST(test_settings_go_with_the_tenant) {
+        Store *s = test_store;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = test_tenant(s, "acme", NULL), *next = NULL;
+        const TenantSettings own = { .set = BIT(OPEN_SIGNUP), .open_signup = true };
+        int64_t id = t->id;
+
+        ck_assert_int_eq(store_tenant_settings_put(s, id, &own), 0);
+        ck_assert_int_eq(store_tenant_delete(s, id), 0);
+        ck_assert_int_eq(store_tenant_settings_put(s, id, &own), -ENOENT);
+        /* SQLite hands the freed id to the next tenant: it must not find
+         * the old one's settings. */
+        next = test_tenant(s, "globex", NULL);
+        ck_assert_int_eq(next->id, id);
+        ck_assert_uint_eq(next->settings.set, 0);
+}
+END_TEST
+
 static void add_tests(TCase *tc) {
         tcase_add_test(tc, test_create_get);
         tcase_add_test(tc, test_get_missing);
@@ -216,6 +333,10 @@ static void add_tests(TCase *tc) {
         tcase_add_test(tc, test_slice_reused);
         tcase_add_test(tc, test_slices_exhausted);
         tcase_add_test(tc, test_slice_partial_range);
+        tcase_add_test(tc, test_settings_none_at_first);
+        tcase_add_test(tc, test_settings_put_get);
+        tcase_add_test(tc, test_settings_replaced);
+        tcase_add_test(tc, test_settings_go_with_the_tenant);
 }
 
 int main(void) {

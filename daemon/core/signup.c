@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "signup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "names.h"
+#include "password-job.h"
+#include "password-policy.h"
+#include "store-account.h"
+
+bool signup_slug_from_name(const char *name, char *buf, size_t size) {
+        size_t n = 0, max = MIN(size - 1, (size_t) TENANT_SLUG_MAX_LEN);
+        bool dash = false;
+
+        for (const char *p = name; p && *p && n < max; p++) {
+                char c = *p;
+
+                if (c >= 'A' && c <= 'Z')
+                        c = (char) (c - 'A' + 'a');
+                if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                        if (dash && n > 0 && n + 1 < max)
+                                buf[n++] = '-';
+                        dash = false;
+                        buf[n++] = c;
+                } else
+                        dash = true;
+        }
+        buf[n] = '\0';
+        return n > 0 && valid_tenant_slug(buf);
+}
+
+void signup_user_name_from_email(const char *email, char *buf, size_t size) {
+        size_t n = 0, max = MIN(size - 1, (size_t) NAME_MAX_LEN);
+
+        for (const char *p = email; p && *p && *p != '@' && n < max; p++) {
+                char c = *p;
+
+                if (c >= 'A' && c <= 'Z')
+                        c = (char) (c - 'A' + 'a');
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+                        c = '_';
+                /* A name begins with a letter or '_'. */
+                if (n == 0 && !((c >= 'a' && c <= 'z') || c == '_')) {
+                        if (n + 1 >= max)
+                                break;
+                        buf[n++] = '_';
+                }
+                buf[n++] = c;
+        }
+        buf[n] = '\0';
+        if (!valid_user_name(buf))
+                snprintf(buf, size, "owner");
+}
+
+static int refuse(SignupRefusal *f, const char *field, TesseraError *e, int code, const char *message) {
+        f->field = field;
+        return tessera_error_set(e, code, "%s", message);
+}
+
+/* What is wrong with the request on its face, before anything is read. */
+static int validate(Manager *m, const SignupSpec *spec, char slug[static TENANT_SLUG_MAX_LEN + 1],
+                    char user[static NAME_MAX_LEN + 1], SignupRefusal *f, TesseraError *e) {
+        if (!m->config->open_signup)
+                return refuse(f, NULL, e, -EACCES,
+                              "Sign-up is closed on this server: ask its administrator for an account.");
+        if (isempty(spec->email) || !valid_email(spec->email))
+                return refuse(f, "email", e, -EINVAL, "email must be a valid e-mail address.");
+        if (isempty(spec->real_name) || !valid_display_text(spec->real_name, REAL_NAME_MAX_LEN))
+                return refuse(f, "name", e, -EINVAL, "name must be one line of text, at most 256 bytes.");
+        if (isempty(spec->organization_name) ||
+            !valid_display_text(spec->organization_name, DISPLAY_NAME_MAX_LEN))
+                return refuse(f, "organization_name", e, -EINVAL,
+                              "organization_name must be one line of text, at most 256 bytes.");
+        if (spec->organization_slug) {
+                if (!valid_tenant_slug(spec->organization_slug))
+                        return refuse(f, "organization_slug", e, -EINVAL,
+                                      "organization_slug takes 1-32 lower-case letters, digits and '-' (not at "
+                                      "either end).");
+                snprintf(slug, TENANT_SLUG_MAX_LEN + 1, "%s", spec->organization_slug);
+        } else if (!signup_slug_from_name(spec->organization_name, slug, TENANT_SLUG_MAX_LEN + 1))
+                return refuse(f, "organization_name", e, -EINVAL,
+                              "No tenant name can be made of organization_name: give organization_slug.");
+        if (spec->user_name) {
+                if (!valid_user_name(spec->user_name))
+                        return refuse(f, "user_name", e, -EINVAL,
+                                      "user_name must begin with a lower-case letter or '_', then lower-case "
+                                      "letters, digits, '_' or '-', at most 32 in all.");
+                snprintf(user, NAME_MAX_LEN + 1, "%s", spec->user_name);
+        } else
+                signup_user_name_from_email(spec->email, user, NAME_MAX_LEN + 1);
+        if (isempty(spec->password))
+                return refuse(f, "password", e, -EINVAL, "password is required.");
+        return 0;
+}
+
+static int create_txn(Manager *m, Store *s, const Principal *a, const SignupSpec *spec, const char *slug,
+                      const char *name, const char *hash, TenantRecord **ret_tenant, UserRecord **ret_user,
+                      SignupRefusal *f, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *created = NULL;
+        _cleanup_free_ char *home = NULL, *target = NULL;
+        IdRange range;
+        int r;
+
+        if (asprintf(&target, "%s@%s", name, slug) < 0)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = config_format_home(m->config, name, slug, &home);
+        if (r < 0)
+                return tessera_error_set(e, r, "The home_template of tesserad.conf gives no valid path for '%s'.",
+                                         target);
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        /* Read in the transaction, so that two sign-ups with one address
+         * can't both pass. */
+        r = store_owner_email_exists(s, spec->email);
+        if (r > 0)
+                return refuse(f, "email", e, -EEXIST, "An account with this e-mail address exists already.");
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to read the store.");
+
+        manager_id_range(m, &range);
+        r = store_tenant_create(s, slug, spec->organization_name, &range, &t);
+        if (r == -EEXIST)
+                return refuse(f, spec->organization_slug ? "organization_slug" : "organization_name", e, -EEXIST,
+                              "This organization's name is taken: choose another organization_slug.");
+        if (r == -ENOSPC)
+                return tessera_error_set(e, r, "No free ID slice is left for a new tenant.");
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to create the tenant.");
+
+        r = store_user_create(s,
+                              &(UserRecord) {
+                                      .tenant_id = t->id,
+                                      .tenant = t->slug,
+                                      .name = (char *) name,
+                                      .real_name = (char *) spec->real_name,
+                                      .email = (char *) spec->email,
+                                      .home = home,
+                                      .shell = m->config->default_shell,
+                                      .password_hash = (char *) hash,
+                                      .role = USER_ROLE_OWNER,
+                              },
+                              &created);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to create the owner %s.", target);
+
+        r = change_commit(&txn, a, "account.signup", slug, target, "{\"role\":\"owner\"}", e);
+        if (r < 0)
+                return r;
+        *ret_tenant = TAKE_PTR(t);
+        *ret_user = TAKE_PTR(created);
+        return 0;
+}
+
+int signup_run(Manager *m, Store *s, const Principal *a, const SignupSpec *spec, TenantRecord **ret_tenant,
+               UserRecord **ret_user, SignupRefusal *ret_refusal, TesseraError *e) {
+        _cleanup_(password_job_freep) PasswordJob *job = NULL;
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        char slug[TENANT_SLUG_MAX_LEN + 1] = "", name[NAME_MAX_LEN + 1] = "";
+        SignupRefusal f = {};
+        int r;
+
+        r = change_authorize(s, a, POLICY_SIGNUP, POLICY_TARGET_NONE, NULL, spec->email, e);
+        if (r < 0)
+                return r;
+        r = validate(m, spec, slug, name, &f, e);
+        if (r >= 0) {
+                /* The tenant does not exist yet: the site's policy. */
+                PasswordPolicy policy;
+
+                password_policy_of_tenant(m->config, NULL, &policy);
+                r = password_policy_check(&policy, name, spec->email, spec->password, NULL, e);
+                if (r < 0)
+                        f.field = "password";
+        }
+        if (r >= 0) {
+                job = password_job_new();
+                if (!job)
+                        return tessera_error_set(e, -ENOMEM, "Out of memory.");
+                job->new_password = strdup(spec->password);
+                job->prefix = m->config->hash_prefix;
+                job->cost = m->config->hash_cost;
+                if (!job->new_password)
+                        return tessera_error_set(e, -ENOMEM, "Out of memory.");
+                r = worker_pool_run(m->workers, password_job_work, job);
+                if (r >= 0 && (job->hash_result < 0 || !job->new_hash))
+                        r = job->hash_result < 0 ? job->hash_result : -EIO;
+                if (r == -EBUSY)
+                        r = tessera_error_set(e, r, "tesserad is busy; try again.");
+                else if (r < 0)
+                        r = tessera_error_set(e, r, "Failed to hash the password.");
+        }
+        if (r >= 0)
+                r = create_txn(m, s, a, spec, slug, name, job->new_hash, &t, &u, &f, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "account.signup", slug[0] ? slug : NULL, spec->email, e);
+                *ret_refusal = f;
+                return r;
+        }
+
+        manager_changed(m, change_event_tenant(t, CHANGE_CREATED));
+        manager_changed(m, change_event_user(CHANGE_USER, u, CHANGE_CREATED));
+        log_info("Signed up tenant %s with its owner %s@%s (uid %u).", t->slug, u->name, t->slug, u->uid);
+        *ret_tenant = TAKE_PTR(t);
+        *ret_user = TAKE_PTR(u);
+        *ret_refusal = f;
+        return 0;
+}

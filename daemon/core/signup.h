@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Sign-up: a new tenant and its owner, in one transaction, for somebody
+ * tessera does not know yet (POST /api/v1/signup). Open only where the
+ * host says so ([auth] open_signup; off by default). The owner's
+ * password goes through the password policy every door applies
+ * (password-policy.h, the site's: the tenant is new) and is hashed on the worker pool.
+ *
+ * The tenant's slug is made from the organization's name unless one is
+ * given; the owner's user name from the e-mail address's local part unless
+ * one is given. An e-mail address that is already an owner's, or a slug
+ * that is taken, is a conflict (-EEXIST). */
+
+#include "change.h"
+#include "manager.h"
+
+typedef struct SignupSpec {
+        const char *email;
+        const char *password;
+        const char *real_name;            /* the person's name */
+        const char *organization_name;    /* the tenant's display name */
+        const char *organization_slug;    /* NULL: from organization_name */
+        const char *user_name;            /* NULL: from the e-mail address */
+} SignupSpec;
+
+/* Why a sign-up was refused, beyond e: the request's field at fault
+ * ("email", "organization_slug"), or NULL. */
+typedef struct SignupRefusal {
+        const char *field;
+} SignupRefusal;
+
+/* The slug a name gives: lower-case letters and digits, every other run of
+ * characters one '-', at most TENANT_SLUG_MAX_LEN; into buf (at least
+ * TENANT_SLUG_MAX_LEN + 1 bytes). False when nothing usable is left. */
+bool signup_slug_from_name(const char *name, char *buf, size_t size);
+/* The user name an e-mail address gives ("Jane.Doe+x@example.com":
+ * "jane_doe_x"); "owner" when its local part gives nothing valid. buf: at
+ * least NAME_MAX_LEN + 1 bytes. */
+void signup_user_name_from_email(const char *email, char *buf, size_t size);
+
+/* Runs a sign-up on the calling thread (not the main loop), with its own
+ * Store: checks, hashes, creates; audited as account.signup (refusals
+ * too). On success *ret_tenant and *ret_user are the new records. Errors:
+ * -EACCES sign-up closed, -EINVAL a field not valid or the password
+ * policy, -EEXIST a conflict, -EBUSY the workers are full; others ours. */
+int signup_run(Manager *m, Store *s, const Principal *a, const SignupSpec *spec, TenantRecord **ret_tenant,
+               UserRecord **ret_user, SignupRefusal *ret_refusal, TesseraError *e);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "account-password.h"
+
+#include "account-sessions.h"
+#include "password-change.h"
+#include "user.h"
+
+int account_password_change(Manager *m, Store *s, const Principal *p, const UserRecord *u, const char *current,
+                            const char *new_password, bool keep_other_sessions, const char *current_sid,
+                            unsigned *ret_ended, TesseraError *e) {
+        _cleanup_(password_change_outcome_done) PasswordChangeOutcome o = {};
+        _cleanup_free_ char *target = user_qualified_name(u);
+        AuthContext ctx = { .action = "auth.chauthtok", .service = "web" };
+        unsigned ended = 0;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, p, POLICY_ME_PASSWORD, policy_target_user(u), u->tenant, target, e);
+        if (r < 0)
+                return r;
+        /* Here the current password is always asked for, even of an
+         * administrator changing their own: a stolen access token alone
+         * must not take over the account. */
+        if (!current)
+                return tessera_error_set(e, -EINVAL, "Give the current password to change it.");
+
+        r = password_change_run(m, s, p, u, current, new_password, &ctx, &o);
+        if (r < 0) {
+                *e = o.error;
+                return r;
+        }
+        if (!keep_other_sessions) {
+                r = account_sessions_revoke_others(m, s, p, o.user, current_sid, &ended, e);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_ended)
+                *ret_ended = ended;
+        return 0;
+}
