@@ -27,6 +27,9 @@ static const HttpErrorMap errors[] = {
         { EOPNOTSUPP, MHD_HTTP_CONFLICT, "not_supported", "This cannot be done to it." },
         { ESTALE, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed",
           "The record changed since it was read (If-Match); read it again." },
+        { EALREADY, MHD_HTTP_CONFLICT, "already_done", "It is done already." },
+        /* The handler adds Retry-After with the core's wait. */
+        { ETOOMANYREFS, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later." },
 
         /* Ours, not the client's: the same request may work later. */
         { EBUSY, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable", "tesserad is busy or shutting down; try again.", 1, true },

@@ -25,6 +25,16 @@ void oidc_handle_logout(HttpRequest *req);
 void api_handle_openapi(HttpRequest *req);
 void api_handle_tenant_get(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);
+void api_handle_auth_forgot(HttpRequest *req);
+void api_handle_auth_reset(HttpRequest *req);
+void api_handle_auth_verify_email(HttpRequest *req);
+void api_handle_auth_verify_email_request(HttpRequest *req);
+
+/* The pages a mailed link opens (http-account-pages.c). */
+void page_handle_reset_password_get(HttpRequest *req);
+void page_handle_reset_password_post(HttpRequest *req);
+void page_handle_verify_email_get(HttpRequest *req);
+void page_handle_verify_email_post(HttpRequest *req);
 /* A user as the JSON API shows it; private: with the e-mail address. */
 json_t *api_user_json(const UserRecord *u, bool private);
 

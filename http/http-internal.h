@@ -162,6 +162,9 @@ struct HttpRequest {
         HttpWriteDone write_done;
         void *write_userdata;
         int write_result;
+        /* Work queued on the batch writer only once the reply went out
+         * (http_write_after_reply()). */
+        BatchWrite *after_reply;
 
         /* The path as the client sent it, not decoded, without the query:
          * what the router matches. After it, in the same allocation, as
@@ -305,6 +308,13 @@ int http_tenant_lookup(HttpRequest *req, const char *slug, TenantRecord **ret);
  * writer thread, after the commit) sets the reply and the connection
  * resumes. The handler returns right after a successful call. */
 int http_write_async(HttpRequest *req, BatchWriteFunc write, HttpWriteDone done, void *userdata);
+
+/* Queues w on the batch writer once the reply has gone out (or the
+ * client went away): for work whose answer does not wait for it and must
+ * not be timed through it ("forgot" answers the same for every account,
+ * and the work for a real one must not slow that answer down). When it
+ * can't be queued, w's done gets the error (and frees what it owns). */
+void http_write_after_reply(HttpRequest *req, BatchWrite *w);
 
 /* The issuer of a tenant: {public_url}/t/{slug}. */
 char *http_issuer(HttpRequest *req, const char *slug);

@@ -174,3 +174,44 @@ char *page_message(const char *title, const char *message) {
         put(f, "<h1>%s</h1><p class=\"sub\">%s</p>", title, message);
         return page_close(f, &buf);
 }
+
+char *page_reset_password(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Choose a new password");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Choose a new password</h1><p class=\"sub\">for your account at %s. Every session of the "
+               "account is signed out.</p>", p->tenant_name);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/reset-password\">", p->tenant);
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+               "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+               "<label for=\"password\">New password</label>"
+               "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" "
+               "required autofocus>"
+               "<label for=\"password2\">The new password again</label>"
+               "<input type=\"password\" id=\"password2\" name=\"password2\" autocomplete=\"new-password\" "
+               "required>"
+               "<button type=\"submit\">Set the password</button></form>",
+            p->csrf, p->token);
+        return page_close(f, &buf);
+}
+
+char *page_verify_email(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Confirm your e-mail address");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Confirm your e-mail address</h1><p class=\"sub\">for your account at %s.</p>", p->tenant_name);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/verify-email\">", p->tenant);
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+               "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+               "<button type=\"submit\">Confirm</button></form>",
+            p->csrf, p->token);
+        return page_close(f, &buf);
+}

@@ -17,6 +17,7 @@ typedef struct PageForm {
         const char *pending;      /* the TOTP step's proof of the password step */
         const char *scope;        /* consent */
         const char *logout_params; /* logout confirmation: the request, urlencoded */
+        const char *token;        /* a mailed link's token, posted back by its page */
 } PageForm;
 
 char *page_login(const PageForm *f);
@@ -24,3 +25,7 @@ char *page_totp(const PageForm *f);
 char *page_consent(const PageForm *f);
 char *page_logout_confirm(const PageForm *f);
 char *page_message(const char *title, const char *message);
+/* The pages a mailed link opens: choose a new password, confirm the
+ * address. */
+char *page_reset_password(const PageForm *f);
+char *page_verify_email(const PageForm *f);

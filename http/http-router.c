@@ -31,10 +31,24 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/introspect", POLICY_OIDC_CLIENT, oidc_handle_introspect },
         { "GET", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
         { "POST", "/t/{tenant}/logout", POLICY_OIDC_BROWSER, oidc_handle_logout },
+        /* The pages a mailed link opens: the token is the proof. */
+        { "GET", "/t/{tenant}/reset-password", POLICY_AUTH_RESET_PASSWORD, page_handle_reset_password_get },
+        { "POST", "/t/{tenant}/reset-password", POLICY_AUTH_RESET_PASSWORD, page_handle_reset_password_post },
+        { "GET", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_get },
+        { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+        /* Account flows by mail: open, "forgot" answering the same for
+         * everybody; asking for a verification mail needs a signed-in
+         * user of the tenant. */
+        { "POST", "/api/v1/tenants/{tenant}/auth/forgot", POLICY_AUTH_FORGOT, api_handle_auth_forgot },
+        { "POST", "/api/v1/tenants/{tenant}/auth/reset", POLICY_AUTH_RESET_PASSWORD, api_handle_auth_reset },
+        { "POST", "/api/v1/tenants/{tenant}/auth/verify-email", POLICY_AUTH_VERIFY_EMAIL,
+          api_handle_auth_verify_email },
+        { "POST", "/api/v1/tenants/{tenant}/auth/verify-email/request", POLICY_AUTH_SELF,
+          api_handle_auth_verify_email_request },
 
         /* Account flows: sign-up and sign-in authenticate inside (a
          * password, a code, a refresh token); the session is its user's. */

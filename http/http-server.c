@@ -89,6 +89,15 @@ static void request_free(HttpRequest *req) {
          * owns memory to free. (A suspended one is never freed: MHD stops
          * only once the writer has resumed every connection.) */
         write_finish(req);
+        if (req->after_reply) {
+                BatchWrite *w = req->after_reply;
+                int r = batch_writer_queue(req->server->writer, w);
+
+                if (r < 0) {
+                        log_warning_errno(r, "[%s] Failed to queue the work after the reply: %m", req->id);
+                        w->done(r, w->done_userdata ?: w->userdata);
+                }
+        }
         if (req->response)
                 MHD_destroy_response(req->response);
         http_auth_free(req->auth);
@@ -593,6 +602,11 @@ unsigned http_server_port(const HttpServer *s) {
 char *http_issuer(HttpRequest *req, const char *slug) {
         char *s;
         return asprintf(&s, "%s/t/%s", req->server->url, slug) < 0 ? NULL : s;
+}
+
+void http_write_after_reply(HttpRequest *req, BatchWrite *w) {
+        assert(!req->after_reply);
+        req->after_reply = w;
 }
 
 Principal http_principal(HttpRequest *req, const char *name) {

@@ -270,6 +270,26 @@ static int parse_code_lifetime(const char *value, void *field) {
         return 0;
 }
 
+/* A mailed link that works for at least a minute and at most a week. */
+static int parse_token_lifetime(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v < 60 || v > 7 * 86400)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
+/* Milliseconds, up to 10 s. */
+static int parse_delay_ms(const char *value, void *field) {
+        uint32_t v;
+        int r = parse_uint32(value, &v);
+        if (r < 0 || v > 10000)
+                return -EINVAL;
+        *(unsigned *) field = v;
+        return 0;
+}
+
 /* Each step either side widens what a guess may hit: keep it small. */
 static int parse_totp_window(const char *value, void *field) {
         uint32_t v;
@@ -563,6 +583,9 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "lockout_time", parse_seconds, lockout_time),
         KEY("auth", "lockout_max_time", parse_seconds, lockout_max_time),
         KEY("auth", "totp_window", parse_totp_window, totp_window),
+        KEY("auth", "reset_token_lifetime", parse_token_lifetime, reset_token_lifetime),
+        KEY("auth", "verify_token_lifetime", parse_token_lifetime, verify_token_lifetime),
+        KEY("auth", "forgot_delay", parse_delay_ms, forgot_delay),
         KEY("auth", "open_signup", parse_bool, open_signup),
         KEY("auth", "mfa_required", parse_mfa_required, mfa_required),
         KEY("pam", "socket", parse_optional_path, pam_socket),
@@ -597,6 +620,10 @@ static const ConfigKey config_keys[] = {
         KEY("limits", "signup_burst", parse_burst, limit_signup_burst),
         KEY("limits", "signup_rate", parse_rate, limit_signup_interval_usec),
         KEY("limits", "ipv6_prefix", parse_ipv6_prefix, limit_ipv6_prefix),
+        KEY("limits", "mail_address_burst", parse_burst, limit_mail_address_burst),
+        KEY("limits", "mail_address_rate", parse_rate, limit_mail_address_interval_usec),
+        KEY("limits", "mail_account_burst", parse_burst, limit_mail_account_burst),
+        KEY("limits", "mail_account_rate", parse_rate, limit_mail_account_interval_usec),
         KEY("limits", "max_entries", parse_max_entries, limit_max_entries),
         KEY("audit", "max_age", parse_duration, audit_max_age),
         KEY("audit", "max_rows", parse_uint64, audit_max_rows),
@@ -759,6 +786,12 @@ static int config_defaults(Config **ret) {
         c->lockout_time = 60;
         c->lockout_max_time = 3600;
         c->totp_window = 1;
+        /* A reset link is a password for a while: short, as OWASP
+         * advises; a verification link may wait for the next day. */
+        c->reset_token_lifetime = 1800;
+        c->verify_token_lifetime = 86400;
+        /* Well after any answer has reached its asker. */
+        c->forgot_delay = 200;
         /* Nobody signs up on an installed system unless its administrator
          * says so. */
         c->open_signup = false;
@@ -788,6 +821,13 @@ static int config_defaults(Config **ret) {
         c->limit_signup_burst = 5;
         c->limit_signup_interval_usec = (uint64_t) 3600 * 1000000 / 10;
         c->limit_ipv6_prefix = 64;
+        /* Each mail costs the relay and lands in somebody's inbox: a few
+         * at once per account, a few an hour after that; an address may
+         * ask for more accounts (a shared office network). */
+        c->limit_mail_address_burst = 20;
+        c->limit_mail_address_interval_usec = 3 * 60 * 1000000ULL;
+        c->limit_mail_account_burst = 3;
+        c->limit_mail_account_interval_usec = 10 * 60 * 1000000ULL;
         c->limit_max_entries = 65536;
         c->audit_max_age = 90 * 86400;
         c->audit_max_rows = 10 * 1000 * 1000;

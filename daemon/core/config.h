@@ -74,6 +74,13 @@ typedef struct Config {
         unsigned lockout_time;        /* s: the first lock; each further one doubles it */
         unsigned lockout_max_time;    /* s: the longest a lock grows to */
         unsigned totp_window;         /* time steps accepted either side of now */
+        /* The mailed single-use tokens (account-token.h), in seconds. */
+        unsigned reset_token_lifetime;
+        unsigned verify_token_lifetime;
+        /* ms: how long after its answer the work behind "forgot" (finding
+         * the account, queueing the mail) waits, so that it can't slow
+         * that answer down where the asker could time it. */
+        unsigned forgot_delay;
         /* POST /api/v1/signup creates tenants for anybody; and the default
          * of tenants that don't set their own (tenant-settings.h). */
         bool open_signup;
@@ -125,6 +132,12 @@ typedef struct Config {
         unsigned limit_signup_burst;   /* sign-ups of one address, successful or not */
         uint64_t limit_signup_interval_usec;
         unsigned limit_ipv6_prefix;   /* IPv6 addresses count by this prefix */
+        /* Requests for account mails (a password reset, a verification):
+         * each one counts, per client address and per account asked about. */
+        unsigned limit_mail_address_burst;
+        uint64_t limit_mail_address_interval_usec;
+        unsigned limit_mail_account_burst;
+        uint64_t limit_mail_account_interval_usec;
         unsigned limit_max_entries;   /* keys remembered at once */
 
         /* [audit]: retention. 0 turns a limit off. */

@@ -49,6 +49,7 @@ Manager *manager_free(Manager *m) {
         m->events = event_bus_free(m->events);
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
+        m->mail_limiter = limiter_free(m->mail_limiter);
         /* Closes the main thread's connection (m->store) too. */
         m->store_pool = store_pool_free(m->store_pool);
         m->store = NULL;
@@ -132,6 +133,18 @@ static int manager_start_limiter(Manager *m) {
         r = limiter_new(&o, &m->limiter);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the limits on failed authentications: %m");
+
+        o = (LimiterOptions) {
+                .rules = {
+                        [LIMIT_ADDRESS] = { c->limit_mail_address_burst, c->limit_mail_address_interval_usec },
+                        [LIMIT_ACCOUNT] = { c->limit_mail_account_burst, c->limit_mail_account_interval_usec },
+                },
+                .max_entries = c->limit_max_entries,
+                .ipv6_prefix = c->limit_ipv6_prefix,
+        };
+        r = limiter_new(&o, &m->mail_limiter);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the limits on account mails: %m");
         return 0;
 }
 

@@ -45,6 +45,9 @@ typedef struct Manager {
         /* Failed authentications per address and client (limiter.h):
          * thread-safe, shared by every door. */
         Limiter *limiter;
+        /* Requests for account mails (forgot, verification) per address
+         * and per account: every request counts, not only failures. */
+        Limiter *mail_limiter;
 
         /* Prunes the audit trail on a thread of its own. */
         AuditRetention *audit_retention;

@@ -146,6 +146,22 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_AUTH_LOGIN] = { "auth.login", NULL, TENANT, .local = GRANT_SELF_OR_ROOT },
         [POLICY_NSS_LOOKUP] = { "nss.lookup", NULL, .local = GRANT_ANY },
 
+        /* Open at the door: the mailed token is the proof, and "forgot"
+         * answers the same for everybody. */
+        [POLICY_AUTH_FORGOT] = { "auth.forgot", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                 .publishable = GRANT_ANY },
+        [POLICY_AUTH_RESET_PASSWORD] = { "auth.reset-password", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                         .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                         .publishable = GRANT_ANY },
+        [POLICY_AUTH_VERIFY_EMAIL] = { "auth.verify-email", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                       .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                       .publishable = GRANT_ANY },
+        [POLICY_EMAIL_VERIFY_REQUEST] = { "email.verify-request", "tessera:users:write", TENANT,
+                                          .local = GRANT_SELF_OR_ADMIN, .member = GRANT_SELF_OR_ADMIN,
+                                          .keys = GRANT_SCOPE },
+        [POLICY_AUTH_SELF] = { "auth.self", NULL, TENANT, .member = GRANT_ANY },
+
         [POLICY_OIDC_PUBLIC] = { "oidc.public", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                                  .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
                                  .publishable = GRANT_ANY },

@@ -68,6 +68,18 @@ typedef enum PolicyAction {
         /* host logins over the authentication socket: unix_chkpwd's rule */
         POLICY_AUTH_LOGIN,
         POLICY_NSS_LOOKUP,
+        /* The account flows by mail (account-token.h): asking for a reset
+         * mail and using a mailed token are open to everybody, since the
+         * token, not a principal, is the proof; asking for a verification
+         * mail is the user's own (or an admin's) business. */
+        POLICY_AUTH_FORGOT,
+        POLICY_AUTH_RESET_PASSWORD,
+        POLICY_AUTH_VERIFY_EMAIL,
+        POLICY_EMAIL_VERIFY_REQUEST,
+        /* The door of routes that act on the signed-in user themself
+         * (".../auth/verify-email/request"): any user of the tenant; the
+         * core operation then asks its own action about that user. */
+        POLICY_AUTH_SELF,
         /* the OpenID provider's protocol endpoints: open at the door, since
          * the protocol authenticates inside (client secrets, PKCE, bearer
          * tokens, the sign-in form) as its RFCs prescribe */

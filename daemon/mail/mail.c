@@ -38,6 +38,11 @@ bool mail_enabled(const Manager *m) {
         return m->mail && (m->mail->use_relay || m->mail->outbox_directory);
 }
 
+void mail_wake(Manager *m) {
+        if (m->mail && m->mail->sender)
+                mail_sender_wake(m->mail->sender);
+}
+
 void mail_get_counters(const Manager *m, MailCounters *ret) {
         if (!m->mail) {
                 *ret = (MailCounters) {};

@@ -81,5 +81,10 @@ int mail_send_test(Manager *m, Store *s, const Principal *p, const char *tenant,
 
 void mail_get_counters(const Manager *m, MailCounters *ret);
 
+/* Tells the sender that a mail was committed (by a writer that queued it
+ * in a transaction committed later, the batch writer's): it looks at the
+ * outbox now instead of at its next due time. */
+void mail_wake(Manager *m);
+
 /* What --check-config can check of [mail] without starting: the templates. */
 int mail_check_config(const Config *c);

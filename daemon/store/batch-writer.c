@@ -23,6 +23,7 @@ struct BatchWriter {
         pthread_cond_t wake;
         pthread_cond_t drained;
         BatchWrite *head, *tail;
+        BatchWrite *delayed;      /* writes with a delay, in order of their due time */
         unsigned n_queued;
         unsigned n_unfinished;    /* queued or in the batch at hand */
         bool stopping;
@@ -104,6 +105,26 @@ static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
         pthread_mutex_unlock(&w->mutex);
 }
 
+static void append(BatchWriter *w, BatchWrite *item) {
+        item->next = NULL;
+        if (w->tail)
+                w->tail->next = item;
+        else
+                w->head = item;
+        w->tail = item;
+}
+
+/* Moves the delayed writes that are due (all of them when stopping) to
+ * the queue. Under the mutex. */
+static void release_due(BatchWriter *w, uint64_t now) {
+        while (w->delayed && (w->stopping || w->delayed->due_usec <= now)) {
+                BatchWrite *item = w->delayed;
+
+                w->delayed = item->next;
+                append(w, item);
+        }
+}
+
 static void *writer_main(void *arg) {
         BatchWriter *w = arg;
 
@@ -112,8 +133,19 @@ static void *writer_main(void *arg) {
                 BatchWrite *batch;
                 unsigned n;
 
-                while (!w->head && !w->stopping)
-                        pthread_cond_wait(&w->wake, &w->mutex);
+                for (;;) {
+                        release_due(w, now_monotonic_usec());
+                        if (w->head || w->stopping)
+                                break;
+                        if (w->delayed) {
+                                struct timespec ts = {
+                                        .tv_sec = (time_t) (w->delayed->due_usec / USEC_PER_SEC),
+                                        .tv_nsec = (long) (w->delayed->due_usec % USEC_PER_SEC) * 1000,
+                                };
+                                (void) pthread_cond_timedwait(&w->wake, &w->mutex, &ts);
+                        } else
+                                pthread_cond_wait(&w->wake, &w->mutex);
+                }
                 if (!w->head)
                         break;
                 batch = take_batch(w, &n);
@@ -127,13 +159,18 @@ static void *writer_main(void *arg) {
 
 int batch_writer_new(StorePool *pool, BatchWriter **ret) {
         _cleanup_(batch_writer_freep) BatchWriter *w = NULL;
+        pthread_condattr_t attr;
         int r;
 
         w = calloc(1, sizeof(BatchWriter));
         if (!w)
                 return -ENOMEM;
         pthread_mutex_init(&w->mutex, NULL);
-        pthread_cond_init(&w->wake, NULL);
+        /* Due times of delayed writes are on CLOCK_MONOTONIC. */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->wake, &attr);
+        pthread_condattr_destroy(&attr);
         pthread_cond_init(&w->drained, NULL);
 
         r = store_pool_open(pool, &w->store);
@@ -179,11 +216,16 @@ int batch_writer_queue(BatchWriter *w, BatchWrite *item) {
         else if (w->n_queued >= MAX_QUEUED)
                 r = -EBUSY;
         else {
-                if (w->tail)
-                        w->tail->next = item;
-                else
-                        w->head = item;
-                w->tail = item;
+                if (item->delay_usec > 0) {
+                        BatchWrite **p = &w->delayed;
+
+                        item->due_usec = now_monotonic_usec() + item->delay_usec;
+                        while (*p && (*p)->due_usec <= item->due_usec)
+                                p = &(*p)->next;
+                        item->next = *p;
+                        *p = item;
+                } else
+                        append(w, item);
                 w->n_queued++;
                 w->n_unfinished++;
                 pthread_cond_signal(&w->wake);

@@ -32,9 +32,15 @@ typedef struct BatchWrite {
         void *userdata;
         BatchDoneFunc done;
         void *done_userdata;
+        /* 0, or how long the write waits before it joins a batch: for work
+         * whose asker has had the answer already and must not be able to
+         * time the work through it (the writer's CPU and disk would slow
+         * the asker's next read). Draining does not wait for it. */
+        uint64_t delay_usec;
 
         struct BatchWrite *next;
         int result;
+        uint64_t due_usec;        /* the writer's: CLOCK_MONOTONIC */
 } BatchWrite;
 
 /* Starts the writer thread, on a connection of its own from pool. */

@@ -138,6 +138,32 @@ int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t no
         return store_step_done(s, b);
 }
 
+int store_user_revoke_sessions(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec) {
+        static const char sql_sessions[] =
+                "UPDATE oidc_sessions SET revoked_usec = ?3 WHERE user_id = ?1 AND tenant_id = ?2 AND revoked_usec = 0";
+        /* Every refresh token, of a session or not: the whole families. */
+        static const char sql_tokens[] =
+                "UPDATE refresh_tokens SET revoked_usec = ?3 WHERE user_id = ?1 AND revoked_usec = 0 "
+                "AND " OF_TENANT("?2");
+        const char *const sqls[] = { sql_sessions, sql_tokens };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(sqls); i++) {
+                _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+
+                r = run(s, sqls[i], &st);
+                if (r < 0)
+                        return r;
+                store_bind_int64(st, 1, user_id);
+                store_bind_int64(st, 2, tenant_id);
+                store_bind_int64(st, 3, now_usec);
+                r = store_step_done(s, st);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int store_sso_session_list_user(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec, size_t max,
                                 SsoSession **ret, size_t *ret_n) {
         static const char sql[] = SSO_SESSION_SELECT
@@ -587,7 +613,11 @@ int store_oidc_purge(Store *s, int64_t now_usec) {
         static const char sql_revoked[] = "DELETE FROM revoked_tokens WHERE expires_usec < ?1";
         static const char sql_refresh[] =
                 "DELETE FROM refresh_tokens WHERE absolute_expires_usec < ?1 OR idle_expires_usec < ?1";
-        const char *const sqls[] = { sql_codes, sql_revoked, sql_refresh };
+        /* The mailed tokens of the account flows (store-account-token.h),
+         * kept a day past their expiry so that a late click is told
+         * "expired" rather than "unknown". */
+        static const char sql_account[] = "DELETE FROM account_tokens WHERE expires_usec < ?1 - 86400000000";
+        const char *const sqls[] = { sql_codes, sql_revoked, sql_refresh, sql_account };
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(sqls); i++) {

@@ -45,6 +45,10 @@ int store_sso_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, S
 /* Marks the session revoked and revokes every refresh token of it: its
  * access tokens are refused from then on too (store_token_revoked()). */
 int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec);
+/* Ends every SSO session of the user and revokes every refresh token
+ * (every family) they hold in the tenant: what a password reset does.
+ * Access tokens issued from those sessions are refused from then on. */
+int store_user_revoke_sessions(Store *s, int64_t tenant_id, int64_t user_id, int64_t now_usec);
 
 /* The live sessions (not revoked, not expired at now) of a user of the
  * tenant, newest first, at most max. */

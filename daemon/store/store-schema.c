@@ -289,6 +289,23 @@ static const char *const migrations[] = {
         "ALTER TABLE applications ADD COLUMN pkce_optional INTEGER NOT NULL DEFAULT 0;"
         "UPDATE applications SET pkce_optional = 1 "
         "WHERE public = 0 AND name <> 'tessera.api';",
+
+        /* 9 -> 10: the single-use tokens mailed for account flows
+         * (store-account-token.h): e-mail verification and password
+         * reset. Only the digest of a token is kept; the address it went
+         * to is kept too, so that a verification proves that address and
+         * no later one. */
+        "CREATE TABLE account_tokens ("
+        "  digest BLOB PRIMARY KEY,"
+        "  purpose TEXT NOT NULL CHECK (purpose IN ('verify-email', 'reset-password')),"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  email TEXT NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  used_usec INTEGER NOT NULL DEFAULT 0"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX account_tokens_user ON account_tokens(user_id, purpose);",
 };
 
 int store_latest_schema_version(void) {

@@ -243,11 +243,13 @@ START_TEST(test_route_table) {
                                       r->pattern);
 
                 /* Open to anonymous callers: exactly the OpenID provider's
-                 * protocol endpoints, the health checks, /metrics (whose
-                 * handler lets through allowed addresses and the metrics
-                 * token only), and the JSON API's sign-up and sign-in
-                 * steps, which authenticate inside (a password, a code, a
-                 * refresh token). Nothing else of the JSON API. */
+                 * protocol endpoints and pages, the health checks,
+                 * /metrics (whose handler lets through allowed addresses
+                 * and the metrics token only), and the JSON API's steps
+                 * that authenticate inside: sign-up and sign-in (a
+                 * password, a code, a refresh token) and the account
+                 * flows by mail (a mailed token; "forgot" answers the
+                 * same for everybody). Nothing else of the JSON API. */
                 open = policy_check(&anonymous, r->action, &none) == 0;
                 protocol = strneq(r->pattern, "/t/{tenant}/", 12) || streq(r->pattern, "/healthz") ||
                            streq(r->pattern, "/readyz") || streq(r->pattern, "/metrics") ||
@@ -255,7 +257,10 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/signup") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
-                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh");
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/forgot") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email");
                 ck_assert_msg(open == protocol, "%s %s", r->method, r->pattern);
                 /* A route of a tenant's resource names its tenant. */
                 if (strneq(r->pattern, "/api/v1/tenants/", 16))

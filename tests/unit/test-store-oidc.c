@@ -283,6 +283,84 @@ static int audit_write(Store *s, void *userdata) {
         return store_audit_append(s, &e);
 }
 
+/* The order in which writes were done, on the writer thread. */
+typedef struct Sequence {
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        char order[8];
+        size_t n;
+        uint64_t done_usec[8];
+} Sequence;
+
+typedef struct Tagged {
+        BatchWrite write;
+        Sequence *seq;
+        char tag;
+} Tagged;
+
+static int tagged_write(Store *s, void *userdata) {
+        Tagged *t = userdata;
+        AuditEvent e = { .channel = "http", .actor_uid = -1, .action = "delayed", .result = AUDIT_SUCCESS };
+
+        return t->tag == 'd' ? store_audit_append(s, &e) : 0;
+}
+
+static void tagged_done(int result, void *userdata) {
+        Tagged *t = userdata;
+
+        ck_assert_int_eq(result, 0);
+        pthread_mutex_lock(&t->seq->lock);
+        t->seq->done_usec[t->seq->n] = now_monotonic_usec();
+        t->seq->order[t->seq->n++] = t->tag;
+        pthread_cond_broadcast(&t->seq->changed);
+        pthread_mutex_unlock(&t->seq->lock);
+}
+
+static void wait_done(Sequence *seq, size_t n) {
+        pthread_mutex_lock(&seq->lock);
+        while (seq->n < n)
+                pthread_cond_wait(&seq->changed, &seq->lock);
+        pthread_mutex_unlock(&seq->lock);
+}
+
+/* A write with a delay joins a batch no earlier than its delay, while
+ * writes without one go on; draining commits it without waiting. */
+START_TEST(test_batch_writer_delay) {
+        _cleanup_free_ char *dir = test_mkdtemp();
+        _cleanup_(store_pool_freep) StorePool *pool = test_store_pool(dir);
+        _cleanup_(store_closep) Store *s = NULL;
+        Sequence seq = { .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER };
+        Tagged delayed = { .seq = &seq, .tag = 'd' }, now = { .seq = &seq, .tag = 'n' },
+               late = { .seq = &seq, .tag = 'l' };
+        BatchWriter *w = NULL;
+        uint64_t queued;
+
+        ck_assert_int_eq(store_pool_open(pool, &s), 0);
+        ck_assert_int_eq(batch_writer_new(pool, &w), 0);
+        delayed.write = (BatchWrite) { .write = tagged_write, .userdata = &delayed, .done = tagged_done,
+                                       .delay_usec = 300 * 1000 };
+        now.write = (BatchWrite) { .write = tagged_write, .userdata = &now, .done = tagged_done };
+        queued = now_monotonic_usec();
+        ck_assert_int_eq(batch_writer_queue(w, &delayed.write), 0);
+        ck_assert_int_eq(batch_writer_queue(w, &now.write), 0);
+        wait_done(&seq, 2);
+        ck_assert(memcmp(seq.order, "nd", 2) == 0);
+        /* A lower bound, the contract: not before its delay. */
+        ck_assert_uint_ge(seq.done_usec[1] - queued, 300 * 1000);
+        ck_assert_uint_eq(test_audit_count(s, "delayed", NULL, -1), 1);
+
+        /* Stopping does not wait out a delay, and loses nothing. */
+        late.write = (BatchWrite) { .write = tagged_write, .userdata = &late, .done = tagged_done,
+                                    .delay_usec = 3600 * USEC_PER_SEC };
+        ck_assert_int_eq(batch_writer_queue(w, &late.write), 0);
+        batch_writer_drain(w);
+        ck_assert_uint_eq(seq.n, 3);
+        ck_assert_int_eq(seq.order[2], 'l');
+        batch_writer_free(w);
+        test_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(test_batch_writer) {
         _cleanup_free_ char *dir = test_mkdtemp();
         _cleanup_(store_pool_freep) StorePool *pool = test_store_pool(dir);
@@ -523,6 +601,7 @@ int main(void) {
         test_add_store_tcases(suite, "oidc", add_tests);
         tc = tcase_create("batch-writer");
         tcase_add_test(tc, test_batch_writer);
+        tcase_add_test(tc, test_batch_writer_delay);
         suite_add_tcase(suite, tc);
         tc = tcase_create("operations");
         tcase_set_timeout(tc, 60);
