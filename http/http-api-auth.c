@@ -284,6 +284,7 @@ void api_handle_signup(HttpRequest *req) {
                                .organization_name = b.organization_name,
                                .organization_slug = b.organization_slug,
                                .user_name = b.user_name,
+                               .verify_base_url = req->server->url,
                        },
                        &t, &u, &f, &e);
         json_schema_done(&signup_schema, &b);

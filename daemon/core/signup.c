@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "email-verification.h"
 #include "log.h"
+#include "mail.h"
 #include "names.h"
 #include "password-job.h"
 #include "password-policy.h"
@@ -148,6 +150,14 @@ static int create_txn(Manager *m, Store *s, const Principal *a, const SignupSpec
                               &created);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create the owner %s.", target);
+
+        /* The address is proved by the mail, which commits with the account
+         * or not at all. */
+        if (spec->verify_base_url && mail_enabled(m)) {
+                r = email_verification_queue(m, s, t, created, spec->verify_base_url, e);
+                if (r < 0)
+                        return r;
+        }
 
         r = change_commit(&txn, a, "account.signup", slug, target, "{\"role\":\"owner\"}", e);
         if (r < 0)

@@ -22,6 +22,10 @@ typedef struct SignupSpec {
         const char *organization_name;    /* the tenant's display name */
         const char *organization_slug;    /* NULL: from organization_name */
         const char *user_name;            /* NULL: from the e-mail address */
+        /* Where the verification mail's link points ({public_url}); NULL:
+         * no mail. Mailed in the sign-up's transaction where mail is set
+         * up; where it is not, the owner verifies later on request. */
+        const char *verify_base_url;
 } SignupSpec;
 
 /* Why a sign-up was refused, beyond e: the request's field at fault

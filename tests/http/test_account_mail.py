@@ -41,7 +41,7 @@ FROM = "noreply@example.com"
 TIMING_TRIES = 80
 TIMING_ROUNDS = 3
 FORGOT_ANSWER = {"message": "If an account exists, a reset email has been sent."}
-LINK = re.compile(r"(https?://\S+/t/(\w+)/(reset-password|verify-email)\?token=([A-Za-z0-9_-]+))")
+LINK = re.compile(r"(https?://\S+/t/([a-z0-9-]+)/(reset-password|verify-email)\?token=([A-Za-z0-9_-]+))")
 
 
 # Room for every request of a class, but for the class about the limits.
@@ -51,7 +51,7 @@ FORGOT_DELAY = 20
 
 
 def mail_config(relay, limits=""):
-    return (f"[auth]\nforgot_delay = {FORGOT_DELAY}\n"
+    return (f"[auth]\nforgot_delay = {FORGOT_DELAY}\nopen_signup = yes\n"
             f"[mail]\nfrom = {FROM}\nrelay = {relay}\nretry_initial = 1\nretry_max = 2\n"
             f"[limits]\n{limits or NO_LIMITS}\n")
 
@@ -471,6 +471,22 @@ class VerifyTest(Base):
         # Verified already: nothing to send.
         r, _ = self.request_verification("grace")
         self.assertEqual((r.status, r.json["code"]), (409, "already_done"), r.text)
+
+    def test_signup_mails_a_verification(self):
+        """The owner a sign-up makes gets the verification mail, queued with
+        the account in one transaction."""
+        r = self.api("POST", "/api/v1/signup", {"email": "ada@engines.example", "password": "a long and good passphrase",
+                                                "name": "Ada", "organization_name": "Analytical Engines"})
+        self.assertEqual(r.status, 201, r.text)
+        self.assertFalse(r.json["user"]["email_verified"])
+        slug, bearer = r.json["organization"]["slug"], r.json["session"]["token"]
+        url, tenant, page, token = link_of(self.mail_to("ada@engines.example"))
+        self.assertEqual((tenant, page), (slug, "verify-email"))
+        r = self.api("POST", f"/api/v1/tenants/{slug}/auth/verify-email", {"token": token})
+        self.assertEqual(r.status, 200, r.text)
+        r = self.api("GET", f"/api/v1/tenants/{slug}/auth/session", headers={"Authorization": "Bearer " + bearer})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertTrue(r.json["user"]["email_verified"])
 
     def test_expired_and_changed_address(self):
         r, _ = self.request_verification("heidi")
