@@ -11,6 +11,7 @@
 
 #include "http-browser.h"
 #include "http-pages.h"
+#include "mail.h"
 #include "oauth-consent.h"
 #include "sso-session.h"
 
@@ -170,7 +171,8 @@ static void show_form(OidcContext *ctx, FormKind kind, unsigned status, PageForm
 
 void authz_show_login(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, unsigned status,
                       const char *error, const char *login) {
-        PageForm f = { .app_name = app->name, .request = a->raw, .error = error, .login = login };
+        PageForm f = { .app_name = app->name, .request = a->raw, .error = error, .login = login,
+                       .forgot_link = mail_enabled(ctx->req->manager) };
         show_form(ctx, FORM_LOGIN, status, &f);
 }
 

@@ -40,11 +40,12 @@ static const char style[] =
         "box-shadow:0 2px 12px rgba(0,0,0,.08)}"
         "h1{font-size:1.35rem;margin:0 0 .3rem}p.sub{color:#5b6470;margin:0 0 1.4rem}"
         "label{display:block;font-size:.9rem;margin:.9rem 0 .3rem}"
-        "input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;border:1px solid #c4cad3;"
-        "border-radius:6px;font-size:1rem}"
+        "input[type=text],input[type=email],input[type=password]{width:100%;box-sizing:border-box;padding:.6rem;"
+        "border:1px solid #c4cad3;border-radius:6px;font-size:1rem}"
         "button{margin-top:1.3rem;width:100%;padding:.7rem;border:0;border-radius:6px;background:#2455c3;color:#fff;"
         "font-size:1rem;cursor:pointer}button.secondary{background:#e6e9ee;color:#1d232b}"
         ".error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px;margin-bottom:.6rem}"
+        "p.link{margin:1rem 0 0;text-align:center;font-size:.9rem}a{color:#2455c3}"
         "ul{padding-left:1.2rem}footer{color:#8a929c;font-size:.8rem;text-align:center;margin-top:1.5rem}"
         "</style>";
 
@@ -97,9 +98,11 @@ char *page_login(const PageForm *p) {
                "autocapitalize=\"none\" required autofocus>"
                "<label for=\"password\">Password</label>"
                "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>"
-               "<button type=\"submit\">Sign in</button></form>"
-               "<p class=\"sub\" style=\"margin-top:1rem\">%s</p>",
-            p->login ?: "", p->tenant_name);
+               "<button type=\"submit\">Sign in</button></form>",
+            p->login ?: "");
+        if (p->forgot_link)
+                put(f, "<p class=\"link\"><a href=\"/t/%s/forgot-password\">Forgot your password?</a></p>", p->tenant);
+        put(f, "<p class=\"sub\" style=\"margin-top:1rem\">%s</p>", p->tenant_name);
         return page_close(f, &buf);
 }
 
@@ -213,5 +216,25 @@ char *page_verify_email(const PageForm *p) {
                "<input type=\"hidden\" name=\"token\" value=\"%s\">"
                "<button type=\"submit\">Confirm</button></form>",
             p->csrf, p->token);
+        return page_close(f, &buf);
+}
+
+char *page_forgot_password(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Forgot your password?");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Forgot your password?</h1><p class=\"sub\">Give the e-mail address of your account at %s; "
+               "a link to choose a new password is mailed to it.</p>", p->tenant_name);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/forgot-password\">", p->tenant);
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+               "<label for=\"email\">E-mail address</label>"
+               "<input type=\"email\" id=\"email\" name=\"email\" value=\"%s\" autocomplete=\"email\" "
+               "autocapitalize=\"none\" required autofocus>"
+               "<button type=\"submit\">Mail me a link</button></form>",
+            p->csrf, p->email ?: "");
         return page_close(f, &buf);
 }

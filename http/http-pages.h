@@ -18,6 +18,8 @@ typedef struct PageForm {
         const char *scope;        /* consent */
         const char *logout_params; /* logout confirmation: the request, urlencoded */
         const char *token;        /* a mailed link's token, posted back by its page */
+        const char *email;        /* the forgot page's address, prefilled */
+        bool forgot_link;         /* the sign-in page links to "forgot" (mail is set up) */
 } PageForm;
 
 char *page_login(const PageForm *f);
@@ -29,3 +31,5 @@ char *page_message(const char *title, const char *message);
  * address. */
 char *page_reset_password(const PageForm *f);
 char *page_verify_email(const PageForm *f);
+/* Asks for the address to mail a reset link to. */
+char *page_forgot_password(const PageForm *f);

@@ -36,6 +36,8 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/reset-password", POLICY_AUTH_RESET_PASSWORD, page_handle_reset_password_post },
         { "GET", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_get },
         { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
+        { "GET", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_get },
+        { "POST", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },

@@ -191,7 +191,7 @@ class Base(unittest.TestCase):
 class ResetTest(Base):
     @classmethod
     def users(cls):
-        return ("alice", "bob", "carol", "dave", "erin", "frank")
+        return ("alice", "bob", "carol", "dave", "erin", "frank", "gwen")
 
     def test_reset_sets_password_and_ends_every_session(self):
         # alice is signed in twice: two sessions, two refresh families.
@@ -425,6 +425,56 @@ class ResetTest(Base):
         self.assertEqual(again.status, 400)
         self.assertIn("This link can&#39;t be used", again.text)
 
+    def forgot_page(self, client):
+        page = client.get("/t/acme/forgot-password")
+        self.assertEqual(page.status, 200, page.text[:300])
+        return page, {k: html_unescape(v) for k, v in hidden_fields(page.text).items()}
+
+    def test_forgot_page(self):
+        # The sign-in page links to it.
+        verifier, challenge = pkce_pair()
+        q = {"client_id": self.web["client_id"], "redirect_uri": "https://app.example/cb", "response_type": "code",
+             "scope": "openid", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}
+        signin = Client(self.t.base_url).get("/t/acme/authorize?" + urllib.parse.urlencode(q))
+        self.assertIn('<a href="/t/acme/forgot-password">Forgot your password?</a>', signin.text)
+
+        b = Client(self.t.base_url)
+        page, form = self.forgot_page(b)
+        self.assertIn("<h1>Forgot your password?</h1>", page.text)
+        self.assertIn("Acme Corp", page.text)
+        self.assertEqual(page.header("Referrer-Policy"), "no-referrer")
+        self.assertIn("frame-ancestors 'none'", page.header("Content-Security-Policy"))
+        self.assertEqual(page.header("X-Frame-Options"), "DENY")
+        self.assertEqual(page.header("Cache-Control"), "no-store")
+        self.assertNotIn("<script", page.text)
+        self.assertEqual(set(form), {"csrf"})
+
+        # Without the CSRF token, or from another browser: refused, no mail.
+        r = b.post("/t/acme/forgot-password", form={"csrf": "x", "email": "gwen@acme.example"})
+        self.assertEqual(r.status, 403)
+        r = Client(self.t.base_url).post("/t/acme/forgot-password", form={**form, "email": "gwen@acme.example"})
+        self.assertEqual(r.status, 403)
+        # What is no address: the form again, with it (escaped) and the error.
+        r = b.post("/t/acme/forgot-password", form={**form, "email": "<no-at-sign>"})
+        self.assertEqual(r.status, 422)
+        self.assertIn('value="&lt;no-at-sign&gt;"', r.text)
+        self.assertIn('class="error"', r.text)
+
+        # An account's address and one that is nobody's: the same answer,
+        # byte for byte; one mail, with a link that opens the reset page.
+        known = b.post("/t/acme/forgot-password", form={**form, "email": "gwen@acme.example"})
+        unknown = b.post("/t/acme/forgot-password", form={**form, "email": "nobody-page@acme.example"})
+        self.assertEqual(known.status, 200, known.text[:300])
+        self.assertIn("<h1>Check your mail</h1>", known.text)
+        self.assertEqual((unknown.status, unknown.text), (known.status, known.text))
+        self.assertEqual(known.header("Cache-Control"), "no-store")
+        url, tenant, page_name, _ = link_of(self.mail_to("gwen@acme.example"))
+        self.assertEqual((tenant, page_name), ("acme", "reset-password"))
+        self.assertEqual(b.get(url).status, 200)
+        wait_for("the unknown address's forgot to be audited", lambda: any(
+            row[1] == "nobody-page@acme.example" for row in self.audit("auth.forgot")))
+        self.assertEqual(self.t.sqlite("SELECT COUNT(*) FROM outbox WHERE recipient LIKE 'nobody-page%'"), [["0"]])
+
 
 @unittest.skipUnless(python_with_aiosmtpd(), "python3-aiosmtpd is missing (tools/install-deps installs it)")
 class VerifyTest(Base):
@@ -558,6 +608,20 @@ class LimitTest(Base):
         self.assert_limited(self.forgot("n9@acme.example", client=c))
         self.assertIn("denied", [row[0] for row in self.audit("auth.forgot")])
 
+    def test_forgot_page_limited(self):
+        # The page is the same "forgot": over the per-address limit, 429
+        # with Retry-After, as a page.
+        c = Client(self.t.base_url, source="127.0.0.7")
+        page = c.get("/t/acme/forgot-password")
+        form = {k: html_unescape(v) for k, v in hidden_fields(page.text).items()}
+        for i in range(4):
+            r = c.post("/t/acme/forgot-password", form={**form, "email": f"p{i}@acme.example"})
+            self.assertEqual(r.status, 200, r.text[:300])
+        r = c.post("/t/acme/forgot-password", form={**form, "email": "p9@acme.example"})
+        self.assertEqual(r.status, 429)
+        self.assertIn("Please wait a while", r.text)
+        self.assertGreater(int(r.header("Retry-After")), 0)
+
     def test_wrong_tokens_limited(self):
         c = Client(self.t.base_url, source="127.0.0.6")
         for _ in range(3):
@@ -614,6 +678,29 @@ class RelayDownTest(Base):
             self.assertIsNotNone(self.sign_in("lee", NEW_PASSWORD))
         finally:
             relay.stop()
+
+
+
+class NoMailPagesTest(unittest.TestCase):
+    """Without [mail], the sign-in page has no "forgot" link and the forgot
+    page says at once that no mail goes out."""
+
+    def test_forgot_page_without_mail(self):
+        with Tessera() as t:
+            t.ctl("tenant", "create", "acme", check=True)
+            web = json.loads(t.ctl("--json", "app", "create", "web@acme", "--redirect-uri", "https://app.example/cb",
+                                   "--first-party", check=True).stdout)
+            _, challenge = pkce_pair()
+            q = {"client_id": web["client_id"], "redirect_uri": "https://app.example/cb", "response_type": "code",
+                 "scope": "openid", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}
+            signin = Client(t.base_url).get("/t/acme/authorize?" + urllib.parse.urlencode(q))
+            self.assertEqual(signin.status, 200)
+            self.assertIn('name="password"', signin.text)
+            self.assertNotIn("forgot-password", signin.text)
+            page = Client(t.base_url).get("/t/acme/forgot-password")
+            self.assertEqual(page.status, 503)
+            self.assertIn("No mail from this service", page.text)
+            self.assertEqual(Client(t.base_url).get("/t/nosuch/forgot-password").status, 404)
 
 
 if __name__ == "__main__":

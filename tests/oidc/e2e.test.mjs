@@ -7,28 +7,16 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
+import { totp } from './totp.mjs';
 
 const env = JSON.parse(process.env.TESSERA_E2E);
 const artifacts = env.artifacts;
 const insecure = { execute: [client.allowInsecureRequests] };   // plain http on loopback
 let browser;
-
-function totp(secretB32, step = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secretB32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + step));
-  const h = crypto.createHmac('sha1', key).update(counter).digest();
-  const o = h[h.length - 1] & 15;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
 
 async function shot(page, name) {
   fs.mkdirSync(artifacts, { recursive: true });
