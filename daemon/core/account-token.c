@@ -128,3 +128,43 @@ int account_token_limit(Manager *m, const Principal *p, unsigned *ret_wait) {
 void account_token_failed(Manager *m, const Principal *p) {
         limiter_fail(m->limiter, LIMIT_ADDRESS, p->remote, now_monotonic_usec());
 }
+
+int account_token_redeem(Manager *m, Store *s, const Principal *p, const TenantRecord *t, PolicyAction action,
+                         AccountTokenPurpose purpose, const char *token, const char *audit_action,
+                         bool (*stale)(const UserRecord *u, const AccountToken *row), const char *stale_message,
+                         AccountToken *ret_row, UserRecord **ret_user, unsigned *ret_wait, TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        PolicyTarget pt = policy_target_tenant(t->id);
+        AccountToken row;
+        unsigned wait = 0;
+        int r;
+
+        r = policy_check(p, action, &pt);
+        if (r < 0)
+                return tessera_error_set(e, -EACCES, "Not allowed.");
+        /* Before any lookup: wrong tokens count as failed sign-ins. */
+        r = account_token_limit(m, p, &wait);
+        if (r < 0) {
+                *ret_wait = wait;
+                return tessera_error_set(e, r, "Too many failed attempts; try again in %u seconds.", wait);
+        }
+
+        r = account_token_check(s, t, purpose, token, &row, e);
+        if (r >= 0) {
+                r = store_user_get_by_id(s, row.user_id, &u);
+                if (r == -ENOENT || (r >= 0 && (u->tenant_id != t->id || (stale && stale(u, &row)))))
+                        r = tessera_error_set(e, -EKEYREJECTED, "%s", stale_message);
+                else if (r < 0)
+                        r = tessera_error_set(e, r, "Failed to look up the account.");
+        }
+        if (r == -EKEYREJECTED || r == -ETIME) {
+                account_token_failed(m, p);
+                change_audit_failure(s, p, audit_action, t->slug, NULL, e);
+                return r;
+        }
+        if (r < 0)
+                return r;
+        *ret_row = row;
+        *ret_user = TAKE_PTR(u);
+        return 0;
+}

@@ -46,3 +46,15 @@ int account_mail_limit(Manager *m, const Principal *p, const TenantRecord *t, co
 int account_token_limit(Manager *m, const Principal *p, unsigned *ret_wait);
 /* Counts a wrong token against p's address. */
 void account_token_failed(Manager *m, const Principal *p);
+
+/* The first steps of using a mailed token, the same for every purpose: the
+ * policy's action for p, the limit on wrong tokens (-ETOOMANYREFS with
+ * *ret_wait), the live token of this tenant and purpose, and its user, who
+ * must still be of the tenant and, when stale is given, not stale(u, row)
+ * (-EKEYREJECTED with stale_message then). A token refused counts as a
+ * failed attempt of p's address and is audited as audit_action. Fills
+ * *ret_row and *ret_user (the caller's reference) on success. */
+int account_token_redeem(Manager *m, Store *s, const Principal *p, const TenantRecord *t, PolicyAction action,
+                         AccountTokenPurpose purpose, const char *token, const char *audit_action,
+                         bool (*stale)(const UserRecord *u, const AccountToken *row), const char *stale_message,
+                         AccountToken *ret_row, UserRecord **ret_user, unsigned *ret_wait, TesseraError *e);

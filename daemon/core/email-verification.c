@@ -110,34 +110,13 @@ int email_verification_confirm(Manager *m, Store *s, const Principal *p, const T
                                unsigned *ret_wait, UserRecord **ret, TesseraError *e) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *before = NULL, *stored = NULL;
         _cleanup_free_ char *target = NULL;
-        PolicyTarget pt = policy_target_tenant(t->id);
         AccountToken row;
         Principal holder;
-        unsigned wait = 0;
         int r;
 
-        r = policy_check(p, POLICY_AUTH_VERIFY_EMAIL, &pt);
-        if (r < 0)
-                return tessera_error_set(e, -EACCES, "Not allowed.");
-        r = account_token_limit(m, p, &wait);
-        if (r < 0) {
-                *ret_wait = wait;
-                return tessera_error_set(e, r, "Too many failed attempts; try again in %u seconds.", wait);
-        }
-
-        r = account_token_check(s, t, ACCOUNT_TOKEN_VERIFY_EMAIL, token, &row, e);
-        if (r >= 0) {
-                r = store_user_get_by_id(s, row.user_id, &u);
-                if (r == -ENOENT || (r >= 0 && u->tenant_id != t->id))
-                        r = tessera_error_set(e, -EKEYREJECTED, "The link is not valid any more.");
-                else if (r < 0)
-                        r = tessera_error_set(e, r, "Failed to look up the account.");
-        }
-        if (r == -EKEYREJECTED || r == -ETIME) {
-                account_token_failed(m, p);
-                change_audit_failure(s, p, "auth.verify-email", t->slug, NULL, e);
-                return r;
-        }
+        r = account_token_redeem(m, s, p, t, POLICY_AUTH_VERIFY_EMAIL, ACCOUNT_TOKEN_VERIFY_EMAIL, token,
+                                 "auth.verify-email", NULL, "The link is not valid any more.", &row, &u, ret_wait,
+                                 e);
         if (r < 0)
                 return r;
 

@@ -59,6 +59,13 @@ static const char *unusable_reason(const UserRecord *u, int64_t now) {
         return NULL;
 }
 
+/* A link of an account that went on since the mail: its address changed
+ * (the mail proves nothing now), or it was disabled or expired (it would
+ * not get the mail now). */
+static bool reset_link_stale(const UserRecord *u, const AccountToken *row) {
+        return !u->email || strcasecmp(u->email, row->email) != 0 || unusable_reason(u, now_realtime_usec());
+}
+
 int password_reset_request_write(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
                                  const char *email, const char *base_url, TesseraError *e) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
@@ -219,42 +226,14 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
         _cleanup_(password_job_freep) PasswordJob *job = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *before = NULL, *stored = NULL;
         _cleanup_free_ char *target = NULL;
-        PolicyTarget pt = policy_target_tenant(t->id);
         PasswordPolicy policy;
         AccountToken row;
         Principal holder;
-        unsigned wait = 0;
         int r;
 
-        r = policy_check(p, POLICY_AUTH_RESET_PASSWORD, &pt);
-        if (r < 0)
-                return tessera_error_set(e, -EACCES, "Not allowed.");
-        /* Before any lookup: wrong tokens count as failed sign-ins. */
-        r = account_token_limit(m, p, &wait);
-        if (r < 0) {
-                *ret_wait = wait;
-                return tessera_error_set(e, r, "Too many failed attempts; try again in %u seconds.", wait);
-        }
-
-        r = account_token_check(s, t, ACCOUNT_TOKEN_RESET_PASSWORD, token, &row, e);
-        if (r >= 0) {
-                r = store_user_get_by_id(s, row.user_id, &u);
-                if (r == -ENOENT || (r >= 0 && (u->tenant_id != t->id || !u->email ||
-                                                strcasecmp(u->email, row.email) != 0 ||
-                                                unusable_reason(u, now_realtime_usec()))))
-                        /* The account went, its address changed since the
-                         * mail (the mail proves nothing now), or it was
-                         * disabled or expired meanwhile (it would not get
-                         * the mail now). */
-                        r = tessera_error_set(e, -EKEYREJECTED, "The link is not valid any more; ask for a new one.");
-                else if (r < 0)
-                        r = tessera_error_set(e, r, "Failed to look up the account.");
-        }
-        if (r == -EKEYREJECTED || r == -ETIME) {
-                account_token_failed(m, p);
-                change_audit_failure(s, p, "auth.reset-password", t->slug, NULL, e);
-                return r;
-        }
+        r = account_token_redeem(m, s, p, t, POLICY_AUTH_RESET_PASSWORD, ACCOUNT_TOKEN_RESET_PASSWORD, token,
+                                 "auth.reset-password", reset_link_stale,
+                                 "The link is not valid any more; ask for a new one.", &row, &u, ret_wait, e);
         if (r < 0)
                 return r;
 
