@@ -338,7 +338,6 @@ void api_handle_signin(HttpRequest *req) {
         _cleanup_(oidc_context_done) OidcContext ctx = {};
         _cleanup_(signin_body_done) SigninBody b = {};
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *signed_in = NULL;
-        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
         _cleanup_(api_session_done) ApiSession sess = {};
         _cleanup_(erase_and_freep) char *mfa = NULL;
         _cleanup_free_ char *target = NULL, *account = NULL;
@@ -382,20 +381,13 @@ void api_handle_signin(HttpRequest *req) {
                 http_reply_internal_error(req, -ENOMEM);
                 return;
         }
-        r = auth_attempt_new(ctx.oauth.manager, u, target, b.password, NULL, AUTH_TOTP_REQUIRED, true, &at);
-        if (r >= 0)
-                r = worker_pool_run(ctx.oauth.manager->workers, auth_attempt_verify, at);
         actor = http_principal(req, u ? u->name : NULL);
-        if (r >= 0)
-                r = auth_attempt_finish(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, at, &res);
+        r = auth_password_step(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, u, target, b.password, &res);
         if (r < 0) {
                 /* Fail closed: nothing was decided. */
                 http_reply_internal_error(req, r);
                 return;
         }
-        if (res.outcome == AUTH_SUCCESS && res.rehash &&
-            worker_pool_run(ctx.oauth.manager->workers, auth_attempt_rehash, at) >= 0)
-                (void) auth_attempt_store_rehash(ctx.oauth.manager, ctx.oauth.store, &actor, at);
 
         switch (res.outcome) {
         case AUTH_SUCCESS:

@@ -68,7 +68,6 @@ void oidc_handle_login(HttpRequest *req) {
         _cleanup_(authz_request_done) AuthzRequest a = {};
         _cleanup_(http_params_done) HttpParams p = {};
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
         _cleanup_free_ char *target = NULL, *pending = NULL;
         const char *login, *password;
         AuthContext actx = { .action = "auth.login", .service = "web", .channel = "oidc" };
@@ -116,21 +115,14 @@ void oidc_handle_login(HttpRequest *req) {
                 http_reply_internal_error(req, -ENOMEM);
                 return;
         }
-        r = auth_attempt_new(ctx.oauth.manager, u, target, password, NULL, AUTH_TOTP_REQUIRED, true, &at);
-        if (r >= 0)
-                r = worker_pool_run(ctx.oauth.manager->workers, auth_attempt_verify, at);
         actor = http_principal(req, u ? u->name : NULL);
-        if (r >= 0)
-                r = auth_attempt_finish(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, at, &res);
+        r = auth_password_step(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, u, target, password, &res);
         if (r < 0) {
                 /* Fail closed: nothing was decided. */
                 http_reply_internal_error(req, r);
                 return;
         }
 
-        if (res.outcome == AUTH_SUCCESS && res.rehash &&
-            worker_pool_run(ctx.oauth.manager->workers, auth_attempt_rehash, at) >= 0)
-                (void) auth_attempt_store_rehash(ctx.oauth.manager, ctx.oauth.store, &actor, at);
 
         switch (res.outcome) {
         case AUTH_SUCCESS:

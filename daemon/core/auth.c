@@ -11,6 +11,7 @@
 #include "names.h"
 #include "password.h"
 #include "secret-box.h"
+#include "workers.h"
 #include "time-util.h"
 #include "token.h"
 #include "totp.h"
@@ -687,6 +688,24 @@ int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAtte
         manager_changed(m, change_event_user(CHANGE_USER, u, CHANGE_UPDATED));
         log_info("Rehashed the password of %s@%s under the current policy.", u->name, u->tenant);
         return 1;
+}
+
+int auth_password_step(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, const UserRecord *u,
+                       const char *target, const char *password, AuthResult *ret) {
+        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
+        int r;
+
+        r = auth_attempt_new(m, u, target, password, NULL, AUTH_TOTP_REQUIRED, true, &at);
+        if (r >= 0)
+                r = worker_pool_run(m->workers, auth_attempt_verify, at);
+        if (r >= 0)
+                r = auth_attempt_finish(m, s, a, ctx, at, ret);
+        if (r < 0)
+                return r;
+        /* A failed rehash leaves the old hash, which still works. */
+        if (ret->outcome == AUTH_SUCCESS && ret->rehash && worker_pool_run(m->workers, auth_attempt_rehash, at) >= 0)
+                (void) auth_attempt_store_rehash(m, s, a, at);
+        return 0;
 }
 
 /* --- messages ---------------------------------------------------------- */

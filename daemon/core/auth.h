@@ -132,6 +132,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthAttempt *, auth_attempt_free);
 void auth_attempt_rehash(void *attempt);
 int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAttempt *at);
 
+/* The password step of a sign-in form, for a thread that may wait (the
+ * HTTP threads): steps 1 to 3 above with the hash on a worker, TOTP
+ * required of enrolled users but asked for in a second step
+ * (AUTH_NEED_SECOND_FACTOR), and the rehash after a success. 0 with the
+ * outcome in *ret, or a negative errno when nothing was decided (fail
+ * closed). */
+int auth_password_step(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, const UserRecord *u,
+                       const char *target, const char *password, AuthResult *ret);
+
 /* The second step of a two-step sign-in: checks a TOTP or backup code of
  * the user, with the same lockout and audit as a login. */
 int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
