@@ -42,7 +42,7 @@ bool nss_bypassed(void) {
 
 /* The back-off after a timeout. A hung daemon (stopped, deadlocked,
  * swapping) would otherwise cost every lookup of a busy process the whole
- * deadline again: ls -l over a thousand files, a thousand times 50 ms.
+ * deadline again: ls -l over a thousand files, a thousand times 250 ms.
  * After a lookup times out, lookups that need the socket fail at once for
  * NSS_BACKOFF_USEC; then the first one to come claims the retry by moving
  * the end forward (a compare-and-swap), asks the daemon, and clears the

@@ -9,9 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Default socket, and the whole time one lookup may take. */
+/* Default socket, and the whole time one lookup may take. Long enough
+ * that a daemon on a loaded machine (a CI box compiling, a host under a
+ * login storm) still answers a fresh process in time, for which "no such
+ * user" would be a failed sudo; short enough that a hung daemon costs a
+ * process a quarter of a second per back-off period, never a hung login.
+ * (SSSD's clients wait far longer; nscd-style callers expect little.) */
 #define NSS_SOCKET_DEFAULT RUNSTATEDIR "/tessera/nss.sock"
-#define NSS_TIMEOUT_USEC_DEFAULT (50 * 1000ULL)
+#define NSS_TIMEOUT_USEC_DEFAULT (250 * 1000ULL)
 /* After a lookup timed out (the daemon is hung, not down), how long every
  * socket lookup of the process fails at once before one tries again. */
 #define NSS_BACKOFF_USEC (1000 * 1000ULL)

@@ -309,7 +309,7 @@ class DebianPackages(unittest.TestCase):
                     "org.freedesktop.DBus.Peer", "Ping")
         self.assertEqual(self.unit_state("tesserad.service", "ActiveState"), "active")
 
-        # A lookup starts it too (and gives up after its 50 ms deadline if
+        # A lookup starts it too (and gives up after its 250 ms deadline if
         # tesserad is not up by then: local accounts never wait).
         self.run_in("systemctl", "stop", "tesserad.service")
         self.run_in("getent", "passwd", "alice", check=False)
