@@ -36,7 +36,7 @@
 #define DEFAULT_GROUPS 10000
 #define DEFAULT_MEMBERSHIPS 2
 #define DEFAULT_AUDIT_EVENTS 5000000
-#define DEFAULT_BATCH 20000
+#define DEFAULT_BATCH 100000
 /* Inside the default retention ([audit] max_age = 90d): the daemon must not
  * start pruning the seeded log while the benchmark reads it. */
 #define AUDIT_SPAN_USEC (80ULL * 24 * 3600 * USEC_PER_SEC)
