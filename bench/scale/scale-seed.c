@@ -367,17 +367,22 @@ static int parse_argv(int argc, char **argv) {
 }
 
 static int read_password(char **ret) {
-        _cleanup_(erase_and_freep) char *line = NULL;
+        _cleanup_(erase_and_freep) char *password = NULL;
+        char *line = NULL;
         size_t size = 0;
         ssize_t n;
 
         n = getline(&line, &size, stdin);
-        if (n <= 0)
+        if (n <= 0) {
+                /* Nothing was read: the buffer holds no string to wipe. */
+                free(line);
                 return log_error_errno(-EINVAL, "Expected the owner's password on stdin.");
-        line[strcspn(line, "\n")] = '\0';
-        if (line[0] == '\0')
+        }
+        password = line;
+        password[strcspn(password, "\n")] = '\0';
+        if (password[0] == '\0')
                 return log_error_errno(-EINVAL, "The owner's password must not be empty.");
-        *ret = TAKE_PTR(line);
+        *ret = TAKE_PTR(password);
         return 0;
 }
 
