@@ -152,6 +152,11 @@ void nss_memcache_collect(MetricText *t, void *userdata) {
         metric_text_family(t, "tessera_nss_cache_size_bytes", METRIC_GAUGE,
                            "Bytes of the published memory cache image (0 when none is valid).");
         metric_text_sample(t, "tessera_nss_cache_size_bytes", NULL, (double) st.size);
+        metric_text_family(t, "tessera_nss_cache_rebuild_seconds", METRIC_GAUGE,
+                           "Time the last published rebuild of the memory cache image took: reading every "
+                           "account the host sees in one snapshot, building the image and sealing it. It "
+                           "grows with the number of accounts.");
+        metric_text_sample(t, "tessera_nss_cache_rebuild_seconds", NULL, (double) st.last_rebuild_usec / 1e6);
         metric_text_family(t, "tessera_nss_cache_invalidations_total", METRIC_COUNTER,
                            "Changes that made the memory cache image stale: the cache's generation.");
         metric_text_sample(t, "tessera_nss_cache_invalidations_total", NULL, (double) st.invalidations);

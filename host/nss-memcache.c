@@ -37,8 +37,10 @@ struct NssMemcache {
         uint64_t seq;             /* of the next image, even */
         uint64_t generation;      /* bumped by every invalidation */
         bool valid;
-        /* For /metrics: rebuilds by how they ended. */
+        /* For /metrics: rebuilds by how they ended, and how long the last
+         * published one took (it grows with the accounts a host sees). */
         uint64_t n_published, n_superseded, n_failed;
+        uint64_t last_rebuild_usec;
 
         int event_fd;             /* wakes the main loop after an invalidation */
         sd_event_source *event_source, *rebuild_timer, *heartbeat_timer;
@@ -273,7 +275,7 @@ static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
  * change came in while we read (then the next rebuild is already due). */
 static int rebuild(NssMemcache *c) {
         NssCacheBuilder *b = NULL;
-        uint64_t generation, seq;
+        uint64_t generation, seq, start = now_monotonic_usec();
         size_t size;
         void *map = MAP_FAILED;
         int fd = -1, r, complete;
@@ -334,6 +336,7 @@ static int rebuild(NssMemcache *c) {
         c->size = size;
         c->seq = seq + 2;
         c->valid = true;
+        c->last_rebuild_usec = now_monotonic_usec() - start;
         pthread_mutex_unlock(&c->lock);
         log_debug("Published the NSS memory cache: %zu bytes%s.", size, complete ? "" : ", partial");
         published = true;
@@ -490,6 +493,7 @@ void nss_memcache_get_stats(NssMemcache *c, NssMemcacheStats *ret) {
                 .published = c->n_published,
                 .superseded = c->n_superseded,
                 .failed = c->n_failed,
+                .last_rebuild_usec = c->last_rebuild_usec,
         };
         pthread_mutex_unlock(&c->lock);
 }

@@ -36,6 +36,7 @@ typedef struct NssMemcacheStats {
         uint64_t published;       /* rebuilds that published an image (the first included) */
         uint64_t superseded;      /* rebuilds a change overtook before they were done */
         uint64_t failed;          /* rebuilds that failed (tried again after a while) */
+        uint64_t last_rebuild_usec; /* what the last published rebuild took; 0 before the first */
 } NssMemcacheStats;
 
 void nss_memcache_get_stats(NssMemcache *c, NssMemcacheStats *ret);

@@ -4,11 +4,12 @@
  * it (dlopen + _nss_PREFIX_*), so that the figures compare the modules and
  * not glibc's dispatch around them:
  *
- *   nss-bench MODULE PREFIX NAME UID GID
+ *   nss-bench MODULE PREFIX NAME UID GID [ROUND_SECONDS]
  *
  * prints "getpwnam_r NS", "getpwuid_r NS", "initgroups_dyn NS": the median
  * over 7 rounds of the mean time per call, each round running for about
- * 0.2 s after a warm-up. Every call must succeed, or it says so and fails. */
+ * ROUND_SECONDS (default 0.2; bench/scale's smoke test takes less) after a
+ * warm-up. Every call must succeed, or it says so and fails. */
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -30,6 +31,7 @@ static initgroups_fn f_initgroups;
 static const char *arg_name;
 static uid_t arg_uid;
 static gid_t arg_gid;
+static double arg_round_ns = 2e8;
 
 static double now_ns(void) {
         struct timespec ts;
@@ -75,19 +77,19 @@ static int measure(int which, double *ret_ns) {
                 for (unsigned long i = 0; i < n; i++)
                         if (call(which) < 0)
                                 return -1;
-                if (now_ns() - t > 2e7 || n > (1ul << 30))
+                if (now_ns() - t > arg_round_ns / 10 || n > (1ul << 30))
                         break;
                 n *= 2;
         }
-        n = (unsigned long) (n * (2e8 / 2e7));
+        n = (unsigned long) (n * 10);
         for (int r = 0; r < 7; r++) {
                 double t = now_ns();
                 for (unsigned long i = 0; i < n; i++)
                         if (call(which) < 0)
                                 return -1;
                 rounds[r] = (now_ns() - t) / (double) n;
-                /* Fewer iterations for slow paths: keep a round near 0.2 s. */
-                if (rounds[r] * n > 4e8)
+                /* Fewer iterations for slow paths: keep a round near its time. */
+                if (rounds[r] * n > 2 * arg_round_ns && n > 1)
                         n /= 2;
         }
         qsort(rounds, 7, sizeof(double), cmp_double);
@@ -100,8 +102,8 @@ int main(int argc, char **argv) {
         char sym[128];
         void *h;
 
-        if (argc != 6) {
-                fprintf(stderr, "usage: %s MODULE PREFIX NAME UID GID\n", argv[0]);
+        if (argc != 6 && argc != 7) {
+                fprintf(stderr, "usage: %s MODULE PREFIX NAME UID GID [ROUND_SECONDS]\n", argv[0]);
                 return 2;
         }
         h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -122,6 +124,16 @@ int main(int argc, char **argv) {
         arg_name = argv[3];
         arg_uid = (uid_t) strtoul(argv[4], NULL, 10);
         arg_gid = (gid_t) strtoul(argv[5], NULL, 10);
+        if (argc == 7) {
+                char *end;
+                double sec = strtod(argv[6], &end);
+
+                if (*end != '\0' || !(sec > 0 && sec <= 60)) {
+                        fprintf(stderr, "ROUND_SECONDS must be a number of seconds in (0, 60]\n");
+                        return 2;
+                }
+                arg_round_ns = sec * 1e9;
+        }
 
         for (int which = 0; which < 3; which++) {
                 double ns;

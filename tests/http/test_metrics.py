@@ -224,6 +224,10 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(value(after, "tessera_nss_cache_valid"), 1)
         self.assertGreater(value(after, "tessera_nss_cache_size_bytes"), 0)
         self.assertGreaterEqual(value(after, "tessera_nss_cache_rebuilds_total", result="published"), 1)
+        # The time the published image took to build: something, and far
+        # less than a minute for the few accounts here.
+        self.assertGreater(value(after, "tessera_nss_cache_rebuild_seconds"), 0)
+        self.assertLess(value(after, "tessera_nss_cache_rebuild_seconds"), 60)
 
     def test_tokens_and_routes(self):
         before = self.samples()
