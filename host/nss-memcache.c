@@ -2,6 +2,7 @@
 #include "nss-memcache.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -11,6 +12,7 @@
 #include "manager.h"
 #include "nss-cache.h"
 #include "nss-lookup.h"
+#include "store-pool.h"
 #include "time-util.h"
 
 #ifndef F_SEAL_FUTURE_WRITE
@@ -21,6 +23,9 @@
  * before rebuilding, so a burst costs one rebuild. Lookups meanwhile go to
  * the socket, which reads the store. */
 #define REBUILD_DELAY_USEC (20 * 1000ULL)
+/* The timer's accuracy: sd-event's default (250 ms) would stretch the
+ * delay above more than tenfold. */
+#define REBUILD_DELAY_ACCURACY_USEC (1000ULL)
 /* A rebuild that failed (descriptors or memory ran out, the store was
  * busy) is tried again after this, not only at the next change: the data
  * may not change for days. */
@@ -44,6 +49,18 @@ struct NssMemcache {
 
         int event_fd;             /* wakes the main loop after an invalidation */
         sd_event_source *event_source, *rebuild_timer, *heartbeat_timer;
+
+        /* Rebuilds after the first run on a thread of their own, with a
+         * store connection of its own: reading every account a host sees
+         * takes seconds at a million users, and the main loop answers the
+         * lookups that the socket gets meanwhile (the image is invalid
+         * from the change on). Under lock: */
+        pthread_cond_t wake;      /* requested or stopping changed */
+        bool requested;           /* the main loop's timer asked for a rebuild */
+        bool stopping;            /* nss_memcache_free(): give up and end */
+        bool thread_started;
+        pthread_t thread;
+        Store *thread_store;
 };
 
 static void unpublish_locked(NssMemcache *c) {
@@ -61,6 +78,15 @@ static void unpublish_locked(NssMemcache *c) {
 NssMemcache *nss_memcache_free(NssMemcache *c) {
         if (!c)
                 return NULL;
+        if (c->thread_started) {
+                pthread_mutex_lock(&c->lock);
+                __atomic_store_n(&c->stopping, true, __ATOMIC_RELAXED);
+                pthread_cond_signal(&c->wake);
+                pthread_mutex_unlock(&c->lock);
+                pthread_join(c->thread, NULL);
+        }
+        store_close(c->thread_store);
+        pthread_cond_destroy(&c->wake);
         sd_event_source_disable_unref(c->event_source);
         sd_event_source_disable_unref(c->rebuild_timer);
         sd_event_source_disable_unref(c->heartbeat_timer);
@@ -261,6 +287,10 @@ static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
         int r;
 
         r = snapshot_read(s, &sn);
+        /* Reading is most of the time; a daemon stopping does not wait for
+         * the image it would throw away. */
+        if (r >= 0 && __atomic_load_n(&c->stopping, __ATOMIC_RELAXED))
+                r = -ECANCELED;
         if (r >= 0)
                 r = add_users(conf, &sn, now, b);
         if (r >= 0)
@@ -273,7 +303,7 @@ static int collect(NssMemcache *c, Store *s, NssCacheBuilder *b) {
 
 /* Builds an image into a new sealed memfd and publishes it, unless a
  * change came in while we read (then the next rebuild is already due). */
-static int rebuild(NssMemcache *c) {
+static int rebuild(NssMemcache *c, Store *store) {
         NssCacheBuilder *b = NULL;
         uint64_t generation, seq, start = now_monotonic_usec();
         size_t size;
@@ -289,7 +319,9 @@ static int rebuild(NssMemcache *c) {
         b = nss_cache_builder_new();
         if (!b)
                 return log_oom();
-        r = collect(c, c->manager->store, b);
+        r = collect(c, store, b);
+        if (r == -ECANCELED)
+                goto finish;
         if (r < 0) {
                 log_error_errno(r, "Failed to read accounts for the NSS memory cache: %m");
                 goto finish;
@@ -357,13 +389,56 @@ finish:
         return r;
 }
 
-static int schedule_rebuild(NssMemcache *c, uint64_t delay);
+/* The rebuild thread: waits for a request, rebuilds, and after a failure
+ * tries again by itself after REBUILD_RETRY_USEC (the data may not change
+ * for days). A request that comes while it builds is served right after:
+ * the image it was building is already stale then and is not published. */
+static void *rebuild_thread(void *userdata) {
+        NssMemcache *c = userdata;
+        struct timespec retry_at = {};
+        bool retry = false;
+        int r;
+
+        pthread_mutex_lock(&c->lock);
+        for (;;) {
+                while (!c->stopping && !c->requested) {
+                        if (!retry) {
+                                pthread_cond_wait(&c->wake, &c->lock);
+                                continue;
+                        }
+                        if (pthread_cond_timedwait(&c->wake, &c->lock, &retry_at) == ETIMEDOUT)
+                                break;
+                }
+                if (c->stopping)
+                        break;
+                c->requested = false;
+                pthread_mutex_unlock(&c->lock);
+
+                r = rebuild(c, c->thread_store);
+                /* A rebuild allocates and frees the whole account set; give
+                 * the freed heap back instead of keeping the peak resident
+                 * (half of the daemon's memory at 100,000 users). */
+                (void) malloc_trim(0);
+
+                pthread_mutex_lock(&c->lock);
+                retry = r < 0 && r != -ECANCELED;
+                if (retry) {
+                        uint64_t at = now_monotonic_usec() + REBUILD_RETRY_USEC;
+                        retry_at = (struct timespec) { .tv_sec = at / USEC_PER_SEC,
+                                                       .tv_nsec = (at % USEC_PER_SEC) * 1000 };
+                }
+        }
+        pthread_mutex_unlock(&c->lock);
+        return NULL;
+}
 
 static int on_rebuild(sd_event_source *s, uint64_t usec, void *userdata) {
         NssMemcache *c = userdata;
 
-        if (rebuild(c) < 0 && schedule_rebuild(c, REBUILD_RETRY_USEC) < 0)
-                log_error("Failed to schedule another try at the NSS memory cache; lookups go by the socket.");
+        pthread_mutex_lock(&c->lock);
+        c->requested = true;
+        pthread_cond_signal(&c->wake);
+        pthread_mutex_unlock(&c->lock);
         return 0;
 }
 
@@ -376,11 +451,26 @@ static int schedule_rebuild(NssMemcache *c, uint64_t delay) {
                 return r;
         if (!c->rebuild_timer)
                 return sd_event_add_time(sd_event_source_get_event(c->event_source), &c->rebuild_timer,
-                                         CLOCK_MONOTONIC, now + delay, 0, on_rebuild, c);
+                                         CLOCK_MONOTONIC, now + delay, REBUILD_DELAY_ACCURACY_USEC, on_rebuild, c);
         r = sd_event_source_set_time(c->rebuild_timer, now + delay);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->rebuild_timer, SD_EVENT_ONESHOT);
         return r;
+}
+
+static int start_thread(NssMemcache *c) {
+        int r;
+
+        r = store_pool_open(c->manager->store_pool, &c->thread_store);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open a store connection for the NSS memory cache: %m");
+
+        r = -pthread_create(&c->thread, NULL, rebuild_thread, c);
+        if (r < 0)
+                return log_error_errno(r, "Failed to start the NSS memory cache's thread: %m");
+        (void) pthread_setname_np(c->thread, "nss-cache");
+        c->thread_started = true;
+        return 0;
 }
 
 static int on_invalidated(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -410,6 +500,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int nss_memcache_new(Manager *m, NssMemcache **ret) {
+        pthread_condattr_t attr;
         NssMemcache *c;
         uint64_t now;
         int r;
@@ -420,6 +511,12 @@ int nss_memcache_new(Manager *m, NssMemcache **ret) {
         c->manager = m;
         c->fd = -1;
         pthread_mutex_init(&c->lock, NULL);
+        /* Timed waits on the monotonic clock: a clock step must not make
+         * the retry come at once or in a week. */
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&c->wake, &attr);
+        pthread_condattr_destroy(&attr);
         c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (c->event_fd < 0) {
                 r = log_error_errno(-errno, "Failed to create an eventfd: %m");
@@ -437,7 +534,11 @@ int nss_memcache_new(Manager *m, NssMemcache **ret) {
                 log_error_errno(r, "Failed to set up the NSS memory cache: %m");
                 goto fail;
         }
-        r = rebuild(c);
+        /* The first image before the daemon says it is ready, on this
+         * thread; the thread takes over from there. */
+        r = rebuild(c, m->store);
+        if (r >= 0)
+                r = start_thread(c);
         if (r < 0)
                 goto fail;
         *ret = c;

@@ -4,7 +4,9 @@
 /* The daemon's side of the NSS memory cache (lib/nss-cache.h): builds the
  * image of every account the host sees into a sealed memfd, hands its
  * descriptor to the lookup server, stamps its heartbeat, and invalidates
- * it whenever the data changes. */
+ * it whenever the data changes. The first image is built on the caller's
+ * thread; every later one on a thread of the cache's own, so that a rebuild
+ * (seconds at a million accounts) never holds up the main loop. */
 
 #include <stdbool.h>
 #include <stdint.h>
