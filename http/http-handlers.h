@@ -59,6 +59,7 @@ int api_me_no_body(HttpRequest *req);
 /* The sid of the request's access token (its SSO session), or NULL. */
 const char *api_me_sid(HttpRequest *req);
 void api_handle_signup(HttpRequest *req);
+void api_handle_auth_signup(HttpRequest *req);
 void api_handle_signin(HttpRequest *req);
 void api_handle_mfa(HttpRequest *req);
 void api_handle_refresh(HttpRequest *req);

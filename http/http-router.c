@@ -55,6 +55,7 @@ const HttpRoute http_routes[] = {
         /* Account flows: sign-up and sign-in authenticate inside (a
          * password, a code, a refresh token); the session is its user's. */
         { "POST", "/api/v1/signup", POLICY_SIGNUP, api_handle_signup },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signup", POLICY_AUTH_SIGNUP_MEMBER, api_handle_auth_signup },
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
