@@ -38,6 +38,10 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
         { "GET", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_get },
         { "POST", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_post },
+        { "GET", "/t/{tenant}/signup", POLICY_AUTH_SIGNUP_MEMBER, page_handle_tenant_signup_get },
+        { "POST", "/t/{tenant}/signup", POLICY_AUTH_SIGNUP_MEMBER, page_handle_tenant_signup_post },
+        { "GET", "/signup", POLICY_SIGNUP, page_handle_signup_get },
+        { "POST", "/signup", POLICY_SIGNUP, page_handle_signup_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
