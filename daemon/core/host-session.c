@@ -3,6 +3,10 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-login.h>
 
 #include "escape.h"
 #include "log.h"
@@ -173,4 +177,85 @@ int host_session_list(Manager *m, Store *s, const Principal *a, const HostSessio
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to list the sessions.");
         return 0;
+}
+
+int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, HostSessionEnded **ret, size_t *ret_n) {
+        _cleanup_free_ HostSessionEnded *ended = NULL;
+        size_t n = 0;
+        int r;
+
+        /* A page at a time: closed ones leave the list of open ones. */
+        for (;;) {
+                HostSessionFilter f = { .user_id = user_id, .open_only = true };
+                HostSessionRecord *open = NULL;
+                HostSessionEnded *grown;
+                size_t n_open = 0;
+
+                r = store_host_session_list(s, &f, &open, &n_open);
+                if (r < 0)
+                        return r;
+                if (n_open == 0) {
+                        host_session_record_array_free(open, n_open);
+                        break;
+                }
+                grown = realloc(ended, (n + n_open) * sizeof(HostSessionEnded));
+                if (!grown) {
+                        host_session_record_array_free(open, n_open);
+                        return -ENOMEM;
+                }
+                ended = grown;
+                for (size_t i = 0; i < n_open; i++) {
+                        r = store_host_session_close(s, user_id, open[i].id, now_usec);
+                        if (r < 0) {
+                                host_session_record_array_free(open, n_open);
+                                return r;
+                        }
+                        ended[n++] = (HostSessionEnded) { .id = open[i].id, .pid = open[i].pid };
+                }
+                host_session_record_array_free(open, n_open);
+        }
+        *ret = TAKE_PTR(ended);
+        *ret_n = n;
+        return 0;
+}
+
+/* Ends the logind session of pid if it is u's. Best effort, after the
+ * fact: the store's record is what tessera answers from; a host without
+ * logind (a container, a test) or a login long gone has nothing to end,
+ * and a pid reused by another user's process is left alone. */
+static void terminate_login(const UserRecord *u, uint32_t pid) {
+        _cleanup_free_ char *session = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus *bus = NULL;
+        uid_t uid;
+        int r;
+
+        if (pid == 0 || sd_booted() <= 0)
+                return;
+        if (sd_pid_get_session((pid_t) pid, &session) < 0)
+                return;
+        if (sd_session_get_uid(session, &uid) < 0 || uid != u->uid)
+                return;
+        r = sd_bus_open_system(&bus);
+        if (r < 0) {
+                log_full_errno(LOG_WARNING, r, "Cannot reach logind to end login session %s of %s@%s: %m", session,
+                               u->name, u->tenant);
+                return;
+        }
+        r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
+                               "org.freedesktop.login1.Manager", "TerminateSession", &error, NULL, "s", session);
+        if (r < 0)
+                log_warning("logind did not end login session %s of %s@%s: %s", session, u->name, u->tenant,
+                            error.message ?: strerror(-r));
+        else
+                log_info("Ended login session %s of %s@%s.", session, u->name, u->tenant);
+        sd_bus_error_free(&error);
+        sd_bus_flush_close_unref(bus);
+}
+
+void host_sessions_ended(Manager *m, const UserRecord *u, const HostSessionEnded *ended, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                host_session_changed(m, u, ended[i].id, CHANGE_DELETED);
+                terminate_login(u, ended[i].pid);
+        }
 }
