@@ -407,12 +407,11 @@ int signup_member_run(Manager *m, Store *s, const Principal *a, const TenantReco
         tenant_settings_effective(m->config, &t->settings, &settings);
         r = validate_member(&settings, t, spec, &f, e);
         if (r >= 0) {
+                char name[NAME_MAX_LEN + 1];
                 PasswordPolicy policy;
 
                 /* The name the policy compares with is the one asked for
                  * or the address's; a number added later changes little. */
-                char name[NAME_MAX_LEN + 1];
-
                 if (spec->user_name)
                         snprintf(name, sizeof(name), "%s", spec->user_name);
                 else
