@@ -4,9 +4,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-login.h>
 
 #include "escape.h"
 #include "log.h"
@@ -179,8 +176,8 @@ int host_session_list(Manager *m, Store *s, const Principal *a, const HostSessio
         return 0;
 }
 
-int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, HostSessionEnded **ret, size_t *ret_n) {
-        _cleanup_free_ HostSessionEnded *ended = NULL;
+int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, int64_t **ret_ids, size_t *ret_n) {
+        _cleanup_free_ int64_t *ended = NULL;
         size_t n = 0;
         int r;
 
@@ -188,7 +185,7 @@ int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, HostSess
         for (;;) {
                 HostSessionFilter f = { .user_id = user_id, .open_only = true };
                 HostSessionRecord *open = NULL;
-                HostSessionEnded *grown;
+                int64_t *grown;
                 size_t n_open = 0;
 
                 r = store_host_session_list(s, &f, &open, &n_open);
@@ -198,7 +195,7 @@ int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, HostSess
                         host_session_record_array_free(open, n_open);
                         break;
                 }
-                grown = realloc(ended, (n + n_open) * sizeof(HostSessionEnded));
+                grown = realloc(ended, (n + n_open) * sizeof(int64_t));
                 if (!grown) {
                         host_session_record_array_free(open, n_open);
                         return -ENOMEM;
@@ -210,52 +207,16 @@ int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, HostSess
                                 host_session_record_array_free(open, n_open);
                                 return r;
                         }
-                        ended[n++] = (HostSessionEnded) { .id = open[i].id, .pid = open[i].pid };
+                        ended[n++] = open[i].id;
                 }
                 host_session_record_array_free(open, n_open);
         }
-        *ret = TAKE_PTR(ended);
+        *ret_ids = TAKE_PTR(ended);
         *ret_n = n;
         return 0;
 }
 
-/* Ends the logind session of pid if it is u's. Best effort, after the
- * fact: the store's record is what tessera answers from; a host without
- * logind (a container, a test) or a login long gone has nothing to end,
- * and a pid reused by another user's process is left alone. */
-static void terminate_login(const UserRecord *u, uint32_t pid) {
-        _cleanup_free_ char *session = NULL;
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus *bus = NULL;
-        uid_t uid;
-        int r;
-
-        if (pid == 0 || sd_booted() <= 0)
-                return;
-        if (sd_pid_get_session((pid_t) pid, &session) < 0)
-                return;
-        if (sd_session_get_uid(session, &uid) < 0 || uid != u->uid)
-                return;
-        r = sd_bus_open_system(&bus);
-        if (r < 0) {
-                log_full_errno(LOG_WARNING, r, "Cannot reach logind to end login session %s of %s@%s: %m", session,
-                               u->name, u->tenant);
-                return;
-        }
-        r = sd_bus_call_method(bus, "org.freedesktop.login1", "/org/freedesktop/login1",
-                               "org.freedesktop.login1.Manager", "TerminateSession", &error, NULL, "s", session);
-        if (r < 0)
-                log_warning("logind did not end login session %s of %s@%s: %s", session, u->name, u->tenant,
-                            error.message ?: strerror(-r));
-        else
-                log_info("Ended login session %s of %s@%s.", session, u->name, u->tenant);
-        sd_bus_error_free(&error);
-        sd_bus_flush_close_unref(bus);
-}
-
-void host_sessions_ended(Manager *m, const UserRecord *u, const HostSessionEnded *ended, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                host_session_changed(m, u, ended[i].id, CHANGE_DELETED);
-                terminate_login(u, ended[i].pid);
-        }
+void host_sessions_ended(Manager *m, const UserRecord *u, const int64_t *ids, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                host_session_changed(m, u, ids[i], CHANGE_DELETED);
 }

@@ -181,12 +181,12 @@ static void hash_work(void *userdata) {
 }
 
 /* The reset's audit details: {"host_sessions": [ids], "sessions": "ended"}. */
-static char *reset_details(const HostSessionEnded *ended, size_t n) {
+static char *reset_details(const int64_t *ended, size_t n) {
         json_t *ids = json_array(), *j;
         char *d;
 
         for (size_t i = 0; ids && i < n; i++)
-                if (json_array_append_new(ids, json_integer(ended[i].id)) < 0) {
+                if (json_array_append_new(ids, json_integer(ended[i])) < 0) {
                         json_decref(ids);
                         return NULL;
                 }
@@ -202,10 +202,10 @@ static char *reset_details(const HostSessionEnded *ended, size_t n) {
  * is set with it. */
 static int reset_txn(Store *s, const Principal *p, const TenantRecord *t, const uint8_t digest[TOKEN_DIGEST_SIZE],
                      int64_t user_id, const char *target, const char *hash, UserRecord **ret,
-                     HostSessionEnded **ret_ended, size_t *ret_n_ended, TesseraError *e) {
+                     int64_t **ret_ended, size_t *ret_n_ended, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
-        _cleanup_free_ HostSessionEnded *ended = NULL;
+        _cleanup_free_ int64_t *ended = NULL;
         _cleanup_free_ char *details = NULL;
         int64_t now = now_realtime_usec();
         UserRecord changed;
@@ -260,7 +260,7 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                            const char *new_password, unsigned *ret_wait, UserRecord **ret, TesseraError *e) {
         _cleanup_(password_job_freep) PasswordJob *job = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *before = NULL, *stored = NULL;
-        _cleanup_free_ HostSessionEnded *ended = NULL;
+        _cleanup_free_ int64_t *ended = NULL;
         _cleanup_free_ char *target = NULL;
         size_t n_ended = 0;
         PasswordPolicy policy;

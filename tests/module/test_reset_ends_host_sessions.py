@@ -3,8 +3,7 @@
 """A password reset by mail ends every session of the account, host logins
 too: a host session opened through the real pam_tessera.so (libpam through
 pam_wrapper, driven by pamtester) is closed in the store by the reset over
-HTTP, gone from GET .../me/sessions, announced, and the reset's audit event
-names it. The same for a password change over HTTP that does not keep the
+HTTP, gone from GET .../me/sessions, and the reset's audit event names it. The same for a password change over HTTP that does not keep the
 other sessions (which ends them through "revoke the others"); one that
 keeps them leaves the host login open."""
 
