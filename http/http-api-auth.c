@@ -303,6 +303,88 @@ void api_handle_signup(HttpRequest *req) {
         reply_signed_in(&ctx, MHD_HTTP_CREATED, u, &sess);
 }
 
+/* -- POST /api/v1/tenants/{tenant}/auth/signup: an end user of an open tenant ----------- */
+
+typedef struct SignupMemberBody {
+        char *email, *password, *name, *user_name;
+} SignupMemberBody;
+
+static const JsonField signup_member_fields[] = {
+        JSON_FIELD_STRING(SignupMemberBody, email, "email", .required = true, .max_len = EMAIL_MAX_LEN),
+        JSON_FIELD_STRING(SignupMemberBody, password, "password", .required = true, .secret = true,
+                          .max_len = 1024),
+        JSON_FIELD_STRING(SignupMemberBody, name, "name", .required = true, .max_len = REAL_NAME_MAX_LEN),
+        JSON_FIELD_STRING(SignupMemberBody, user_name, "user_name", .max_len = NAME_MAX_LEN),
+        {}
+};
+static const JsonSchema signup_member_schema = { signup_member_fields, sizeof(SignupMemberBody) };
+
+static void signup_member_body_done(SignupMemberBody *b) {
+        json_schema_done(&signup_member_schema, b);
+}
+
+static void reply_signup_limited(HttpRequest *req, unsigned wait) {
+        char seconds[16];
+
+        snprintf(seconds, sizeof(seconds), "%u", wait);
+        http_reply_error(req, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                         json_pack("{s:I}", "retry_after", (json_int_t) wait),
+                         "Too many sign-ups from this address; try again in %u s.", wait);
+        http_reply_header(req, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+}
+
+void api_handle_auth_signup(HttpRequest *req) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        _cleanup_(signup_member_body_done) SignupMemberBody b = {};
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_(api_session_done) ApiSession sess = {};
+        SignupRefusal f = {};
+        TesseraError e = {};
+        unsigned wait = 0;
+        int r;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        if (http_json_body(req, &signup_member_schema, &b) < 0)
+                return;
+        /* Every sign-up that gets this far counts, as for new tenants: each
+         * makes an account. */
+        r = signup_limit_take(req->manager, ctx.oauth.store, &ctx.caller, "account.signup-member", &wait);
+        if (r == -ETOOMANYREFS) {
+                reply_signup_limited(req, wait);
+                return;
+        }
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+
+        r = signup_member_run(req->manager, ctx.oauth.store, &ctx.caller, ctx.oauth.tenant,
+                              &(SignupMemberSpec) {
+                                      .email = b.email,
+                                      .password = b.password,
+                                      .real_name = b.name,
+                                      .user_name = b.user_name,
+                                      .verify_base_url = req->server->url,
+                              },
+                              &u, &f, &e);
+        if (r == -EEXIST && f.field && streq(f.field, "user_name")) {
+                http_reply_error(req, MHD_HTTP_CONFLICT, "user_name_taken", json_pack("{s:s}", "field", "user_name"),
+                                 "%s", tessera_error_message(&e));
+                return;
+        }
+        if (r < 0) {
+                signup_refused(req, r, &f, &e);
+                return;
+        }
+        r = api_session_start(&ctx.oauth, &ctx.caller, u, "pwd", NULL, &sess);
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+        reply_signed_in(&ctx, MHD_HTTP_CREATED, u, &sess);
+}
+
 /* -- POST /api/v1/tenants/{tenant}/auth/signin ---------------------------------------- */
 
 typedef struct SigninBody {

@@ -2,22 +2,31 @@
 #include <stdlib.h>
 
 #include "base64url.h"
+#include "names.h"
 #include "http-browser.h"
 #include "sso-session.h"
 #include "time-util.h"
 
 #define PENDING_LIFETIME_USEC (5 * 60 * USEC_PER_SEC)
 
-static void add_cookie(HttpRequest *req, const char *tenant, const char *name, const char *value, long max_age) {
+static void add_cookie_at(HttpRequest *req, const char *path, const char *name, const char *value, long max_age) {
         char header[512];
 
-        /* Per tenant: each issuer its own session. Lax keeps the cookie on
-         * the top-level navigations that bring a user back from an app. */
-        int n = snprintf(header, sizeof(header), "%s=%s; Path=/t/%s/; HttpOnly; SameSite=Lax%s", name, value ?: "",
-                         tenant, req->server->https ? "; Secure" : "");
+        /* Lax keeps the cookie on the top-level navigations that bring a
+         * user back from an app. */
+        int n = snprintf(header, sizeof(header), "%s=%s; Path=%s; HttpOnly; SameSite=Lax%s", name, value ?: "", path,
+                         req->server->https ? "; Secure" : "");
         if (max_age >= 0 && n > 0 && (size_t) n < sizeof(header))
                 snprintf(header + n, sizeof(header) - n, "; Max-Age=%ld", max_age);
         http_reply_header(req, MHD_HTTP_HEADER_SET_COOKIE, header);
+}
+
+/* Per tenant: each issuer its own session. */
+static void add_cookie(HttpRequest *req, const char *tenant, const char *name, const char *value, long max_age) {
+        char path[TENANT_SLUG_MAX_LEN + 8];
+
+        snprintf(path, sizeof(path), "/t/%s/", tenant);
+        add_cookie_at(req, path, name, value, max_age);
 }
 
 int browser_binding(HttpRequest *req, char **ret, bool *ret_new) {
@@ -44,6 +53,10 @@ int browser_binding(HttpRequest *req, char **ret, bool *ret_new) {
 void browser_send_binding(HttpRequest *req, const char *tenant, const char *value) {
         /* A browser session cookie: gone when the browser closes. */
         add_cookie(req, tenant, BINDING_COOKIE, value, -1);
+}
+
+void browser_send_binding_at(HttpRequest *req, const char *path, const char *value) {
+        add_cookie_at(req, path, BINDING_COOKIE, value, -1);
 }
 
 int browser_csrf_token(HttpRequest *req, const char *binding, const char *form, char **ret) {

@@ -14,6 +14,8 @@
  * new one with browser_send_binding() once the reply is set. */
 int browser_binding(HttpRequest *req, char **ret, bool *ret_new);
 void browser_send_binding(HttpRequest *req, const char *tenant, const char *value);
+/* The same for a page of no tenant (/signup): the cookie's path is the page's. */
+void browser_send_binding_at(HttpRequest *req, const char *path, const char *value);
 /* The CSRF token of a form for this browser. */
 int browser_csrf_token(HttpRequest *req, const char *binding, const char *form, char **ret);
 /* Checks a posted form: binding cookie present, token right, and (when the

@@ -37,6 +37,10 @@ void page_handle_verify_email_get(HttpRequest *req);
 void page_handle_verify_email_post(HttpRequest *req);
 void page_handle_forgot_password_get(HttpRequest *req);
 void page_handle_forgot_password_post(HttpRequest *req);
+void page_handle_signup_get(HttpRequest *req);
+void page_handle_signup_post(HttpRequest *req);
+void page_handle_tenant_signup_get(HttpRequest *req);
+void page_handle_tenant_signup_post(HttpRequest *req);
 /* A user as the JSON API shows it; private: with the e-mail address. */
 json_t *api_user_json(const UserRecord *u, bool private);
 
@@ -59,6 +63,7 @@ int api_me_no_body(HttpRequest *req);
 /* The sid of the request's access token (its SSO session), or NULL. */
 const char *api_me_sid(HttpRequest *req);
 void api_handle_signup(HttpRequest *req);
+void api_handle_auth_signup(HttpRequest *req);
 void api_handle_signin(HttpRequest *req);
 void api_handle_mfa(HttpRequest *req);
 void api_handle_refresh(HttpRequest *req);

@@ -13,6 +13,7 @@
 #include "http-pages.h"
 #include "mail.h"
 #include "oauth-consent.h"
+#include "tenant-settings.h"
 #include "sso-session.h"
 
 void authz_request_done(AuthzRequest *a) {
@@ -171,8 +172,12 @@ static void show_form(OidcContext *ctx, FormKind kind, unsigned status, PageForm
 
 void authz_show_login(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, unsigned status,
                       const char *error, const char *login) {
+        TenantSettings settings;
         PageForm f = { .app_name = app->name, .request = a->raw, .error = error, .login = login,
                        .forgot_link = mail_enabled(ctx->req->manager) };
+
+        tenant_settings_effective(ctx->req->manager->config, &ctx->oauth.tenant->settings, &settings);
+        f.signup_link = settings.open_signup;
         show_form(ctx, FORM_LOGIN, status, &f);
 }
 

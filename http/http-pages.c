@@ -102,6 +102,8 @@ char *page_login(const PageForm *p) {
             p->login ?: "");
         if (p->forgot_link)
                 put(f, "<p class=\"link\"><a href=\"/t/%s/forgot-password\">Forgot your password?</a></p>", p->tenant);
+        if (p->signup_link)
+                put(f, "<p class=\"link\">No account yet? <a href=\"/t/%s/signup\">Sign up</a></p>", p->tenant);
         put(f, "<p class=\"sub\" style=\"margin-top:1rem\">%s</p>", p->tenant_name);
         return page_close(f, &buf);
 }
@@ -236,5 +238,42 @@ char *page_forgot_password(const PageForm *p) {
                "autocapitalize=\"none\" required autofocus>"
                "<button type=\"submit\">Mail me a link</button></form>",
             p->csrf, p->email ?: "");
+        return page_close(f, &buf);
+}
+
+char *page_signup(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, p->tenant ? "Create your account" : "Create your organization");
+
+        if (!f)
+                return NULL;
+        if (p->tenant) {
+                put(f, "<h1>Create your account</h1><p class=\"sub\">at %s</p>", p->tenant_name);
+                put_error(f, p);
+                put(f, "<form method=\"post\" action=\"/t/%s/signup\">", p->tenant);
+        } else {
+                put(f, "<h1>Create your organization</h1><p class=\"sub\">and your account as its owner.</p>");
+                put_error(f, p);
+                put(f, "<form method=\"post\" action=\"/signup\">");
+        }
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", p->csrf);
+        if (!p->tenant)
+                put(f, "<label for=\"organization\">Organization</label>"
+                       "<input type=\"text\" id=\"organization\" name=\"organization\" value=\"%s\" "
+                       "autocomplete=\"organization\" required autofocus>",
+                    p->organization ?: "");
+        put(f, "<label for=\"name\">Your name</label>"
+               "<input type=\"text\" id=\"name\" name=\"name\" value=\"%s\" autocomplete=\"name\" required>"
+               "<label for=\"email\">E-mail address</label>"
+               "<input type=\"email\" id=\"email\" name=\"email\" value=\"%s\" autocomplete=\"email\" "
+               "autocapitalize=\"none\" required>"
+               "<label for=\"password\">Password</label>"
+               "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required>"
+               "<label for=\"password2\">The password again</label>"
+               "<input type=\"password\" id=\"password2\" name=\"password2\" autocomplete=\"new-password\" "
+               "required>"
+               "<button type=\"submit\">Sign up</button></form>",
+            p->name ?: "", p->email ?: "");
         return page_close(f, &buf);
 }

@@ -20,6 +20,9 @@ typedef struct PageForm {
         const char *token;        /* a mailed link's token, posted back by its page */
         const char *email;        /* the forgot page's address, prefilled */
         bool forgot_link;         /* the sign-in page links to "forgot" (mail is set up) */
+        bool signup_link;         /* the sign-in page links to sign-up (the tenant is open) */
+        const char *name;         /* the sign-up pages' values, prefilled */
+        const char *organization; /* the organization's name (/signup); NULL: a tenant's page */
 } PageForm;
 
 char *page_login(const PageForm *f);
@@ -33,3 +36,6 @@ char *page_reset_password(const PageForm *f);
 char *page_verify_email(const PageForm *f);
 /* Asks for the address to mail a reset link to. */
 char *page_forgot_password(const PageForm *f);
+/* Sign-up: with f->tenant NULL, a new organization and its owner
+ * (/signup); else an account in that tenant (/t/{tenant}/signup). */
+char *page_signup(const PageForm *f);

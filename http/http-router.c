@@ -38,6 +38,10 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
         { "GET", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_get },
         { "POST", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_post },
+        { "GET", "/t/{tenant}/signup", POLICY_AUTH_SIGNUP_MEMBER, page_handle_tenant_signup_get },
+        { "POST", "/t/{tenant}/signup", POLICY_AUTH_SIGNUP_MEMBER, page_handle_tenant_signup_post },
+        { "GET", "/signup", POLICY_SIGNUP, page_handle_signup_get },
+        { "POST", "/signup", POLICY_SIGNUP, page_handle_signup_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
@@ -55,6 +59,7 @@ const HttpRoute http_routes[] = {
         /* Account flows: sign-up and sign-in authenticate inside (a
          * password, a code, a refresh token); the session is its user's. */
         { "POST", "/api/v1/signup", POLICY_SIGNUP, api_handle_signup },
+        { "POST", "/api/v1/tenants/{tenant}/auth/signup", POLICY_AUTH_SIGNUP_MEMBER, api_handle_auth_signup },
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "escape.h"
 #include "log.h"
@@ -173,4 +174,49 @@ int host_session_list(Manager *m, Store *s, const Principal *a, const HostSessio
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to list the sessions.");
         return 0;
+}
+
+int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, int64_t **ret_ids, size_t *ret_n) {
+        _cleanup_free_ int64_t *ended = NULL;
+        size_t n = 0;
+        int r;
+
+        /* A page at a time: closed ones leave the list of open ones. */
+        for (;;) {
+                HostSessionFilter f = { .user_id = user_id, .open_only = true };
+                HostSessionRecord *open = NULL;
+                int64_t *grown;
+                size_t n_open = 0;
+
+                r = store_host_session_list(s, &f, &open, &n_open);
+                if (r < 0)
+                        return r;
+                if (n_open == 0) {
+                        host_session_record_array_free(open, n_open);
+                        break;
+                }
+                grown = realloc(ended, (n + n_open) * sizeof(int64_t));
+                if (!grown) {
+                        host_session_record_array_free(open, n_open);
+                        return -ENOMEM;
+                }
+                ended = grown;
+                for (size_t i = 0; i < n_open; i++) {
+                        r = store_host_session_close(s, user_id, open[i].id, now_usec);
+                        if (r < 0) {
+                                host_session_record_array_free(open, n_open);
+                                return r;
+                        }
+                        ended[n++] = open[i].id;
+                }
+                host_session_record_array_free(open, n_open);
+        }
+        *ret_ids = TAKE_PTR(ended);
+        *ret_n = n;
+        return 0;
+}
+
+void host_sessions_ended(Manager *m, const UserRecord *u, const int64_t *ids, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                host_session_changed(m, u, ids[i], CHANGE_DELETED);
 }

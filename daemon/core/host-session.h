@@ -29,3 +29,16 @@ int host_session_close(Manager *m, Store *s, const Principal *a, const UserRecor
  * filter must name their own user. */
 int host_session_list(Manager *m, Store *s, const Principal *a, const HostSessionFilter *f, HostSessionRecord **ret,
                       size_t *ret_n, TesseraError *e);
+
+/* Closes every open host session of user_id inside the caller's
+ * transaction, at now_usec, without audit of its own (the change that
+ * ends them records it, a password reset); the ids closed into *ret_ids
+ * (*ret_n, maybe 0) for host_sessions_ended() once the transaction has
+ * committed. This ends tessera's record of the logins, as the login
+ * stack's close would: the login processes themselves are not signalled
+ * (that would take logind, over the bus, which the core does not use). */
+int host_session_close_all(Store *s, int64_t user_id, int64_t now_usec, int64_t **ret_ids, size_t *ret_n);
+
+/* After the commit: announces each as closed (events.h), as the login
+ * stack's close would. */
+void host_sessions_ended(Manager *m, const UserRecord *u, const int64_t *ids, size_t n);

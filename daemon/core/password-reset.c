@@ -5,6 +5,9 @@
 
 #include "auth.h"
 #include "events.h"
+#include <jansson.h>
+
+#include "host-session.h"
 #include "log.h"
 #include "user.h"
 #include "mail.h"
@@ -177,14 +180,36 @@ static void hash_work(void *userdata) {
         password_job_work(userdata);
 }
 
+/* The reset's audit details: {"host_sessions": [ids], "sessions": "ended"}. */
+static char *reset_details(const int64_t *ended, size_t n) {
+        json_t *ids = json_array(), *j;
+        char *d;
+
+        for (size_t i = 0; ids && i < n; i++)
+                if (json_array_append_new(ids, json_integer(ended[i])) < 0) {
+                        json_decref(ids);
+                        return NULL;
+                }
+        j = json_pack("{s:o?, s:s}", "host_sessions", ids, "sessions", "ended");
+        if (!j)
+                return NULL;
+        d = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        return d;
+}
+
 /* The change, in one transaction: the token claimed only if the password
  * is set with it. */
 static int reset_txn(Store *s, const Principal *p, const TenantRecord *t, const uint8_t digest[TOKEN_DIGEST_SIZE],
-                     int64_t user_id, const char *target, const char *hash, UserRecord **ret, TesseraError *e) {
+                     int64_t user_id, const char *target, const char *hash, UserRecord **ret,
+                     int64_t **ret_ended, size_t *ret_n_ended, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_free_ int64_t *ended = NULL;
+        _cleanup_free_ char *details = NULL;
         int64_t now = now_realtime_usec();
         UserRecord changed;
+        size_t n_ended = 0;
         int r;
 
         r = change_begin(s, &txn, e);
@@ -208,16 +233,26 @@ static int reset_txn(Store *s, const Principal *p, const TenantRecord *t, const 
         r = store_user_update(s, &changed);
         if (r >= 0)
                 r = store_user_revoke_sessions(s, t->id, user_id, now);
+        /* Every session means the host logins too: whoever knew the old
+         * password may be logged in on a host with it. */
+        if (r >= 0)
+                r = host_session_close_all(s, user_id, now, &ended, &n_ended);
         if (r >= 0)
                 r = store_account_token_void_user(s, user_id, ACCOUNT_TOKEN_RESET_PASSWORD, now);
         if (r >= 0)
                 r = auth_reset_failures(s, user_id);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to set the password of %s.", target);
-        r = change_commit(&txn, p, "auth.reset-password", t->slug, target, "{\"sessions\":\"ended\"}", e);
+
+        details = reset_details(ended, n_ended);
+        if (!details)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_commit(&txn, p, "auth.reset-password", t->slug, target, details, e);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(u);
+        *ret_ended = TAKE_PTR(ended);
+        *ret_n_ended = n_ended;
         return 0;
 }
 
@@ -225,7 +260,9 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                            const char *new_password, unsigned *ret_wait, UserRecord **ret, TesseraError *e) {
         _cleanup_(password_job_freep) PasswordJob *job = NULL;
         _cleanup_(user_record_unrefp) UserRecord *u = NULL, *before = NULL, *stored = NULL;
+        _cleanup_free_ int64_t *ended = NULL;
         _cleanup_free_ char *target = NULL;
+        size_t n_ended = 0;
         PasswordPolicy policy;
         AccountToken row;
         Principal holder;
@@ -262,7 +299,7 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                 return tessera_error_set(e, job->hash_result < 0 ? job->hash_result : -EIO,
                                          "Failed to hash the password.");
 
-        r = reset_txn(s, &holder, t, row.digest, u->id, target, job->new_hash, &before, e);
+        r = reset_txn(s, &holder, t, row.digest, u->id, target, job->new_hash, &before, &ended, &n_ended, e);
         if (r < 0) {
                 if (r == -EKEYREJECTED)
                         account_token_failed(m, p);
@@ -270,7 +307,8 @@ int password_reset_confirm(Manager *m, Store *s, const Principal *p, const Tenan
                 return r;
         }
         manager_changed(m, change_event_user(CHANGE_USER, before, CHANGE_UPDATED));
-        log_info("%s: password reset by mail; every session ended.", target);
+        host_sessions_ended(m, before, ended, n_ended);
+        log_info("%s: password reset by mail; every session ended (%zu on hosts).", target, n_ended);
         if (ret) {
                 r = store_user_get_by_id(s, u->id, &stored);
                 if (r < 0)

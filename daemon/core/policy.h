@@ -93,6 +93,11 @@ typedef enum PolicyAction {
          * step and refresh, which authenticate inside as the sign-in pages
          * do; the current session (read it, sign out) is its user's */
         POLICY_SIGNUP,
+        /* End-user sign-up into an existing tenant (a member account), open
+         * where the tenant's open_signup is on: the core asks. Its own
+         * action, so that other principals (publishable keys) can be given
+         * this and nothing else. */
+        POLICY_AUTH_SIGNUP_MEMBER,
         POLICY_AUTH_SIGNIN,
         POLICY_AUTH_SESSION,
         /* /metrics: numbers of the whole host, every tenant's together;

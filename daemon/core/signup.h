@@ -2,8 +2,8 @@
 #pragma once
 
 /* Sign-up: a new tenant and its owner, in one transaction, for somebody
- * tessera does not know yet (POST /api/v1/signup). Open only where the
- * host says so ([auth] open_signup; off by default). The owner's
+ * tessera does not know yet (POST /api/v1/signup, the page /signup). Open
+ * only where the host says so ([auth] open_signup; off by default). The owner's
  * password goes through the password policy every door applies
  * (password-policy.h, the site's: the tenant is new) and is hashed on the worker pool.
  *
@@ -50,3 +50,34 @@ void signup_user_name_from_email(const char *email, char *buf, size_t size);
  * policy, -EEXIST a conflict, -EBUSY the workers are full; others ours. */
 int signup_run(Manager *m, Store *s, const Principal *a, const SignupSpec *spec, TenantRecord **ret_tenant,
                UserRecord **ret_user, SignupRefusal *ret_refusal, TesseraError *e);
+
+/* The limit on sign-ups per client address (p->remote; [limits]
+ * signup_burst and signup_rate): every attempt counts, refused or not, as
+ * each may create accounts. -ETOOMANYREFS with *ret_wait seconds when over
+ * it (the first refusal of a run audited as action, denied), else 0 with
+ * the attempt counted. For both kinds of sign-up, every door. */
+int signup_limit_take(Manager *m, Store *s, const Principal *p, const char *action, unsigned *ret_wait);
+
+/* End-user sign-up: a member account in an existing tenant, for somebody
+ * the tenant does not know yet (POST /api/v1/tenants/{t}/auth/signup, the
+ * page /t/{t}/signup), open only where the tenant's open_signup setting
+ * is on (its own or the site's: tenant-settings.h). The tenant's password
+ * policy applies; the password is hashed on the worker pool; the
+ * verification mail commits with the account. Without user_name the name
+ * comes from the e-mail address, with a number added while it is taken. */
+typedef struct SignupMemberSpec {
+        const char *email;
+        const char *password;
+        const char *real_name;
+        const char *user_name;            /* NULL: from the e-mail address */
+        const char *verify_base_url;      /* as SignupSpec's */
+} SignupMemberSpec;
+
+/* Runs it on the calling thread (not the main loop): policy
+ * (POLICY_AUTH_SIGNUP_MEMBER), checks, hash, create; audited as
+ * account.signup-member (refusals too). Errors as signup_run()'s: -EACCES
+ * refused or sign-up closed, -EINVAL a field or the password policy,
+ * -EEXIST the e-mail address ("email") or the user name ("user_name")
+ * taken, -EBUSY the workers are full. */
+int signup_member_run(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const SignupMemberSpec *spec,
+                      UserRecord **ret_user, SignupRefusal *ret_refusal, TesseraError *e);

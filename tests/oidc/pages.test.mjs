@@ -9,7 +9,9 @@
 // TESSERA_PAGES (JSON); the reset link comes from the mail the "forgot" page
 // sends (run_pages.py --mailed-link reads it). Each step saves a screenshot
 // into env.screenshots. The tests run in file order: the reset ends the
-// sign-up's session, which the verification test still uses.
+// sign-up's session, which the verification test still uses. Last, the
+// sign-up pages: a new organization on /signup, and an end user from the
+// tenant's sign-in page (the site's open sign-up opens its tenants too).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,11 +93,12 @@ function mails() {
   return fs.readdirSync(env.outbox).filter((f) => f.endsWith('.eml'));
 }
 
-// The reset link of the first mail not among known (run_pages.py reads it
-// with python's email module, waiting for the daemon to write it).
-function mailedLink(known) {
+// The link (reset-password or verify-email) of the first mail not among
+// known (run_pages.py reads it with python's email module, waiting for the
+// daemon to write it).
+function mailedLink(known, kind = 'reset-password') {
   const out = execFileSync('python3', [path.join(import.meta.dirname, 'run_pages.py'), '--mailed-link', env.outbox,
-                                       'reset-password', ...known], { encoding: 'utf8', timeout: 60000 });
+                                       kind, ...known], { encoding: 'utf8', timeout: 60000 });
   return JSON.parse(out);
 }
 
@@ -255,4 +258,84 @@ test('the sign-in page of the OpenID provider with the new password and a TOTP c
   assert.equal(claims.email, env.email);
   assert.equal(claims.email_verified, true);     // from the verification page
   assert.deepEqual(claims.amr, ['pwd', 'otp']);
+});
+
+test('a new organization signs up on /signup: signed in, told to confirm the address, which the mail does', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const opened = await page.goto(`${env.base}/signup`);
+  assert.equal(opened.status(), 200);
+  assertPageHeaders(opened);
+  assert.equal(await heading(page), 'Create your organization');
+  await shot(page, '14-signup');
+
+  const known = mails();
+  await page.fill('input[name=organization]', 'Difference Engines');
+  await page.fill('input[name=name]', 'Charles Babbage');
+  await page.fill('input[name=email]', 'charles@difference.example');
+  await page.fill('input[name=password]', env.password);
+  await page.fill('input[name=password2]', env.password);
+  const done = await submit(page);
+  assert.equal(done.status(), 200);
+  assertPageHeaders(done);
+  assert.equal(await heading(page), 'Welcome');
+  const text = await page.textContent('.sub');
+  assert.match(text, /signed in to Difference Engines as charles/);
+  assert.match(text, /confirm your e-mail address/);
+  await shot(page, '15-signup-done');
+  // Signed in to the new tenant: its session cookie, as the sign-in sets it.
+  const cookies = await ctx.cookies(`${env.base}/t/difference-engines/`);
+  assert.ok(cookies.some((c) => c.name === 'tessera_session' && c.path === '/t/difference-engines/'));
+
+  // The verification mail of the sign-up, to the new owner; its link works.
+  const verify = mailedLink(known, 'verify-email');
+  assert.equal(verify.to, 'charles@difference.example');
+  await page.goto(verify.url);
+  assert.equal(await heading(page), 'Confirm your e-mail address');
+  await submit(page);
+  assert.equal(await heading(page), 'Your e-mail address is confirmed');
+  await shot(page, '16-signup-verified');
+  await ctx.close();
+});
+
+test('an end user signs up from the sign-in page of an open tenant and is back at the app', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const first = await authorization();
+  await page.goto(first.url);
+  assert.equal(await heading(page), 'Sign in');
+  const [opened] = await Promise.all([page.waitForNavigation(), page.click('text=Sign up')]);
+  assert.equal(opened.status(), 200);
+  assertPageHeaders(opened);
+  assert.equal(new URL(page.url()).pathname, `/t/${env.tenant}/signup`);
+  assert.equal(await heading(page), 'Create your account');
+  await shot(page, '17-tenant-signup');
+
+  await page.fill('input[name=name]', 'Mary Somerville');
+  await page.fill('input[name=email]', 'mary@analytical.example');
+  await page.fill('input[name=password]', env.password);
+  await page.fill('input[name=password2]', env.password);
+  const done = await submit(page);
+  assert.equal(done.status(), 200);
+  assert.equal(await heading(page), 'Welcome');
+  assert.match(await page.textContent('.sub'), /as mary\./);
+  await shot(page, '18-tenant-signup-done');
+
+  // The app's sign-in now passes on the session the sign-up started: the
+  // authorization request answers with the code at once (asked with the
+  // browser context's cookies, without following the redirect).
+  const { url, verifier, state, nonce } = await authorization();
+  const back = await ctx.request.get(url, { maxRedirects: 0 });
+  assert.equal(back.status(), 302);
+  const callback = back.headers().location;
+  assert.ok(callback?.startsWith(env.redirect_uri), `redirected to ${callback}`);
+  await ctx.close();
+
+  const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+  });
+  const claims = tokens.claims();
+  assert.equal(claims.email, 'mary@analytical.example');
+  assert.equal(claims.email_verified, false);
+  assert.deepEqual(claims.amr, ['pwd']);
 });

@@ -8,7 +8,9 @@ the daemon writes into its development outbox folder ([mail]
 outbox_directory, decoded with python's email module) and hands it to the
 browser test in TESSERA_PAGES (JSON). The browser test asks for the reset on
 the "forgot" page and runs this script with --mailed-link for the link of
-that mail. Screenshots go to {build}/tests/screenshots/account-pages/."""
+that mail; last it signs up on the sign-up pages (/signup, and
+/t/{tenant}/signup from the sign-in page). Screenshots go to
+{build}/tests/screenshots/account-pages/."""
 
 import email
 import email.policy

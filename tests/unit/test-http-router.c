@@ -254,7 +254,8 @@ START_TEST(test_route_table) {
                 protocol = strneq(r->pattern, "/t/{tenant}/", 12) || streq(r->pattern, "/healthz") ||
                            streq(r->pattern, "/readyz") || streq(r->pattern, "/metrics") ||
                            streq(r->pattern, "/api/v1/openapi.json") ||
-                           streq(r->pattern, "/api/v1/signup") ||
+                           streq(r->pattern, "/api/v1/signup") || streq(r->pattern, "/signup") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signup") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||

@@ -126,6 +126,7 @@ static const struct {
         { POLICY_METRICS,                         "+++++.....+........" },
         { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
         { POLICY_SIGNUP,                          "+++++.....+........" },
+        { POLICY_AUTH_SIGNUP_MEMBER,              "+++++.....+........" },
         { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
         { POLICY_AUTH_SESSION,                    ".....++++..+......." },
 };
@@ -216,7 +217,7 @@ START_TEST(test_matrix) {
                         int r;
 
                         if (a == POLICY_TENANT_CREATE || a == POLICY_TENANT_LIST || a == POLICY_NSS_LOOKUP ||
-                            (a >= POLICY_OIDC_PUBLIC && a != POLICY_AUTH_SESSION))
+                            (a >= POLICY_OIDC_PUBLIC && a != POLICY_AUTH_SESSION && a != POLICY_AUTH_SIGNUP_MEMBER))
                                 t = (PolicyTarget) { .uid = -1 };
                         r = policy_check(&p, a, &t);
                         ck_assert_msg(r == 0 || r == -EACCES, "%s, column %d: %d", policy_action_to_string(a), col, r);
