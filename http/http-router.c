@@ -42,6 +42,25 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+        /* Applications (OAuth clients) and the tenant's signing keys: the
+         * core checks again against the application itself. */
+#define APPS "/api/v1/tenants/{tenant}/applications"
+        { "GET", APPS, POLICY_APPLICATION_LIST, api_handle_applications_list },
+        { "POST", APPS, POLICY_APPLICATION_CREATE, api_handle_application_create },
+        { "GET", APPS "/{app}", POLICY_APPLICATION_READ, api_handle_application_get },
+        { "PATCH", APPS "/{app}", POLICY_APPLICATION_UPDATE, api_handle_application_update },
+        { "DELETE", APPS "/{app}", POLICY_APPLICATION_DELETE, api_handle_application_delete },
+        { "POST", APPS "/{app}/rotate-secret", POLICY_APPLICATION_ROTATE_SECRET,
+          api_handle_application_rotate_secret },
+#undef APPS
+        /* API keys: only the tenant's administrators manage them. */
+#define KEYS "/api/v1/tenants/{tenant}/api-keys"
+        { "GET", KEYS, POLICY_API_KEY_LIST, api_handle_api_keys_list },
+        { "POST", KEYS, POLICY_API_KEY_CREATE, api_handle_api_key_create },
+        { "GET", KEYS "/{key}", POLICY_API_KEY_LIST, api_handle_api_key_get },
+        { "DELETE", KEYS "/{key}", POLICY_API_KEY_REVOKE, api_handle_api_key_revoke },
+        { "POST", KEYS "/{key}/rotate", POLICY_API_KEY_ROTATE, api_handle_api_key_rotate },
+#undef KEYS
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */
