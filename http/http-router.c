@@ -77,6 +77,11 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
+        /* What a browser asks before it POSTs with an application's
+         * publishable key from that application's origin (http-cors.c). */
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/signin", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
 

@@ -206,6 +206,10 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_API_DOCUMENT] = { "api.document", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                                   .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
                                   .publishable = GRANT_ANY },
+        /* A preflight carries no credentials by the CORS rules. */
+        [POLICY_CORS_PREFLIGHT] = { "cors.preflight", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                    .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                    .publishable = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {

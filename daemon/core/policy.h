@@ -106,6 +106,10 @@ typedef enum PolicyAction {
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */
         POLICY_METRICS,
         POLICY_API_DOCUMENT,          /* /api/v1/openapi.json: what the API is, to anybody */
+        /* A browser's CORS preflight of a route publishable keys may use:
+         * it carries no credentials, and answers only which origins the
+         * tenant's applications allow */
+        POLICY_CORS_PREFLIGHT,
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

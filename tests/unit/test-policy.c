@@ -129,6 +129,7 @@ static const struct {
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
         { POLICY_METRICS,                         "+++++.....+........" },
         { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
+        { POLICY_CORS_PREFLIGHT,                  "+++++++++++++++++++" },
         { POLICY_SIGNUP,                          "+++++.....+........" },
         { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
         { POLICY_AUTH_SESSION,                    ".....++++..+......." },
