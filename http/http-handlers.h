@@ -43,6 +43,9 @@ void api_handle_api_key_create(HttpRequest *req);
 void api_handle_api_key_get(HttpRequest *req);
 void api_handle_api_key_revoke(HttpRequest *req);
 void api_handle_api_key_rotate(HttpRequest *req);
+/* The tenant's signing keys (http-api-signing-keys.c). */
+void api_handle_signing_keys_list(HttpRequest *req);
+void api_handle_signing_keys_rotate(HttpRequest *req);
 /* CORS preflights of the publishable-key routes (http-cors.c). */
 void api_handle_cors_preflight(HttpRequest *req);
 /* A string list as a JSON array; NULL when out of memory. */

@@ -53,6 +53,8 @@ const HttpRoute http_routes[] = {
         { "POST", APPS "/{app}/rotate-secret", POLICY_APPLICATION_ROTATE_SECRET,
           api_handle_application_rotate_secret },
 #undef APPS
+        { "GET", "/api/v1/tenants/{tenant}/keys", POLICY_SIGNING_KEY_LIST, api_handle_signing_keys_list },
+        { "POST", "/api/v1/tenants/{tenant}/keys/rotate", POLICY_SIGNING_KEY_ROTATE, api_handle_signing_keys_rotate },
         /* API keys: only the tenant's administrators manage them. */
 #define KEYS "/api/v1/tenants/{tenant}/api-keys"
         { "GET", KEYS, POLICY_API_KEY_LIST, api_handle_api_keys_list },

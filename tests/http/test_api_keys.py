@@ -498,6 +498,55 @@ class KeysApiTest(Base):
         self.assertEnvelope(r, 401, "invalid_api_key")
         self.assertEqual(self.count("api_keys", f"key_id = '{k['id'][4:]}'"), 0)
 
+    # -- signing keys ---------------------------------------------------------
+
+    def test_signing_keys(self):
+        owner = self.tokens["olive"]
+        base = "/api/v1/tenants/acme/keys"
+        before = self.api("GET", base, token=owner)
+        self.assertEqual(before.status, 200, before.text)
+        active = {k["kid"] for k in before.json["items"] if k["state"] == "active"}
+        self.assertEqual(sorted(k["alg"] for k in before.json["items"] if k["state"] == "active"), ["ES256", "RS256"])
+        self.assertIsNone(before.json["next_cursor"])
+        jwks = {k["kid"] for k in Client(self.t.base_url).get("/t/acme/jwks").json["keys"]}
+        self.assertTrue(active <= jwks)
+        # A token signed before the rotation.
+        old = self.api("POST", "/api/v1/tenants/acme/auth/signin", {"login": "adam", "password": PASSWORD})
+        old_token = old.json["session"]["token"]
+        self.assertIn(jwt_parts(old_token)[0]["kid"], active)
+
+        self.assertEnvelope(self.api("POST", base + "/rotate", {"now": True}, token=owner), 422, "unknown_field")
+        self.assertEnvelope(self.api("POST", base + "/rotate", token=self.tokens["mia"]), 403, "forbidden")
+        reader = self.new_key(["tessera:keys:read"])["key"]
+        self.assertEqual(self.api("GET", base, key=reader).status, 200)
+        self.assertEnvelope(self.api("POST", base + "/rotate", key=reader), 403, "insufficient_scope")
+        self.assertEqual(self.api("GET", base, token=owner).json, before.json)
+
+        r = self.api("POST", base + "/rotate", token=owner)
+        self.assertEqual(r.status, 200, r.text)
+        now_active = {k["kid"] for k in r.json["items"] if k["state"] == "active"}
+        retired = {k["kid"]: k for k in r.json["items"] if k["state"] == "retired"}
+        self.assertEqual(len(now_active), 2)
+        self.assertFalse(now_active & active)
+        self.assertTrue(active <= set(retired))
+        for kid in active:
+            self.assertTrue(retired[kid]["retired_at"] and retired[kid]["published_until"])
+            self.assertGreater(retired[kid]["published_until"], retired[kid]["retired_at"])
+        self.assertGreaterEqual(self.audit("signing-key.rotate", "success", "acme"), 1)
+
+        # The JWKS keeps the old keys with the new: tokens signed before
+        # still verify, new ones are signed with a new key.
+        jwks = {k["kid"] for k in Client(self.t.base_url).get("/t/acme/jwks").json["keys"]}
+        self.assertTrue(active <= jwks and now_active <= jwks, jwks)
+        self.assertEqual(self.api("GET", "/api/v1/tenants/acme/users/adam", token=old_token).status, 200)
+        new = self.api("POST", "/api/v1/tenants/acme/auth/signin", {"login": "adam", "password": PASSWORD})
+        new_token = new.json["session"]["token"]
+        self.assertIn(jwt_parts(new_token)[0]["kid"], now_active)
+        self.assertEqual(self.api("GET", "/api/v1/tenants/acme/users/adam", token=new_token).status, 200)
+        # A key with the write scope rotates too.
+        writer = self.new_key(["tessera:keys:write"])["key"]
+        self.assertEqual(self.api("POST", base + "/rotate", key=writer).status, 200)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
