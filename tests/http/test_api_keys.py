@@ -547,6 +547,55 @@ class KeysApiTest(Base):
         writer = self.new_key(["tessera:keys:write"])["key"]
         self.assertEqual(self.api("POST", base + "/rotate", key=writer).status, 200)
 
+    # -- the same keys on D-Bus and with tesseractl -----------------------------
+
+    def test_tesseractl_api_key(self):
+        t = self.t
+        made = json.loads(t.ctl("--json", "api-key", "create", "--tenant", "acme", "--scope", "tessera:users:read",
+                                "--env", "dev", "--name", "from the CLI", check=True).stdout)
+        self.assertRegex(made["key"], r"^tsk_dev_[0-9a-f]{16}_")
+        self.assertEqual(made["id"], "key_" + made["key"].split("_")[2])
+        self.assertEqual(self.api("GET", "/api/v1/tenants/acme/users/mia", key=made["key"]).status, 200)
+        # The REST view and the CLI's agree.
+        listed = json.loads(t.ctl("--json", "api-key", "list", "--tenant", "acme", check=True).stdout)
+        mine = [k for k in listed if k["id"] == made["id"]]
+        self.assertEqual(len(mine), 1)
+        self.assertEqual(mine[0]["scopes"], ["tessera:users:read"])
+        self.assertEqual(mine[0]["name"], "from the CLI")
+        self.assertEqual(mine[0]["state"], "active")
+        self.assertNotIn("key", mine[0])
+        shown = self.api("GET", f"/api/v1/tenants/acme/api-keys/{made['id']}", token=self.tokens["olive"]).json
+        self.assertEqual(shown["env"], "dev")
+        table = t.ctl("api-key", "list", "--tenant", "acme", check=True).stdout
+        self.assertIn(made["id"], table)
+        self.assertNotIn(made["key"], table)
+
+        rotated = json.loads(t.ctl("--json", "api-key", "rotate", made["id"], "--tenant", "acme", "--overlap", "0",
+                                   check=True).stdout)
+        self.assertNotEqual(rotated["id"], made["id"])
+        self.assertEnvelope(self.api("GET", "/api/v1/tenants/acme/users/mia", key=made["key"]), 401, "api_key_revoked")
+        self.assertEqual(self.api("GET", "/api/v1/tenants/acme/users/mia", key=rotated["key"]).status, 200)
+        out = json.loads(t.ctl("--json", "api-key", "revoke", rotated["id"], "--tenant", "acme", check=True).stdout)
+        self.assertEqual(out, {"revoked": rotated["id"]})
+        self.assertEnvelope(self.api("GET", "/api/v1/tenants/acme/users/mia", key=rotated["key"]), 401,
+                            "api_key_revoked")
+        self.assertEqual(self.audit("api-key.revoke", "success", f"{rotated['id']}@acme"), 1)
+
+        # Refusals, each with its exit code and nothing written.
+        before = self.count("api_keys")
+        bad = t.ctl("api-key", "create", "--tenant", "acme", "--scope", "tessera:users:admin")
+        self.assertEqual(bad.returncode, 5, bad.stderr)
+        self.assertIn("Unknown scope", bad.stderr)
+        self.assertEqual(t.ctl("api-key", "create", "--tenant", "acme", "--type", "publishable").returncode, 5)
+        self.assertEqual(t.ctl("api-key", "create", "--tenant", "acme", "--type", "root").returncode, 2)
+        self.assertEqual(t.ctl("api-key", "create", "--scope", "tessera:users:read").returncode, 2)
+        self.assertEqual(self.count("api_keys"), before)
+        missing = t.ctl("api-key", "revoke", "key_0000000000000000", "--tenant", "acme")
+        self.assertEqual(missing.returncode, 3, missing.stderr)
+        again = t.ctl("api-key", "revoke", made["id"], "--tenant", "acme")
+        self.assertEqual(again.returncode, 5, again.stderr)
+        self.assertEqual(t.ctl("api-key", "rotate", made["id"], "--tenant", "acme", "--overlap", "-5").returncode, 2)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
