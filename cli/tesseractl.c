@@ -15,7 +15,7 @@ static void help(void) {
                "Manage the tessera identity service.\n\n");
         for (size_t i = 0; i < ELEMENTSOF(verb_tables); i++)
                 for (const Verb *v = verb_tables[i]; v->object; v++)
-                        printf("  %-7s %-14s %s\n", v->object, v->name, v->summary);
+                        printf("  %-8s %-14s %s\n", v->object, v->name, v->summary);
         printf("\nUsers and groups are named NAME@TENANT, or NAME with --tenant or the host's\n"
                "default tenant. 'tesseractl OBJECT VERB --help' tells more; see tesseractl(1).\n");
 }

@@ -596,6 +596,20 @@ class KeysApiTest(Base):
         self.assertEqual(again.returncode, 5, again.stderr)
         self.assertEqual(t.ctl("api-key", "rotate", made["id"], "--tenant", "acme", "--overlap", "-5").returncode, 2)
 
+    def test_tesseractl_app_allowed_origins(self):
+        t = self.t
+        t.ctl("app", "create", "spa@acme", "--public", "--redirect-uri", "https://spa.example/cb",
+              "--allowed-origin", "https://spa.example", "--allowed-origin", "http://localhost:5173", check=True)
+        shown = json.loads(t.ctl("--json", "app", "show", "spa@acme", check=True).stdout)
+        self.assertEqual(shown["allowed_origins"], ["https://spa.example", "http://localhost:5173"])
+        self.assertIn("https://spa.example", t.ctl("app", "show", "spa@acme", check=True).stdout)
+        rest = self.api("GET", "/api/v1/tenants/acme/applications/spa", token=self.tokens["olive"]).json
+        self.assertEqual(rest["allowed_origins"], shown["allowed_origins"])
+        bad = t.ctl("app", "create", "spa2@acme", "--public", "--redirect-uri", "https://spa.example/cb",
+                    "--allowed-origin", "https://spa.example/")
+        self.assertEqual(bad.returncode, 5, bad.stderr)
+        self.assertIn("not a valid origin", bad.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
