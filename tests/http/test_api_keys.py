@@ -22,7 +22,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tessera_env import Tessera  # noqa: E402
+from tessera_env import NOBODY, Tessera, require_root  # noqa: E402
 from oidc_client import Client, jwt_parts  # noqa: E402
 
 PASSWORD = "correct horse battery"
@@ -595,6 +595,18 @@ class KeysApiTest(Base):
         again = t.ctl("api-key", "revoke", made["id"], "--tenant", "acme")
         self.assertEqual(again.returncode, 5, again.stderr)
         self.assertEqual(t.ctl("api-key", "rotate", made["id"], "--tenant", "acme", "--overlap", "-5").returncode, 2)
+
+    def test_tesseractl_api_key_unprivileged(self):
+        require_root(self)
+        before = self.count("api_keys")
+        for args in (["api-key", "list", "--tenant", "acme"],
+                     ["api-key", "create", "--tenant", "acme", "--scope", "tessera:users:read"],
+                     ["api-key", "revoke", "key_0000000000000000", "--tenant", "acme"]):
+            with self.subTest(args=args):
+                p = self.t.ctl(*args, user=NOBODY)
+                self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertEqual(self.count("api_keys"), before)
+        self.assertGreaterEqual(self.audit("api-key.create", "denied", "acme"), 1)
 
     def test_tesseractl_app_allowed_origins(self):
         t = self.t
