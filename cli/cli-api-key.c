@@ -202,11 +202,12 @@ static int api_key_list(int argc, char *argv[]) {
                 const char *id, *type, *env, *name, *app, *state, *replaced_by;
                 uint64_t created, expires, revoked, used;
                 char when[64], what[512] = "";
-                json_t *s = json_array();
+                json_t *s;
 
                 r = sd_bus_message_enter_container(reply, 'r', "ssssassstttts");
                 if (r <= 0)
                         break;
+                s = json_array();
                 r = sd_bus_message_read(reply, "ssss", &id, &type, &env, &name);
                 if (r >= 0)
                         r = sd_bus_message_read_strv(reply, &scopes);
