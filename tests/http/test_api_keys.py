@@ -596,6 +596,40 @@ class KeysApiTest(Base):
         self.assertEqual(again.returncode, 5, again.stderr)
         self.assertEqual(t.ctl("api-key", "rotate", made["id"], "--tenant", "acme", "--overlap", "-5").returncode, 2)
 
+    def test_dbus_api_key(self):
+        t = self.t
+        path = "/org/tessera/Identity1/tenant/acme"
+        iface = "org.tessera.Identity1.Tenant."
+        p = t.gdbus(path, iface + "CreateApiKey",
+                    "{'Scopes': <['tessera:groups:read']>, 'Env': <'test'>, 'Lifetime': <uint64 3600>}")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("tsk_test_", p.stdout)
+        kid = p.stdout.split("'")[1]
+        self.assertRegex(kid, r"^key_[0-9a-f]{16}$")
+        listed = t.busctl("--json=short", "call", "org.tessera.Identity1", path, iface[:-1], "ListApiKeys")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        rows = {r[0]: r for r in json.loads(listed.stdout)["data"][0]}
+        self.assertEqual(rows[kid][1:5], ["secret", "test", "", ["tessera:groups:read"]])
+        self.assertEqual(rows[kid][6], "active")
+        self.assertGreater(rows[kid][8], rows[kid][7])     # expires after it was made
+        # Bad attributes: the error names of the bus, nothing written.
+        before = self.count("api_keys")
+        for attrs, error in (("{'Scopes': <'tessera:groups:read'>}", "InvalidArgument"),
+                             ("{'Scopes': <['tessera:groups:read']>, 'Colour': <'red'>}", "InvalidArgument"),
+                             ("{'Scopes': <['nope']>}", "InvalidArgument"),
+                             ("{'Scopes': <['tessera:groups:read']>, 'Lifetime': <uint64 5>}", "OutOfRange")):
+            with self.subTest(attrs=attrs):
+                p = t.gdbus(path, iface + "CreateApiKey", attrs)
+                self.assertNotEqual(p.returncode, 0)
+                self.assertIn("org.tessera.Identity1.Error." + error, p.stderr)
+        self.assertEqual(self.count("api_keys"), before)
+        p = t.gdbus(path, iface + "RotateApiKey", kid, "3600")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = t.gdbus(path, iface + "RotateApiKey", kid, "0")
+        self.assertIn("org.tessera.Identity1.Error.AlreadyDone", p.stderr)
+        p = t.gdbus(path, iface + "RevokeApiKey", "key_nothing")
+        self.assertIn("org.tessera.Identity1.Error.NotFound", p.stderr)
+
     def test_tesseractl_api_key_unprivileged(self):
         require_root(self)
         before = self.count("api_keys")
