@@ -226,8 +226,17 @@ int http_request_principal(HttpRequest *req, const Principal **ret) {
                 a->key_presented = true;
                 r = authenticate_api_key(req, a, token);
                 if (r < 0) {
+                        ApiKeyKind kind;
+                        char env[API_KEY_ENV_MAX + 1], key_id[API_KEY_ID_LEN + 1];
+
                         auth_clear(a);
                         a->principal = principal_anonymous("http", req->remote);
+                        /* The refusal's record names the key it was, when
+                         * the text has a key's shape (its id is no secret). */
+                        if (api_key_parse(token, &kind, env, key_id) >= 0) {
+                                snprintf(a->key_name, sizeof(a->key_name), "key_%s", key_id);
+                                a->principal.name = a->key_name;
+                        }
                         if (r != -EKEYREJECTED && r != -EKEYREVOKED && r != -EKEYEXPIRED && r != -EPERM) {
                                 http_auth_free(a);
                                 return http_log_errno(req, LOG_WARNING, r, "Failed to check an API key: %m");

@@ -312,6 +312,9 @@ class KeysApiTest(Base):
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual(r.json["state"], "revoked")
         self.assertEnvelope(self.api("GET", user, key=k["key"]), 401, "api_key_revoked")
+        # The refusal is audited under the key's id, with why.
+        self.assertEqual(self.count("audit_events", f"actor = '{k['id']}' AND result = 'denied' AND "
+                                                    "details LIKE '%api_key_revoked%'"), 1)
         self.assertEnvelope(self.api("DELETE", f"{base}/{k['id']}", token=owner), 409, "already_done")
         self.assertEnvelope(self.api("POST", f"{base}/{k['id']}/rotate", token=owner), 409, "already_done")
 
