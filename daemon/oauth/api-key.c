@@ -61,7 +61,10 @@ int api_key_parse(const char *text, ApiKeyKind *ret_kind, char ret_env[static AP
         if (strspn(id, "0123456789abcdef") != API_KEY_ID_LEN || id[API_KEY_ID_LEN] != '_')
                 return -EINVAL;
         secret = id + API_KEY_ID_LEN + 1;
-        if (strlen(secret) != SECRET_LEN || !token_is_plausible(secret))
+        /* base64url, as token_random() makes it: not every character a
+         * token may hold elsewhere ('.', '~'). */
+        if (strlen(secret) != SECRET_LEN ||
+            strspn(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != SECRET_LEN)
                 return -EINVAL;
 
         *ret_kind = kind;
