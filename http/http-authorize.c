@@ -168,7 +168,10 @@ int http_authorize(HttpRequest *req) {
 
         /* The OpenID provider's endpoints and the health checks are open at
          * the door (their protocol authenticates inside): nothing to look
-         * up, nothing else to ask. This is the token endpoint's path. */
+         * up, nothing else to ask. This is the token endpoint's path.
+         * Unless the request presents an API key: a key is judged wherever
+         * it is sent (one that is not valid is refused, a publishable key
+         * taken only from its application's origins and tenant). */
         if (policy_check(&anonymous, route->action, &target) == 0 && !http_request_presents_key(req))
                 return 0;
 

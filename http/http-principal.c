@@ -5,7 +5,10 @@
  * Authorization: Bearer with an access token of a tenant's issuer: that
  * tenant's user (a token from the code flow: its session names the user,
  * whose role counts) or client (a client-credentials token: its scopes
- * count). The policy then decides (http-authorize.c). */
+ * count). An API key (X-API-Key, or a Bearer token that is one, api-key.h):
+ * its tenant's secret key with its scopes, or an application's publishable
+ * key from one of the application's allowed origins. The policy then
+ * decides (http-authorize.c). */
 
 #include <stdlib.h>
 
