@@ -15,10 +15,11 @@ enum {
         ARG_GRANT,
         ARG_SCOPE,
         ARG_SIGNING_ALG,
+        ARG_ALLOWED_ORIGIN,
 };
 
 typedef struct AppOptions {
-        char **redirect_uris, **post_logout_uris, **grants, **scopes;
+        char **redirect_uris, **post_logout_uris, **grants, **scopes, **origins;
         bool public_client, first_party, pkce_optional;
         const char *signing_alg;
 } AppOptions;
@@ -28,6 +29,7 @@ static void app_options_done(AppOptions *o) {
         strv_free(o->post_logout_uris);
         strv_free(o->grants);
         strv_free(o->scopes);
+        strv_free(o->origins);
 }
 
 static int strv_push(char ***l, const char *s) {
@@ -54,6 +56,8 @@ static int on_app_option(int c, const char *arg, void *userdata) {
                 return strv_push(&o->grants, arg);
         case ARG_SCOPE:
                 return strv_push(&o->scopes, arg);
+        case ARG_ALLOWED_ORIGIN:
+                return strv_push(&o->origins, arg);
         case ARG_PUBLIC:
                 o->public_client = true;
                 return 0;
@@ -83,6 +87,7 @@ static const struct option create_options[] = {
         { "grant", required_argument, NULL, ARG_GRANT },
         { "scope", required_argument, NULL, ARG_SCOPE },
         { "signing-alg", required_argument, NULL, ARG_SIGNING_ALG },
+        { "allowed-origin", required_argument, NULL, ARG_ALLOWED_ORIGIN },
         {},
 };
 
@@ -129,6 +134,8 @@ static void print_app(json_t *j) {
                 cli_print_field("Grants", "%s", grants);
                 cli_print_field("Scopes", "%s", scopes);
         }
+        json_array_foreach(json_object_get(j, "allowed_origins"), i, v)
+                cli_print_field(i == 0 ? "Allowed origins" : "", "%s", json_string_value(v));
         cli_print_field("Token signing", "%s", cli_json_str(j, "signing_algorithm"));
         cli_print_field("Created", "%s", cli_format_time(cli_json_int(j, "created_usec"), buf));
         if (!cli_json_bool(j, "public"))
@@ -182,6 +189,8 @@ static int app_create(int argc, char *argv[]) {
                 r = attr_strv(m, "Grants", o.grants);
         if (r >= 0 && o.scopes)
                 r = attr_strv(m, "Scopes", o.scopes);
+        if (r >= 0 && o.origins)
+                r = attr_strv(m, "AllowedOrigins", o.origins);
         if (r >= 0 && o.public_client)
                 r = cli_attr_bool(m, "Public", true);
         if (r >= 0 && o.first_party)
@@ -365,7 +374,9 @@ const Verb app_verbs[] = {
           "                           default: authorization_code and refresh_token)\n"
           "      --scope=SCOPE        openid, profile, email, offline_access (the default: these four),\n"
           "                           or tessera:AREA:read|write for the JSON API (repeat)\n"
-          "      --signing-alg=ALG    RS256 (default) or ES256 for its ID and access tokens" },
+          "      --signing-alg=ALG    RS256 (default) or ES256 for its ID and access tokens\n"
+          "      --allowed-origin=ORIGIN  A browser origin of its pages (https://app.example): CORS, and\n"
+          "                           where its publishable keys are taken (repeat)" },
         { "app", "list", "--tenant TENANT", "List the applications of a tenant.", app_list, NULL },
         { "app", "show", "NAME[@TENANT]", "Show an application.", app_show, NULL },
         { "app", "delete", "NAME[@TENANT]", "Delete an application and every token it holds.", app_delete, NULL },

@@ -110,6 +110,7 @@ static int exit_code_for(int error) {
         case EINVAL:
         case EEXIST:
         case ENOTEMPTY:
+        case EALREADY:
         case ENOSPC:
         case ERANGE:
         case E2BIG:

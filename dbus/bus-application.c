@@ -92,6 +92,7 @@ static int read_spec(sd_bus_message *msg, ApplicationSpec *spec, TesseraError *e
                 { "PostLogoutRedirectUris", 'a', &spec->post_logout_redirect_uris },
                 { "Grants", 'a', &spec->grants },
                 { "Scopes", 'a', &spec->scopes },
+                { "AllowedOrigins", 'a', &spec->allowed_origins },
                 { "Public", 'b', &spec->public_client },
                 { "FirstParty", 'b', &spec->first_party },
                 { "PkceOptional", 'b', &spec->pkce_optional },
@@ -115,6 +116,7 @@ static void application_spec_done(ApplicationSpec *spec) {
         strv_free(spec->post_logout_redirect_uris);
         strv_free(spec->grants);
         strv_free(spec->scopes);
+        strv_free(spec->allowed_origins);
 }
 
 int bus_tenant_method_create_application(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -391,6 +393,7 @@ static const sd_bus_vtable application_vtable[] = {
         SD_BUS_PROPERTY("PostLogoutRedirectUris", "as", bus_property_get_strv, offsetof(ApplicationRecord, post_logout_redirect_uris), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Grants", "as", bus_property_get_strv, offsetof(ApplicationRecord, grants), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Scopes", "as", bus_property_get_strv, offsetof(ApplicationRecord, scopes), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AllowedOrigins", "as", bus_property_get_strv, offsetof(ApplicationRecord, allowed_origins), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SigningAlgorithm", "s", property_get_alg, offsetof(ApplicationRecord, signing_alg), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("SecretChangedTime", "t", bus_property_get_usec, offsetof(ApplicationRecord, secret_changed_usec), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("CreatedTime", "t", bus_property_get_usec, offsetof(ApplicationRecord, created_usec), SD_BUS_VTABLE_PROPERTY_CONST),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bus-tenant.h"
 
+#include "bus-api-key.h"
 #include "bus-application.h"
 
 #include <assert.h>
@@ -471,6 +472,15 @@ static const sd_bus_vtable tenant_vtable[] = {
                                 bus_tenant_method_rotate_signing_keys, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListSigningKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sstt)", keys),
                                 bus_tenant_method_list_signing_keys, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateApiKey", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_RESULT("s", id, "s", key),
+                                bus_tenant_method_create_api_key, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ListApiKeys", SD_BUS_NO_ARGS, SD_BUS_RESULT("a" BUS_API_KEY_SIGNATURE, keys),
+                                bus_tenant_method_list_api_keys, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevokeApiKey", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT, bus_tenant_method_revoke_api_key,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RotateApiKey", SD_BUS_ARGS("s", id, "t", overlap_seconds),
+                                SD_BUS_RESULT("s", new_id, "s", key), bus_tenant_method_rotate_api_key,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UpdateSettings", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

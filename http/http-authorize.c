@@ -18,6 +18,7 @@ typedef struct Refusal {
         PolicyAction action;
         PolicyTarget target;
         char *tenant, *target_name;
+        const char *key_refused;      /* an API key not taken: why, for the record */
 } Refusal;
 
 static void refusal_free(Refusal *f) {
@@ -35,6 +36,11 @@ static int refusal_write(Store *s, void *userdata) {
         TesseraError e = {};
         int r;
 
+        /* A key that was not taken is refused whatever the route allows
+         * anonymous callers: recorded as such. */
+        if (f->key_refused)
+                return change_audit(s, f->principal, policy_action_to_string(f->action), f->tenant, f->target_name,
+                                    AUDIT_DENIED, f->key_refused);
         r = change_authorize(s, f->principal, f->action, f->target, f->tenant, f->target_name, &e);
         /* -EACCES is the refusal recorded: returning it would roll the
          * record back with the write's savepoint. */
@@ -50,12 +56,12 @@ static void refusal_done(HttpRequest *req, int result, void *userdata) {
 }
 
 static void audit_refusal(HttpRequest *req, const Principal *p, PolicyAction action, PolicyTarget target,
-                          const char *target_name) {
+                          const char *target_name, const char *key_refused) {
         Refusal *f = calloc(1, sizeof(Refusal));
         int r;
 
         if (f) {
-                *f = (Refusal) { .principal = p, .action = action, .target = target };
+                *f = (Refusal) { .principal = p, .action = action, .target = target, .key_refused = key_refused };
                 f->tenant = req->tenant_slug[0] ? strdup(req->tenant_slug) : NULL;
                 f->target_name = target_name ? strdup(target_name) : NULL;
         }
@@ -105,15 +111,49 @@ static void reply_refusal(HttpRequest *req, const Principal *p, PolicyAction act
         policy_refusal_message(p, action, target_name, message, sizeof(message));
         scope = policy_action_scope(action);
         if ((p->kind == PRINCIPAL_CLIENT || p->kind == PRINCIPAL_API_KEY) && scope) {
-                /* RFC 6750 3.1: insufficient_scope names the scope needed. */
-                http_reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", json_pack("{s:s}", "required_scope", scope),
-                                 "%s", message);
+                /* RFC 6750 3.1: insufficient_scope names the scope needed.
+                 * An API key's refusal says so in its code too (a client
+                 * token's kept "forbidden", which its clients know). */
+                http_reply_error(req, MHD_HTTP_FORBIDDEN,
+                                 p->kind == PRINCIPAL_API_KEY ? "insufficient_scope" : "forbidden",
+                                 json_pack("{s:s}", "required_scope", scope), "%s", message);
                 snprintf(challenge, sizeof(challenge), "Bearer realm=\"%s\", error=\"insufficient_scope\", scope=\"%s\"",
                          realm, scope);
                 http_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
                 return;
         }
         http_reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", NULL, "%s", message);
+}
+
+/* A presented API key that was not taken: 401 with its own code (or 403
+ * for a publishable key from an origin its application does not allow),
+ * whatever the route would allow without it. Returns the reason recorded. */
+static const char *reply_key_refused(HttpRequest *req) {
+        const char *realm = req->tenant_slug[0] ? req->tenant_slug : "tessera", *code, *why;
+        char challenge[256];
+
+        switch (req->auth->error) {
+        case -EKEYREVOKED:
+                code = "api_key_revoked";
+                why = "The API key was revoked, or rotated and its overlap is over.";
+                break;
+        case -EKEYEXPIRED:
+                code = "api_key_expired";
+                why = "The API key has expired.";
+                break;
+        case -EPERM:
+                http_reply_error(req, MHD_HTTP_FORBIDDEN, "origin_not_allowed", NULL,
+                                 "This publishable key is only taken from its application's allowed origins.");
+                return "origin not allowed";
+        default:
+                code = "invalid_api_key";
+                why = "The API key is not valid.";
+        }
+        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, code, NULL, "%s", why);
+        snprintf(challenge, sizeof(challenge), "Bearer realm=\"%s\", error=\"invalid_token\", error_description=\"%s\"",
+                 realm, why);
+        http_reply_header(req, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+        return code;
 }
 
 int http_authorize(HttpRequest *req) {
@@ -128,8 +168,11 @@ int http_authorize(HttpRequest *req) {
 
         /* The OpenID provider's endpoints and the health checks are open at
          * the door (their protocol authenticates inside): nothing to look
-         * up, nothing else to ask. This is the token endpoint's path. */
-        if (policy_check(&anonymous, route->action, &target) == 0)
+         * up, nothing else to ask. This is the token endpoint's path.
+         * Unless the request presents an API key: a key is judged wherever
+         * it is sent (one that is not valid is refused, a publishable key
+         * taken only from its application's origins and tenant). */
+        if (policy_check(&anonymous, route->action, &target) == 0 && !http_request_presents_key(req))
                 return 0;
 
         /* What the captures name, which the policy needs to see. */
@@ -149,6 +192,10 @@ int http_authorize(HttpRequest *req) {
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return r;
+        }
+        if (req->auth->key_presented && req->auth->error < 0) {
+                audit_refusal(req, p, route->action, target, target_name, reply_key_refused(req));
+                return -EACCES;
         }
 
         /* "me": a tenant's user acting on themself, in their own tenant;
@@ -186,7 +233,7 @@ int http_authorize(HttpRequest *req) {
                         http_log_errno(req, LOG_ERR, r, "Policy check of %s asked wrongly; refusing: %m",
                                        strna(policy_action_to_string(route->action)));
                 reply_refusal(req, p, route->action, &target, target_name);
-                audit_refusal(req, p, route->action, target, target_name);
+                audit_refusal(req, p, route->action, target, target_name, NULL);
                 return -EACCES;
         }
         /* A user that is not there is said so only to whom may read any of

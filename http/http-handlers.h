@@ -30,6 +30,27 @@ void api_handle_auth_reset(HttpRequest *req);
 void api_handle_auth_verify_email(HttpRequest *req);
 void api_handle_auth_verify_email_request(HttpRequest *req);
 
+/* Applications (http-api-applications.c). */
+void api_handle_applications_list(HttpRequest *req);
+void api_handle_application_create(HttpRequest *req);
+void api_handle_application_get(HttpRequest *req);
+void api_handle_application_update(HttpRequest *req);
+void api_handle_application_delete(HttpRequest *req);
+void api_handle_application_rotate_secret(HttpRequest *req);
+/* API keys (http-api-keys.c). */
+void api_handle_api_keys_list(HttpRequest *req);
+void api_handle_api_key_create(HttpRequest *req);
+void api_handle_api_key_get(HttpRequest *req);
+void api_handle_api_key_revoke(HttpRequest *req);
+void api_handle_api_key_rotate(HttpRequest *req);
+/* The tenant's signing keys (http-api-signing-keys.c). */
+void api_handle_signing_keys_list(HttpRequest *req);
+void api_handle_signing_keys_rotate(HttpRequest *req);
+/* CORS preflights of the publishable-key routes (http-cors.c). */
+void api_handle_cors_preflight(HttpRequest *req);
+/* A string list as a JSON array; NULL when out of memory. */
+json_t *api_strv_json(char **l);
+
 /* The pages a mailed link opens (http-account-pages.c). */
 void page_handle_reset_password_get(HttpRequest *req);
 void page_handle_reset_password_post(HttpRequest *req);

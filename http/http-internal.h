@@ -112,9 +112,19 @@ typedef struct HttpAuth {
         Principal principal;
         TenantRecord *tenant;     /* the token's tenant */
         UserRecord *user;         /* PRINCIPAL_USER */
-        struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT */
+        struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT, PRINCIPAL_PUBLISHABLE_KEY */
         json_t *claims;
         int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
+        /* An API key (X-API-Key, or Authorization: Bearer tsk_/tpk_): its
+         * record once it was taken, and why not when it was not (error:
+         * -EKEYREJECTED, -EKEYREVOKED, -EKEYEXPIRED, or -EPERM for a
+         * publishable key from an origin its application does not allow). */
+        bool key_presented;
+        struct ApiKeyRecord *key;
+        char key_name[24];        /* "key_0123456789abcdef": the principal's name */
+        /* The Origin a publishable key was accepted from: answered with
+         * Access-Control-Allow-Origin (CORS). */
+        char *cors_origin;
 } HttpAuth;
 
 /* What the route's captures name, looked up before the handler runs (and
@@ -331,6 +341,9 @@ Principal http_principal(HttpRequest *req, const char *name);
  * *ret lives as long as the request. < 0 (and *ret not set) when the token
  * could not be checked (out of memory, the store failed). */
 int http_request_principal(HttpRequest *req, const Principal **ret);
+/* True when the request presents an API key (X-API-Key, or a Bearer
+ * token that is one): then even an open route judges its principal. */
+bool http_request_presents_key(HttpRequest *req);
 HttpAuth *http_auth_free(HttpAuth *a);
 
 /* -- the policy at the door (http-authorize.c) */

@@ -5,15 +5,21 @@
  * Authorization: Bearer with an access token of a tenant's issuer: that
  * tenant's user (a token from the code flow: its session names the user,
  * whose role counts) or client (a client-credentials token: its scopes
- * count). The policy then decides (http-authorize.c). */
+ * count). An API key (X-API-Key, or a Bearer token that is one, api-key.h):
+ * its tenant's secret key with its scopes, or an application's publishable
+ * key from one of the application's allowed origins. The policy then
+ * decides (http-authorize.c). */
 
 #include <stdlib.h>
 
+#include "api-key.h"
 #include "base64url.h"
 #include "http-internal.h"
 #include "oauth-bearer.h"
 #include "jwt.h"
 #include "names.h"
+#include "store-oidc.h"
+#include "time-util.h"
 
 /* The tenant whose issuer the token names. Read from the token before its
  * signature is checked, only to pick the keys and the issuer that must
@@ -95,10 +101,99 @@ static int authenticate_bearer(HttpRequest *req, HttpAuth *a, const char *token)
         return 0;
 }
 
+/* On the writer thread, batched with whatever else is being written. */
+typedef struct KeyTouch {
+        BatchWrite w;
+        int64_t id, now_usec;
+} KeyTouch;
+
+static int key_touch_write(Store *s, void *userdata) {
+        KeyTouch *t = userdata;
+        return store_api_key_touch(s, t->id, t->now_usec);
+}
+
+static void key_touch_done(int result, void *userdata) {
+        if (result < 0)
+                log_debug_errno(result, "Failed to record an API key's use: %m");
+        free(userdata);
+}
+
+/* Records the key's use, at most once a minute: a use is a read, and
+ * the write joins the next batch (one commit for many). Best effort: a
+ * last-used time a minute late or lost to a crash is harmless. */
+static void key_touch(HttpRequest *req, const ApiKeyRecord *k, int64_t now) {
+        KeyTouch *t;
+
+        if (now - k->last_used_usec < API_KEY_TOUCH_INTERVAL_USEC)
+                return;
+        t = calloc(1, sizeof(KeyTouch));
+        if (!t)
+                return;
+        *t = (KeyTouch) { .w = { .write = key_touch_write, .userdata = t, .done = key_touch_done }, .id = k->id,
+                          .now_usec = now };
+        if (batch_writer_queue(req->server->writer, &t->w) < 0)
+                free(t);
+}
+
+/* The presented key's principal: a secret key's scopes, or a publishable
+ * key from one of its application's allowed origins (a browser sends
+ * Origin with every cross-origin request and with every POST; a caller
+ * without one is no page of the application's). */
+static int authenticate_api_key(HttpRequest *req, HttpAuth *a, const char *text) {
+        Store *s = http_store(req);
+        int64_t now = now_realtime_usec();
+        int r;
+
+        if (!s)
+                return -EIO;
+        r = api_key_authenticate(req->manager, s, text, now, &a->key);
+        if (r < 0)
+                return r;
+        api_key_public_id(a->key, a->key_name);
+        if (a->key->kind == API_KEY_PUBLISHABLE) {
+                const char *origin = http_header(req, "Origin");
+
+                r = store_application_get_by_id(s, a->key->application_id, &a->app);
+                if (r == -ENOENT)
+                        return -EKEYREJECTED;
+                if (r < 0)
+                        return r;
+                if (!application_allows_origin(a->app, origin))
+                        return -EPERM;
+                a->cors_origin = strdup(origin);
+                if (!a->cors_origin)
+                        return -ENOMEM;
+        }
+        key_touch(req, a->key, now);
+        a->principal = api_key_principal(a->key, "http", req->remote, a->key_name);
+        return 0;
+}
+
+static const char *presented_key(HttpRequest *req) {
+        const char *key = http_header(req, "X-API-Key"), *auth;
+
+        if (key)
+                return key;
+        auth = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+                auth += 7 + strspn(auth + 7, " ");
+                if (api_key_text_plausible(auth))
+                        return auth;
+        }
+        return NULL;
+}
+
+bool http_request_presents_key(HttpRequest *req) {
+        return presented_key(req);
+}
+
 static void auth_clear(HttpAuth *a) {
         a->tenant = tenant_record_unref(a->tenant);
         a->user = user_record_unref(a->user);
         a->app = application_record_unref(a->app);
+        a->key = api_key_record_free(a->key);
+        free(a->cors_origin);
+        a->cors_origin = NULL;
         json_decref(a->claims);
         a->claims = NULL;
 }
@@ -125,9 +220,33 @@ int http_request_principal(HttpRequest *req, const Principal **ret) {
                 return -ENOMEM;
         a->principal = principal_anonymous("http", req->remote);
 
-        /* Another scheme (Basic, say) is no credential here: anonymous. */
+        /* An API key, in its own header or as a bearer token; another
+         * scheme (Basic, say) is no credential here: anonymous. X-API-Key
+         * is the credential when both are sent. */
+        token = presented_key(req);
         auth = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-        if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+        if (token) {
+                a->key_presented = true;
+                r = authenticate_api_key(req, a, token);
+                if (r < 0) {
+                        ApiKeyKind kind;
+                        char env[API_KEY_ENV_MAX + 1], key_id[API_KEY_ID_LEN + 1];
+
+                        auth_clear(a);
+                        a->principal = principal_anonymous("http", req->remote);
+                        /* The refusal's record names the key it was, when
+                         * the text has a key's shape (its id is no secret). */
+                        if (api_key_parse(token, &kind, env, key_id) >= 0) {
+                                snprintf(a->key_name, sizeof(a->key_name), "key_%s", key_id);
+                                a->principal.name = a->key_name;
+                        }
+                        if (r != -EKEYREJECTED && r != -EKEYREVOKED && r != -EKEYEXPIRED && r != -EPERM) {
+                                http_auth_free(a);
+                                return http_log_errno(req, LOG_WARNING, r, "Failed to check an API key: %m");
+                        }
+                        a->error = r;
+                }
+        } else if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
                 token = auth + 7 + strspn(auth + 7, " ");
                 r = authenticate_bearer(req, a, token);
                 if (r < 0) {

@@ -46,6 +46,27 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+        /* Applications (OAuth clients) and the tenant's signing keys: the
+         * core checks again against the application itself. */
+#define APPS "/api/v1/tenants/{tenant}/applications"
+        { "GET", APPS, POLICY_APPLICATION_LIST, api_handle_applications_list },
+        { "POST", APPS, POLICY_APPLICATION_CREATE, api_handle_application_create },
+        { "GET", APPS "/{app}", POLICY_APPLICATION_READ, api_handle_application_get },
+        { "PATCH", APPS "/{app}", POLICY_APPLICATION_UPDATE, api_handle_application_update },
+        { "DELETE", APPS "/{app}", POLICY_APPLICATION_DELETE, api_handle_application_delete },
+        { "POST", APPS "/{app}/rotate-secret", POLICY_APPLICATION_ROTATE_SECRET,
+          api_handle_application_rotate_secret },
+#undef APPS
+        { "GET", "/api/v1/tenants/{tenant}/keys", POLICY_SIGNING_KEY_LIST, api_handle_signing_keys_list },
+        { "POST", "/api/v1/tenants/{tenant}/keys/rotate", POLICY_SIGNING_KEY_ROTATE, api_handle_signing_keys_rotate },
+        /* API keys: only the tenant's administrators manage them. */
+#define KEYS "/api/v1/tenants/{tenant}/api-keys"
+        { "GET", KEYS, POLICY_API_KEY_LIST, api_handle_api_keys_list },
+        { "POST", KEYS, POLICY_API_KEY_CREATE, api_handle_api_key_create },
+        { "GET", KEYS "/{key}", POLICY_API_KEY_LIST, api_handle_api_key_get },
+        { "DELETE", KEYS "/{key}", POLICY_API_KEY_REVOKE, api_handle_api_key_revoke },
+        { "POST", KEYS "/{key}/rotate", POLICY_API_KEY_ROTATE, api_handle_api_key_rotate },
+#undef KEYS
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */
@@ -63,6 +84,11 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
+        /* What a browser asks before it POSTs with an application's
+         * publishable key from that application's origin (http-cors.c). */
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/signin", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
 

@@ -199,6 +199,12 @@ static enum MHD_Result queue(HttpRequest *req) {
                 if (!req->response)
                         return MHD_NO;
         }
+        /* A publishable key taken from its application's origin: the
+         * browser may read the answer (CORS), whatever it is. */
+        if (req->auth && req->auth->cors_origin) {
+                http_reply_header(req, "Access-Control-Allow-Origin", req->auth->cors_origin);
+                http_reply_header(req, "Vary", "Origin");
+        }
         r = MHD_queue_response(req->connection, req->status, req->response);
         MHD_destroy_response(req->response);
         req->response = NULL;

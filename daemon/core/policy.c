@@ -111,6 +111,14 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                       .member = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
         [POLICY_SIGNING_KEY_ROTATE] = { "signing-key.rotate", "tessera:keys:write", TENANT, .local = GRANT_ADMIN,
                                         .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        /* API keys are the tenant administrators' to manage: a key never
+         * mints or rotates keys (it could give itself any scope), and an
+         * operator looks but does not make one. */
+        [POLICY_API_KEY_LIST] = { "api-key.list", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
+                                  .operator_ = GRANT_ANY },
+        [POLICY_API_KEY_CREATE] = { "api-key.create", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
+        [POLICY_API_KEY_ROTATE] = { "api-key.rotate", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
+        [POLICY_API_KEY_REVOKE] = { "api-key.revoke", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
 
         /* Host login sessions: anyone's for administrators, one's own for
          * everybody else; opened and closed by the login stack (root) or
@@ -202,6 +210,10 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_API_DOCUMENT] = { "api.document", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                                   .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
                                   .publishable = GRANT_ANY },
+        /* A preflight carries no credentials by the CORS rules. */
+        [POLICY_CORS_PREFLIGHT] = { "cors.preflight", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                    .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                    .publishable = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {
@@ -366,6 +378,27 @@ PolicyAction policy_action_from_string(const char *s) {
 
 const char *policy_action_scope(PolicyAction a) {
         return a >= 0 && a < _POLICY_ACTION_MAX && rules[a].keys == GRANT_SCOPE ? rules[a].scope : NULL;
+}
+
+bool policy_scope_known(const char *scope) {
+        const char *colon;
+
+        if (!scope || !(colon = strrchr(scope, ':')))
+                return false;
+        for (PolicyAction a = 0; a < _POLICY_ACTION_MAX; a++) {
+                const char *s = rules[a].scope;
+
+                if (!s || rules[a].keys != GRANT_SCOPE)
+                        continue;
+                if (streq(s, scope))
+                        return true;
+                /* tessera:users:write grants tessera:users:read: the read
+                 * scope of such an area is a scope too. */
+                if (streq(colon + 1, "read") && strneq(s, scope, (size_t) (colon - scope) + 1) &&
+                    streq(s + (colon - scope) + 1, "write"))
+                        return true;
+        }
+        return false;
 }
 
 char *policy_refusal_message(const Principal *p, PolicyAction a, const char *target, char *buf, size_t size) {

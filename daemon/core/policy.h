@@ -49,6 +49,12 @@ typedef enum PolicyAction {
         POLICY_APPLICATION_DELETE,
         POLICY_SIGNING_KEY_LIST,
         POLICY_SIGNING_KEY_ROTATE,
+        /* the tenant's API keys (api-key.h): secret keys for programs,
+         * publishable keys for an application's end-user sign-in */
+        POLICY_API_KEY_LIST,
+        POLICY_API_KEY_CREATE,
+        POLICY_API_KEY_ROTATE,
+        POLICY_API_KEY_REVOKE,
         /* sessions (host logins) and the audit trail */
         POLICY_SESSION_LIST,
         POLICY_SESSION_OPEN,
@@ -105,6 +111,10 @@ typedef enum PolicyAction {
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */
         POLICY_METRICS,
         POLICY_API_DOCUMENT,          /* /api/v1/openapi.json: what the API is, to anybody */
+        /* A browser's CORS preflight of a route publishable keys may use:
+         * it carries no credentials, and answers only which origins the
+         * tenant's applications allow */
+        POLICY_CORS_PREFLIGHT,
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;
@@ -145,6 +155,10 @@ PolicyAction policy_action_from_string(const char *s);
 /* The scope an API key or client needs for a ("tessera:users:write"), or
  * NULL when none may. */
 const char *policy_action_scope(PolicyAction a);
+/* True when scope is one an action of the table asks of keys
+ * ("tessera:users:read"), or the read scope of an area whose write scope
+ * is: what an API key may be given. */
+bool policy_scope_known(const char *scope);
 /* A sentence for the refusal that says what would be allowed, naming the
  * target ("Only alice@acme and administrators may change the second factor
  * of alice@acme."), into buf; returns buf. */

@@ -93,6 +93,46 @@ bool application_valid_redirect_uri(const char *uri) {
         return colon[1] != '\0';
 }
 
+bool application_valid_origin(const char *origin) {
+        const char *host, *end;
+        size_t n;
+
+        if (!origin || strlen(origin) > 256 || !utf8_is_valid(origin))
+                return false;
+        if (strneq(origin, "https://", 8))
+                host = origin + 8;
+        else if (strneq(origin, "http://", 7))
+                host = origin + 7;
+        else
+                return false;
+        /* Host and port only: a browser's Origin has no path, no query,
+         * no user info, and is never "null" here. */
+        for (const char *p = host; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(".-:[]", *p))
+                        return false;
+        end = host + strlen(host);
+        n = (size_t) (end - host);
+        if (host[0] == '[') {
+                const char *b = memchr(host, ']', n);
+                if (!b || (b[1] != '\0' && b[1] != ':'))
+                        return false;
+                n = (size_t) (b - host + 1);
+        } else {
+                const char *c = memchr(host, ':', n);
+                if (c)
+                        n = (size_t) (c - host);
+        }
+        if (n == 0 || host[n - 1] == '.')
+                return false;
+        if (host[n] == ':') {
+                const char *port = host + n + 1;
+                if (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port))
+                        return false;
+        }
+        /* Plain http only where nobody else can listen, as for redirects. */
+        return origin[4] == 's' || loopback_host(host, n);
+}
+
 static int check_list(const char *what, char **l, const char *const *known, size_t max, TesseraError *e) {
         size_t n = strv_length(l);
 
@@ -116,8 +156,17 @@ static int validate(const ApplicationRecord *a, TesseraError *e) {
             (r = check_list("post-logout redirect URIs", a->post_logout_redirect_uris, NULL,
                             APPLICATION_MAX_REDIRECT_URIS, e)) < 0 ||
             (r = check_list("grant", a->grants, oauth_known_grants, 8, e)) < 0 ||
-            (r = check_list("scope", a->scopes, oidc_known_scopes, APPLICATION_MAX_SCOPES, e)) < 0)
+            (r = check_list("scope", a->scopes, oidc_known_scopes, APPLICATION_MAX_SCOPES, e)) < 0 ||
+            (r = check_list("allowed origins", a->allowed_origins, NULL, APPLICATION_MAX_ORIGINS, e)) < 0)
                 return r;
+
+        STRV_FOREACH(o, a->allowed_origins)
+                if (!application_valid_origin(*o))
+                        return tessera_error_set(e, -EINVAL,
+                                                 "'%.200s' is not a valid origin: give scheme and host (and port), "
+                                                 "nothing after, as https://app.example; http only to localhost, "
+                                                 "127.0.0.1 or [::1].",
+                                                 *o);
 
         STRV_FOREACH(u, a->redirect_uris)
                 if (!application_valid_redirect_uri(*u))
@@ -196,6 +245,8 @@ static int apply_spec(ApplicationRecord *a, const ApplicationSpec *spec) {
                 r = strv_copy(spec->grants, &a->grants);
         if (r >= 0 && spec->scopes)
                 r = strv_copy(spec->scopes, &a->scopes);
+        if (r >= 0 && spec->allowed_origins)
+                r = strv_copy(spec->allowed_origins, &a->allowed_origins);
         if (spec->public_client >= 0)
                 a->public_client = spec->public_client;
         if (spec->first_party >= 0)
@@ -329,11 +380,12 @@ static int copy_record(const ApplicationRecord *app, ApplicationRecord **ret) {
         *c = *app;
         c->n_ref = 1;
         c->tenant = c->name = c->client_id = NULL;
-        c->redirect_uris = c->post_logout_redirect_uris = c->grants = c->scopes = NULL;
+        c->redirect_uris = c->post_logout_redirect_uris = c->grants = c->scopes = c->allowed_origins = NULL;
         if (!(c->tenant = strdup(app->tenant)) || !(c->name = strdup(app->name)) ||
             !(c->client_id = strdup(app->client_id)) || strv_copy(app->redirect_uris, &c->redirect_uris) < 0 ||
             strv_copy(app->post_logout_redirect_uris, &c->post_logout_redirect_uris) < 0 ||
-            strv_copy(app->grants, &c->grants) < 0 || strv_copy(app->scopes, &c->scopes) < 0)
+            strv_copy(app->grants, &c->grants) < 0 || strv_copy(app->scopes, &c->scopes) < 0 ||
+            strv_copy(app->allowed_origins, &c->allowed_origins) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(c);
         return 0;

@@ -20,6 +20,7 @@ typedef struct ApplicationSpec {
         char **post_logout_redirect_uris;
         char **grants;
         char **scopes;
+        char **allowed_origins;
         int public_client;
         int first_party;
         int pkce_optional;            /* confidential clients only: PKCE not required */
@@ -55,6 +56,12 @@ bool application_verify_secret(const Manager *m, const ApplicationRecord *app, c
 /* A redirect URI we accept for registration: https, http only to a
  * loopback host (RFC 8252), or a private-use scheme; no fragment. */
 bool application_valid_redirect_uri(const char *uri);
+
+/* An origin we accept for allowed_origins: scheme "://" host [":" port],
+ * nothing after it, https (or http to a loopback host), as a browser
+ * sends it in Origin. */
+bool application_valid_origin(const char *origin);
+#define APPLICATION_MAX_ORIGINS 16
 
 /* "app@tenant" for logs and audit targets. */
 char *application_qualified_name(const ApplicationRecord *app);

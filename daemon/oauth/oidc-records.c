@@ -2,6 +2,7 @@
 #include "oidc-records.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 ApplicationRecord *application_record_new(void) {
         ApplicationRecord *a = calloc(1, sizeof(ApplicationRecord));
@@ -24,6 +25,7 @@ ApplicationRecord *application_record_unref(ApplicationRecord *a) {
         free(a->client_id);
         strv_free(a->redirect_uris);
         strv_free(a->post_logout_redirect_uris);
+        strv_free(a->allowed_origins);
         strv_free(a->grants);
         strv_free(a->scopes);
         explicit_bzero(a->secret_digest, sizeof(a->secret_digest));
@@ -59,6 +61,15 @@ bool application_has_redirect_uri(const ApplicationRecord *a, const char *uri) {
 
 bool application_has_post_logout_uri(const ApplicationRecord *a, const char *uri) {
         return strv_contains(a->post_logout_redirect_uris, uri);
+}
+
+bool application_allows_origin(const ApplicationRecord *a, const char *origin) {
+        if (!origin)
+                return false;
+        STRV_FOREACH(o, a->allowed_origins)
+                if (strcasecmp(*o, origin) == 0)
+                        return true;
+        return false;
 }
 
 void stored_signing_key_array_free(StoredSigningKey *a, size_t n) {

@@ -28,6 +28,7 @@ typedef struct ApplicationRecord {
         char **post_logout_redirect_uris;
         char **grants;            /* authorization_code, refresh_token, client_credentials */
         char **scopes;            /* what it may ask for */
+        char **allowed_origins;   /* browser origins of its pages: CORS, publishable keys */
         JwtAlg signing_alg;       /* of its ID and access tokens */
         int64_t secret_changed_usec;
         int64_t created_usec;
@@ -44,6 +45,10 @@ bool application_has_grant(const ApplicationRecord *a, const char *grant);
 bool application_allows_scope(const ApplicationRecord *a, const char *scope);
 bool application_has_redirect_uri(const ApplicationRecord *a, const char *uri);
 bool application_has_post_logout_uri(const ApplicationRecord *a, const char *uri);
+/* True when origin ("https://app.example") is one of the application's
+ * allowed origins, compared as the browser sends it (case-insensitively:
+ * schemes and hosts are). */
+bool application_allows_origin(const ApplicationRecord *a, const char *origin);
 
 /* A signing key as stored: public part in clear, private part sealed. */
 typedef struct StoredSigningKey {

@@ -6,7 +6,7 @@
 #define APP_SELECT                                                                                       \
         "SELECT a.id, a.tenant_id, t.slug, a.name, a.client_id, a.secret_digest, a.public, a.first_party, " \
         "a.redirect_uris, a.post_logout_redirect_uris, a.grants, a.scopes, a.signing_alg, "              \
-        "a.secret_changed_usec, a.created_usec, a.changed_usec, a.pkce_optional "                        \
+        "a.secret_changed_usec, a.created_usec, a.changed_usec, a.pkce_optional, a.allowed_origins "                        \
         "FROM applications a JOIN tenants t ON t.id = a.tenant_id "
 
 /* Far more than any real client registers; bounds what a row can cost. */
@@ -40,6 +40,8 @@ static int app_from_row(sqlite3_stmt *st, void **ret) {
             (r = strv_split_spaces((const char *) sqlite3_column_text(st, 8), APP_LIST_MAX, &a->redirect_uris)) < 0 ||
             (r = strv_split_spaces((const char *) sqlite3_column_text(st, 9), APP_LIST_MAX,
                                    &a->post_logout_redirect_uris)) < 0 ||
+            (r = strv_split_spaces((const char *) sqlite3_column_text(st, 17), APP_LIST_MAX,
+                                   &a->allowed_origins)) < 0 ||
             (r = strv_split_spaces((const char *) sqlite3_column_text(st, 10), APP_LIST_MAX, &a->grants)) < 0 ||
             (r = strv_split_spaces((const char *) sqlite3_column_text(st, 11), APP_LIST_MAX, &a->scopes)) < 0)
                 return r;
@@ -53,7 +55,7 @@ static void app_array_free(void **a, size_t n) {
 }
 
 typedef struct JoinedLists {
-        char *redirect, *post_logout, *grants, *scopes;
+        char *redirect, *post_logout, *grants, *scopes, *origins;
 } JoinedLists;
 
 static void joined_lists_done(JoinedLists *j) {
@@ -61,6 +63,7 @@ static void joined_lists_done(JoinedLists *j) {
         free(j->post_logout);
         free(j->grants);
         free(j->scopes);
+        free(j->origins);
 }
 
 static int join_lists(const ApplicationRecord *a, JoinedLists *j) {
@@ -69,8 +72,9 @@ static int join_lists(const ApplicationRecord *a, JoinedLists *j) {
                 .post_logout = strv_join_spaces(a->post_logout_redirect_uris),
                 .grants = strv_join_spaces(a->grants),
                 .scopes = strv_join_spaces(a->scopes),
+                .origins = strv_join_spaces(a->allowed_origins),
         };
-        if (!j->redirect || !j->post_logout || !j->grants || !j->scopes) {
+        if (!j->redirect || !j->post_logout || !j->grants || !j->scopes || !j->origins) {
                 joined_lists_done(j);
                 return -ENOMEM;
         }
@@ -88,8 +92,8 @@ int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRe
         static const char sql[] =
                 "INSERT INTO applications (tenant_id, name, client_id, secret_digest, public, first_party, "
                 "redirect_uris, post_logout_redirect_uris, grants, scopes, signing_alg, secret_changed_usec, "
-                "created_usec, changed_usec, pkce_optional) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13)";
+                "created_usec, changed_usec, pkce_optional, allowed_origins) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13, ?14)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         _cleanup_(joined_lists_done) JoinedLists j = {};
         int r;
@@ -113,6 +117,7 @@ int store_application_create(Store *s, const ApplicationRecord *a, ApplicationRe
         store_bind_text(st, 11, jwt_alg_to_string(a->signing_alg));
         store_bind_int64(st, 12, now_realtime_usec());
         store_bind_int64(st, 13, a->pkce_optional);
+        store_bind_text(st, 14, j.origins);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
@@ -165,11 +170,27 @@ int store_application_list(Store *s, int64_t tenant_id, ApplicationRecord ***ret
         return store_fetch_all(s, st, app_from_row, app_array_free, (void ***) ret, ret_n);
 }
 
+int store_application_page(Store *s, int64_t tenant_id, const char *after_name, unsigned limit,
+                           ApplicationRecord ***ret, size_t *ret_n) {
+        /* One range read of UNIQUE (tenant_id, name), however deep the page. */
+        static const char sql[] = APP_SELECT "WHERE a.tenant_id = ?1 AND a.name > ?2 ORDER BY a.name LIMIT ?3";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, tenant_id);
+        store_bind_text(st, 2, strempty(after_name));
+        store_bind_int64(st, 3, limit);
+        return store_fetch_all(s, st, app_from_row, app_array_free, (void ***) ret, ret_n);
+}
+
 int store_application_update(Store *s, const ApplicationRecord *a) {
         static const char sql[] =
                 "UPDATE applications SET secret_digest = ?2, public = ?3, first_party = ?4, redirect_uris = ?5, "
                 "post_logout_redirect_uris = ?6, grants = ?7, scopes = ?8, signing_alg = ?9, "
-                "secret_changed_usec = ?10, changed_usec = ?11, pkce_optional = ?12 WHERE id = ?1";
+                "secret_changed_usec = ?10, changed_usec = ?11, pkce_optional = ?12, allowed_origins = ?13 WHERE id = ?1";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         _cleanup_(joined_lists_done) JoinedLists j = {};
         int r;
@@ -192,6 +213,7 @@ int store_application_update(Store *s, const ApplicationRecord *a) {
         store_bind_int64(st, 10, a->secret_changed_usec);
         store_bind_int64(st, 11, now_realtime_usec());
         store_bind_int64(st, 12, a->pkce_optional);
+        store_bind_text(st, 13, j.origins);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;

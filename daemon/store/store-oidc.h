@@ -17,6 +17,10 @@ int store_application_get_by_client_id(Store *s, const char *client_id, Applicat
 int store_application_get_by_id(Store *s, int64_t id, ApplicationRecord **ret);
 int store_application_list(Store *s, int64_t tenant_id, ApplicationRecord ***ret, size_t *ret_n);
 /* Writes every mutable field (all but id, tenant, name, client id). */
+/* One page of a tenant's applications by name, after after_name ("" or
+ * NULL: from the first), at most limit. */
+int store_application_page(Store *s, int64_t tenant_id, const char *after_name, unsigned limit,
+                           ApplicationRecord ***ret, size_t *ret_n);
 int store_application_update(Store *s, const ApplicationRecord *a);
 int store_application_delete(Store *s, int64_t id);
 

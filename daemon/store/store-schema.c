@@ -306,6 +306,34 @@ static const char *const migrations[] = {
         "  used_usec INTEGER NOT NULL DEFAULT 0"
         ") WITHOUT ROWID;"
         "CREATE INDEX account_tokens_user ON account_tokens(user_id, purpose);",
+
+        /* 10 -> 11: the browser origins an application's pages are served
+         * from (CORS, and where its publishable keys may be used), and the
+         * tenant's API keys (api-key.h): secret keys with scopes for
+         * programs, publishable keys for an application's end-user
+         * sign-up and sign-in. Only a keyed digest of a key is kept; the
+         * key's public id (in its text) finds the row in one indexed read.
+         * revoked_usec may lie ahead: a rotated key that still works for
+         * the overlap its rotation chose. */
+        "ALTER TABLE applications ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT '';"
+        "CREATE TABLE api_keys ("
+        "  id INTEGER PRIMARY KEY,"
+        "  key_id TEXT NOT NULL UNIQUE,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('secret', 'publishable')),"
+        "  env TEXT NOT NULL,"
+        "  name TEXT NOT NULL DEFAULT '',"
+        "  scopes TEXT NOT NULL DEFAULT '',"
+        "  application_id INTEGER REFERENCES applications(id) ON DELETE CASCADE,"
+        "  digest BLOB NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL DEFAULT 0,"
+        "  revoked_usec INTEGER NOT NULL DEFAULT 0,"
+        "  last_used_usec INTEGER NOT NULL DEFAULT 0,"
+        "  replaced_by TEXT"
+        ");"
+        "CREATE INDEX api_keys_tenant ON api_keys(tenant_id, id);"
+        "CREATE INDEX api_keys_application ON api_keys(application_id) WHERE application_id IS NOT NULL;",
 };
 
 int store_latest_schema_version(void) {

@@ -13,6 +13,7 @@ _tesseractl_verbs() {
                 audit)   echo "list" ;;
                 app)     echo "create list show delete rotate-secret" ;;
                 key)     echo "rotate list" ;;
+                api-key) echo "create list rotate revoke" ;;
                 mail)    echo "test" ;;
         esac
 }
@@ -41,7 +42,11 @@ _tesseractl_verb_options() {
                 "audit list")
                         echo "--target= --action= --limit= --after=" ;;
                 "app create")
-                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg=" ;;
+                        echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg= --allowed-origin=" ;;
+                "api-key create")
+                        echo "--type= --env= --name= --scope= --application= --expires-in=" ;;
+                "api-key rotate")
+                        echo "--overlap=" ;;
         esac
 }
 
@@ -76,11 +81,12 @@ _tesseractl() {
                 opt=$prev
         elif [[ $prev == --* ]]; then
                 case $prev in
-                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home) opt=$prev ;;
+                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
                         --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
-                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri)
+                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|\
+                        --allowed-origin|--env|--name|--application|--expires-in|--overlap)
                                 return ;;
                 esac
         fi
@@ -89,7 +95,8 @@ _tesseractl() {
                 --role)           COMPREPLY=($(compgen -W "member admin owner" -- "$value")); return ;;
                 --email-verified) COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
-                --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access" -- "$value")); return ;;
+                --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access tessera:tenant:read tessera:tenant:write tessera:users:read tessera:users:write tessera:groups:read tessera:groups:write tessera:applications:read tessera:applications:write tessera:keys:read tessera:keys:write tessera:audit:read" -- "$value")); return ;;
+                --type)           COMPREPLY=($(compgen -W "secret publishable" -- "$value")); return ;;
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
                 --shell)          COMPREPLY=($(compgen -W "$(grep -v '^#' /etc/shells 2>/dev/null)" -- "$value")); return ;;
                 --home)           COMPREPLY=($(compgen -d -- "$value")); return ;;
@@ -106,7 +113,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key mail" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))

@@ -414,7 +414,8 @@ class AuthApiTest(Base):
     def test_methods(self):
         r = self.api("GET", "/api/v1/tenants/acme/auth/signin")
         self.assertEnvelope(r, 405, "method_not_allowed")
-        self.assertEqual(r.header("Allow"), "POST")
+        # OPTIONS too: a browser's CORS preflight for publishable keys.
+        self.assertEqual(r.header("Allow"), "POST, OPTIONS")
 
 
 class LimitsTest(Base):

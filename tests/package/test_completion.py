@@ -26,7 +26,7 @@ COMMON = {"--tenant=", "--json", "--help"}
 
 def verbs_from_help():
     out = subprocess.run([binary("tesseractl"), "--help"], capture_output=True, text=True, check=True).stdout
-    return [tuple(m.groups()) for m in re.finditer(r"(?m)^  ([a-z]+)\s+([a-z-]+)\s{2,}", out)]
+    return [tuple(m.groups()) for m in re.finditer(r"(?m)^  ([a-z][a-z-]*)\s+([a-z-]+)\s{2,}", out)]
 
 
 def options_from_help(obj, verb):

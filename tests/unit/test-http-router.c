@@ -263,6 +263,22 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email");
                 ck_assert_msg(open == protocol, "%s %s", r->method, r->pattern);
+                /* A CORS preflight only where a publishable key may POST
+                 * from a browser. */
+                if (streq(r->method, "OPTIONS")) {
+                        Principal pk = { .kind = PRINCIPAL_PUBLISHABLE_KEY, .uid = -1, .tenant_id = 1,
+                                         .application_id = 1 };
+                        PolicyTarget tenant = policy_target_tenant(1);
+                        bool post = false;
+
+                        ck_assert_int_eq(r->action, POLICY_CORS_PREFLIGHT);
+                        for (const HttpRoute *o = http_routes; o->method; o++)
+                                if (streq(o->method, "POST") && streq(o->pattern, r->pattern)) {
+                                        ck_assert_int_eq(policy_check(&pk, o->action, &tenant), 0);
+                                        post = true;
+                                }
+                        ck_assert_msg(post, "OPTIONS %s without its POST", r->pattern);
+                }
                 /* A route of a tenant's resource names its tenant. */
                 if (strneq(r->pattern, "/api/v1/tenants/", 16))
                         ck_assert(strneq(r->pattern, "/api/v1/tenants/{tenant}", 24));

@@ -99,6 +99,10 @@ static const struct {
         { POLICY_APPLICATION_DELETE,              ".++....++..+.+..+.." },
         { POLICY_SIGNING_KEY_LIST,                ".++++..++.++.+..+.." },
         { POLICY_SIGNING_KEY_ROTATE,              ".++....++..+.+..+.." },
+        { POLICY_API_KEY_LIST,                    ".++....++.++......." },
+        { POLICY_API_KEY_CREATE,                  ".++....++..+......." },
+        { POLICY_API_KEY_ROTATE,                  ".++....++..+......." },
+        { POLICY_API_KEY_REVOKE,                  ".++....++..+......." },
         { POLICY_SESSION_LIST,                    ".+++.+.++..+......." },
         { POLICY_SESSION_OPEN,                    ".+.+..............." },
         { POLICY_SESSION_CLOSE,                   ".+.+..............." },
@@ -125,6 +129,7 @@ static const struct {
         { POLICY_HEALTH,                          "+++++++++++++++++++" },
         { POLICY_METRICS,                         "+++++.....+........" },
         { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
+        { POLICY_CORS_PREFLIGHT,                  "+++++++++++++++++++" },
         { POLICY_SIGNUP,                          "+++++.....+........" },
         { POLICY_AUTH_SIGNUP_MEMBER,              "+++++.....+........" },
         { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
@@ -275,6 +280,36 @@ START_TEST(test_publishable_key_is_bound_to_its_application) {
 }
 END_TEST
 
+START_TEST(test_publishable_key_signs_in_to_its_tenant_only) {
+        /* What a browser holding an application's key may do: sign end
+         * users in, in the application's tenant; nothing administrative. */
+        Principal p = column(COL_PUBLISHABLE, NULL);
+        PolicyTarget a = policy_target_tenant(TENANT_A), b = policy_target_tenant(TENANT_B);
+
+        ck_assert_int_eq(policy_check(&p, POLICY_AUTH_SIGNIN, &a), 0);
+        ck_assert_int_eq(policy_check(&p, POLICY_AUTH_SIGNIN, &b), -EACCES);
+        ck_assert_int_eq(policy_check(&p, POLICY_USER_LIST, &a), -EACCES);
+        ck_assert_int_eq(policy_check(&p, POLICY_API_KEY_LIST, &a), -EACCES);
+        ck_assert_int_eq(policy_check(&p, POLICY_AUTH_SESSION, &a), -EACCES);
+}
+END_TEST
+
+START_TEST(test_scope_known) {
+        /* What an API key may be given: the scopes the table asks of keys,
+         * and the read scope of an area it has a write scope for. */
+        ck_assert(policy_scope_known("tessera:users:read"));
+        ck_assert(policy_scope_known("tessera:users:write"));
+        ck_assert(policy_scope_known("tessera:audit:read"));
+        ck_assert(policy_scope_known("tessera:keys:write"));
+        ck_assert(!policy_scope_known("tessera:audit:write"));
+        ck_assert(!policy_scope_known("tessera:users"));
+        ck_assert(!policy_scope_known("tessera:users:rea"));
+        ck_assert(!policy_scope_known("openid"));
+        ck_assert(!policy_scope_known(""));
+        ck_assert(!policy_scope_known(NULL));
+}
+END_TEST
+
 START_TEST(test_names) {
         ck_assert_str_eq(policy_action_to_string(POLICY_USER_CREATE), "user.create");
         ck_assert_int_eq(policy_action_from_string("user.set-password"), POLICY_USER_SET_PASSWORD);
@@ -310,6 +345,8 @@ static Suite *policy_suite(void) {
         tcase_add_test(tc, test_tenant_action_without_tenant_fails_closed);
         tcase_add_test(tc, test_scopes);
         tcase_add_test(tc, test_publishable_key_is_bound_to_its_application);
+        tcase_add_test(tc, test_publishable_key_signs_in_to_its_tenant_only);
+        tcase_add_test(tc, test_scope_known);
         tcase_add_test(tc, test_names);
         tcase_add_test(tc, test_invalid);
         suite_add_tcase(s, tc);
