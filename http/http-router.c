@@ -89,6 +89,7 @@ const HttpRoute http_routes[] = {
         { "OPTIONS", "/api/v1/tenants/{tenant}/auth/signin", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "OPTIONS", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "OPTIONS", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
+        { "OPTIONS", "/api/v1/tenants/{tenant}/auth/signup", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
 

@@ -192,7 +192,8 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         /* The same for a tenant's end users: whether the tenant is open is
          * its setting, and the caller is nobody the tenant knows yet. */
         [POLICY_AUTH_SIGNUP_MEMBER] = { "account.signup-member", NULL, TENANT, .anonymous = GRANT_ANY,
-                                        .local = GRANT_ANY, .operator_ = GRANT_ANY },
+                                        .local = GRANT_ANY, .operator_ = GRANT_ANY,
+                                        .publishable = GRANT_ANY },
         [POLICY_AUTH_SIGNIN] = { "auth.signin", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                                  .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
                                  .publishable = GRANT_ANY },

@@ -474,6 +474,32 @@ class KeysApiTest(Base):
         self.assertEqual(self.api("POST", signin, body, key=k["key"],
                                   headers={"Origin": "https://new.example"}).status, 200)
 
+    def test_publishable_key_signs_up_from_its_origins(self):
+        """An application's publishable key may sign an end user up into
+        its tenant (when the tenant is open), from its origins only."""
+        app, k = self.publishable()
+        signup = "/api/v1/tenants/acme/auth/signup"
+        self.t.ctl("tenant", "set", "acme", "--open-signup", "yes", check=True)
+        try:
+            body = {"email": f"pk{time.monotonic_ns()}@shop.example", "password": PASSWORD, "name": "Pat Kay"}
+            r = self.api("POST", signup, dict(body, email="x" + body["email"]), key=k["key"],
+                         headers={"Origin": "https://evil.example"})
+            self.assertEnvelope(r, 403, "origin_not_allowed")
+            self.assertEqual(self.count("users", f"email = 'x{body['email']}'"), 0)
+            r = self.api("POST", signup, body, key=k["key"], headers={"Origin": ORIGIN})
+            self.assertEqual(r.status, 201, r.text)
+            self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+            self.assertEqual(r.json["user"]["role"], "member")
+            r = self.c.request("OPTIONS", signup, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+            self.assertEqual(r.status, 204, r.text)
+            self.assertEqual(r.header("Access-Control-Allow-Origin"), ORIGIN)
+            # Another tenant's door stays shut to it.
+            r = self.api("POST", "/api/v1/tenants/globex/auth/signup", dict(body, email="g" + body["email"]),
+                         key=k["key"], headers={"Origin": ORIGIN})
+            self.assertEnvelope(r, 403, "forbidden")
+        finally:
+            self.t.ctl("tenant", "set", "acme", "--open-signup", "no", check=True)
+
     def test_cors_preflight(self):
         app, k = self.publishable()
         signin = "/api/v1/tenants/acme/auth/signin"

@@ -131,7 +131,7 @@ static const struct {
         { POLICY_API_DOCUMENT,                    "+++++++++++++++++++" },
         { POLICY_CORS_PREFLIGHT,                  "+++++++++++++++++++" },
         { POLICY_SIGNUP,                          "+++++.....+........" },
-        { POLICY_AUTH_SIGNUP_MEMBER,              "+++++.....+........" },
+        { POLICY_AUTH_SIGNUP_MEMBER,              "+++++.....+.......+" },
         { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
         { POLICY_AUTH_SESSION,                    ".....++++..+......." },
 };
