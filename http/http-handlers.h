@@ -24,6 +24,8 @@ void oidc_handle_logout(HttpRequest *req);
 /* The JSON API (http-api-*.c). */
 void api_handle_openapi(HttpRequest *req);
 void api_handle_tenant_get(HttpRequest *req);
+void api_handle_tenant_update(HttpRequest *req);
+void api_handle_tenant_delete(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);
 void api_handle_auth_forgot(HttpRequest *req);
 void api_handle_auth_reset(HttpRequest *req);
@@ -61,6 +63,8 @@ const char *api_me_sid(HttpRequest *req);
 void api_handle_signup(HttpRequest *req);
 void api_handle_signin(HttpRequest *req);
 void api_handle_mfa(HttpRequest *req);
+void api_handle_mfa_enrol(HttpRequest *req);
+void api_handle_mfa_enrol_confirm(HttpRequest *req);
 void api_handle_refresh(HttpRequest *req);
 void api_handle_signout(HttpRequest *req);
 void api_handle_session(HttpRequest *req);

@@ -41,6 +41,8 @@ const HttpRoute http_routes[] = {
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
+        { "PATCH", "/api/v1/tenants/{tenant}", POLICY_TENANT_UPDATE, api_handle_tenant_update },
+        { "DELETE", "/api/v1/tenants/{tenant}", POLICY_TENANT_DELETE, api_handle_tenant_delete },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
@@ -57,6 +59,11 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/signup", POLICY_SIGNUP, api_handle_signup },
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
+        /* A sign-in the tenant refused for want of a second factor: its MFA
+         * token enrols one, and the first code signs in. */
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa/enrol", POLICY_AUTH_SIGNIN, api_handle_mfa_enrol },
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa/enrol/confirm", POLICY_AUTH_SIGNIN,
+          api_handle_mfa_enrol_confirm },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },

@@ -65,6 +65,10 @@ int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret);
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n);
 int store_tenant_update(Store *s, const TenantRecord *t);
 int store_tenant_delete(Store *s, int64_t id);
+/* Deletes a tenant with everything in it: its users (and with them their
+ * sessions, tokens, second factors), groups and applications. Inside the
+ * caller's transaction. -ENOENT when there is no such tenant. */
+int store_tenant_purge(Store *s, int64_t id);
 /* Writes a tenant's own settings (what settings->set names; the rest
  * follows the site) and stamps the tenant's changed_usec; -ENOENT when
  * the tenant is gone. The tenant's reads return them (TenantRecord). */

@@ -257,6 +257,8 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/signup") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol/confirm") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/forgot") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
