@@ -33,3 +33,6 @@ char *page_reset_password(const PageForm *f);
 char *page_verify_email(const PageForm *f);
 /* Asks for the address to mail a reset link to. */
 char *page_forgot_password(const PageForm *f);
+/* An invitation's page: the address invited (email), a name (login,
+ * prefilled) and a password for the new account. */
+char *page_accept_invitation(const PageForm *f);

@@ -38,12 +38,27 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/verify-email", POLICY_AUTH_VERIFY_EMAIL, page_handle_verify_email_post },
         { "GET", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_get },
         { "POST", "/t/{tenant}/forgot-password", POLICY_AUTH_FORGOT, page_handle_forgot_password_post },
+        { "GET", "/t/{tenant}/accept-invitation", POLICY_INVITATION_ACCEPT, page_handle_accept_invitation_get },
+        { "POST", "/t/{tenant}/accept-invitation", POLICY_INVITATION_ACCEPT, page_handle_accept_invitation_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "PATCH", "/api/v1/tenants/{tenant}", POLICY_TENANT_UPDATE, api_handle_tenant_update },
         { "DELETE", "/api/v1/tenants/{tenant}", POLICY_TENANT_DELETE, api_handle_tenant_delete },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+        /* Members and roles; invitations to join. */
+        { "GET", "/api/v1/tenants/{tenant}/members", POLICY_MEMBER_LIST, api_handle_members_list },
+        { "PATCH", "/api/v1/tenants/{tenant}/members/{user}", POLICY_MEMBER_SET_ROLE, api_handle_member_update },
+        { "DELETE", "/api/v1/tenants/{tenant}/members/{user}", POLICY_MEMBER_REMOVE, api_handle_member_remove },
+        { "POST", "/api/v1/tenants/{tenant}/invitations", POLICY_INVITATION_CREATE, api_handle_invitation_create },
+        { "GET", "/api/v1/tenants/{tenant}/invitations", POLICY_INVITATION_LIST, api_handle_invitations_list },
+        { "POST", "/api/v1/tenants/{tenant}/invitations/{invitation}/resend", POLICY_INVITATION_RESEND,
+          api_handle_invitation_resend },
+        { "DELETE", "/api/v1/tenants/{tenant}/invitations/{invitation}", POLICY_INVITATION_REVOKE,
+          api_handle_invitation_revoke },
+        /* The mailed token is the proof. */
+        { "POST", "/api/v1/tenants/{tenant}/auth/accept-invitation", POLICY_INVITATION_ACCEPT,
+          api_handle_accept_invitation },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */

@@ -262,7 +262,8 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/forgot") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
-                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email");
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/accept-invitation");
                 ck_assert_msg(open == protocol, "%s %s", r->method, r->pattern);
                 /* A route of a tenant's resource names its tenant. */
                 if (strneq(r->pattern, "/api/v1/tenants/", 16))
