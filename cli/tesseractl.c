@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const Verb *const verb_tables[] = { tenant_verbs, user_verbs, totp_verbs, group_verbs, session_verbs,
-                                           audit_verbs, app_verbs, key_verbs, mail_verbs };
+                                           audit_verbs, app_verbs, key_verbs, invitation_verbs, mail_verbs };
 
 static void help(void) {
         printf("tesseractl [--json] [--tenant TENANT] OBJECT VERB [ARGS...]\n\n"

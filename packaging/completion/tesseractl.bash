@@ -13,6 +13,7 @@ _tesseractl_verbs() {
                 audit)   echo "list" ;;
                 app)     echo "create list show delete rotate-secret" ;;
                 key)     echo "rotate list" ;;
+                invitation) echo "create list resend revoke" ;;
                 mail)    echo "test" ;;
         esac
 }
@@ -40,6 +41,8 @@ _tesseractl_verb_options() {
                         echo "--open --limit=" ;;
                 "audit list")
                         echo "--target= --action= --limit= --after=" ;;
+                "invitation create")
+                        echo "--role=" ;;
                 "app create")
                         echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg=" ;;
         esac
@@ -106,7 +109,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key invitation mail" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
