@@ -199,6 +199,35 @@ class MembersApiTest(ApiHelpers, unittest.TestCase):
         self.assertEnvelope(self.api("DELETE", path + "olga", owner), 409, "last_owner")
         self.assertEqual(self.users_named("olga"), 1)
 
+    def client_token(self, name, scope):
+        app = json.loads(self.t.ctl("--json", "app", "create", f"{name}@acme", "--grant", "client_credentials",
+                                    "--scope", scope, check=True).stdout)
+        r = Client(self.t.base_url).post("/t/acme/token", form={"grant_type": "client_credentials", "scope": scope},
+                                         basic=(app["client_id"], app["client_secret"]))
+        self.assertEqual(r.status, 200, r.text)
+        return r.json["access_token"]
+
+    def test_client_scopes(self):
+        reader = self.client_token("members-reader", "tessera:members:read")
+        other = self.client_token("users-reader", "tessera:users:read")
+        r = self.api("GET", "/api/v1/tenants/acme/members", reader)
+        self.assertEqual(r.status, 200, r.text)
+        self.assertIn("olga", [m["name"] for m in r.json["items"]])
+        body = self.assertEnvelope(self.api("GET", "/api/v1/tenants/acme/members", other), 403, "forbidden")
+        self.assertEqual(body["details"]["required_scope"], "tessera:members:read")
+        # Reading is not writing; and no key or client ever gives roles.
+        self.assertEnvelope(self.api("POST", "/api/v1/tenants/acme/invitations", reader, {"email": "k@example.org"}),
+                            403, "forbidden")
+        writer = self.client_token("members-writer", "tessera:members:write")
+        self.assertEnvelope(self.api("PATCH", "/api/v1/tenants/acme/members/mia", writer, {"role": "owner"}), 403,
+                            "forbidden")
+        self.assertEqual(self.t.sqlite("SELECT role FROM users WHERE name = 'mia'")[0][0], "member")
+        r = self.api("POST", "/api/v1/tenants/acme/invitations", writer, {"email": "kim@example.org"})
+        self.assertEqual(r.status, 201, r.text)
+        self.token_of("kim@example.org")
+        self.assertEnvelope(self.api("POST", "/api/v1/tenants/acme/invitations", writer,
+                                     {"email": "kip@example.org", "role": "owner"}), 403, "forbidden")
+
     # -- invitations --------------------------------------------------------
 
     def test_invite_and_accept(self):
