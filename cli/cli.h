@@ -45,6 +45,7 @@ extern const Verb audit_verbs[];
 extern const Verb app_verbs[];
 extern const Verb key_verbs[];
 extern const Verb api_key_verbs[];
+extern const Verb invitation_verbs[];
 extern const Verb totp_verbs[];
 extern const Verb session_verbs[];
 extern const Verb mail_verbs[];

@@ -10,6 +10,7 @@
 
 #include "bus-errors.h"
 #include "bus-group.h"
+#include "bus-invitation.h"
 #include "bus-user.h"
 #include "bus-util.h"
 #include "group.h"
@@ -481,6 +482,15 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("RotateApiKey", SD_BUS_ARGS("s", id, "t", overlap_seconds),
                                 SD_BUS_RESULT("s", new_id, "s", key), bus_tenant_method_rotate_api_key,
                                 SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("CreateInvitation", SD_BUS_ARGS("s", email, "s", role),
+                                SD_BUS_RESULT("s", id, "t", expires), bus_tenant_method_create_invitation,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListInvitations", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssttt)", invitations),
+                                bus_tenant_method_list_invitations, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResendInvitation", SD_BUS_ARGS("s", id), SD_BUS_RESULT("t", expires),
+                                bus_tenant_method_resend_invitation, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RevokeInvitation", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
+                                bus_tenant_method_revoke_invitation, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UpdateSettings", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

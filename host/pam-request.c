@@ -78,6 +78,12 @@ static PamStatus status_of(AuthOutcome o) {
                 return PAM_STATUS_ACCOUNT_DISABLED;
         case AUTH_ACCOUNT_EXPIRED:
                 return PAM_STATUS_ACCOUNT_EXPIRED;
+        case AUTH_MFA_ENROLMENT_REQUIRED:
+                /* No login without the second factor the tenant asks for:
+                 * a failure here, so that no module after ours (pam_unix)
+                 * takes over as it would after "unavailable"; the text
+                 * tells the person why. */
+                return PAM_STATUS_AUTH_FAILED;
         default:
                 /* Never read an outcome we didn't expect as a success. */
                 return PAM_STATUS_ERROR;
@@ -216,6 +222,10 @@ static void attempt_verified(void *userdata) {
         /* Queued before the reply (which wipes the request), run after it. */
         if (res.outcome == AUTH_SUCCESS && res.rehash && c->req.type == PAM_MSG_AUTHENTICATE)
                 start_rehash(c);
+        if (res.outcome == AUTH_MFA_ENROLMENT_REQUIRED)
+                log_notice("Refused the login of %s (service %s, from %s): its tenant requires a second factor "
+                           "(mfa_required) and it has no TOTP enrolled.", ESC(target_of(c)), ESC(c->req.service),
+                           c->req.rhost[0] ? ESC(c->req.rhost) : "-");
         reply_result(c, &res);
 }
 

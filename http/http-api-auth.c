@@ -20,6 +20,9 @@
 
 #include "api-session.h"
 #include "auth.h"
+#include "auth-totp.h"
+#include "invitation.h"
+#include "http-qr-svg.h"
 #include "http-oidc.h"
 #include "names.h"
 #include "oauth-claims.h"
@@ -109,11 +112,14 @@ static json_t *session_json(const ApiSession *s) {
                          "session_expires_at", http_json_time(s->session_expires_usec));
 }
 
-/* The answer of a completed sign-in (or sign-up: 201). */
-static void reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
+/* The answer of a completed sign-in (or sign-up: 201), with more fields
+ * when extra is given (its reference is taken). */
+static void reply_signed_in_with(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s,
+                                 json_t *extra) {
         json_t *user = user_json(&ctx->oauth, u), *j;
 
         if (!user) {
+                json_decref(extra);
                 http_reply_internal_error(ctx->req, -ENOMEM);
                 return;
         }
@@ -121,6 +127,11 @@ static void reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord 
                       tenant_json(ctx->oauth.tenant), "session", session_json(s));
         if (j && status == MHD_HTTP_CREATED)
                 json_object_set(j, "organization", json_object_get(j, "tenant"));
+        if (j && extra && json_object_update(j, extra) < 0) {
+                json_decref(j);
+                j = NULL;
+        }
+        json_decref(extra);
         if (!j) {
                 http_reply_internal_error(ctx->req, -ENOMEM);
                 return;
@@ -170,6 +181,10 @@ static void reply_failed(OidcContext *ctx, const AuthResult *res, bool second_st
                                          "The name or password is not right.");
                 return;
         }
+}
+
+static void reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
+        reply_signed_in_with(ctx, status, u, s, NULL);
 }
 
 /* An API context for a tenant known already (sign-up's new one). */
@@ -494,6 +509,28 @@ void api_handle_signin(HttpRequest *req) {
                                           "backup_code"));
                 http_reply_no_store(req);
                 return;
+        case AUTH_MFA_ENROLMENT_REQUIRED: {
+                _cleanup_free_ char *enrol = NULL;
+                char msg[256];
+
+                /* The password was right: the MFA token of this step lets
+                 * the user enrol (.../auth/mfa/enrol), and the enrolment's
+                 * first code signs them in. */
+                r = api_mfa_token_issue(&ctx.oauth, u, &mfa, &mfa_expires);
+                if (r >= 0 && asprintf(&enrol, "/api/v1/tenants/%s/auth/mfa/enrol", ctx.oauth.tenant->slug) < 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        http_reply_internal_error(req, r);
+                        return;
+                }
+                auth_result_message(&res, now_realtime_usec(), msg, sizeof(msg));
+                http_reply_error(req, MHD_HTTP_FORBIDDEN, "mfa_enrolment_required",
+                                 json_pack("{s:s, s:o, s:s}", "mfa_token", mfa, "mfa_expires_at",
+                                           http_json_time(mfa_expires), "enrol", enrol),
+                                 "%s", msg);
+                http_reply_no_store(req);
+                return;
+        }
         default:
                 count_failure(&ctx, account);
                 reply_failed(&ctx, &res, false);
@@ -583,6 +620,305 @@ void api_handle_mfa(HttpRequest *req) {
                 return;
         }
         reply_signed_in(&ctx, MHD_HTTP_OK, u, &sess);
+}
+
+/* -- POST .../auth/mfa/enrol and .../auth/mfa/enrol/confirm ---------------------------- */
+
+/* The user of an MFA token given after the right password to a user whom
+ * the tenant asks a second factor of and who has none: only such a user
+ * enrols here (a user with TOTP signs in at .../auth/mfa, and changes it
+ * at .../me/totp once signed in). Replies and returns < 0 otherwise. */
+static int enrolling_user(OidcContext *ctx, const char *mfa_token, UserRecord **ret) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        int64_t user_id;
+        int r;
+
+        r = api_mfa_token_user(&ctx->oauth, mfa_token, &user_id);
+        if (r >= 0)
+                r = store_user_get_by_id(ctx->oauth.store, user_id, &u);
+        if (r == -ENOENT || r == -ETIME) {
+                count_failure(ctx, NULL);
+                http_reply_error(ctx->req, MHD_HTTP_UNAUTHORIZED, "invalid_mfa_token", NULL,
+                                 r == -ETIME ? "The MFA token has expired: sign in again."
+                                             : "The MFA token is not valid: sign in again.");
+                return -EACCES;
+        }
+        if (r >= 0)
+                r = auth_user_has_totp(ctx->oauth.store, u->id);
+        if (r > 0) {
+                http_reply_error(ctx->req, MHD_HTTP_CONFLICT, "mfa_already_enrolled", NULL,
+                                 "The account has a second factor already: sign in with a code at .../auth/mfa.");
+                return -EEXIST;
+        }
+        if (r >= 0)
+                r = auth_mfa_required_for(ctx->oauth.manager, ctx->oauth.store, u);
+        if (r == 0) {
+                http_reply_error(ctx->req, MHD_HTTP_CONFLICT, "mfa_not_required", NULL,
+                                 "This tenant does not require a second factor of this account: sign in, then "
+                                 "enrol at .../me/totp.");
+                return -EEXIST;
+        }
+        if (r < 0) {
+                http_reply_internal_error(ctx->req, r);
+                return r;
+        }
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+typedef struct EnrolBody {
+        char *mfa_token, *code;
+} EnrolBody;
+
+static const JsonField enrol_fields[] = {
+        JSON_FIELD_STRING(EnrolBody, mfa_token, "mfa_token", .required = true, .secret = true, .max_len = 256),
+        {}
+};
+static const JsonSchema enrol_schema = { enrol_fields, sizeof(EnrolBody) };
+
+static void enrol_body_done(EnrolBody *b) {
+        json_schema_done(&enrol_schema, b);
+}
+
+void api_handle_mfa_enrol(HttpRequest *req) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        _cleanup_(enrol_body_done) EnrolBody b = {};
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_(erase_and_freep) char *secret = NULL, *uri = NULL;
+        _cleanup_free_ char *svg = NULL;
+        TesseraError e = {};
+        Principal self;
+        int r;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        if (http_json_body(req, &enrol_schema, &b) < 0)
+                return;
+        if (limited(&ctx, NULL, "totp.begin"))
+                return;
+        if (enrolling_user(&ctx, b.mfa_token, &u) < 0)
+                return;
+
+        /* The token proves the password step of this user: they act as
+         * themself, as at .../me/totp. */
+        self = principal_user("http", u, req->remote);
+        r = auth_totp_begin(ctx.oauth.manager, ctx.oauth.store, &self, u, &secret, &uri, &e);
+        if (r >= 0)
+                r = http_qr_svg(uri, &svg);
+        if (r < 0) {
+                http_reply_errno(req, r, &e);
+                return;
+        }
+        http_reply_json(req, MHD_HTTP_CREATED, json_pack("{s:s, s:s, s:s}", "secret", secret, "otpauth_uri", uri,
+                                                         "qr_svg", svg));
+        http_reply_no_store(req);
+}
+
+static const JsonField enrol_confirm_fields[] = {
+        JSON_FIELD_STRING(EnrolBody, mfa_token, "mfa_token", .required = true, .secret = true, .max_len = 256),
+        JSON_FIELD_STRING(EnrolBody, code, "code", .required = true, .secret = true, .max_len = 64),
+        {}
+};
+static const JsonSchema enrol_confirm_schema = { enrol_confirm_fields, sizeof(EnrolBody) };
+
+static void enrol_confirm_body_done(EnrolBody *b) {
+        json_schema_done(&enrol_confirm_schema, b);
+}
+
+void api_handle_mfa_enrol_confirm(HttpRequest *req) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        _cleanup_(enrol_confirm_body_done) EnrolBody b = {};
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_(api_session_done) ApiSession sess = {};
+        _cleanup_(strv_free_erasep) char **codes = NULL;
+        _cleanup_free_ char *account = NULL;
+        TesseraError e = {};
+        Principal self;
+        json_t *user, *j, *a;
+        int r;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        if (http_json_body(req, &enrol_confirm_schema, &b) < 0)
+                return;
+        if (limited(&ctx, NULL, "totp.confirm"))
+                return;
+        if (enrolling_user(&ctx, b.mfa_token, &u) < 0)
+                return;
+        account = account_key(ctx.oauth.tenant, u->name);
+        if (!account) {
+                http_reply_internal_error(req, -ENOMEM);
+                return;
+        }
+        if (limited(&ctx, account, "totp.confirm"))
+                return;
+
+        self = principal_user("http", u, req->remote);
+        r = auth_totp_confirm(ctx.oauth.manager, ctx.oauth.store, &self, u, b.code, &codes, &e);
+        if (r == -EKEYREJECTED) {
+                count_failure(&ctx, account);
+                http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_code", NULL, "%s",
+                                 e.message[0] ? e.message : "The code is not right.");
+                return;
+        }
+        if (r < 0) {
+                http_reply_errno(req, r, &e);
+                return;
+        }
+        /* The password and now the first code: signed in, the token spent. */
+        r = api_session_start(&ctx.oauth, &self, u, "pwd otp", b.mfa_token, &sess);
+        if (r == -ESTALE) {
+                http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_mfa_token", NULL,
+                                 "The MFA token was used already: sign in again, with a code.");
+                return;
+        }
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+        user = user_json(&ctx.oauth, u);
+        a = json_array();
+        STRV_FOREACH(c, codes)
+                json_array_append_new(a, json_string(*c));
+        j = json_pack("{s:s, s:o, s:o, s:o, s:o}", "status", "signed_in", "user", user, "tenant",
+                      tenant_json(ctx.oauth.tenant), "session", session_json(&sess), "backup_codes", a);
+        if (!user || !a || !j) {
+                json_decref(j);
+                http_reply_internal_error(req, -ENOMEM);
+                return;
+        }
+        http_reply_json(req, MHD_HTTP_OK, j);
+        http_reply_no_store(req);
+}
+
+/* -- POST /api/v1/tenants/{tenant}/auth/accept-invitation ----------------------------- */
+
+typedef struct AcceptBody {
+        char *token, *name, *password, *real_name;
+} AcceptBody;
+
+static const JsonField accept_fields[] = {
+        JSON_FIELD_STRING(AcceptBody, token, "token", .required = true, .secret = true, .max_len = 256),
+        JSON_FIELD_STRING(AcceptBody, name, "name", .max_len = 256),
+        JSON_FIELD_STRING(AcceptBody, password, "password", .secret = true, .max_len = 1024),
+        JSON_FIELD_STRING(AcceptBody, real_name, "real_name", .max_len = REAL_NAME_MAX_LEN),
+        {}
+};
+static const JsonSchema accept_schema = { accept_fields, sizeof(AcceptBody) };
+
+static void accept_body_done(AcceptBody *b) {
+        json_schema_done(&accept_schema, b);
+}
+
+/* The core's refusals of an accept (invitation.h), each with its code. */
+static void accept_refused(HttpRequest *req, int r, const char *field, const TesseraError *e) {
+        const char *message = tessera_error_message(e);
+        json_t *details = field ? json_pack("{s:s}", "field", field) : NULL;
+
+        switch (r) {
+        case -EKEYREJECTED:
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_invitation", details, "%s", message);
+                return;
+        case -EALREADY:
+                http_reply_error(req, MHD_HTTP_CONFLICT, "invitation_used", details, "%s", message);
+                return;
+        case -ETIME:
+                http_reply_error(req, MHD_HTTP_GONE, "invitation_expired", details, "%s", message);
+                return;
+        case -EXDEV:
+                http_reply_error(req, MHD_HTTP_CONFLICT, "other_tenant_account", details, "%s", message);
+                return;
+        case -EINVAL:
+                http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT,
+                                 field && streq(field, "password") ? "weak_password" : "invalid", details, "%s",
+                                 message);
+                return;
+        case -EEXIST:
+                http_reply_error(req, MHD_HTTP_CONFLICT,
+                                 !field ? "already_member" : streq(field, "email") ? "email_taken" : "name_taken",
+                                 details, "%s", message);
+                return;
+        default:
+                json_decref(details);
+                http_reply_errno(req, r, e);
+        }
+}
+
+void api_handle_accept_invitation(HttpRequest *req) {
+        _cleanup_(oidc_context_done) OidcContext ctx = {};
+        _cleanup_(accept_body_done) AcceptBody b = {};
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        _cleanup_(api_session_done) ApiSession sess = {};
+        _cleanup_(erase_and_freep) char *mfa = NULL;
+        _cleanup_free_ char *link = NULL;
+        const char *field = NULL;
+        const Principal *p;
+        TesseraError e = {};
+        int64_t mfa_expires;
+        int r;
+
+        if (oidc_context_init(req, &ctx) < 0)
+                return;
+        if (http_json_body(req, &accept_schema, &b) < 0)
+                return;
+        r = http_request_principal(req, &p);
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+        /* Somebody signed in: nothing is linked (a user is of one tenant),
+         * and the answer says why. */
+        if (p->kind != PRINCIPAL_ANONYMOUS) {
+                r = invitation_accept_signed_in(req->manager, ctx.oauth.store, p, ctx.oauth.tenant, b.token, &e);
+                accept_refused(req, r, NULL, &e);
+                return;
+        }
+        if (!b.name || !b.password) {
+                http_reply_error(req, MHD_HTTP_UNPROCESSABLE_CONTENT, "missing_field",
+                                 json_pack("{s:s}", "field", b.name ? "password" : "name"),
+                                 "Give the name and the password of the new account.");
+                return;
+        }
+        r = invitation_accept(req->manager, ctx.oauth.store, &ctx.caller, ctx.oauth.tenant,
+                              &(InvitationAcceptSpec) { .token = b.token, .name = b.name, .password = b.password,
+                                                        .real_name = b.real_name },
+                              &u, &field, &e);
+        if (r < 0) {
+                accept_refused(req, r, field, &e);
+                return;
+        }
+
+        /* The password proved nothing the tenant asks a second factor
+         * for: the account exists, and enrolling signs in. */
+        r = auth_mfa_required_for(req->manager, ctx.oauth.store, u);
+        if (r > 0) {
+                json_t *user = user_json(&ctx.oauth, u);
+
+                r = api_mfa_token_issue(&ctx.oauth, u, &mfa, &mfa_expires);
+                if (r >= 0 && asprintf(&link, "/api/v1/tenants/%s/auth/mfa/enrol", ctx.oauth.tenant->slug) < 0)
+                        r = -ENOMEM;
+                if (r < 0 || !user) {
+                        json_decref(user);
+                        http_reply_internal_error(req, r < 0 ? r : -ENOMEM);
+                        return;
+                }
+                http_reply_json(req, MHD_HTTP_CREATED,
+                                json_pack("{s:s, s:o, s:o, s:s, s:o, s:s}", "status", "mfa_enrolment_required", "user",
+                                          user, "tenant", tenant_json(ctx.oauth.tenant), "mfa_token", mfa,
+                                          "mfa_expires_at", http_json_time(mfa_expires), "enrol", link));
+                http_reply_no_store(req);
+                return;
+        }
+        if (r >= 0)
+                r = api_session_start(&ctx.oauth, &ctx.caller, u, "pwd", NULL, &sess);
+        if (r >= 0 && asprintf(&link, "/api/v1/tenants/%s/me/totp", ctx.oauth.tenant->slug) < 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                http_reply_internal_error(req, r);
+                return;
+        }
+        /* Signed in as after a sign-up, and offered a second factor. */
+        reply_signed_in_with(&ctx, MHD_HTTP_CREATED, u, &sess, json_pack("{s:s}", "totp_enrolment", link));
 }
 
 /* -- POST /api/v1/tenants/{tenant}/auth/refresh --------------------------------------- */

@@ -23,6 +23,8 @@ static const HttpErrorMap errors[] = {
         { EKEYREVOKED, MHD_HTTP_FORBIDDEN, "account_disabled", "The account is disabled." },
         { EKEYEXPIRED, MHD_HTTP_FORBIDDEN, "account_expired", "The account has expired." },
         { ENOTEMPTY, MHD_HTTP_CONFLICT, "not_empty", "It still holds something; empty it first." },
+        /* A tenant keeps one owner at least (member.h). */
+        { EOWNERDEAD, MHD_HTTP_CONFLICT, "last_owner", "The tenant's last owner can be neither demoted nor removed." },
         { ENOSPC, MHD_HTTP_CONFLICT, "id_range_exhausted", "The tenant's range of Unix IDs is used up." },
         { EOPNOTSUPP, MHD_HTTP_CONFLICT, "not_supported", "This cannot be done to it." },
         { ESTALE, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed",

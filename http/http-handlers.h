@@ -24,6 +24,17 @@ void oidc_handle_logout(HttpRequest *req);
 /* The JSON API (http-api-*.c). */
 void api_handle_openapi(HttpRequest *req);
 void api_handle_tenant_get(HttpRequest *req);
+void api_handle_tenant_update(HttpRequest *req);
+void api_handle_tenant_delete(HttpRequest *req);
+/* Members and invitations (http-api-members.c, http-api-invitations.c). */
+void api_handle_members_list(HttpRequest *req);
+void api_handle_member_update(HttpRequest *req);
+void api_handle_member_remove(HttpRequest *req);
+void api_handle_invitation_create(HttpRequest *req);
+void api_handle_invitations_list(HttpRequest *req);
+void api_handle_invitation_resend(HttpRequest *req);
+void api_handle_invitation_revoke(HttpRequest *req);
+void api_handle_accept_invitation(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);
 void api_handle_auth_forgot(HttpRequest *req);
 void api_handle_auth_reset(HttpRequest *req);
@@ -62,6 +73,9 @@ void page_handle_signup_get(HttpRequest *req);
 void page_handle_signup_post(HttpRequest *req);
 void page_handle_tenant_signup_get(HttpRequest *req);
 void page_handle_tenant_signup_post(HttpRequest *req);
+/* The page a mailed invitation opens (http-invitation-page.c). */
+void page_handle_accept_invitation_get(HttpRequest *req);
+void page_handle_accept_invitation_post(HttpRequest *req);
 /* A user as the JSON API shows it; private: with the e-mail address. */
 json_t *api_user_json(const UserRecord *u, bool private);
 
@@ -87,6 +101,8 @@ void api_handle_signup(HttpRequest *req);
 void api_handle_auth_signup(HttpRequest *req);
 void api_handle_signin(HttpRequest *req);
 void api_handle_mfa(HttpRequest *req);
+void api_handle_mfa_enrol(HttpRequest *req);
+void api_handle_mfa_enrol_confirm(HttpRequest *req);
 void api_handle_refresh(HttpRequest *req);
 void api_handle_signout(HttpRequest *req);
 void api_handle_session(HttpRequest *req);

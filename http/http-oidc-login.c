@@ -136,6 +136,11 @@ void oidc_handle_login(HttpRequest *req) {
                 }
                 authz_show_totp(&ctx, &a, MHD_HTTP_OK, NULL, pending);
                 return;
+        case AUTH_MFA_ENROLMENT_REQUIRED:
+                /* The right password, but no second factor the tenant
+                 * asks for: not a failure, and no sign-in. */
+                authz_show_login(&ctx, &a, app, MHD_HTTP_FORBIDDEN, failure_text(&res, msg, sizeof(msg)), login);
+                return;
         default:
                 oauth_limit_failed(ctx.oauth.manager, &ctx.caller, NULL);
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED, failure_text(&res, msg, sizeof(msg)), login);

@@ -204,6 +204,33 @@ char *page_reset_password(const PageForm *p) {
         return page_close(f, &buf);
 }
 
+char *page_accept_invitation(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Accept the invitation");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Join %s</h1><p class=\"sub\">You are invited as %s. Choose a name and a password for your "
+               "account.</p>", p->tenant_name, p->email);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/accept-invitation\">", p->tenant);
+        put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+               "<input type=\"hidden\" name=\"token\" value=\"%s\">"
+               "<label for=\"name\">User name</label>"
+               "<input type=\"text\" id=\"name\" name=\"name\" value=\"%s\" autocomplete=\"username\" "
+               "autocapitalize=\"none\" required autofocus>"
+               "<label for=\"password\">Password</label>"
+               "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" "
+               "required>"
+               "<label for=\"password2\">The password again</label>"
+               "<input type=\"password\" id=\"password2\" name=\"password2\" autocomplete=\"new-password\" "
+               "required>"
+               "<button type=\"submit\">Create the account</button></form>",
+            p->csrf, p->token, strempty(p->login));
+        return page_close(f, &buf);
+}
+
 char *page_verify_email(const PageForm *p) {
         char *buf = NULL;
         size_t size;

@@ -39,3 +39,6 @@ char *page_forgot_password(const PageForm *f);
 /* Sign-up: with f->tenant NULL, a new organization and its owner
  * (/signup); else an account in that tenant (/t/{tenant}/signup). */
 char *page_signup(const PageForm *f);
+/* An invitation's page: the address invited (email), a name (login,
+ * prefilled) and a password for the new account. */
+char *page_accept_invitation(const PageForm *f);

@@ -42,9 +42,13 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/signup", POLICY_AUTH_SIGNUP_MEMBER, page_handle_tenant_signup_post },
         { "GET", "/signup", POLICY_SIGNUP, page_handle_signup_get },
         { "POST", "/signup", POLICY_SIGNUP, page_handle_signup_post },
+        { "GET", "/t/{tenant}/accept-invitation", POLICY_INVITATION_ACCEPT, page_handle_accept_invitation_get },
+        { "POST", "/t/{tenant}/accept-invitation", POLICY_INVITATION_ACCEPT, page_handle_accept_invitation_post },
 
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
+        { "PATCH", "/api/v1/tenants/{tenant}", POLICY_TENANT_UPDATE, api_handle_tenant_update },
+        { "DELETE", "/api/v1/tenants/{tenant}", POLICY_TENANT_DELETE, api_handle_tenant_delete },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         /* Applications (OAuth clients) and the tenant's signing keys: the
          * core checks again against the application itself. */
@@ -67,6 +71,19 @@ const HttpRoute http_routes[] = {
         { "DELETE", KEYS "/{key}", POLICY_API_KEY_REVOKE, api_handle_api_key_revoke },
         { "POST", KEYS "/{key}/rotate", POLICY_API_KEY_ROTATE, api_handle_api_key_rotate },
 #undef KEYS
+        /* Members and roles; invitations to join. */
+        { "GET", "/api/v1/tenants/{tenant}/members", POLICY_MEMBER_LIST, api_handle_members_list },
+        { "PATCH", "/api/v1/tenants/{tenant}/members/{user}", POLICY_MEMBER_SET_ROLE, api_handle_member_update },
+        { "DELETE", "/api/v1/tenants/{tenant}/members/{user}", POLICY_MEMBER_REMOVE, api_handle_member_remove },
+        { "POST", "/api/v1/tenants/{tenant}/invitations", POLICY_INVITATION_CREATE, api_handle_invitation_create },
+        { "GET", "/api/v1/tenants/{tenant}/invitations", POLICY_INVITATION_LIST, api_handle_invitations_list },
+        { "POST", "/api/v1/tenants/{tenant}/invitations/{invitation}/resend", POLICY_INVITATION_RESEND,
+          api_handle_invitation_resend },
+        { "DELETE", "/api/v1/tenants/{tenant}/invitations/{invitation}", POLICY_INVITATION_REVOKE,
+          api_handle_invitation_revoke },
+        /* The mailed token is the proof. */
+        { "POST", "/api/v1/tenants/{tenant}/auth/accept-invitation", POLICY_INVITATION_ACCEPT,
+          api_handle_accept_invitation },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */
@@ -83,6 +100,11 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/tenants/{tenant}/auth/signup", POLICY_AUTH_SIGNUP_MEMBER, api_handle_auth_signup },
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
+        /* A sign-in the tenant refused for want of a second factor: its MFA
+         * token enrols one, and the first code signs in. */
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa/enrol", POLICY_AUTH_SIGNIN, api_handle_mfa_enrol },
+        { "POST", "/api/v1/tenants/{tenant}/auth/mfa/enrol/confirm", POLICY_AUTH_SIGNIN,
+          api_handle_mfa_enrol_confirm },
         { "POST", "/api/v1/tenants/{tenant}/auth/refresh", POLICY_AUTH_SIGNIN, api_handle_refresh },
         /* What a browser asks before it POSTs with an application's
          * publishable key from that application's origin (http-cors.c). */

@@ -555,6 +555,9 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 return log_oom();
         if (strneq(s->url, "https://", 8))
                 s->https = true;
+        /* Before the main loop runs: the other doors read it only later. */
+        if (!m->public_url && !(m->public_url = strdup(s->url)))
+                return log_oom();
 
         log_info("HTTP server listening on %s (port %u, %u threads, %u connections, %u per address), issuers at "
                  "%s/t/TENANT.", cfg->http_listen, s->port, threads, m->fd_budget.http,

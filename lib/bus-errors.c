@@ -16,6 +16,8 @@ static const sd_bus_error_map tessera_errors[] = {
         SD_BUS_ERROR_MAP(TESSERA_ERROR_NOT_EMPTY, ENOTEMPTY),
         /* Revoking what was revoked, rotating what was rotated. */
         SD_BUS_ERROR_MAP(TESSERA_ERROR_ALREADY_DONE, EALREADY),
+        /* A tenant keeps one owner at least (member.h). */
+        SD_BUS_ERROR_MAP(TESSERA_ERROR_LAST_OWNER, EOWNERDEAD),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, EBUSY),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, EAGAIN),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_ID_RANGE_EXHAUSTED, ENOSPC),

@@ -354,6 +354,25 @@ int auth_user_has_totp(Store *s, int64_t user_id) {
         return r;
 }
 
+int auth_mfa_required_for(Manager *m, Store *s, const UserRecord *u) {
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        TenantSettings eff;
+        int r;
+
+        r = store_tenant_get_by_id(s, u->tenant_id, &t);
+        if (r < 0)
+                return r;
+        tenant_settings_effective(m->config, &t->settings, &eff);
+        switch (eff.mfa_required) {
+        case MFA_REQUIRED_EVERYONE:
+                return 1;
+        case MFA_REQUIRED_ADMINS:
+                return u->role == USER_ROLE_ADMIN || u->role == USER_ROLE_OWNER;
+        default:
+                return 0;
+        }
+}
+
 /* --- decisions --------------------------------------------------------- */
 
 /* The account-state part of every decision: true (and d filled) when the
@@ -416,6 +435,24 @@ static int decide(Manager *m, Store *s, AuthAttempt *at, const UserRecord *u, in
                 return enrolled;
         needs_code = enrolled && (at->policy == AUTH_TOTP_REQUIRED ||
                                   (at->policy == AUTH_TOTP_OPTIONAL && !isempty(at->code)));
+
+        /* The tenant asks a second factor of this user, who has none: the
+         * right password signs nobody in, on any door that asks for
+         * codes at all (a password change's check of the current one
+         * does not). Told only after the right password, like the code
+         * prompt, so that it tells nothing to a guesser. */
+        if (password_ok && !enrolled && at->policy != AUTH_TOTP_NEVER) {
+                r = auth_mfa_required_for(m, s, u);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        d->result.outcome = AUTH_MFA_ENROLMENT_REQUIRED;
+                        d->result.factor = "password";
+                        d->audit = AUDIT_DENIED;
+                        d->reason = "the tenant requires a second factor and none is enrolled";
+                        return 0;
+                }
+        }
 
         if (!password_ok)
                 d->reason = !at->password ? "no usable password given" :
@@ -745,6 +782,10 @@ static void message_of(AuthOutcome o, const AuthResult *r, int64_t now, char *bu
         case AUTH_ACCOUNT_EXPIRED:
                 snprintf(buf, size, "The account has expired; ask an administrator.");
                 break;
+        case AUTH_MFA_ENROLMENT_REQUIRED:
+                snprintf(buf, size, "This organization requires two-step verification, and the account has none "
+                                    "yet: set up an authenticator app (TOTP) first.");
+                break;
         case AUTH_SUCCESS:
                 if (r->factor && strstr(r->factor, "backup-code"))
                         snprintf(buf, size, "A backup code was used; %u left.", r->backup_codes_left);
@@ -779,6 +820,8 @@ int auth_result_error(const AuthResult *r, const char *failed_message, TesseraEr
                 return tessera_error_set(e, -EKEYREVOKED, "%s", msg);
         case AUTH_ACCOUNT_EXPIRED:
                 return tessera_error_set(e, -EKEYEXPIRED, "%s", msg);
+        case AUTH_MFA_ENROLMENT_REQUIRED:
+                return tessera_error_set(e, -EACCES, "%s", msg);
         case AUTH_USER_UNKNOWN:
                 return tessera_error_set(e, -ENOENT, "The user no longer exists.");
         default:

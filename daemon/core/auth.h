@@ -77,6 +77,11 @@ typedef enum AuthOutcome {
         AUTH_ACCOUNT_LOCKED,      /* locked by an administrator */
         AUTH_ACCOUNT_DISABLED,
         AUTH_ACCOUNT_EXPIRED,
+        /* Password right, but the tenant's mfa_required asks a second
+         * factor of this user, who has none enrolled yet: no sign-in until
+         * they enrol (the JSON API's .../auth/mfa/enrol does that with the
+         * MFA token of this step). Not a failure: nothing is counted. */
+        AUTH_MFA_ENROLMENT_REQUIRED,
         _AUTH_OUTCOME_MAX,
 } AuthOutcome;
 
@@ -150,6 +155,11 @@ int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthConte
  * AUTH_SUCCESS or the account's state; audited. */
 int auth_account_check(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, const UserRecord *u,
                        AuthResult *ret);
+
+/* Whether the tenant's mfa_required (tenant-settings.h, its own value or
+ * the site's) asks a second factor of u, by u's role: 1, 0, or < 0 when
+ * the tenant could not be read. */
+int auth_mfa_required_for(Manager *m, Store *s, const UserRecord *u);
 
 /* Whether the user has a confirmed TOTP enrollment: 1, 0, or < 0. */
 int auth_user_has_totp(Store *s, int64_t user_id);

@@ -585,6 +585,7 @@ static const ConfigKey config_keys[] = {
         KEY("auth", "totp_window", parse_totp_window, totp_window),
         KEY("auth", "reset_token_lifetime", parse_token_lifetime, reset_token_lifetime),
         KEY("auth", "verify_token_lifetime", parse_token_lifetime, verify_token_lifetime),
+        KEY("auth", "invitation_lifetime", parse_token_lifetime, invitation_lifetime),
         KEY("auth", "forgot_delay", parse_delay_ms, forgot_delay),
         KEY("auth", "open_signup", parse_bool, open_signup),
         KEY("auth", "mfa_required", parse_mfa_required, mfa_required),
@@ -790,6 +791,8 @@ static int config_defaults(Config **ret) {
          * advises; a verification link may wait for the next day. */
         c->reset_token_lifetime = 1800;
         c->verify_token_lifetime = 86400;
+        /* A colleague invited on Friday accepts on Monday, or next week. */
+        c->invitation_lifetime = 7 * 86400;
         /* Well after any answer has reached its asker. */
         c->forgot_delay = 200;
         /* Nobody signs up on an installed system unless its administrator

@@ -77,6 +77,7 @@ typedef struct Config {
         /* The mailed single-use tokens (account-token.h), in seconds. */
         unsigned reset_token_lifetime;
         unsigned verify_token_lifetime;
+        unsigned invitation_lifetime; /* a mailed invitation (invitation.h) */
         /* ms: how long after its answer the work behind "forgot" (finding
          * the account, queueing the mail) waits, so that it can't slow
          * that answer down where the asker could time it. */

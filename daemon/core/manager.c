@@ -56,6 +56,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         secret_key_free(m->secret_key);
         erase_and_free(m->dummy_hash);
+        free(m->public_url);
         unknown_lockouts_free(m->unknown_lockouts);
         /* Last: every thread that counted is gone. */
         m->metrics = metrics_free(m->metrics);

@@ -54,6 +54,10 @@ typedef struct Manager {
 
         /* Templates, the outbox's sender thread, its counters (mail.h). */
         Mail *mail;
+        /* The HTTP face's public base URL, set once as it starts listening
+         * (NULL: no HTTP server): what links mailed through other doors
+         * (an invitation made over D-Bus) point at. */
+        char *public_url;
 
         /* The failures of names that are no user (auth-lockout.h): shared
          * by every thread, behind its own lock. */

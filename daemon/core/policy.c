@@ -42,6 +42,29 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_TENANT_DELETE] = { "tenant.delete", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_OWNER,
                                    .operator_ = GRANT_ANY },
 
+        /* Members see who else is in their organization (the e-mail
+         * addresses only where user.read-private allows); roles are the
+         * owners' to give; admins remove members and invite, and an owner
+         * is removed by an owner only (the core's rule, which also keeps
+         * one owner). Keys never change roles. */
+        [POLICY_MEMBER_LIST] = { "member.list", "tessera:members:read", TENANT, .local = GRANT_ANY,
+                                 .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_MEMBER_SET_ROLE] = { "member.set-role", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_OWNER,
+                                     .refused = "Only the owners of the tenant may change roles." },
+        [POLICY_MEMBER_REMOVE] = { "member.remove", "tessera:members:write", TENANT, .local = GRANT_ADMIN,
+                                   .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_INVITATION_CREATE] = { "invitation.create", "tessera:members:write", TENANT, .local = GRANT_ADMIN,
+                                       .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_INVITATION_LIST] = { "invitation.list", "tessera:members:read", TENANT, .local = GRANT_ADMIN,
+                                     .member = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_INVITATION_RESEND] = { "invitation.resend", "tessera:members:write", TENANT, .local = GRANT_ADMIN,
+                                       .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_INVITATION_REVOKE] = { "invitation.revoke", "tessera:members:write", TENANT, .local = GRANT_ADMIN,
+                                       .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_INVITATION_ACCEPT] = { "invitation.accept", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                       .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                       .publishable = GRANT_ANY },
+
         [POLICY_USER_LIST] = { "user.list", "tessera:users:read", TENANT, .local = GRANT_ANY, .member = GRANT_ADMIN,
                                .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
         [POLICY_USER_READ] = { "user.read", "tessera:users:read", TENANT, .local = GRANT_ANY,

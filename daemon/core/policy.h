@@ -16,6 +16,17 @@ typedef enum PolicyAction {
         POLICY_TENANT_READ,
         POLICY_TENANT_UPDATE,
         POLICY_TENANT_DELETE,
+        /* a tenant's members (its users with their roles) and invitations */
+        POLICY_MEMBER_LIST,
+        POLICY_MEMBER_SET_ROLE,       /* owners only: the core keeps one owner at least */
+        POLICY_MEMBER_REMOVE,         /* an owner's removal: by an owner only (the core's rule) */
+        POLICY_INVITATION_CREATE,
+        POLICY_INVITATION_LIST,
+        POLICY_INVITATION_RESEND,
+        POLICY_INVITATION_REVOKE,
+        /* Using a mailed invitation: open at the door, the token is the
+         * proof (as for a reset). */
+        POLICY_INVITATION_ACCEPT,
         /* users */
         POLICY_USER_LIST,
         POLICY_USER_READ,

@@ -167,9 +167,11 @@ static char *settings_details(const TenantSettings *change, uint32_t reset) {
 }
 
 static int update_settings_txn(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
-                               const TenantSettings *change, uint32_t reset, TesseraError *e) {
+                               const char *display_name, const TenantSettings *change, uint32_t reset,
+                               TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         _cleanup_(tenant_record_unrefp) TenantRecord *now = NULL;
+        _cleanup_(json_decrefp) json_t *details_json = NULL;
         _cleanup_free_ char *details = NULL;
         TenantSettings own;
         int r;
@@ -192,19 +194,38 @@ static int update_settings_txn(Manager *m, Store *s, const Principal *a, const T
         if (r < 0)
                 return r;
 
-        r = store_tenant_settings_put(s, t->id, &own);
-        if (r == -ENOENT)
-                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
-        if (r < 0)
-                return tessera_error_set(e, r, "Failed to store the settings of tenant '%s'.", t->slug);
+        if (display_name) {
+                TenantRecord renamed = *now;
+
+                renamed.display_name = (char *) display_name;
+                r = store_tenant_update(s, &renamed);
+                if (r == -ENOENT)
+                        return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to update tenant '%s'.", t->slug);
+        }
+        if (change->set | reset) {
+                r = store_tenant_settings_put(s, t->id, &own);
+                if (r == -ENOENT)
+                        return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to store the settings of tenant '%s'.", t->slug);
+        }
         details = settings_details(change, reset);
+        if (details && display_name) {
+                details_json = json_loads(details, 0, NULL);
+                free(details);
+                details = NULL;
+                if (details_json && json_object_set_new(details_json, "display_name", json_string(display_name)) >= 0)
+                        details = json_dumps(details_json, JSON_COMPACT);
+        }
         if (!details)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
         return change_commit(&txn, a, "tenant.update", t->slug, t->slug, details, e);
 }
 
-int tenant_settings_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
-                           const TenantSettings *change, uint32_t reset, TesseraError *e) {
+int tenant_change(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *display_name,
+                  const TenantSettings *change, uint32_t reset, TesseraError *e) {
         uint32_t both = change->set & reset;
         int r;
 
@@ -216,17 +237,25 @@ int tenant_settings_update(Manager *m, Store *s, const Principal *a, const Tenan
         else if (both)
                 r = tessera_error_set(e, -EINVAL, "%s is both given and reset to the site's default.",
                                       tenant_setting_to_string(__builtin_ctz(both)));
-        else if (change->set == 0 && reset == 0)
+        else if (display_name && !valid_display_text(display_name, DISPLAY_NAME_MAX_LEN))
+                r = tessera_error_set(e, -EINVAL, "The display name must be one line of at most %d bytes of UTF-8.",
+                                      DISPLAY_NAME_MAX_LEN);
+        else if (change->set == 0 && reset == 0 && !display_name)
                 return 0;
         else
-                r = update_settings_txn(m, s, a, t, change, reset, e);
+                r = update_settings_txn(m, s, a, t, display_name, change, reset, e);
         if (r < 0) {
                 change_audit_failure(s, a, "tenant.update", t->slug, t->slug, e);
                 return r;
         }
         manager_changed(m, change_event_tenant(t, CHANGE_UPDATED));
-        log_info("Changed the settings of tenant %s.", t->slug);
+        log_info("Changed tenant %s.", t->slug);
         return 0;
+}
+
+int tenant_settings_update(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
+                           const TenantSettings *change, uint32_t reset, TesseraError *e) {
+        return tenant_change(m, s, a, t, NULL, change, reset, e);
 }
 
 static int delete_txn(Store *s, const Principal *a, const TenantRecord *t, TesseraError *e) {
@@ -261,6 +290,39 @@ int tenant_delete(Manager *m, Store *s, const Principal *a, const TenantRecord *
         }
         manager_changed(m, change_event_tenant(t, CHANGE_DELETED));
         log_info("Deleted tenant %s.", t->slug);
+        return 0;
+}
+
+static int delete_all_txn(Store *s, const Principal *a, const TenantRecord *t, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int r;
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = store_tenant_purge(s, t->id);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Tenant '%s' no longer exists.", t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to delete tenant '%s'.", t->slug);
+        return change_commit(&txn, a, "tenant.delete", t->slug, t->slug, "{\"with_contents\":true}", e);
+}
+
+int tenant_delete_all(Manager *m, Store *s, const Principal *a, const TenantRecord *t, TesseraError *e) {
+        int r;
+
+        r = change_authorize(s, a, POLICY_TENANT_DELETE, policy_target_tenant(t->id), t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        r = delete_all_txn(s, a, t, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "tenant.delete", t->slug, t->slug, e);
+                return r;
+        }
+        /* One event: whoever caches the tenant's users and groups (the
+         * NSS cache, the HTTP threads' tenants) drops the whole tenant. */
+        manager_changed(m, change_event_tenant(t, CHANGE_DELETED));
+        log_info("Deleted tenant %s with its users, groups and applications.", t->slug);
         return 0;
 }
 

@@ -408,8 +408,8 @@ static int load_groups(Store *s, const UserRecord *u, GroupRecord ***ret, size_t
         return 0;
 }
 
-static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, GroupRecord ***ret_groups,
-                      size_t *ret_n_groups, TesseraError *e) {
+static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, const char *action,
+                      UserDeleteRule rule, GroupRecord ***ret_groups, size_t *ret_n_groups, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         GroupRecord **groups = NULL;
         size_t n_groups = 0;
@@ -418,6 +418,12 @@ static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const c
         r = change_begin(s, &txn, e);
         if (r < 0)
                 return r;
+        /* The caller's rule, on the records as they are in this transaction. */
+        if (rule) {
+                r = rule(s, a, u, e);
+                if (r < 0)
+                        return r;
+        }
         /* Read in the deletion's transaction: exactly the memberships it removes. */
         r = load_groups(s, u, &groups, &n_groups);
         if (r < 0)
@@ -428,7 +434,7 @@ static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const c
         else if (r < 0)
                 r = tessera_error_set(e, r, "Failed to delete user '%s'.", target);
         else
-                r = change_commit(&txn, a, "user.delete", u->tenant, target, NULL, e);
+                r = change_commit(&txn, a, action, u->tenant, target, NULL, e);
         if (r < 0) {
                 group_record_array_free(groups, n_groups);
                 return r;
@@ -439,19 +445,25 @@ static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const c
 }
 
 int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
+        return user_delete_full(m, s, a, u, POLICY_USER_DELETE, NULL, e);
+}
+
+int user_delete_full(Manager *m, Store *s, const Principal *a, const UserRecord *u, PolicyAction action,
+                     UserDeleteRule rule, TesseraError *e) {
         _cleanup_free_ char *target = user_qualified_name(u);
+        const char *name = policy_action_to_string(action);
         GroupRecord **groups = NULL;
         size_t n_groups = 0;
         int r;
 
         if (!target)
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = change_authorize(s, a, POLICY_USER_DELETE, policy_target_user(u), u->tenant, target, e);
+        r = change_authorize(s, a, action, policy_target_user(u), u->tenant, target, e);
         if (r < 0)
                 return r;
-        r = delete_txn(s, a, u, target, &groups, &n_groups, e);
+        r = delete_txn(s, a, u, target, name, rule, &groups, &n_groups, e);
         if (r < 0) {
-                change_audit_failure(s, a, "user.delete", u->tenant, target, e);
+                change_audit_failure(s, a, name, u->tenant, target, e);
                 return r;
         }
         /* The user-private group went with the user. */

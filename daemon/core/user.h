@@ -56,6 +56,13 @@ int user_set_locked_until(Manager *m, Store *s, const Principal *a, const UserRe
 int user_set_disabled(Manager *m, Store *s, const Principal *a, const UserRecord *u, bool disabled,
                       TesseraError *e);
 int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e);
+/* A rule a deletion must pass, checked inside its transaction on the
+ * records as they are then (< 0 with e set refuses it). */
+typedef int (*UserDeleteRule)(Store *s, const Principal *a, const UserRecord *u, TesseraError *e);
+/* user_delete() under another action of the policy (member.remove), with
+ * the caller's rule: the same deletion, events and audit. */
+int user_delete_full(Manager *m, Store *s, const Principal *a, const UserRecord *u, PolicyAction action,
+                     UserDeleteRule rule, TesseraError *e);
 
 /* Finds tenant + user by name; errors say which of the two is missing. */
 int user_lookup(Manager *m, Store *s, const char *tenant, const char *name, UserRecord **ret, TesseraError *e);

@@ -18,6 +18,7 @@ const char *const oidc_known_scopes[] = {
         "openid", "profile", "email", "offline_access",
         "tessera:tenant:read", "tessera:tenant:write",
         "tessera:users:read", "tessera:users:write",
+        "tessera:members:read", "tessera:members:write",
         "tessera:groups:read", "tessera:groups:write",
         "tessera:applications:read", "tessera:applications:write",
         "tessera:keys:read", "tessera:keys:write",

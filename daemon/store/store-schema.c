@@ -334,6 +334,30 @@ static const char *const migrations[] = {
         ");"
         "CREATE INDEX api_keys_tenant ON api_keys(tenant_id, id);"
         "CREATE INDEX api_keys_application ON api_keys(application_id) WHERE application_id IS NOT NULL;",
+        /* 11 -> 12: invitations to a tenant (store-invitation.h): an
+         * address and the role it will have, the digest of the mailed
+         * token (a resend replaces it), and how it ended. One pending
+         * invitation per address and tenant; the pending ones are listed
+         * by id. */
+        "CREATE TABLE invitations ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  digest BLOB NOT NULL UNIQUE,"
+        "  email TEXT NOT NULL,"
+        "  role TEXT NOT NULL CHECK (role IN ('member', 'admin', 'owner')),"
+        "  invited_by TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  sent_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  accepted_usec INTEGER NOT NULL DEFAULT 0,"
+        "  user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,"
+        "  revoked_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE UNIQUE INDEX invitations_pending_email ON invitations(tenant_id, email COLLATE NOCASE) "
+        "WHERE accepted_usec = 0 AND revoked_usec = 0;"
+        "CREATE INDEX invitations_pending ON invitations(tenant_id, id) WHERE accepted_usec = 0 AND revoked_usec = 0;"
+        /* The last-owner rule counts a tenant's owners. */
+        "CREATE INDEX users_tenant_role ON users(tenant_id, role);",
 };
 
 int store_latest_schema_version(void) {

@@ -138,6 +138,32 @@ int store_tenant_update(Store *s, const TenantRecord *t) {
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+int store_tenant_purge(Store *s, int64_t id) {
+        /* In this order: a user-private group goes with its user, and
+         * nothing refers to a tenant once its users, groups and
+         * applications are gone (the rest cascades). */
+        static const char *const sql[] = {
+                "DELETE FROM users WHERE tenant_id = ?1",
+                "DELETE FROM groups WHERE tenant_id = ?1",
+                "DELETE FROM applications WHERE tenant_id = ?1",
+                "DELETE FROM tenants WHERE id = ?1",
+        };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(sql); i++) {
+                _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+
+                r = store_stmt(s, sql[i], &st);
+                if (r < 0)
+                        return r;
+                store_bind_int64(st, 1, id);
+                r = store_step_done(s, st);
+                if (r < 0)
+                        return r;
+        }
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
 int store_tenant_delete(Store *s, int64_t id) {
         static const char sql_used[] =
                 "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1) "

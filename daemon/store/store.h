@@ -65,6 +65,10 @@ int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret);
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n);
 int store_tenant_update(Store *s, const TenantRecord *t);
 int store_tenant_delete(Store *s, int64_t id);
+/* Deletes a tenant with everything in it: its users (and with them their
+ * sessions, tokens, second factors), groups and applications. Inside the
+ * caller's transaction. -ENOENT when there is no such tenant. */
+int store_tenant_purge(Store *s, int64_t id);
 /* Writes a tenant's own settings (what settings->set names; the rest
  * follows the site) and stamps the tenant's changed_usec; -ENOENT when
  * the tenant is gone. The tenant's reads return them (TenantRecord). */
@@ -86,6 +90,12 @@ int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret);
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret);
 /* tenant_id 0: users of every tenant. Sorted by tenant, then name. */
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n);
+/* A page of the tenant's users by name, after after_name (NULL: from the
+ * first), at most limit. */
+int store_user_page(Store *s, int64_t tenant_id, const char *after_name, unsigned limit, UserRecord ***ret,
+                    size_t *ret_n);
+/* How many users of the tenant have role. */
+int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret);
 /* Writes every mutable field of u (all but id, tenant, name, uid) and
  * stamps changed_usec. */
 int store_user_update(Store *s, const UserRecord *u);

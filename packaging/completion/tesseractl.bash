@@ -14,6 +14,7 @@ _tesseractl_verbs() {
                 app)     echo "create list show delete rotate-secret" ;;
                 key)     echo "rotate list" ;;
                 api-key) echo "create list rotate revoke" ;;
+                invitation) echo "create list resend revoke" ;;
                 mail)    echo "test" ;;
         esac
 }
@@ -41,6 +42,8 @@ _tesseractl_verb_options() {
                         echo "--open --limit=" ;;
                 "audit list")
                         echo "--target= --action= --limit= --after=" ;;
+                "invitation create")
+                        echo "--role=" ;;
                 "app create")
                         echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg= --allowed-origin=" ;;
                 "api-key create")
@@ -113,7 +116,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key mail" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation mail" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))

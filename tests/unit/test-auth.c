@@ -12,6 +12,7 @@
 #include "password.h"
 #include "time-util.h"
 #include "totp.h"
+#include "tenant.h"
 #include "user.h"
 
 static Manager *m;
@@ -495,6 +496,59 @@ START_TEST(test_totp_policies) {
 }
 END_TEST
 
+/* The tenant's mfa_required: a user it names who has no TOTP is not
+ * signed in by the right password, on any channel that asks codes; the
+ * rest sign in as before. */
+START_TEST(test_mfa_required) {
+        _cleanup_(user_record_unrefp) UserRecord *ada = auth_test_user(m, "ada", "pw"), *admin = NULL,
+                                                 *member = auth_test_user(m, "max", "pw"),
+                                                 *enrolled = auth_test_user(m, "eve", "pw");
+        _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
+        UserSpec spec = USER_SPEC_INIT;
+        TenantSettings change = { .set = TENANT_SETTING_BIT(TENANT_SETTING_MFA_REQUIRED) };
+        uint8_t seed[TOTP_SECRET_SIZE];
+        char code[TOTP_DIGITS + 1], msg[256];
+        TesseraError e = {};
+        AuthResult r;
+
+        spec.role = USER_ROLE_ADMIN;
+        ck_assert_int_eq(user_update(m, m->store, &auth_test_root, ada, &spec, &e), 0);
+        admin = auth_test_reload(m, ada);
+        ck_assert_int_eq(admin->role, USER_ROLE_ADMIN);
+        enroll(enrolled, seed, NULL);
+        ck_assert_int_eq(store_tenant_get(m->store, "acme", &t), 0);
+
+        change.mfa_required = MFA_REQUIRED_ADMINS;
+        ck_assert_int_eq(tenant_settings_update(m, m->store, &auth_test_root, t, &change, 0, &e), 0);
+        ck_assert_int_eq(auth_mfa_required_for(m, m->store, admin), 1);
+        ck_assert_int_eq(auth_mfa_required_for(m, m->store, member), 0);
+        ck_assert_int_eq(auth_test_login(m, admin, "pw", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_MFA_ENROLMENT_REQUIRED);
+        ck_assert(auth_test_audit_contains(m, "the tenant requires a second factor"));
+        auth_result_message(&r, now_realtime_usec(), msg, sizeof(msg));
+        ck_assert_ptr_nonnull(strstr(msg, "two-step verification"));
+        /* Not a failure: nothing counts towards the lockout. */
+        for (unsigned i = 0; i < m->config->lockout_failures + 1; i++)
+                ck_assert_int_eq(auth_test_login(m, admin, "pw", NULL, AUTH_TOTP_OPTIONAL, &r),
+                                 AUTH_MFA_ENROLMENT_REQUIRED);
+        /* A wrong password says nothing of the rule. */
+        ck_assert_int_eq(auth_test_login(m, admin, "wrong", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_FAILED);
+        /* A channel that asks no code at all (a password change's check). */
+        ck_assert_int_eq(auth_test_login(m, admin, "pw", NULL, AUTH_TOTP_NEVER, &r), AUTH_SUCCESS);
+        ck_assert_int_eq(auth_test_login(m, member, "pw", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+
+        change.mfa_required = MFA_REQUIRED_EVERYONE;
+        ck_assert_int_eq(tenant_settings_update(m, m->store, &auth_test_root, t, &change, 0, &e), 0);
+        ck_assert_int_eq(auth_test_login(m, member, "pw", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_MFA_ENROLMENT_REQUIRED);
+        /* Enrolled users give their code, as ever. */
+        code_now(seed, 0, code);
+        ck_assert_int_eq(auth_test_login(m, enrolled, "pw", code, AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+
+        ck_assert_int_eq(tenant_settings_update(m, m->store, &auth_test_root, t, &(TenantSettings) {},
+                                                TENANT_SETTING_BIT(TENANT_SETTING_MFA_REQUIRED), &e), 0);
+        ck_assert_int_eq(auth_test_login(m, member, "pw", NULL, AUTH_TOTP_REQUIRED, &r), AUTH_SUCCESS);
+}
+END_TEST
+
 START_TEST(test_two_step) {
         _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw");
         _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL, *bad = NULL;
@@ -684,6 +738,7 @@ int main(void) {
         tcase_add_test(tc, test_unknown_lockouts_table);
         tcase_add_test(tc, test_totp_login);
         tcase_add_test(tc, test_totp_policies);
+        tcase_add_test(tc, test_mfa_required);
         tcase_add_test(tc, test_two_step);
         tcase_add_test(tc, test_backup_codes);
         tcase_add_test(tc, test_backup_code_announced);

@@ -258,10 +258,13 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signup") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol/confirm") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/forgot") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/reset") ||
-                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email");
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/verify-email") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/accept-invitation");
                 ck_assert_msg(open == protocol, "%s %s", r->method, r->pattern);
                 /* A CORS preflight only where a publishable key may POST
                  * from a browser. */

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "member.h"
+
+#include "log.h"
+#include "user.h"
+
+int member_list(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *after_name,
+                unsigned limit, UserRecord ***ret, size_t *ret_n, TesseraError *e) {
+        int r;
+
+        r = change_authorize(s, a, POLICY_MEMBER_LIST, policy_target_tenant(t->id), t->slug, t->slug, e);
+        if (r < 0)
+                return r;
+        r = store_user_page(s, t->id, after_name, limit, ret, ret_n);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to list the members of tenant '%s'.", t->slug);
+        return 0;
+}
+
+/* The tenant keeps an owner: refuses taking the owner's role from u (as
+ * stored now, in the caller's transaction) when u is the last one. */
+static int keep_an_owner(Store *s, const UserRecord *u, const char *target, TesseraError *e) {
+        unsigned owners;
+        int r;
+
+        if (u->role != USER_ROLE_OWNER)
+                return 0;
+        r = store_user_count_role(s, u->tenant_id, USER_ROLE_OWNER, &owners);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to count the owners of tenant '%s'.", u->tenant);
+        if (owners <= 1)
+                return tessera_error_set(e, -EOWNERDEAD,
+                                         "%s is the last owner of tenant '%s': make another member owner first.",
+                                         target, u->tenant);
+        return 0;
+}
+
+static int set_role_txn(Store *s, const Principal *a, const UserRecord *u, UserRole role, const char *target,
+                        UserRecord **ret, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        _cleanup_(user_record_unrefp) UserRecord *now = NULL;
+        _cleanup_free_ char *details = NULL;
+        UserRecord changed;
+        int r;
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = store_user_get_by_id(s, u->id, &now);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        if (role != USER_ROLE_OWNER) {
+                r = keep_an_owner(s, now, target, e);
+                if (r < 0)
+                        return r;
+        }
+        if (asprintf(&details, "{\"from\":\"%s\",\"role\":\"%s\"}", user_role_to_string(now->role),
+                     user_role_to_string(role)) < 0) {
+                details = NULL;
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        }
+        changed = *now;
+        changed.role = role;
+        r = store_user_update(s, &changed);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to update user '%s'.", target);
+        r = change_commit(&txn, a, "member.set-role", u->tenant, target, details, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(now);
+        return 0;
+}
+
+int member_set_role(Manager *m, Store *s, const Principal *a, const UserRecord *u, UserRole role, UserRecord **ret,
+                    TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *before = NULL, *stored = NULL;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, a, POLICY_MEMBER_SET_ROLE, policy_target_user(u), u->tenant, target, e);
+        if (r < 0)
+                return r;
+        if (role < 0 || role >= _USER_ROLE_MAX)
+                r = tessera_error_set(e, -EINVAL, "Unknown role; use member, admin or owner.");
+        else
+                r = set_role_txn(s, a, u, role, target, &before, e);
+        if (r < 0) {
+                change_audit_failure(s, a, "member.set-role", u->tenant, target, e);
+                return r;
+        }
+        manager_changed(m, change_event_user(CHANGE_USER, before, CHANGE_UPDATED));
+        log_info("%s: member.set-role %s.", target, user_role_to_string(role));
+        if (ret) {
+                r = store_user_get_by_id(s, u->id, &stored);
+                if (r < 0)
+                        return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+                *ret = TAKE_PTR(stored);
+        }
+        return 0;
+}
+
+/* member.remove's rules on top of a deletion: an owner goes only by
+ * whoever may give roles (the tenant's owners, the host's
+ * administrators), and never the last one. */
+static int removal_rule(Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *now = NULL;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        PolicyTarget t = policy_target_user(u);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = store_user_get_by_id(s, u->id, &now);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        if (now->role == USER_ROLE_OWNER && policy_check(a, POLICY_MEMBER_SET_ROLE, &t) < 0)
+                return tessera_error_set(e, -EACCES, "Only an owner of tenant '%s' may remove an owner.", u->tenant);
+        return keep_an_owner(s, now, target, e);
+}
+
+int member_remove(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
+        return user_delete_full(m, s, a, u, POLICY_MEMBER_REMOVE, removal_rule, e);
+}
