@@ -86,6 +86,34 @@ int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret);
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret);
 /* tenant_id 0: users of every tenant. Sorted by tenant, then name. */
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n);
+
+/* One page of a tenant's users, for the admin view: filtered, sorted, and
+ * continued after a position (keyset pagination, never an offset). */
+typedef enum UserSort {
+        USER_SORT_NAME,               /* by name (unique in a tenant) */
+        USER_SORT_CREATED,            /* by creation time, then id */
+        _USER_SORT_MAX,
+        _USER_SORT_INVALID = -EINVAL,
+} UserSort;
+
+typedef struct UserQuery {
+        int64_t tenant_id;
+        UserSort sort;
+        const char *prefix;           /* of the name or the e-mail address, lower case; NULL: any */
+        int state;                    /* UserState, or -1: any */
+        int role;                     /* UserRole, or -1: any */
+        int64_t created_after;        /* inclusive, usec; 0: no bound */
+        int64_t created_before;       /* exclusive, usec; 0: no bound */
+        int64_t now_usec;             /* the time states are judged at */
+        /* Continue after this row: its name (USER_SORT_NAME) or its
+         * creation time and id (USER_SORT_CREATED). */
+        bool after;
+        const char *after_name;
+        int64_t after_created, after_id;
+        unsigned limit;
+} UserQuery;
+
+int store_user_search(Store *s, const UserQuery *q, UserRecord ***ret, size_t *ret_n);
 /* Writes every mutable field of u (all but id, tenant, name, uid) and
  * stamps changed_usec. */
 int store_user_update(Store *s, const UserRecord *u);
