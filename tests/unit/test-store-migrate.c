@@ -160,6 +160,9 @@ START_TEST(test_pkce_opt_out_migrated) {
          * the migration); public clients never had the choice. */
         exec_file(db_path, "CREATE TABLE tenants (id INTEGER PRIMARY KEY, slug TEXT NOT NULL);"
                            "INSERT INTO tenants (id, slug) VALUES (1, 'acme');"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, tenant_id INTEGER, name TEXT, email TEXT, "
+                           "role TEXT, disabled INTEGER, locked_until_usec INTEGER, expires_usec INTEGER, "
+                           "created_usec INTEGER);"
                            "CREATE TABLE applications (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, "
                            "name TEXT NOT NULL, client_id TEXT NOT NULL UNIQUE, secret_digest BLOB, "
                            "public INTEGER NOT NULL DEFAULT 0, first_party INTEGER NOT NULL DEFAULT 0, "
@@ -198,7 +201,9 @@ START_TEST(test_audit_counts_migrated) {
          * the columns of users and applications later migrations use.) */
         exec_file(db_path, "CREATE TABLE applications (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                            "public INTEGER NOT NULL DEFAULT 0);"
-                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, role TEXT);"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, tenant_id INTEGER, name TEXT, email TEXT, "
+                           "role TEXT, disabled INTEGER, locked_until_usec INTEGER, expires_usec INTEGER, "
+                           "created_usec INTEGER);"
                            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "channel TEXT NOT NULL, actor_uid INTEGER, actor TEXT, action TEXT NOT NULL, tenant TEXT, "
                            "target TEXT, result TEXT NOT NULL, remote TEXT, details TEXT);"
