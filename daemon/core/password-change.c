@@ -390,7 +390,7 @@ void password_change_outcome_done(PasswordChangeOutcome *o) {
 
 int password_change_create_user_run(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
                                     const char *name, const UserSpec *spec, const char *password, UserRecord **ret,
-                                    TesseraError *e) {
+                                    const char **ret_field, TesseraError *e) {
         _cleanup_(password_job_freep) PasswordJob *job = NULL;
         _cleanup_free_ char *target = NULL;
         UserSpec with_hash = *spec;
@@ -407,6 +407,8 @@ int password_change_create_user_run(Manager *m, Store *s, const Principal *p, co
         r = password_policy_check(&policy, name, spec->email, password, NULL, e);
         if (r < 0) {
                 change_audit_failure(s, p, "user.create", t->slug, target, e);
+                if (ret_field)
+                        *ret_field = "password";
                 return r;
         }
 

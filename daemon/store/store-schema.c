@@ -320,7 +320,9 @@ static const char *const migrations[] = {
         "CREATE INDEX users_locked ON users(tenant_id, name) WHERE locked_until_usec > 0;"
         "CREATE INDEX users_expiring ON users(tenant_id, name) WHERE expires_usec > 0;"
         "CREATE INDEX users_created ON users(tenant_id, created_usec, id);"
-        "CREATE INDEX users_email_name ON users(tenant_id, email COLLATE NOCASE, name) WHERE email IS NOT NULL;",
+        "CREATE INDEX users_email_name ON users(tenant_id, email COLLATE NOCASE, name) WHERE email IS NOT NULL;"
+        /* The tenant's groups without the one private group per user. */
+        "CREATE INDEX groups_shared ON groups(tenant_id, name) WHERE private_user_id IS NULL;",
 };
 
 int store_latest_schema_version(void) {

@@ -127,6 +127,13 @@ int store_group_get(Store *s, int64_t tenant_id, const char *name, GroupRecord *
 int store_group_get_by_gid(Store *s, gid_t gid, GroupRecord **ret);
 int store_group_get_by_id(Store *s, int64_t id, GroupRecord **ret);
 int store_group_list(Store *s, int64_t tenant_id, GroupRecord ***ret, size_t *ret_n);
+/* A page of the tenant's groups (not the user-private ones) by name, after
+ * the name after ("" or NULL: from the first). */
+int store_group_page(Store *s, int64_t tenant_id, const char *after, unsigned limit, GroupRecord ***ret,
+                     size_t *ret_n);
+/* A page of a group's members by name, after the name after. */
+int store_group_member_page(Store *s, int64_t group_id, const char *after, unsigned limit, UserRecord ***ret,
+                            size_t *ret_n);
 int store_group_update(Store *s, const GroupRecord *g);
 /* User-private groups go with their user: deleting one gives -EPERM. */
 int store_group_delete(Store *s, int64_t id);
