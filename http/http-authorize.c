@@ -137,7 +137,22 @@ static void reply_refusal(HttpRequest *req, const Principal *p, PolicyAction act
         if (p->kind == PRINCIPAL_ANONYMOUS) {
                 /* RFC 6750 3.1: without credentials, the challenge carries
                  * no error; with a token that is not valid, invalid_token. */
-                if (req->auth->error == -EKEYREJECTED || req->auth->error == -ETIME) {
+                int error = req->auth->error;
+
+                if (error == -EKEYREVOKED || error == -EKEYEXPIRED || error == -ENOLCK) {
+                        /* A token that was good, of an account that can't
+                         * be used now (an administrator disabled it, say):
+                         * refused from the first use after, with the
+                         * account's state as the code, the same as a
+                         * sign-in would get. Still RFC 6750's
+                         * invalid_token for a generic client. */
+                        const HttpErrorMap *m = http_error_map(error);
+
+                        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, m->code, NULL, "%s", m->message);
+                        snprintf(challenge, sizeof(challenge),
+                                 "Bearer realm=\"%s\", error=\"invalid_token\", error_description=\"%s\"", realm,
+                                 m->message);
+                } else if (error == -EKEYREJECTED || error == -ETIME) {
                         const char *why = req->auth->error == -ETIME ? "The access token has expired."
                                                                      : "The access token is not valid here.";
 

@@ -114,7 +114,8 @@ typedef struct HttpAuth {
         UserRecord *user;         /* PRINCIPAL_USER */
         struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT */
         json_t *claims;
-        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
+        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME; its
+                                   * user disabled -EKEYREVOKED, expired -EKEYEXPIRED, locked -ENOLCK */
 } HttpAuth;
 
 /* What the route's captures name, looked up before the handler runs (and

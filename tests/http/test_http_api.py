@@ -297,11 +297,12 @@ class HttpApiTest(unittest.TestCase):
                                             "redirect_uri": REDIRECT, "code_verifier": verifier},
                      basic=(app["client_id"], app["client_secret"])).json["access_token"]
         self.assertEqual(self.get("/api/v1/tenants/acme/users/bob", token=tok).status, 200)
-        # Disabled: the token no longer makes bob a principal.
+        # Disabled: the token no longer makes bob a principal, and says why.
         self.t.ctl("user", "disable", "bob@acme", check=True)
         try:
             r = self.get("/api/v1/tenants/acme/users/bob", token=tok)
-            self.assertEnvelope(r, 401, "invalid_token")
+            self.assertEnvelope(r, 401, "account_disabled")
+            self.assertIn('error="invalid_token"', r.header("WWW-Authenticate"))
         finally:
             self.t.ctl("user", "enable", "bob@acme", check=True)
 
