@@ -344,7 +344,7 @@ class HttpApiTest(unittest.TestCase):
     def test_methods(self):
         r = self.c.post("/api/v1/tenants/acme/users/alice", form={})
         self.assertEnvelope(r, 405, "method_not_allowed")
-        self.assertEqual(r.header("Allow"), "GET")
+        self.assertEqual(r.header("Allow"), "GET, PATCH, DELETE")
         # HEAD is GET without the body.
         r = self.c.request("HEAD", "/api/v1/tenants/acme", headers={"Authorization": "Bearer "
                                                                     + self.user_token("alice")})
