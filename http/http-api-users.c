@@ -213,9 +213,7 @@ void api_handle_users_list(HttpRequest *req) {
         if (list_query(req, &params, &q) < 0)
                 return;
         /* The cursor is good for this list and this query only. */
-        if (asprintf(&scope, "users:%" PRIi64 ":%s:%d:%d:%" PRIi64 ":%" PRIi64 ":%s", t->id,
-                     user_sort_to_string(q.sort), q.state, q.role, q.created_after, q.created_before,
-                     strempty(q.prefix)) < 0) {
+        if (user_search_scope(t, &q, &scope) < 0) {
                 http_reply_internal_error(req, -ENOMEM);
                 return;
         }

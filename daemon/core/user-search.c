@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "user-search.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,15 @@ UserSort user_sort_from_string(const char *s) {
                 if (streq(s, sort_names[i]))
                         return (UserSort) i;
         return _USER_SORT_INVALID;
+}
+
+int user_search_scope(const TenantRecord *t, const UserQuery *q, char **ret) {
+        /* The prefix last: it may hold ':'. */
+        return asprintf(ret, "users:%" PRIi64 ":%s:%d:%d:%" PRIi64 ":%" PRIi64 ":%s", t->id,
+                        strna(user_sort_to_string(q->sort)), q->state, q->role, q->created_after, q->created_before,
+                        strempty(q->prefix)) < 0
+                       ? -ENOMEM
+                       : 0;
 }
 
 void user_search_position(const UserRecord *u, UserSort sort, const char **ret_text, int64_t *ret_number,

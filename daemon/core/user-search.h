@@ -23,7 +23,12 @@
 int user_search(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const UserQuery *q,
                 UserRecord ***ret, size_t *ret_n, TesseraError *e);
 
-/* The position after u in a list sorted by sort, and back. */
+/* The scope of a cursor of this query (cursor.h): the list, its tenant,
+ * its order and every filter, so that a position given out for one query
+ * is refused by another. */
+int user_search_scope(const TenantRecord *t, const UserQuery *q, char **ret);
+
+/* The position after u in a list sorted by sort. */
 void user_search_position(const UserRecord *u, UserSort sort, const char **ret_text, int64_t *ret_number,
                           int64_t *ret_id);
 

@@ -28,6 +28,8 @@ _tesseractl_verb_options() {
                              "--session-lifetime= --refresh-idle-lifetime= --refresh-absolute-lifetime=" ;;
                 "user add")
                         echo "--real-name= --email= --email-verified= --home= --shell= --role= --uid= --password --password-stdin" ;;
+                "user list")
+                        echo "--search= --state= --role= --sort= --created-after= --created-before= --limit=" ;;
                 "user set")
                         echo "--real-name= --email= --email-verified= --home= --shell= --role=" ;;
                 "user passwd")
@@ -76,11 +78,12 @@ _tesseractl() {
                 opt=$prev
         elif [[ $prev == --* ]]; then
                 case $prev in
-                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home) opt=$prev ;;
+                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--state|--sort) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
                         --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
-                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri)
+                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|\
+                        --search|--created-after|--created-before)
                                 return ;;
                 esac
         fi
@@ -88,6 +91,8 @@ _tesseractl() {
                 --tenant)         COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$value")); return ;;
                 --role)           COMPREPLY=($(compgen -W "member admin owner" -- "$value")); return ;;
                 --email-verified) COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
+                --state)          COMPREPLY=($(compgen -W "active disabled locked expired" -- "$value")); return ;;
+                --sort)           COMPREPLY=($(compgen -W "name created" -- "$value")); return ;;
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
                 --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access" -- "$value")); return ;;
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
