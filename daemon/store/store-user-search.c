@@ -12,12 +12,14 @@
  *     users_expiring, users_created), so a page reads about as many rows
  *     as it returns, however rare the filter's users are;
  *   - a prefix reads two index ranges, names in [prefix, prefix + 0xff)
- *     and e-mail addresses (case-folded) in the same range; never LIKE
- *     '%x%' over every row. Sorted by name without other filters, a page
- *     of each range and their merge; with other filters (or by creation
- *     time), every match is read and sorted: the cost is then the number
- *     of matches (a one-letter prefix with a state filter over a million
- *     users reads the tens of thousands that match).
+ *     and e-mail addresses (case-folded) in the same range, a page of
+ *     each with the other filters, and merges them; never LIKE '%x%' over
+ *     every row. The range of names is read in the page's order and stops
+ *     at a page; that of e-mail addresses is not in name order, so all its
+ *     matches are read (from the index, users_email_name, without their
+ *     rows when sorted by name without filters) and the first page kept:
+ *     a prefix that begins most of a tenant's addresses ("u" where they
+ *     are all u...@) costs in proportion to the tenant's size.
  *
  * The SQL depends on which filters are given, so that the planner sees
  * only constraints that hold: one statement per shape, built and prepared
@@ -62,11 +64,11 @@ static unsigned shape_of(const UserQuery *q) {
  * over locked. */
 #define EXPIRED "(u.expires_usec > 0 AND u.expires_usec <= ?5)"
 
-static int build_sql(const UserQuery *q, char **ret) {
-        _cleanup_free_ char *sql = NULL;
+/* The conditions of the query's filters and of its position, on the
+ * table as "u", ending each with the page's order: the same text in both
+ * ranges of a prefix search and in the plain list. */
+static int write_conditions(FILE *f, const UserQuery *q) {
         const char *state = "";
-        FILE *f;
-        size_t n;
 
         switch (q->state) {
         case USER_STATE_DISABLED:
@@ -86,31 +88,6 @@ static int build_sql(const UserQuery *q, char **ret) {
                 break;
         }
 
-        f = open_memstream(&sql, &n);
-        if (!f)
-                return -ENOMEM;
-        if (q->prefix) {
-                /* The ids of the matches, from the two index ranges (rowids
-                 * and names from the indexes alone), then their rows: the
-                 * CROSS JOIN keeps the planner from walking every user in
-                 * order instead. Sorted by name with no other filter, a
-                 * page of each range is enough: the page is the first of
-                 * the two merged. Otherwise the filters come after, and
-                 * every match is read. */
-                bool bounded = q->sort == USER_SORT_NAME && q->role < 0 && q->state < 0 && q->created_after <= 0 &&
-                               q->created_before <= 0;
-                const char *after = bounded && q->after ? " AND name > ?8" : "";
-                const char *limit = bounded ? " ORDER BY name LIMIT ?11" : "";
-
-                fprintf(f,
-                        "SELECT " USER_COLUMNS "FROM ("
-                        "SELECT id FROM (SELECT id FROM users WHERE tenant_id = ?1 AND name >= ?2 AND name < ?3%s%s) "
-                        "UNION SELECT id FROM (SELECT id FROM users WHERE tenant_id = ?1 AND email >= ?2 COLLATE NOCASE "
-                        "AND email < ?3 COLLATE NOCASE%s%s)) m "
-                        "CROSS JOIN users u ON u.id = m.id JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = ?1",
-                        after, limit, after, limit);
-        } else
-                fputs(USER_SELECT "WHERE u.tenant_id = ?1", f);
         if (q->role >= 0)
                 fputs(" AND u.role = ?4", f);
         fputs(state, f);
@@ -127,7 +104,38 @@ static int build_sql(const UserQuery *q, char **ret) {
                         fputs(" AND (u.created_usec, u.id) > (?9, ?10)", f);
                 fputs(" ORDER BY u.created_usec, u.id", f);
         }
-        fputs(" LIMIT ?11", f);
+        return fputs(" LIMIT ?11", f) < 0 ? -ENOMEM : 0;
+}
+
+static int build_sql(const UserQuery *q, char **ret) {
+        _cleanup_free_ char *sql = NULL;
+        FILE *f;
+        size_t n;
+
+        f = open_memstream(&sql, &n);
+        if (!f)
+                return -ENOMEM;
+        if (q->prefix) {
+                /* A page of each range, with every filter, in the page's
+                 * order: the page is the first of the two merged. Then the
+                 * rows of those ids; the CROSS JOIN keeps the planner from
+                 * walking every user in order instead. */
+                fputs("SELECT " USER_COLUMNS "FROM ("
+                      "SELECT id FROM (SELECT u.id FROM users u WHERE u.tenant_id = ?1 AND u.name >= ?2 AND "
+                      "u.name < ?3",
+                      f);
+                write_conditions(f, q);
+                fputs(") UNION SELECT id FROM (SELECT u.id FROM users u WHERE u.tenant_id = ?1 AND "
+                      "u.email >= ?2 COLLATE NOCASE AND u.email < ?3 COLLATE NOCASE",
+                      f);
+                write_conditions(f, q);
+                fputs(")) m CROSS JOIN users u ON u.id = m.id JOIN tenants t ON t.id = u.tenant_id", f);
+                fputs(q->sort == USER_SORT_NAME ? " ORDER BY u.name" : " ORDER BY u.created_usec, u.id", f);
+                fputs(" LIMIT ?11", f);
+        } else {
+                fputs(USER_SELECT "WHERE u.tenant_id = ?1", f);
+                write_conditions(f, q);
+        }
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(sql);
