@@ -237,6 +237,17 @@ class UsersApiTest(unittest.TestCase):
         # By e-mail prefix, whatever the case; sorted by name still.
         names, _ = self.pages({"q": "P1@pages"}, 50)
         self.assertEqual(names, ["page1"])
+        # Matches by name and by address merged in name order, each once,
+        # across pages (with a filter too).
+        self.create("apex", email="pzz@elsewhere.example")
+        self.create("zed", email="Pq@elsewhere.example")
+        expected = ["apex"] + [f"page{i}" for i in range(7)] + ["zed"]
+        for limit in (1, 2, 3, 50):
+            with self.subTest(limit=limit):
+                self.assertEqual(self.pages({"q": "p"}, limit)[0], expected)
+                self.assertEqual(self.pages({"q": "p", "role": "member"}, limit)[0], expected)
+                self.assertEqual(self.pages({"q": "p", "sort": "created"}, limit)[0],
+                                 [u["name"] for u in made] + ["apex", "zed"])
         # By creation time, oldest first, in pages of 2.
         names, _ = self.pages({"q": "page", "sort": "created"}, 2)
         self.assertEqual(names, [u["name"] for u in made])
