@@ -467,8 +467,15 @@ class UsersApiTest(unittest.TestCase):
         writer = self.client_token(self.writer, "tessera:users:write")
         r = self.api("POST", U, {"name": "bywriter"}, token=writer)
         self.assertEqual(r.status, 201, r.text)
-        # The owner may do what an admin may.
+        # The owner may do what an admin may, and make an owner, which an
+        # admin or a client may not.
         self.assertEqual(self.api("GET", U + "?limit=1", as_user="olga").status, 200)
+        before = self.audit("user.create", "denied", "coowner@acme")
+        self.assertEnvelope(self.api("POST", U, {"name": "coowner", "role": "owner"}), 403, "forbidden")
+        self.assertEnvelope(self.api("POST", U, {"name": "coowner", "role": "owner"}, token=writer), 403, "forbidden")
+        self.assertEqual(self.audit("user.create", "denied", "coowner@acme"), before + 2)
+        r = self.api("POST", U, {"name": "coowner", "role": "owner"}, as_user="olga")
+        self.assertEqual((r.status, r.json.get("role")), (201, "owner"), r.text)
 
     # -- groups -------------------------------------------------------------
 
