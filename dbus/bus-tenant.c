@@ -277,16 +277,12 @@ static int method_search_users(sd_bus_message *msg, void *userdata, sd_bus_error
                 return r;
         if (!isempty(cursor)) {
                 r = cursor_decode(m->secret_key, scope, cursor, &after);
-                if (r == -EBADMSG || (r >= 0 && q.sort == USER_SORT_NAME && !after.text)) {
+                if (r == -EBADMSG || (r >= 0 && user_search_continue(&q, &after) < 0)) {
                         tessera_error_set(&e, -EINVAL, "The cursor is not one this search gave out for this query.");
                         return bus_reply_tessera_error(error, &e);
                 }
                 if (r < 0)
                         return r;
-                q.after = true;
-                q.after_name = after.text;
-                q.after_created = after.number;
-                q.after_id = after.id;
         }
 
         r = user_search(m, m->store, &a, t, &q, &users, &n, &e);
@@ -298,8 +294,7 @@ static int method_search_users(sd_bus_message *msg, void *userdata, sd_bus_error
                 r = bus_user_path(users[i]->tenant, users[i]->name, &paths[i]);
         /* A full page may have a successor. */
         if (r >= 0 && n == limit) {
-                last = (Cursor) {};
-                user_search_position(users[n - 1], q.sort, (const char **) &last.text, &last.number, &last.id);
+                user_search_position(&q, users[n - 1], &last);
                 r = cursor_encode(m->secret_key, scope, &last, &next);
         }
         user_record_array_free(users, n);

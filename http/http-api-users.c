@@ -220,16 +220,10 @@ void api_handle_users_list(HttpRequest *req) {
         if (http_list_page(req, &params, scope, &page) < 0)
                 return;
         q.limit = page.limit;
-        if (page.has_cursor) {
-                q.after = true;
-                q.after_name = page.after.text;
-                q.after_created = page.after.number;
-                q.after_id = page.after.id;
-                if (q.sort == USER_SORT_NAME && !q.after_name) {
-                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_cursor", json_pack("{s:s}", "field", "cursor"),
-                                         "The cursor is not one this list gave out for this query.");
-                        return;
-                }
+        if (page.has_cursor && user_search_continue(&q, &page.after) < 0) {
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid_cursor", json_pack("{s:s}", "field", "cursor"),
+                                 "The cursor is not one this list gave out for this query.");
+                return;
         }
 
         r = http_request_principal(req, &p);
@@ -247,7 +241,7 @@ void api_handle_users_list(HttpRequest *req) {
                         items = NULL;
                 }
         if (n > 0)
-                user_search_position(users[n - 1], q.sort, (const char **) &last.text, &last.number, &last.id);
+                user_search_position(&q, users[n - 1], &last);
         http_reply_json(req, MHD_HTTP_OK, http_list_json(req, scope, items, &page, n > 0 ? &last : NULL));
         http_reply_no_store(req);
         user_record_array_free(users, n);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "names.h"
 #include "time-util.h"
@@ -34,11 +35,34 @@ int user_search_scope(const TenantRecord *t, const UserQuery *q, char **ret) {
                        : 0;
 }
 
-void user_search_position(const UserRecord *u, UserSort sort, const char **ret_text, int64_t *ret_number,
-                          int64_t *ret_id) {
-        *ret_text = sort == USER_SORT_NAME ? u->name : NULL;
-        *ret_number = sort == USER_SORT_CREATED ? u->created_usec : 0;
-        *ret_id = u->id;
+void user_search_position(const UserQuery *q, const UserRecord *u, Cursor *ret) {
+        bool by_address;
+
+        if (q->sort == USER_SORT_CREATED) {
+                *ret = (Cursor) { .number = u->created_usec, .id = u->id };
+                return;
+        }
+        /* Names are lower case; the prefix may not be. */
+        by_address = !isempty(q->prefix) && strncasecmp(u->name, q->prefix, strlen(q->prefix)) != 0;
+        *ret = (Cursor) { .number = by_address, .text = by_address ? u->email : u->name, .id = u->id };
+}
+
+int user_search_continue(UserQuery *q, const Cursor *c) {
+        if (q->sort == USER_SORT_CREATED) {
+                q->after_created = c->number;
+                q->after_id = c->id;
+        } else {
+                if (!c->text || c->number < 0 || c->number > 1 || (c->number == 1 && isempty(q->prefix)))
+                        return -EINVAL;
+                q->after_phase = (int) c->number;
+                if (c->number == 1)
+                        q->after_email = c->text;
+                else
+                        q->after_name = c->text;
+                q->after_id = c->id;
+        }
+        q->after = true;
+        return 0;
 }
 
 static int validate(const UserQuery *q, TesseraError *e) {
@@ -59,7 +83,7 @@ static int validate(const UserQuery *q, TesseraError *e) {
                 return tessera_error_set(e, -EINVAL, "created_before must lie after created_after.");
         if (q->limit == 0)
                 return tessera_error_set(e, -EINVAL, "A page holds at least one user.");
-        if (q->after && q->sort == USER_SORT_NAME && !q->after_name)
+        if (q->after && q->sort == USER_SORT_NAME && !(q->after_phase == 1 ? q->after_email : q->after_name))
                 return tessera_error_set(e, -EINVAL, "The position to continue after has no name.");
         return 0;
 }

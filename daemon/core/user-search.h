@@ -9,6 +9,7 @@
  * an index per filter (store-user-search.c). */
 
 #include "change.h"
+#include "cursor.h"
 #include "manager.h"
 
 /* The longest prefix asked for: the longest e-mail address. */
@@ -28,9 +29,16 @@ int user_search(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
  * is refused by another. */
 int user_search_scope(const TenantRecord *t, const UserQuery *q, char **ret);
 
-/* The position after u in a list sorted by sort. */
-void user_search_position(const UserRecord *u, UserSort sort, const char **ret_text, int64_t *ret_number,
-                          int64_t *ret_id);
+/* The position of u, the last row of a page of q, for its cursor (the
+ * strings borrowed from u); and q continued after a position read back
+ * from a cursor of q's scope (the strings borrowed from c). A search by
+ * name lists the users whose name begins with the prefix, by name, then
+ * those whose address does, by address (UserQuery.after_phase): the
+ * position holds the phase as its number and the name or address as its
+ * text. By creation time: the time and the id. -EINVAL for a position no
+ * page of q has. */
+void user_search_position(const UserQuery *q, const UserRecord *u, Cursor *ret);
+int user_search_continue(UserQuery *q, const Cursor *c);
 
 const char *user_sort_to_string(UserSort s);
 UserSort user_sort_from_string(const char *s);

@@ -10,8 +10,8 @@
 #include "time-util.h"
 
 #define STORE_STMT_CACHE_SIZE 256
-/* sort (2) x prefix (2) x state (any and 4) x role (2) x created after (2) x before (2) x cursor (2) */
-#define STORE_USER_SEARCH_SHAPES (2 * 2 * 5 * 2 * 2 * 2 * 2)
+/* plan (4) x sort (2) x state (any and 4) x role (2) x created after (2) x before (2) x cursor (2) */
+#define STORE_USER_SEARCH_SHAPES (4 * 2 * 5 * 2 * 2 * 2 * 2)
 
 typedef struct StoreStmt {
         const char *sql;          /* the static string the statement was made from */

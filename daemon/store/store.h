@@ -106,9 +106,14 @@ typedef struct UserQuery {
         int64_t created_before;       /* exclusive, usec; 0: no bound */
         int64_t now_usec;             /* the time states are judged at */
         /* Continue after this row: its name (USER_SORT_NAME) or its
-         * creation time and id (USER_SORT_CREATED). */
+         * creation time and id (USER_SORT_CREATED). A prefix search by
+         * name lists the users whose name begins with the prefix (phase
+         * 0, by name), then those whose address does (phase 1, by
+         * address): after_phase says which, and after_email is the row's
+         * address in phase 1. */
         bool after;
-        const char *after_name;
+        int after_phase;
+        const char *after_name, *after_email;
         int64_t after_created, after_id;
         unsigned limit;
 } UserQuery;

@@ -237,11 +237,12 @@ class UsersApiTest(unittest.TestCase):
         # By e-mail prefix, whatever the case; sorted by name still.
         names, _ = self.pages({"q": "P1@pages"}, 50)
         self.assertEqual(names, ["page1"])
-        # Matches by name and by address merged in name order, each once,
-        # across pages (with a filter too).
+        # The users whose name begins so, by name, then those whose
+        # address does, by address; each once, across pages (with a filter
+        # too).
         self.create("apex", email="pzz@elsewhere.example")
         self.create("zed", email="Pq@elsewhere.example")
-        expected = ["apex"] + [f"page{i}" for i in range(7)] + ["zed"]
+        expected = [f"page{i}" for i in range(7)] + ["zed", "apex"]
         for limit in (1, 2, 3, 50):
             with self.subTest(limit=limit):
                 self.assertEqual(self.pages({"q": "p"}, limit)[0], expected)

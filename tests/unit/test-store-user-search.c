@@ -146,11 +146,12 @@ START_TEST(test_prefix) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = seed(s);
         UserQuery q = { .tenant_id = t->id, .state = -1, .role = -1, .now_usec = NOW, .limit = 50 };
 
-        /* Names and addresses (folded), merged by name, each once. */
+        /* The names that begin so by name, then the other users whose
+         * address (folded) does, by address; each once. */
         q.prefix = "a";
         ASSERT_PAGE(s, &q, "alice amber");
         q.prefix = "z";
-        ASSERT_PAGE(s, &q, "amber zoe");
+        ASSERT_PAGE(s, &q, "zoe amber");
         q.prefix = "zed@example.com";
         ASSERT_PAGE(s, &q, "amber");
         q.prefix = "zoe@\xc3\xa9";
@@ -160,14 +161,25 @@ START_TEST(test_prefix) {
         q.prefix = "c";
         q.state = USER_STATE_LOCKED;
         ASSERT_PAGE(s, &q, "carl");
-        /* Pages of one, after a position. */
+        /* Pages of one, after a position: in the names, then in the
+         * addresses. */
         q = (UserQuery) { .tenant_id = t->id, .state = -1, .role = -1, .now_usec = NOW, .limit = 1, .prefix = "z" };
-        ASSERT_PAGE(s, &q, "amber");
-        q.after = true;
-        q.after_name = "amber";
         ASSERT_PAGE(s, &q, "zoe");
+        q.after = true;
         q.after_name = "zoe";
+        ASSERT_PAGE(s, &q, "amber");
+        q.after_phase = 1;
+        q.after_email = "zed@example.com";
         ASSERT_PAGE(s, &q, "");
+        q.after_email = "a";
+        ASSERT_PAGE(s, &q, "amber");
+        /* A position in the addresses is only a prefix search's by name. */
+        q.prefix = NULL;
+        {
+                UserRecord **users = NULL;
+                size_t n = 0;
+                ck_assert_int_eq(store_user_search(s, &q, &users, &n), -EINVAL);
+        }
 }
 END_TEST
 
