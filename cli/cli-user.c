@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -219,6 +221,160 @@ static int user_add(int argc, char *argv[]) {
         return EXIT_OK;
 }
 
+/* The search filters of "user list"; none given: every user, as ListUsers
+ * gives them. */
+typedef struct ListArgs {
+        const char *search, *state, *role, *sort;
+        uint64_t created_after, created_before;   /* usec; 0: no bound */
+        uint32_t limit;                           /* 0: every match */
+} ListArgs;
+
+enum {
+        ARG_SEARCH = 0x200,
+        ARG_STATE,
+        ARG_LIST_ROLE,
+        ARG_SORT,
+        ARG_CREATED_AFTER,
+        ARG_CREATED_BEFORE,
+        ARG_LIMIT,
+};
+
+static const struct option list_options[] = {
+        { "search", required_argument, NULL, ARG_SEARCH },
+        { "state", required_argument, NULL, ARG_STATE },
+        { "role", required_argument, NULL, ARG_LIST_ROLE },
+        { "sort", required_argument, NULL, ARG_SORT },
+        { "created-after", required_argument, NULL, ARG_CREATED_AFTER },
+        { "created-before", required_argument, NULL, ARG_CREATED_BEFORE },
+        { "limit", required_argument, NULL, ARG_LIMIT },
+        {},
+};
+
+/* "2026-05-01" or "2026-05-01T12:00:00Z", in UTC. */
+static int parse_day_or_time(const char *s, uint64_t *ret) {
+        struct tm tm = {};
+        const char *end;
+        time_t t;
+
+        end = strptime(s, "%Y-%m-%d", &tm);
+        if (end && *end == 'T')
+                end = strptime(end, "T%H:%M:%SZ", &tm);
+        if (!end || *end)
+                return -EINVAL;
+        t = timegm(&tm);
+        if (t <= 0)
+                return -EINVAL;
+        *ret = (uint64_t) t * 1000000ULL;
+        return 0;
+}
+
+static int on_list_option(int c, const char *arg, void *userdata) {
+        ListArgs *a = userdata;
+
+        switch (c) {
+        case ARG_SEARCH:
+                a->search = arg;
+                break;
+        case ARG_STATE:
+                a->state = arg;
+                break;
+        case ARG_LIST_ROLE:
+                a->role = arg;
+                break;
+        case ARG_SORT:
+                a->sort = arg;
+                break;
+        case ARG_CREATED_AFTER:
+        case ARG_CREATED_BEFORE:
+                if (parse_day_or_time(arg, c == ARG_CREATED_AFTER ? &a->created_after : &a->created_before) < 0)
+                        return cli_usage_error("--created-%s takes a day (2026-05-01) or a time in UTC "
+                                               "(2026-05-01T12:00:00Z), not '%s'.",
+                                               c == ARG_CREATED_AFTER ? "after" : "before", arg),
+                               -EINVAL;
+                break;
+        case ARG_LIMIT:
+                if (cli_parse_uint32(arg, 1, UINT32_MAX, &a->limit) < 0)
+                        return cli_usage_error("--limit takes a positive number, not '%s'.", arg), -EINVAL;
+                break;
+        default:
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static bool list_filtered(const ListArgs *a) {
+        return a->search || a->state || a->role || a->sort || a->created_after || a->created_before || a->limit;
+}
+
+/* The users of the search, a page (of up to 200) at a time through
+ * SearchUsers, up to a->limit of them. */
+static int search_users(sd_bus *bus, const char *tenant_path, const ListArgs *a, char ***ret) {
+        _cleanup_(strv_freep) char **all = NULL;
+        _cleanup_free_ char *cursor = strdup("");
+        size_t n = 0;
+        int r;
+
+        if (!cursor)
+                return cli_bus_error("cannot search the users", -ENOMEM, NULL);
+        do {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+                _cleanup_(strv_freep) char **page = NULL;
+                uint32_t want = 200;
+                const char *next;
+                char **grown;
+                size_t k;
+
+                if (a->limit > 0 && a->limit - n < want)
+                        want = (uint32_t) (a->limit - n);
+                r = cli_new_call(bus, tenant_path, TESSERA_IFACE_TENANT, "SearchUsers", &m);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "{sv}");
+                if (r >= 0 && a->search)
+                        r = cli_attr_string(m, "Prefix", a->search);
+                if (r >= 0 && a->state)
+                        r = cli_attr_string(m, "State", a->state);
+                if (r >= 0 && a->role)
+                        r = cli_attr_string(m, "Role", a->role);
+                if (r >= 0 && a->sort)
+                        r = cli_attr_string(m, "Sort", a->sort);
+                if (r >= 0 && a->created_after)
+                        r = sd_bus_message_append(m, "{sv}", "CreatedAfter", "t", a->created_after);
+                if (r >= 0 && a->created_before)
+                        r = sd_bus_message_append(m, "{sv}", "CreatedBefore", "t", a->created_before);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "us", want, cursor);
+                if (r < 0)
+                        return cli_bus_error("cannot search the users", r, NULL);
+                r = cli_call_message(bus, "cannot search the users", m, &reply);
+                if (r > 0)
+                        return r;
+                r = cli_read_paths(reply, &page);
+                if (r > 0)
+                        return r;
+                if (sd_bus_message_read(reply, "s", &next) < 0)
+                        return cli_bus_error("cannot parse the reply", -EBADMSG, NULL);
+                k = strv_length(page);
+                grown = realloc(all, (n + k + 1) * sizeof(char *));
+                if (!grown)
+                        return cli_bus_error("cannot search the users", -ENOMEM, NULL);
+                all = grown;
+                for (size_t i = 0; i < k; i++)
+                        all[n++] = TAKE_PTR(page[i]);
+                all[n] = NULL;
+                free(cursor);
+                cursor = strdup(next);
+                if (!cursor)
+                        return cli_bus_error("cannot search the users", -ENOMEM, NULL);
+        } while (!isempty(cursor) && (a->limit == 0 || n < a->limit));
+
+        if (!all && !(all = calloc(1, sizeof(char *))))
+                return cli_bus_error("cannot search the users", -ENOMEM, NULL);
+        *ret = TAKE_PTR(all);
+        return 0;
+}
+
 static int user_list(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -226,11 +382,12 @@ static int user_list(int argc, char *argv[]) {
         _cleanup_(json_decrefp) json_t *list = NULL;
         _cleanup_(cli_table_freep) CliTable *t = NULL;
         _cleanup_free_ char *tenant_path = NULL;
+        ListArgs a = {};
         size_t i;
         json_t *o;
         int first, r;
 
-        first = cli_parse_options(&user_verbs[1], argc, argv, NULL, NULL, NULL);
+        first = cli_parse_options(&user_verbs[1], argc, argv, list_options, on_list_option, &a);
         if (first < 0)
                 return first == -1 ? EXIT_OK : EXIT_USAGE;
         if (cli_expect_args(&user_verbs[1], argc, first, 0, 0) < 0)
@@ -253,10 +410,14 @@ static int user_list(int argc, char *argv[]) {
         if (!tenant_path)
                 return EXIT_FAIL;
 
-        r = cli_call(bus, "cannot list the users", tenant_path, TESSERA_IFACE_TENANT, "ListUsers", &reply, NULL);
-        if (r > 0)
-                return r;
-        r = cli_read_paths(reply, &paths);
+        if (list_filtered(&a))
+                r = search_users(bus, tenant_path, &a, &paths);
+        else {
+                r = cli_call(bus, "cannot list the users", tenant_path, TESSERA_IFACE_TENANT, "ListUsers", &reply,
+                             NULL);
+                if (r == 0)
+                        r = cli_read_paths(reply, &paths);
+        }
         if (r > 0)
                 return r;
         r = cli_get_properties_array(bus, paths, TESSERA_IFACE_USER, &list);
@@ -434,7 +595,15 @@ const Verb user_verbs[] = {
           "      --uid=UID              UID inside the tenant's slice (default: the next free one)\n"
           "      --password             Ask for a password on the terminal\n"
           "      --password-stdin       Read the password from the first line of standard input" },
-        { "user", "list", "[--tenant TENANT]", "List the users of a tenant.", user_list, NULL },
+        { "user", "list", "[--tenant TENANT] [--search PREFIX] [--state STATE] [--role ROLE] [...]",
+          "List the users of a tenant, all or those of a search.", user_list,
+          "      --search=PREFIX        Users whose name or e-mail address begins so (any case)\n"
+          "      --state=STATE          active, disabled, locked or expired\n"
+          "      --role=ROLE            member, admin or owner\n"
+          "      --created-after=TIME   Created then or later: 2026-05-01 or 2026-05-01T12:00:00Z (UTC)\n"
+          "      --created-before=TIME  Created before then\n"
+          "      --sort=ORDER           name (the default) or created (oldest first)\n"
+          "      --limit=N              At most N users" },
         { "user", "show", "NAME[@TENANT]", "Show a user.", user_show, NULL },
         { "user", "set", "NAME[@TENANT] [OPTIONS]", "Change a user's attributes.", user_set, ATTRIBUTE_HELP },
         { "user", "passwd", "NAME[@TENANT] [--password-stdin]",

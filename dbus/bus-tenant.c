@@ -13,11 +13,13 @@
 #include "bus-invitation.h"
 #include "bus-user.h"
 #include "bus-util.h"
+#include "cursor.h"
 #include "group.h"
 #include "log.h"
 #include "names.h"
 #include "password-change.h"
 #include "tenant.h"
+#include "user-search.h"
 #include "user.h"
 
 static int tenant_load(Manager *m, const char *path, void **ret) {
@@ -216,6 +218,91 @@ static int method_list_users(sd_bus_message *msg, void *userdata, sd_bus_error *
         int r = bus_user_paths(m, t->id, &paths);
 
         return r < 0 ? r : bus_reply_paths(msg, paths);
+}
+
+/* SearchUsers: one page of the admin view of users (user-search.h), by
+ * the filters of an a{sv}, continued after the opaque cursor the page
+ * before returned ("" for the first page; "" back after the last). */
+static int method_search_users(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        BusFace *f = bus_face_from_slot(sd_bus_message_get_bus(msg));
+        Manager *m = f->manager;
+        TenantRecord *t = userdata;
+        const char *prefix = NULL, *state = NULL, *role = NULL, *sort = NULL, *cursor = NULL;
+        uint64_t created_after = 0, created_before = 0;
+        const BusAttribute attrs[] = {
+                { "Prefix", 's', &prefix },
+                { "State", 's', &state },
+                { "Role", 's', &role },
+                { "Sort", 's', &sort },
+                { "CreatedAfter", 't', &created_after },
+                { "CreatedBefore", 't', &created_before },
+        };
+        _cleanup_free_ char *scope = NULL, *next = NULL;
+        _cleanup_(strv_freep) char **paths = NULL;
+        _cleanup_(cursor_done) Cursor after = {};
+        UserQuery q = { .state = -1, .role = -1 };
+        UserRecord **users = NULL;
+        size_t n = 0;
+        uint32_t limit;
+        TesseraError e = {};
+        BusCaller c;
+        Principal a;
+        Cursor last;
+        int r;
+
+        r = bus_caller_get(f, msg, &c);
+        if (r < 0)
+                return r;
+        a = bus_caller_principal(&c);
+        r = bus_read_attributes(msg, attrs, ELEMENTSOF(attrs), &e);
+        if (r >= 0)
+                r = sd_bus_message_read(msg, "us", &limit, &cursor);
+        if (r < 0)
+                return e.code < 0 ? bus_reply_tessera_error(error, &e) : r;
+
+        if ((state && (q.state = user_state_from_string(state)) < 0) ||
+            (role && (q.role = user_role_from_string(role)) < 0) ||
+            (sort && (int) (q.sort = user_sort_from_string(sort)) < 0) || created_after > INT64_MAX ||
+            created_before > INT64_MAX || limit == 0 || limit > CURSOR_LIMIT_MAX) {
+                tessera_error_set(&e, -EINVAL,
+                                  "State is active, disabled, locked or expired; Role member, admin or owner; Sort "
+                                  "name or created; the limit 1 to %u.",
+                                  CURSOR_LIMIT_MAX);
+                return bus_reply_tessera_error(error, &e);
+        }
+        q.prefix = isempty(prefix) ? NULL : prefix;
+        q.created_after = (int64_t) created_after;
+        q.created_before = (int64_t) created_before;
+        q.limit = limit;
+        r = user_search_scope(t, &q, &scope);
+        if (r < 0)
+                return r;
+        if (!isempty(cursor)) {
+                r = cursor_decode(m->secret_key, scope, cursor, &after);
+                if (r == -EBADMSG || (r >= 0 && user_search_continue(&q, &after) < 0)) {
+                        tessera_error_set(&e, -EINVAL, "The cursor is not one this search gave out for this query.");
+                        return bus_reply_tessera_error(error, &e);
+                }
+                if (r < 0)
+                        return r;
+        }
+
+        r = user_search(m, m->store, &a, t, &q, &users, &n, &e);
+        if (r < 0)
+                return bus_reply_tessera_error(error, &e);
+        paths = calloc(n + 1, sizeof(char *));
+        r = paths ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = bus_user_path(users[i]->tenant, users[i]->name, &paths[i]);
+        /* A full page may have a successor. */
+        if (r >= 0 && n == limit) {
+                user_search_position(&q, users[n - 1], &last);
+                r = cursor_encode(m->secret_key, scope, &last, &next);
+        }
+        user_record_array_free(users, n);
+        if (r < 0)
+                return r;
+        return bus_reply_paths_and_string(msg, paths, strempty(next));
 }
 
 static int method_list_groups(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -461,6 +548,9 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("CreateUser", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", user),
                                 method_create_user, SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
         SD_BUS_METHOD_WITH_ARGS("ListUsers", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", users), method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SearchUsers", SD_BUS_ARGS("a{sv}", filter, "u", limit, "s", cursor),
+                                SD_BUS_RESULT("ao", users, "s", next_cursor), method_search_users,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateGroup", SD_BUS_ARGS("s", name, "a{sv}", attributes), SD_BUS_RESULT("o", group),
                                 method_create_group, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListGroups", SD_BUS_NO_ARGS, SD_BUS_RESULT("ao", groups), method_list_groups, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -200,6 +200,10 @@ int bus_property_get_uint32(sd_bus *bus, const char *path, const char *interface
 }
 
 int bus_reply_paths(sd_bus_message *msg, char **paths) {
+        return bus_reply_paths_and_string(msg, paths, NULL);
+}
+
+int bus_reply_paths_and_string(sd_bus_message *msg, char **paths, const char *s) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -215,6 +219,8 @@ int bus_reply_paths(sd_bus_message *msg, char **paths) {
                         return r;
         }
         r = sd_bus_message_close_container(reply);
+        if (r >= 0 && s)
+                r = sd_bus_message_append(reply, "s", s);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);

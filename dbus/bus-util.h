@@ -89,4 +89,6 @@ int bus_property_get_strv(sd_bus *bus, const char *path, const char *interface, 
 
 /* Replies with an array of object paths. */
 int bus_reply_paths(sd_bus_message *msg, char **paths);
+/* The same, then a string (a list's next cursor). */
+int bus_reply_paths_and_string(sd_bus_message *msg, char **paths, const char *s);
 

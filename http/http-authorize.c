@@ -10,8 +10,66 @@
 
 #include <stdlib.h>
 
+#include "group.h"
 #include "http-internal.h"
 #include "user.h"
+
+/* "usr_42", "grp_7": the prefixed id of a record, as the JSON API shows it
+ * (api_user_json()); 0 when s is not one. */
+static int64_t prefixed_id(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+        char *end;
+        long long v;
+
+        if (!strneq(s, prefix, n) || s[n] < '1' || s[n] > '9')
+                return 0;
+        errno = 0;
+        v = strtoll(s + n, &end, 10);
+        return errno == 0 && *end == '\0' && v > 0 ? (int64_t) v : 0;
+}
+
+int http_user_lookup(HttpRequest *req, Store *s, const TenantRecord *t, const char *name_or_id, UserRecord **ret,
+                     TesseraError *e) {
+        int64_t id = prefixed_id(name_or_id, "usr_");
+        UserRecord *u = NULL;
+        int r;
+
+        if (id == 0)
+                return user_lookup(req->manager, s, t->slug, name_or_id, ret, e);
+        /* Ids are global: one of another tenant is no user of this one. */
+        r = store_user_get_by_id(s, id, &u);
+        if (r >= 0 && u->tenant_id != t->id) {
+                user_record_unref(u);
+                r = -ENOENT;
+        }
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s@%s' does not exist.", name_or_id, t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s@%s'.", name_or_id, t->slug);
+        *ret = u;
+        return 0;
+}
+
+int http_group_lookup(HttpRequest *req, Store *s, const TenantRecord *t, const char *name_or_id, GroupRecord **ret,
+                      TesseraError *e) {
+        int64_t id = prefixed_id(name_or_id, "grp_");
+        GroupRecord *g = NULL;
+        int r;
+
+        if (id == 0)
+                return group_lookup(req->manager, s, t->slug, name_or_id, ret, e);
+        r = store_group_get_by_id(s, id, &g);
+        if (r >= 0 && g->tenant_id != t->id) {
+                group_record_unref(g);
+                r = -ENOENT;
+        }
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "Group '%s@%s' does not exist.", name_or_id, t->slug);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up group '%s@%s'.", name_or_id, t->slug);
+        *ret = g;
+        return 0;
+}
 
 typedef struct Refusal {
         const Principal *principal;   /* the request's, which outlives the write */
@@ -85,7 +143,22 @@ static void reply_refusal(HttpRequest *req, const Principal *p, PolicyAction act
         if (p->kind == PRINCIPAL_ANONYMOUS) {
                 /* RFC 6750 3.1: without credentials, the challenge carries
                  * no error; with a token that is not valid, invalid_token. */
-                if (req->auth->error == -EKEYREJECTED || req->auth->error == -ETIME) {
+                int error = req->auth->error;
+
+                if (error == -EKEYREVOKED || error == -EKEYEXPIRED || error == -ENOLCK) {
+                        /* A token that was good, of an account that can't
+                         * be used now (an administrator disabled it, say):
+                         * refused from the first use after, with the
+                         * account's state as the code, the same as a
+                         * sign-in would get. Still RFC 6750's
+                         * invalid_token for a generic client. */
+                        const HttpErrorMap *m = http_error_map(error);
+
+                        http_reply_error(req, MHD_HTTP_UNAUTHORIZED, m->code, NULL, "%s", m->message);
+                        snprintf(challenge, sizeof(challenge),
+                                 "Bearer realm=\"%s\", error=\"invalid_token\", error_description=\"%s\"", realm,
+                                 m->message);
+                } else if (error == -EKEYREJECTED || error == -ETIME) {
                         const char *why = req->auth->error == -ETIME ? "The access token has expired."
                                                                      : "The access token is not valid here.";
 
@@ -161,7 +234,7 @@ int http_authorize(HttpRequest *req) {
         Principal anonymous = principal_anonymous("http", req->remote);
         PolicyTarget target = POLICY_TARGET_NONE;
         _cleanup_free_ char *target_name = NULL;
-        const char *user_name;
+        const char *user_name, *group_name;
         const Principal *p;
         TesseraError e = {};
         int r, found = 0;
@@ -218,10 +291,23 @@ int http_authorize(HttpRequest *req) {
                         http_reply_internal_error(req, -ENOMEM);
                         return -ENOMEM;
                 }
-                found = s ? user_lookup(req->manager, s, req->tenant_slug, user_name, &req->target.user, &e) : -EIO;
+                found = s ? http_user_lookup(req, s, req->target.tenant, user_name, &req->target.user, &e) : -EIO;
                 if (found >= 0)
                         target = policy_target_user(req->target.user);
                 else if (found != -ENOENT && found != -EINVAL) {
+                        http_reply_errno(req, found, &e);
+                        return found;
+                }
+        }
+
+        /* A group is the tenant's: the target stays the tenant (or the
+         * member named beside it), as on D-Bus. */
+        group_name = http_capture(req, "group");
+        if (group_name && req->target.tenant && found >= 0) {
+                Store *s = http_store(req);
+
+                found = s ? http_group_lookup(req, s, req->target.tenant, group_name, &req->target.group, &e) : -EIO;
+                if (found < 0 && found != -ENOENT && found != -EINVAL) {
                         http_reply_errno(req, found, &e);
                         return found;
                 }
@@ -249,4 +335,5 @@ int http_authorize(HttpRequest *req) {
 void http_target_done(HttpTarget *t) {
         t->tenant = tenant_record_unref(t->tenant);
         t->user = user_record_unref(t->user);
+        t->group = group_record_unref(t->group);
 }

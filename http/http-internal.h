@@ -114,7 +114,8 @@ typedef struct HttpAuth {
         UserRecord *user;         /* PRINCIPAL_USER */
         struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT, PRINCIPAL_PUBLISHABLE_KEY */
         json_t *claims;
-        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
+        int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME; its
+                                   * user disabled -EKEYREVOKED, expired -EKEYEXPIRED, locked -ENOLCK */
         /* An API key (X-API-Key, or Authorization: Bearer tsk_/tpk_): its
          * record once it was taken, and why not when it was not (error:
          * -EKEYREJECTED, -EKEYREVOKED, -EKEYEXPIRED, or -EPERM for a
@@ -133,6 +134,7 @@ typedef struct HttpAuth {
 typedef struct HttpTarget {
         TenantRecord *tenant;     /* {tenant} */
         UserRecord *user;         /* {user} */
+        GroupRecord *group;       /* {group} */
 } HttpTarget;
 
 struct HttpRequest {
@@ -353,4 +355,10 @@ HttpAuth *http_auth_free(HttpAuth *a);
  * challenge, 403, 404, 5xx), and a refusal is being audited before the
  * reply goes out (the connection is suspended for that write). */
 int http_authorize(HttpRequest *req);
+/* A user of tenant t by name or by its id ("usr_42"), a group by name or
+ * id ("grp_7"): -ENOENT (with e) for none of that tenant. */
+int http_user_lookup(HttpRequest *req, Store *s, const TenantRecord *t, const char *name_or_id, UserRecord **ret,
+                     TesseraError *e);
+int http_group_lookup(HttpRequest *req, Store *s, const TenantRecord *t, const char *name_or_id, GroupRecord **ret,
+                      TesseraError *e);
 void http_target_done(HttpTarget *t);

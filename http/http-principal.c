@@ -252,9 +252,11 @@ int http_request_principal(HttpRequest *req, const Principal **ret) {
                 if (r < 0) {
                         auth_clear(a);
                         a->principal = principal_anonymous("http", req->remote);
-                        /* A token that does not verify is the client's
-                         * doing; a store that fails is ours. */
-                        if (r != -EKEYREJECTED && r != -ETIME) {
+                        /* A token that does not verify (or whose user
+                         * can't be used now) is the client's doing; a
+                         * store that fails is ours. */
+                        if (r != -EKEYREJECTED && r != -ETIME && r != -EKEYREVOKED && r != -EKEYEXPIRED &&
+                            r != -ENOLCK) {
                                 http_auth_free(a);
                                 return http_log_errno(req, LOG_WARNING, r, "Failed to check a bearer token: %m");
                         }

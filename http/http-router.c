@@ -49,7 +49,6 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "PATCH", "/api/v1/tenants/{tenant}", POLICY_TENANT_UPDATE, api_handle_tenant_update },
         { "DELETE", "/api/v1/tenants/{tenant}", POLICY_TENANT_DELETE, api_handle_tenant_delete },
-        { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
         /* Applications (OAuth clients) and the tenant's signing keys: the
          * core checks again against the application itself. */
 #define APPS "/api/v1/tenants/{tenant}/applications"
@@ -84,6 +83,30 @@ const HttpRoute http_routes[] = {
         /* The mailed token is the proof. */
         { "POST", "/api/v1/tenants/{tenant}/auth/accept-invitation", POLICY_INVITATION_ACCEPT,
           api_handle_accept_invitation },
+        /* The tenant administrator's view of users and groups, {user}
+         * and {group} by name or id (usr_<n>, grp_<n>). */
+#define USERS "/api/v1/tenants/{tenant}/users"
+        { "GET", USERS, POLICY_USER_LIST, api_handle_users_list },
+        { "POST", USERS, POLICY_USER_CREATE, api_handle_user_create },
+        { "GET", USERS "/{user}", POLICY_USER_READ, api_handle_user_get },
+        { "PATCH", USERS "/{user}", POLICY_USER_UPDATE, api_handle_user_update },
+        { "DELETE", USERS "/{user}", POLICY_USER_DELETE, api_handle_user_delete },
+        { "POST", USERS "/{user}/disable", POLICY_USER_DISABLE, api_handle_user_disable },
+        { "POST", USERS "/{user}/enable", POLICY_USER_ENABLE, api_handle_user_enable },
+        { "POST", USERS "/{user}/unlock", POLICY_USER_UNLOCK, api_handle_user_unlock },
+        { "POST", USERS "/{user}/reset-password", POLICY_USER_SEND_RESET, api_handle_user_send_reset },
+        { "DELETE", USERS "/{user}/totp", POLICY_TOTP_DISABLE, api_handle_user_totp_remove },
+#undef USERS
+#define GROUPS "/api/v1/tenants/{tenant}/groups"
+        { "GET", GROUPS, POLICY_GROUP_LIST, api_handle_groups_list },
+        { "POST", GROUPS, POLICY_GROUP_CREATE, api_handle_group_create },
+        { "GET", GROUPS "/{group}", POLICY_GROUP_READ, api_handle_group_get },
+        { "PATCH", GROUPS "/{group}", POLICY_GROUP_UPDATE, api_handle_group_update },
+        { "DELETE", GROUPS "/{group}", POLICY_GROUP_DELETE, api_handle_group_delete },
+        { "GET", GROUPS "/{group}/members", POLICY_GROUP_READ, api_handle_group_members },
+        { "POST", GROUPS "/{group}/members", POLICY_GROUP_ADD_MEMBER, api_handle_group_member_add },
+        { "DELETE", GROUPS "/{group}/members/{user}", POLICY_GROUP_REMOVE_MEMBER, api_handle_group_member_remove },
+#undef GROUPS
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */

@@ -387,3 +387,42 @@ int password_change_run(Manager *m, Store *s, const Principal *p, const UserReco
 void password_change_outcome_done(PasswordChangeOutcome *o) {
         o->user = user_record_unref(o->user);
 }
+
+int password_change_create_user_run(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
+                                    const char *name, const UserSpec *spec, const char *password, UserRecord **ret,
+                                    const char **ret_field, TesseraError *e) {
+        _cleanup_(password_job_freep) PasswordJob *job = NULL;
+        _cleanup_free_ char *target = NULL;
+        UserSpec with_hash = *spec;
+        PasswordPolicy policy;
+        int r;
+
+        assert(!spec->password_hash);
+        r = user_create_check(m, s, p, t, name, spec, e);
+        if (r < 0)
+                return r;
+        if (asprintf(&target, "%s@%s", name, t->slug) < 0)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        password_policy_of_tenant(m->config, t, &policy);
+        r = password_policy_check(&policy, name, spec->email, password, NULL, e);
+        if (r < 0) {
+                change_audit_failure(s, p, "user.create", t->slug, target, e);
+                if (ret_field)
+                        *ret_field = "password";
+                return r;
+        }
+
+        job = password_job_new();
+        if (!job || !(job->new_password = strdup(password)))
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        job->prefix = m->config->hash_prefix;
+        job->cost = m->config->hash_cost;
+        r = worker_pool_run(m->workers, password_job_work, job);
+        if (r >= 0 && (job->hash_result < 0 || !job->new_hash))
+                r = job->hash_result < 0 ? job->hash_result : -EIO;
+        if (r < 0)
+                return busy(e, r);
+
+        with_hash.password_hash = job->new_hash;
+        return user_create(m, s, p, t, name, &with_hash, ret, e);
+}

@@ -82,3 +82,12 @@ int password_change_create_user(Manager *m, const Principal *p, const TenantReco
 int password_change_run(Manager *m, Store *s, const Principal *p, const UserRecord *u, const char *current,
                         const char *new_password, const AuthContext *ctx, PasswordChangeOutcome *ret);
 void password_change_outcome_done(PasswordChangeOutcome *o);
+/* Creating a user with a password on the calling thread (not the main
+ * loop's), with its own Store s: checked as user_create() would, the
+ * password policy of t applied (-EINVAL), the password hashed on a
+ * worker (the thread waits), then the user created. ret gets the user;
+ * ret_field, on failure, "password" when the password policy refused it
+ * (else it is left alone). */
+int password_change_create_user_run(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
+                                    const char *name, const UserSpec *spec, const char *password, UserRecord **ret,
+                                    const char **ret_field, TesseraError *e);

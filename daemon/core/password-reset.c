@@ -97,6 +97,50 @@ int password_reset_request_write(Manager *m, Store *s, const Principal *p, const
         return 0;
 }
 
+static int send_txn(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const UserRecord *u,
+                    const char *target, const char *base_url, TesseraError *e) {
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int r;
+
+        r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = account_token_issue(m, s, ACCOUNT_TOKEN_RESET_PASSWORD, t, u, base_url, e);
+        if (r < 0)
+                return r;
+        return change_commit(&txn, p, "user.send-reset", t->slug, target, "{\"mail\":\"queued\"}", e);
+}
+
+int password_reset_send(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const UserRecord *u,
+                        const char *base_url, TesseraError *e) {
+        _cleanup_free_ char *target = user_qualified_name(u);
+        const char *reason;
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, p, POLICY_USER_SEND_RESET, policy_target_user(u), t->slug, target, e);
+        if (r < 0)
+                return r;
+
+        reason = unusable_reason(u, now_realtime_usec());
+        if (reason && streq(reason, "no-address"))
+                r = tessera_error_set(e, -EINVAL, "%s has no e-mail address to send a reset link to.", target);
+        else if (reason && streq(reason, "disabled"))
+                r = tessera_error_set(e, -EKEYREVOKED, "%s is disabled: enable the account first.", target);
+        else if (reason)
+                r = tessera_error_set(e, -EKEYEXPIRED, "%s has expired: extend the account first.", target);
+        else
+                r = send_txn(m, s, p, t, u, target, base_url, e);
+        if (r < 0) {
+                change_audit_failure(s, p, "user.send-reset", t->slug, target, e);
+                return r;
+        }
+        mail_wake(m);
+        log_info("%s: password reset mail queued by an administrator.", target);
+        return 0;
+}
+
 static int request_write(Store *s, void *userdata) {
         ResetRequest *q = userdata;
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;

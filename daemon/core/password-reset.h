@@ -51,6 +51,15 @@ int password_reset_request(Manager *m, Store *s, const Principal *p, const Tenan
 int password_reset_request_write(Manager *m, Store *s, const Principal *p, const TenantRecord *t,
                                  const char *email, const char *base_url, TesseraError *e);
 
+/* An administrator (or a key with tessera:users:write) has a reset mail
+ * sent to user u of tenant t (POLICY_USER_SEND_RESET): the same token and
+ * mail as "forgot", issued at once and audited as user.send-reset. Unlike
+ * "forgot", the answer says what happened: -EINVAL when u has no address,
+ * -EKEYREVOKED disabled, -EKEYEXPIRED expired (such accounts get no
+ * mail), -EOPNOTSUPP when mail is not set up. */
+int password_reset_send(Manager *m, Store *s, const Principal *p, const TenantRecord *t, const UserRecord *u,
+                        const char *base_url, TesseraError *e);
+
 /* Sets the password of the token's user to new_password, on the calling
  * thread (not the main loop) with its own Store s. 0, or: -EKEYREJECTED
  * a token that can't be used (unknown, used, another tenant's), -ETIME

@@ -89,6 +89,10 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
         [POLICY_USER_DELETE] = { "user.delete", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
                                  .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        /* The mail goes to the user's own address only: an administrator
+         * starts the reset, the user finishes it. */
+        [POLICY_USER_SEND_RESET] = { "user.send-reset", "tessera:users:write", TENANT, .local = GRANT_ADMIN,
+                                     .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
         /* A second factor is the user's own; an admin may remove one (lost
          * phone) or start over for them. */
 #define TOTP_REFUSED "Only %s and administrators may change the second factor of %s."

@@ -39,6 +39,7 @@ typedef enum PolicyAction {
         POLICY_USER_DISABLE,
         POLICY_USER_ENABLE,
         POLICY_USER_DELETE,
+        POLICY_USER_SEND_RESET,       /* have a reset mail sent (an administrator's "forgot") */
         POLICY_TOTP_BEGIN,
         POLICY_TOTP_CONFIRM,
         POLICY_TOTP_DISABLE,

@@ -141,3 +141,10 @@ static const char *const state_names[_USER_STATE_MAX] = {
 const char *user_state_to_string(UserState s) {
         return s >= 0 && s < _USER_STATE_MAX ? state_names[s] : NULL;
 }
+
+UserState user_state_from_string(const char *s) {
+        for (int i = 0; s && i < _USER_STATE_MAX; i++)
+                if (streq(s, state_names[i]))
+                        return (UserState) i;
+        return _USER_STATE_INVALID;
+}

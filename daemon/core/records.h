@@ -26,6 +26,7 @@ typedef enum UserState {
         USER_STATE_LOCKED,
         USER_STATE_EXPIRED,
         _USER_STATE_MAX,
+        _USER_STATE_INVALID = -EINVAL,
 } UserState;
 
 /* locked_until_usec of an account locked by an administrator, with no end. */
@@ -107,3 +108,4 @@ UserState user_record_state(const UserRecord *u, int64_t now_usec);
 const char *user_role_to_string(UserRole r);
 UserRole user_role_from_string(const char *s);
 const char *user_state_to_string(UserState s);
+UserState user_state_from_string(const char *s);

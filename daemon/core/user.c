@@ -92,6 +92,15 @@ int user_create_check(Manager *m, Store *s, const Principal *a, const TenantReco
         r = change_authorize(s, a, POLICY_USER_CREATE, policy_target_tenant(t->id), t->slug, target, e);
         if (r < 0)
                 return r;
+        /* An owner is made by an owner (or the host's administrators):
+         * an admin, a key or an impersonating operator may make members
+         * and admins, not somebody above themselves. */
+        if (spec->role == USER_ROLE_OWNER && a->kind != PRINCIPAL_LOCAL &&
+            !(a->kind == PRINCIPAL_USER && a->role == USER_ROLE_OWNER)) {
+                tessera_error_set(e, -EACCES, "Only an owner of tenant '%s' may create an owner.", t->slug);
+                change_audit_failure(s, a, "user.create", t->slug, target, e);
+                return -EACCES;
+        }
 
         if (!valid_user_name(name))
                 r = tessera_error_set(e, -EINVAL,

@@ -7,6 +7,31 @@
 #include "oidc-records.h"
 #include "sso-session.h"
 #include "store-oidc.h"
+#include "time-util.h"
+
+/* Why the session's user can't use the token now, for the holder to be
+ * told: -EKEYREVOKED disabled, -EKEYEXPIRED expired, -ENOLCK locked (the
+ * state read from the store at this use, not when the token was issued). */
+static int account_unusable(OAuthContext *ctx, const SsoSession *sess) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        int r;
+
+        r = store_user_get_by_id(ctx->store, sess->user_id, &u);
+        if (r == -ENOENT)
+                return -EKEYREJECTED;
+        if (r < 0)
+                return r;
+        switch (user_record_state(u, now_realtime_usec())) {
+        case USER_STATE_DISABLED:
+                return -EKEYREVOKED;
+        case USER_STATE_EXPIRED:
+                return -EKEYEXPIRED;
+        case USER_STATE_LOCKED:
+                return -ENOLCK;
+        default:
+                return -EKEYREJECTED;
+        }
+}
 
 /* A user's token: its sid names the SSO session, whose user must still
  * be able to sign in. */
@@ -19,8 +44,10 @@ static int token_user(OAuthContext *ctx, json_t *claims, const char *sid, UserRe
         r = store_sso_session_get_by_sid(ctx->store, ctx->tenant->id, sid, &sess);
         if (r >= 0)
                 r = sso_session_user(ctx, &sess, &u);
-        if (r == -ENOENT || r == -EPERM)
+        if (r == -ENOENT)
                 return -EKEYREJECTED;
+        if (r == -EPERM)
+                return account_unusable(ctx, &sess);
         if (r < 0)
                 return r;
         r = oauth_subject_cached(ctx, u, sub);

@@ -21,6 +21,8 @@ typedef struct OAuthBearer {
 } OAuthBearer;
 
 /* -EKEYREJECTED for a token that is not (or no longer) valid here, -ETIME
- * when it expired; other errors are ours (the store). */
+ * when it expired; -EKEYREVOKED, -EKEYEXPIRED, -ENOLCK when its user is
+ * disabled, expired or locked now (a valid token of an account that can't
+ * be used: refused too, and said so); other errors are ours (the store). */
 int oauth_bearer_verify(OAuthContext *ctx, const char *token, OAuthBearer *ret);
 void oauth_bearer_done(OAuthBearer *b);

@@ -193,3 +193,37 @@ int store_group_members(Store *s, int64_t group_id, char ***ret) {
         store_bind_int64(st, 1, group_id);
         return store_collect_strv(s, st, ret);
 }
+
+int store_group_page(Store *s, int64_t tenant_id, const char *after, unsigned limit, GroupRecord ***ret,
+                     size_t *ret_n) {
+        /* groups_shared holds the tenant's groups without the user-private
+         * ones (one per user), in name order: a page is one range read. */
+        static const char sql[] = GROUP_SELECT "WHERE g.tenant_id = ?1 AND g.private_user_id IS NULL AND g.name > ?2 "
+                                               "ORDER BY g.name LIMIT ?3";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, tenant_id);
+        store_bind_text(st, 2, strempty(after));
+        store_bind_int64(st, 3, limit);
+        return store_fetch_all(s, st, group_from_row, group_array_free, (void ***) ret, ret_n);
+}
+
+int store_group_member_page(Store *s, int64_t group_id, const char *after, unsigned limit, UserRecord ***ret,
+                            size_t *ret_n) {
+        static const char sql[] = USER_SELECT "JOIN group_members m ON m.user_id = u.id "
+                                              "WHERE m.group_id = ?1 AND u.name > ?2 ORDER BY u.name LIMIT ?3";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_int64(st, 1, group_id);
+        store_bind_text(st, 2, strempty(after));
+        store_bind_int64(st, 3, limit);
+        return store_fetch_all(s, st, store_user_from_row, store_user_array_free, (void ***) ret, ret_n);
+}

@@ -10,6 +10,8 @@
 #include "time-util.h"
 
 #define STORE_STMT_CACHE_SIZE 256
+/* plan (4) x sort (2) x state (any and 4) x role (2) x created after (2) x before (2) x cursor (2) */
+#define STORE_USER_SEARCH_SHAPES (4 * 2 * 5 * 2 * 2 * 2 * 2)
 
 typedef struct StoreStmt {
         const char *sql;          /* the static string the statement was made from */
@@ -22,6 +24,9 @@ struct Store {
         bool in_transaction;
         /* Prepared once per connection, keyed by the address of the SQL text. */
         StoreStmt stmts[STORE_STMT_CACHE_SIZE];
+        /* store_user_search()'s statements, one per shape of query (which
+         * filters are given), built and prepared on first use. */
+        sqlite3_stmt *user_search[STORE_USER_SEARCH_SHAPES];
 };
 
 /* Maps an SQLite result code to a negative errno. */
@@ -67,6 +72,16 @@ int store_get_record(Store *s, const char *sql, int64_t key, const char *text, S
 /* Steps to the end, collecting a record per row. */
 int store_fetch_all(Store *s, sqlite3_stmt *st, StoreRowFunc row, StoreArrayFreeFunc array_free,
                     void ***ret, size_t *ret_n);
+
+/* Users (store-user.c): the columns store_user_from_row() reads, and the
+ * free of a list of them. */
+#define USER_COLUMNS                                                                            \
+        "u.id, u.tenant_id, t.slug, u.name, u.uid, u.gid, u.real_name, u.email, "              \
+        "u.email_verified, u.home, u.shell, u.password_hash, u.password_changed_usec, u.role, " \
+        "u.disabled, u.locked_until_usec, u.expires_usec, u.created_usec, u.changed_usec "
+#define USER_SELECT "SELECT " USER_COLUMNS "FROM users u JOIN tenants t ON t.id = u.tenant_id "
+int store_user_from_row(sqlite3_stmt *st, void **ret);
+void store_user_array_free(void **a, size_t n);
 
 /* A tenant's settings (store-tenant-settings.c): the columns of
  * tenant_settings in the order store_tenant_settings_from_row() reads

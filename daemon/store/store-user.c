@@ -2,13 +2,7 @@
 #include "log.h"
 #include "store-internal.h"
 
-#define USER_SELECT                                                                             \
-        "SELECT u.id, u.tenant_id, t.slug, u.name, u.uid, u.gid, u.real_name, u.email, "       \
-        "u.email_verified, u.home, u.shell, u.password_hash, u.password_changed_usec, u.role, " \
-        "u.disabled, u.locked_until_usec, u.expires_usec, u.created_usec, u.changed_usec "      \
-        "FROM users u JOIN tenants t ON t.id = u.tenant_id "
-
-static int user_from_row(sqlite3_stmt *st, void **ret) {
+int store_user_from_row(sqlite3_stmt *st, void **ret) {
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_new();
         int r;
 
@@ -42,7 +36,7 @@ static int user_from_row(sqlite3_stmt *st, void **ret) {
         return 0;
 }
 
-static void user_array_free(void **a, size_t n) {
+void store_user_array_free(void **a, size_t n) {
         user_record_array_free((UserRecord **) a, n);
 }
 
@@ -167,22 +161,22 @@ int store_user_create(Store *s, const UserRecord *u, UserRecord **ret) {
 
 int store_user_get(Store *s, int64_t tenant_id, const char *name, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.name = ?2";
-        return store_get_record(s, sql, tenant_id, name, user_from_row, (void **) ret);
+        return store_get_record(s, sql, tenant_id, name, store_user_from_row, (void **) ret);
 }
 
 int store_user_get_by_uid(Store *s, uid_t uid, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.uid = ?1";
-        return store_get_record(s, sql, uid, NULL, user_from_row, (void **) ret);
+        return store_get_record(s, sql, uid, NULL, store_user_from_row, (void **) ret);
 }
 
 int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.id = ?1";
-        return store_get_record(s, sql, id, NULL, user_from_row, (void **) ret);
+        return store_get_record(s, sql, id, NULL, store_user_from_row, (void **) ret);
 }
 
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret) {
         static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.email = ?2 COLLATE NOCASE";
-        return store_get_record(s, sql, tenant_id, email, user_from_row, (void **) ret);
+        return store_get_record(s, sql, tenant_id, email, store_user_from_row, (void **) ret);
 }
 
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n) {
@@ -194,7 +188,7 @@ int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_
         if (r < 0)
                 return r;
         store_bind_int64(st, 1, tenant_id);
-        return store_fetch_all(s, st, user_from_row, user_array_free, (void ***) ret, ret_n);
+        return store_fetch_all(s, st, store_user_from_row, store_user_array_free, (void ***) ret, ret_n);
 }
 
 int store_user_update(Store *s, const UserRecord *u) {

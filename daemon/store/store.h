@@ -96,6 +96,39 @@ int store_user_page(Store *s, int64_t tenant_id, const char *after_name, unsigne
                     size_t *ret_n);
 /* How many users of the tenant have role. */
 int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret);
+
+/* One page of a tenant's users, for the admin view: filtered, sorted, and
+ * continued after a position (keyset pagination, never an offset). */
+typedef enum UserSort {
+        USER_SORT_NAME,               /* by name (unique in a tenant) */
+        USER_SORT_CREATED,            /* by creation time, then id */
+        _USER_SORT_MAX,
+        _USER_SORT_INVALID = -EINVAL,
+} UserSort;
+
+typedef struct UserQuery {
+        int64_t tenant_id;
+        UserSort sort;
+        const char *prefix;           /* of the name or the e-mail address, lower case; NULL: any */
+        int state;                    /* UserState, or -1: any */
+        int role;                     /* UserRole, or -1: any */
+        int64_t created_after;        /* inclusive, usec; 0: no bound */
+        int64_t created_before;       /* exclusive, usec; 0: no bound */
+        int64_t now_usec;             /* the time states are judged at */
+        /* Continue after this row: its name (USER_SORT_NAME) or its
+         * creation time and id (USER_SORT_CREATED). A prefix search by
+         * name lists the users whose name begins with the prefix (phase
+         * 0, by name), then those whose address does (phase 1, by
+         * address): after_phase says which, and after_email is the row's
+         * address in phase 1. */
+        bool after;
+        int after_phase;
+        const char *after_name, *after_email;
+        int64_t after_created, after_id;
+        unsigned limit;
+} UserQuery;
+
+int store_user_search(Store *s, const UserQuery *q, UserRecord ***ret, size_t *ret_n);
 /* Writes every mutable field of u (all but id, tenant, name, uid) and
  * stamps changed_usec. */
 int store_user_update(Store *s, const UserRecord *u);
@@ -109,6 +142,13 @@ int store_group_get(Store *s, int64_t tenant_id, const char *name, GroupRecord *
 int store_group_get_by_gid(Store *s, gid_t gid, GroupRecord **ret);
 int store_group_get_by_id(Store *s, int64_t id, GroupRecord **ret);
 int store_group_list(Store *s, int64_t tenant_id, GroupRecord ***ret, size_t *ret_n);
+/* A page of the tenant's groups (not the user-private ones) by name, after
+ * the name after ("" or NULL: from the first). */
+int store_group_page(Store *s, int64_t tenant_id, const char *after, unsigned limit, GroupRecord ***ret,
+                     size_t *ret_n);
+/* A page of a group's members by name, after the name after. */
+int store_group_member_page(Store *s, int64_t group_id, const char *after, unsigned limit, UserRecord ***ret,
+                            size_t *ret_n);
 int store_group_update(Store *s, const GroupRecord *g);
 /* User-private groups go with their user: deleting one gives -EPERM. */
 int store_group_delete(Store *s, int64_t id);

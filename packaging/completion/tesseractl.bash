@@ -30,6 +30,8 @@ _tesseractl_verb_options() {
                              "--session-lifetime= --refresh-idle-lifetime= --refresh-absolute-lifetime=" ;;
                 "user add")
                         echo "--real-name= --email= --email-verified= --home= --shell= --role= --uid= --password --password-stdin" ;;
+                "user list")
+                        echo "--search= --state= --role= --sort= --created-after= --created-before= --limit=" ;;
                 "user set")
                         echo "--real-name= --email= --email-verified= --home= --shell= --role=" ;;
                 "user passwd")
@@ -84,12 +86,12 @@ _tesseractl() {
                 opt=$prev
         elif [[ $prev == --* ]]; then
                 case $prev in
-                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type) opt=$prev ;;
+                        --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type|--state|--sort) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
                         --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
                         --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|\
-                        --allowed-origin|--env|--name|--application|--expires-in|--overlap)
+                        --allowed-origin|--env|--name|--application|--expires-in|--overlap|--search|--created-after|--created-before)
                                 return ;;
                 esac
         fi
@@ -97,6 +99,8 @@ _tesseractl() {
                 --tenant)         COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$value")); return ;;
                 --role)           COMPREPLY=($(compgen -W "member admin owner" -- "$value")); return ;;
                 --email-verified) COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
+                --state)          COMPREPLY=($(compgen -W "active disabled locked expired" -- "$value")); return ;;
+                --sort)           COMPREPLY=($(compgen -W "name created" -- "$value")); return ;;
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
                 --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access tessera:tenant:read tessera:tenant:write tessera:users:read tessera:users:write tessera:groups:read tessera:groups:write tessera:applications:read tessera:applications:write tessera:keys:read tessera:keys:write tessera:audit:read" -- "$value")); return ;;
                 --type)           COMPREPLY=($(compgen -W "secret publishable" -- "$value")); return ;;

@@ -297,11 +297,12 @@ class HttpApiTest(unittest.TestCase):
                                             "redirect_uri": REDIRECT, "code_verifier": verifier},
                      basic=(app["client_id"], app["client_secret"])).json["access_token"]
         self.assertEqual(self.get("/api/v1/tenants/acme/users/bob", token=tok).status, 200)
-        # Disabled: the token no longer makes bob a principal.
+        # Disabled: the token no longer makes bob a principal, and says why.
         self.t.ctl("user", "disable", "bob@acme", check=True)
         try:
             r = self.get("/api/v1/tenants/acme/users/bob", token=tok)
-            self.assertEnvelope(r, 401, "invalid_token")
+            self.assertEnvelope(r, 401, "account_disabled")
+            self.assertIn('error="invalid_token"', r.header("WWW-Authenticate"))
         finally:
             self.t.ctl("user", "enable", "bob@acme", check=True)
 
@@ -343,7 +344,7 @@ class HttpApiTest(unittest.TestCase):
     def test_methods(self):
         r = self.c.post("/api/v1/tenants/acme/users/alice", form={})
         self.assertEnvelope(r, 405, "method_not_allowed")
-        self.assertEqual(r.header("Allow"), "GET")
+        self.assertEqual(r.header("Allow"), "GET, PATCH, DELETE")
         # HEAD is GET without the body.
         r = self.c.request("HEAD", "/api/v1/tenants/acme", headers={"Authorization": "Bearer "
                                                                     + self.user_token("alice")})

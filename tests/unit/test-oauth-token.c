@@ -246,7 +246,8 @@ START_TEST(test_bearer_holder) {
         ck_assert_int_eq(oauth_bearer_verify(&ctx, forged, &b), -ETIME);
         ck_assert_int_eq(oauth_bearer_verify(&ctx, "x", &b), -EKEYREJECTED);
 
-        /* The user disabled: the token verifies, its holder is gone. */
+        /* The user disabled: the token verifies, its holder can't use it,
+         * and the error says why. */
         {
                 _cleanup_(user_record_unrefp) UserRecord *u = NULL;
                 ck_assert_int_eq(store_user_get_by_id(env.m->store, env.alice->id, &u), 0);
@@ -256,7 +257,7 @@ START_TEST(test_bearer_holder) {
                 ck_assert_int_eq(store_commit(env.m->store), 0);
         }
         ck_assert_int_eq(oauth_verify_access_token(&ctx, oauth_test_str(user, "access_token"), NULL), 0);
-        ck_assert_int_eq(oauth_bearer_verify(&ctx, oauth_test_str(user, "access_token"), &b), -EKEYREJECTED);
+        ck_assert_int_eq(oauth_bearer_verify(&ctx, oauth_test_str(user, "access_token"), &b), -EKEYREVOKED);
         ck_assert_ptr_null(b.user);
 }
 END_TEST

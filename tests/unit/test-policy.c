@@ -88,6 +88,7 @@ static const struct {
         { POLICY_USER_DISABLE,                    ".++....++..+.+..+.." },
         { POLICY_USER_ENABLE,                     ".++....++..+.+..+.." },
         { POLICY_USER_DELETE,                     ".++....++..+.+..+.." },
+        { POLICY_USER_SEND_RESET,                 ".++....++..+.+..+.." },
         { POLICY_TOTP_BEGIN,                      ".+++.+.++..+......." },
         { POLICY_TOTP_CONFIRM,                    ".+++.+.++..+......." },
         { POLICY_TOTP_DISABLE,                    ".+++.+.++..+.+..+.." },
