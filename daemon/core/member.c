@@ -2,6 +2,7 @@
 #include "member.h"
 
 #include "log.h"
+#include "time-util.h"
 #include "user.h"
 
 int member_list(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *after_name,
@@ -11,7 +12,18 @@ int member_list(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
         r = change_authorize(s, a, POLICY_MEMBER_LIST, policy_target_tenant(t->id), t->slug, t->slug, e);
         if (r < 0)
                 return r;
-        r = store_user_page(s, t->id, after_name, limit, ret, ret_n);
+        /* The admin view's query (store_user_search()) without filters:
+         * by name, one indexed range per page. */
+        r = store_user_search(s, &(UserQuery) {
+                                      .tenant_id = t->id,
+                                      .sort = USER_SORT_NAME,
+                                      .state = -1,
+                                      .role = -1,
+                                      .now_usec = now_realtime_usec(),
+                                      .after = after_name,
+                                      .after_name = after_name,
+                                      .limit = limit,
+                              }, ret, ret_n);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to list the members of tenant '%s'.", t->slug);
         return 0;

@@ -252,23 +252,6 @@ int store_user_groups(Store *s, int64_t user_id, char ***ret) {
         return store_collect_strv(s, st, ret);
 }
 
-int store_user_page(Store *s, int64_t tenant_id, const char *after_name, unsigned limit, UserRecord ***ret,
-                    size_t *ret_n) {
-        /* users(tenant_id, name) is unique: one indexed range per page. */
-        static const char sql[] =
-                USER_SELECT "WHERE u.tenant_id = ?1 AND (?2 IS NULL OR u.name > ?2) ORDER BY u.name LIMIT ?3";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        store_bind_int64(st, 1, tenant_id);
-        store_bind_text(st, 2, after_name);
-        store_bind_int64(st, 3, limit);
-        return store_fetch_all(s, st, user_from_row, user_array_free, (void ***) ret, ret_n);
-}
-
 int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret) {
         static const char sql[] = "SELECT count(*) FROM users WHERE tenant_id = ?1 AND role = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;

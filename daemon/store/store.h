@@ -90,10 +90,6 @@ int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret);
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret);
 /* tenant_id 0: users of every tenant. Sorted by tenant, then name. */
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n);
-/* A page of the tenant's users by name, after after_name (NULL: from the
- * first), at most limit. */
-int store_user_page(Store *s, int64_t tenant_id, const char *after_name, unsigned limit, UserRecord ***ret,
-                    size_t *ret_n);
 /* How many users of the tenant have role. */
 int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret);
 
