@@ -37,15 +37,13 @@ int user_spec_validate(const UserSpec *spec, TesseraError *e) {
         return 0;
 }
 
-static int create_txn(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *target,
-                      UserRecord **ret, TesseraError *e) {
-        _cleanup_(store_rollbackp) Store *txn = NULL;
+/* The creation itself, inside the caller's transaction (its own, or a
+ * group commit's savepoint), with its audit event: the checks that need
+ * the store, the record, the event. */
+static int create_in_txn(Store *s, const Principal *a, const UserRecord *u, const char *target, UserRecord **ret,
+                         TesseraError *e) {
         _cleanup_(group_record_unrefp) GroupRecord *clash = NULL;
         int r;
-
-        r = change_begin(s, &txn, e);
-        if (r < 0)
-                return r;
 
         /* Name the conflict precisely: useradd's messages are the model. */
         r = store_user_get(s, u->tenant_id, u->name, NULL);
@@ -75,7 +73,10 @@ static int create_txn(Manager *m, Store *s, const Principal *a, const UserRecord
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to create user '%s'.", target);
 
-        return change_commit(&txn, a, "user.create", u->tenant, target, NULL, e);
+        r = change_audit(s, a, "user.create", u->tenant, target, AUDIT_SUCCESS, NULL);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to record the change in the audit trail.");
+        return 0;
 }
 
 int user_create_check(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
@@ -116,51 +117,98 @@ int user_create_check(Manager *m, Store *s, const Principal *a, const TenantReco
         return 0;
 }
 
-int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
-                const UserSpec *spec, UserRecord **ret, TesseraError *e) {
-        _cleanup_(user_record_unrefp) UserRecord *created = NULL;
-        _cleanup_free_ char *target = NULL, *home = NULL;
-        UserRecord u = {
-                .tenant_id = t->id,
-                .tenant = t->slug,
-                .name = (char *) name,
-                .uid = spec->uid,
-                .real_name = (char *) spec->real_name,
-                .email = isempty(spec->email) ? NULL : (char *) spec->email,
-                .email_verified = spec->email_verified > 0,
-                .home = (char *) spec->home,
-                .shell = (char *) (spec->shell ?: m->config->default_shell),
-                .password_hash = (char *) spec->password_hash,
-                .role = spec->role >= 0 ? spec->role : USER_ROLE_MEMBER,
-                .expires_usec = MAX(spec->expires_usec, (int64_t) 0),
-        };
+void user_creation_done(UserCreation *c) {
+        c->created = user_record_unref(c->created);
+        free(c->target);
+        free(c->home);
+        c->target = c->home = NULL;
+}
+
+int user_create_prepare(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                        const UserSpec *spec, UserCreation *c, TesseraError *e) {
         int r;
+
+        *c = (UserCreation) {
+                .principal = a,
+                .record = {
+                        .tenant_id = t->id,
+                        .tenant = t->slug,
+                        .name = (char *) name,
+                        .uid = spec->uid,
+                        .real_name = (char *) spec->real_name,
+                        .email = isempty(spec->email) ? NULL : (char *) spec->email,
+                        .email_verified = spec->email_verified > 0,
+                        .home = (char *) spec->home,
+                        .shell = (char *) (spec->shell ?: m->config->default_shell),
+                        .password_hash = (char *) spec->password_hash,
+                        .role = spec->role >= 0 ? spec->role : USER_ROLE_MEMBER,
+                        .expires_usec = MAX(spec->expires_usec, (int64_t) 0),
+                },
+        };
 
         r = user_create_check(m, s, a, t, name, spec, e);
         if (r < 0)
                 return r;
-        if (asprintf(&target, "%s@%s", name, t->slug) < 0)
+        if (asprintf(&c->target, "%s@%s", name, t->slug) < 0) {
+                c->target = NULL;
                 return tessera_error_set(e, -ENOMEM, "Out of memory.");
-
-        if (!u.home) {
-                r = config_format_home(m->config, name, t->slug, &home);
-                if (r < 0)
-                        r = tessera_error_set(e, r, "The home_template of tesserad.conf gives no valid path for '%s'.",
-                                              target);
-                u.home = home;
         }
-        if (r >= 0)
-                r = create_txn(m, s, a, &u, target, &created, e);
-        if (r < 0) {
-                change_audit_failure(s, a, "user.create", t->slug, target, e);
-                return r;
+        if (!c->record.home) {
+                r = config_format_home(m->config, name, t->slug, &c->home);
+                if (r < 0) {
+                        tessera_error_set(e, r, "The home_template of tesserad.conf gives no valid path for '%s'.",
+                                          c->target);
+                        change_audit_failure(s, a, "user.create", t->slug, c->target, e);
+                        user_creation_done(c);
+                        return r;
+                }
+                c->record.home = c->home;
         }
-
-        manager_changed(m, change_event_user(CHANGE_USER, created, CHANGE_CREATED));
-        log_info("Created user %s (uid %u).", target, created->uid);
-        if (ret)
-                *ret = TAKE_PTR(created);
         return 0;
+}
+
+int user_create_write(Store *s, void *userdata) {
+        UserCreation *c = userdata;
+
+        return create_in_txn(s, c->principal, &c->record, c->target, &c->created, &c->error);
+}
+
+int user_create_finish(Manager *m, Store *s, UserCreation *c, int result, UserRecord **ret, TesseraError *e) {
+        if (result < 0) {
+                /* The write's own reason, or the commit's that undid it. */
+                if (c->error.code == 0)
+                        tessera_error_set(&c->error, result, "Failed to commit the new user to the database.");
+                tessera_error_set(e, c->error.code, "%s", c->error.message);
+                change_audit_failure(s, c->principal, "user.create", c->record.tenant, c->target, e);
+                return result;
+        }
+
+        manager_changed(m, change_event_user(CHANGE_USER, c->created, CHANGE_CREATED));
+        log_info("Created user %s (uid %u).", c->target, c->created->uid);
+        if (ret)
+                *ret = TAKE_PTR(c->created);
+        return 0;
+}
+
+int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                const UserSpec *spec, UserRecord **ret, TesseraError *e) {
+        _cleanup_(user_creation_done) UserCreation c = {};
+        _cleanup_(store_rollbackp) Store *txn = NULL;
+        int r;
+
+        r = user_create_prepare(m, s, a, t, name, spec, &c, e);
+        if (r < 0)
+                return r;
+        r = change_begin(s, &txn, &c.error);
+        if (r >= 0)
+                r = user_create_write(s, &c);
+        if (r >= 0) {
+                r = store_commit(TAKE_PTR(txn));
+                if (r < 0)
+                        tessera_error_set(&c.error, r, "Failed to commit the change to the database.");
+        }
+        store_rollback(TAKE_PTR(txn));
+        return user_create_finish(m, s, &c, r, ret, e);
 }
 
 /* Runs one change of an existing user: require admin (unless the caller

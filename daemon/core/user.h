@@ -26,6 +26,28 @@ typedef struct UserSpec {
 
 int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
                 const UserSpec *spec, UserRecord **ret, TesseraError *e);
+/* user_create() in its three steps, for a door that commits many
+ * creations in one transaction (the HTTP face's group commit: one fsync for
+ * a batch of them): prepare (the policy, the name and attributes, the
+ * record; no transaction), write (in the caller's transaction: the checks
+ * against the store, the row, its audit event; a BatchWriteFunc), finish
+ * after the commit or the failure (the failure's audit event, or the
+ * change event). c borrows a, t, name and spec until it is done. */
+typedef struct UserCreation {
+        const Principal *principal;
+        UserRecord record;            /* what is created; strings borrowed */
+        char *target;                 /* NAME@TENANT */
+        char *home;                   /* from home_template, when not given */
+        UserRecord *created;
+        TesseraError error;           /* the write's */
+} UserCreation;
+
+int user_create_prepare(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                        const UserSpec *spec, UserCreation *c, TesseraError *e);
+int user_create_write(Store *s, void *userdata);
+int user_create_finish(Manager *m, Store *s, UserCreation *c, int result, UserRecord **ret, TesseraError *e);
+void user_creation_done(UserCreation *c);
+
 /* What user_create() checks before it changes anything: the policy, the
  * name and the attributes (a refusal and an invalid request are audited).
  * For callers with slow work to do before the creation (hashing a
