@@ -25,6 +25,8 @@ void oidc_handle_logout(HttpRequest *req);
 void api_handle_openapi(HttpRequest *req);
 void api_handle_tenant_get(HttpRequest *req);
 void api_handle_user_get(HttpRequest *req);
+void api_handle_audit_list(HttpRequest *req);
+void api_handle_audit_export(HttpRequest *req);
 void api_handle_auth_forgot(HttpRequest *req);
 void api_handle_auth_reset(HttpRequest *req);
 void api_handle_auth_verify_email(HttpRequest *req);

@@ -42,6 +42,9 @@ const HttpRoute http_routes[] = {
         { "GET", "/api/v1/openapi.json", POLICY_API_DOCUMENT, api_handle_openapi },
         { "GET", "/api/v1/tenants/{tenant}", POLICY_TENANT_READ, api_handle_tenant_get },
         { "GET", "/api/v1/tenants/{tenant}/users/{user}", POLICY_USER_READ, api_handle_user_get },
+        /* The tenant's audit trail: a page, or the same selection as JSON lines. */
+        { "GET", "/api/v1/tenants/{tenant}/audit", POLICY_AUDIT_READ, api_handle_audit_list },
+        { "GET", "/api/v1/tenants/{tenant}/audit/export", POLICY_AUDIT_READ, api_handle_audit_export },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */

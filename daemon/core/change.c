@@ -17,6 +17,13 @@ int change_audit(Store *s, const Principal *p, const char *action, const char *t
                 .result = result,
                 .remote = p->remote,
                 .details = details,
+                /* The one place where an operator's doing is marked:
+                 * every event of a change they caused, as themselves or
+                 * as a tenant's admin, names them; an impersonation also
+                 * the reason they gave, for the tenant's owners to read. */
+                .operator_name = p->kind == PRINCIPAL_OPERATOR || p->kind == PRINCIPAL_IMPERSONATION ? p->name
+                                                                                                     : NULL,
+                .reason = p->kind == PRINCIPAL_IMPERSONATION ? p->reason : NULL,
         };
         int r;
 

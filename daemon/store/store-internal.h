@@ -10,6 +10,8 @@
 #include "time-util.h"
 
 #define STORE_STMT_CACHE_SIZE 256
+/* Which of actor, target and action are given, times any result, success or a refusal. */
+#define STORE_AUDIT_QUERY_SHAPES 24
 
 typedef struct StoreStmt {
         const char *sql;          /* the static string the statement was made from */
@@ -22,6 +24,9 @@ struct Store {
         bool in_transaction;
         /* Prepared once per connection, keyed by the address of the SQL text. */
         StoreStmt stmts[STORE_STMT_CACHE_SIZE];
+        /* The SQL of each shape of the audit query (store-audit.c), made
+         * on first use: the statement cache keys on these addresses. */
+        char *audit_query_sql[STORE_AUDIT_QUERY_SHAPES];
 };
 
 /* Maps an SQLite result code to a negative errno. */

@@ -306,6 +306,24 @@ static const char *const migrations[] = {
         "  used_usec INTEGER NOT NULL DEFAULT 0"
         ") WITHOUT ROWID;"
         "CREATE INDEX account_tokens_user ON account_tokens(user_id, purpose);",
+
+        /* 10 -> 11: the audit query of a tenant (audit.h, AuditQuery):
+         * newest first, keyset pages on (time, id), filtered by actor,
+         * target, action or result. Each filter gets an index that starts
+         * with the tenant and the filtered column and ends with the time
+         * (the id follows implicitly), so that a page is one range read
+         * however deep it is. Refusals are few: their index is partial,
+         * and a query for successes walks the time index, where nearly
+         * every row matches. Events an operator caused while
+         * impersonating a tenant name the operator and the reason given. */
+        "ALTER TABLE audit_events ADD COLUMN operator_name TEXT;"
+        "ALTER TABLE audit_events ADD COLUMN reason TEXT;"
+        "CREATE INDEX audit_events_tenant_time ON audit_events(tenant, time_usec);"
+        "CREATE INDEX audit_events_tenant_actor ON audit_events(tenant, actor, time_usec);"
+        "CREATE INDEX audit_events_tenant_target ON audit_events(tenant, target, time_usec);"
+        "CREATE INDEX audit_events_tenant_action ON audit_events(tenant, action, time_usec);"
+        "CREATE INDEX audit_events_tenant_refusals ON audit_events(tenant, result, time_usec) "
+        "WHERE result <> 'success';",
 };
 
 int store_latest_schema_version(void) {

@@ -209,6 +209,8 @@ void store_end_read(Store *s);
  * instead (audit.h). */
 int store_audit_append(Store *s, const AuditEvent *e);
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n);
+/* A page of a tenant's events (AuditQuery), newest first. */
+int store_audit_query(Store *s, const AuditQuery *q, AuditEvent **ret, size_t *ret_n);
 
 /* Retention (audit-retention.h). An event may go once it was last seen
  * before before_usec, or when max_rows newer events follow it; never while
