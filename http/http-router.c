@@ -45,6 +45,13 @@ const HttpRoute http_routes[] = {
         /* The tenant's audit trail: a page, or the same selection as JSON lines. */
         { "GET", "/api/v1/tenants/{tenant}/audit", POLICY_AUDIT_READ, api_handle_audit_list },
         { "GET", "/api/v1/tenants/{tenant}/audit/export", POLICY_AUDIT_READ, api_handle_audit_export },
+        /* The tenant's plan: limits and features (the platform's to set),
+         * usage counters (its programs' to count). */
+        { "GET", "/api/v1/tenants/{tenant}/entitlements", POLICY_ENTITLEMENT_READ, api_handle_entitlements_get },
+        { "PUT", "/api/v1/tenants/{tenant}/entitlements", POLICY_ENTITLEMENT_WRITE, api_handle_entitlements_put },
+        { "GET", "/api/v1/tenants/{tenant}/usage", POLICY_USAGE_READ, api_handle_usage_list },
+        { "POST", "/api/v1/tenants/{tenant}/usage/{counter}/increment", POLICY_USAGE_INCREMENT,
+          api_handle_usage_increment },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */

@@ -55,6 +55,7 @@ static AuditResult result_for(int code) {
         switch (code) {
         case -EACCES:
         case -EPERM:
+        case -EUSERS:   /* refused by the tenant's plan */
                 return AUDIT_DENIED;
         case -EINVAL:
         case -ENOENT:
@@ -63,6 +64,7 @@ static AuditResult result_for(int code) {
         case -ENOTEMPTY:
         case -E2BIG:
         case -ENOSPC:
+        case -ENOTUNIQ:
                 return AUDIT_INVALID;
         case -EKEYREJECTED:
                 return AUDIT_FAILURE;

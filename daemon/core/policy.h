@@ -54,6 +54,15 @@ typedef enum PolicyAction {
         POLICY_SESSION_OPEN,
         POLICY_SESSION_CLOSE,
         POLICY_AUDIT_READ,
+        /* a tenant's entitlements (limits and features the platform sets)
+         * and usage counters (entitlement.h) */
+        POLICY_ENTITLEMENT_READ,
+        POLICY_ENTITLEMENT_WRITE,
+        POLICY_USAGE_READ,
+        POLICY_USAGE_INCREMENT,
+        /* an operator taking a short-lived grant to act as the tenant's
+         * admin, for a stated reason (operator.h) */
+        POLICY_PLATFORM_IMPERSONATE,
         /* the signed-in user's own account (/api/v1/tenants/{t}/me/...):
          * a tenant's user acting on themself, nobody else */
         POLICY_ME_READ,               /* profile, second factor state */
@@ -100,6 +109,12 @@ typedef enum PolicyAction {
          * holders of the metrics token ([metrics] in tesserad.conf(5)) */
         POLICY_METRICS,
         POLICY_API_DOCUMENT,          /* /api/v1/openapi.json: what the API is, to anybody */
+        /* The platform's operators (operator.h): made and removed by the
+         * host's administrators; their sign-in authenticates inside (a
+         * password and a TOTP code); their search across tenants. */
+        POLICY_OPERATOR_MANAGE,
+        POLICY_PLATFORM_SIGNIN,
+        POLICY_PLATFORM_USER_SEARCH,
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

@@ -324,6 +324,36 @@ static const char *const migrations[] = {
         "CREATE INDEX audit_events_tenant_action ON audit_events(tenant, action, time_usec);"
         "CREATE INDEX audit_events_tenant_refusals ON audit_events(tenant, result, time_usec) "
         "WHERE result <> 'success';",
+
+        /* 11 -> 12: a tenant's entitlements (entitlement.h): limits the
+         * core enforces (NULL: none) and feature flags, set by the
+         * platform; and its usage counters, each increment with the
+         * caller's idempotency key, remembered for a day so that a retry
+         * counts once. Everything goes with its tenant. */
+        "CREATE TABLE tenant_entitlements ("
+        "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  max_users INTEGER CHECK (max_users >= 0),"
+        "  max_applications INTEGER CHECK (max_applications >= 0),"
+        "  features TEXT NOT NULL DEFAULT '',"
+        "  changed_usec INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE usage_counters ("
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  counter TEXT NOT NULL,"
+        "  value INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL,"
+        "  PRIMARY KEY (tenant_id, counter)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE usage_increments ("
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  idempotency_key TEXT NOT NULL,"
+        "  counter TEXT NOT NULL,"
+        "  amount INTEGER NOT NULL,"
+        "  value_after INTEGER NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  PRIMARY KEY (tenant_id, idempotency_key)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX usage_increments_created ON usage_increments(created_usec);",
 };
 
 int store_latest_schema_version(void) {

@@ -205,6 +205,45 @@ int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n);
 int store_begin_read(Store *s);
 void store_end_read(Store *s);
 
+/* A tenant's entitlements (entitlement.h). A limit of -1 is none. */
+typedef struct Entitlements {
+        int64_t max_users;
+        int64_t max_applications;
+        char **features;              /* NULL-terminated, sorted; may be NULL for none */
+        int64_t changed_usec;         /* 0: never set */
+} Entitlements;
+void entitlements_done(Entitlements *e);
+
+typedef enum EntitledResource {
+        ENTITLED_USERS,
+        ENTITLED_APPLICATIONS,
+} EntitledResource;
+
+/* No limits and no features for a tenant that never had any set. */
+int store_entitlements_get(Store *s, int64_t tenant_id, Entitlements *ret);
+int store_entitlements_put(Store *s, int64_t tenant_id, const Entitlements *e);
+/* How many the tenant has of r, counting no further than at_most (so that
+ * a check against a limit costs the limit, not the tenant's size). */
+int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource r, uint64_t at_most, uint64_t *ret);
+
+typedef struct UsageCounter {
+        char *name;
+        int64_t value;
+        int64_t changed_usec;
+} UsageCounter;
+void usage_counter_array_free(UsageCounter *a, size_t n);
+
+/* Adds amount to the tenant's counter (made at 0 on first use) and
+ * records key; *ret_value is the value after. A key used before (within
+ * its retention) adds nothing: *ret_value is the value its first use
+ * left, *ret_replayed true; -ENOTUNIQ when it was for another counter or
+ * amount. Keys older than forget_before_usec are forgotten first. Needs a
+ * transaction. */
+int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int64_t amount, const char *key,
+                          int64_t forget_before_usec, int64_t *ret_value, bool *ret_replayed);
+/* The tenant's counters, by name. */
+int store_usage_list(Store *s, int64_t tenant_id, UsageCounter **ret, size_t *ret_n);
+
 /* Audit. Appending a refusal may count it on an identical recent event
  * instead (audit.h). */
 int store_audit_append(Store *s, const AuditEvent *e);
