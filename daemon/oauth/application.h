@@ -28,7 +28,7 @@ typedef struct ApplicationSpec {
 
 #define APPLICATION_SPEC_INIT { .public_client = -1, .first_party = -1, .pkce_optional = -1, .signing_alg = -1 }
 
-#define APPLICATION_MAX_SCOPES 16
+#define APPLICATION_MAX_SCOPES 32
 
 /* Every scope we know (OpenID Connect's, then tessera:<area>:read|write of
  * the JSON API), and those an application gets by default (OpenID

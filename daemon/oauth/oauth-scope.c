@@ -22,10 +22,10 @@ bool oauth_scope_has(const char *scope, const char *item) {
 
 int oauth_scope_normalize(const ApplicationRecord *app, const char *requested, char **ret) {
         _cleanup_(strv_freep) char **items = NULL;
-        char buf[512] = "";
+        char buf[1024] = "";
         int r;
 
-        r = strv_split_spaces(requested, 16, &items);
+        r = strv_split_spaces(requested, APPLICATION_MAX_SCOPES, &items);
         if (r < 0)
                 return -EINVAL;
         STRV_FOREACH(i, items) {
@@ -51,7 +51,7 @@ int oauth_scope_normalize(const ApplicationRecord *app, const char *requested, c
 bool oauth_scope_covers(const char *granted, const char *scope) {
         _cleanup_(strv_freep) char **l = NULL;
 
-        if (strv_split_spaces(scope, 16, &l) < 0)
+        if (strv_split_spaces(scope, APPLICATION_MAX_SCOPES, &l) < 0)
                 return false;
         STRV_FOREACH(i, l)
                 if (!oauth_scope_has(granted, *i))
