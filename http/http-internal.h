@@ -114,6 +114,9 @@ typedef struct HttpAuth {
         UserRecord *user;         /* PRINCIPAL_USER */
         struct ApplicationRecord *app;   /* PRINCIPAL_CLIENT */
         json_t *claims;
+        /* PRINCIPAL_OPERATOR, PRINCIPAL_IMPERSONATION: the token's row,
+         * whose strings the principal borrows (operator.h). */
+        PlatformToken platform;
         int error;                /* why a token presented was not taken: -EKEYREJECTED, -ETIME */
 } HttpAuth;
 

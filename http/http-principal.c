@@ -5,13 +5,16 @@
  * Authorization: Bearer with an access token of a tenant's issuer: that
  * tenant's user (a token from the code flow: its session names the user,
  * whose role counts) or client (a client-credentials token: its scopes
- * count). The policy then decides (http-authorize.c). */
+ * count). A platform token (top_…, tim_…) is an operator's, or their grant
+ * to act as one tenant's admin (operator.h). The policy then decides
+ * (http-authorize.c). */
 
 #include <stdlib.h>
 
 #include "base64url.h"
 #include "http-internal.h"
 #include "oauth-bearer.h"
+#include "operator.h"
 #include "jwt.h"
 #include "names.h"
 
@@ -95,12 +98,25 @@ static int authenticate_bearer(HttpRequest *req, HttpAuth *a, const char *token)
         return 0;
 }
 
+/* The platform's tokens (operator.h): an operator's own, or their grant
+ * to act as a tenant's admin. They name no issuer: a tenant's access
+ * token never reaches this lookup, nor an operator's token the tenants'
+ * verification. */
+static int authenticate_platform(HttpRequest *req, HttpAuth *a, const char *token) {
+        Store *s = http_store(req);
+
+        if (!s)
+                return -EIO;
+        return operator_token_principal(s, token, "http", req->remote, &a->platform, &a->principal);
+}
+
 static void auth_clear(HttpAuth *a) {
         a->tenant = tenant_record_unref(a->tenant);
         a->user = user_record_unref(a->user);
         a->app = application_record_unref(a->app);
         json_decref(a->claims);
         a->claims = NULL;
+        platform_token_done(&a->platform);
 }
 
 HttpAuth *http_auth_free(HttpAuth *a) {
@@ -129,7 +145,8 @@ int http_request_principal(HttpRequest *req, const Principal **ret) {
         auth = http_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
         if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
                 token = auth + 7 + strspn(auth + 7, " ");
-                r = authenticate_bearer(req, a, token);
+                r = operator_token_like(token) ? authenticate_platform(req, a, token)
+                                               : authenticate_bearer(req, a, token);
                 if (r < 0) {
                         auth_clear(a);
                         a->principal = principal_anonymous("http", req->remote);

@@ -71,6 +71,14 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
 
+        /* The platform's operators: sign-in authenticates inside (a
+         * password and a TOTP code); the rest takes an operator's token. */
+        { "POST", "/api/v1/platform/auth/signin", POLICY_PLATFORM_SIGNIN, api_handle_platform_signin },
+        { "GET", "/api/v1/platform/tenants", POLICY_TENANT_LIST, api_handle_platform_tenants },
+        { "GET", "/api/v1/platform/users", POLICY_PLATFORM_USER_SEARCH, api_handle_platform_users },
+        { "POST", "/api/v1/platform/tenants/{tenant}/impersonate", POLICY_PLATFORM_IMPERSONATE,
+          api_handle_platform_impersonate },
+
         /* The signed-in user's own account: the policy's target is the
          * principal's own user (.self). */
 #define ME "/api/v1/tenants/{tenant}/me"

@@ -354,6 +354,36 @@ static const char *const migrations[] = {
         "  PRIMARY KEY (tenant_id, idempotency_key)"
         ") WITHOUT ROWID;"
         "CREATE INDEX usage_increments_created ON usage_increments(created_usec);",
+
+        /* 12 -> 13: the platform's operators (operator.h), who sign in
+         * with a password and TOTP (the seed sealed, as users' are), and
+         * the tokens they hold: their own, and the short-lived grants to
+         * act as a tenant's admin with the reason given. Tokens are kept
+         * as digests; they go with their operator, a grant with its
+         * tenant. Operators are searched for users by e-mail across
+         * tenants: the index serves a prefix of the address. */
+        "CREATE TABLE operators ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  email TEXT NOT NULL,"
+        "  password_hash TEXT NOT NULL,"
+        "  totp_secret_box BLOB NOT NULL,"
+        "  totp_last_step INTEGER NOT NULL DEFAULT 0,"
+        "  created_usec INTEGER NOT NULL,"
+        "  last_signin_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE platform_tokens ("
+        "  digest BLOB PRIMARY KEY,"
+        "  operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,"
+        "  tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  reason TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  CHECK ((tenant_id IS NULL) = (reason IS NULL))"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX platform_tokens_expires ON platform_tokens(expires_usec);"
+        "CREATE INDEX platform_tokens_operator ON platform_tokens(operator_id);"
+        "CREATE INDEX users_email_any_tenant ON users(email COLLATE NOCASE) WHERE email IS NOT NULL;",
 };
 
 int store_latest_schema_version(void) {

@@ -244,6 +244,55 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
 /* The tenant's counters, by name. */
 int store_usage_list(Store *s, int64_t tenant_id, UsageCounter **ret, size_t *ret_n);
 
+/* The platform's operators (operator.h). */
+typedef struct OperatorRecord {
+        int64_t id;
+        char *name;
+        char *email;
+        char *password_hash;
+        uint8_t *totp_secret_box;
+        size_t totp_secret_box_len;
+        int64_t totp_last_step;
+        int64_t created_usec;
+        int64_t last_signin_usec;
+} OperatorRecord;
+void operator_record_done(OperatorRecord *o);
+void operator_record_array_free(OperatorRecord *a, size_t n);
+
+/* -EEXIST when the name is taken. */
+int store_operator_create(Store *s, const OperatorRecord *o, int64_t *ret_id);
+int store_operator_get(Store *s, const char *name, OperatorRecord *ret);
+int store_operator_list(Store *s, OperatorRecord **ret, size_t *ret_n);
+/* Deletes the operator and every token they hold; -ENOENT when none. */
+int store_operator_delete(Store *s, const char *name);
+/* Moves the last accepted TOTP step on (-ESTALE when it is already there
+ * or past: a code used before) and stamps the sign-in. */
+int store_operator_signed_in(Store *s, int64_t id, int64_t step, int64_t now_usec);
+
+/* An operator's token, or their grant to act as a tenant's admin
+ * (tenant_id > 0, with the reason). */
+typedef struct PlatformToken {
+        int64_t operator_id;
+        char *operator_name;          /* filled in on reads */
+        int64_t tenant_id;            /* 0: the operator's own token */
+        char *reason;
+        int64_t created_usec;
+        int64_t expires_usec;
+} PlatformToken;
+void platform_token_done(PlatformToken *t);
+
+int store_platform_token_put(Store *s, const uint8_t digest[static STORE_DIGEST_SIZE], const PlatformToken *t);
+/* The token with this digest, unless it expired before now (-ETIME) or
+ * is unknown (-ENOENT). Expired tokens are purged on the way. */
+int store_platform_token_get(Store *s, const uint8_t digest[static STORE_DIGEST_SIZE], int64_t now_usec,
+                             PlatformToken *ret);
+
+/* Users of every tenant whose e-mail address begins with prefix (case
+ * ignored), by address then id, after (after_email, after_id) when
+ * after_email is set; limit of them. */
+int store_user_search_email(Store *s, const char *prefix, const char *after_email, int64_t after_id, size_t limit,
+                            UserRecord ***ret, size_t *ret_n);
+
 /* Audit. Appending a refusal may count it on an identical recent event
  * instead (audit.h). */
 int store_audit_append(Store *s, const AuditEvent *e);
