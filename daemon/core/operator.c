@@ -198,7 +198,8 @@ int operator_signin(Manager *m, Store *s, const Principal *caller, const char *n
                 operator_record_done(&o);
                 return tessera_error_set(e, r, "tesserad is busy; try again.");
         }
-        r = found >= 0 && job.result == 0 ? 0 : -EKEYREJECTED;
+        /* password_verify(): 1 when it matches. */
+        r = found >= 0 && job.result > 0 ? 0 : -EKEYREJECTED;
 
         if (r >= 0) {
                 uint8_t *secret = NULL;
