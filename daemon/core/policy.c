@@ -421,6 +421,12 @@ char *policy_refusal_message(const Principal *p, PolicyAction a, const char *tar
                         text = rules[a].keys == GRANT_SCOPE ? "The key or token lacks the scope this needs."
                                                             : "Keys and client tokens may not do this.";
                         break;
+                case PRINCIPAL_OPERATOR:
+                        text = rules[a].member != GRANT_NONE
+                                       ? "Platform operators act inside a tenant by impersonating it, with a "
+                                         "reason (POST /api/v1/platform/tenants/{tenant}/impersonate)."
+                                       : "Not allowed to platform operators.";
+                        break;
                 case PRINCIPAL_USER:
                 case PRINCIPAL_IMPERSONATION:
                         text = rules[a].member == GRANT_OWNER ? "Only an owner of the tenant may do this."

@@ -14,6 +14,8 @@ _tesseractl_verbs() {
                 app)     echo "create list show delete rotate-secret" ;;
                 key)     echo "rotate list" ;;
                 mail)    echo "test" ;;
+                operator)    echo "add list remove" ;;
+                entitlement) echo "get set" ;;
         esac
 }
 
@@ -42,6 +44,10 @@ _tesseractl_verb_options() {
                         echo "--target= --action= --limit= --after=" ;;
                 "app create")
                         echo "--redirect-uri= --post-logout-redirect-uri= --public --first-party --pkce-optional --grant= --scope= --signing-alg=" ;;
+                "operator add")
+                        echo "--email= --password-stdin" ;;
+                "entitlement set")
+                        echo "--max-users= --max-applications= --feature= --no-features" ;;
         esac
 }
 
@@ -79,8 +85,8 @@ _tesseractl() {
                         --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
-                        --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
-                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri)
+                        --refresh-idle-lifetime|--refresh-absolute-lifetime|--max-users|--max-applications) opt=$prev ;;
+                        --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|--feature)
                                 return ;;
                 esac
         fi
@@ -90,6 +96,8 @@ _tesseractl() {
                 --email-verified) COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
                 --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access" -- "$value")); return ;;
+                --max-users|--max-applications)
+                                  COMPREPLY=($(compgen -W "none" -- "$value")); return ;;
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
                 --shell)          COMPREPLY=($(compgen -W "$(grep -v '^#' /etc/shells 2>/dev/null)" -- "$value")); return ;;
                 --home)           COMPREPLY=($(compgen -d -- "$value")); return ;;
@@ -106,7 +114,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key mail operator entitlement" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
@@ -114,7 +122,7 @@ _tesseractl() {
                 COMPREPLY=($(compgen -W "$(_tesseractl_verb_options "$object" "$verb") --tenant= --json --help" -- "$cur"))
         elif [[ "$object $verb" == "user totp" && -z $sub ]]; then
                 COMPREPLY=($(compgen -W "enroll confirm disable backup-codes" -- "$cur"))
-        elif [[ $object == tenant && $verb != create && $verb != list && $nargs -eq 0 ]]; then
+        elif [[ ( $object == tenant && $verb != create && $verb != list ) || $object == entitlement ]] && [[ $nargs -eq 0 ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$cur"))
         fi
         # An option that takes a value: no space after its '='.

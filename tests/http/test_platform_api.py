@@ -280,5 +280,26 @@ class PlatformApiTest(unittest.TestCase):
         self.assertEnvelope(self.call("GET", "/api/v1/tenants/acme/audit", grant), 401, "invalid_token")
 
 
+
+class PlatformSigninLimitTest(unittest.TestCase):
+    """Wrong sign-ins count in the limits per address that every door
+    shares: over them, 429 with Retry-After, even with the right password."""
+
+    def test_limited(self):
+        with Tessera(config_extra="[limits]\naddress_burst = 3\naddress_rate = 1/h\n") as t:
+            made = json.loads(t.ctl("--json", "operator", "add", "olga", "--email", "olga@platform.example",
+                                    "--password-stdin", input=OP_PASSWORD + "\n", check=True).stdout)
+            c = Client(t.base_url)
+            for _ in range(3):
+                r = c.post("/api/v1/platform/auth/signin",
+                           json_body={"name": "olga", "password": "wrong", "code": "123456"})
+                self.assertEqual(r.status, 401, r.text)
+            r = c.post("/api/v1/platform/auth/signin",
+                       json_body={"name": "olga", "password": OP_PASSWORD, "code": totp(made["totp_secret"])})
+            self.assertEqual(r.status, 429, r.text)
+            self.assertEqual(r.json["code"], "rate_limited")
+            self.assertGreater(int(r.header("Retry-After")), 0)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
