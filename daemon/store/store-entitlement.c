@@ -67,8 +67,8 @@ int store_entitlements_put(Store *s, int64_t tenant_id, const Entitlements *e) {
         store_bind_text(st, 4, features);
         store_bind_int64(st, 5, e->changed_usec > 0 ? e->changed_usec : now_realtime_usec());
         r = store_step_done(s, st);
-        /* The tenant went away in between. */
-        return r == -EEXIST ? -ENOENT : r;
+        /* The tenant went away in between (its foreign key). */
+        return r == -ENOTEMPTY ? -ENOENT : r;
 }
 
 int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource what, uint64_t at_most, uint64_t *ret) {
