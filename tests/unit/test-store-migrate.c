@@ -161,7 +161,8 @@ START_TEST(test_pkce_opt_out_migrated) {
 
         /* Applications as schema version 8 had them: the confidential
          * clients registered then keep working without PKCE (opted out by
-         * the migration); public clients never had the choice. */
+         * the migration); public clients never had the choice. (And the
+         * columns of audit events and users later migrations use.) */
         exec_file(db_path, "CREATE TABLE tenants (id INTEGER PRIMARY KEY, slug TEXT NOT NULL);"
                            "INSERT INTO tenants (id, slug) VALUES (1, 'acme');"
                            "CREATE TABLE applications (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, "
@@ -176,6 +177,7 @@ START_TEST(test_pkce_opt_out_migrated) {
                            "1, 1), (1, 'spa', 'c2', 1, 'authorization_code', 'openid', 1, 1);"
                            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "actor TEXT, action TEXT NOT NULL, tenant TEXT, target TEXT, result TEXT NOT NULL);"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"
                            "PRAGMA user_version = 8;");
         ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
