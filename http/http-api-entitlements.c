@@ -6,6 +6,7 @@
  * .../usage/{counter}/increment {by, idempotency_key}. The door checked
  * the route's action; the core checks again, enforces and audits. */
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "entitlement.h"
@@ -28,8 +29,14 @@ static json_t *entitlements_json(const Entitlements *x) {
                          "updated_at", http_json_time(x->changed_usec));
 }
 
+/* The version for If-Match: it changes with every write. */
+static void etag_of(const Entitlements *x, char buf[static 40]) {
+        snprintf(buf, 40, "\"%" PRIi64 "\"", x->changed_usec);
+}
+
 static void reply_entitlements(HttpRequest *req, const Entitlements *x) {
         json_t *j = entitlements_json(x);
+        char etag[40];
 
         if (!j) {
                 http_reply_internal_error(req, -ENOMEM);
@@ -37,6 +44,8 @@ static void reply_entitlements(HttpRequest *req, const Entitlements *x) {
         }
         http_reply_json(req, MHD_HTTP_OK, j);
         http_reply_no_store(req);
+        etag_of(x, etag);
+        http_reply_header(req, MHD_HTTP_HEADER_ETAG, etag);
 }
 
 void api_handle_entitlements_get(HttpRequest *req) {
@@ -76,6 +85,7 @@ static const JsonSchema entitlements_schema = { entitlements_fields, sizeof(Enti
 void api_handle_entitlements_put(HttpRequest *req) {
         _cleanup_(entitlements_done) Entitlements stored = {};
         EntitlementsBody b = { .max_users = -1, .max_applications = -1 };
+        const char *if_match = http_header(req, MHD_HTTP_HEADER_IF_MATCH);
         const Principal *p;
         TesseraError e = {};
         int r;
@@ -83,6 +93,20 @@ void api_handle_entitlements_put(HttpRequest *req) {
         if (http_json_body(req, &entitlements_schema, &b) < 0)
                 return;
         r = http_request_principal(req, &p);
+        if (r >= 0 && if_match && !streq(if_match, "*")) {
+                /* A client that read them may ask that they have not
+                 * changed since (a stale one: 412, nothing written). */
+                _cleanup_(entitlements_done) Entitlements current = {};
+                char etag[40];
+
+                r = entitlements_get(req->manager, http_store(req), p, req->target.tenant, &current, &e);
+                if (r >= 0) {
+                        etag_of(&current, etag);
+                        if (!strstr(if_match, etag))
+                                r = tessera_error_set(&e, -ESTALE, "The entitlements changed since they were read "
+                                                                   "(If-Match); read them again.");
+                }
+        }
         if (r >= 0) {
                 Entitlements spec = { .max_users = b.max_users, .max_applications = b.max_applications,
                                       .features = b.features };

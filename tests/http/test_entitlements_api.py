@@ -105,6 +105,17 @@ class EntitlementsApiTest(unittest.TestCase):
             self.assertEqual(r.json["max_applications"], 50)
             self.assertEqual(r.json["features"], ["audit-export", "sso"])
             self.assertTrue(r.json["updated_at"].endswith("Z"))
+        # If-Match: the ETag of a read; a stale one changes nothing.
+        etag = self.api("GET", "/entitlements", self.plan).header("ETag")
+        self.assertTrue(etag)
+        r = self.c.request("PUT", "/api/v1/tenants/acme/entitlements", json_body={"max_users": 1001},
+                           headers={"Authorization": "Bearer " + self.plan, "If-Match": etag})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertNotEqual(r.header("ETag"), etag)
+        r = self.c.request("PUT", "/api/v1/tenants/acme/entitlements", json_body={"max_users": 1},
+                           headers={"Authorization": "Bearer " + self.plan, "If-Match": etag})
+        self.assertEnvelope(r, 412, "precondition_failed")
+        self.assertEqual(self.api("GET", "/entitlements", self.owner).json["max_users"], 1001)
         # PUT replaces: what is left out is none; null is none too.
         got = self.set_plan(max_users=None)
         self.assertEqual((got["max_users"], got["max_applications"], got["features"]), (None, None, []))
