@@ -114,6 +114,8 @@ static int exit_code_for(int error) {
         case ENOSPC:
         case ERANGE:
         case E2BIG:
+        case EUSERS:              /* the tenant's plan allows no more */
+        case ENOTUNIQ:
                 return EXIT_REFUSED;
         default:
                 return EXIT_FAIL;

@@ -49,6 +49,8 @@ extern const Verb invitation_verbs[];
 extern const Verb totp_verbs[];
 extern const Verb session_verbs[];
 extern const Verb mail_verbs[];
+extern const Verb operator_verbs[];
+extern const Verb entitlement_verbs[];
 
 /* Prints the help of one verb. */
 void verb_help(const Verb *v);

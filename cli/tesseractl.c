@@ -9,14 +9,14 @@
 
 static const Verb *const verb_tables[] = { tenant_verbs, user_verbs, totp_verbs, group_verbs, session_verbs,
                                            audit_verbs, app_verbs, key_verbs, api_key_verbs, invitation_verbs,
-                                           mail_verbs };
+                                           mail_verbs, operator_verbs, entitlement_verbs };
 
 static void help(void) {
         printf("tesseractl [--json] [--tenant TENANT] OBJECT VERB [ARGS...]\n\n"
                "Manage the tessera identity service.\n\n");
         for (size_t i = 0; i < ELEMENTSOF(verb_tables); i++)
                 for (const Verb *v = verb_tables[i]; v->object; v++)
-                        printf("  %-10s %-14s %s\n", v->object, v->name, v->summary);
+                        printf("  %-11s %-14s %s\n", v->object, v->name, v->summary);
         printf("\nUsers and groups are named NAME@TENANT, or NAME with --tenant or the host's\n"
                "default tenant. 'tesseractl OBJECT VERB --help' tells more; see tesseractl(1).\n");
 }

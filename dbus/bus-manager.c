@@ -7,6 +7,7 @@
 #include "bus-errors.h"
 #include "bus-group.h"
 #include "bus-mail.h"
+#include "bus-platform.h"
 #include "bus-session.h"
 #include "bus-tenant.h"
 #include "bus-user.h"
@@ -298,6 +299,15 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SendTestMail", SD_BUS_ARGS("s", tenant, "s", recipient), SD_BUS_RESULT("t", id),
                                 bus_manager_method_send_test_mail, SD_BUS_VTABLE_UNPRIVILEGED),
+        /* The platform's operators (root and the admin group): the TOTP
+         * seed of a new one is in the reply, once. */
+        SD_BUS_METHOD_WITH_ARGS("AddOperator", SD_BUS_ARGS("s", name, "s", email, "s", password),
+                                SD_BUS_RESULT("s", totp_secret, "s", totp_uri), bus_manager_method_add_operator,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ListOperators", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sstt)", operators),
+                                bus_manager_method_list_operators, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveOperator", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                bus_manager_method_remove_operator, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

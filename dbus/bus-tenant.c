@@ -3,6 +3,7 @@
 
 #include "bus-api-key.h"
 #include "bus-application.h"
+#include "bus-platform.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -584,6 +585,13 @@ static const sd_bus_vtable tenant_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UpdateSettings", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        /* Limits are -1 for none. */
+        SD_BUS_METHOD_WITH_ARGS("GetEntitlements", SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("x", max_users, "x", max_applications, "as", features, "t", changed_time),
+                                bus_tenant_method_get_entitlements, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetEntitlements", SD_BUS_ARGS("x", max_users, "x", max_applications, "as", features),
+                                SD_BUS_RESULT("x", max_users, "x", max_applications, "as", features, "t", changed_time),
+                                bus_tenant_method_set_entitlements, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Delete", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_delete, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

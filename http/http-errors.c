@@ -30,6 +30,11 @@ static const HttpErrorMap errors[] = {
         { ESTALE, MHD_HTTP_PRECONDITION_FAILED, "precondition_failed",
           "The record changed since it was read (If-Match); read it again." },
         { EALREADY, MHD_HTTP_CONFLICT, "already_done", "It is done already." },
+        /* The tenant's plan allows no more (entitlement.h). */
+        { EUSERS, MHD_HTTP_FORBIDDEN, "limit_reached", "The tenant has reached a limit of its plan." },
+        /* An idempotency key used again for another request. */
+        { ENOTUNIQ, MHD_HTTP_CONFLICT, "idempotency_key_reused",
+          "The idempotency key was used for another request; use a new one." },
         /* The handler adds Retry-After with the core's wait. */
         { ETOOMANYREFS, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later." },
 

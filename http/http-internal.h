@@ -126,6 +126,9 @@ typedef struct HttpAuth {
         /* The Origin a publishable key was accepted from: answered with
          * Access-Control-Allow-Origin (CORS). */
         char *cors_origin;
+        /* PRINCIPAL_OPERATOR, PRINCIPAL_IMPERSONATION: the token's row,
+         * whose strings the principal borrows (operator.h). */
+        PlatformToken platform;
 } HttpAuth;
 
 /* What the route's captures name, looked up before the handler runs (and

@@ -372,3 +372,76 @@ json_t *http_json_time(int64_t usec) {
                 return json_null();
         return json_string(buf);
 }
+
+/* n decimal digits at s, as a number; -1 when they are not all digits. */
+static int digits(const char *s, size_t n) {
+        int v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (s[i] - '0');
+        }
+        return v;
+}
+
+int http_json_time_parse(const char *s, int64_t *ret) {
+        int year, mon, day, hour, min, sec, off = 0;
+        int64_t frac = 0, usec;
+        struct tm tm = {};
+        const char *p;
+        time_t t;
+
+        /* YYYY-MM-DDTHH:MM:SS */
+        if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+            s[16] != ':')
+                return -EINVAL;
+        year = digits(s, 4);
+        mon = digits(s + 5, 2);
+        day = digits(s + 8, 2);
+        hour = digits(s + 11, 2);
+        min = digits(s + 14, 2);
+        sec = digits(s + 17, 2);
+        if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || min < 0 ||
+            min > 59 || sec < 0 || sec > 60)
+                return -EINVAL;
+        p = s + 19;
+        if (*p == '.') {
+                int64_t scale = 100000;
+                size_t n = 0;
+
+                for (p++; *p >= '0' && *p <= '9'; p++, n++) {
+                        if (n < 6) {
+                                frac += (*p - '0') * scale;
+                                scale /= 10;
+                        }
+                }
+                if (n == 0 || n > 9)
+                        return -EINVAL;
+        }
+        if (*p == 'Z' || *p == 'z')
+                p++;
+        else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+                int oh = digits(p + 1, 2), om = digits(p + 4, 2);
+
+                if (oh < 0 || oh > 23 || om < 0 || om > 59)
+                        return -EINVAL;
+                off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+                p += 6;
+        } else
+                return -EINVAL;
+        if (*p)
+                return -EINVAL;
+
+        tm = (struct tm) { .tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
+                           .tm_hour = hour, .tm_min = min, .tm_sec = sec == 60 ? 59 : sec };
+        t = timegm(&tm);
+        /* timegm() normalizes: 31 February comes back as March. */
+        if (t == (time_t) -1 || tm.tm_mday != day || tm.tm_mon != mon - 1)
+                return -EINVAL;
+        usec = ((int64_t) t - off) * 1000000 + frac;
+        if (usec <= 0)
+                return -EINVAL;
+        *ret = usec;
+        return 0;
+}

@@ -110,3 +110,8 @@ void json_schema_done(const JsonSchema *schema, void *obj);
  * microseconds since the epoch; null for 0 (never, or not set). NULL when
  * out of memory. */
 json_t *http_json_time(int64_t usec);
+/* The reverse, for times a client gives: RFC 3339 ("2024-05-01T12:00:00Z",
+ * fractions of a second and an offset such as "+02:00" taken) into
+ * microseconds since the epoch; -EINVAL for anything else or a time
+ * before 1970. */
+int http_json_time_parse(const char *s, int64_t *ret);

@@ -7,8 +7,10 @@
  * whose role counts) or client (a client-credentials token: its scopes
  * count). An API key (X-API-Key, or a Bearer token that is one, api-key.h):
  * its tenant's secret key with its scopes, or an application's publishable
- * key from one of the application's allowed origins. The policy then
- * decides (http-authorize.c). */
+ * key from one of the application's allowed origins.
+ * A platform token (top_…, tim_…) is an operator's, or their grant to act
+ * as one tenant's admin (operator.h). The policy then decides
+ * (http-authorize.c). */
 
 #include <stdlib.h>
 
@@ -16,6 +18,7 @@
 #include "base64url.h"
 #include "http-internal.h"
 #include "oauth-bearer.h"
+#include "operator.h"
 #include "jwt.h"
 #include "names.h"
 #include "store-oidc.h"
@@ -187,6 +190,18 @@ bool http_request_presents_key(HttpRequest *req) {
         return presented_key(req);
 }
 
+/* The platform's tokens (operator.h): an operator's own, or their grant
+ * to act as a tenant's admin. They name no issuer: a tenant's access
+ * token never reaches this lookup, nor an operator's token the tenants'
+ * verification. */
+static int authenticate_platform(HttpRequest *req, HttpAuth *a, const char *token) {
+        Store *s = http_store(req);
+
+        if (!s)
+                return -EIO;
+        return operator_token_principal(s, token, "http", req->remote, &a->platform, &a->principal);
+}
+
 static void auth_clear(HttpAuth *a) {
         a->tenant = tenant_record_unref(a->tenant);
         a->user = user_record_unref(a->user);
@@ -196,6 +211,7 @@ static void auth_clear(HttpAuth *a) {
         a->cors_origin = NULL;
         json_decref(a->claims);
         a->claims = NULL;
+        platform_token_done(&a->platform);
 }
 
 HttpAuth *http_auth_free(HttpAuth *a) {
@@ -248,7 +264,8 @@ int http_request_principal(HttpRequest *req, const Principal **ret) {
                 }
         } else if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
                 token = auth + 7 + strspn(auth + 7, " ");
-                r = authenticate_bearer(req, a, token);
+                r = operator_token_like(token) ? authenticate_platform(req, a, token)
+                                               : authenticate_bearer(req, a, token);
                 if (r < 0) {
                         auth_clear(a);
                         a->principal = principal_anonymous("http", req->remote);

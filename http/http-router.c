@@ -107,6 +107,16 @@ const HttpRoute http_routes[] = {
         { "POST", GROUPS "/{group}/members", POLICY_GROUP_ADD_MEMBER, api_handle_group_member_add },
         { "DELETE", GROUPS "/{group}/members/{user}", POLICY_GROUP_REMOVE_MEMBER, api_handle_group_member_remove },
 #undef GROUPS
+        /* The tenant's audit trail: a page, or the same selection as JSON lines. */
+        { "GET", "/api/v1/tenants/{tenant}/audit", POLICY_AUDIT_READ, api_handle_audit_list },
+        { "GET", "/api/v1/tenants/{tenant}/audit/export", POLICY_AUDIT_READ, api_handle_audit_export },
+        /* The tenant's plan: limits and features (the platform's to set),
+         * usage counters (its programs' to count). */
+        { "GET", "/api/v1/tenants/{tenant}/entitlements", POLICY_ENTITLEMENT_READ, api_handle_entitlements_get },
+        { "PUT", "/api/v1/tenants/{tenant}/entitlements", POLICY_ENTITLEMENT_WRITE, api_handle_entitlements_put },
+        { "GET", "/api/v1/tenants/{tenant}/usage", POLICY_USAGE_READ, api_handle_usage_list },
+        { "POST", "/api/v1/tenants/{tenant}/usage/{counter}/increment", POLICY_USAGE_INCREMENT,
+          api_handle_usage_increment },
         /* Account flows by mail: open, "forgot" answering the same for
          * everybody; asking for a verification mail needs a signed-in
          * user of the tenant. */
@@ -137,6 +147,14 @@ const HttpRoute http_routes[] = {
         { "OPTIONS", "/api/v1/tenants/{tenant}/auth/signup", POLICY_CORS_PREFLIGHT, api_handle_cors_preflight },
         { "POST", "/api/v1/tenants/{tenant}/auth/signout", POLICY_AUTH_SESSION, api_handle_signout },
         { "GET", "/api/v1/tenants/{tenant}/auth/session", POLICY_AUTH_SESSION, api_handle_session },
+
+        /* The platform's operators: sign-in authenticates inside (a
+         * password and a TOTP code); the rest takes an operator's token. */
+        { "POST", "/api/v1/platform/auth/signin", POLICY_PLATFORM_SIGNIN, api_handle_platform_signin },
+        { "GET", "/api/v1/platform/tenants", POLICY_TENANT_LIST, api_handle_platform_tenants },
+        { "GET", "/api/v1/platform/users", POLICY_PLATFORM_USER_SEARCH, api_handle_platform_users },
+        { "POST", "/api/v1/platform/tenants/{tenant}/impersonate", POLICY_PLATFORM_IMPERSONATE,
+          api_handle_platform_impersonate },
 
         /* The signed-in user's own account: the policy's target is the
          * principal's own user (.self). */

@@ -25,6 +25,9 @@
 #define TESSERA_ERROR_STORAGE_FULL TESSERA_ERROR_PREFIX "StorageFull"
 /* A feature this host's tesserad.conf does not set up (mail without a relay). */
 #define TESSERA_ERROR_NOT_CONFIGURED TESSERA_ERROR_PREFIX "NotConfigured"
+/* The tenant's plan allows no more users or applications (max_users, ...). */
+#define TESSERA_ERROR_LIMIT_REACHED TESSERA_ERROR_PREFIX "LimitReached"
+#define TESSERA_ERROR_IDEMPOTENCY_KEY_REUSED TESSERA_ERROR_PREFIX "IdempotencyKeyReused"
 #define TESSERA_ERROR_INTERNAL TESSERA_ERROR_PREFIX "Internal"
 
 /* Registers the mapping with sd-bus (sd_bus_error_add_map), so that

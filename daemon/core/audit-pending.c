@@ -50,7 +50,7 @@ void pending_audit_add(PendingAudit *a, const Principal *p, const char *action, 
                 }
         }
         e = malloc(sizeof(AuditEvent) + size_of(p->channel) + size_of(p->remote) + size_of(p->name) +
-                   size_of(action) + size_of(tenant) + size_of(target) + size_of(details));
+                   size_of(action) + size_of(tenant) + size_of(target) + size_of(details) + size_of(p->reason));
         if (!e) {
                 a->failed = true;
                 return;
@@ -67,6 +67,10 @@ void pending_audit_add(PendingAudit *a, const Principal *p, const char *action, 
         e->tenant = put(&at, tenant);
         e->target = put(&at, target);
         e->details = put(&at, details);
+        /* The principal's kind goes as the markings change_audit() makes
+         * of it, and comes back from them in pending_audit_write(). */
+        e->operator_name = p->kind == PRINCIPAL_OPERATOR || p->kind == PRINCIPAL_IMPERSONATION ? e->actor : NULL;
+        e->reason = p->kind == PRINCIPAL_IMPERSONATION ? put(&at, p->reason) : NULL;
         a->events[a->n++] = e;
 }
 
@@ -76,10 +80,14 @@ int pending_audit_write(Store *s, const PendingAudit *a) {
         for (size_t i = 0; i < a->n; i++) {
                 const AuditEvent *e = a->events[i];
                 Principal p = {
+                        .kind = e->reason ? PRINCIPAL_IMPERSONATION
+                              : e->operator_name ? PRINCIPAL_OPERATOR
+                                                 : PRINCIPAL_ANONYMOUS,
                         .channel = e->channel,
                         .remote = e->remote,
                         .name = e->actor,
                         .uid = e->actor_uid,
+                        .reason = e->reason,
                 };
                 int r;
 

@@ -33,7 +33,9 @@ static json_t *event_to_json(const AuditEvent *e) {
         /* Details are JSON objects by contract; anything else is kept as text. */
         if (!details && e->details)
                 details = json_string(e->details);
-        return json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o?, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:o?}",
+        /* An operator's doing, and an impersonation's reason, go to the
+         * archive too: the tenant's owners may need them after the rows. */
+        return json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o?, s:s?, s:s?, s:s?, s:s?, s:s, s:s?, s:o?, s:s?, s:s?}",
                          "id", (json_int_t) e->id,
                          "time_usec", (json_int_t) e->time_usec,
                          "last_usec", (json_int_t) e->last_usec,
@@ -46,7 +48,9 @@ static json_t *event_to_json(const AuditEvent *e) {
                          "target", e->target,
                          "result", audit_result_to_string(e->result),
                          "remote", e->remote,
-                         "details", details);
+                         "details", details,
+                         "operator", e->operator_name,
+                         "reason", e->reason);
 }
 
 static int write_all(int fd, const char *buf, size_t n) {

@@ -32,6 +32,8 @@ void audit_event_done(AuditEvent *e) {
         free((char *) e->target);
         free((char *) e->remote);
         free((char *) e->details);
+        free((char *) e->operator_name);
+        free((char *) e->reason);
         *e = (AuditEvent) {};
 }
 

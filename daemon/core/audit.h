@@ -11,8 +11,9 @@
  * flood of wrong credentials costs a row a minute, not a row a request.
  * Successes are each an event of their own. */
 
-#include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "time-util.h"
 
@@ -39,6 +40,10 @@ typedef struct AuditEvent {
         AuditResult result;
         const char *remote;       /* remote host, peer address */
         const char *details;      /* a JSON object, or NULL */
+        /* A platform operator's doing: their name; and when they acted
+         * as a tenant's admin (impersonation), the reason they gave. */
+        const char *operator_name;
+        const char *reason;
         /* Set by the store: how many identical events this one stands
          * for, and when the last of them happened (time_usec is the first). */
         uint64_t count;
@@ -52,6 +57,25 @@ typedef struct AuditFilter {
         int64_t after_id;         /* only events with a larger id */
         size_t limit;             /* 0: a default of 1000 */
 } AuditFilter;
+
+/* A tenant's audit query: newest first, in pages that continue after a
+ * position (time, id), each filter an index's (store-schema.c), so that
+ * a page costs the same however deep it lies. */
+typedef struct AuditQuery {
+        const char *tenant;       /* the tenant's slug: required */
+        const char *actor;        /* NULL: any */
+        const char *target;
+        const char *action;
+        int result;               /* AuditResult, or -1: any */
+        int64_t since_usec;       /* first seen at or after; 0: no bound */
+        int64_t until_usec;       /* first seen at or before; 0: no bound */
+        bool has_before;          /* continue after (before_time_usec, before_id), exclusive */
+        int64_t before_time_usec;
+        int64_t before_id;
+        size_t limit;             /* rows, 1..AUDIT_QUERY_LIMIT_MAX */
+} AuditQuery;
+
+#define AUDIT_QUERY_LIMIT_MAX 10000U
 
 const char *audit_result_to_string(AuditResult r);
 int audit_result_from_string(const char *s);

@@ -17,6 +17,13 @@ int change_audit(Store *s, const Principal *p, const char *action, const char *t
                 .result = result,
                 .remote = p->remote,
                 .details = details,
+                /* The one place where an operator's doing is marked:
+                 * every event of a change they caused, as themselves or
+                 * as a tenant's admin, names them; an impersonation also
+                 * the reason they gave, for the tenant's owners to read. */
+                .operator_name = p->kind == PRINCIPAL_OPERATOR || p->kind == PRINCIPAL_IMPERSONATION ? p->name
+                                                                                                     : NULL,
+                .reason = p->kind == PRINCIPAL_IMPERSONATION ? p->reason : NULL,
         };
         int r;
 
@@ -48,6 +55,7 @@ static AuditResult result_for(int code) {
         switch (code) {
         case -EACCES:
         case -EPERM:
+        case -EUSERS:   /* refused by the tenant's plan */
                 return AUDIT_DENIED;
         case -EINVAL:
         case -ENOENT:
@@ -56,6 +64,7 @@ static AuditResult result_for(int code) {
         case -ENOTEMPTY:
         case -E2BIG:
         case -ENOSPC:
+        case -ENOTUNIQ:
                 return AUDIT_INVALID;
         case -EKEYREJECTED:
                 return AUDIT_FAILURE;

@@ -159,6 +159,21 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
                                    .refused = "Only root and %s may close a session of %s." },
         [POLICY_AUDIT_READ] = { "audit.read", "tessera:audit:read", TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN,
                                 .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        /* Entitlements are the platform's to set (an operator as
+         * themselves, not while impersonating; a key with the scope) and
+         * the whole tenant's to read; usage is counted by the tenant's
+         * programs (keys) and read by its admins. */
+        [POLICY_ENTITLEMENT_READ] = { "entitlement.read", "tessera:entitlements:read", TENANT, .local = GRANT_ANY,
+                                      .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_ENTITLEMENT_WRITE] = { "entitlement.write", "tessera:entitlements:write", TENANT,
+                                       .local = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USAGE_READ] = { "usage.read", "tessera:usage:read", TENANT, .local = GRANT_ANY, .member = GRANT_ADMIN,
+                                .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USAGE_INCREMENT] = { "usage.increment", "tessera:usage:write", TENANT, .local = GRANT_ADMIN,
+                                     .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        /* Only an operator, as themselves, takes a grant to act as a
+         * tenant's admin: never a grant from a grant. */
+        [POLICY_PLATFORM_IMPERSONATE] = { "platform.impersonate", NULL, TENANT, .operator_ = GRANT_ANY },
         /* The signed-in user's own account: only a tenant's user, for
          * themself (the door makes the target the principal's own user).
          * Administrators act on others through the users' routes; keys,
@@ -242,6 +257,16 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_CORS_PREFLIGHT] = { "cors.preflight", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
                                     .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
                                     .publishable = GRANT_ANY },
+        /* Operators are the host's to make and remove: they see across
+         * every tenant. */
+        [POLICY_OPERATOR_MANAGE] = { "operator.manage", NULL, .local = GRANT_ADMIN,
+                                     .refused = "Only root and the tessera admin group manage operators." },
+        /* Open at the door: the password and the TOTP code are the proof. */
+        [POLICY_PLATFORM_SIGNIN] = { "platform.signin", NULL, .anonymous = GRANT_ANY, .local = GRANT_ANY,
+                                     .member = GRANT_ANY, .operator_ = GRANT_ANY, .keys = GRANT_ANY,
+                                     .publishable = GRANT_ANY },
+        [POLICY_PLATFORM_USER_SEARCH] = { "platform.user-search", NULL, .local = GRANT_ADMIN,
+                                          .operator_ = GRANT_ANY },
 };
 
 static const char *const kind_names[_PRINCIPAL_KIND_MAX] = {
@@ -460,6 +485,12 @@ char *policy_refusal_message(const Principal *p, PolicyAction a, const char *tar
                 case PRINCIPAL_CLIENT:
                         text = rules[a].keys == GRANT_SCOPE ? "The key or token lacks the scope this needs."
                                                             : "Keys and client tokens may not do this.";
+                        break;
+                case PRINCIPAL_OPERATOR:
+                        text = rules[a].member != GRANT_NONE
+                                       ? "Platform operators act inside a tenant by impersonating it, with a "
+                                         "reason (POST /api/v1/platform/tenants/{tenant}/impersonate)."
+                                       : "Not allowed to platform operators.";
                         break;
                 case PRINCIPAL_USER:
                 case PRINCIPAL_IMPERSONATION:

@@ -72,6 +72,15 @@ typedef enum PolicyAction {
         POLICY_SESSION_OPEN,
         POLICY_SESSION_CLOSE,
         POLICY_AUDIT_READ,
+        /* a tenant's entitlements (limits and features the platform sets)
+         * and usage counters (entitlement.h) */
+        POLICY_ENTITLEMENT_READ,
+        POLICY_ENTITLEMENT_WRITE,
+        POLICY_USAGE_READ,
+        POLICY_USAGE_INCREMENT,
+        /* an operator taking a short-lived grant to act as the tenant's
+         * admin, for a stated reason (operator.h) */
+        POLICY_PLATFORM_IMPERSONATE,
         /* the signed-in user's own account (/api/v1/tenants/{t}/me/...):
          * a tenant's user acting on themself, nobody else */
         POLICY_ME_READ,               /* profile, second factor state */
@@ -127,6 +136,12 @@ typedef enum PolicyAction {
          * it carries no credentials, and answers only which origins the
          * tenant's applications allow */
         POLICY_CORS_PREFLIGHT,
+        /* The platform's operators (operator.h): made and removed by the
+         * host's administrators; their sign-in authenticates inside (a
+         * password and a TOTP code); their search across tenants. */
+        POLICY_OPERATOR_MANAGE,
+        POLICY_PLATFORM_SIGNIN,
+        POLICY_PLATFORM_USER_SEARCH,
         _POLICY_ACTION_MAX,
         _POLICY_ACTION_INVALID = -EINVAL,
 } PolicyAction;

@@ -2,6 +2,7 @@
 #include "user.h"
 
 #include "auth.h"
+#include "entitlement.h"
 #include "log.h"
 #include "names.h"
 #include "tenant.h"
@@ -61,6 +62,12 @@ static int create_in_txn(Store *s, const Principal *a, const UserRecord *u, cons
                         return tessera_error_set(e, -EEXIST, "Another user of tenant '%s' has the e-mail address %s.",
                                                  u->tenant, u->email);
         }
+
+        /* The tenant's plan, checked in the transaction that adds the
+         * user: two creations at once can't both take the last place. */
+        r = entitlement_check_room(s, u->tenant_id, u->tenant, ENTITLED_USERS, e);
+        if (r < 0)
+                return r;
 
         r = store_user_create(s, u, ret);
         if (r == -ERANGE)

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 
+#include "entitlement.h"
 #include "log.h"
 #include "names.h"
 #include "store-oidc.h"
@@ -23,6 +24,8 @@ const char *const oidc_known_scopes[] = {
         "tessera:applications:read", "tessera:applications:write",
         "tessera:keys:read", "tessera:keys:write",
         "tessera:audit:read",
+        "tessera:entitlements:read", "tessera:entitlements:write",
+        "tessera:usage:read", "tessera:usage:write",
         NULL,
 };
 const char *const application_default_scopes[] = { "openid", "profile", "email", "offline_access", NULL };
@@ -265,6 +268,9 @@ static int create_txn(Store *s, const Principal *a, const ApplicationRecord *app
         int r;
 
         r = change_begin(s, &txn, e);
+        if (r < 0)
+                return r;
+        r = entitlement_check_room(s, app->tenant_id, app->tenant, ENTITLED_APPLICATIONS, e);
         if (r < 0)
                 return r;
         r = store_application_create(s, app, ret);

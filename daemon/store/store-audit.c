@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "log.h"
 #include "store-internal.h"
 
@@ -10,7 +14,7 @@ static int audit_merge(Store *s, const AuditEvent *e, int64_t t) {
                 "SELECT id FROM audit_events WHERE result <> 'success' AND action = ?1 AND remote IS ?2 "
                 "AND target IS ?3 AND time_usec BETWEEN ?4 AND ?5 AND result = ?6 AND channel = ?7 "
                 "AND actor IS ?8 AND actor_uid IS ?9 AND tenant IS ?10 AND details IS ?11 "
-                "ORDER BY time_usec DESC LIMIT 1";
+                "AND operator_name IS ?12 AND reason IS ?13 ORDER BY time_usec DESC LIMIT 1";
         static const char bump_sql[] =
                 "UPDATE audit_events SET count = count + 1, last_usec = MAX(COALESCE(last_usec, time_usec), ?2) "
                 "WHERE id = ?1";
@@ -33,6 +37,8 @@ static int audit_merge(Store *s, const AuditEvent *e, int64_t t) {
                 store_bind_int64(find, 9, e->actor_uid);
         store_bind_text(find, 10, e->tenant);
         store_bind_text(find, 11, e->details);
+        store_bind_text(find, 12, e->operator_name);
+        store_bind_text(find, 13, e->reason);
         rc = sqlite3_step(find);
         if (rc == SQLITE_DONE)
                 return 0;
@@ -55,7 +61,8 @@ static int audit_merge(Store *s, const AuditEvent *e, int64_t t) {
 int store_audit_append(Store *s, const AuditEvent *e) {
         static const char sql[] =
                 "INSERT INTO audit_events (time_usec, channel, actor_uid, actor, action, tenant, target, "
-                "result, remote, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+                "result, remote, details, operator_name, reason) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int64_t t = e->time_usec > 0 ? e->time_usec : now_realtime_usec();
         int r;
@@ -80,17 +87,19 @@ int store_audit_append(Store *s, const AuditEvent *e) {
         store_bind_text(st, 8, audit_result_to_string(e->result));
         store_bind_text(st, 9, e->remote);
         store_bind_text(st, 10, e->details);
+        store_bind_text(st, 11, e->operator_name);
+        store_bind_text(st, 12, e->reason);
         return store_step_done(s, st);
 }
 
 /* The columns every reader of events selects, in this order. */
 #define AUDIT_COLUMNS                                                                                      \
         "id, time_usec, channel, COALESCE(actor_uid, -1), actor, action, tenant, target, result, remote, " \
-        "details, count, COALESCE(last_usec, time_usec)"
+        "details, count, COALESCE(last_usec, time_usec), operator_name, reason"
 
 static int read_event(sqlite3_stmt *st, AuditEvent *ret) {
-        static const int cols[7] = { 2, 4, 5, 6, 7, 9, 10 };
-        char *strs[7] = {};
+        static const int cols[9] = { 2, 4, 5, 6, 7, 9, 10, 13, 14 };
+        char *strs[9] = {};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(cols); i++) {
@@ -115,6 +124,8 @@ static int read_event(sqlite3_stmt *st, AuditEvent *ret) {
                 .details = strs[6],
                 .count = (uint64_t) sqlite3_column_int64(st, 11),
                 .last_usec = sqlite3_column_int64(st, 12),
+                .operator_name = strs[7],
+                .reason = strs[8],
         };
         return 0;
 }
@@ -175,6 +186,72 @@ int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *r
         store_bind_text(st, 3, f ? f->target : NULL);
         store_bind_text(st, 4, f ? f->action : NULL);
         store_bind_int64(st, 5, f && f->limit > 0 ? (int64_t) f->limit : 1000);
+        return read_events(s, st, NULL, NULL, ret, ret_n);
+}
+
+/* The SQL of one shape of the audit query: only the filters given appear
+ * in it, so that SQLite picks the index of the one that narrows (a
+ * placeholder "?2 IS NULL OR actor = ?2" would hide it from the planner).
+ * A refusal filter repeats the partial index's condition, which SQLite
+ * must see literally to use that index. Parameters: ?1 tenant, ?2 actor,
+ * ?3 target, ?4 action, ?5 result, ?6 since, ?7 and ?8 the position to
+ * continue before (time, id). */
+static int audit_query_sql(Store *s, unsigned shape, const char **ret) {
+        char *sql;
+
+        assert(shape < STORE_AUDIT_QUERY_SHAPES);
+        if (!s->audit_query_sql[shape]) {
+                unsigned result = shape / 8;
+
+                if (asprintf(&sql,
+                             "SELECT " AUDIT_COLUMNS " FROM audit_events WHERE tenant = ?1%s%s%s%s "
+                             "AND time_usec >= ?6 AND (time_usec, id) < (?7, ?8) "
+                             "ORDER BY time_usec DESC, id DESC LIMIT ?9",
+                             shape & 1 ? " AND actor = ?2" : "", shape & 2 ? " AND target = ?3" : "",
+                             shape & 4 ? " AND action = ?4" : "",
+                             result == 1   ? " AND result = ?5"
+                             : result == 2 ? " AND result = ?5 AND result <> 'success'"
+                                           : "") < 0)
+                        return -ENOMEM;
+                s->audit_query_sql[shape] = sql;
+        }
+        *ret = s->audit_query_sql[shape];
+        return 0;
+}
+
+int store_audit_query(Store *s, const AuditQuery *q, AuditEvent **ret, size_t *ret_n) {
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        unsigned shape = (q->actor ? 1 : 0) | (q->target ? 2 : 0) | (q->action ? 4 : 0);
+        const char *sql;
+        int r;
+
+        if (!q->tenant || q->limit == 0 || q->limit > AUDIT_QUERY_LIMIT_MAX)
+                return -EINVAL;
+        if (q->result >= 0)
+                shape += q->result == AUDIT_SUCCESS ? 8 : 16;
+        r = audit_query_sql(s, shape, &sql);
+        if (r < 0)
+                return r;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, q->tenant);
+        store_bind_text(st, 2, q->actor);
+        store_bind_text(st, 3, q->target);
+        store_bind_text(st, 4, q->action);
+        if (q->result >= 0)
+                store_bind_text(st, 5, audit_result_to_string(q->result));
+        store_bind_int64(st, 6, q->since_usec);
+        /* Without a position: everything up to until (or now and later),
+         * which (until + 1, 0) bounds since ids are positive. */
+        if (q->has_before && (q->until_usec <= 0 || q->before_time_usec <= q->until_usec)) {
+                store_bind_int64(st, 7, q->before_time_usec);
+                store_bind_int64(st, 8, q->before_id);
+        } else {
+                store_bind_int64(st, 7, q->until_usec > 0 ? q->until_usec + 1 : INT64_MAX);
+                store_bind_int64(st, 8, 0);
+        }
+        store_bind_int64(st, 9, (int64_t) q->limit);
         return read_events(s, st, NULL, NULL, ret, ret_n);
 }
 

@@ -12,6 +12,8 @@
 #define STORE_STMT_CACHE_SIZE 256
 /* plan (4) x sort (2) x state (any and 4) x role (2) x created after (2) x before (2) x cursor (2) */
 #define STORE_USER_SEARCH_SHAPES (4 * 2 * 5 * 2 * 2 * 2 * 2)
+/* Which of actor, target and action are given, times any result, success or a refusal. */
+#define STORE_AUDIT_QUERY_SHAPES 24
 
 typedef struct StoreStmt {
         const char *sql;          /* the static string the statement was made from */
@@ -27,6 +29,9 @@ struct Store {
         /* store_user_search()'s statements, one per shape of query (which
          * filters are given), built and prepared on first use. */
         sqlite3_stmt *user_search[STORE_USER_SEARCH_SHAPES];
+        /* The SQL of each shape of the audit query (store-audit.c), made
+         * on first use: the statement cache keys on these addresses. */
+        char *audit_query_sql[STORE_AUDIT_QUERY_SHAPES];
 };
 
 /* Maps an SQLite result code to a negative errno. */

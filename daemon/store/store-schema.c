@@ -372,6 +372,83 @@ static const char *const migrations[] = {
         "CREATE INDEX users_email_name ON users(tenant_id, email COLLATE NOCASE, name) WHERE email IS NOT NULL;"
         /* The tenant's groups without the one private group per user. */
         "CREATE INDEX groups_shared ON groups(tenant_id, name) WHERE private_user_id IS NULL;",
+        /* 13 -> 14: the audit query of a tenant (audit.h, AuditQuery):
+         * newest first, keyset pages on (time, id), filtered by actor,
+         * target, action or result. Each filter gets an index that starts
+         * with the tenant and the filtered column and ends with the time
+         * (the id follows implicitly), so that a page is one range read
+         * however deep it is. Refusals are few: their index is partial,
+         * and a query for successes walks the time index, where nearly
+         * every row matches. Events an operator caused while
+         * impersonating a tenant name the operator and the reason given. */
+        "ALTER TABLE audit_events ADD COLUMN operator_name TEXT;"
+        "ALTER TABLE audit_events ADD COLUMN reason TEXT;"
+        "CREATE INDEX audit_events_tenant_time ON audit_events(tenant, time_usec);"
+        "CREATE INDEX audit_events_tenant_actor ON audit_events(tenant, actor, time_usec);"
+        "CREATE INDEX audit_events_tenant_target ON audit_events(tenant, target, time_usec);"
+        "CREATE INDEX audit_events_tenant_action ON audit_events(tenant, action, time_usec);"
+        "CREATE INDEX audit_events_tenant_refusals ON audit_events(tenant, result, time_usec) "
+        "WHERE result <> 'success';",
+
+        /* 14 -> 15: a tenant's entitlements (entitlement.h): limits the
+         * core enforces (NULL: none) and feature flags, set by the
+         * platform; and its usage counters, each increment with the
+         * caller's idempotency key, remembered for a day so that a retry
+         * counts once. Everything goes with its tenant. */
+        "CREATE TABLE tenant_entitlements ("
+        "  tenant_id INTEGER PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  max_users INTEGER CHECK (max_users >= 0),"
+        "  max_applications INTEGER CHECK (max_applications >= 0),"
+        "  features TEXT NOT NULL DEFAULT '',"
+        "  changed_usec INTEGER NOT NULL"
+        ");"
+        "CREATE TABLE usage_counters ("
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  counter TEXT NOT NULL,"
+        "  value INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL,"
+        "  PRIMARY KEY (tenant_id, counter)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE usage_increments ("
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  idempotency_key TEXT NOT NULL,"
+        "  counter TEXT NOT NULL,"
+        "  amount INTEGER NOT NULL,"
+        "  value_after INTEGER NOT NULL,"
+        "  created_usec INTEGER NOT NULL,"
+        "  PRIMARY KEY (tenant_id, idempotency_key)"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX usage_increments_created ON usage_increments(created_usec);",
+
+        /* 15 -> 16: the platform's operators (operator.h), who sign in
+         * with a password and TOTP (the seed sealed, as users' are), and
+         * the tokens they hold: their own, and the short-lived grants to
+         * act as a tenant's admin with the reason given. Tokens are kept
+         * as digests; they go with their operator, a grant with its
+         * tenant. Operators are searched for users by e-mail across
+         * tenants: the index serves a prefix of the address. */
+        "CREATE TABLE operators ("
+        "  id INTEGER PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  email TEXT NOT NULL,"
+        "  password_hash TEXT NOT NULL,"
+        "  totp_secret_box BLOB NOT NULL,"
+        "  totp_last_step INTEGER NOT NULL DEFAULT 0,"
+        "  created_usec INTEGER NOT NULL,"
+        "  last_signin_usec INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE TABLE platform_tokens ("
+        "  digest BLOB PRIMARY KEY,"
+        "  operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,"
+        "  tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  reason TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  expires_usec INTEGER NOT NULL,"
+        "  CHECK ((tenant_id IS NULL) = (reason IS NULL))"
+        ") WITHOUT ROWID;"
+        "CREATE INDEX platform_tokens_expires ON platform_tokens(expires_usec);"
+        "CREATE INDEX platform_tokens_operator ON platform_tokens(operator_id);"
+        "CREATE INDEX users_email_any_tenant ON users(email COLLATE NOCASE) WHERE email IS NOT NULL;",
 };
 
 int store_latest_schema_version(void) {

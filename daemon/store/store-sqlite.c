@@ -321,6 +321,8 @@ Store *store_close(Store *s) {
                 sqlite3_finalize(s->stmts[i].stmt);
         for (size_t i = 0; i < STORE_USER_SEARCH_SHAPES; i++)
                 sqlite3_finalize(s->user_search[i]);
+        for (size_t i = 0; i < STORE_AUDIT_QUERY_SHAPES; i++)
+                free(s->audit_query_sql[i]);
         sqlite3_close_v2(s->db);
         free(s->path);
         free(s);

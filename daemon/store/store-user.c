@@ -268,3 +268,39 @@ int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *
         *ret = (unsigned) sqlite3_column_int64(st, 0);
         return 0;
 }
+
+int store_user_search_email(Store *s, const char *prefix, const char *after_email, int64_t after_id, size_t limit,
+                            UserRecord ***ret, size_t *ret_n) {
+        /* LIKE with the prefix escaped, which SQLite turns into a range of
+         * the NOCASE index (users_email_any_tenant); the position in that
+         * order continues a page. */
+        static const char sql[] =
+                USER_SELECT "WHERE u.email IS NOT NULL AND u.email LIKE ?1 ESCAPE '\\' "
+                "AND (?2 IS NULL OR (u.email COLLATE NOCASE, u.id) > (?2, ?3)) "
+                "ORDER BY u.email COLLATE NOCASE, u.id LIMIT ?4";
+        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_free_ char *pattern = NULL;
+        char *p;
+        int r;
+
+        pattern = malloc(strlen(prefix) * 2 + 2);
+        if (!pattern)
+                return -ENOMEM;
+        p = pattern;
+        for (const char *c = prefix; *c; c++) {
+                if (*c == '%' || *c == '_' || *c == '\\')
+                        *p++ = '\\';
+                *p++ = *c;
+        }
+        *p++ = '%';
+        *p = '\0';
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        store_bind_text(st, 1, pattern);
+        store_bind_text(st, 2, after_email);
+        store_bind_int64(st, 3, after_id);
+        store_bind_int64(st, 4, (int64_t) limit);
+        return store_fetch_all(s, st, store_user_from_row, store_user_array_free, (void ***) ret, ret_n);
+}

@@ -251,10 +251,100 @@ int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n);
 int store_begin_read(Store *s);
 void store_end_read(Store *s);
 
+/* A tenant's entitlements (entitlement.h). A limit of -1 is none. */
+typedef struct Entitlements {
+        int64_t max_users;
+        int64_t max_applications;
+        char **features;              /* NULL-terminated, sorted; may be NULL for none */
+        int64_t changed_usec;         /* 0: never set */
+} Entitlements;
+void entitlements_done(Entitlements *e);
+
+typedef enum EntitledResource {
+        ENTITLED_USERS,
+        ENTITLED_APPLICATIONS,
+} EntitledResource;
+
+/* No limits and no features for a tenant that never had any set. */
+int store_entitlements_get(Store *s, int64_t tenant_id, Entitlements *ret);
+int store_entitlements_put(Store *s, int64_t tenant_id, const Entitlements *e);
+/* How many the tenant has of r, counting no further than at_most (so that
+ * a check against a limit costs the limit, not the tenant's size). */
+int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource r, uint64_t at_most, uint64_t *ret);
+
+typedef struct UsageCounter {
+        char *name;
+        int64_t value;
+        int64_t changed_usec;
+} UsageCounter;
+void usage_counter_array_free(UsageCounter *a, size_t n);
+
+/* Adds amount to the tenant's counter (made at 0 on first use) and
+ * records key; *ret_value is the value after. A key used before (within
+ * its retention) adds nothing: *ret_value is the value its first use
+ * left, *ret_replayed true; -ENOTUNIQ when it was for another counter or
+ * amount. Keys older than forget_before_usec are forgotten first. Needs a
+ * transaction. */
+int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int64_t amount, const char *key,
+                          int64_t forget_before_usec, int64_t *ret_value, bool *ret_replayed);
+/* The tenant's counters, by name. */
+int store_usage_list(Store *s, int64_t tenant_id, UsageCounter **ret, size_t *ret_n);
+
+/* The platform's operators (operator.h). */
+typedef struct OperatorRecord {
+        int64_t id;
+        char *name;
+        char *email;
+        char *password_hash;
+        uint8_t *totp_secret_box;
+        size_t totp_secret_box_len;
+        int64_t totp_last_step;
+        int64_t created_usec;
+        int64_t last_signin_usec;
+} OperatorRecord;
+void operator_record_done(OperatorRecord *o);
+void operator_record_array_free(OperatorRecord *a, size_t n);
+
+/* -EEXIST when the name is taken. */
+int store_operator_create(Store *s, const OperatorRecord *o, int64_t *ret_id);
+int store_operator_get(Store *s, const char *name, OperatorRecord *ret);
+int store_operator_list(Store *s, OperatorRecord **ret, size_t *ret_n);
+/* Deletes the operator and every token they hold; -ENOENT when none. */
+int store_operator_delete(Store *s, const char *name);
+/* Moves the last accepted TOTP step on (-ESTALE when it is already there
+ * or past: a code used before) and stamps the sign-in. */
+int store_operator_signed_in(Store *s, int64_t id, int64_t step, int64_t now_usec);
+
+/* An operator's token, or their grant to act as a tenant's admin
+ * (tenant_id > 0, with the reason). */
+typedef struct PlatformToken {
+        int64_t operator_id;
+        char *operator_name;          /* filled in on reads */
+        int64_t tenant_id;            /* 0: the operator's own token */
+        char *reason;
+        int64_t created_usec;
+        int64_t expires_usec;
+} PlatformToken;
+void platform_token_done(PlatformToken *t);
+
+int store_platform_token_put(Store *s, const uint8_t digest[static STORE_DIGEST_SIZE], const PlatformToken *t);
+/* The token with this digest, unless it expired before now (-ETIME) or
+ * is unknown (-ENOENT). Expired tokens are purged on the way. */
+int store_platform_token_get(Store *s, const uint8_t digest[static STORE_DIGEST_SIZE], int64_t now_usec,
+                             PlatformToken *ret);
+
+/* Users of every tenant whose e-mail address begins with prefix (case
+ * ignored), by address then id, after (after_email, after_id) when
+ * after_email is set; limit of them. */
+int store_user_search_email(Store *s, const char *prefix, const char *after_email, int64_t after_id, size_t limit,
+                            UserRecord ***ret, size_t *ret_n);
+
 /* Audit. Appending a refusal may count it on an identical recent event
  * instead (audit.h). */
 int store_audit_append(Store *s, const AuditEvent *e);
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n);
+/* A page of a tenant's events (AuditQuery), newest first. */
+int store_audit_query(Store *s, const AuditQuery *q, AuditEvent **ret, size_t *ret_n);
 
 /* Retention (audit-retention.h). An event may go once it was last seen
  * before before_usec, or when max_rows newer events follow it; never while

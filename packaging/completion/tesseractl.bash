@@ -16,6 +16,8 @@ _tesseractl_verbs() {
                 api-key) echo "create list rotate revoke" ;;
                 invitation) echo "create list resend revoke" ;;
                 mail)    echo "test" ;;
+                operator)    echo "add list remove" ;;
+                entitlement) echo "get set" ;;
         esac
 }
 
@@ -52,6 +54,10 @@ _tesseractl_verb_options() {
                         echo "--type= --env= --name= --scope= --application= --expires-in=" ;;
                 "api-key rotate")
                         echo "--overlap=" ;;
+                "operator add")
+                        echo "--email= --password-stdin" ;;
+                "entitlement set")
+                        echo "--max-users= --max-applications= --feature= --no-features" ;;
         esac
 }
 
@@ -89,7 +95,7 @@ _tesseractl() {
                         --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type|--state|--sort) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
-                        --refresh-idle-lifetime|--refresh-absolute-lifetime) opt=$prev ;;
+                        --refresh-idle-lifetime|--refresh-absolute-lifetime|--max-users|--max-applications) opt=$prev ;;
                         --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|\
                         --allowed-origin|--env|--name|--application|--expires-in|--overlap|--search|--created-after|--created-before)
                                 return ;;
@@ -104,6 +110,8 @@ _tesseractl() {
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
                 --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access tessera:tenant:read tessera:tenant:write tessera:users:read tessera:users:write tessera:groups:read tessera:groups:write tessera:applications:read tessera:applications:write tessera:keys:read tessera:keys:write tessera:audit:read" -- "$value")); return ;;
                 --type)           COMPREPLY=($(compgen -W "secret publishable" -- "$value")); return ;;
+                --max-users|--max-applications)
+                                  COMPREPLY=($(compgen -W "none" -- "$value")); return ;;
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
                 --shell)          COMPREPLY=($(compgen -W "$(grep -v '^#' /etc/shells 2>/dev/null)" -- "$value")); return ;;
                 --home)           COMPREPLY=($(compgen -d -- "$value")); return ;;
@@ -120,7 +128,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation mail" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation mail operator entitlement" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
@@ -128,7 +136,7 @@ _tesseractl() {
                 COMPREPLY=($(compgen -W "$(_tesseractl_verb_options "$object" "$verb") --tenant= --json --help" -- "$cur"))
         elif [[ "$object $verb" == "user totp" && -z $sub ]]; then
                 COMPREPLY=($(compgen -W "enroll confirm disable backup-codes" -- "$cur"))
-        elif [[ $object == tenant && $verb != create && $verb != list && $nargs -eq 0 ]]; then
+        elif [[ ( $object == tenant && $verb != create && $verb != list ) || $object == entitlement ]] && [[ $nargs -eq 0 ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_tenants)" -- "$cur"))
         fi
         # An option that takes a value: no space after its '='.

@@ -122,6 +122,18 @@ def check(method, path, status, content_type, body):
             if body:
                 raise AssertionError(f"{where}: documented without a body, answered {len(body)} bytes")
             return
+        media = (content_type or "").split(";")[0].strip()
+        if media == "application/x-ndjson" and media in content:
+            # JSON lines: each line as the line schema says.
+            lines = body.decode("utf-8").split("\n")
+            if lines[-1] != "":
+                raise AssertionError(f"{where}: JSON lines not ending in a newline")
+            pointer = f"{base}/content/application~1x-ndjson/x-tessera-line-schema"
+            for n, line in enumerate(lines[:-1]):
+                wrong = validate(pointer, json.loads(line))
+                if wrong:
+                    raise AssertionError(f"{where}: line {n + 1} not as openapi.json says ({pointer}): {wrong}")
+            return
         if not is_json or "application/json" not in content:
             raise AssertionError(f"{where}: {content_type}, documented as {sorted(content)}")
         pointer = f"{base}/content/application~1json/schema"

@@ -182,6 +182,9 @@ START_TEST(test_export_first) {
                         .result = AUDIT_DENIED,
                         .remote = "192.0.2.9",
                         .details = "{\"why\":\"wrong secret\"}",
+                        /* Refused under an operator's impersonation. */
+                        .operator_name = "olga",
+                        .reason = "ticket 42",
                 };
                 ck_assert_int_eq(store_audit_append(test_store, &e), 0);
         }
@@ -208,7 +211,10 @@ START_TEST(test_export_first) {
                         ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "details"), "grant")),
                                          "client_credentials");
                         ck_assert(json_is_null(json_object_get(j, "actor_uid")));
+                        ck_assert(json_is_null(json_object_get(j, "operator")));
                 } else {
+                        ck_assert_str_eq(json_string_value(json_object_get(j, "operator")), "olga");
+                        ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "ticket 42");
                         ck_assert_int_eq(json_integer_value(json_object_get(j, "count")), 3);
                         ck_assert_str_eq(json_string_value(json_object_get(j, "result")), "denied");
                         ck_assert_str_eq(json_string_value(json_object_get(j, "remote")), "192.0.2.9");

@@ -247,7 +247,8 @@ START_TEST(test_route_table) {
                  * /metrics (whose handler lets through allowed addresses
                  * and the metrics token only), and the JSON API's steps
                  * that authenticate inside: sign-up and sign-in (a
-                 * password, a code, a refresh token) and the account
+                 * password, a code, a refresh token; an operator's with
+                 * TOTP) and the account
                  * flows by mail (a mailed token; "forgot" answers the
                  * same for everybody). Nothing else of the JSON API. */
                 open = policy_check(&anonymous, r->action, &none) == 0;
@@ -256,6 +257,7 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/openapi.json") ||
                            streq(r->pattern, "/api/v1/signup") || streq(r->pattern, "/signup") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signup") ||
+                           streq(r->pattern, "/api/v1/platform/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol") ||

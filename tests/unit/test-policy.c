@@ -116,6 +116,11 @@ static const struct {
         { POLICY_SESSION_OPEN,                    ".+.+..............." },
         { POLICY_SESSION_CLOSE,                   ".+.+..............." },
         { POLICY_AUDIT_READ,                      ".++....++.++.+..+.." },
+        { POLICY_ENTITLEMENT_READ,                ".++++++++.++.+..+.." },
+        { POLICY_ENTITLEMENT_WRITE,               ".++.......+..+..+.." },
+        { POLICY_USAGE_READ,                      ".++++..++.++.+..+.." },
+        { POLICY_USAGE_INCREMENT,                 ".++.......+..+..+.." },
+        { POLICY_PLATFORM_IMPERSONATE,            "..........+........" },
         { POLICY_ME_READ,                         ".....+............." },
         { POLICY_ME_UPDATE,                       ".....+............." },
         { POLICY_ME_PASSWORD,                     ".....+............." },
@@ -142,6 +147,9 @@ static const struct {
         { POLICY_SIGNUP,                          "+++++.....+........" },
         { POLICY_AUTH_SIGNUP_MEMBER,              "+++++.....+.......+" },
         { POLICY_AUTH_SIGNIN,                     "+++++++++++++++++++" },
+        { POLICY_OPERATOR_MANAGE,                 ".++................" },
+        { POLICY_PLATFORM_SIGNIN,                 "+++++++++++++++++++" },
+        { POLICY_PLATFORM_USER_SEARCH,            ".++.......+........" },
         { POLICY_AUTH_SESSION,                    ".....++++..+......." },
 };
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* daemon/store-audit.c and audit.c: the append-only audit trail. */
 
+#include <stdlib.h>
+
+#include "store-internal.h"
 #include "test-util.h"
 
 static void append(Store *s, const char *action, const char *tenant, const char *target, AuditResult result) {
@@ -295,7 +298,240 @@ START_TEST(test_result_names) {
 }
 END_TEST
 
+/* The events a query should give, worked out the slow way from the
+ * events as written: the tenant's, matching every filter, newest first. */
+typedef struct Written {
+        int64_t id, time_usec;
+        const char *tenant, *actor, *target, *action;
+        AuditResult result;
+} Written;
+
+static bool selected(const Written *w, const AuditQuery *q) {
+        return streq(w->tenant, q->tenant) && (!q->actor || streq(w->actor, q->actor)) &&
+               (!q->target || streq(w->target, q->target)) && (!q->action || streq(w->action, q->action)) &&
+               (q->result < 0 || (int) w->result == q->result) && w->time_usec >= q->since_usec &&
+               (q->until_usec <= 0 || w->time_usec <= q->until_usec);
+}
+
+static int newest_first(const void *a, const void *b) {
+        const Written *x = a, *y = b;
+
+        if (x->time_usec != y->time_usec)
+                return x->time_usec > y->time_usec ? -1 : 1;
+        return x->id > y->id ? -1 : x->id < y->id;
+}
+
+static const char *const actors[] = { "alice", "bob", "op" };
+static const char *const targets[] = { "alice@acme", "bob@acme", "carol@acme", "dave@acme" };
+static const char *const actions[] = { "user.create", "user.update", "auth.password" };
+static const char *const tenants[] = { "acme", "globex" };
+
+static size_t write_events(Store *s, Written *w, size_t n) {
+        ck_assert_int_eq(store_begin(s), 0);
+        for (size_t i = 0; i < n; i++) {
+                /* Times in steps of 3 events, so that ties are broken by id;
+                 * not in id order, as events given their own time are not. */
+                AuditEvent e = {
+                        .time_usec = 1000000 + (int64_t) ((i * 7919) % n) / 3 * 10,
+                        .channel = "http",
+                        .actor_uid = -1,
+                        .actor = actors[i % 3],
+                        .target = targets[(i / 3) % 4],
+                        .action = actions[(i / 2) % 3],
+                        .tenant = tenants[(i / 5) % 2],
+                        /* Mostly successes, as a real trail has. */
+                        .result = i % 11 == 0 ? AUDIT_DENIED : i % 13 == 0 ? AUDIT_FAILURE : AUDIT_SUCCESS,
+                        /* Refusals differ, so that none is counted on another. */
+                        .details = NULL,
+                        .remote = NULL,
+                };
+                char remote[32];
+
+                snprintf(remote, sizeof(remote), "192.0.2.%zu", i);
+                e.remote = remote;
+                ck_assert_int_eq(store_audit_append(s, &e), 0);
+                w[i] = (Written) { .id = (int64_t) sqlite3_last_insert_rowid(s->db), .time_usec = e.time_usec,
+                                   .tenant = e.tenant, .actor = e.actor, .target = e.target, .action = e.action,
+                                   .result = e.result };
+        }
+        ck_assert_int_eq(store_commit(s), 0);
+        return n;
+}
+
+/* Walks every page of q and compares with the slow answer. */
+static void check_pages(Store *s, const Written *w, size_t n_written, AuditQuery q) {
+        _cleanup_free_ Written *expected = calloc(n_written, sizeof(Written));
+        size_t n_expected = 0, seen = 0;
+
+        for (size_t i = 0; i < n_written; i++)
+                if (selected(&w[i], &q))
+                        expected[n_expected++] = w[i];
+        qsort(expected, n_expected, sizeof(Written), newest_first);
+
+        for (;;) {
+                AuditEvent *page = NULL;
+                size_t n = 0;
+
+                ck_assert_int_eq(store_audit_query(s, &q, &page, &n), 0);
+                ck_assert_uint_le(n, q.limit);
+                for (size_t i = 0; i < n; i++, seen++) {
+                        ck_assert_uint_lt(seen, n_expected);
+                        ck_assert_int_eq(page[i].id, expected[seen].id);
+                        ck_assert_str_eq(page[i].tenant, q.tenant);
+                }
+                if (n > 0) {
+                        q.has_before = true;
+                        q.before_time_usec = page[n - 1].time_usec;
+                        q.before_id = page[n - 1].id;
+                }
+                audit_event_array_free(page, n);
+                if (n < q.limit)
+                        break;
+        }
+        ck_assert_uint_eq(seen, n_expected);
+}
+
+START_TEST(test_query_pages_and_filters) {
+        Store *s = test_store;
+        Written w[600];
+        size_t n = write_events(s, w, ELEMENTSOF(w));
+        AuditQuery base = { .tenant = "acme", .result = -1, .limit = 7 };
+
+        check_pages(s, w, n, base);
+        check_pages(s, w, n, (AuditQuery) { .tenant = "globex", .result = -1, .limit = 50 });
+        check_pages(s, w, n, (AuditQuery) { .tenant = "initech", .result = -1, .limit = 5 });
+        for (size_t i = 0; i < ELEMENTSOF(actors); i++) {
+                AuditQuery q = base;
+
+                q.actor = actors[i];
+                check_pages(s, w, n, q);
+                q.action = "user.update";
+                check_pages(s, w, n, q);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(targets); i++) {
+                AuditQuery q = base;
+
+                q.target = targets[i];
+                check_pages(s, w, n, q);
+                q.result = AUDIT_SUCCESS;
+                check_pages(s, w, n, q);
+        }
+        for (int r = 0; r < _AUDIT_RESULT_MAX; r++) {
+                AuditQuery q = base;
+
+                q.result = r;
+                check_pages(s, w, n, q);
+                q.actor = "bob";
+                q.target = "carol@acme";
+                q.action = "auth.password";
+                check_pages(s, w, n, q);
+        }
+        base.since_usec = 1000000 + 300;
+        check_pages(s, w, n, base);
+        base.until_usec = 1000000 + 1000;
+        check_pages(s, w, n, base);
+        base.action = "user.create";
+        base.limit = 1;
+        check_pages(s, w, n, base);
+}
+END_TEST
+
+/* Each shape of the query reads through an index, in its order: no full
+ * scan, no sort, and a page costs steps in proportion to its size, not to
+ * the trail's. */
+START_TEST(test_query_uses_indexes) {
+        Store *s = test_store;
+        _cleanup_free_ Written *w = calloc(6000, sizeof(Written));
+        AuditQuery shapes[] = {
+                { .tenant = "acme", .result = -1, .limit = 20 },
+                /* The rare ones lie at the far end of the time order. */
+                { .tenant = "acme", .actor = "rare", .result = -1, .limit = 20 },
+                { .tenant = "acme", .target = "rare@acme", .result = -1, .limit = 20 },
+                { .tenant = "acme", .action = "rare.action", .result = -1, .limit = 20 },
+                { .tenant = "acme", .result = AUDIT_ERROR, .limit = 20 },
+                { .tenant = "acme", .result = AUDIT_SUCCESS, .limit = 20 },
+                { .tenant = "acme", .actor = "alice", .action = "user.create", .result = AUDIT_SUCCESS, .limit = 20 },
+                { .tenant = "acme", .actor = "rare", .action = "rare.action", .result = AUDIT_ERROR, .limit = 20 },
+                { .tenant = "acme", .since_usec = 1000000 + 5000, .until_usec = 1000000 + 9000, .result = -1,
+                  .limit = 20 },
+        };
+
+        write_events(s, w, 6000);
+        for (int i = 0; i < 30; i++) {
+                char remote[32];
+                AuditEvent e = { .time_usec = 10 + i, .channel = "http", .actor_uid = -1, .actor = "rare",
+                                 .target = "rare@acme", .action = "rare.action", .tenant = "acme",
+                                 .result = AUDIT_ERROR, .remote = remote };
+
+                snprintf(remote, sizeof(remote), "198.51.100.%d", i);
+                ck_assert_int_eq(store_audit_append(s, &e), 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(shapes); i++) {
+                AuditEvent *page = NULL;
+                sqlite3_stmt *st = NULL;
+                size_t n = 0;
+                int steps;
+
+                ck_assert_int_eq(store_audit_query(s, &shapes[i], &page, &n), 0);
+                ck_assert_uint_eq(n, 20);
+                audit_event_array_free(page, n);
+                for (size_t k = 0; k < STORE_STMT_CACHE_SIZE; k++)
+                        for (size_t j = 0; j < STORE_AUDIT_QUERY_SHAPES; j++)
+                                if (s->stmts[k].stmt && s->stmts[k].sql == s->audit_query_sql[j] &&
+                                    sqlite3_stmt_status(s->stmts[k].stmt, SQLITE_STMTSTATUS_RUN, 0) > 0)
+                                        st = s->stmts[k].stmt;
+                ck_assert_ptr_nonnull(st);
+                ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1) == 0, "shape %zu scans", i);
+                ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 1) == 0, "shape %zu sorts", i);
+                /* 6000 events: a scan would take tens of thousands of steps. */
+                steps = sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
+                ck_assert_msg(steps < 3000, "shape %zu: %d steps", i, steps);
+                sqlite3_stmt_status(st, SQLITE_STMTSTATUS_RUN, 1);
+        }
+}
+END_TEST
+
+/* What an operator caused is marked on the event, from the principal, in
+ * change_audit(): their name, and for an impersonation the reason; a
+ * repeated refusal with another reason is an event of its own. */
+START_TEST(test_operator_marked) {
+        Store *s = test_store;
+        Principal op = { .kind = PRINCIPAL_OPERATOR, .channel = "http", .name = "olga", .uid = -1 };
+        Principal imp = { .kind = PRINCIPAL_IMPERSONATION, .channel = "http", .name = "olga", .uid = -1,
+                          .tenant_id = 1, .reason = "ticket 42" };
+        Principal user = { .kind = PRINCIPAL_USER, .channel = "http", .name = "alice", .uid = -1, .tenant_id = 1 };
+        AuditQuery q = { .tenant = "acme", .result = -1, .limit = 10 };
+        AuditEvent *list = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(change_audit(s, &user, "user.update", "acme", "bob@acme", AUDIT_SUCCESS, NULL), 0);
+        ck_assert_int_eq(change_audit(s, &op, "entitlement.write", "acme", "acme", AUDIT_SUCCESS, NULL), 0);
+        ck_assert_int_eq(change_audit(s, &imp, "user.update", "acme", "bob@acme", AUDIT_SUCCESS, NULL), 0);
+        ck_assert_int_eq(change_audit(s, &imp, "user.delete", "acme", "bob@acme", AUDIT_DENIED, NULL), 0);
+        imp.reason = "ticket 43";
+        ck_assert_int_eq(change_audit(s, &imp, "user.delete", "acme", "bob@acme", AUDIT_DENIED, NULL), 0);
+
+        ck_assert_int_eq(store_audit_query(s, &q, &list, &n), 0);
+        ck_assert_uint_eq(n, 5);
+        /* Newest first. */
+        ck_assert_str_eq(list[0].reason, "ticket 43");
+        ck_assert_str_eq(list[0].operator_name, "olga");
+        ck_assert_str_eq(list[1].reason, "ticket 42");
+        ck_assert_str_eq(list[2].reason, "ticket 42");
+        ck_assert_str_eq(list[2].operator_name, "olga");
+        ck_assert_str_eq(list[2].actor, "olga");
+        ck_assert_str_eq(list[3].operator_name, "olga");
+        ck_assert_ptr_null(list[3].reason);
+        ck_assert_ptr_null(list[4].operator_name);
+        ck_assert_ptr_null(list[4].reason);
+        audit_event_array_free(list, n);
+}
+END_TEST
+
 static void add_tests(TCase *tc) {
+        tcase_add_test(tc, test_query_pages_and_filters);
+        tcase_add_test(tc, test_query_uses_indexes);
+        tcase_add_test(tc, test_operator_marked);
         tcase_add_test(tc, test_round_trip);
         tcase_add_test(tc, test_empty);
         tcase_add_test(tc, test_filters);

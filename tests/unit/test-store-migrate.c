@@ -90,11 +90,15 @@ START_TEST(test_new_file) {
         version = query_file(db_path, "PRAGMA user_version");
         ck_assert_str_eq(version, expected);
 
-        /* Every token issue appends an event: no index to keep up but the
-         * partial one of refusals, which successes don't touch. */
+        /* Every token issue appends an event: the indexes a success keeps
+         * up are those of the tenant's audit query, one per filter, and
+         * nothing else (the others are partial, over refusals). */
         ck_assert_int_eq(query_store_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
                                             "AND tbl_name = 'audit_events' "
-                                            "AND sql NOT LIKE '%WHERE result <> ''success'''"), 0);
+                                            "AND sql NOT LIKE '%WHERE result <> ''success'''"), 4);
+        ck_assert_int_eq(query_store_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                                            "AND tbl_name = 'audit_events' AND sql NOT LIKE '%WHERE result%' "
+                                            "AND sql NOT LIKE '%ON audit_events(tenant, %time_usec)'"), 0);
 }
 END_TEST
 
@@ -157,7 +161,8 @@ START_TEST(test_pkce_opt_out_migrated) {
 
         /* Applications as schema version 8 had them: the confidential
          * clients registered then keep working without PKCE (opted out by
-         * the migration); public clients never had the choice. */
+         * the migration); public clients never had the choice. (And the
+         * columns of audit events and users later migrations use.) */
         exec_file(db_path, "CREATE TABLE tenants (id INTEGER PRIMARY KEY, slug TEXT NOT NULL);"
                            "INSERT INTO tenants (id, slug) VALUES (1, 'acme');"
                            "CREATE TABLE users (id INTEGER PRIMARY KEY, tenant_id INTEGER, name TEXT, email TEXT, "
@@ -175,6 +180,9 @@ START_TEST(test_pkce_opt_out_migrated) {
                            "INSERT INTO applications (tenant_id, name, client_id, public, grants, scopes, "
                            "created_usec, changed_usec) VALUES (1, 'web', 'c1', 0, 'authorization_code', 'openid', "
                            "1, 1), (1, 'spa', 'c2', 1, 'authorization_code', 'openid', 1, 1);"
+                           "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
+                           "actor TEXT, action TEXT NOT NULL, tenant TEXT, target TEXT, result TEXT NOT NULL);"
+                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"
                            "PRAGMA user_version = 8;");
         ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
