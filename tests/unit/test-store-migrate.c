@@ -182,7 +182,6 @@ START_TEST(test_pkce_opt_out_migrated) {
                            "1, 1), (1, 'spa', 'c2', 1, 'authorization_code', 'openid', 1, 1);"
                            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "actor TEXT, action TEXT NOT NULL, tenant TEXT, target TEXT, result TEXT NOT NULL);"
-                           "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);"
                            "PRAGMA user_version = 8;");
         ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
