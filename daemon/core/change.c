@@ -89,7 +89,7 @@ void change_audit_failure(Store *s, const Principal *p, const char *action, cons
 /* A failed begin or commit, said so that the caller knows what to do: a
  * full disk and an I/O error are the operator's to fix, and nothing was
  * changed either way. */
-static int storage_failure(TesseraError *e, int r, const char *what) {
+int change_storage_failure(TesseraError *e, int r, const char *what) {
         switch (r) {
         case -EDQUOT:
                 return tessera_error_set(e, r,
@@ -112,7 +112,7 @@ int change_begin(Store *s, Store **txn, TesseraError *e) {
         int r = store_begin(s);
 
         if (r < 0)
-                return storage_failure(e, r, "Could not begin the change");
+                return change_storage_failure(e, r, "Could not begin the change");
         *txn = s;
         return 0;
 }
@@ -123,9 +123,9 @@ int change_commit(Store **txn, const Principal *p, const char *action, const cha
 
         r = change_audit(*txn, p, action, tenant, target, AUDIT_SUCCESS, details);
         if (r < 0)
-                return storage_failure(e, r, "Failed to record the change in the audit trail");
+                return change_storage_failure(e, r, "Failed to record the change in the audit trail");
         r = store_commit(TAKE_PTR(*txn));
         if (r < 0)
-                return storage_failure(e, r, "Failed to commit the change to the database");
+                return change_storage_failure(e, r, "Failed to commit the change to the database");
         return 0;
 }

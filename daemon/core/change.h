@@ -33,6 +33,11 @@ int change_authorize(Store *s, const Principal *p, PolicyAction action, PolicyTa
 void change_audit_failure(Store *s, const Principal *p, const char *action, const char *tenant, const char *target,
                          const TesseraError *e);
 
+/* A failed begin, commit or write of the store, said so that the caller
+ * knows what to do: a full disk and an I/O error are the operator's to fix,
+ * and nothing was changed either way. what: "Failed to commit the change". */
+int change_storage_failure(TesseraError *e, int r, const char *what);
+
 /* The two ends of a change: begin the transaction (*txn is set so that a
  * _cleanup_(store_rollbackp) rolls it back), and record the action's
  * success and commit (*txn is cleared). */

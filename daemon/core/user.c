@@ -82,7 +82,7 @@ static int create_in_txn(Store *s, const Principal *a, const UserRecord *u, cons
 
         r = change_audit(s, a, "user.create", u->tenant, target, AUDIT_SUCCESS, NULL);
         if (r < 0)
-                return tessera_error_set(e, r, "Failed to record the change in the audit trail.");
+                return change_storage_failure(e, r, "Failed to record the change in the audit trail");
         return 0;
 }
 
@@ -184,7 +184,7 @@ int user_create_finish(Manager *m, Store *s, UserCreation *c, int result, UserRe
         if (result < 0) {
                 /* The write's own reason, or the commit's that undid it. */
                 if (c->error.code == 0)
-                        tessera_error_set(&c->error, result, "Failed to commit the new user to the database.");
+                        change_storage_failure(&c->error, result, "Failed to commit the change to the database");
                 tessera_error_set(e, c->error.code, "%s", c->error.message);
                 change_audit_failure(s, c->principal, "user.create", c->record.tenant, c->target, e);
                 return result;
@@ -212,7 +212,7 @@ int user_create(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
         if (r >= 0) {
                 r = store_commit(TAKE_PTR(txn));
                 if (r < 0)
-                        tessera_error_set(&c.error, r, "Failed to commit the change to the database.");
+                        change_storage_failure(&c.error, r, "Failed to commit the change to the database");
         }
         store_rollback(TAKE_PTR(txn));
         return user_create_finish(m, s, &c, r, ret, e);
