@@ -176,7 +176,6 @@ int user_create_prepare(Manager *m, Store *s, const Principal *a, const TenantRe
 
 int user_create_write(Store *s, void *userdata) {
         UserCreation *c = userdata;
-
         return create_in_txn(s, c->principal, &c->record, c->target, &c->created, &c->error);
 }
 

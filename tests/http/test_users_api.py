@@ -168,6 +168,40 @@ class UsersApiTest(unittest.TestCase):
 
     # -- users: create, show ------------------------------------------------
 
+    def test_create_at_once_grouped(self):
+        """Creations without a password arriving together are committed
+        together (one transaction, each in a savepoint of its own): each
+        name is created once, its duplicate refused with its own code,
+        uids all different, one audit event per outcome, nothing else
+        written."""
+        import concurrent.futures
+        token = self.token("carol")
+        names = [f"burst{i}" for i in range(12)]
+        before = self.count("SELECT count(*) FROM users")
+
+        def create(name):
+            c = Client(self.t.base_url)
+            return c.request("POST", U, json_body={"name": name}, headers={"Authorization": "Bearer " + token})
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(create, names + names))
+        created = [r for r in answers if r.status == 201]
+        refused = [r for r in answers if r.status != 201]
+        self.assertEqual(sorted(r.json["name"] for r in created), sorted(names), [r.text for r in answers])
+        self.assertEqual({(r.status, r.json["code"]) for r in refused}, {(409, "name_taken")})
+        self.assertEqual(len({r.json["uid"] for r in created}), len(names))
+        self.assertEqual(self.count("SELECT count(*) FROM users") - before, len(names))
+        self.assertEqual(self.count("SELECT count(*) FROM audit_events WHERE action = 'user.create' AND "
+                                    "target LIKE 'burst%' AND result = 'success'"), len(names))
+        self.assertGreaterEqual(self.count("SELECT coalesce(sum(count), 0) FROM audit_events WHERE "
+                                           "action = 'user.create' AND target LIKE 'burst%' AND result != 'success'"),
+                                len(names))
+        # Each is there as the answer said, with its private group.
+        for r in created:
+            got = self.api("GET", f"{U}/{r.json['name']}")
+            self.assertEqual((got.status, got.json["uid"]), (200, r.json["uid"]))
+        self.assertEqual(self.count("SELECT count(*) FROM groups WHERE name LIKE 'burst%'"), len(names))
+
     def test_create_and_show(self):
         u = self.create("newbie", real_name="New Bie", email="Newbie@Example.com")
         self.assertRegex(u["id"], r"^usr_[1-9][0-9]*$")
