@@ -19,16 +19,7 @@
 
 #define NEXT_CURSOR_HEADER "X-Tessera-Next-Cursor"
 
-static const char *const known_params[] = {
-        "limit", "cursor", "actor", "target", "action", "result", "since", "until", NULL,
-};
-
-static bool known_param(const char *key) {
-        for (size_t i = 0; known_params[i]; i++)
-                if (streq(known_params[i], key))
-                        return true;
-        return false;
-}
+static const char *const filters[] = { "actor", "target", "action", "result", "since", "until", NULL };
 
 static void reply_bad_parameter(HttpRequest *req, const char *name, const char *code, const char *message) {
         http_reply_error(req, MHD_HTTP_BAD_REQUEST, code, json_pack("{s:s}", "field", name), "%s", message);
@@ -73,23 +64,9 @@ static int read_query(HttpRequest *req, HttpParams *params, AuditQuery *q, HttpL
         const char *result;
         int r;
 
-        r = http_query_params(req, params);
-        if (r < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "%s",
-                                 r == -ENOTUNIQ ? "A query parameter was given twice."
-                                 : r == -E2BIG  ? "The query string is too long or has too many parameters."
-                                                : "The query string is not valid UTF-8 without NUL.");
+        r = http_list_query(req, filters, params);
+        if (r < 0)
                 return r;
-        }
-        for (size_t i = 0; i < params->n; i++)
-                if (!known_param(params->items[i].key)) {
-                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field",
-                                         json_pack("{s:s}", "field", params->items[i].key),
-                                         "Unknown query parameter '%.64s': use actor, target, action, result, "
-                                         "since, until, limit and cursor.",
-                                         params->items[i].key);
-                        return -EINVAL;
-                }
 
         *q = (AuditQuery) {
                 .actor = http_params_get(params, "actor"),

@@ -35,24 +35,6 @@ static void reply_group(HttpRequest *req, unsigned status, const GroupRecord *g)
         http_reply_no_store(req);
 }
 
-/* Lists take limit and cursor only. */
-static int list_parameters(HttpRequest *req, HttpParams *params) {
-        if (http_query_params(req, params) < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
-                                 "The query string is not valid: each parameter once, as UTF-8.");
-                return -EINVAL;
-        }
-        for (size_t i = 0; i < params->n; i++)
-                if (!streq(params->items[i].key, "limit") && !streq(params->items[i].key, "cursor")) {
-                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request",
-                                         json_pack("{s:s}", "field", params->items[i].key),
-                                         "Unknown parameter '%.64s': this list takes limit and cursor.",
-                                         params->items[i].key);
-                        return -EINVAL;
-                }
-        return 0;
-}
-
 void api_handle_groups_list(HttpRequest *req) {
         _cleanup_(http_params_done) HttpParams params = {};
         _cleanup_(http_list_page_done) HttpListPage page = {};
@@ -63,7 +45,7 @@ void api_handle_groups_list(HttpRequest *req) {
         json_t *items;
         int r;
 
-        if (list_parameters(req, &params) < 0)
+        if (http_list_query(req, NULL, &params) < 0)
                 return;
         if (asprintf(&scope, "groups:%" PRIi64, req->target.tenant->id) < 0) {
                 http_reply_internal_error(req, -ENOMEM);
@@ -193,7 +175,7 @@ void api_handle_group_members(HttpRequest *req) {
         json_t *items;
         int r;
 
-        if (list_parameters(req, &params) < 0)
+        if (http_list_query(req, NULL, &params) < 0)
                 return;
         if (asprintf(&scope, "group-members:%" PRIi64, req->target.group->id) < 0) {
                 http_reply_internal_error(req, -ENOMEM);

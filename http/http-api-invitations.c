@@ -107,11 +107,8 @@ void api_handle_invitations_list(HttpRequest *req) {
         json_t *items, *j;
         int r;
 
-        r = http_query_params(req, &q);
-        if (r < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "The query string is not valid.");
+        if (http_list_query(req, NULL, &q) < 0)
                 return;
-        }
         snprintf(scope, sizeof(scope), "invitations:%" PRIi64, t->id);
         if (http_list_page(req, &q, scope, &page) < 0)
                 return;

@@ -77,18 +77,8 @@ void api_handle_api_keys_list(HttpRequest *req) {
         size_t n = 0;
         int r;
 
-        r = http_query_params(req, &q);
-        if (r < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "The query string is not valid.");
+        if (http_list_query(req, NULL, &q) < 0)
                 return;
-        }
-        for (size_t i = 0; i < q.n; i++)
-                if (!streq(q.items[i].key, "limit") && !streq(q.items[i].key, "cursor")) {
-                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request",
-                                         json_pack("{s:s}", "field", q.items[i].key),
-                                         "Unknown query parameter; this list takes limit and cursor.");
-                        return;
-                }
         snprintf(scope, sizeof(scope), "api-keys:%" PRIi64, req->target.tenant->id);
         if (http_list_page(req, &q, scope, &page) < 0)
                 return;

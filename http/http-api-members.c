@@ -51,11 +51,8 @@ void api_handle_members_list(HttpRequest *req) {
         json_t *items, *j;
         int r;
 
-        r = http_query_params(req, &q);
-        if (r < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "The query string is not valid.");
+        if (http_list_query(req, NULL, &q) < 0)
                 return;
-        }
         scope_of(t, scope);
         if (http_list_page(req, &q, scope, &page) < 0)
                 return;

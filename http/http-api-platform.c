@@ -75,29 +75,6 @@ void api_handle_platform_signin(HttpRequest *req) {
         json_schema_done(&signin_schema, &b);
 }
 
-static int read_params(HttpRequest *req, HttpParams *q, const char *const *known) {
-        int r = http_query_params(req, q);
-
-        if (r < 0) {
-                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL,
-                                 "The query string is not valid (a parameter twice, too long, not UTF-8).");
-                return r;
-        }
-        for (size_t i = 0; i < q->n; i++) {
-                bool ok = false;
-
-                for (size_t k = 0; known[k]; k++)
-                        ok = ok || streq(known[k], q->items[i].key);
-                if (!ok) {
-                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field",
-                                         json_pack("{s:s}", "field", q->items[i].key),
-                                         "Unknown query parameter '%.64s'.", q->items[i].key);
-                        return -EINVAL;
-                }
-        }
-        return 0;
-}
-
 void api_handle_platform_tenants(HttpRequest *req) {
         static const char *const known[] = { "limit", "cursor", NULL };
         _cleanup_(http_params_done) HttpParams q = {};
@@ -110,7 +87,7 @@ void api_handle_platform_tenants(HttpRequest *req) {
         size_t n = 0;
         int r;
 
-        if (read_params(req, &q, known) < 0 || http_list_page(req, &q, "platform:tenants", &page) < 0)
+        if (http_list_query(req, known, &q) < 0 || http_list_page(req, &q, "platform:tenants", &page) < 0)
                 return;
         r = http_request_principal(req, &p);
         if (r >= 0)
@@ -154,7 +131,7 @@ void api_handle_platform_users(HttpRequest *req) {
         size_t n = 0;
         int r;
 
-        if (read_params(req, &q, known) < 0)
+        if (http_list_query(req, known, &q) < 0)
                 return;
         email = http_params_get(&q, "email");
         if (!email) {

@@ -8,6 +8,36 @@ void http_list_page_done(HttpListPage *p) {
         p->has_cursor = false;
 }
 
+static bool known_parameter(const char *key, const char *const *filters) {
+        if (streq(key, "limit") || streq(key, "cursor"))
+                return true;
+        for (size_t i = 0; filters && filters[i]; i++)
+                if (streq(key, filters[i]))
+                        return true;
+        return false;
+}
+
+int http_list_query(HttpRequest *req, const char *const *filters, HttpParams *ret) {
+        int r;
+
+        r = http_query_params(req, ret);
+        if (r < 0) {
+                http_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_request", NULL, "%s",
+                                 r == -ENOTUNIQ ? "A query parameter was given twice."
+                                 : r == -E2BIG  ? "The query string is too long or has too many parameters."
+                                                : "The query string is not valid UTF-8 without NUL.");
+                return r;
+        }
+        for (size_t i = 0; i < ret->n; i++)
+                if (!known_parameter(ret->items[i].key, filters)) {
+                        http_reply_error(req, MHD_HTTP_BAD_REQUEST, "unknown_field",
+                                         json_pack("{s:s}", "field", ret->items[i].key),
+                                         "Unknown query parameter '%.64s'.", ret->items[i].key);
+                        return -EINVAL;
+                }
+        return 0;
+}
+
 int http_list_page(HttpRequest *req, const HttpParams *q, const char *scope, HttpListPage *ret) {
         HttpListPage page = {};
         const char *c;

@@ -19,6 +19,12 @@ typedef struct HttpListPage {
 
 void http_list_page_done(HttpListPage *p);
 
+/* The query string of a list: each parameter once, as UTF-8, and none but
+ * limit, cursor and the list's filters (NULL-terminated; NULL: none). On
+ * bad input it replies itself (400 bad_request; an unknown parameter 400
+ * unknown_field with details.field) and returns < 0. */
+int http_list_query(HttpRequest *req, const char *const *filters, HttpParams *ret);
+
 /* Reads `limit` and `cursor` from q for the list named by scope (the list
  * and its filters, as core/cursor.h says). On bad input it replies itself
  * (400 invalid_limit, 400 invalid_cursor) and returns < 0. */

@@ -222,7 +222,7 @@ class KeysApiTest(Base):
                                 "invalid_cursor")
         for bad in ("0", "201", "-1", "ten"):
             self.assertEnvelope(self.api("GET", base + "?limit=" + bad, token=owner), 400, "invalid_limit")
-        self.assertEnvelope(self.api("GET", base + "?sort=name", token=owner), 400, "bad_request")
+        self.assertEnvelope(self.api("GET", base + "?sort=name", token=owner), 400, "unknown_field")
 
     def test_application_who_may(self):
         base = "/api/v1/tenants/acme/applications"
