@@ -29,24 +29,6 @@ int member_list(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
         return 0;
 }
 
-/* The tenant keeps an owner: refuses taking the owner's role from u (as
- * stored now, in the caller's transaction) when u is the last one. */
-static int keep_an_owner(Store *s, const UserRecord *u, const char *target, TesseraError *e) {
-        unsigned owners;
-        int r;
-
-        if (u->role != USER_ROLE_OWNER)
-                return 0;
-        r = store_user_count_role(s, u->tenant_id, USER_ROLE_OWNER, &owners);
-        if (r < 0)
-                return tessera_error_set(e, r, "Failed to count the owners of tenant '%s'.", u->tenant);
-        if (owners <= 1)
-                return tessera_error_set(e, -EOWNERDEAD,
-                                         "%s is the last owner of tenant '%s': make another member owner first.",
-                                         target, u->tenant);
-        return 0;
-}
-
 static int set_role_txn(Store *s, const Principal *a, const UserRecord *u, UserRole role, const char *target,
                         UserRecord **ret, TesseraError *e) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
@@ -64,7 +46,7 @@ static int set_role_txn(Store *s, const Principal *a, const UserRecord *u, UserR
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
         if (role != USER_ROLE_OWNER) {
-                r = keep_an_owner(s, now, target, e);
+                r = user_keep_an_owner(s, now, target, e);
                 if (r < 0)
                         return r;
         }
@@ -117,27 +99,6 @@ int member_set_role(Manager *m, Store *s, const Principal *a, const UserRecord *
         return 0;
 }
 
-/* member.remove's rules on top of a deletion: an owner goes only by
- * whoever may give roles (the tenant's owners, the host's
- * administrators), and never the last one. */
-static int removal_rule(Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
-        _cleanup_(user_record_unrefp) UserRecord *now = NULL;
-        _cleanup_free_ char *target = user_qualified_name(u);
-        PolicyTarget t = policy_target_user(u);
-        int r;
-
-        if (!target)
-                return tessera_error_set(e, -ENOMEM, "Out of memory.");
-        r = store_user_get_by_id(s, u->id, &now);
-        if (r == -ENOENT)
-                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
-        if (r < 0)
-                return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
-        if (now->role == USER_ROLE_OWNER && policy_check(a, POLICY_MEMBER_SET_ROLE, &t) < 0)
-                return tessera_error_set(e, -EACCES, "Only an owner of tenant '%s' may remove an owner.", u->tenant);
-        return keep_an_owner(s, now, target, e);
-}
-
 int member_remove(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
-        return user_delete_full(m, s, a, u, POLICY_MEMBER_REMOVE, removal_rule, e);
+        return user_delete_full(m, s, a, u, POLICY_MEMBER_REMOVE, user_owner_removal_rule, e);
 }

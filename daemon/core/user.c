@@ -249,7 +249,10 @@ static int change_user_full(Manager *m, Store *s, const Principal *a, PolicyActi
         }
         if (r >= 0 && also) {
                 r = also(s, changed->id);
-                if (r < 0)
+                if (r == -EOWNERDEAD)
+                        r = tessera_error_set(e, r, "%s is the last owner of tenant '%s': make another member "
+                                              "owner first.", target, changed->tenant);
+                else if (r < 0)
                         r = tessera_error_set(e, r, "Failed to update user '%s'.", target);
         }
         if (r >= 0)
@@ -268,6 +271,22 @@ static int change_user_full(Manager *m, Store *s, const Principal *a, PolicyActi
 static int change_user(Manager *m, Store *s, const Principal *a, PolicyAction policy, const UserRecord *changed,
                        bool authorized, const char *details, TesseraError *e) {
         return change_user_full(m, s, a, policy, changed, authorized, details, NULL, e);
+}
+
+/* Inside an update's transaction, after the write: the tenant still has an
+ * owner. */
+static int owner_remains(Store *s, int64_t user_id) {
+        _cleanup_(user_record_unrefp) UserRecord *u = NULL;
+        unsigned owners;
+        int r;
+
+        r = store_user_get_by_id(s, user_id, &u);
+        if (r < 0)
+                return r;
+        r = store_user_count_role(s, u->tenant_id, USER_ROLE_OWNER, &owners);
+        if (r < 0)
+                return r;
+        return owners > 0 ? 0 : -EOWNERDEAD;
 }
 
 int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, const UserSpec *c, TesseraError *e) {
@@ -305,6 +324,10 @@ int user_update(Manager *m, Store *s, const Principal *a, const UserRecord *u, c
         if (c->expires_usec >= 0)
                 changed.expires_usec = c->expires_usec;
 
+        /* Taking the owner's role (tesseractl user set --role, D-Bus) keeps
+         * the tenant's last owner, as member.set-role does. */
+        if (u->role == USER_ROLE_OWNER && changed.role != USER_ROLE_OWNER)
+                return change_user_full(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, owner_remains, e);
         return change_user(m, s, a, POLICY_USER_UPDATE, &changed, true, NULL, e);
 }
 
@@ -507,8 +530,46 @@ static int delete_txn(Store *s, const Principal *a, const UserRecord *u, const c
         return 0;
 }
 
+/* The tenant keeps an owner: refuses taking the owner's role from u (as
+ * stored now, in the caller's transaction) when u is the last one. */
+int user_keep_an_owner(Store *s, const UserRecord *u, const char *target, TesseraError *e) {
+        unsigned owners;
+        int r;
+
+        if (u->role != USER_ROLE_OWNER)
+                return 0;
+        r = store_user_count_role(s, u->tenant_id, USER_ROLE_OWNER, &owners);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to count the owners of tenant '%s'.", u->tenant);
+        if (owners <= 1)
+                return tessera_error_set(e, -EOWNERDEAD,
+                                         "%s is the last owner of tenant '%s': make another member owner first.",
+                                         target, u->tenant);
+        return 0;
+}
+
+int user_owner_removal_rule(Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
+        _cleanup_(user_record_unrefp) UserRecord *now = NULL;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        PolicyTarget t = policy_target_user(u);
+        int r;
+
+        if (!target)
+                return tessera_error_set(e, -ENOMEM, "Out of memory.");
+        r = store_user_get_by_id(s, u->id, &now);
+        if (r == -ENOENT)
+                return tessera_error_set(e, r, "User '%s' no longer exists.", target);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
+        if (now->role == USER_ROLE_OWNER && policy_check(a, POLICY_MEMBER_SET_ROLE, &t) < 0)
+                return tessera_error_set(e, -EACCES, "Only an owner of tenant '%s' may remove an owner.", u->tenant);
+        return user_keep_an_owner(s, now, target, e);
+}
+
 int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {
-        return user_delete_full(m, s, a, u, POLICY_USER_DELETE, NULL, e);
+        /* The ownership rules hold whichever door deletes: member.remove,
+         * user.delete over REST or D-Bus. */
+        return user_delete_full(m, s, a, u, POLICY_USER_DELETE, user_owner_removal_rule, e);
 }
 
 int user_delete_full(Manager *m, Store *s, const Principal *a, const UserRecord *u, PolicyAction action,

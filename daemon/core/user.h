@@ -86,6 +86,14 @@ typedef int (*UserDeleteRule)(Store *s, const Principal *a, const UserRecord *u,
 int user_delete_full(Manager *m, Store *s, const Principal *a, const UserRecord *u, PolicyAction action,
                      UserDeleteRule rule, TesseraError *e);
 
+/* The tenant keeps an owner: refuses (-EOWNERDEAD) taking the owner's role
+ * from u, as stored now in the caller's transaction, when u is the last
+ * one. And the rule of every deletion: an owner goes only by whoever may
+ * give roles (the tenant's owners, the host's administrators), never the
+ * last one. */
+int user_keep_an_owner(Store *s, const UserRecord *u, const char *target, TesseraError *e);
+int user_owner_removal_rule(Store *s, const Principal *a, const UserRecord *u, TesseraError *e);
+
 /* Finds tenant + user by name; errors say which of the two is missing. */
 int user_lookup(Manager *m, Store *s, const char *tenant, const char *name, UserRecord **ret, TesseraError *e);
 

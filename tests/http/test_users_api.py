@@ -168,6 +168,28 @@ class UsersApiTest(unittest.TestCase):
 
     # -- users: create, show ------------------------------------------------
 
+    def test_last_owner_kept_by_every_door(self):
+        """olga is acme's only owner: neither DELETE .../users/olga (by an
+        owner or an admin), nor tesseractl user set --role, nor D-Bus takes
+        her away; nothing changes."""
+        owner = self.token("olga")
+        self.assertEnvelope(self.api("DELETE", f"{U}/olga", token=owner), 409, "last_owner")
+        self.assertEnvelope(self.api("DELETE", f"{U}/olga"), 403, "forbidden")     # carol, an admin
+        p = self.t.ctl("user", "set", "olga@acme", "--role", "member")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("last owner", p.stderr)
+        self.assertEqual(self.t.sqlite("SELECT role FROM users WHERE name = 'olga'"), [["owner"]])
+        self.assertGreaterEqual(self.count("SELECT coalesce(sum(count), 0) FROM audit_events WHERE target = "
+                                           "'olga@acme' AND result != 'success' AND action IN "
+                                           "('user.delete', 'user.update')"), 3)
+        # With a second owner, the first may step down (and come back).
+        self.t.ctl("user", "set", "carol@acme", "--role", "owner", check=True)
+        try:
+            self.t.ctl("user", "set", "olga@acme", "--role", "admin", check=True)
+            self.t.ctl("user", "set", "olga@acme", "--role", "owner", check=True)
+        finally:
+            self.t.ctl("user", "set", "carol@acme", "--role", "admin", check=True)
+
     def test_create_at_once_grouped(self):
         """Creations without a password arriving together are committed
         together (one transaction, each in a savepoint of its own): each
