@@ -552,6 +552,7 @@ int user_owner_removal_rule(Store *s, const Principal *a, const UserRecord *u, T
         _cleanup_(user_record_unrefp) UserRecord *now = NULL;
         _cleanup_free_ char *target = user_qualified_name(u);
         PolicyTarget t = policy_target_user(u);
+        uint64_t n;
         int r;
 
         if (!target)
@@ -561,9 +562,16 @@ int user_owner_removal_rule(Store *s, const Principal *a, const UserRecord *u, T
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
-        if (now->role == USER_ROLE_OWNER && policy_check(a, POLICY_MEMBER_SET_ROLE, &t) < 0)
+        if (now->role != USER_ROLE_OWNER)
+                return 0;
+        if (policy_check(a, POLICY_MEMBER_SET_ROLE, &t) < 0)
                 return tessera_error_set(e, -EACCES, "Only an owner of tenant '%s' may remove an owner.", u->tenant);
-        return user_keep_an_owner(s, now, target, e);
+        /* What must hold is that a tenant with users has an owner: the last
+         * user of all may go (a tenant being emptied, then deleted). */
+        r = store_tenant_count(s, u->tenant_id, ENTITLED_USERS, 2, &n);
+        if (r < 0)
+                return tessera_error_set(e, r, "Failed to count the users of tenant '%s'.", u->tenant);
+        return n <= 1 ? 0 : user_keep_an_owner(s, now, target, e);
 }
 
 int user_delete(Manager *m, Store *s, const Principal *a, const UserRecord *u, TesseraError *e) {

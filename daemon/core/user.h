@@ -89,8 +89,8 @@ int user_delete_full(Manager *m, Store *s, const Principal *a, const UserRecord 
 /* The tenant keeps an owner: refuses (-EOWNERDEAD) taking the owner's role
  * from u, as stored now in the caller's transaction, when u is the last
  * one. And the rule of every deletion: an owner goes only by whoever may
- * give roles (the tenant's owners, the host's administrators), never the
- * last one. */
+ * give roles (the tenant's owners, the host's administrators), and the last
+ * one only as the tenant's last user. */
 int user_keep_an_owner(Store *s, const UserRecord *u, const char *target, TesseraError *e);
 int user_owner_removal_rule(Store *s, const Principal *a, const UserRecord *u, TesseraError *e);
 
