@@ -536,9 +536,12 @@ static int provider_delete(int argc, char *argv[]) {
         "      --link-by-email=yes|no     Link a verified upstream address to the account holding it\n"      \
         "      --enabled=yes|no           Offer it on the sign-in page (default yes)\n"                      \
         "      --issuer=URL               The OpenID issuer (required for --kind=oidc)\n"                    \
-        "      --authorization-endpoint=URL, --token-endpoint=URL, --userinfo-endpoint=URL,\n"               \
-        "      --jwks-uri=URL, --api-url=URL (GitHub)\n"                                                    \
-        "                                 Override the kind's endpoints ('' goes back to them)\n"            \
+        "      --authorization-endpoint=URL\n"                                                              \
+        "      --token-endpoint=URL\n"                                                                      \
+        "      --userinfo-endpoint=URL\n"                                                                   \
+        "      --jwks-uri=URL\n"                                                                            \
+        "      --api-url=URL              (GitHub's REST API) Override the kind's endpoints: https, or\n"   \
+        "                                 http to loopback only ('' goes back to the kind's)\n"              \
         "      --allowed-tid=ID,...       Microsoft: accept only these Entra tenant ids"
 
 const Verb provider_verbs[] = {
