@@ -7,6 +7,10 @@ GET /user/emails, answering as GitHub documents them (a wrong code is a
 200 with {"error": "bad_verification_code"}, as GitHub does).
 
     github_standin.py --config FILE [--mode MODE] [--port P] [--slow-ms MS]
+                      [--tls CERT KEY]
+
+--tls: HTTPS with that certificate (PEM) instead of plain HTTP, for the
+tests of TLS verification and [upstream] ca_file.
 
 FILE: {"clients": [{"client_id", "client_secret", "redirect_uris": [...]}],
        "users": [{"id": 1234, "login", "password", "name"?,
@@ -28,6 +32,7 @@ import html
 import json
 import secrets
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -228,15 +233,20 @@ def make_handler(state):
 class Listener:
     """The stand-in's own port, which "down" closes and any other mode opens."""
 
-    def __init__(self, state, port):
+    def __init__(self, state, port, tls=None):
         self.state = state
         self.port = port
+        self.tls = tls
         self.server = None
         self.thread = None
 
     def open(self):
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), make_handler(self.state))
         self.server.daemon_threads = True
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*self.tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -300,18 +310,19 @@ def main():
     ap.add_argument("--mode", default="good", choices=sorted(MODES))
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--slow-ms", type=int, default=60000)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     args = ap.parse_args()
     with open(args.config) as f:
         config = json.load(f)
     state = State(config, args.mode, args.slow_ms)
-    listener = Listener(state, args.port)
+    listener = Listener(state, args.port, args.tls)
     listener.open()
     if state.mode == "down":
         listener.close()
     control = ThreadingHTTPServer(("127.0.0.1", 0), make_control(state, listener))
     control.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    base = f"http://127.0.0.1:{listener.port}"
+    base = f"{'https' if args.tls else 'http'}://127.0.0.1:{listener.port}"
     print(json.dumps({"base": base, "api_url": base, "port": listener.port,
                       "control_port": control.server_address[1], "mode": state.mode}), flush=True)
     try:

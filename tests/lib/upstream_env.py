@@ -30,6 +30,7 @@ import os
 import re
 import select
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -167,15 +168,21 @@ class UpstreamOP(_Process):
 
     name = "upstream-op"
 
-    def __init__(self, directory, clients, users=None, mode="good", slow_ms=None):
+    def __init__(self, directory, clients, users=None, mode="good", slow_ms=None, client_auth_methods=None):
+        """client_auth_methods: what discovery offers for the token
+        endpoint (["client_secret_post"]: no HTTP Basic)."""
         super().__init__(directory)
         self.clients = clients
         self.users = users if users is not None else DEFAULT_USERS
         self.mode = mode
         self.slow_ms = slow_ms
+        self.client_auth_methods = client_auth_methods
 
     def _config(self):
-        return {"clients": self.clients, "users": self.users}
+        config = {"clients": self.clients, "users": self.users}
+        if self.client_auth_methods:
+            config["client_auth_methods"] = self.client_auth_methods
+        return config
 
     def _argv(self, config_path):
         ensure_node_modules()
@@ -214,12 +221,15 @@ class GitHubStandin(_Process):
 
     name = "github-standin"
 
-    def __init__(self, directory, clients, users=None, mode="good", slow_ms=None):
+    def __init__(self, directory, clients, users=None, mode="good", slow_ms=None, tls=None):
+        """tls: (certificate, key) PEM files: HTTPS instead of HTTP (see
+        make_certificate())."""
         super().__init__(directory)
         self.clients = clients
         self.users = users if users is not None else DEFAULT_USERS
         self.mode = mode
         self.slow_ms = slow_ms
+        self.tls = tls
 
     def _config(self):
         users = []
@@ -238,6 +248,8 @@ class GitHubStandin(_Process):
                 "--mode", self.mode]
         if self.slow_ms is not None:
             argv += ["--slow-ms", str(self.slow_ms)]
+        if self.tls:
+            argv += ["--tls", *self.tls]
         return argv
 
     @property
@@ -251,6 +263,19 @@ class GitHubStandin(_Process):
     def endpoint(self, name):
         return self.base + {"authorization": "/login/oauth/authorize",
                             "token": "/login/oauth/access_token"}[name]
+
+
+def make_certificate(directory, name="standin"):
+    """A self-signed certificate for 127.0.0.1 (and localhost), with the
+    openssl command: (certificate, key) paths. The certificate is its own
+    CA, for a CA file."""
+    cert, key = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-addext", "basicConstraints=critical,CA:TRUE"],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -281,12 +306,16 @@ def _unescape(s):
     return html.unescape(s)
 
 
-def sign_in(url, login, password, redirect_uri, max_steps=12):
+def sign_in(url, login, password, redirect_uri, max_steps=12, cafile=None):
     """Follows url (an authorization URL) as a browser would, signs in on the
     provider's form and returns the URL the browser is sent back to (one
-    that starts with redirect_uri), without fetching it."""
+    that starts with redirect_uri), without fetching it. cafile: the CA of
+    a stand-in on HTTPS."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    handlers = [urllib.request.HTTPCookieProcessor(jar), _NoRedirect]
+    if cafile:
+        handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cafile)))
+    opener = urllib.request.build_opener(*handlers)
     method, data = "GET", None
     filled = False
     for _ in range(max_steps):

@@ -11,7 +11,9 @@
 // FILE: {"clients": [{"client_id", "client_secret", "redirect_uris": [...],
 //                     "token_endpoint_auth_method"?}],
 //        "users": [{"sub", "login", "password", "email", "email_verified",
-//                   "name"?, "preferred_username"?, "tid"?}]}
+//                   "name"?, "preferred_username"?, "tid"?}],
+//        "client_auth_methods"?: ["client_secret_post", ...]}  (what discovery
+//                   offers; default oidc-provider's, Basic among them)
 //
 // Readiness: one JSON line on stdout once both listeners listen:
 //   {"issuer": "http://127.0.0.1:P", "port": P, "control_port": C, "mode": M}
@@ -127,6 +129,7 @@ const base = `http://127.0.0.1:${port}`;
 
 const provider = new Provider(base, {
   clients,
+  ...(config.client_auth_methods ? { clientAuthMethods: config.client_auth_methods } : {}),
   jwks: { keys: [state.keys[0].privateJwk] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   claims: {
@@ -333,6 +336,14 @@ provider.use(async (ctx, next) => {
     return next();
 
   count('token');
+  // oidc-provider takes Basic and post alike; a provider that offers no
+  // Basic refuses it, as such providers do.
+  if (config.client_auth_methods && !config.client_auth_methods.includes('client_secret_basic')
+      && ctx.get('authorization').startsWith('Basic ')) {
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: 'client_secret_basic is not accepted here' };
+    return;
+  }
   if (mode === 'slow')
     await sleep(state.slowMs);
   if (mode === 'garbage') {

@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from upstream_env import (DEFAULT_USERS, GitHubStandin, UpstreamOP, callback_params,  # noqa: E402
-                          node_modules_ready, sign_in)
+                          make_certificate, node_modules_ready, sign_in)
 
 REDIRECT = "http://127.0.0.1:9/t/acme/upstream/callback"
 CLIENT_ID, CLIENT_SECRET = "tessera-acme", "s3cret-of-the-client"
@@ -51,6 +51,8 @@ class Probe:
                 "--connect-timeout-ms", str(limits.get("connect_timeout_ms", 1000))]
         if "max_response" in limits:
             argv += ["--max-response", str(limits["max_response"])]
+        if "ca_file" in limits:
+            argv += ["--ca-file", limits["ca_file"]]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert json.loads(self._line(30)) == {"ready": True}
 
@@ -206,6 +208,18 @@ class UpstreamClientTest(unittest.TestCase):
     def test_wrong_client_secret(self):
         wrong = self.flow(self.oidc(client_secret="not-the-secret"))
         self.assertRefused(wrong, "EACCES", "invalid_client")
+
+    def test_client_secret_post(self):
+        # A provider that takes the client secret only in the body (its
+        # discovery offers no HTTP Basic; the client is registered so).
+        clients = [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT],
+                    "token_endpoint_auth_method": "client_secret_post"}]
+        with UpstreamOP(os.path.join(self.tmp, "op-post"), clients,
+                        client_auth_methods=["client_secret_post"]) as op:
+            provider = self.oidc(issuer=op.issuer)
+            ada = self.flow(provider)
+            self.assertTrue(ada["ok"], ada)
+            self.assertEqual(ada["identity"]["issuer"], op.issuer)
 
     def test_google_and_gitlab_presets(self):
         google = self.flow(self.google())
@@ -373,6 +387,33 @@ class UpstreamClientTest(unittest.TestCase):
         flow = self.sign_in(self.github())
         self.assertRefused(self.complete(self.github(), flow, code_verifier="y" * 43), "EACCES",
                            "bad_verification_code")
+
+    def test_tls_verified(self):
+        # GitHub's stand-in on HTTPS with a certificate of its own: refused
+        # against the system's CAs, accepted with it as [upstream] ca_file.
+        cert, key = make_certificate(self.tmp, "github-tls")
+        clients = [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT]}]
+        with GitHubStandin(os.path.join(self.tmp, "gh-tls"), clients, tls=(cert, key)) as gh:
+            self.assertTrue(gh.base.startswith("https://127.0.0.1:"))
+            provider = {"name": "github", "kind": "github", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                        "authorization_endpoint": gh.endpoint("authorization"),
+                        "token_endpoint": gh.endpoint("token"), "api_url": gh.api_url}
+
+            def code(probe):
+                flow, answer = self.authorize(provider, probe)
+                self.assertTrue(answer["ok"], answer)
+                back = sign_in(answer["url"], "ada", "ada-upstream-pw", REDIRECT, cafile=cert)
+                flow["code"] = callback_params(back)["code"]
+                return flow
+
+            self.assertRefused(self.complete(provider, code(self.probe)), "EHOSTUNREACH", "securely (TLS)")
+            trusting = Probe(ca_file=cert)
+            try:
+                ada = self.complete(provider, code(trusting), trusting)
+                self.assertTrue(ada["ok"], ada)
+                self.assertEqual(ada["identity"]["username"], "ada")
+            finally:
+                self.assertEqual(trusting.stop(), 0)
 
     # The caches.
     def test_discovery_and_keys_fetched_once(self):

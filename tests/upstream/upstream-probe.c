@@ -5,7 +5,7 @@
  * answer each on stdout. tests/upstream/test_upstream_client.py runs it
  * against the stand-in providers.
  *
- *   upstream-probe [--connect-timeout-ms N] [--timeout-ms N] [--max-response N]
+ *   upstream-probe [--connect-timeout-ms N] [--timeout-ms N] [--max-response N] [--ca-file PEM]
  *
  * Requests ("provider" is an UpstreamProvider's fields by name):
  *   {"op": "authorize", "provider": {...}, "redirect_uri", "state", "nonce", "code_challenge"}
@@ -136,6 +136,7 @@ int main(int argc, char *argv[]) {
                 { "connect-timeout-ms", required_argument, NULL, 'c' },
                 { "timeout-ms", required_argument, NULL, 't' },
                 { "max-response", required_argument, NULL, 'm' },
+                { "ca-file", required_argument, NULL, 'a' },
                 {},
         };
         _cleanup_(upstream_client_freep) UpstreamClient *c = NULL;
@@ -154,6 +155,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'm':
                         limits.max_response = strtoul(optarg, NULL, 10);
+                        break;
+                case 'a':
+                        limits.ca_file = optarg;
                         break;
                 default:
                         return 2;
