@@ -54,6 +54,7 @@ const MODES = {
   expired: 'the ID token expired an hour ago',
   'email-unverified': 'email_verified false (and xms_edov false) whatever the user\'s is',
   slow: 'the token endpoint answers after slow_ms (default 60 s)',
+  'slow-discovery': 'discovery answers after slow_ms (default 60 s)',
   garbage: 'the token endpoint answers 200 with a body that is not JSON',
   'garbage-discovery': 'discovery answers 200 with a body that is not JSON',
   'garbage-jwks': 'the key set answers 200 with JSON that is not a key set',
@@ -303,6 +304,8 @@ provider.use(async (ctx, next) => {
 
   if (path === '/.well-known/openid-configuration' || /^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/.test(path)) {
     count('discovery');
+    if (mode === 'slow-discovery')
+      await sleep(state.slowMs);
     if (mode === 'garbage-discovery') {
       ctx.type = 'json';
       ctx.body = '<html>this is not the metadata you are looking for';

@@ -205,6 +205,31 @@ class UpstreamClientTest(unittest.TestCase):
         self.assertEqual(bob["identity"]["subject"], "1002")
         self.assertFalse(bob["identity"]["email_verified"])
 
+    def test_slow_provider_holds_up_nobody_else(self):
+        # One provider hangs in discovery while another signs in, on the
+        # same client (shared caches), each on its own thread.
+        clients = [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT]}]
+        with UpstreamOP(os.path.join(self.tmp, "op-slow"), clients, mode="slow-discovery", slow_ms=60000) as slow:
+            probe = Probe(timeout_ms=5000)
+            try:
+                verifier, challenge = pkce()
+                ticket = probe.ask({"op": "start", "request": {
+                    "op": "authorize", "provider": self.oidc(name="slow", issuer=slow.issuer),
+                    "redirect_uri": REDIRECT, "state": "s", "nonce": "n", "code_challenge": challenge}})["ticket"]
+                # Its request is at the slow provider (a readiness signal,
+                # counted on arrival, before the provider sleeps).
+                deadline = time.monotonic() + 30
+                while slow.stats().get("discovery") != 1:
+                    self.assertLess(time.monotonic(), deadline, "the slow request never arrived")
+                    time.sleep(0.02)
+                ada = self.flow(self.oidc(), probe=probe)
+                self.assertTrue(ada["ok"], ada)
+                # The other sign-in went through while the slow one still waits.
+                self.assertFalse(probe.ask({"op": "done", "ticket": ticket})["done"])
+                self.assertRefused(probe.ask({"op": "wait", "ticket": ticket}), "ETIMEDOUT", "did not answer within")
+            finally:
+                self.assertEqual(probe.stop(), 0)
+
     def test_wrong_client_secret(self):
         wrong = self.flow(self.oidc(client_secret="not-the-secret"))
         self.assertRefused(wrong, "EACCES", "invalid_client")

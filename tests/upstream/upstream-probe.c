@@ -14,10 +14,16 @@
  *       -> {"ok": true, "identity": {"subject", "email", "email_verified", "name", "username",
  *                                    "issuer", "tid"}}
  *   {"op": "forget", "provider": {...}} -> {"ok": true}
+ *   {"op": "start", "request": {...}} -> {"ok": true, "ticket": N}: the request
+ *       runs on a thread of its own (as on an HTTP connection thread)
+ *   {"op": "done", "ticket": N} -> {"ok": true, "done": false} while it runs
+ *   {"op": "wait", "ticket": N} -> its answer, once it has one
  * A refusal: {"ok": false, "errno": "EPROTO", "message": ...}. */
 
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -131,6 +137,60 @@ static json_t *handle(UpstreamClient *c, json_t *req) {
         return answer;
 }
 
+#define MAX_TICKETS 16
+
+typedef struct Ticket {
+        pthread_t thread;
+        UpstreamClient *client;
+        json_t *request;
+        json_t *answer;
+        atomic_bool done;
+        bool used;
+} Ticket;
+
+static Ticket tickets[MAX_TICKETS];
+
+static void *run_ticket(void *userdata) {
+        Ticket *t = userdata;
+
+        t->answer = handle(t->client, t->request);
+        atomic_store(&t->done, true);
+        return NULL;
+}
+
+static Ticket *ticket_of(json_t *req) {
+        json_int_t n = json_integer_value(json_object_get(req, "ticket"));
+
+        return n >= 0 && n < MAX_TICKETS && tickets[n].used ? &tickets[n] : NULL;
+}
+
+static json_t *handle_async(UpstreamClient *c, json_t *req) {
+        const char *op = str(req, "op");
+        Ticket *t;
+
+        if (op && streq(op, "start")) {
+                for (size_t i = 0; i < MAX_TICKETS; i++)
+                        if (!tickets[i].used) {
+                                tickets[i] = (Ticket) { .client = c, .used = true,
+                                                        .request = json_incref(json_object_get(req, "request")) };
+                                if (pthread_create(&tickets[i].thread, NULL, run_ticket, &tickets[i]) != 0)
+                                        return json_pack("{s:b, s:s}", "ok", 0, "errno", "no-thread");
+                                return json_pack("{s:b, s:i}", "ok", 1, "ticket", (int) i);
+                        }
+                return json_pack("{s:b, s:s}", "ok", 0, "errno", "no-ticket");
+        }
+        t = ticket_of(req);
+        if (!t)
+                return json_pack("{s:b, s:s}", "ok", 0, "errno", "no-such-ticket");
+        if (streq(op, "done"))
+                return json_pack("{s:b, s:b}", "ok", 1, "done", atomic_load(&t->done));
+        pthread_join(t->thread, NULL);
+        json_t *answer = t->answer;
+        json_decref(t->request);
+        *t = (Ticket) {};
+        return answer;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "connect-timeout-ms", required_argument, NULL, 'c' },
@@ -174,7 +234,14 @@ int main(int argc, char *argv[]) {
                 json_t *req = json_loads(line, 0, NULL), *answer;
                 char *text;
 
-                answer = req ? handle(c, req) : json_pack("{s:b, s:s}", "ok", 0, "errno", "bad-request");
+                const char *op = req ? str(req, "op") : NULL;
+
+                if (!req)
+                        answer = json_pack("{s:b, s:s}", "ok", 0, "errno", "bad-request");
+                else if (op && (streq(op, "start") || streq(op, "done") || streq(op, "wait")))
+                        answer = handle_async(c, req);
+                else
+                        answer = handle(c, req);
                 text = json_dumps(answer, JSON_COMPACT);
                 printf("%s\n", text ?: "{\"ok\": false, \"errno\": \"ENOMEM\"}");
                 fflush(stdout);
