@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include "config.h"
 #include "macro.h"
 #include "time-util.h"
 #include "upstream-cache.h"
@@ -20,6 +21,15 @@ struct UpstreamClient {
         UpstreamCache cache;
         bool curl_initialized;
 };
+
+void upstream_limits_from_config(const Config *c, UpstreamLimits *ret) {
+        *ret = (UpstreamLimits) {
+                .connect_timeout_ms = c->upstream_connect_timeout_ms,
+                .total_timeout_ms = c->upstream_timeout_ms,
+                .max_response = c->upstream_max_response,
+                .ca_file = c->upstream_ca_file,
+        };
+}
 
 int upstream_client_new(const UpstreamLimits *limits, UpstreamClient **ret) {
         _cleanup_(upstream_client_freep) UpstreamClient *c = NULL;

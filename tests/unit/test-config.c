@@ -7,6 +7,7 @@
 #include "config.h"
 #include "names.h"
 #include "test-util.h"
+#include "upstream-client.h"
 
 static char *dir;
 
@@ -160,6 +161,15 @@ START_TEST(test_upstream) {
         ck_assert_uint_eq(c->upstream_timeout_ms, 3000);
         ck_assert_uint_eq(c->upstream_max_response, 256 * 1024);
         ck_assert_str_eq(c->upstream_ca_file, "/etc/tessera/idp-ca.pem");
+        {
+                UpstreamLimits l;
+
+                upstream_limits_from_config(c, &l);
+                ck_assert_uint_eq(l.connect_timeout_ms, 500);
+                ck_assert_uint_eq(l.total_timeout_ms, 3000);
+                ck_assert_uint_eq(l.max_response, 256 * 1024);
+                ck_assert_str_eq(l.ca_file, "/etc/tessera/idp-ca.pem");
+        }
 
         ck_assert_int_eq(load("[upstream]\ntimeout = 20s\nmax_response_size = 2M\n", &m, NULL, NULL), 0);
         ck_assert_uint_eq(m->upstream_timeout_ms, 20000);
