@@ -15,13 +15,16 @@ each file, or "down" which closes the port), stats() (how often each
 endpoint was asked: discovery and JWKS caching), rotate() (a new signing
 key, oidc only).
 
+registration(kind) gives the fields a tenant registers (issuer, endpoint
+overrides) so that a provider of that preset is the stand-in.
+
 sign_in(url, login, password, redirect_uri) plays the browser with
 urllib: follows the authorization URL to the provider's login form, fills
 it, and returns the URL the provider sends the browser back to (with code
 and state), without fetching it.
 
     with UpstreamOP(tmpdir, clients=[...], users=[...]) as op:
-        op.issuer, op.set_mode("expired"), op.stats()["jwks"]
+        op.issuer, op.registration("google"), op.set_mode("expired"), op.stats()["jwks"]
 """
 
 import http.cookiejar
@@ -210,6 +213,16 @@ class UpstreamOP(_Process):
         """A new signing key; returns its kid."""
         return self._control("POST", "/rotate")["kid"]
 
+    def registration(self, kind="oidc"):
+        """What a tenant registers so that a provider of kind (a preset:
+        oidc, google, gitlab, slack, microsoft) is this one: the issuer, and
+        for Microsoft (mode "microsoft") the multi-tenant issuer template
+        and the endpoints, which its preset names at Microsoft."""
+        if kind == "microsoft":
+            return {"issuer": self.microsoft_issuer, "authorization_endpoint": self.endpoint("authorization"),
+                    "token_endpoint": self.endpoint("token"), "jwks_uri": self.endpoint("jwks")}
+        return {"issuer": self.issuer}
+
 
 class GitHubStandin(_Process):
     """GitHub's OAuth and REST endpoints on loopback.
@@ -263,6 +276,11 @@ class GitHubStandin(_Process):
     def endpoint(self, name):
         return self.base + {"authorization": "/login/oauth/authorize",
                             "token": "/login/oauth/access_token"}[name]
+
+    def registration(self, kind="github"):
+        """What a tenant registers so that its "github" provider is this one."""
+        return {"authorization_endpoint": self.endpoint("authorization"), "token_endpoint": self.endpoint("token"),
+                "api_url": self.api_url}
 
 
 def make_certificate(directory, name="standin"):

@@ -128,7 +128,7 @@ class UpstreamClientTest(unittest.TestCase):
     # Providers as a tenant would register them.
     def oidc(self, **over):
         p = {"name": "corp", "kind": "oidc", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-             "issuer": self.op.issuer}
+             **self.op.registration("oidc")}
         p.update(over)
         return p
 
@@ -140,14 +140,11 @@ class UpstreamClientTest(unittest.TestCase):
         return self.oidc(name="gitlab", kind="gitlab")
 
     def microsoft(self, **over):
-        return self.oidc(name="entra", kind="microsoft", issuer=self.op.microsoft_issuer,
-                         authorization_endpoint=self.op.endpoint("authorization"),
-                         token_endpoint=self.op.endpoint("token"), jwks_uri=self.op.endpoint("jwks"), **over)
+        return self.oidc(name="entra", kind="microsoft", **self.op.registration("microsoft"), **over)
 
     def github(self):
         return {"name": "github", "kind": "github", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                "authorization_endpoint": self.gh.endpoint("authorization"),
-                "token_endpoint": self.gh.endpoint("token"), "api_url": self.gh.api_url}
+                **self.gh.registration()}
 
     def authorize(self, provider, probe=None):
         verifier, challenge = pkce()
@@ -421,8 +418,7 @@ class UpstreamClientTest(unittest.TestCase):
         with GitHubStandin(os.path.join(self.tmp, "gh-tls"), clients, tls=(cert, key)) as gh:
             self.assertTrue(gh.base.startswith("https://127.0.0.1:"))
             provider = {"name": "github", "kind": "github", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                        "authorization_endpoint": gh.endpoint("authorization"),
-                        "token_endpoint": gh.endpoint("token"), "api_url": gh.api_url}
+                        **gh.registration()}
 
             def code(probe):
                 flow, answer = self.authorize(provider, probe)
