@@ -114,6 +114,9 @@ async function newKey() {
 }
 
 state.keys.push(await newKey());
+// Made once: RSA generation takes long enough on a busy machine to look
+// like a slow provider.
+const foreignKey = await newKey();
 
 function findUser(accountId) {
   return users.find((u) => u.sub === accountId);
@@ -279,7 +282,7 @@ async function forgeIdToken(idToken, clientId) {
   let key = state.keys[0].privateKey;
   let kid = state.keys[0].kid;
   if (mode === 'foreign-key' || mode === 'unknown-kid') {
-    key = (await newKey()).privateKey;
+    key = foreignKey.privateKey;
     if (mode === 'unknown-kid')
       kid = randomBytes(8).toString('hex');
   }

@@ -37,8 +37,8 @@ REDIRECT = "http://127.0.0.1:9/t/acme/upstream/callback"
 CLIENT_ID, CLIENT_SECRET = "tessera-acme", "s3cret-of-the-client"
 TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 # The probe's limits: a slow provider is one slower than this.
-TIMEOUT_MS = 1500
-SLOW_MS = 6000
+TIMEOUT_MS = 3000
+SLOW_MS = 20000
 
 
 class Probe:
@@ -207,7 +207,7 @@ class UpstreamClientTest(unittest.TestCase):
         # same client (shared caches), each on its own thread.
         clients = [{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [REDIRECT]}]
         with UpstreamOP(os.path.join(self.tmp, "op-slow"), clients, mode="slow-discovery", slow_ms=60000) as slow:
-            probe = Probe(timeout_ms=5000)
+            probe = Probe(timeout_ms=8000)
             try:
                 verifier, challenge = pkce()
                 ticket = probe.ask({"op": "start", "request": {
