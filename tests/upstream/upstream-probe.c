@@ -54,8 +54,8 @@ static char **strv_from(json_t *a) {
         return l;
 }
 
-/* The probe's own release of what it filled: upstream_provider_free()
- * belongs to the registry, which the probe does not link against. */
+/* The release of what provider_from() filled (a record on the stack, not
+ * one the registry allocated). */
 static void provider_done(UpstreamProvider *p) {
         free(p->name);
         free(p->kind);
