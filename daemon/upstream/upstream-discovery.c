@@ -35,6 +35,38 @@ int upstream_discovery_url(const char *issuer, char **ret) {
         return 0;
 }
 
+/* Entra's tenant-independent authorities: tokens from them name the
+ * user's own tenant. */
+static const char *const multi_tenant_names[] = { "common", "organizations", "consumers" };
+
+int upstream_issuer_template(const char *issuer, bool per_tid, char **ret) {
+        const char *path = strstr(issuer, "://");
+        char *s;
+
+        /* The path only: a host may be called "common" too. */
+        path = path ? strchr(path + 3, '/') : NULL;
+        if (per_tid && path && !strstr(issuer, "{tenantid}"))
+                for (size_t i = 0; i < ELEMENTSOF(multi_tenant_names); i++) {
+                        size_t n = strlen(multi_tenant_names[i]);
+
+                        for (const char *at = strchr(path, '/'); at; at = strchr(at + 1, '/')) {
+                                const char *after = at + 1 + n;
+
+                                if (!strneq(at + 1, multi_tenant_names[i], n) || (*after != '/' && *after != '\0'))
+                                        continue;
+                                if (asprintf(&s, "%.*s/{tenantid}%s", (int) (at - issuer), issuer, after) < 0)
+                                        return -ENOMEM;
+                                *ret = s;
+                                return 0;
+                        }
+                }
+        s = strdup(issuer);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
 static int dup_first(char **ret, const char *a, const char *b) {
         const char *v = !isempty(a) ? a : !isempty(b) ? b : NULL;
 
@@ -85,7 +117,7 @@ int upstream_discovery_resolve(UpstreamCache *cache, const UpstreamLimits *limit
                                const UpstreamPreset *preset, UpstreamEndpoints *ret, TesseraError *e) {
         _cleanup_(upstream_endpoints_done) UpstreamEndpoints ep = {};
         _cleanup_(json_decrefp) json_t *doc = NULL;
-        _cleanup_free_ char *url = NULL;
+        _cleanup_free_ char *url = NULL, *issuer = NULL;
         const char *issuer_doc;
         int r;
 
@@ -94,9 +126,17 @@ int upstream_discovery_resolve(UpstreamCache *cache, const UpstreamLimits *limit
             (r = dup_first(&ep.userinfo, p->userinfo_endpoint, preset->userinfo_endpoint)) < 0 ||
             (r = dup_first(&ep.jwks, p->jwks_uri, preset->jwks_uri)) < 0 ||
             (r = dup_first(&ep.api, p->api_url, preset->api_url)) < 0 ||
-            (r = dup_first(&ep.issuer, p->issuer, preset->issuer)) < 0)
+            (r = dup_first(&issuer, p->issuer, preset->issuer)) < 0)
                 return r;
         ep.issuer_per_tid = preset->issuer_per_tid;
+        /* What iss must be: the issuer, or Entra's template for the
+         * tenant-independent authorities. Discovery is fetched under the
+         * issuer as registered. */
+        if (issuer) {
+                r = upstream_issuer_template(issuer, ep.issuer_per_tid, &ep.issuer);
+                if (r < 0)
+                        return r;
+        }
 
         if (preset->protocol == UPSTREAM_PROTOCOL_GITHUB) {
                 if (!ep.authorization || !ep.token || !ep.api)
@@ -113,7 +153,7 @@ int upstream_discovery_resolve(UpstreamCache *cache, const UpstreamLimits *limit
         if (ep.authorization && ep.token && ep.jwks && (ep.userinfo || !preset->use_userinfo)) {
                 /* Everything known: no discovery needed; a discovery
                  * document fetched before still says how to authenticate. */
-                r = upstream_discovery_url(ep.issuer, &url);
+                r = upstream_discovery_url(issuer, &url);
                 if (r < 0)
                         return r;
                 doc = upstream_cache_peek(cache, url);
@@ -123,7 +163,7 @@ int upstream_discovery_resolve(UpstreamCache *cache, const UpstreamLimits *limit
                 return 0;
         }
 
-        r = upstream_discovery_url(ep.issuer, &url);
+        r = upstream_discovery_url(issuer, &url);
         if (r < 0)
                 return r;
         r = upstream_cache_get(cache, limits, "the provider's discovery document", url, UPSTREAM_CACHE_USE, &doc,

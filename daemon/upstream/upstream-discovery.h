@@ -30,6 +30,14 @@ typedef struct UpstreamEndpoints {
 
 void upstream_endpoints_done(UpstreamEndpoints *ep);
 
+/* What iss must be for issuer: issuer itself, or, for presets whose
+ * issuer is per Entra tenant (per_tid), the template with "{tenantid}"
+ * for the tenant-independent authorities ("…/common/v2.0",
+ * "…/organizations/v2.0", "…/consumers/v2.0"), whose tokens name the
+ * user's own tenant. An issuer that names one tenant stays as it is:
+ * it pins that tenant. */
+int upstream_issuer_template(const char *issuer, bool per_tid, char **ret);
+
 /* The discovery URL of an issuer; Entra's template asks "common". */
 int upstream_discovery_url(const char *issuer, char **ret);
 

@@ -206,8 +206,10 @@ class UpstreamOP(_Process):
 
     @property
     def microsoft_issuer(self):
-        """The multi-tenant issuer template (mode "microsoft")."""
-        return self.issuer + "/{tenantid}/v2.0"
+        """The tenant-independent authority (mode "microsoft"), as one
+        registers Entra's "https://login.microsoftonline.com/common/v2.0":
+        tokens name the user's tenant in iss and tid."""
+        return self.issuer + "/common/v2.0"
 
     def rotate(self):
         """A new signing key; returns its kid."""
@@ -216,11 +218,10 @@ class UpstreamOP(_Process):
     def registration(self, kind="oidc"):
         """What a tenant registers so that a provider of kind (a preset:
         oidc, google, gitlab, slack, microsoft) is this one: the issuer, and
-        for Microsoft (mode "microsoft") the multi-tenant issuer template
-        and the endpoints, which its preset names at Microsoft."""
+        for Microsoft (mode "microsoft") the tenant-independent authority
+        ({issuer}/common/v2.0), whose discovery document names the rest."""
         if kind == "microsoft":
-            return {"issuer": self.microsoft_issuer, "authorization_endpoint": self.endpoint("authorization"),
-                    "token_endpoint": self.endpoint("token"), "jwks_uri": self.endpoint("jwks")}
+            return {"issuer": self.microsoft_issuer}
         return {"issuer": self.issuer}
 
 

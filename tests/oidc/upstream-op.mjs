@@ -60,7 +60,7 @@ const MODES = {
   'garbage-jwks': 'the key set answers 200 with JSON that is not a key set',
   huge: 'the token endpoint answers 200 with 5 MB of valid JSON',
   down: 'the provider\'s port is closed',
-  microsoft: 'Entra\'s multi-tenant issuer: discovery at /common/v2.0 names "{base}/{tenantid}/v2.0", tokens carry tid and iss with it, xms_edov for email_verified',
+  microsoft: 'Entra\'s multi-tenant tokens: tid, iss {base}/{tid}/v2.0, xms_edov for email_verified (the authority\'s discovery at {base}/common/v2.0 names the issuer "{base}/{tenantid}/v2.0" in every mode)',
   'microsoft-tid-mismatch': 'as microsoft, but iss names another tenant than tid',
 };
 
@@ -305,7 +305,8 @@ provider.use(async (ctx, next) => {
   const mode = state.mode;
   let path = ctx.path;
 
-  if (path === '/.well-known/openid-configuration' || /^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/.test(path)) {
+  if (path === '/.well-known/openid-configuration'
+      || /^\/(common|organizations|consumers)\/v2\.0\/\.well-known\/openid-configuration$/.test(path)) {
     count('discovery');
     if (mode === 'slow-discovery')
       await sleep(state.slowMs);
@@ -314,15 +315,13 @@ provider.use(async (ctx, next) => {
       ctx.body = '<html>this is not the metadata you are looking for';
       return;
     }
-    if (path !== '/.well-known/openid-configuration') {
-      if (!isMicrosoft()) {
-        ctx.status = 404;
-        return;
-      }
+    // Entra's tenant-independent authorities (common, organizations,
+    // consumers) publish the issuer as a template.
+    const authority = path !== '/.well-known/openid-configuration';
+    if (authority)
       ctx.path = '/.well-known/openid-configuration';
-    }
     await next();
-    if (isMicrosoft() && ctx.body && typeof ctx.body === 'object')
+    if (authority && ctx.body && typeof ctx.body === 'object')
       ctx.body = { ...ctx.body, issuer: `${base}/{tenantid}/v2.0` };
     ctx.set('Cache-Control', 'public, max-age=3600');
     return;

@@ -498,6 +498,40 @@ START_TEST(test_urls) {
 }
 END_TEST
 
+START_TEST(test_entra_issuer_templates) {
+        static const struct {
+                const char *issuer;
+                bool per_tid;
+                const char *expected;
+        } cases[] = {
+                { "https://login.microsoftonline.com/common/v2.0", true,
+                  "https://login.microsoftonline.com/{tenantid}/v2.0" },
+                { "https://login.microsoftonline.com/organizations/v2.0", true,
+                  "https://login.microsoftonline.com/{tenantid}/v2.0" },
+                { "https://login.microsoftonline.com/consumers/v2.0", true,
+                  "https://login.microsoftonline.com/{tenantid}/v2.0" },
+                { "http://127.0.0.1:8080/common", true, "http://127.0.0.1:8080/{tenantid}" },
+                { "https://login.microsoftonline.com/{tenantid}/v2.0", true,
+                  "https://login.microsoftonline.com/{tenantid}/v2.0" },
+                /* One tenant's issuer pins it. */
+                { "https://login.microsoftonline.com/" TID "/v2.0", true,
+                  "https://login.microsoftonline.com/" TID "/v2.0" },
+                /* Only whole path segments; never the host. */
+                { "https://common/v2.0", true, "https://common/v2.0" },
+                { "https://idp.example/commons/v2.0", true, "https://idp.example/commons/v2.0" },
+                /* Other presets: the issuer as it is. */
+                { "https://gitlab.example/common/v2.0", false, "https://gitlab.example/common/v2.0" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *t = NULL;
+
+                ck_assert_int_eq(upstream_issuer_template(cases[i].issuer, cases[i].per_tid, &t), 0);
+                ck_assert_str_eq(t, cases[i].expected);
+        }
+}
+END_TEST
+
 START_TEST(test_presets_are_data) {
         /* Every preset names what the client needs for its protocol. */
         for (const UpstreamPreset *p = upstream_preset_table(); p->kind; p++) {
@@ -533,6 +567,7 @@ int main(void) {
         tcase_add_test(tc, test_microsoft_issuer_per_tenant);
         tcase_add_test(tc, test_identity_mapping);
         tcase_add_test(tc, test_urls);
+        tcase_add_test(tc, test_entra_issuer_templates);
         tcase_add_test(tc, test_presets_are_data);
         suite_add_tcase(s, tc);
         return test_run_suite(s);
