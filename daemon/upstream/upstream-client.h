@@ -51,6 +51,13 @@ typedef struct UpstreamLimits {
         const char *ca_file;          /* NULL: the system store */
 } UpstreamLimits;
 
+struct Config;
+
+/* The limits [upstream] of the daemon's configuration sets; ca_file
+ * points into c, which must outlive *ret (upstream_client_new() copies
+ * it). */
+void upstream_limits_from_config(const struct Config *c, UpstreamLimits *ret);
+
 /* Shared by every thread of the daemon (the caches are locked inside). */
 int upstream_client_new(const UpstreamLimits *limits, UpstreamClient **ret);
 UpstreamClient *upstream_client_free(UpstreamClient *c);

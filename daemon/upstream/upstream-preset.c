@@ -32,17 +32,19 @@ static const UpstreamPreset presets[] = {
                 .claim_username = NULL,
         },
         {
-                /* The tenant-independent endpoints: tokens name their Entra
-                 * tenant in tid, and iss carries it. An organization's own
-                 * issuer can be set instead, which pins the tenant. */
+                /* Entra ID. The default is the tenant-independent authority
+                 * ("common"; "organizations" and "consumers" work alike):
+                 * its tokens name the user's Entra tenant in tid and in
+                 * iss, so iss is checked against the template filled with
+                 * tid. An organization's own issuer
+                 * (https://login.microsoftonline.com/TENANT/v2.0) pins the
+                 * tenant. The endpoints come from the authority's discovery
+                 * document, tenant-specific ones for a pinned tenant. */
                 .kind = "microsoft",
                 .display_name = "Microsoft",
                 .protocol = UPSTREAM_PROTOCOL_OIDC,
                 .issuer = "https://login.microsoftonline.com/{tenantid}/v2.0",
                 .issuer_per_tid = true,
-                .authorization_endpoint = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-                .token_endpoint = "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-                .jwks_uri = "https://login.microsoftonline.com/common/discovery/v2.0/keys",
                 .scopes = "openid email profile",
                 .claim_subject = "sub",
                 .claim_email = "email",
