@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "api-session.h"
+#include "http-api-auth.h"
 #include "auth.h"
 #include "auth-totp.h"
 #include "invitation.h"
@@ -185,6 +186,14 @@ static void reply_failed(OidcContext *ctx, const AuthResult *res, bool second_st
 
 static void reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
         reply_signed_in_with(ctx, status, u, s, NULL);
+}
+
+void api_auth_reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
+        reply_signed_in(ctx, status, u, s);
+}
+
+void api_auth_reply_failed(OidcContext *ctx, const AuthResult *res) {
+        reply_failed(ctx, res, true);
 }
 
 /* An API context for a tenant known already (sign-up's new one). */
