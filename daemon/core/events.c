@@ -187,6 +187,7 @@ const char *change_kind_to_string(ChangeKind k) {
                 [CHANGE_HOST_SESSION] = "host-session",
                 [CHANGE_SSO_SESSION] = "sso-session",
                 [CHANGE_TOTP] = "totp",
+                [CHANGE_UPSTREAM_PROVIDER] = "upstream-provider",
         };
         return k >= 0 && k < _CHANGE_KIND_MAX ? names[k] : NULL;
 }

@@ -31,6 +31,7 @@ typedef enum ChangeKind {
         CHANGE_HOST_SESSION,      /* a host login opened or closed */
         CHANGE_SSO_SESSION,       /* a browser session started or ended */
         CHANGE_TOTP,              /* a user's second factor enrolled or removed, a backup code spent */
+        CHANGE_UPSTREAM_PROVIDER, /* a tenant's upstream identity provider added, changed or deleted */
         _CHANGE_KIND_MAX,
 } ChangeKind;
 

@@ -146,6 +146,24 @@ static const PolicyRule rules[_POLICY_ACTION_MAX] = {
         [POLICY_API_KEY_CREATE] = { "api-key.create", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
         [POLICY_API_KEY_ROTATE] = { "api-key.rotate", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
         [POLICY_API_KEY_REVOKE] = { "api-key.revoke", NULL, TENANT, .local = GRANT_ADMIN, .member = GRANT_ADMIN },
+        /* Upstream providers are the administrators' to register, keys
+         * with the scope included (an operator looks); the secret never
+         * leaves the core. A provider making admins or owners just in
+         * time needs an owner (the core's rule, as for roles). */
+        [POLICY_PROVIDER_READ] = { "provider.read", "tessera:providers:read", TENANT, .local = GRANT_ADMIN,
+                                   .member = GRANT_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_PROVIDER_CREATE] = { "provider.create", "tessera:providers:write", TENANT, .local = GRANT_ADMIN,
+                                     .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_PROVIDER_UPDATE] = { "provider.update", "tessera:providers:write", TENANT, .local = GRANT_ADMIN,
+                                     .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        [POLICY_PROVIDER_DELETE] = { "provider.delete", "tessera:providers:write", TENANT, .local = GRANT_ADMIN,
+                                     .member = GRANT_ADMIN, .keys = GRANT_SCOPE },
+        /* A user's linked identities: theirs to see and remove (the core
+         * keeps the last way in), and administrators'. */
+        [POLICY_USER_LINK_LIST] = { "user.link-list", "tessera:users:read", TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                    .member = GRANT_SELF_OR_ADMIN, .operator_ = GRANT_ANY, .keys = GRANT_SCOPE },
+        [POLICY_USER_UNLINK] = { "user.unlink", "tessera:users:write", TENANT, .local = GRANT_SELF_OR_ADMIN,
+                                 .member = GRANT_SELF_OR_ADMIN, .keys = GRANT_SCOPE },
 
         /* Host login sessions: anyone's for administrators, one's own for
          * everybody else; opened and closed by the login stack (root) or

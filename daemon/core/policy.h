@@ -67,6 +67,16 @@ typedef enum PolicyAction {
         POLICY_API_KEY_CREATE,
         POLICY_API_KEY_ROTATE,
         POLICY_API_KEY_REVOKE,
+        /* the tenant's upstream identity providers (upstream-provider.h):
+         * "Sign in with Google" and the like */
+        POLICY_PROVIDER_READ,
+        POLICY_PROVIDER_CREATE,
+        POLICY_PROVIDER_UPDATE,
+        POLICY_PROVIDER_DELETE,
+        /* the identities linked to a user (upstream-link.h): the user's
+         * own, and administrators' */
+        POLICY_USER_LINK_LIST,
+        POLICY_USER_UNLINK,
         /* sessions (host logins) and the audit trail */
         POLICY_SESSION_LIST,
         POLICY_SESSION_OPEN,

@@ -17,6 +17,12 @@
 #include "principal.h"
 #include "records.h"
 
+/* An upstream subject is at most 255 ASCII characters (OpenID Core 2);
+ * the e-mail and user name as seen upstream are kept when they are one
+ * line of text of at most UPSTREAM_LINK_TEXT_MAX bytes, else dropped. */
+#define UPSTREAM_LINK_SUBJECT_MAX 255
+#define UPSTREAM_LINK_TEXT_MAX 320
+
 typedef struct UpstreamLink {
         int64_t id;
         int64_t tenant_id;
@@ -33,11 +39,17 @@ typedef struct UpstreamLink {
 void upstream_link_done(UpstreamLink *l);
 void upstream_link_array_free(UpstreamLink *a, size_t n);
 
+/* A link's id as the faces show it, "idn_12", and back (-EINVAL for
+ * anything else). */
+int upstream_link_id_format(int64_t id, char buf[static 32]);
+int upstream_link_id_parse(const char *s, int64_t *ret);
+
 /* The link of (provider, subject): -ENOENT if none. */
 int upstream_link_find(Store *s, int64_t provider_id, const char *subject, UpstreamLink *ret);
 /* Links user to (provider, subject) inside the caller's transaction;
  * -EEXIST when that subject is linked already (to anyone). Audited by the
- * caller as part of the sign-in. */
+ * caller as part of the sign-in. -EINVAL for a subject that is no valid
+ * one, -ENOENT when the user or the provider is not of tenant_id. */
 int upstream_link_add(Store *s, int64_t tenant_id, int64_t user_id, int64_t provider_id, const char *subject,
                       const char *email, const char *username, uint64_t now_usec, int64_t *ret_id);
 /* Records a sign-in through the link (last_used, the e-mail and user name as

@@ -29,6 +29,16 @@
 #include "principal.h"
 #include "records.h"
 
+/* Limits on what an administrator may register. */
+#define UPSTREAM_PROVIDER_NAME_MAX 32
+#define UPSTREAM_PROVIDER_DISPLAY_NAME_MAX 64
+#define UPSTREAM_PROVIDER_URL_MAX 512
+#define UPSTREAM_PROVIDER_ICON_MAX 8192
+#define UPSTREAM_PROVIDER_CLIENT_ID_MAX 256
+#define UPSTREAM_PROVIDER_CLIENT_SECRET_MAX 1024
+#define UPSTREAM_PROVIDER_LIST_MAX 32       /* scopes, allowed domains, Entra tenant ids */
+#define UPSTREAM_PROVIDERS_PER_TENANT_MAX 32
+
 typedef enum UpstreamSignupMode {
         UPSTREAM_SIGNUP_JIT,          /* unknown users get an account on first sign-in */
         UPSTREAM_SIGNUP_EXISTING,     /* only users who have an account already (linking) */
@@ -72,7 +82,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(UpstreamProvider *, upstream_provider_free);
 void upstream_provider_array_free(UpstreamProvider **a, size_t n);
 
 /* What a create or an update sets: NULL pointers and negative ints are
- * "leave as is" on update and "the default" on create. */
+ * "leave as is" on update and "the default" on create. On update, "" clears
+ * an optional text (client_secret, icon_url, the endpoint overrides,
+ * allowed_tid; display_name goes back to the preset's) and an empty list
+ * of scopes goes back to the preset's. The name and the kind are set once:
+ * an update that names others is refused. Defaults: display_name the
+ * preset's, signup existing, role member, link_by_email off, enabled. */
 typedef struct UpstreamProviderSpec {
         const char *name;
         const char *kind;
@@ -106,6 +121,10 @@ int upstream_provider_delete(Manager *m, Store *s, const Principal *a, const Ten
 int upstream_provider_list(Manager *m, Store *s, const Principal *a, const TenantRecord *t,
                            UpstreamProvider ***ret, size_t *ret_n, TesseraError *e);
 
+/* One provider for an administrator (any, enabled or not). */
+int upstream_provider_read(Manager *m, Store *s, const Principal *a, const TenantRecord *t, const char *name,
+                           UpstreamProvider **ret, TesseraError *e);
+
 /* For the sign-in flow (anonymous callers): the enabled provider of t by
  * name, -ENOENT if none (or disabled). */
 int upstream_provider_get(Manager *m, Store *s, const TenantRecord *t, const char *name, UpstreamProvider **ret);
@@ -115,3 +134,9 @@ int upstream_provider_list_enabled(Manager *m, Store *s, const TenantRecord *t, 
 
 /* Whether email's domain is allowed by p (true when p allows any). */
 bool upstream_provider_allows_email(const UpstreamProvider *p, const char *email);
+
+/* A provider name: [a-z0-9][a-z0-9-]{0,31}. */
+bool upstream_provider_valid_name(const char *s);
+/* An https URL (http only to localhost, 127.x.x.x or [::1]), no user
+ * info or fragment, a query only where allow_query. */
+bool upstream_provider_valid_url(const char *url, bool allow_query);

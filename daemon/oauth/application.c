@@ -26,6 +26,7 @@ const char *const oidc_known_scopes[] = {
         "tessera:audit:read",
         "tessera:entitlements:read", "tessera:entitlements:write",
         "tessera:usage:read", "tessera:usage:write",
+        "tessera:providers:read", "tessera:providers:write",
         NULL,
 };
 const char *const application_default_scopes[] = { "openid", "profile", "email", "offline_access", NULL };

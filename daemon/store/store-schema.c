@@ -449,6 +449,54 @@ static const char *const migrations[] = {
         "CREATE INDEX platform_tokens_expires ON platform_tokens(expires_usec);"
         "CREATE INDEX platform_tokens_operator ON platform_tokens(operator_id);"
         "CREATE INDEX users_email_any_tenant ON users(email COLLATE NOCASE) WHERE email IS NOT NULL;",
+
+        /* 16 -> 17: a tenant's upstream identity providers ("Sign in with
+         * Google", upstream-provider.h), the client secret sealed with
+         * the daemon's key (NULL: a public client); scopes and allowed
+         * e-mail domains are space-separated lists (NULL: the preset's,
+         * any). And the identities linked to users (upstream-link.h): one
+         * row per (provider, upstream subject), never keyed by e-mail;
+         * they go with their user or their provider. A user's links are
+         * listed by user. */
+        "CREATE TABLE upstream_providers ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  name TEXT NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  display_name TEXT NOT NULL,"
+        "  icon_url TEXT,"
+        "  client_id TEXT NOT NULL,"
+        "  client_secret_box BLOB,"
+        "  scopes TEXT,"
+        "  allowed_domains TEXT,"
+        "  signup TEXT NOT NULL CHECK (signup IN ('jit', 'existing', 'invitation')),"
+        "  role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin', 'owner')),"
+        "  link_by_email INTEGER NOT NULL DEFAULT 0,"
+        "  enabled INTEGER NOT NULL DEFAULT 1,"
+        "  issuer TEXT,"
+        "  authorization_endpoint TEXT,"
+        "  token_endpoint TEXT,"
+        "  userinfo_endpoint TEXT,"
+        "  jwks_uri TEXT,"
+        "  api_url TEXT,"
+        "  allowed_tid TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  changed_usec INTEGER NOT NULL,"
+        "  UNIQUE (tenant_id, name)"
+        ");"
+        "CREATE TABLE upstream_links ("
+        "  id INTEGER PRIMARY KEY,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  provider_id INTEGER NOT NULL REFERENCES upstream_providers(id) ON DELETE CASCADE,"
+        "  subject TEXT NOT NULL,"
+        "  email TEXT,"
+        "  username TEXT,"
+        "  created_usec INTEGER NOT NULL,"
+        "  last_used_usec INTEGER NOT NULL DEFAULT 0,"
+        "  UNIQUE (provider_id, subject)"
+        ");"
+        "CREATE INDEX upstream_links_user ON upstream_links(user_id);",
 };
 
 int store_latest_schema_version(void) {

@@ -8,7 +8,7 @@ the parts listed for it in ALLOWED, nothing else:
   - the client modules and the CLI see lib/ only (nss_module, pam_module,
     cli: never the daemon, which they reach through sockets and the bus);
   - lib/ sees only itself;
-  - the core (daemon/core, store, oauth, crypto, mail, metrics) sees lib/ and itself,
+  - the core (daemon/core, store, oauth, crypto, mail, metrics, upstream) sees lib/ and itself,
     never a face;
   - each face (dbus/, http/, host/) sees lib/, the core and itself, never
     another face;
@@ -43,6 +43,7 @@ PARTS = {
     "daemon/crypto": "core",
     "daemon/mail": "core",
     "daemon/metrics": "core",
+    "daemon/upstream": "core",
     "daemon/main.c": "main",
     "dbus": "dbus",
     "http": "http",
