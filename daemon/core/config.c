@@ -542,6 +542,52 @@ static int parse_mail_attempts(const char *value, void *field) {
         return 0;
 }
 
+/* A wait for an upstream provider: seconds, or "ms" or "s" after the
+ * number ("500ms", "10s"); from 100 ms to 10 minutes. Stored in ms. */
+static int parse_upstream_timeout(const char *value, void *field) {
+        unsigned long long v;
+        char *end;
+
+        if (!isdigit((unsigned char) value[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0 || v > 600000)
+                return -EINVAL;
+        if (streq(end, "") || streq(end, "s"))
+                v *= 1000;
+        else if (!streq(end, "ms"))
+                return -EINVAL;
+        if (v < 100 || v > 600000)
+                return -EINVAL;
+        *(unsigned *) field = (unsigned) v;
+        return 0;
+}
+
+/* Bytes, or a number with K or M (KiB, MiB): from 4K (a small key set) to
+ * 64M. */
+static int parse_response_size(const char *value, void *field) {
+        unsigned long long v;
+        char *end;
+
+        if (!isdigit((unsigned char) value[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(value, &end, 10);
+        if (errno != 0 || v > 64ULL * 1024 * 1024)
+                return -EINVAL;
+        if (streq(end, "K"))
+                v *= 1024;
+        else if (streq(end, "M"))
+                v *= 1024 * 1024;
+        else if (!streq(end, ""))
+                return -EINVAL;
+        if (v < 4096 || v > 64ULL * 1024 * 1024)
+                return -EINVAL;
+        *(unsigned *) field = (unsigned) v;
+        return 0;
+}
+
 /* Addresses or ranges ("127.0.0.0/8 ::1"); empty: none. */
 static int parse_address_ranges(const char *value, void *field) {
         return address_ranges_parse(value, field);
@@ -641,6 +687,10 @@ static const ConfigKey config_keys[] = {
         KEY("mail", "max_attempts", parse_mail_attempts, mail_max_attempts),
         KEY("mail", "retry_initial", parse_duration, mail_retry_initial),
         KEY("mail", "retry_max", parse_duration, mail_retry_max),
+        KEY("upstream", "connect_timeout", parse_upstream_timeout, upstream_connect_timeout_ms),
+        KEY("upstream", "timeout", parse_upstream_timeout, upstream_timeout_ms),
+        KEY("upstream", "max_response_size", parse_response_size, upstream_max_response),
+        KEY("upstream", "ca_file", parse_optional_path, upstream_ca_file),
         KEY("metrics", "allow", parse_address_ranges, metrics_allow),
         KEY("metrics", "token_file", parse_optional_path, metrics_token_file),
 };
@@ -842,6 +892,12 @@ static int config_defaults(Config **ret) {
         c->mail_max_attempts = 16;
         c->mail_retry_initial = 30;
         c->mail_retry_max = 3600;
+        /* A sign-in waits on the provider: a few seconds to connect, ten
+         * for an answer; a discovery document or key set is a few KiB, a
+         * MiB is plenty. */
+        c->upstream_connect_timeout_ms = 5000;
+        c->upstream_timeout_ms = 10000;
+        c->upstream_max_response = 1024 * 1024;
         /* Loopback: the host's own monitoring; others bring the token. */
         if (address_ranges_parse("127.0.0.0/8 ::1", &c->metrics_allow) < 0)
                 return -ENOMEM;
@@ -916,6 +972,9 @@ static int config_verify(const Config *c) {
                                        c->path);
         if (c->mail_password_file && !c->mail_username)
                 return log_error_errno(-EINVAL, "%s: [mail] password_file needs a username.", c->path);
+        if (c->upstream_connect_timeout_ms > c->upstream_timeout_ms)
+                return log_error_errno(-EINVAL, "%s: [upstream] connect_timeout must not be longer than timeout.",
+                                       c->path);
         if (c->mail_retry_initial == 0 || c->mail_retry_max < c->mail_retry_initial)
                 return log_error_errno(-EINVAL, "%s: [mail] retry_initial must be at least 1s and at most retry_max.",
                                        c->path);
@@ -1029,6 +1088,7 @@ Config *config_free(Config *c) {
         free(c->mail_ca_file);
         free(c->mail_outbox_directory);
         free(c->mail_template_directory);
+        free(c->upstream_ca_file);
         address_ranges_done(&c->metrics_allow);
         free(c->metrics_token_file);
         free(c);

@@ -161,6 +161,13 @@ typedef struct Config {
         uint64_t mail_retry_initial;  /* s after the first failed attempt, doubling... */
         uint64_t mail_retry_max;      /* s ...up to this */
 
+        /* [upstream] (upstream-client.h): the daemon's requests to
+         * upstream identity providers ("sign in with Google"). */
+        unsigned upstream_connect_timeout_ms;
+        unsigned upstream_timeout_ms;  /* the whole request, answer included */
+        unsigned upstream_max_response; /* bytes of an answer */
+        char *upstream_ca_file;       /* PEM CAs for private providers; NULL: the system's */
+
         /* [metrics]: who may read GET /metrics: clients from these
          * addresses, and anybody with the token (Authorization: Bearer). */
         AddressRanges metrics_allow;

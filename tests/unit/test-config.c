@@ -146,6 +146,44 @@ START_TEST(test_mail) {
 }
 END_TEST
 
+START_TEST(test_upstream) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL, *m = NULL;
+
+        ck_assert_int_eq(load("[upstream]\n"
+                              "connect_timeout = 500ms\n"
+                              "timeout = 3\n"
+                              "max_response_size = 256K\n"
+                              "ca_file = /etc/tessera/idp-ca.pem\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_uint_eq(c->upstream_connect_timeout_ms, 500);
+        ck_assert_uint_eq(c->upstream_timeout_ms, 3000);
+        ck_assert_uint_eq(c->upstream_max_response, 256 * 1024);
+        ck_assert_str_eq(c->upstream_ca_file, "/etc/tessera/idp-ca.pem");
+
+        ck_assert_int_eq(load("[upstream]\ntimeout = 20s\nmax_response_size = 2M\n", &m, NULL, NULL), 0);
+        ck_assert_uint_eq(m->upstream_timeout_ms, 20000);
+        ck_assert_uint_eq(m->upstream_max_response, 2 * 1024 * 1024);
+
+        /* Defaults: 5 s to connect, 10 s in all, 1 MiB, the system's CAs. */
+        ck_assert_int_eq(load("", &d, NULL, NULL), 0);
+        ck_assert_uint_eq(d->upstream_connect_timeout_ms, 5000);
+        ck_assert_uint_eq(d->upstream_timeout_ms, 10000);
+        ck_assert_uint_eq(d->upstream_max_response, 1024 * 1024);
+        ck_assert_ptr_null(d->upstream_ca_file);
+
+        assert_load_fails("[upstream]\ntimeout = 0\n", "invalid value for 'timeout'");
+        assert_load_fails("[upstream]\ntimeout = 50ms\n", "invalid value for 'timeout'");
+        assert_load_fails("[upstream]\ntimeout = 11min\n", "invalid value for 'timeout'");
+        assert_load_fails("[upstream]\nconnect_timeout = -1\n", "invalid value for 'connect_timeout'");
+        assert_load_fails("[upstream]\nmax_response_size = 1K\n", "invalid value for 'max_response_size'");
+        assert_load_fails("[upstream]\nmax_response_size = 65M\n", "invalid value for 'max_response_size'");
+        assert_load_fails("[upstream]\nmax_response_size = 1G\n", "invalid value for 'max_response_size'");
+        assert_load_fails("[upstream]\nconnect_timeout = 20\ntimeout = 10\n",
+                          "connect_timeout must not be longer than timeout");
+}
+END_TEST
+
 START_TEST(test_mail_refused) {
         static const char *const relays[] = {
                 "smtp://user:secret@relay.example.com",  /* credentials never in this file */
@@ -813,6 +851,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_http_limits);
         tcase_add_test(tc, test_mail);
         tcase_add_test(tc, test_mail_refused);
+        tcase_add_test(tc, test_upstream);
         tcase_add_test(tc, test_mail_relay_forms);
         tcase_add_test(tc, test_bad_value_escaped_in_log);
         suite_add_tcase(s, tc);
