@@ -156,10 +156,12 @@ static int manager_start_limiter(Manager *m) {
 /* The client towards upstream identity providers and the table of sign-ins
  * in flight: before the HTTP face opens, which is their only user. */
 static int manager_start_upstream(Manager *m) {
+        const Config *c = m->config;
         UpstreamLimits limits = {
-                .connect_timeout_ms = 5000,
-                .total_timeout_ms = 10000,
-                .max_response = 1024 * 1024,
+                .connect_timeout_ms = c->upstream_connect_timeout_ms,
+                .total_timeout_ms = c->upstream_timeout_ms,
+                .max_response = c->upstream_max_response,
+                .ca_file = c->upstream_ca_file,
         };
         int r;
 
