@@ -233,7 +233,7 @@ class UpstreamFlowTest(unittest.TestCase):
         return self.count(f"SELECT coalesce(sum(count), 0) FROM audit_events WHERE {where}")
 
     def sessions(self):
-        return self.count("SELECT count(*) FROM sso_sessions")
+        return self.count("SELECT count(*) FROM oidc_sessions")
 
     def refused(self, do, status, code):
         """do() must be refused with the envelope: an audit event, no user,
@@ -263,7 +263,10 @@ class UpstreamFlowTest(unittest.TestCase):
         self.assertEqual((body["user"]["name"], body["user"]["email"], body["user"]["email_verified"],
                           body["user"]["role"]), ("carl", "carl@example.net", True, "member"))
         claims = jwt_parts(body["session"]["token"])[1]
-        self.assertEqual(claims["amr"], ["fed"])
+        self.assertEqual(claims["sub"], body["user"]["id"])
+        # The session says how the user signed in (the ID tokens of its
+        # applications carry it as amr).
+        self.assertEqual(self.t.sqlite(f"SELECT amr FROM oidc_sessions WHERE sid = '{claims['sid']}'")[0][0], "fed")
         self.assertEqual((self.users(), self.links()), (users + 1, links + 1))
         uid, gid = (int(x) for x in self.user_row("carl")[1:3])
         self.assertEqual(uid, gid)
