@@ -69,7 +69,7 @@ USERS = [
 ] + [
     # One fresh person per misbehaviour case: nothing may be made for them.
     {"sub": f"2{i:03d}", "login": f"m{i}", "password": "m-pw", "email": f"m{i}@example.net",
-     "email_verified": True, "name": f"M {i}"} for i in range(40)
+     "email_verified": True, "name": f"M {i}"} for i in range(60)
 ]
 
 TOKEN_MODES = {
@@ -373,14 +373,14 @@ class UpstreamFlowTest(unittest.TestCase):
     def test_token_misbehaviour(self):
         for i, (mode, (status, code)) in enumerate(TOKEN_MODES.items()):
             with self.subTest(mode=mode):
-                login = f"m{10 + i}"
+                login = f"m{40 + i}"
                 params = self.upstream_sign_in("op", login, "m-pw")
                 self.op.set_mode(mode)
                 try:
                     self.refused(lambda: self.api_callback(params), status, code)
                 finally:
                     self.op.set_mode("good")
-                self.assertEqual(self.count(f"SELECT count(*) FROM upstream_links WHERE subject = '2{10 + i:03d}'"),
+                self.assertEqual(self.count(f"SELECT count(*) FROM upstream_links WHERE subject = '2{40 + i:03d}'"),
                                  0)
 
     def test_slow_upstream_does_not_slow_others(self):
