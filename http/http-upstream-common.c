@@ -28,6 +28,8 @@ static int fail(UpstreamFailure *f, unsigned status, const char *code, const cha
 /* The client's errors (upstream-client.h) as replies. */
 static int client_failure(UpstreamFailure *f, const UpstreamProvider *p, int r, const TesseraError *e) {
         const char *who = p->display_name ?: p->name;
+        const char *what = tessera_error_message(e);
+        size_t n = strlen(what);
         char msg[400];
         unsigned status;
         const char *code, *title;
@@ -65,8 +67,8 @@ static int client_failure(UpstreamFailure *f, const UpstreamProvider *p, int r, 
         default:
                 status = MHD_HTTP_BAD_GATEWAY, code = "upstream_error", title = "The sign-in with the provider failed";
         }
-        snprintf(msg, sizeof(msg), "%s: %s Nothing was changed; try again, or sign in with your password.", who,
-                 tessera_error_message(e));
+        snprintf(msg, sizeof(msg), "%s: %s%s Nothing was changed; try again, or sign in with your password.", who,
+                 what, n > 0 && what[n - 1] == '.' ? "" : ".");
         return fail(f, status, code, title, r, msg);
 }
 
