@@ -27,7 +27,7 @@ import upstream_env  # noqa: E402
 from upstream_env import UpstreamOP, callback_params, sign_in  # noqa: E402
 
 PASSWORD = "correct horse battery"
-HOST_PASSWORD = "a host password for hedy"
+HOST_PASSWORD = "quartz violin meadow 4711"
 CLIENT_ID = "tessera-host"
 CLIENT_SECRET = "upstream-host-secret-0123456789"
 NSS_MODULE = os.path.join(BUILD, "nss_module", "libnss_tessera.so.2")
@@ -118,7 +118,7 @@ class UpstreamHostTest(unittest.TestCase):
         self.assertIn("successfully authenticated", p.stdout + p.stderr)
 
         # Once there is one, changing it takes the current one.
-        r = self.set_password(session["token"], {"new_password": "yet another password for hedy"})
+        r = self.set_password(session["token"], {"new_password": "another quartz violin 815"})
         self.assertEqual(r.status, 422, r.text)
         self.assertEqual(r.json["code"], "invalid")
         p = self.pam_login(HOST_PASSWORD)
