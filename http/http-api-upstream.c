@@ -189,7 +189,7 @@ static void reply_mfa(OidcContext *ctx, const UserRecord *u, bool enrol) {
         int64_t expires;
         int r;
 
-        r = api_mfa_token_issue(&ctx->oauth, u, &mfa, &expires);
+        r = api_mfa_token_issue(&ctx->oauth, u, "fed", &mfa, &expires);
         if (r >= 0 && enrol &&
             asprintf(&enrol_url, "/api/v1/tenants/%s/auth/mfa/enrol", ctx->oauth.tenant->slug) < 0)
                 r = -ENOMEM;

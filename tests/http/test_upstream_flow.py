@@ -316,6 +316,9 @@ class UpstreamFlowTest(unittest.TestCase):
                         json_body={"mfa_token": r.json["mfa_token"], "code": totp(self.tom_secret, step=1)})
         self.assertEqual(r.status, 200, r.text)
         self.assertEqual(r.json["user"]["name"], "tom")
+        # The session says both steps: the provider's, then the code.
+        sid = r.json["session"]["id"]
+        self.assertEqual(self.t.sqlite(f"SELECT amr FROM oidc_sessions WHERE sid = '{sid}'"), [["fed otp"]])
 
     def test_github(self):
         users = self.users()
