@@ -51,6 +51,8 @@ extern const Verb session_verbs[];
 extern const Verb mail_verbs[];
 extern const Verb operator_verbs[];
 extern const Verb entitlement_verbs[];
+extern const Verb provider_verbs[];
+extern const Verb user_link_verbs[];
 
 /* Prints the help of one verb. */
 void verb_help(const Verb *v);

@@ -12,6 +12,7 @@
 #include "bus-errors.h"
 #include "bus-group.h"
 #include "bus-invitation.h"
+#include "bus-provider.h"
 #include "bus-user.h"
 #include "bus-util.h"
 #include "cursor.h"
@@ -582,6 +583,22 @@ static const sd_bus_vtable tenant_vtable[] = {
                                 bus_tenant_method_resend_invitation, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("RevokeInvitation", SD_BUS_ARGS("s", id), SD_BUS_NO_RESULT,
                                 bus_tenant_method_revoke_invitation, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddProvider", SD_BUS_ARGS("s", name, "s", kind, "a{sv}", attributes),
+                                SD_BUS_RESULT("a{sv}", provider), bus_tenant_method_add_provider,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("ListProviders", SD_BUS_NO_ARGS, SD_BUS_RESULT("aa{sv}", providers),
+                                bus_tenant_method_list_providers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetProvider", SD_BUS_ARGS("s", name), SD_BUS_RESULT("a{sv}", provider),
+                                bus_tenant_method_get_provider, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetProvider", SD_BUS_ARGS("s", name, "a{sv}", attributes),
+                                SD_BUS_RESULT("a{sv}", provider), bus_tenant_method_set_provider,
+                                SD_BUS_VTABLE_UNPRIVILEGED | SD_BUS_VTABLE_SENSITIVE),
+        SD_BUS_METHOD_WITH_ARGS("DeleteProvider", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT,
+                                bus_tenant_method_delete_provider, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListUserLinks", SD_BUS_ARGS("s", user), SD_BUS_RESULT("a(ssssstt)", links),
+                                bus_tenant_method_list_user_links, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveUserLink", SD_BUS_ARGS("s", user, "s", id), SD_BUS_NO_RESULT,
+                                bus_tenant_method_remove_user_link, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Update", SD_BUS_ARGS("a{sv}", attributes), SD_BUS_NO_RESULT, method_update, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("UpdateSettings", SD_BUS_ARGS("a{sv}", settings), SD_BUS_NO_RESULT, method_update_settings,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -88,6 +88,14 @@ void api_handle_api_key_create(HttpRequest *req);
 void api_handle_api_key_get(HttpRequest *req);
 void api_handle_api_key_revoke(HttpRequest *req);
 void api_handle_api_key_rotate(HttpRequest *req);
+/* Upstream identity providers and linked identities (http-api-providers.c). */
+void api_handle_providers_list(HttpRequest *req);
+void api_handle_provider_create(HttpRequest *req);
+void api_handle_provider_get(HttpRequest *req);
+void api_handle_provider_update(HttpRequest *req);
+void api_handle_provider_delete(HttpRequest *req);
+void api_handle_identities_list(HttpRequest *req);
+void api_handle_identity_remove(HttpRequest *req);
 /* The tenant's signing keys (http-api-signing-keys.c). */
 void api_handle_signing_keys_list(HttpRequest *req);
 void api_handle_signing_keys_rotate(HttpRequest *req);

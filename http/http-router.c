@@ -75,6 +75,15 @@ const HttpRoute http_routes[] = {
         { "DELETE", KEYS "/{key}", POLICY_API_KEY_REVOKE, api_handle_api_key_revoke },
         { "POST", KEYS "/{key}/rotate", POLICY_API_KEY_ROTATE, api_handle_api_key_rotate },
 #undef KEYS
+        /* Upstream identity providers ("Sign in with Google"): the
+         * tenant's administrators register them. */
+#define PROVIDERS "/api/v1/tenants/{tenant}/providers"
+        { "GET", PROVIDERS, POLICY_PROVIDER_READ, api_handle_providers_list },
+        { "POST", PROVIDERS, POLICY_PROVIDER_CREATE, api_handle_provider_create },
+        { "GET", PROVIDERS "/{provider}", POLICY_PROVIDER_READ, api_handle_provider_get },
+        { "PATCH", PROVIDERS "/{provider}", POLICY_PROVIDER_UPDATE, api_handle_provider_update },
+        { "DELETE", PROVIDERS "/{provider}", POLICY_PROVIDER_DELETE, api_handle_provider_delete },
+#undef PROVIDERS
         /* Members and roles; invitations to join. */
         { "GET", "/api/v1/tenants/{tenant}/members", POLICY_MEMBER_LIST, api_handle_members_list },
         { "PATCH", "/api/v1/tenants/{tenant}/members/{user}", POLICY_MEMBER_SET_ROLE, api_handle_member_update },
@@ -101,6 +110,8 @@ const HttpRoute http_routes[] = {
         { "POST", USERS "/{user}/unlock", POLICY_USER_UNLOCK, api_handle_user_unlock },
         { "POST", USERS "/{user}/reset-password", POLICY_USER_SEND_RESET, api_handle_user_send_reset },
         { "DELETE", USERS "/{user}/totp", POLICY_TOTP_DISABLE, api_handle_user_totp_remove },
+        { "GET", USERS "/{user}/identities", POLICY_USER_LINK_LIST, api_handle_identities_list },
+        { "DELETE", USERS "/{user}/identities/{identity}", POLICY_USER_UNLINK, api_handle_identity_remove },
 #undef USERS
 #define GROUPS "/api/v1/tenants/{tenant}/groups"
         { "GET", GROUPS, POLICY_GROUP_LIST, api_handle_groups_list },
@@ -184,6 +195,10 @@ const HttpRoute http_routes[] = {
         { "DELETE", ME "/sessions/{session}", POLICY_ME_SESSION_REVOKE, api_handle_me_session_revoke, .self = true },
         { "POST", ME "/sessions/{session}/extend", POLICY_ME_SESSION_EXTEND, api_handle_me_session_extend,
           .self = true },
+        /* The upstream identities linked to the account (the core keeps
+         * the last way to sign in). */
+        { "GET", ME "/identities", POLICY_ME_READ, api_handle_identities_list, .self = true },
+        { "DELETE", ME "/identities/{identity}", POLICY_ME_UPDATE, api_handle_identity_remove, .self = true },
 #undef ME
         {},
 };

@@ -7,7 +7,7 @@
 _tesseractl_verbs() {
         case $1 in
                 tenant)  echo "create list show set delete" ;;
-                user)    echo "add list show set passwd lock unlock disable enable delete totp" ;;
+                user)    echo "add list show set passwd lock unlock disable enable delete totp links unlink" ;;
                 group)   echo "add list show set delete add-member remove-member" ;;
                 session) echo "list" ;;
                 audit)   echo "list" ;;
@@ -15,6 +15,7 @@ _tesseractl_verbs() {
                 key)     echo "rotate list" ;;
                 api-key) echo "create list rotate revoke" ;;
                 invitation) echo "create list resend revoke" ;;
+                provider) echo "add list show set delete" ;;
                 mail)    echo "test" ;;
                 operator)    echo "add list remove" ;;
                 entitlement) echo "get set" ;;
@@ -54,6 +55,10 @@ _tesseractl_verb_options() {
                         echo "--type= --env= --name= --scope= --application= --expires-in=" ;;
                 "api-key rotate")
                         echo "--overlap=" ;;
+                "provider add")
+                        echo "--kind= --client-id= --client-secret-file= --display-name= --icon-url= --scope= --allowed-domain= --signup= --role= --link-by-email= --enabled= --issuer= --authorization-endpoint= --token-endpoint= --userinfo-endpoint= --jwks-uri= --api-url= --allowed-tid=" ;;
+                "provider set")
+                        echo "--client-id= --client-secret-file= --display-name= --icon-url= --scope= --allowed-domain= --signup= --role= --link-by-email= --enabled= --issuer= --authorization-endpoint= --token-endpoint= --userinfo-endpoint= --jwks-uri= --api-url= --allowed-tid=" ;;
                 "operator add")
                         echo "--email= --password-stdin" ;;
                 "entitlement set")
@@ -93,11 +98,14 @@ _tesseractl() {
         elif [[ $prev == --* ]]; then
                 case $prev in
                         --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type|--state|--sort) opt=$prev ;;
+                        --kind|--signup|--link-by-email|--enabled|--client-secret-file) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
                         --refresh-idle-lifetime|--refresh-absolute-lifetime|--max-users|--max-applications) opt=$prev ;;
                         --real-name|--email|--uid|--gid|--description|--display-name|--limit|--after|--target|--action|--redirect-uri|--post-logout-redirect-uri|\
-                        --allowed-origin|--env|--name|--application|--expires-in|--overlap|--search|--created-after|--created-before)
+                        --allowed-origin|--env|--name|--application|--expires-in|--overlap|--search|--created-after|--created-before|\
+                        --client-id|--icon-url|--allowed-domain|--issuer|--authorization-endpoint|--token-endpoint|\
+                        --userinfo-endpoint|--jwks-uri|--api-url|--allowed-tid)
                                 return ;;
                 esac
         fi
@@ -108,8 +116,14 @@ _tesseractl() {
                 --state)          COMPREPLY=($(compgen -W "active disabled locked expired" -- "$value")); return ;;
                 --sort)           COMPREPLY=($(compgen -W "name created" -- "$value")); return ;;
                 --grant)          COMPREPLY=($(compgen -W "authorization_code refresh_token client_credentials" -- "$value")); return ;;
-                --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access tessera:tenant:read tessera:tenant:write tessera:users:read tessera:users:write tessera:groups:read tessera:groups:write tessera:applications:read tessera:applications:write tessera:keys:read tessera:keys:write tessera:audit:read" -- "$value")); return ;;
+                --scope)          COMPREPLY=($(compgen -W "openid profile email offline_access tessera:tenant:read tessera:tenant:write tessera:users:read tessera:users:write tessera:groups:read tessera:groups:write tessera:applications:read tessera:applications:write tessera:keys:read tessera:keys:write tessera:providers:read tessera:providers:write tessera:audit:read" -- "$value")); return ;;
                 --type)           COMPREPLY=($(compgen -W "secret publishable" -- "$value")); return ;;
+                --kind)           COMPREPLY=($(compgen -W "oidc google microsoft gitlab slack github" -- "$value")); return ;;
+                --signup)         COMPREPLY=($(compgen -W "jit existing invitation" -- "$value")); return ;;
+                --link-by-email|--enabled)
+                                  COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
+                --client-secret-file)
+                                  COMPREPLY=($(compgen -f -- "$value")); return ;;
                 --max-users|--max-applications)
                                   COMPREPLY=($(compgen -W "none" -- "$value")); return ;;
                 --signing-alg)    COMPREPLY=($(compgen -W "RS256 ES256" -- "$value")); return ;;
@@ -128,7 +142,7 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation mail operator entitlement" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation provider mail operator entitlement" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))

@@ -205,8 +205,11 @@ START_TEST(test_list) {
         TesseraError e = {};
         size_t n = 0;
 
+        ck_assert_int_ne(a->id, b->id);
+        ck_assert_int_eq(c->tenant_id, other->id);
         ck_assert_int_eq(upstream_provider_list(m, m->store, &test_admin, acme, &l, &n, &e), 0);
         ck_assert_uint_eq(n, 2);
+        ck_assert_int_eq(l[0]->id, b->id);
         ck_assert_str_eq(l[0]->name, "corp");
         ck_assert_ptr_null(l[0]->client_secret);
         ck_assert_str_eq(l[1]->name, "google");
@@ -292,6 +295,9 @@ START_TEST(test_create_duplicate) {
         UpstreamProvider *r = NULL;
         TesseraError e = {};
 
+        /* The same name in another tenant is another provider. */
+        ck_assert_int_ne(p->id, q->id);
+        ck_assert_int_eq(q->tenant_id, other->id);
         spec.name = "google";
         spec.kind = "gitlab";
         spec.client_id = "c";
@@ -381,6 +387,7 @@ START_TEST(test_update_invalid) {
         UpstreamProviderSpec spec = SPEC_INIT;
         TesseraError e = {};
 
+        ck_assert_str_eq(p->name, "google");
         spec.name = "gmail";
         ck_assert_int_eq(upstream_provider_update(m, m->store, &test_admin, acme, "google", &spec, &q, &e), -EINVAL);
         ck_assert_ptr_nonnull(strstr(e.message, "name:"));
@@ -419,6 +426,7 @@ START_TEST(test_policy) {
         TesseraError e = {};
         size_t n = 0;
 
+        ck_assert(p->enabled);
         spec.name = "gitlab";
         spec.kind = "gitlab";
         spec.client_id = "c";
