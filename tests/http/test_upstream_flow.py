@@ -289,6 +289,25 @@ class UpstreamFlowTest(unittest.TestCase):
         self.assertEqual(r.json["user"]["id"], body["user"]["id"])
         self.assertEqual((self.users(), self.links()), (users + 1, links + 1))
 
+    def test_identities_made_by_the_flow(self):
+        # A JIT account lists the link the sign-in made, and can't remove
+        # it: no password, so it is the last way in.
+        r = self.api_flow("op", "m35", "m-pw")
+        self.assertEqual(r.status, 201, r.text)
+        token = r.json["session"]["token"]
+        me = "/api/v1/tenants/acme/me/identities"
+        r = self.c.get(me, headers={"Authorization": "Bearer " + token})
+        self.assertEqual(r.status, 200, r.text)
+        self.assertEqual([(i["provider"], i["subject"], i["email"]) for i in r.json["items"]],
+                         [("op", "2035", "m35@example.net")])
+        link = r.json["items"][0]["id"]
+        r = self.c.request("DELETE", f"{me}/{link}", headers={"Authorization": "Bearer " + token})
+        self.assertEnvelope(r, 409, "last_way_in")
+        # Its administrators see it too.
+        r = self.c.get("/api/v1/tenants/acme/users/m35/identities",
+                       headers={"Authorization": "Bearer " + self.admin_token("acme")})
+        self.assertEqual([i["id"] for i in r.json["items"]], [link])
+
     def test_link_by_verified_email(self):
         users = self.users()
         r = self.api_flow("op", "ada", "ada-pw")
