@@ -258,14 +258,18 @@ void api_handle_upstream_callback(HttpRequest *req) {
                 return;
         }
         switch (res.result.outcome) {
-        case AUTH_SUCCESS:
-                r = api_session_start(&ctx.oauth, &ctx.caller, u, "fed", NULL, &sess);
+        case AUTH_SUCCESS: {
+                /* The session's event names who signed in, as .../signin's does. */
+                Principal actor = http_principal(req, u->name);
+
+                r = api_session_start(&ctx.oauth, &actor, u, "fed", NULL, &sess);
                 if (r < 0) {
                         http_reply_internal_error(req, r);
                         return;
                 }
                 api_auth_reply_signed_in(&ctx, res.created ? MHD_HTTP_CREATED : MHD_HTTP_OK, u, &sess);
                 return;
+        }
         case AUTH_NEED_SECOND_FACTOR:
                 reply_mfa(&ctx, u, false);
                 return;
