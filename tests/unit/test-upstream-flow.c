@@ -71,6 +71,7 @@ START_TEST(test_refusals_spend_the_state) {
         ck_assert_int_eq(upstream_flow_take(flows, UPSTREAM_FLOW_AUTHORIZE, c.key, 1, "b1", NOW, &got), -EACCES);
         put(NULL, NOW, &d);
         ck_assert_int_eq(upstream_flow_take(flows, UPSTREAM_FLOW_AUTHORIZE, d.key, 1, NULL, NOW, &got), 0);
+        upstream_flow_done(&got);
         /* Expired. */
         upstream_flow_done(&a);
         put("b1", NOW, &a);
