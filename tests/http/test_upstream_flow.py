@@ -110,7 +110,7 @@ class UpstreamFlowTest(unittest.TestCase):
         cls.t = Tessera(tenants=["globex"], config_extra=(
             "[mail]\nfrom = noreply@example.com\nrelay = smtp://127.0.0.1:9\nretry_initial = 60\n"
             "[limits]\naddress_burst = 1000\naccount_burst = 1000\n"
-            "[upstream]\ntimeout = 5\n")).start()
+            "[upstream]\ntimeout = 20\n")).start()
         t = cls.t
         try:
             cls._setup()
@@ -429,7 +429,8 @@ class UpstreamFlowTest(unittest.TestCase):
 
     def test_slow_upstream_does_not_slow_others(self):
         params = self.upstream_sign_in("op", "m5", "m-pw")
-        self.op.set_mode("slow", slow_ms=30000)
+        self.op.set_mode("slow", slow_ms=60000)
+        self.op.reset_stats()
         result = {}
 
         def slow():
@@ -438,12 +439,19 @@ class UpstreamFlowTest(unittest.TestCase):
         try:
             before = (self.users(), self.links())
             th.start()
-            # A password sign-in while the slow one waits on the provider.
+            # Once the callback waits on the provider's token endpoint (its
+            # count is the signal), a password sign-in goes through while
+            # it still waits (20 s, [upstream] timeout).
+            for _ in range(600):
+                if self.op.stats().get("token", 0) >= 1 or not th.is_alive():
+                    break
+                th.join(0.05)
+            self.assertTrue(th.is_alive(), "the callback did not wait on the provider")
             r = Client(self.t.base_url).post("/api/v1/tenants/acme/auth/signin",
                                              json_body={"login": "olga", "password": PASSWORD})
             self.assertEqual(r.status, 200, r.text)
-            self.assertTrue(th.is_alive(), "the slow sign-in ended before the password sign-in")
-            th.join(60)
+            self.assertTrue(th.is_alive(), "the password sign-in waited for the slow provider")
+            th.join(120)
         finally:
             self.op.set_mode("good")
         self.assertEnvelope(result["r"], 504, "upstream_timeout")
