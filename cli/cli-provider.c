@@ -355,6 +355,8 @@ static int print_provider(json_t *j) {
         for (size_t i = 0; i < ELEMENTSOF(optional); i++)
                 if (json_object_get(j, optional[i].key))
                         cli_print_field(optional[i].label, "%s", cli_json_str(j, optional[i].key));
+        if (json_object_get(j, "callback_url"))
+                cli_print_field("Callback URL", "%s", cli_json_str(j, "callback_url"));
         cli_print_field("Created", "%s", cli_format_time(cli_json_int(j, "created_usec"), when));
         cli_print_field("Changed", "%s", cli_format_time(cli_json_int(j, "changed_usec"), when));
         return EXIT_OK;

@@ -138,7 +138,20 @@ static int append_optional(sd_bus_message *reply, const char *key, const char *v
         return value ? append_entry(reply, key, "s", value) : 0;
 }
 
-static int append_provider(sd_bus_message *reply, const UpstreamProvider *p) {
+/* The tenant's one callback URL, as the provider's console must have it,
+ * when tesserad serves HTTP. */
+static int append_callback_url(sd_bus_message *reply, const Manager *m, const TenantRecord *t) {
+        _cleanup_free_ char *url = NULL;
+
+        if (!m->public_url)
+                return 0;
+        if (asprintf(&url, "%s/t/%s/upstream/callback", m->public_url, t->slug) < 0)
+                return -ENOMEM;
+        return append_entry(reply, "CallbackUrl", "s", url);
+}
+
+static int append_provider(sd_bus_message *reply, const Manager *m, const TenantRecord *t,
+                           const UpstreamProvider *p) {
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
@@ -181,6 +194,8 @@ static int append_provider(sd_bus_message *reply, const UpstreamProvider *p) {
         if (r >= 0)
                 r = append_optional(reply, "AllowedTid", p->allowed_tid);
         if (r >= 0)
+                r = append_callback_url(reply, m, t);
+        if (r >= 0)
                 r = append_entry(reply, "CreatedTime", "t", p->created_usec);
         if (r >= 0)
                 r = append_entry(reply, "ChangedTime", "t", p->changed_usec);
@@ -189,13 +204,14 @@ static int append_provider(sd_bus_message *reply, const UpstreamProvider *p) {
         return r;
 }
 
-static int reply_provider(sd_bus_message *msg, const UpstreamProvider *p) {
+static int reply_provider(sd_bus_message *msg, const Manager *m, const TenantRecord *t,
+                          const UpstreamProvider *p) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
-                r = append_provider(reply, p);
+                r = append_provider(reply, m, t, p);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -244,7 +260,7 @@ int bus_tenant_method_add_provider(sd_bus_message *msg, void *userdata, sd_bus_e
         r = upstream_provider_create(m, m->store, &a, t, &spec, &p, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        return reply_provider(msg, p);
+        return reply_provider(msg, m, t, p);
 }
 
 int bus_tenant_method_set_provider(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -272,7 +288,7 @@ int bus_tenant_method_set_provider(sd_bus_message *msg, void *userdata, sd_bus_e
         r = upstream_provider_update(m, m->store, &a, t, name, &spec, &p, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        return reply_provider(msg, p);
+        return reply_provider(msg, m, t, p);
 }
 
 int bus_tenant_method_list_providers(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -297,7 +313,7 @@ int bus_tenant_method_list_providers(sd_bus_message *msg, void *userdata, sd_bus
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append_provider(reply, list[i]);
+                r = append_provider(reply, m, t, list[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         upstream_provider_array_free(list, n);
@@ -326,7 +342,7 @@ int bus_tenant_method_get_provider(sd_bus_message *msg, void *userdata, sd_bus_e
         r = upstream_provider_read(m, m->store, &a, t, name, &p, &e);
         if (r < 0)
                 return bus_reply_tessera_error(error, &e);
-        return reply_provider(msg, p);
+        return reply_provider(msg, m, t, p);
 }
 
 int bus_tenant_method_delete_provider(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

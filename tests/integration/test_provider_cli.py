@@ -75,7 +75,10 @@ class ProviderCliTest(unittest.TestCase):
         self.assertEqual((j["signup"], j["role"], j["link_by_email"], j["enabled"]), ("jit", "member", True, True))
         self.assertGreater(j["created_usec"], 0)
 
+        self.assertEqual(j["callback_url"], self.t.base_url + "/t/acme/upstream/callback")
         shown = self.ctl("provider", "show", "google@acme").stdout
+        self.assertIn("Callback URL:", shown)
+        self.assertIn(self.t.base_url + "/t/acme/upstream/callback", shown)
         self.assertIn("Client secret:", shown)
         self.assertIn("set", shown)
         self.assertIn("example.com", shown)
