@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "api-session.h"
+#include "http-api-auth.h"
 #include "auth.h"
 #include "auth-totp.h"
 #include "invitation.h"
@@ -185,6 +186,14 @@ static void reply_failed(OidcContext *ctx, const AuthResult *res, bool second_st
 
 static void reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
         reply_signed_in_with(ctx, status, u, s, NULL);
+}
+
+void api_auth_reply_signed_in(OidcContext *ctx, unsigned status, const UserRecord *u, const ApiSession *s) {
+        reply_signed_in(ctx, status, u, s);
+}
+
+void api_auth_reply_failed(OidcContext *ctx, const AuthResult *res) {
+        reply_failed(ctx, res, true);
 }
 
 /* An API context for a tenant known already (sign-up's new one). */
@@ -498,7 +507,7 @@ void api_handle_signin(HttpRequest *req) {
                 reply_signed_in(&ctx, MHD_HTTP_OK, signed_in, &sess);
                 return;
         case AUTH_NEED_SECOND_FACTOR:
-                r = api_mfa_token_issue(&ctx.oauth, u, &mfa, &mfa_expires);
+                r = api_mfa_token_issue(&ctx.oauth, u, "pwd", &mfa, &mfa_expires);
                 if (r < 0) {
                         http_reply_internal_error(req, r);
                         return;
@@ -516,7 +525,7 @@ void api_handle_signin(HttpRequest *req) {
                 /* The password was right: the MFA token of this step lets
                  * the user enrol (.../auth/mfa/enrol), and the enrolment's
                  * first code signs them in. */
-                r = api_mfa_token_issue(&ctx.oauth, u, &mfa, &mfa_expires);
+                r = api_mfa_token_issue(&ctx.oauth, u, "pwd", &mfa, &mfa_expires);
                 if (r >= 0 && asprintf(&enrol, "/api/v1/tenants/%s/auth/mfa/enrol", ctx.oauth.tenant->slug) < 0)
                         r = -ENOMEM;
                 if (r < 0) {
@@ -564,6 +573,7 @@ void api_handle_mfa(HttpRequest *req) {
         AuthContext actx = { .action = "auth.login", .service = "api", .channel = "http" };
         AuthResult res = {};
         Principal actor;
+        char first[16] = "pwd", amr[32];
         int64_t user_id;
         int r;
 
@@ -574,7 +584,7 @@ void api_handle_mfa(HttpRequest *req) {
         if (limited(&ctx, NULL, "auth.login"))
                 return;
 
-        r = api_mfa_token_user(&ctx.oauth, b.mfa_token, &user_id);
+        r = api_mfa_token_user(&ctx.oauth, b.mfa_token, &user_id, first);
         if (r >= 0)
                 r = store_user_get_by_id(ctx.oauth.store, user_id, &u);
         if (r == -ENOENT || r == -ETIME) {
@@ -608,8 +618,10 @@ void api_handle_mfa(HttpRequest *req) {
                 return;
         }
         /* The token is spent with the session's start: of two calls with
-         * it, one signs in. */
-        r = api_session_start(&ctx.oauth, &actor, u, "pwd otp", b.mfa_token, &sess);
+         * it, one signs in, as the first step and the code did ("pwd otp",
+         * "fed otp"). */
+        snprintf(amr, sizeof(amr), "%s otp", first);
+        r = api_session_start(&ctx.oauth, &actor, u, amr, b.mfa_token, &sess);
         if (r == -ESTALE) {
                 http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_mfa_token", NULL,
                                  "The MFA token was used already: sign in again.");
@@ -628,12 +640,12 @@ void api_handle_mfa(HttpRequest *req) {
  * the tenant asks a second factor of and who has none: only such a user
  * enrols here (a user with TOTP signs in at .../auth/mfa, and changes it
  * at .../me/totp once signed in). Replies and returns < 0 otherwise. */
-static int enrolling_user(OidcContext *ctx, const char *mfa_token, UserRecord **ret) {
+static int enrolling_user(OidcContext *ctx, const char *mfa_token, UserRecord **ret, char *ret_first) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         int64_t user_id;
         int r;
 
-        r = api_mfa_token_user(&ctx->oauth, mfa_token, &user_id);
+        r = api_mfa_token_user(&ctx->oauth, mfa_token, &user_id, ret_first);
         if (r >= 0)
                 r = store_user_get_by_id(ctx->oauth.store, user_id, &u);
         if (r == -ENOENT || r == -ETIME) {
@@ -696,7 +708,7 @@ void api_handle_mfa_enrol(HttpRequest *req) {
                 return;
         if (limited(&ctx, NULL, "totp.begin"))
                 return;
-        if (enrolling_user(&ctx, b.mfa_token, &u) < 0)
+        if (enrolling_user(&ctx, b.mfa_token, &u, NULL) < 0)
                 return;
 
         /* The token proves the password step of this user: they act as
@@ -734,6 +746,7 @@ void api_handle_mfa_enrol_confirm(HttpRequest *req) {
         _cleanup_free_ char *account = NULL;
         TesseraError e = {};
         Principal self;
+        char first[16] = "pwd", amr[32];
         json_t *user, *j, *a;
         int r;
 
@@ -743,7 +756,7 @@ void api_handle_mfa_enrol_confirm(HttpRequest *req) {
                 return;
         if (limited(&ctx, NULL, "totp.confirm"))
                 return;
-        if (enrolling_user(&ctx, b.mfa_token, &u) < 0)
+        if (enrolling_user(&ctx, b.mfa_token, &u, first) < 0)
                 return;
         account = account_key(ctx.oauth.tenant, u->name);
         if (!account) {
@@ -766,7 +779,8 @@ void api_handle_mfa_enrol_confirm(HttpRequest *req) {
                 return;
         }
         /* The password and now the first code: signed in, the token spent. */
-        r = api_session_start(&ctx.oauth, &self, u, "pwd otp", b.mfa_token, &sess);
+        snprintf(amr, sizeof(amr), "%s otp", first);
+        r = api_session_start(&ctx.oauth, &self, u, amr, b.mfa_token, &sess);
         if (r == -ESTALE) {
                 http_reply_error(req, MHD_HTTP_UNAUTHORIZED, "invalid_mfa_token", NULL,
                                  "The MFA token was used already: sign in again, with a code.");
@@ -894,7 +908,7 @@ void api_handle_accept_invitation(HttpRequest *req) {
         if (r > 0) {
                 json_t *user = user_json(&ctx.oauth, u);
 
-                r = api_mfa_token_issue(&ctx.oauth, u, &mfa, &mfa_expires);
+                r = api_mfa_token_issue(&ctx.oauth, u, "pwd", &mfa, &mfa_expires);
                 if (r >= 0 && asprintf(&link, "/api/v1/tenants/%s/auth/mfa/enrol", ctx.oauth.tenant->slug) < 0)
                         r = -ENOMEM;
                 if (r < 0 || !user) {

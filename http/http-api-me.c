@@ -110,8 +110,8 @@ typedef struct PasswordBody {
 } PasswordBody;
 
 static const JsonField password_fields[] = {
-        JSON_FIELD_STRING(PasswordBody, current_password, "current_password", .required = true, .secret = true,
-                          .max_len = 1024),
+        /* Left out only for an account's first password (account-password.h). */
+        JSON_FIELD_STRING(PasswordBody, current_password, "current_password", .secret = true, .max_len = 1024),
         JSON_FIELD_STRING(PasswordBody, new_password, "new_password", .required = true, .secret = true,
                           .max_len = 1024),
         JSON_FIELD_BOOLEAN(PasswordBody, keep_other_sessions, "keep_other_sessions"),

@@ -124,21 +124,26 @@ static int pending_mac(HttpRequest *req, const char *payload, char out[static 64
         return 0;
 }
 
-int browser_pending_make(HttpRequest *req, int64_t user_id, char **ret) {
+int browser_pending_make(HttpRequest *req, int64_t user_id, bool federated, char **ret) {
         char payload[64], mac[64];
         int r;
 
-        snprintf(payload, sizeof(payload), "%" PRIi64 ".%" PRIi64, user_id, now_realtime_usec() + PENDING_LIFETIME_USEC);
+        /* The first step's kind is under the MAC: a password step's proof
+         * can't be made a federated one, nor the other way round. */
+        snprintf(payload, sizeof(payload), "%" PRIi64 ".%" PRIi64 "%s", user_id,
+                 now_realtime_usec() + PENDING_LIFETIME_USEC, federated ? ".fed" : "");
         r = pending_mac(req, payload, mac);
         if (r < 0)
                 return r;
         return asprintf(ret, "%s.%s", payload, mac) < 0 ? -ENOMEM : 0;
 }
 
-int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_user_id) {
+int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_user_id, bool *ret_federated) {
         char payload[64], mac[64];
         const char *dot;
         long long uid, until;
+        bool federated = false;
+        size_t len;
         int n;
 
         if (!pending || strlen(pending) > 150)
@@ -151,10 +156,16 @@ int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_us
         if (pending_mac(req, payload, mac) < 0 || strlen(dot + 1) != strlen(mac) ||
             !memeq_consttime(dot + 1, mac, strlen(mac)))
                 return -EACCES;
-        if (sscanf(payload, "%lld.%lld%n", &uid, &until, &n) != 2 || (size_t) n != strlen(payload))
+        len = strlen(payload);
+        if (len > 4 && streq(payload + len - 4, ".fed")) {
+                federated = true;
+                payload[len -= 4] = '\0';
+        }
+        if (sscanf(payload, "%lld.%lld%n", &uid, &until, &n) != 2 || (size_t) n != len)
                 return -EINVAL;
         if (until <= now_realtime_usec())
                 return -ETIME;
         *ret_user_id = uid;
+        *ret_federated = federated;
         return 0;
 }

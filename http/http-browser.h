@@ -27,7 +27,8 @@ int browser_session(OidcContext *ctx, SsoSession *ret);
 /* Sets the session cookie on the reply (value NULL: clears it). */
 void browser_set_session_cookie(HttpRequest *req, const char *tenant, const char *value, unsigned max_age);
 
-/* "pending" proof after the password step: user and amr, bound to the
- * browser, valid for a few minutes. */
-int browser_pending_make(HttpRequest *req, int64_t user_id, char **ret);
-int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_user_id);
+/* "pending" proof after the first step of a sign-in (the password, or an
+ * upstream provider's: federated), for the TOTP step: user and how the
+ * first step went, bound to the browser, valid for a few minutes. */
+int browser_pending_make(HttpRequest *req, int64_t user_id, bool federated, char **ret);
+int browser_pending_check(HttpRequest *req, const char *pending, int64_t *ret_user_id, bool *ret_federated);

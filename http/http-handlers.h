@@ -14,6 +14,13 @@ void oidc_handle_jwks(HttpRequest *req);
 void oidc_handle_authorize(HttpRequest *req);
 void oidc_handle_login(HttpRequest *req);
 void oidc_handle_login_totp(HttpRequest *req);
+/* Upstream identity providers on the hosted pages (http-upstream.c) and
+ * the JSON API (http-api-upstream.c). */
+void upstream_handle_start(HttpRequest *req);
+void upstream_handle_callback(HttpRequest *req);
+void upstream_handle_link(HttpRequest *req);
+void api_handle_upstream_start(HttpRequest *req);
+void api_handle_upstream_callback(HttpRequest *req);
 void oidc_handle_consent(HttpRequest *req);
 void oidc_handle_token(HttpRequest *req);
 void oidc_handle_userinfo(HttpRequest *req);

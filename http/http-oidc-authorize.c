@@ -11,6 +11,7 @@
 
 #include "http-browser.h"
 #include "http-pages.h"
+#include "upstream-provider.h"
 #include "mail.h"
 #include "oauth-consent.h"
 #include "tenant-settings.h"
@@ -144,11 +145,24 @@ int authz_parse_form(OidcContext *ctx, const char *request, AuthzRequest *ret, A
 
 /* -- pages ------------------------------------------------------------------------------ */
 
-typedef enum FormKind { FORM_LOGIN, FORM_TOTP, FORM_CONSENT } FormKind;
+typedef enum FormKind { FORM_LOGIN, FORM_TOTP, FORM_CONSENT, FORM_UPSTREAM_LINK } FormKind;
+
+static char *render(FormKind kind, const PageForm *f) {
+        switch (kind) {
+        case FORM_LOGIN:
+                return page_login(f);
+        case FORM_TOTP:
+                return page_totp(f);
+        case FORM_CONSENT:
+                return page_consent(f);
+        default:
+                return page_upstream_link(f);
+        }
+}
 
 static void show_form(OidcContext *ctx, FormKind kind, unsigned status, PageForm *f) {
-        static const char *const form_names[] = { "login", "totp", "consent" };
-        _cleanup_free_ char *binding = NULL, *csrf = NULL;
+        static const char *const form_names[] = { "login", "totp", "consent", "upstream-link" };
+        _cleanup_free_ char *binding = NULL, *csrf = NULL, *csrf_upstream = NULL;
         const TenantRecord *t = ctx->oauth.tenant;
         bool fresh = false;
         char *html;
@@ -157,14 +171,18 @@ static void show_form(OidcContext *ctx, FormKind kind, unsigned status, PageForm
         r = browser_binding(ctx->req, &binding, &fresh);
         if (r >= 0)
                 r = browser_csrf_token(ctx->req, binding, form_names[kind], &csrf);
+        /* The buttons of upstream providers post forms of their own. */
+        if (r >= 0 && f->n_providers > 0)
+                r = browser_csrf_token(ctx->req, binding, "upstream", &csrf_upstream);
         if (r < 0) {
                 http_reply_internal_error(ctx->req, r);
                 return;
         }
         f->csrf = csrf;
+        f->csrf_upstream = csrf_upstream;
         f->tenant = t->slug;
         f->tenant_name = isempty(t->display_name) ? t->slug : t->display_name;
-        html = kind == FORM_LOGIN ? page_login(f) : kind == FORM_TOTP ? page_totp(f) : page_consent(f);
+        html = render(kind, f);
         http_reply_html(ctx->req, status, html);
         if (fresh)
                 browser_send_binding(ctx->req, t->slug, binding);
@@ -175,10 +193,36 @@ void authz_show_login(OidcContext *ctx, const AuthzRequest *a, const Application
         TenantSettings settings;
         PageForm f = { .app_name = app->name, .request = a->raw, .error = error, .login = login,
                        .forgot_link = mail_enabled(ctx->req->manager) };
+        UpstreamProvider **providers = NULL;
+        _cleanup_free_ PageProvider *buttons = NULL;
+        size_t n = 0;
 
         tenant_settings_effective(ctx->req->manager->config, &ctx->oauth.tenant->settings, &settings);
         f.signup_link = settings.open_signup;
+        /* A button per enabled upstream provider; the page still signs in
+         * with a password when they can't be read. */
+        if (upstream_provider_list_enabled(ctx->oauth.manager, ctx->oauth.store, ctx->oauth.tenant, &providers, &n) <
+            0)
+                n = 0;
+        if (n > 0) {
+                buttons = calloc(n, sizeof(PageProvider));
+                for (size_t i = 0; buttons && i < n; i++)
+                        buttons[i] = (PageProvider) {
+                                .name = providers[i]->name,
+                                .display_name = providers[i]->display_name ?: providers[i]->name,
+                                .icon_url = providers[i]->icon_url,
+                        };
+                f.providers = buttons;
+                f.n_providers = buttons ? n : 0;
+        }
         show_form(ctx, FORM_LOGIN, status, &f);
+        upstream_provider_array_free(providers, n);
+}
+
+void authz_show_upstream_link(OidcContext *ctx, const AuthzRequest *a, unsigned status, const char *error,
+                              const char *ticket, const char *email, const char *provider) {
+        PageForm f = { .request = a->raw, .error = error, .ticket = ticket, .email = email, .provider = provider };
+        show_form(ctx, FORM_UPSTREAM_LINK, status, &f);
 }
 
 void authz_show_totp(OidcContext *ctx, const AuthzRequest *a, unsigned status, const char *error,

@@ -45,8 +45,8 @@ static const char *failure_text(const AuthResult *res, char *buf, size_t size) {
 }
 
 /* Signed in: start the SSO session and go on with the authorization request. */
-static void signed_in(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, int64_t user_id,
-                      const char *amr) {
+void authz_signed_in(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, int64_t user_id,
+                     const char *amr) {
         _cleanup_(user_record_unrefp) UserRecord *u = NULL;
         _cleanup_(erase_and_freep) char *cookie = NULL;
         SsoSession sess;
@@ -126,10 +126,10 @@ void oidc_handle_login(HttpRequest *req) {
 
         switch (res.outcome) {
         case AUTH_SUCCESS:
-                signed_in(&ctx, &a, app, res.user_id, "pwd");
+                authz_signed_in(&ctx, &a, app, res.user_id, "pwd");
                 return;
         case AUTH_NEED_SECOND_FACTOR:
-                r = browser_pending_make(req, res.user_id, &pending);
+                r = browser_pending_make(req, res.user_id, false, &pending);
                 if (r < 0) {
                         http_reply_internal_error(req, r);
                         return;
@@ -159,6 +159,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
         AuthResult res = {};
         OAuthLimit limit;
         int64_t user_id;
+        bool federated = false;
         Principal actor;
         char msg[256];
         int r;
@@ -177,7 +178,7 @@ void oidc_handle_login_totp(HttpRequest *req) {
 
         /* The proof that this browser passed the password step, lately. */
         pending = http_params_get(&p, "pending");
-        r = browser_pending_check(req, pending, &user_id);
+        r = browser_pending_check(req, pending, &user_id, &federated);
         if (r < 0) {
                 authz_show_login(&ctx, &a, app, MHD_HTTP_UNAUTHORIZED,
                                  r == -ETIME ? "That took too long; please sign in again." : "Please sign in again.",
@@ -202,13 +203,17 @@ void oidc_handle_login_totp(HttpRequest *req) {
                 return;
         }
         actor = http_principal(req, u->name);
+        if (federated)
+                actx.action = "auth.federated";
         r = auth_second_factor(ctx.oauth.manager, ctx.oauth.store, &actor, &actx, user_id, code, &res);
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return;
         }
         if (res.outcome == AUTH_SUCCESS) {
-                signed_in(&ctx, &a, app, user_id, "pwd otp");
+                /* After an upstream provider's sign-in, the code is the
+                 * second factor of a federated one. */
+                authz_signed_in(&ctx, &a, app, user_id, federated ? "fed otp" : "pwd otp");
                 return;
         }
         oauth_limit_failed(ctx.oauth.manager, &ctx.caller, NULL);

@@ -81,9 +81,17 @@ void authz_refuse(OidcContext *ctx, const char *redirect_uri, const char *state,
 void authz_continue(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app,
                     const SsoSession *fresh_session, const char *fresh_cookie);
 
+/* Signed in just now (amr: "pwd", "pwd otp", "fed", ...): starts the SSO
+ * session and goes on with the authorization request (authz_continue). */
+void authz_signed_in(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, int64_t user_id,
+                     const char *amr);
+
 /* The pages of the flow, with their CSRF tokens. */
 void authz_show_login(OidcContext *ctx, const AuthzRequest *a, const ApplicationRecord *app, unsigned status,
                       const char *error, const char *login);
 void authz_show_totp(OidcContext *ctx, const AuthzRequest *a, unsigned status, const char *error,
                      const char *pending);
+/* The proof of an account an upstream identity's address matched. */
+void authz_show_upstream_link(OidcContext *ctx, const AuthzRequest *a, unsigned status, const char *error,
+                              const char *ticket, const char *email, const char *provider);
 void authz_error_page(OidcContext *ctx, unsigned status, const char *title, const char *message);

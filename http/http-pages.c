@@ -46,6 +46,8 @@ static const char style[] =
         "font-size:1rem;cursor:pointer}button.secondary{background:#e6e9ee;color:#1d232b}"
         ".error{background:#fdecec;color:#8a1c1c;padding:.6rem .8rem;border-radius:6px;margin-bottom:.6rem}"
         "p.link{margin:1rem 0 0;text-align:center;font-size:.9rem}a{color:#2455c3}"
+        "button.provider{background:#fff;color:#1d232b;border:1px solid #c4cad3;margin-top:.6rem;display:flex;"
+        "align-items:center;justify-content:center;gap:.5rem}p.or{text-align:center;color:#8a929c;margin:1.2rem 0 0}"
         "ul{padding-left:1.2rem}footer{color:#8a929c;font-size:.8rem;text-align:center;margin-top:1.5rem}"
         "</style>";
 
@@ -100,6 +102,20 @@ char *page_login(const PageForm *p) {
                "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>"
                "<button type=\"submit\">Sign in</button></form>",
             p->login ?: "");
+        if (p->n_providers > 0)
+                put(f, "<p class=\"or\">or</p>");
+        for (size_t i = 0; i < p->n_providers; i++) {
+                const PageProvider *pv = &p->providers[i];
+
+                put(f, "<form method=\"post\" action=\"/t/%s/upstream/%s/start\">", p->tenant, pv->name);
+                put(f, "<input type=\"hidden\" name=\"csrf\" value=\"%s\">", p->csrf_upstream);
+                if (p->request)
+                        put(f, "<input type=\"hidden\" name=\"request\" value=\"%s\">", p->request);
+                put(f, "<button type=\"submit\" class=\"provider\" data-provider=\"%s\">", pv->name);
+                if (pv->icon_url && strneq(pv->icon_url, "data:image/", 11))
+                        put(f, "<img src=\"%s\" alt=\"\" width=\"18\" height=\"18\">", pv->icon_url);
+                put(f, "Continue with %s</button></form>", pv->display_name);
+        }
         if (p->forgot_link)
                 put(f, "<p class=\"link\"><a href=\"/t/%s/forgot-password\">Forgot your password?</a></p>", p->tenant);
         if (p->signup_link)
@@ -126,6 +142,32 @@ char *page_totp(const PageForm *p) {
                "required autofocus>"
                "<button type=\"submit\">Verify</button></form>",
             p->pending);
+        return page_close(f, &buf);
+}
+
+char *page_upstream_link(const PageForm *p) {
+        char *buf = NULL;
+        size_t size;
+        FILE *f = page_open(&buf, &size, "Link your account");
+
+        if (!f)
+                return NULL;
+        put(f, "<h1>Link your account</h1><p class=\"sub\">An account here has the address %s already. "
+               "To sign in with %s from now on, prove that the account is yours: sign in to it once.</p>",
+            p->email, p->provider);
+        put_error(f, p);
+        put(f, "<form method=\"post\" action=\"/t/%s/upstream/link\">", p->tenant);
+        put_hidden(f, p);
+        put(f, "<input type=\"hidden\" name=\"ticket\" value=\"%s\">"
+               "<label for=\"password\">Password of the account</label>"
+               "<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" "
+               "required autofocus>"
+               "<label for=\"code\">Verification code (if the account has two-step verification)</label>"
+               "<input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
+               "autocomplete=\"one-time-code\">"
+               "<button type=\"submit\">Link and sign in</button></form>",
+            p->ticket);
+        put(f, "<p class=\"sub\" style=\"margin-top:1rem\">%s</p>", p->tenant_name);
         return page_close(f, &buf);
 }
 

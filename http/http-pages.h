@@ -6,6 +6,13 @@
 
 #include "http-internal.h"
 
+/* A button of the sign-in page: an upstream identity provider. */
+typedef struct PageProvider {
+        const char *name;         /* in the start URL */
+        const char *display_name;
+        const char *icon_url;     /* shown only as a data: URI (the pages load nothing else) */
+} PageProvider;
+
 typedef struct PageForm {
         const char *tenant;       /* slug, for the form actions */
         const char *tenant_name;  /* for people */
@@ -23,10 +30,23 @@ typedef struct PageForm {
         bool signup_link;         /* the sign-in page links to sign-up (the tenant is open) */
         const char *name;         /* the sign-up pages' values, prefilled */
         const char *organization; /* the organization's name (/signup); NULL: a tenant's page */
+        /* The sign-in page's buttons of upstream providers, their forms'
+         * CSRF token. */
+        const PageProvider *providers;
+        size_t n_providers;
+        const char *csrf_upstream;
+        /* The proof of an account before a link: the ticket of the
+         * waiting link, the provider's name for people. */
+        const char *ticket;
+        const char *provider;
 } PageForm;
 
 char *page_login(const PageForm *f);
 char *page_totp(const PageForm *f);
+/* An upstream identity came back with the address of an account: the
+ * password (and the code, when the account has TOTP) proves it, then the
+ * link is made. */
+char *page_upstream_link(const PageForm *f);
 char *page_consent(const PageForm *f);
 char *page_logout_confirm(const PageForm *f);
 char *page_message(const char *title, const char *message);

@@ -23,6 +23,11 @@ const HttpRoute http_routes[] = {
         { "POST", "/t/{tenant}/authorize", POLICY_OIDC_BROWSER, oidc_handle_authorize },
         { "POST", "/t/{tenant}/login", POLICY_OIDC_BROWSER, oidc_handle_login },
         { "POST", "/t/{tenant}/login/totp", POLICY_OIDC_BROWSER, oidc_handle_login_totp },
+        /* Upstream identity providers: out, back (one URL per tenant), and
+         * the proof of an account before a link. */
+        { "POST", "/t/{tenant}/upstream/{provider}/start", POLICY_OIDC_BROWSER, upstream_handle_start },
+        { "GET", "/t/{tenant}/upstream/callback", POLICY_OIDC_BROWSER, upstream_handle_callback },
+        { "POST", "/t/{tenant}/upstream/link", POLICY_OIDC_BROWSER, upstream_handle_link },
         { "POST", "/t/{tenant}/consent", POLICY_OIDC_BROWSER, oidc_handle_consent },
         { "POST", "/t/{tenant}/token", POLICY_OIDC_CLIENT, oidc_handle_token },
         { "GET", "/t/{tenant}/userinfo", POLICY_OIDC_USERINFO, oidc_handle_userinfo },
@@ -144,6 +149,12 @@ const HttpRoute http_routes[] = {
         { "POST", "/api/v1/tenants/{tenant}/auth/signup", POLICY_AUTH_SIGNUP_MEMBER, api_handle_auth_signup },
         { "POST", "/api/v1/tenants/{tenant}/auth/signin", POLICY_AUTH_SIGNIN, api_handle_signin },
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa", POLICY_AUTH_SIGNIN, api_handle_mfa },
+        /* A sign-in through an upstream provider; the callback before the
+         * provider's name, which can't be "callback". */
+        { "GET", "/api/v1/tenants/{tenant}/auth/oauth/callback", POLICY_AUTH_SIGNIN, api_handle_upstream_callback },
+        { "POST", "/api/v1/tenants/{tenant}/auth/oauth/callback", POLICY_AUTH_SIGNIN, api_handle_upstream_callback },
+        { "GET", "/api/v1/tenants/{tenant}/auth/oauth/{provider}", POLICY_AUTH_SIGNIN, api_handle_upstream_start },
+        { "POST", "/api/v1/tenants/{tenant}/auth/oauth/{provider}", POLICY_AUTH_SIGNIN, api_handle_upstream_start },
         /* A sign-in the tenant refused for want of a second factor: its MFA
          * token enrols one, and the first code signs in. */
         { "POST", "/api/v1/tenants/{tenant}/auth/mfa/enrol", POLICY_AUTH_SIGNIN, api_handle_mfa_enrol },

@@ -152,6 +152,7 @@ static int audit_auth(Store *s, const Principal *a, const AuthContext *ctx, cons
         json_set_str(j, "remote_user", ctx ? ctx->remote_user : NULL);
         if (ctx && ctx->pid > 0)
                 json_object_set_new(j, "pid", json_integer(ctx->pid));
+        json_set_str(j, "provider", ctx ? ctx->provider : NULL);
         json_set_str(j, "factor", factor);
         json_set_str(j, "reason", reason);
         json_set_str(j, "totp_policy", policy);
@@ -673,6 +674,48 @@ int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthConte
 
         r = run_decision(m, s, a, ctx, user_id, NULL, false, "auth.second-factor", decide_second_factor, &sf, NULL,
                          ret);
+        if (r >= 0)
+                count_signin(m, a, ctx, ret);
+        return r;
+}
+
+static int decide_federated(Manager *m, Store *s, void *userdata, const UserRecord *u, int64_t now,
+                            Decision *d) {
+        int r, enrolled;
+
+        if (account_unusable(u, now, d))
+                return 0;
+
+        enrolled = auth_user_has_totp(s, u->id);
+        if (enrolled < 0)
+                return enrolled;
+        if (enrolled) {
+                /* The upstream sign-in stands for the password: the code
+                 * is still ours to ask for. */
+                d->result.outcome = AUTH_NEED_SECOND_FACTOR;
+                d->result.factor = "fed";
+                d->audit = AUDIT_SUCCESS;
+                d->reason = "second factor pending";
+                return 0;
+        }
+        r = auth_mfa_required_for(m, s, u);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                d->result.outcome = AUTH_MFA_ENROLMENT_REQUIRED;
+                d->result.factor = "fed";
+                d->audit = AUDIT_DENIED;
+                d->reason = "the tenant requires a second factor and none is enrolled";
+                return 0;
+        }
+        return conclude(m, s, u, now, "fed", d);
+}
+
+int auth_federated_step(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
+                        AuthResult *ret) {
+        int r;
+
+        r = run_decision(m, s, a, ctx, user_id, NULL, false, "auth.federated", decide_federated, NULL, NULL, ret);
         if (r >= 0)
                 count_signin(m, a, ctx, ret);
         return r;

@@ -66,6 +66,9 @@ typedef struct AuthContext {
          * not the Principal's channel: "oidc" for the OpenID provider's
          * sign-in pages, whose principal is the HTTP face's. */
         const char *channel;
+        /* A federated sign-in's upstream provider (its name), for the
+         * audit trail. */
+        const char *provider;
 } AuthContext;
 
 typedef enum AuthOutcome {
@@ -150,6 +153,19 @@ int auth_password_step(Manager *m, Store *s, const Principal *a, const AuthConte
  * the user, with the same lockout and audit as a login. */
 int auth_second_factor(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
                        const char *code, AuthResult *ret);
+
+/* The decision of a sign-in through an upstream identity provider
+ * (upstream-signin.h), for a user the provider's identity was linked to:
+ * no password, but the rest of a password sign-in's decision. The account
+ * must be usable (disabled, expired, locked: refused); a user with TOTP
+ * gives a code in a second step (AUTH_NEED_SECOND_FACTOR, then
+ * auth_second_factor()); a user whom the tenant's mfa_required asks a
+ * second factor of and who has none gets AUTH_MFA_ENROLMENT_REQUIRED.
+ * Success forgets earlier failures, as a password sign-in does. Audited
+ * under ctx->action ("auth.federated" by default) with factor "fed" and
+ * the provider. */
+int auth_federated_step(Manager *m, Store *s, const Principal *a, const AuthContext *ctx, int64_t user_id,
+                        AuthResult *ret);
 
 /* May the account be used now (PAM account phase, a session check)?
  * AUTH_SUCCESS or the account's state; audited. */

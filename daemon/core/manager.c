@@ -14,6 +14,8 @@
 #include "names.h"
 #include "password-policy.h"
 #include "password.h"
+#include "upstream-client.h"
+#include "upstream-flow.h"
 
 int manager_new(Config *config, Manager **ret) {
         Manager *m = calloc(1, sizeof(Manager));
@@ -50,6 +52,8 @@ Manager *manager_free(Manager *m) {
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
         m->mail_limiter = limiter_free(m->mail_limiter);
+        m->upstream_flows = upstream_flows_free(m->upstream_flows);
+        m->upstream_client = upstream_client_free(m->upstream_client);
         /* Closes the main thread's connection (m->store) too. */
         m->store_pool = store_pool_free(m->store_pool);
         m->store = NULL;
@@ -146,6 +150,27 @@ static int manager_start_limiter(Manager *m) {
         r = limiter_new(&o, &m->mail_limiter);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the limits on account mails: %m");
+        return 0;
+}
+
+/* The client towards upstream identity providers and the table of sign-ins
+ * in flight: before the HTTP face opens, which is their only user. */
+static int manager_start_upstream(Manager *m) {
+        const Config *c = m->config;
+        UpstreamLimits limits = {
+                .connect_timeout_ms = c->upstream_connect_timeout_ms,
+                .total_timeout_ms = c->upstream_timeout_ms,
+                .max_response = c->upstream_max_response,
+                .ca_file = c->upstream_ca_file,
+        };
+        int r;
+
+        r = upstream_client_new(&limits, &m->upstream_client);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the client of upstream identity providers: %m");
+        r = upstream_flows_new(UPSTREAM_FLOW_MAX, &m->upstream_flows);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the upstream sign-in flows: %m");
         return 0;
 }
 
@@ -251,6 +276,9 @@ int manager_start(Manager *m) {
 
         /* Before any door opens. */
         r = manager_start_limiter(m);
+        if (r < 0)
+                return r;
+        r = manager_start_upstream(m);
         if (r < 0)
                 return r;
         r = manager_start_audit_retention(m);

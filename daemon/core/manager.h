@@ -26,6 +26,8 @@
 typedef struct AuditRetention AuditRetention;
 typedef struct Limiter Limiter;
 typedef struct Mail Mail;
+typedef struct UpstreamClient UpstreamClient;
+typedef struct UpstreamFlows UpstreamFlows;
 
 typedef struct Manager {
         Config *config;
@@ -74,6 +76,12 @@ typedef struct Manager {
          * counted into from any thread. */
         Metrics *metrics;
         CoreMetrics core_metrics;
+
+        /* Upstream identity providers (upstream-client.h, upstream-flow.h):
+         * the one client, with its caches, and the sign-ins in flight;
+         * both thread-safe, used by the HTTP threads. */
+        UpstreamClient *upstream_client;
+        UpstreamFlows *upstream_flows;
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;

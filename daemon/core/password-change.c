@@ -384,6 +384,48 @@ int password_change_run(Manager *m, Store *s, const Principal *p, const UserReco
         return ret->result;
 }
 
+int password_change_first_run(Manager *m, Store *s, const Principal *p, const UserRecord *u,
+                              const char *new_password, const AuthContext *ctx, PasswordChangeOutcome *ret) {
+        _cleanup_(password_change_freep) PasswordChange *c = NULL;
+        _cleanup_free_ char *target = user_qualified_name(u);
+        int r;
+
+        *ret = (PasswordChangeOutcome) {};
+        if (!target)
+                return ret->result = tessera_error_set(&ret->error, -ENOMEM, "Out of memory.");
+        r = change_authorize(s, p, POLICY_USER_SET_PASSWORD, policy_target_user(u), u->tenant, target, &ret->error);
+        if (r < 0)
+                return ret->result = r;
+        if (!isempty(u->password_hash))
+                r = tessera_error_set(&ret->error, -EEXIST,
+                                      "%s has a password already: give the current one to change it.", target);
+        else
+                r = check_policy(m, s, u, new_password, NULL, &ret->error);
+        if (r < 0) {
+                change_audit_failure(s, p, "user.set-password", u->tenant, target, &ret->error);
+                return ret->result = r;
+        }
+        r = password_change_new(m, p, ctx, target, new_password, &c);
+        if (r < 0)
+                return ret->result = tessera_error_set(&ret->error, r, "Out of memory.");
+        c->user = user_record_ref((UserRecord *) u);
+        /* "" as the verified hash: none was set, and none may have been
+         * set by the time of the commit (user_set_password_hash()). */
+        if (!copy("", &c->verified_hash))
+                r = fail(c, -ENOMEM, "Out of memory.");
+        if (r >= 0) {
+                r = worker_pool_run(m->workers, hash_work, c);
+                if (r < 0)
+                        c->outcome.result = busy(&c->outcome.error, r);
+        }
+        if (r >= 0)
+                (void) commit(c, s);
+
+        *ret = c->outcome;
+        c->outcome.user = NULL;   /* the caller's now */
+        return ret->result;
+}
+
 void password_change_outcome_done(PasswordChangeOutcome *o) {
         o->user = user_record_unref(o->user);
 }

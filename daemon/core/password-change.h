@@ -82,6 +82,16 @@ int password_change_create_user(Manager *m, const Principal *p, const TenantReco
 int password_change_run(Manager *m, Store *s, const Principal *p, const UserRecord *u, const char *current,
                         const char *new_password, const AuthContext *ctx, PasswordChangeOutcome *ret);
 void password_change_outcome_done(PasswordChangeOutcome *o);
+/* A user without a password sets a first one for themself: an account
+ * made by an upstream sign-in ("Sign in with Google"), whose upstream
+ * password never reaches tessera, gets the password the host's logins
+ * (PAM) ask for. There is no current password to prove: the door vouches
+ * for a sign-in moments ago (account-password.h). The same steps as
+ * password_change_run() otherwise; -EEXIST once the account has a password
+ * (then the current one is asked for), and -EKEYREJECTED when one was set
+ * meanwhile. On the calling thread (not the main loop's). */
+int password_change_first_run(Manager *m, Store *s, const Principal *p, const UserRecord *u,
+                              const char *new_password, const AuthContext *ctx, PasswordChangeOutcome *ret);
 /* Creating a user with a password on the calling thread (not the main
  * loop's), with its own Store s: checked as user_create() would, the
  * password policy of t applied (-EINVAL), the password hashed on a

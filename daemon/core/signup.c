@@ -297,6 +297,24 @@ static int name_taken(Store *s, int64_t tenant_id, const char *name) {
         return 0;
 }
 
+int signup_free_name(Store *s, int64_t tenant_id, const char *base, char name[static NAME_MAX_LEN + 1]) {
+        int r;
+
+        for (unsigned i = 1; i <= 1000; i++) {
+                char suffix[8] = "";
+                int n;
+
+                if (i > 1)
+                        snprintf(suffix, sizeof(suffix), "%u", i);
+                n = (int) MIN(strlen(base), (size_t) NAME_MAX_LEN - strlen(suffix));
+                snprintf(name, NAME_MAX_LEN + 1, "%.*s%s", n, base, suffix);
+                r = name_taken(s, tenant_id, name);
+                if (r <= 0)
+                        return r;
+        }
+        return -EEXIST;
+}
+
 /* The name to create: the one asked for, or the e-mail address's with the
  * first free number added ("jane", "jane2", ...). */
 static int pick_name(Store *s, const TenantRecord *t, const SignupMemberSpec *spec, char name[static NAME_MAX_LEN + 1],
@@ -314,20 +332,11 @@ static int pick_name(Store *s, const TenantRecord *t, const SignupMemberSpec *sp
                 return 0;
         }
         signup_user_name_from_email(spec->email, base, sizeof(base));
-        for (unsigned i = 1; i <= 1000; i++) {
-                char suffix[8] = "";
-                int n;
-
-                if (i > 1)
-                        snprintf(suffix, sizeof(suffix), "%u", i);
-                n = (int) MIN(strlen(base), (size_t) NAME_MAX_LEN - strlen(suffix));
-                snprintf(name, NAME_MAX_LEN + 1, "%.*s%s", n, base, suffix);
-                r = name_taken(s, t->id, name);
-                if (r == 0)
-                        return 0;
-                if (r < 0)
-                        return tessera_error_set(e, r, "Failed to read the store.");
-        }
+        r = signup_free_name(s, t->id, base, name);
+        if (r >= 0)
+                return 0;
+        if (r != -EEXIST)
+                return tessera_error_set(e, r, "Failed to read the store.");
         return refuse(f, "user_name", e, -EEXIST, "No free user name is left for this address: give user_name.");
 }
 

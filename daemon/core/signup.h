@@ -14,6 +14,7 @@
 
 #include "change.h"
 #include "manager.h"
+#include "names.h"
 
 typedef struct SignupSpec {
         const char *email;
@@ -42,6 +43,12 @@ bool signup_slug_from_name(const char *name, char *buf, size_t size);
  * "jane_doe_x"); "owner" when its local part gives nothing valid. buf: at
  * least NAME_MAX_LEN + 1 bytes. */
 void signup_user_name_from_email(const char *email, char *buf, size_t size);
+
+/* The first name free in the tenant (no user and no group has it) of
+ * base, base2, base3, ... (cut so that the number fits), into name.
+ * -EEXIST when a thousand are taken. For every door that makes a user
+ * name up (end-user sign-up, accounts made on a federated sign-in). */
+int signup_free_name(Store *s, int64_t tenant_id, const char *base, char name[static NAME_MAX_LEN + 1]);
 
 /* Runs a sign-up on the calling thread (not the main loop), with its own
  * Store: checks, hashes, creates; audited as account.signup (refusals

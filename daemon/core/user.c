@@ -389,7 +389,10 @@ static int set_password_txn(Store *s, const Principal *a, int64_t user_id, const
                 return tessera_error_set(e, r, "User '%s' no longer exists.", target);
         if (r < 0)
                 return tessera_error_set(e, r, "Failed to look up user '%s'.", target);
-        if (verified_hash && (!u->password_hash || !streq(u->password_hash, verified_hash)))
+        /* verified_hash "": the account had no password (a first one,
+         * password_change_first_run()), and must have none still. */
+        if (verified_hash && (isempty(verified_hash) ? !isempty(u->password_hash)
+                                                      : !u->password_hash || !streq(u->password_hash, verified_hash)))
                 return tessera_error_set(e, -EKEYREJECTED,
                                          "The password of %s was changed meanwhile: the current password given "
                                          "is no longer the current one.",

@@ -67,8 +67,10 @@ int user_update_profile(Manager *m, Store *s, const Principal *a, const UserReco
  * password (verified_hash NULL); a user sets their own once their current
  * password was checked against verified_hash, the hash stored then: if
  * another password was set since, the change is refused with
- * -EKEYREJECTED. The change applies to the record as stored now; ret (may
- * be NULL) gets it. Password changes go through password-change.h, which
+ * -EKEYREJECTED. verified_hash "" is a user's first password, for an
+ * account that had none (password_change_first_run()): refused the same
+ * way when one was set since. The change applies to the record as stored
+ * now; ret (may be NULL) gets it. Password changes go through password-change.h, which
  * checks, hashes and calls this. */
 int user_set_password_hash(Manager *m, Store *s, const Principal *a, const UserRecord *u, const char *hash,
                            const char *verified_hash, UserRecord **ret, TesseraError *e);

@@ -3,7 +3,20 @@
 
 #include "account-sessions.h"
 #include "password-change.h"
+#include "store-oidc.h"
+#include "time-util.h"
 #include "user.h"
+
+/* Whether the request's session began with a sign-in in the last
+ * ACCOUNT_FIRST_PASSWORD_WINDOW_USEC: the proof a first password rests on. */
+static bool fresh_session(Store *s, const UserRecord *u, const char *sid) {
+        SsoSession sess;
+
+        if (isempty(sid) || store_sso_session_get_by_sid(s, u->tenant_id, sid, &sess) < 0)
+                return false;
+        return sess.user_id == u->id && sess.revoked_usec == 0 &&
+               sess.auth_time_usec + ACCOUNT_FIRST_PASSWORD_WINDOW_USEC > now_realtime_usec();
+}
 
 int account_password_change(Manager *m, Store *s, const Principal *p, const UserRecord *u, const char *current,
                             const char *new_password, bool keep_other_sessions, const char *current_sid,
@@ -21,11 +34,19 @@ int account_password_change(Manager *m, Store *s, const Principal *p, const User
                 return r;
         /* Here the current password is always asked for, even of an
          * administrator changing their own: a stolen access token alone
-         * must not take over the account. */
-        if (!current)
+         * must not take over the account. Only an account without one
+         * (made by an upstream sign-in) sets a first password without,
+         * from a session signed in moments ago. */
+        if (!current && !isempty(u->password_hash))
                 return tessera_error_set(e, -EINVAL, "Give the current password to change it.");
+        if (!current && !fresh_session(s, u, current_sid))
+                return tessera_error_set(e, -EACCES,
+                                         "The account has no password yet: sign in again (within %u minutes) to "
+                                         "set the first one.",
+                                         (unsigned) (ACCOUNT_FIRST_PASSWORD_WINDOW_USEC / (60 * USEC_PER_SEC)));
 
-        r = password_change_run(m, s, p, u, current, new_password, &ctx, &o);
+        r = current ? password_change_run(m, s, p, u, current, new_password, &ctx, &o)
+                    : password_change_first_run(m, s, p, u, new_password, &ctx, &o);
         if (r < 0) {
                 *e = o.error;
                 return r;

@@ -8,13 +8,23 @@
  * counts towards the lockout every door shares, the new one hashed on a
  * worker), and then, unless the user asks to keep them, every other
  * session of theirs ends (account-sessions.h): whoever learnt the old
- * password is signed out with it. */
+ * password is signed out with it.
+ *
+ * An account without a password (one made by an upstream sign-in) sets
+ * its first with current NULL, from a session whose sign-in is at most
+ * ACCOUNT_FIRST_PASSWORD_WINDOW_USEC old (-EACCES otherwise): that is the
+ * host's password pam_tessera asks for. */
 
 #include <stdbool.h>
 
 #include "auth.h"
 #include "change.h"
 #include "manager.h"
+#include "time-util.h"
+
+/* How recent the sign-in of a session must be for its user to set a first
+ * password without a current one. */
+#define ACCOUNT_FIRST_PASSWORD_WINDOW_USEC ((int64_t) (10 * 60 * USEC_PER_SEC))
 
 /* From a thread that is not the main loop, with its own Store s (it waits
  * for the workers). p must be u acting on themself (POLICY_ME_PASSWORD).

@@ -213,7 +213,8 @@ int api_session_refresh(OAuthContext *ctx, const Principal *caller, const char *
         return oauth_grant_refresh_token(ctx, &client, app, refresh_token, NULL, ret, e);
 }
 
-int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, char **ret_token, int64_t *ret_expires_usec) {
+int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, const char *amr, char **ret_token,
+                        int64_t *ret_expires_usec) {
         _cleanup_(erase_and_freep) char *token = NULL;
         _cleanup_(store_rollbackp) Store *txn = NULL;
         uint8_t digest[TOKEN_DIGEST_SIZE];
@@ -225,6 +226,8 @@ int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, char **ret_token
                 .expires_usec = now + (int64_t) API_MFA_TOKEN_LIFETIME_SEC * USEC_PER_SEC,
         };
         int r;
+
+        snprintf(c.amr, sizeof(c.amr), "%s", amr ?: "pwd");
 
         r = token_random(TOKEN_RANDOM_BYTES, &token);
         if (r < 0)
@@ -244,7 +247,7 @@ int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, char **ret_token
         return 0;
 }
 
-int api_mfa_token_user(OAuthContext *ctx, const char *token, int64_t *ret_user_id) {
+int api_mfa_token_user(OAuthContext *ctx, const char *token, int64_t *ret_user_id, char *ret_amr) {
         uint8_t digest[TOKEN_DIGEST_SIZE];
         MfaChallenge c;
         int r;
@@ -260,5 +263,7 @@ int api_mfa_token_user(OAuthContext *ctx, const char *token, int64_t *ret_user_i
         if (c.expires_usec <= now_realtime_usec())
                 return -ETIME;
         *ret_user_id = c.user_id;
+        if (ret_amr)
+                snprintf(ret_amr, sizeof(c.amr), "%s", c.amr);
         return 0;
 }

@@ -65,8 +65,11 @@ int api_session_refresh(OAuthContext *ctx, const Principal *caller, const char *
                         OAuthError *e);
 
 /* The first step's token for u: *ret_token (the caller wipes it) and its
- * expiry. */
-int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, char **ret_token, int64_t *ret_expires_usec);
+ * expiry. amr: how the first step went ("pwd"; "fed" after an upstream
+ * provider's sign-in), which the session the code completes carries. */
+int api_mfa_token_issue(OAuthContext *ctx, const UserRecord *u, const char *amr, char **ret_token,
+                        int64_t *ret_expires_usec);
 /* The user an MFA token of this tenant was issued for: -ENOENT for a token
- * that is not (or not any more: spent) one, -ETIME for an expired one. */
-int api_mfa_token_user(OAuthContext *ctx, const char *token, int64_t *ret_user_id);
+ * that is not (or not any more: spent) one, -ETIME for an expired one.
+ * ret_amr (may be NULL, 16 bytes) gets the first step's amr. */
+int api_mfa_token_user(OAuthContext *ctx, const char *token, int64_t *ret_user_id, char *ret_amr);

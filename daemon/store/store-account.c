@@ -11,8 +11,8 @@ int store_mfa_challenge_create(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE]
                                int64_t now_usec) {
         static const char sql_prune[] = "DELETE FROM mfa_challenges WHERE expires_usec < ?1";
         static const char sql[] =
-                "INSERT INTO mfa_challenges (digest, tenant_id, user_id, created_usec, expires_usec) "
-                "VALUES (?1, ?2, ?3, ?4, ?5)";
+                "INSERT INTO mfa_challenges (digest, tenant_id, user_id, created_usec, expires_usec, amr) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *p = NULL, *st = NULL;
         int r;
 
@@ -34,12 +34,13 @@ int store_mfa_challenge_create(Store *s, const uint8_t digest[TOKEN_DIGEST_SIZE]
         store_bind_int64(st, 3, c->user_id);
         store_bind_int64(st, 4, c->created_usec);
         store_bind_int64(st, 5, c->expires_usec);
+        sqlite3_bind_text(st, 6, c->amr[0] ? c->amr : "pwd", -1, SQLITE_STATIC);
         return store_step_done(s, st);
 }
 
 int store_mfa_challenge_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], MfaChallenge *ret) {
         static const char sql[] =
-                "SELECT user_id, created_usec, expires_usec, used_usec FROM mfa_challenges "
+                "SELECT user_id, created_usec, expires_usec, used_usec, amr FROM mfa_challenges "
                 "WHERE digest = ?1 AND tenant_id = ?2";
         _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
         int r, rc;
@@ -61,6 +62,7 @@ int store_mfa_challenge_get(Store *s, int64_t tenant_id, const uint8_t digest[TO
                 .expires_usec = sqlite3_column_int64(st, 2),
                 .used_usec = sqlite3_column_int64(st, 3),
         };
+        snprintf(ret->amr, sizeof(ret->amr), "%s", (const char *) sqlite3_column_text(st, 4) ?: "pwd");
         return 0;
 }
 

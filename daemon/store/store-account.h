@@ -17,6 +17,7 @@ typedef struct MfaChallenge {
         int64_t created_usec;
         int64_t expires_usec;
         int64_t used_usec;        /* 0: not spent */
+        char amr[16];             /* the first step's: "pwd", or "fed" (an upstream provider) */
 } MfaChallenge;
 
 /* Stores a challenge, and forgets the ones that expired before now. */

@@ -497,6 +497,11 @@ static const char *const migrations[] = {
         "  UNIQUE (provider_id, subject)"
         ");"
         "CREATE INDEX upstream_links_user ON upstream_links(user_id);",
+
+        /* 17 -> 18: how the first step of a two-step sign-in went, so that
+         * the session the code completes says so (amr "pwd otp", or "fed
+         * otp" after an upstream provider's sign-in). */
+        "ALTER TABLE mfa_challenges ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';",
 };
 
 int store_latest_schema_version(void) {

@@ -182,7 +182,8 @@ static void exercise(HttpRequest *req) {
         (void) browser_csrf_ok(req, "login", http_params_get(&body, "csrf"));
         {
                 int64_t user_id;
-                (void) browser_pending_check(req, http_params_get(&body, "pending"), &user_id);
+                bool federated;
+                (void) browser_pending_check(req, http_params_get(&body, "pending"), &user_id, &federated);
         }
         {
                 /* browser_session() checks this before it asks the store. */

@@ -303,6 +303,8 @@ class MeApiTest(MeHelpers, unittest.TestCase):
         cases = [
             ("{", 400, "malformed_json"),
             ({"current_password": PASSWORD}, 422, "missing_field"),
+            # Only an account without a password leaves the current one out.
+            ({"new_password": NEW_PASSWORD}, 422, "invalid"),
             ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "extra": 1}, 422, "unknown_field"),
             ({"current_password": PASSWORD, "new_password": 12345678}, 422, "wrong_type"),
             ({"current_password": PASSWORD, "new_password": NEW_PASSWORD, "keep_other_sessions": "yes"}, 422,

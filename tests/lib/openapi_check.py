@@ -75,17 +75,21 @@ def escape(segment):
 
 def operation(method, path):
     """(template, operation) documented for method and path, or (None, None)."""
-    # Matched as the router does: a segment compares decoded.
+    # Matched as the router does: a segment compares decoded, and a literal
+    # segment wins over a capture (".../auth/oauth/callback" is no provider's
+    # name: the route table lists it first).
     segments = [urllib.parse.unquote(s) for s in path.split("/")]
+    best, best_literals = (None, None), -1
     for template, item in document()["paths"].items():
         t = template.split("/")
         if len(t) != len(segments):
             continue
         if all(a == b or (a.startswith("{") and a.endswith("}") and b) for a, b in zip(t, segments)):
             op = item.get(method.lower())
-            if op is not None:
-                return template, op
-    return None, None
+            literals = sum(1 for a in t if not a.startswith("{"))
+            if op is not None and literals > best_literals:
+                best, best_literals = (template, op), literals
+    return best
 
 
 def resolve(obj, pointer):

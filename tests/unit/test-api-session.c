@@ -149,14 +149,16 @@ START_TEST(test_mfa_token) {
         int64_t expires, user_id = 0, now = now_realtime_usec();
         MfaChallenge old;
 
-        ck_assert_int_eq(api_mfa_token_issue(&ctx, env.alice, &token, &expires), 0);
+        ck_assert_int_eq(api_mfa_token_issue(&ctx, env.alice, "fed", &token, &expires), 0);
         ck_assert_int_gt(expires, now);
         ck_assert_int_le(expires, now + (int64_t) (API_MFA_TOKEN_LIFETIME_SEC + 5) * USEC_PER_SEC);
-        ck_assert_int_eq(api_mfa_token_user(&ctx, token, &user_id), 0);
+        char first[16] = "";
+        ck_assert_int_eq(api_mfa_token_user(&ctx, token, &user_id, first), 0);
         ck_assert_int_eq(user_id, env.alice->id);
-        ck_assert_int_eq(api_mfa_token_user(&globex, token, &user_id), -ENOENT);
-        ck_assert_int_eq(api_mfa_token_user(&ctx, "garbage", &user_id), -ENOENT);
-        ck_assert_int_eq(api_mfa_token_user(&ctx, NULL, &user_id), -ENOENT);
+        ck_assert_str_eq(first, "fed");
+        ck_assert_int_eq(api_mfa_token_user(&globex, token, &user_id, NULL), -ENOENT);
+        ck_assert_int_eq(api_mfa_token_user(&ctx, "garbage", &user_id, NULL), -ENOENT);
+        ck_assert_int_eq(api_mfa_token_user(&ctx, NULL, &user_id, NULL), -ENOENT);
         /* Another tenant can't spend it. */
         ck_assert_int_eq(api_session_start(&globex, &env.caller, env.alice, "pwd otp", token, &s), -ESTALE);
 
@@ -164,14 +166,14 @@ START_TEST(test_mfa_token) {
         ck_assert_int_eq(api_session_start(&ctx, &env.caller, env.alice, "pwd otp", token, &s), 0);
         ck_assert_int_eq(api_session_start(&ctx, &env.caller, env.alice, "pwd otp", token, &again), -ESTALE);
         ck_assert_ptr_null(again.access_token);
-        ck_assert_int_eq(api_mfa_token_user(&ctx, token, &user_id), -ENOENT);
+        ck_assert_int_eq(api_mfa_token_user(&ctx, token, &user_id, NULL), -ENOENT);
 
         /* One that expired. */
         token_digest("expired-token-expired-token-expired-token-x", digest);
         old = (MfaChallenge) { .tenant_id = env.acme->id, .user_id = env.alice->id, .created_usec = now - 600,
                                .expires_usec = now - 1 };
         ck_assert_int_eq(store_mfa_challenge_create(env.m->store, digest, &old, now - 2), 0);
-        ck_assert_int_eq(api_mfa_token_user(&ctx, "expired-token-expired-token-expired-token-x", &user_id), -ETIME);
+        ck_assert_int_eq(api_mfa_token_user(&ctx, "expired-token-expired-token-expired-token-x", &user_id, NULL), -ETIME);
         ck_assert_int_eq(store_mfa_challenge_claim(env.m->store, env.acme->id, digest, now), 0);
 }
 END_TEST

@@ -248,7 +248,7 @@ START_TEST(test_route_table) {
                  * and the metrics token only), and the JSON API's steps
                  * that authenticate inside: sign-up and sign-in (a
                  * password, a code, a refresh token; an operator's with
-                 * TOTP) and the account
+                 * TOTP; an upstream provider's code) and the account
                  * flows by mail (a mailed token; "forgot" answers the
                  * same for everybody). Nothing else of the JSON API. */
                 open = policy_check(&anonymous, r->action, &none) == 0;
@@ -260,6 +260,8 @@ START_TEST(test_route_table) {
                            streq(r->pattern, "/api/v1/platform/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/signin") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/oauth/{provider}") ||
+                           streq(r->pattern, "/api/v1/tenants/{tenant}/auth/oauth/callback") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/mfa/enrol/confirm") ||
                            streq(r->pattern, "/api/v1/tenants/{tenant}/auth/refresh") ||

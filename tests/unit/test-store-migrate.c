@@ -182,6 +182,10 @@ START_TEST(test_pkce_opt_out_migrated) {
                            "1, 1), (1, 'spa', 'c2', 1, 'authorization_code', 'openid', 1, 1);"
                            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, time_usec INTEGER NOT NULL, "
                            "actor TEXT, action TEXT NOT NULL, tenant TEXT, target TEXT, result TEXT NOT NULL);"
+                           /* As version 8 has it: 17 -> 18 adds a column. */
+                           "CREATE TABLE mfa_challenges (digest BLOB PRIMARY KEY, tenant_id INTEGER NOT NULL, "
+                           "user_id INTEGER NOT NULL, created_usec INTEGER NOT NULL, expires_usec INTEGER NOT NULL, "
+                           "used_usec INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
                            "PRAGMA user_version = 8;");
         ck_assert_int_eq(store_open(TEST_STORE_CONFIG(db_path), &s), 0);
         ck_assert_int_eq(store_schema_version(s), store_latest_schema_version());
