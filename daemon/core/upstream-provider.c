@@ -72,7 +72,10 @@ bool upstream_provider_valid_name(const char *s) {
         for (size_t i = 0; i < n; i++)
                 if (!(islower((unsigned char) s[i]) || isdigit((unsigned char) s[i]) || s[i] == '-'))
                         return false;
-        return true;
+        /* The JSON API's callback is …/auth/oauth/callback, beside
+         * …/auth/oauth/{provider}: a provider of that name could never be
+         * started there. */
+        return !streq(s, "callback");
 }
 
 static bool loopback_host(const char *host, size_t n) {
@@ -540,7 +543,7 @@ int upstream_provider_create(Manager *m, Store *s, const Principal *a, const Ten
         };
         if (!upstream_provider_valid_name(spec->name))
                 r = tessera_error_set(e, -EINVAL, "name: '%.64s' is not a valid provider name: lower-case letters, "
-                                                  "digits and '-', beginning with a letter or digit, at most %d.",
+                                                  "digits and '-', beginning with a letter or digit, at most %d, not 'callback'.",
                                       strempty(spec->name), UPSTREAM_PROVIDER_NAME_MAX);
         else if (!preset)
                 r = tessera_error_set(e, -EINVAL, "kind: '%.32s' is not a kind of provider: use oidc, google, "

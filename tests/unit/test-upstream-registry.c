@@ -85,6 +85,9 @@ START_TEST(test_names_and_urls) {
         ck_assert(!upstream_provider_valid_name("goo gle"));
         ck_assert(!upstream_provider_valid_name(""));
         ck_assert(!upstream_provider_valid_name(NULL));
+        /* …/auth/oauth/callback is the JSON API's callback, not a provider. */
+        ck_assert(!upstream_provider_valid_name("callback"));
+        ck_assert(upstream_provider_valid_name("callbacks"));
         ck_assert(upstream_provider_valid_name("a234567890123456789012345678901b"));
         ck_assert(!upstream_provider_valid_name("a234567890123456789012345678901bc"));
 
