@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "db-backend.h"
+#include "log.h"
 #include "macro.h"
 
 static const DbBackend *backend_of(StoreBackend b) {
@@ -232,7 +233,9 @@ static int exec_cached(Db *db, const char *sql) {
         if (r < 0)
                 return r;
         r = db_step(st);
-        return r < 0 ? r : 0;
+        if (r < 0)
+                return log_error_errno(r, "Database error: %s (in: %s)", db_errmsg(db), sql);
+        return 0;
 }
 
 int db_savepoint(Db *db) {
