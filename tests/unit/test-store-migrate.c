@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/store-schema.c and store-sqlite.c: opening, migrating and the
+/* daemon/store/store-schema.c, store-connection.c and db-sqlite.c: opening, migrating and the
  * properties of the database file. These look at the file from the side
  * (a second SQLite connection) and, where a setting is per connection, at
  * the store's own connection through store-internal.h. */
