@@ -2,12 +2,12 @@
 #include "store-config.h"
 
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db-pg.h"
 #include "macro.h"
 
 /* The SQLite database in the state directory, when [store] path is not set. */
@@ -32,31 +32,6 @@ StoreBackend store_backend_from_string(const char *s) {
         return _STORE_BACKEND_INVALID;
 }
 
-static void conninfo_freep(PQconninfoOption **o) {
-        if (*o)
-                PQconninfoFree(*o);
-}
-
-/* libpq must read the URL (a URI or key=value pairs), and it must not
- * carry the password: tesserad.conf is readable by more than the daemon,
- * and the URL goes into messages. */
-static int check_postgresql_url(const char *url) {
-        _cleanup_(conninfo_freep) PQconninfoOption *options = NULL;
-        char *error = NULL;
-
-        if (isempty(url))
-                return -EINVAL;
-        options = PQconninfoParse(url, &error);
-        if (!options) {
-                PQfreemem(error);
-                return -EBADMSG;
-        }
-        for (const PQconninfoOption *o = options; o->keyword; o++)
-                if ((streq(o->keyword, "password") || streq(o->keyword, "sslpassword")) && !isempty(o->val))
-                        return -EPERM;
-        return 0;
-}
-
 int store_config_finish(StoreConfig *c, const char *state_directory) {
         switch (c->backend) {
         case STORE_BACKEND_SQLITE: {
@@ -79,7 +54,7 @@ int store_config_finish(StoreConfig *c, const char *state_directory) {
                 return 0;
         }
         case STORE_BACKEND_POSTGRESQL:
-                return check_postgresql_url(c->url);
+                return db_pg_check_url(c->url);
         default:
                 return -EINVAL;
         }

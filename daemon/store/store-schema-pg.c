@@ -26,15 +26,17 @@
  *   WITHOUT ROWID           (nothing: every table is a heap)
  *
  * Where SQLite keeps the version in PRAGMA user_version, PostgreSQL keeps
- * it in the one row of tessera_schema. */
+ * it in the one row of tessera_schema. The runner speaks db.h, in
+ * PostgreSQL's dialect. */
 
-#include <libpq-fe.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "log.h"
 #include "macro.h"
 #include "store-schema-pg.h"
@@ -428,67 +430,55 @@ int store_pg_latest_schema_version(void) {
         return (int) ELEMENTSOF(pg_migrations);
 }
 
-static void pg_clearp(PGresult **r) {
-        if (*r)
-                PQclear(*r);
+/* Runs a statement of one row and one integer column. */
+static int query_int64(Db *db, const char *what, const char *sql, int64_t *ret) {
+        _cleanup_(db_stmt_resetp) DbStmt *st = NULL;
+        int64_t v;
+        int r;
+
+        r = db_stmt(db, sql, &st);
+        if (r < 0)
+                return r;
+        r = db_step(st);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", what, db_errmsg(db));
+        if (r == 0)
+                return -ENOENT;
+        v = db_column_int64(st, 0);
+        r = db_step(st);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", what, db_errmsg(db));
+        if (r > 0)
+                return log_error_errno(-EBADMSG, "%s: more than one row where one was expected: %s", what, sql);
+        *ret = v;
+        return 0;
 }
 
-/* libpq's messages end in a newline, which the log adds itself. */
-static int message_length(const char *m) {
-        size_t n = strlen(m);
+int store_pg_schema_version(Db *db, const char *what) {
+        static const char exists_sql[] = "SELECT to_regclass('tessera_schema') IS NOT NULL",
+                          version_sql[] = "SELECT version FROM tessera_schema";
+        int64_t exists, v;
+        int r;
 
-        while (n > 0 && m[n - 1] == '\n')
-                n--;
-        return (int) n;
-}
-
-/* Runs sql (one or more statements, no parameters); 0 when every one of
- * them succeeded. Logs what failed. */
-static int exec_command(PGconn *conn, const char *what, const char *sql) {
-        _cleanup_(pg_clearp) PGresult *res = PQexec(conn, sql);
-        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        /* A database without tessera_schema is empty to us: version 0. */
+        r = query_int64(db, what, exists_sql, &exists);
+        if (r < 0)
+                return r;
+        if (!exists)
                 return 0;
-        /* Not the SQL: a migration is long; the caller says which. */
-        log_error("%s: %.*s", what, message_length(PQerrorMessage(conn)), PQerrorMessage(conn));
-        return PQstatus(conn) == CONNECTION_OK ? -EIO : -ENOTCONN;
-}
-
-int store_pg_schema_version(PGconn *conn, const char *what) {
-        _cleanup_(pg_clearp) PGresult *exists = NULL, *res = NULL;
-        long long v;
-        char *end;
-
-        /* A database with no tessera_schema table is empty to us:
-         * version 0. */
-        exists = PQexec(conn, "SELECT to_regclass('tessera_schema') IS NOT NULL");
-        if (PQresultStatus(exists) != PGRES_TUPLES_OK || PQntuples(exists) != 1)
-                return log_error_errno(PQstatus(conn) == CONNECTION_OK ? -EIO : -ENOTCONN,
-                                       "%s: failed to read the schema version: %.*s", what,
-                                       message_length(PQerrorMessage(conn)), PQerrorMessage(conn));
-        if (!streq(PQgetvalue(exists, 0, 0), "t"))
-                return 0;
-
-        res = PQexec(conn, "SELECT version FROM tessera_schema");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-                return log_error_errno(PQstatus(conn) == CONNECTION_OK ? -EIO : -ENOTCONN,
-                                       "%s: failed to read the schema version: %.*s", what,
-                                       message_length(PQerrorMessage(conn)), PQerrorMessage(conn));
-        if (PQntuples(res) != 1)
-                return log_error_errno(-EBADMSG, "%s: tessera_schema holds %d rows, not one.", what,
-                                       PQntuples(res));
-        errno = 0;
-        v = strtoll(PQgetvalue(res, 0, 0), &end, 10);
-        if (errno != 0 || *end != '\0' || v < 0 || v > INT32_MAX)
-                return log_error_errno(-EBADMSG, "%s: tessera_schema holds a version that is none: %s", what,
-                                       PQgetvalue(res, 0, 0));
+        r = query_int64(db, what, version_sql, &v);
+        if (r == -ENOENT)
+                return log_error_errno(-EBADMSG, "%s: tessera_schema holds no version.", what);
+        if (r < 0)
+                return r;
+        if (v < 0 || v > INT32_MAX)
+                return log_error_errno(-EBADMSG, "%s: tessera_schema holds a version that is none: %" PRIi64, what, v);
         return (int) v;
 }
 
 static int check_version(const char *what, int version) {
         if (version < 0)
-                return version;
+                return log_error_errno(version, "Failed to read the schema version of %s.", what);
         if (version > store_pg_latest_schema_version())
                 return log_error_errno(-EPROTONOSUPPORT,
                                        "%s has schema version %d, newer than this tesserad knows (%d). "
@@ -497,39 +487,32 @@ static int check_version(const char *what, int version) {
         return 0;
 }
 
-/* Everything below runs in one transaction: PostgreSQL's DDL is
+/* Runs in the caller's transaction, under the lock: PostgreSQL's DDL is
  * transactional, so a migration that fails leaves the database as it
- * was, at its old version. The advisory lock is the transaction's own
- * (pg_advisory_xact_lock), so it goes with the commit or the rollback
- * (or with the connection, should the process die holding it): an
- * instance that starts while another migrates waits for it, then reads
- * the new version and has nothing left to do. */
-static int migrate_locked(PGconn *conn, const char *what, int latest) {
+ * was, at its old version. */
+static int migrate_in_transaction(Db *db, const char *what, int latest) {
         char sql[128];
         int version, r;
 
-        r = exec_command(conn, what, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")");
-        if (r < 0)
-                return r;
-
-        version = store_pg_schema_version(conn, what);
+        version = store_pg_schema_version(db, what);
         r = check_version(what, version);
         if (r < 0 || version == latest)
                 return r;
 
         if (version == 0) {
-                r = exec_command(conn, what, "CREATE TABLE tessera_schema (version BIGINT NOT NULL);"
-                                             "INSERT INTO tessera_schema (version) VALUES (0)");
+                r = db_exec(db, "CREATE TABLE tessera_schema (version BIGINT NOT NULL);"
+                                "INSERT INTO tessera_schema (version) VALUES (0)");
                 if (r < 0)
                         return r;
         }
 
         for (; version < latest; version++) {
-                r = exec_command(conn, what, pg_migrations[version]);
+                /* db_exec() logs what failed. */
+                r = db_exec(db, pg_migrations[version]);
                 if (r < 0)
-                        return log_error_errno(r, "%s: schema migration to version %d failed.", what, version + 1);
+                        return log_error_errno(r, "Schema migration of %s to version %d failed.", what, version + 1);
                 snprintf(sql, sizeof(sql), "UPDATE tessera_schema SET version = %d", version + 1);
-                r = exec_command(conn, what, sql);
+                r = db_exec(db, sql);
                 if (r < 0)
                         return r;
                 log_debug("%s: migrated to schema version %d.", what, version + 1);
@@ -537,7 +520,7 @@ static int migrate_locked(PGconn *conn, const char *what, int latest) {
         return 0;
 }
 
-int store_pg_migrate(PGconn *conn, const char *what) {
+int store_pg_migrate(Db *db, const char *what) {
         int version, latest = store_pg_latest_schema_version(), r;
 
         /* Two dialects of one schema, never two schemas. */
@@ -548,18 +531,28 @@ int store_pg_migrate(PGconn *conn, const char *what) {
 
         /* The common case, an instance (re)starting on a current
          * database, takes no lock. */
-        version = store_pg_schema_version(conn, what);
+        version = store_pg_schema_version(db, what);
         r = check_version(what, version);
         if (r < 0 || version == latest)
                 return r;
 
-        r = exec_command(conn, what, "BEGIN");
+        /* Instances starting together: one migrates, the others wait
+         * here, then find the new version and have nothing to do. The
+         * lock is the session's, taken before the transaction begins:
+         * a transaction that began before the other's commit could read
+         * the catalog as it was (the table of versions missing). It goes
+         * with the session, should the process die holding it. */
+        r = db_exec(db, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")");
         if (r < 0)
                 return r;
-        r = migrate_locked(conn, what, latest);
-        if (r < 0) {
-                (void) exec_command(conn, what, "ROLLBACK");
-                return r;
+        r = db_begin(db);
+        if (r >= 0) {
+                r = migrate_in_transaction(db, what, latest);
+                if (r < 0)
+                        db_rollback(db);
+                else
+                        r = db_commit(db);
         }
-        return exec_command(conn, what, "COMMIT");
+        (void) db_exec(db, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")");
+        return r;
 }

@@ -182,20 +182,20 @@ static int build_sql(const UserQuery *q, Plan plan, char **ret) {
         return 0;
 }
 
-static int statement(Store *s, const UserQuery *q, Plan plan, sqlite3_stmt **ret) {
+static int statement(Store *s, const UserQuery *q, Plan plan, DbStmt **ret) {
         unsigned shape = shape_of(q, plan);
         _cleanup_free_ char *sql = NULL;
-        int r, rc;
+        int r;
 
         assert(shape < STORE_USER_SEARCH_SHAPES);
         if (!s->user_search[shape]) {
                 r = build_sql(q, plan, &sql);
                 if (r < 0)
                         return r;
-                rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->user_search[shape], NULL);
-                if (rc != SQLITE_OK)
-                        return log_error_errno(store_errno(rc), "Failed to prepare statement: %s: %s",
-                                               sqlite3_errmsg(s->db), sql);
+                /* Logged by the backend when it fails. */
+                r = db_stmt_new(s->db, sql, &s->user_search[shape]);
+                if (r < 0)
+                        return r;
         }
         *ret = s->user_search[shape];
         return 0;
@@ -203,14 +203,15 @@ static int statement(Store *s, const UserQuery *q, Plan plan, sqlite3_stmt **ret
 
 /* One read of plan for q, limit rows at most. */
 static int run(Store *s, const UserQuery *q, Plan plan, unsigned limit, UserRecord ***ret, size_t *ret_n) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        /* Before st: a binding must outlive the statement's run. */
         _cleanup_free_ char *end = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = statement(s, q, plan, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, P_TENANT, q->tenant_id);
+        db_bind_int64(st, P_TENANT, q->tenant_id);
         if (q->prefix) {
                 /* Every text that begins with the prefix sorts in [prefix,
                  * prefix + 0xff): no byte of UTF-8 is 0xff, and NOCASE folds
@@ -223,22 +224,23 @@ static int run(Store *s, const UserQuery *q, Plan plan, unsigned limit, UserReco
                 memcpy(end, q->prefix, n);
                 end[n] = (char) 0xff;
                 end[n + 1] = '\0';
-                store_bind_text(st, P_PREFIX, q->prefix);
-                if (sqlite3_bind_text(st, P_PREFIX_END, end, (int) n + 1, SQLITE_TRANSIENT) != SQLITE_OK)
-                        return -ENOMEM;
+                db_bind_text(st, P_PREFIX, q->prefix);
+                r = db_bind_text_n(st, P_PREFIX_END, end, n + 1);
+                if (r < 0)
+                        return r;
         }
         if (q->role >= 0)
-                store_bind_text(st, P_ROLE, user_role_to_string(q->role));
-        store_bind_int64(st, P_NOW, q->now_usec);
-        store_bind_int64(st, P_CREATED_AFTER, q->created_after);
-        store_bind_int64(st, P_CREATED_BEFORE, q->created_before);
+                db_bind_text(st, P_ROLE, user_role_to_string(q->role));
+        db_bind_int64(st, P_NOW, q->now_usec);
+        db_bind_int64(st, P_CREATED_AFTER, q->created_after);
+        db_bind_int64(st, P_CREATED_BEFORE, q->created_before);
         if (q->after && q->after_name)
-                store_bind_text(st, P_AFTER_NAME, q->after_name);
+                db_bind_text(st, P_AFTER_NAME, q->after_name);
         if (q->after && q->after_email)
-                store_bind_text(st, P_AFTER_EMAIL, q->after_email);
-        store_bind_int64(st, P_AFTER_CREATED, q->after_created);
-        store_bind_int64(st, P_AFTER_ID, q->after_id);
-        store_bind_int64(st, P_LIMIT, limit);
+                db_bind_text(st, P_AFTER_EMAIL, q->after_email);
+        db_bind_int64(st, P_AFTER_CREATED, q->after_created);
+        db_bind_int64(st, P_AFTER_ID, q->after_id);
+        db_bind_int64(st, P_LIMIT, limit);
         return store_fetch_all(s, st, store_user_from_row, store_user_array_free, (void ***) ret, ret_n);
 }
 

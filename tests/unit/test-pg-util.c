@@ -30,6 +30,27 @@ PGconn *test_pg_connect(const char *name) {
         return conn;
 }
 
+char *test_pg_database_url(const char *name) {
+        PQconninfoOption *options;
+        char *err = NULL, *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        ck_assert_ptr_nonnull(test_pg_url());
+        options = PQconninfoParse(test_pg_url(), &err);
+        ck_assert_msg(options, "%s: %s", test_pg_url(), err ?: "");
+        f = open_memstream(&buf, &size);
+        ck_assert_ptr_nonnull(f);
+        /* The test server's values hold no quote, backslash or space. */
+        for (PQconninfoOption *o = options; o->keyword; o++)
+                if (o->val && !streq(o->keyword, "dbname"))
+                        fprintf(f, "%s='%s' ", o->keyword, o->val);
+        fprintf(f, "dbname='%s'", name);
+        ck_assert_int_eq(fclose(f), 0);
+        PQconninfoFree(options);
+        return buf;
+}
+
 char *test_pg_query(PGconn *conn, const char *sql) {
         PGresult *res = PQexec(conn, sql);
         char *buf = NULL;

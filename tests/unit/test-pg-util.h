@@ -18,6 +18,10 @@ const char *test_pg_url(void);
 char *test_pg_database_new(void);
 void test_pg_database_drop(const char *name);
 
+/* A libpq connection string (key=value) for database name on the test
+ * server, for a StoreConfig's url. */
+char *test_pg_database_url(const char *name);
+
 /* A connection to database name on the test server. */
 PGconn *test_pg_connect(const char *name);
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "db-sqlite.h"
 #include "store-internal.h"
 #include "test-util.h"
 
@@ -350,7 +351,7 @@ static size_t write_events(Store *s, Written *w, size_t n) {
                 snprintf(remote, sizeof(remote), "192.0.2.%zu", i);
                 e.remote = remote;
                 ck_assert_int_eq(store_audit_append(s, &e), 0);
-                w[i] = (Written) { .id = (int64_t) sqlite3_last_insert_rowid(s->db), .time_usec = e.time_usec,
+                w[i] = (Written) { .id = (int64_t) sqlite3_last_insert_rowid(db_sqlite_handle(s->db)), .time_usec = e.time_usec,
                                    .tenant = e.tenant, .actor = e.actor, .target = e.target, .action = e.action,
                                    .result = e.result };
         }
@@ -469,17 +470,17 @@ START_TEST(test_query_uses_indexes) {
         for (size_t i = 0; i < ELEMENTSOF(shapes); i++) {
                 AuditEvent *page = NULL;
                 sqlite3_stmt *st = NULL;
+                DbStmt *found;
                 size_t n = 0;
                 int steps;
 
                 ck_assert_int_eq(store_audit_query(s, &shapes[i], &page, &n), 0);
                 ck_assert_uint_eq(n, 20);
                 audit_event_array_free(page, n);
-                for (size_t k = 0; k < STORE_STMT_CACHE_SIZE; k++)
-                        for (size_t j = 0; j < STORE_AUDIT_QUERY_SHAPES; j++)
-                                if (s->stmts[k].stmt && s->stmts[k].sql == s->audit_query_sql[j] &&
-                                    sqlite3_stmt_status(s->stmts[k].stmt, SQLITE_STMTSTATUS_RUN, 0) > 0)
-                                        st = s->stmts[k].stmt;
+                for (size_t j = 0; j < STORE_AUDIT_QUERY_SHAPES; j++)
+                        if (s->audit_query_sql[j] && (found = db_stmt_find(s->db, s->audit_query_sql[j])) &&
+                            sqlite3_stmt_status(db_sqlite_stmt(found), SQLITE_STMTSTATUS_RUN, 0) > 0)
+                                st = db_sqlite_stmt(found);
                 ck_assert_ptr_nonnull(st);
                 ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1) == 0, "shape %zu scans", i);
                 ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 1) == 0, "shape %zu sorts", i);

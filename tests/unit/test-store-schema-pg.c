@@ -8,21 +8,35 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "db.h"
 #include "store-schema-pg.h"
 #include "test-pg-util.h"
 #include "test-util.h"
 
-static char *dbname;
-static PGconn *conn;
+static char *dbname, *dburl;
+static PGconn *conn;     /* to look from the side */
+static Db *db;           /* the store's view: the runner's */
+
+static Db *open_db(void) {
+        StoreConfig c = { .backend = STORE_BACKEND_POSTGRESQL, .url = dburl };
+        Db *d = NULL;
+
+        ck_assert_int_eq(db_open(&c, &d), 0);
+        return d;
+}
 
 static void setup(void) {
         dbname = test_pg_database_new();
+        dburl = test_pg_database_url(dbname);
         conn = test_pg_connect(dbname);
+        db = open_db();
 }
 
 static void teardown(void) {
+        db = db_close(db);
         PQfinish(conn);
         conn = NULL;
+        dburl = (free(dburl), NULL);
         test_pg_database_drop(dbname);
         dbname = (free(dbname), NULL);
 }
@@ -35,13 +49,13 @@ START_TEST(test_versions_in_step) {
 END_TEST
 
 START_TEST(test_migrate_fresh) {
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), 0);
-        ck_assert_int_eq(store_pg_migrate(conn, dbname), 0);
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), store_latest_schema_version());
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), 0);
+        ck_assert_int_eq(store_pg_migrate(db, dbname), 0);
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), store_latest_schema_version());
         /* Again: nothing to do, nothing done. */
-        ck_assert_int_eq(store_pg_migrate(conn, dbname), 0);
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), store_latest_schema_version());
-        ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+        ck_assert_int_eq(store_pg_migrate(db, dbname), 0);
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), store_latest_schema_version());
+        ck_assert(!db_in_transaction(db));
 }
 END_TEST
 
@@ -122,7 +136,7 @@ START_TEST(test_same_schema_as_sqlite) {
         s = test_store_open(dir);
         store_close(s);
         ck_assert_int_ge(asprintf(&path, "%s/tessera.db", dir), 0);
-        ck_assert_int_eq(store_pg_migrate(conn, dbname), 0);
+        ck_assert_int_eq(store_pg_migrate(db, dbname), 0);
 
         /* Every column, with whether it may be NULL (SQLite lets a
          * PRIMARY KEY column of a rowid table be NULL on paper only). */
@@ -186,7 +200,7 @@ END_TEST
 
 typedef struct Racer {
         pthread_barrier_t *barrier;
-        PGconn *conn;
+        Db *db;
         int result;
 } Racer;
 
@@ -194,7 +208,7 @@ static void *race(void *userdata) {
         Racer *r = userdata;
 
         pthread_barrier_wait(r->barrier);
-        r->result = store_pg_migrate(r->conn, dbname);
+        r->result = store_pg_migrate(r->db, dbname);
         return NULL;
 }
 
@@ -205,18 +219,18 @@ START_TEST(test_migrate_concurrently_once) {
 
         ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, RACERS), 0);
         for (size_t i = 0; i < RACERS; i++) {
-                racers[i] = (Racer) { .barrier = &barrier, .conn = test_pg_connect(dbname), .result = 1 };
+                racers[i] = (Racer) { .barrier = &barrier, .db = open_db(), .result = 1 };
                 ck_assert_int_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
         }
         for (size_t i = 0; i < RACERS; i++) {
                 ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
                 ck_assert_msg(racers[i].result == 0, "instance %zu: %s", i, strerror(-racers[i].result));
-                PQfinish(racers[i].conn);
+                db_close(racers[i].db);
         }
         pthread_barrier_destroy(&barrier);
         _cleanup_free_ char *rows = test_pg_query(conn, "SELECT count(*) FROM tessera_schema");
         ck_assert_str_eq(rows, "1");
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), store_latest_schema_version());
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), store_latest_schema_version());
 }
 END_TEST
 
@@ -224,21 +238,21 @@ START_TEST(test_newer_database_refused_untouched) {
         char sql[128];
         _cleanup_free_ char *before = NULL, *after = NULL, *x = NULL;
 
-        ck_assert_int_eq(store_pg_migrate(conn, dbname), 0);
+        ck_assert_int_eq(store_pg_migrate(db, dbname), 0);
         snprintf(sql, sizeof(sql), "UPDATE tessera_schema SET version = %d", store_latest_schema_version() + 1);
         test_pg_exec(conn, sql);
         /* What a newer tesserad might have made. */
         test_pg_exec(conn, "CREATE TABLE from_the_future (x BIGINT); INSERT INTO from_the_future VALUES (42)");
         before = test_pg_query(conn, "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'i')");
 
-        ck_assert_int_eq(store_pg_migrate(conn, dbname), -EPROTONOSUPPORT);
+        ck_assert_int_eq(store_pg_migrate(db, dbname), -EPROTONOSUPPORT);
 
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), store_latest_schema_version() + 1);
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), store_latest_schema_version() + 1);
         x = test_pg_query(conn, "SELECT x FROM from_the_future");
         ck_assert_str_eq(x, "42");
         after = test_pg_query(conn, "SELECT count(*) FROM pg_class WHERE relkind IN ('r', 'i')");
         ck_assert_str_eq(before, after);
-        ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+        ck_assert(!db_in_transaction(db));
 }
 END_TEST
 
@@ -249,14 +263,14 @@ START_TEST(test_failed_migration_rolled_back) {
 
         test_pg_exec(conn, "CREATE TABLE operators (mine TEXT); INSERT INTO operators VALUES ('kept')");
 
-        ck_assert_int_lt(store_pg_migrate(conn, dbname), 0);
+        ck_assert_int_lt(store_pg_migrate(db, dbname), 0);
 
-        ck_assert_int_eq(store_pg_schema_version(conn, dbname), 0);
+        ck_assert_int_eq(store_pg_schema_version(db, dbname), 0);
         tenants = test_pg_query(conn, "SELECT to_regclass('tenants') IS NULL");
         ck_assert_str_eq(tenants, "t");
         mine = test_pg_query(conn, "SELECT mine FROM operators");
         ck_assert_str_eq(mine, "kept");
-        ck_assert_int_eq(PQtransactionStatus(conn), PQTRANS_IDLE);
+        ck_assert(!db_in_transaction(db));
 }
 END_TEST
 
