@@ -9,7 +9,13 @@
  * DbStmt (so that db.c can hand them out as DbStmt *), and keeps its
  * connection state behind Db.conn. db.c checks the arguments the API
  * documents (a transaction open or not, the cache); a backend's functions
- * are called only in the states db.h allows. */
+ * are called only in the states db.h allows.
+ *
+ * A DbStmt lives as long as its connection (the cache hands the same one
+ * out for years): a backend that reconnects behind it (PostgreSQL after a
+ * failover) prepares it again on the new connection at its next run, and
+ * reports the statement that failed with the old one as db.h says
+ * (-ECONNRESET, -ENOTCONN), inside a transaction or not. */
 
 #include "db.h"
 

@@ -122,7 +122,12 @@ DbStmt *db_stmt_find(Db *db, const char *sql);
 
 /* Binding, by position from 1 (?1 is 1). Texts and blobs are not copied:
  * they must stay valid and unchanged until the statement is reset. NULL
- * text binds SQL NULL. A parameter left unbound is NULL. */
+ * text binds SQL NULL. A parameter left unbound is NULL. A statement built
+ * at run time may leave out some of the parameters its callers bind (one
+ * binding code for every shape of a query: store-user-search.c,
+ * store-audit.c): binding a number the SQL does not name is not an error,
+ * and a backend that types parameters must give such a one a type of its
+ * own (PostgreSQL refuses an untyped $2 between $1 and $3). */
 int db_bind_int64(DbStmt *st, int idx, int64_t v);
 int db_bind_text(DbStmt *st, int idx, const char *s);
 /* The first n bytes of s (which may hold any byte but NUL). */

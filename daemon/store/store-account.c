@@ -84,12 +84,16 @@ int store_mfa_challenge_claim(Store *s, int64_t tenant_id, const uint8_t digest[
 }
 
 int store_owner_email_exists(Store *s, const char *email) {
-        static const char sql[] =
+        /* Addresses compare without case: SQLite by the NOCASE index
+         * (users_owner_email), PostgreSQL by one on lower(email). */
+        static const char sql_sqlite[] =
                 "SELECT EXISTS (SELECT 1 FROM users WHERE email = ?1 COLLATE NOCASE AND role = 'owner')";
+        static const char sql_pg[] =
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(?1) AND role = 'owner')";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
-        r = store_stmt(s, sql, &st);
+        r = store_stmt(s, DB_SQL(s->db, sql_sqlite, sql_pg), &st);
         if (r < 0)
                 return r;
         db_bind_text(st, 1, email);

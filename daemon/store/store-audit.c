@@ -9,14 +9,22 @@
 /* A refusal identical to one recorded within the window: counted on that
  * event. 1 when it was, 0 when the event needs a row of its own. */
 static int audit_merge(Store *s, const AuditEvent *e, int64_t t) {
-        /* "result <> 'success'" lets SQLite use the partial index. */
+        /* "result <> 'success'" lets SQLite use the partial index. "IS NOT
+         * DISTINCT FROM": equal, NULL included (SQLite's "IS", by the
+         * standard's name). */
         static const char find_sql[] =
-                "SELECT id FROM audit_events WHERE result <> 'success' AND action = ?1 AND remote IS ?2 "
-                "AND target IS ?3 AND time_usec BETWEEN ?4 AND ?5 AND result = ?6 AND channel = ?7 "
-                "AND actor IS ?8 AND actor_uid IS ?9 AND tenant IS ?10 AND details IS ?11 "
-                "AND operator_name IS ?12 AND reason IS ?13 ORDER BY time_usec DESC LIMIT 1";
+                "SELECT id FROM audit_events WHERE result <> 'success' AND action = ?1 "
+                "AND remote IS NOT DISTINCT FROM ?2 AND target IS NOT DISTINCT FROM ?3 "
+                "AND time_usec BETWEEN ?4 AND ?5 AND result = ?6 AND channel = ?7 "
+                "AND actor IS NOT DISTINCT FROM ?8 AND actor_uid IS NOT DISTINCT FROM ?9 "
+                "AND tenant IS NOT DISTINCT FROM ?10 AND details IS NOT DISTINCT FROM ?11 "
+                "AND operator_name IS NOT DISTINCT FROM ?12 AND reason IS NOT DISTINCT FROM ?13 "
+                "ORDER BY time_usec DESC LIMIT 1";
+        /* The later of the two: a CASE, since the two-argument max() is
+         * SQLite's (PostgreSQL's is greatest()). */
         static const char bump_sql[] =
-                "UPDATE audit_events SET count = count + 1, last_usec = MAX(COALESCE(last_usec, time_usec), ?2) "
+                "UPDATE audit_events SET count = count + 1, last_usec = CASE "
+                "WHEN COALESCE(last_usec, time_usec) > ?2 THEN COALESCE(last_usec, time_usec) ELSE ?2 END "
                 "WHERE id = ?1";
         _cleanup_(store_stmt_resetp) DbStmt *find = NULL, *bump = NULL;
         int64_t id;
@@ -171,10 +179,13 @@ static int read_events(Store *s, DbStmt *st, bool (*keep)(const AuditEvent *e, c
 }
 
 int store_audit_list(Store *s, const AuditFilter *f, AuditEvent **ret, size_t *ret_n) {
+        /* The CASTs type a parameter whose first use says nothing of its
+         * type (PostgreSQL asks). */
         static const char sql[] =
                 "SELECT " AUDIT_COLUMNS " FROM audit_events "
-                "WHERE id > ?1 AND (?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR target = ?3) "
-                "AND (?4 IS NULL OR action = ?4) ORDER BY id LIMIT ?5";
+                "WHERE id > ?1 AND (CAST(?2 AS TEXT) IS NULL OR tenant = ?2) "
+                "AND (CAST(?3 AS TEXT) IS NULL OR target = ?3) "
+                "AND (CAST(?4 AS TEXT) IS NULL OR action = ?4) ORDER BY id LIMIT ?5";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 

@@ -200,8 +200,8 @@ Store *store_close(Store *s) {
         }
         for (size_t i = 0; i < STORE_AUDIT_QUERY_SHAPES; i++)
                 free(s->audit_query_sql[i]);
-        /* After the audit queries' texts: the cache keys on their
-         * addresses but never reads them again. */
+        /* The cache keys its statements on the audit queries' texts by
+         * address only and never reads them again: freed above is fine. */
         db_close(s->db);
         free(s->description);
         free(s);

@@ -72,12 +72,13 @@ int store_entitlements_put(Store *s, int64_t tenant_id, const Entitlements *e) {
 }
 
 int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource what, uint64_t at_most, uint64_t *ret) {
-        /* The inner LIMIT stops the walk of the index at the limit. */
+        /* The inner LIMIT stops the walk of the index at the limit. The
+         * subquery is named: PostgreSQL before 16 asks. */
         static const char users_sql[] =
-                "SELECT count(*) FROM (SELECT 1 FROM users WHERE tenant_id = ?1 LIMIT ?2)";
+                "SELECT count(*) FROM (SELECT 1 FROM users WHERE tenant_id = ?1 LIMIT ?2) AS counted";
         static const char apps_sql[] =
                 "SELECT count(*) FROM (SELECT 1 FROM applications WHERE tenant_id = ?1 AND name <> '" API_APPLICATION_NAME "' "
-                "LIMIT ?2)";
+                "LIMIT ?2) AS counted";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
@@ -107,7 +108,7 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
                 "WHERE tenant_id = ?1 AND idempotency_key = ?2";
         static const char add_sql[] =
                 "INSERT INTO usage_counters (tenant_id, counter, value, changed_usec) VALUES (?1, ?2, ?3, ?4) "
-                "ON CONFLICT (tenant_id, counter) DO UPDATE SET value = value + ?3, changed_usec = ?4 "
+                "ON CONFLICT (tenant_id, counter) DO UPDATE SET value = usage_counters.value + ?3, changed_usec = ?4 "
                 "RETURNING value";
         static const char key_sql[] =
                 "INSERT INTO usage_increments (tenant_id, idempotency_key, counter, amount, value_after, "

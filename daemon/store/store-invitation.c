@@ -93,12 +93,16 @@ int store_invitation_get_by_digest(Store *s, int64_t tenant_id, const uint8_t di
 }
 
 int store_invitation_get_pending_email(Store *s, int64_t tenant_id, const char *email, Invitation *ret) {
-        static const char sql[] = INVITATION_SELECT
+        /* By the index invitations_pending_email: NOCASE in SQLite, on
+         * lower(email) in PostgreSQL. */
+        static const char sql_sqlite[] = INVITATION_SELECT
                 "WHERE tenant_id = ?1 AND email = ?2 COLLATE NOCASE AND accepted_usec = 0 AND revoked_usec = 0";
+        static const char sql_pg[] = INVITATION_SELECT
+                "WHERE tenant_id = ?1 AND lower(email) = lower(?2) AND accepted_usec = 0 AND revoked_usec = 0";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
-        r = store_stmt(s, sql, &st);
+        r = store_stmt(s, DB_SQL(s->db, sql_sqlite, sql_pg), &st);
         if (r < 0)
                 return r;
         db_bind_int64(st, 1, tenant_id);

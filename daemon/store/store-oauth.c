@@ -542,10 +542,10 @@ int store_revoked_token_add(Store *s, const char *jti, int64_t expires_usec) {
 int store_token_revoked(Store *s, int64_t tenant_id, const char *jti, const char *sid) {
         /* A sid that names no live session of the tenant (revoked, gone
          * with its user, or never this tenant's) revokes the token: fail
-         * closed. */
+         * closed. The CAST types ?2 at its first use (PostgreSQL asks). */
         static const char sql[] =
                 "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = ?1) "
-                "OR (?2 IS NOT NULL AND NOT EXISTS "
+                "OR (CAST(?2 AS TEXT) IS NOT NULL AND NOT EXISTS "
                 "(SELECT 1 FROM oidc_sessions WHERE sid = ?2 AND tenant_id = ?3 AND revoked_usec = 0))";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int64_t v;
@@ -587,9 +587,12 @@ int store_consent_get(Store *s, int64_t tenant_id, int64_t user_id, int64_t appl
 
 int store_consent_set(Store *s, int64_t tenant_id, int64_t user_id, int64_t application_id, const char *scope,
                       int64_t now_usec) {
-        /* Only a user and an application of the same tenant, that tenant. */
+        /* Only a user and an application of the same tenant, that tenant.
+         * The CASTs give the selected parameters a type where nothing else
+         * does (PostgreSQL asks). */
         static const char sql[] =
-                "INSERT INTO consents (user_id, application_id, scope, created_usec) SELECT ?1, ?2, ?3, ?4 "
+                "INSERT INTO consents (user_id, application_id, scope, created_usec) "
+                "SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS TEXT), CAST(?4 AS BIGINT) "
                 "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1 AND tenant_id = ?5) "
                 "AND EXISTS (SELECT 1 FROM applications WHERE id = ?2 AND tenant_id = ?5) "
                 "ON CONFLICT (user_id, application_id) DO UPDATE SET scope = excluded.scope, "

@@ -47,7 +47,7 @@ static int allocate_id(Store *s, uint32_t id_min, uint32_t id_max, uint32_t *ret
         static const char sql_next[] =
                 "SELECT COALESCE(MAX(gid) + 1, ?1) FROM groups WHERE gid BETWEEN ?1 AND ?2";
         static const char sql_gap[] =
-                "SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM groups WHERE gid = ?1) "
+                "SELECT CAST(?1 AS BIGINT) WHERE NOT EXISTS (SELECT 1 FROM groups WHERE gid = ?1) "
                 "UNION ALL "
                 "SELECT MIN(g.gid + 1) FROM groups g WHERE g.gid BETWEEN ?1 AND ?2 - 1 "
                 "AND NOT EXISTS (SELECT 1 FROM groups h WHERE h.gid = g.gid + 1) "
@@ -176,8 +176,12 @@ int store_user_get_by_id(Store *s, int64_t id, UserRecord **ret) {
 }
 
 int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, UserRecord **ret) {
-        static const char sql[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.email = ?2 COLLATE NOCASE";
-        return store_get_record(s, sql, tenant_id, email, store_user_from_row, (void **) ret);
+        /* By the index users_email: NOCASE in SQLite, on lower(email) in
+         * PostgreSQL. */
+        static const char sql_sqlite[] = USER_SELECT "WHERE u.tenant_id = ?1 AND u.email = ?2 COLLATE NOCASE";
+        static const char sql_pg[] = USER_SELECT "WHERE u.tenant_id = ?1 AND lower(u.email) = lower(?2)";
+        return store_get_record(s, DB_SQL(s->db, sql_sqlite, sql_pg), tenant_id, email, store_user_from_row,
+                                (void **) ret);
 }
 
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n) {
@@ -274,11 +278,19 @@ int store_user_search_email(Store *s, const char *prefix, const char *after_emai
                             UserRecord ***ret, size_t *ret_n) {
         /* LIKE with the prefix escaped, which SQLite turns into a range of
          * the NOCASE index (users_email_any_tenant); the position in that
-         * order continues a page. */
-        static const char sql[] =
+         * order continues a page. SQLite's LIKE ignores the case of ASCII
+         * letters, PostgreSQL's does not: there both sides are lower()ed,
+         * for an index on lower(email) (text_pattern_ops, or the "C"
+         * collation, for LIKE to use it). */
+        static const char sql_sqlite[] =
                 USER_SELECT "WHERE u.email IS NOT NULL AND u.email LIKE ?1 ESCAPE '\\' "
                 "AND (?2 IS NULL OR (u.email COLLATE NOCASE, u.id) > (?2, ?3)) "
                 "ORDER BY u.email COLLATE NOCASE, u.id LIMIT ?4";
+        static const char sql_pg[] =
+                USER_SELECT "WHERE u.email IS NOT NULL AND lower(u.email) LIKE lower(?1) ESCAPE '\\' "
+                "AND (CAST(?2 AS TEXT) IS NULL OR (lower(u.email), u.id) > (lower(?2), ?3)) "
+                "ORDER BY lower(u.email), u.id LIMIT ?4";
+        const char *sql = DB_SQL(s->db, sql_sqlite, sql_pg);
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         _cleanup_free_ char *pattern = NULL;
         char *p;
