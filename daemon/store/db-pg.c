@@ -63,11 +63,20 @@ typedef struct PgStmt {
         char *sql;                /* with $N */
         char name[16];
         unsigned generation;      /* the session it was prepared on; 0: none */
+        /* Prepared with the types of the parameters as bound (types[]),
+         * or without (the server inferred them all). */
+        bool typed;
+        Oid *types;
+        /* Whether the SQL names each parameter: a caller may bind one
+         * that a shape of its query leaves out (the server could not
+         * type it, so it goes as an untyped NULL). */
+        bool *referenced;
         int nparams;
         char **values;            /* owned: texts and integers; blobs point at the caller's */
         int *lengths;
         int *formats;
         bool *owned;
+        Oid *bound;               /* the type of each binding; 0 for NULL */
         PGresult *res;
         int row;                  /* current row of res; -1 before the first */
         bool executed;
@@ -301,12 +310,18 @@ static const char *pg_errmsg(Db *db) {
 
 /* ?N (and a bare ?, numbered on) become $N; quoted texts, identifiers
  * and comments are copied as they are. Returns the highest number. */
-static int rewrite_placeholders(const char *sql, char **ret, int *ret_nparams) {
+static int rewrite_placeholders(const char *sql, char **ret, int *ret_nparams, bool **ret_referenced) {
         size_t n = strlen(sql);
-        char *out = malloc(n * 2 + 1), *o = out;
+        _cleanup_free_ char *out = malloc(n * 2 + 1);
+        _cleanup_free_ bool *referenced = NULL;
+        char *o = out;
         int highest = 0, next = 1;
 
         if (!out)
+                return -ENOMEM;
+        /* No more parameters than characters. */
+        referenced = calloc(n + 1, sizeof(bool));
+        if (!referenced)
                 return -ENOMEM;
         for (const char *p = sql; *p;) {
                 if (*p == '\'' || *p == '"') {
@@ -335,10 +350,9 @@ static int rewrite_placeholders(const char *sql, char **ret, int *ret_nparams) {
                                         v = v * 10 + (*p++ - '0');
                         } else
                                 v = next;
-                        if (v < 1 || v > 65535) {
-                                free(out);
+                        if (v < 1 || (size_t) v > n)
                                 return -EINVAL;
-                        }
+                        referenced[v - 1] = true;
                         next = (int) v + 1;
                         highest = MAX(highest, (int) v);
                         o += sprintf(o, "$%ld", v);
@@ -346,8 +360,9 @@ static int rewrite_placeholders(const char *sql, char **ret, int *ret_nparams) {
                         *o++ = *p++;
         }
         *o = '\0';
-        *ret = out;
+        *ret = TAKE_PTR(out);
         *ret_nparams = highest;
+        *ret_referenced = TAKE_PTR(referenced);
         return 0;
 }
 
@@ -382,6 +397,7 @@ static void clear_bindings(PgStmt *s) {
                 s->owned[i] = false;
                 s->lengths[i] = 0;
                 s->formats[i] = 0;
+                s->bound[i] = 0;
         }
 }
 
@@ -399,26 +415,65 @@ static void pg_finalize(DbStmt *st) {
         free(s->lengths);
         free(s->formats);
         free(s->owned);
+        free(s->bound);
+        free(s->types);
+        free(s->referenced);
         free(s->sql);
         free(s);
 }
 
-static int prepare_on_server(PgStmt *s) {
+/* The types a statement is prepared with: those of its bindings, where
+ * the server cannot tell them from the SQL alone ("?2 IS NULL OR x > ?2").
+ * A NULL has none (0): the server's guess, or the type an earlier
+ * preparation gave it. */
+#define TEXTOID 25
+#define INT8OID 20
+#define BYTEAOID 17
+
+static int prepare_on_server(PgStmt *s, bool typed) {
         PgConn *c = conn_of(s->base.db);
         _cleanup_(pg_clearp) PGresult *res = NULL;
         int r;
 
-        res = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
+        /* A name never redefined on a session: a new one each time. */
+        snprintf(s->name, sizeof(s->name), "t%u", c->next_name++);
+        for (int i = 0; i < s->nparams; i++)
+                if (!s->referenced[i])
+                        s->types[i] = TEXTOID;
+                else if (typed)
+                        s->types[i] = s->bound[i] ?: (s->typed && s->generation == c->generation ? s->types[i] : 0);
+                else
+                        s->types[i] = 0;
+        res = PQprepare(c->pg, s->name, s->sql, s->nparams, s->types);
         if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
                 r = result_errno(c, res);
+                s->generation = 0;
+                /* Parameters whose type only the bindings tell: prepared
+                 * at the first run, with them. */
+                if (!typed && res && PQresultErrorField(res, PG_DIAG_SQLSTATE) &&
+                    streq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42P18"))
+                        return -EAGAIN;
                 return log_error_errno(r, "Database error: %s (in: %s)", c->errmsg, s->sql);
         }
         s->generation = c->generation;
+        s->typed = typed;
         return 0;
 }
 
+/* Whether the statement must be prepared (again) before it runs with
+ * the current bindings. */
+static bool needs_prepare(PgStmt *s) {
+        if (s->generation != conn_of(s->base.db)->generation)
+                return true;
+        if (!s->typed)
+                return false;
+        for (int i = 0; i < s->nparams; i++)
+                if (s->referenced[i] && s->bound[i] != 0 && s->bound[i] != s->types[i])
+                        return true;
+        return false;
+}
+
 static int pg_prepare(Db *db, const char *sql, DbStmt **ret) {
-        PgConn *c = conn_of(db);
         PgStmt *s;
         int r;
 
@@ -427,7 +482,7 @@ static int pg_prepare(Db *db, const char *sql, DbStmt **ret) {
                 return -ENOMEM;
         s->base.db = db;
         s->row = -1;
-        r = rewrite_placeholders(sql, &s->sql, &s->nparams);
+        r = rewrite_placeholders(sql, &s->sql, &s->nparams, &s->referenced);
         if (r < 0) {
                 free(s);
                 return log_error_errno(r, "Bad parameter in: %s", sql);
@@ -436,19 +491,22 @@ static int pg_prepare(Db *db, const char *sql, DbStmt **ret) {
         s->lengths = calloc(MAX(s->nparams, 1), sizeof(int));
         s->formats = calloc(MAX(s->nparams, 1), sizeof(int));
         s->owned = calloc(MAX(s->nparams, 1), sizeof(bool));
-        if (!s->values || !s->lengths || !s->formats || !s->owned) {
+        s->bound = calloc(MAX(s->nparams, 1), sizeof(Oid));
+        s->types = calloc(MAX(s->nparams, 1), sizeof(Oid));
+        if (!s->values || !s->lengths || !s->formats || !s->owned || !s->bound || !s->types) {
                 pg_finalize(&s->base);
                 return -ENOMEM;
         }
-        snprintf(s->name, sizeof(s->name), "t%u", c->next_name++);
 
         /* Prepared now, as SQLite does, so that a mistake in the SQL shows
-         * where the statement is made; when the server is away, on first
-         * use instead. */
-        r = ensure_connected(db);
-        if (r >= 0)
-                r = prepare_on_server(s);
-        if (r < 0 && r != -ENOTCONN && r != -ECONNRESET) {
+         * where the statement is made. But not inside a transaction
+         * (where a failed preparation would abort it), nor for a
+         * statement whose parameters' types only the bindings tell, nor
+         * while the server is away: then at its first run. */
+        r = db->in_transaction ? 0 : ensure_connected(db);
+        if (r >= 0 && !db->in_transaction)
+                r = prepare_on_server(s, false);
+        if (r < 0 && r != -ENOTCONN && r != -ECONNRESET && r != -EAGAIN) {
                 pg_finalize(&s->base);
                 return r;
         }
@@ -463,7 +521,7 @@ static void pg_reset(DbStmt *st) {
         clear_bindings(s);
 }
 
-static int bind_owned(PgStmt *s, int idx, char *v, int length, int format) {
+static int bind_owned(PgStmt *s, int idx, char *v, int length, int format, Oid type) {
         if (idx < 1 || idx > s->nparams) {
                 free(v);
                 return -ERANGE;
@@ -474,6 +532,7 @@ static int bind_owned(PgStmt *s, int idx, char *v, int length, int format) {
         s->owned[idx - 1] = true;
         s->lengths[idx - 1] = length;
         s->formats[idx - 1] = format;
+        s->bound[idx - 1] = type;
         return 0;
 }
 
@@ -482,7 +541,7 @@ static int pg_bind_int64(DbStmt *st, int idx, int64_t v) {
 
         if (asprintf(&t, "%" PRIi64, v) < 0)
                 return -ENOMEM;
-        return bind_owned(pg_stmt(st), idx, t, 0, 0);
+        return bind_owned(pg_stmt(st), idx, t, 0, 0, INT8OID);
 }
 
 static int pg_bind_text(DbStmt *st, int idx, const char *p, size_t n) {
@@ -491,7 +550,7 @@ static int pg_bind_text(DbStmt *st, int idx, const char *p, size_t n) {
 
         if (!t)
                 return -ENOMEM;
-        return bind_owned(pg_stmt(st), idx, t, 0, 0);
+        return bind_owned(pg_stmt(st), idx, t, 0, 0, TEXTOID);
 }
 
 static int pg_bind_null(DbStmt *st, int idx) {
@@ -503,6 +562,8 @@ static int pg_bind_null(DbStmt *st, int idx) {
                 free(s->values[idx - 1]);
         s->values[idx - 1] = NULL;
         s->owned[idx - 1] = false;
+        s->formats[idx - 1] = 0;
+        s->bound[idx - 1] = 0;
         return 0;
 }
 
@@ -522,6 +583,7 @@ static int pg_bind_blob(DbStmt *st, int idx, const void *p, size_t n) {
         s->values[idx - 1] = n > 0 ? (char *) p : (char *) "";
         s->lengths[idx - 1] = (int) n;
         s->formats[idx - 1] = 1;
+        s->bound[idx - 1] = BYTEAOID;
         return 0;
 }
 
@@ -540,11 +602,20 @@ static int execute(PgStmt *s) {
         r = ensure_connected(db);
         if (r < 0)
                 return r;
-        if (s->generation != c->generation) {
-                r = prepare_on_server(s);
+        if (needs_prepare(s)) {
+                r = prepare_on_server(s, true);
                 if (r < 0)
                         return r;
         }
+        /* What the SQL does not name is not sent. */
+        for (int i = 0; i < s->nparams; i++)
+                if (!s->referenced[i] && s->values[i]) {
+                        if (s->owned[i])
+                                free(s->values[i]);
+                        s->values[i] = NULL;
+                        s->owned[i] = false;
+                        s->formats[i] = 0;
+                }
         s->res = PQexecPrepared(c->pg, s->name, s->nparams, (const char *const *) s->values, s->lengths, s->formats,
                                 /* text results */ 0);
         switch (s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR) {
@@ -643,7 +714,7 @@ static const void *pg_column_blob(DbStmt *st, int col, size_t *ret_size) {
                 *ret_size = s->blob_sizes[col];
                 return s->blobs[col];
         }
-        if (PQftype(s->res, col) != 17 /* BYTEAOID */) {
+        if (PQftype(s->res, col) != BYTEAOID) {
                 /* A text read as bytes, as SQLite allows. */
                 *ret_size = (size_t) PQgetlength(s->res, s->row, col);
                 return PQgetvalue(s->res, s->row, col);
