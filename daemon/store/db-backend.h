@@ -82,3 +82,4 @@ struct DbBackend {
 };
 
 extern const DbBackend db_backend_sqlite;
+extern const DbBackend db_backend_pg;

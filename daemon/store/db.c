@@ -13,6 +13,8 @@ static const DbBackend *backend_of(StoreBackend b) {
         switch (b) {
         case STORE_BACKEND_SQLITE:
                 return &db_backend_sqlite;
+        case STORE_BACKEND_POSTGRESQL:
+                return &db_backend_pg;
         default:
                 return NULL;
         }

@@ -70,6 +70,29 @@ static int column_blob(DbStmt *st, int col, uint8_t **ret, size_t *ret_len) {
         return 0;
 }
 
+/* The sender wakes as soon as a mail is queued, while the transaction
+ * that queued it may still be open, and reads the due mails "under the
+ * write lock" so that it finds that mail once the transaction commits.
+ * SQLite's write lock (BEGIN IMMEDIATE) does that by itself; PostgreSQL
+ * lets a reader go on, so there each queuing transaction holds this
+ * advisory lock shared until it ends, and the reader takes it exclusive:
+ * it waits for the queuing transactions open at that moment. */
+#define OUTBOX_LOCK_KEY "8387236820507844865"
+
+static int outbox_lock(Store *s, bool exclusive) {
+        static const char shared_sql[] = "SELECT pg_advisory_xact_lock_shared(" OUTBOX_LOCK_KEY ")",
+                          exclusive_sql[] = "SELECT pg_advisory_xact_lock(" OUTBOX_LOCK_KEY ")";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int r;
+
+        if (db_dialect(s->db) != DB_DIALECT_POSTGRESQL || !db_in_transaction(s->db))
+                return 0;
+        r = store_stmt(s, exclusive ? exclusive_sql : shared_sql, &st);
+        if (r < 0)
+                return r;
+        return store_step_done(s, st);
+}
+
 int store_outbox_add(Store *s, const OutboxMail *m, int64_t *ret_id) {
         static const char sql[] =
                 "INSERT INTO outbox (tenant, template, recipient, sender_name, subject, message_id, body_text, "
@@ -82,6 +105,9 @@ int store_outbox_add(Store *s, const OutboxMail *m, int64_t *ret_id) {
         if (isempty(m->template_name) || isempty(m->recipient) || !m->subject || isempty(m->message_id) ||
             !m->body_text || !m->body_html)
                 return -EINVAL;
+        r = outbox_lock(s, false);
+        if (r < 0)
+                return r;
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
@@ -164,6 +190,9 @@ int store_outbox_due(Store *s, int64_t now_usec, size_t limit, OutboxMail **ret,
         size_t n = 0;
         int r, rc;
 
+        r = outbox_lock(s, true);
+        if (r < 0)
+                return r;
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "store-internal.h"
+#include "store-schema-pg.h"
 
 static const char *const migrations[] = {
         /* 0 -> 1: tenants, users, groups, membership, audit. */
@@ -534,6 +535,8 @@ int store_schema_version(Store *s) {
         switch (db_dialect(s->db)) {
         case DB_DIALECT_SQLITE:
                 return sqlite_schema_version(s);
+        case DB_DIALECT_POSTGRESQL:
+                return store_pg_schema_version(s->db, s->description);
         default:
                 return -EPROTONOSUPPORT;
         }
@@ -591,6 +594,9 @@ int store_migrate(Store *s) {
         switch (db_dialect(s->db)) {
         case DB_DIALECT_SQLITE:
                 return sqlite_migrate(s);
+        case DB_DIALECT_POSTGRESQL:
+                /* store-schema-pg.c, under an advisory lock. */
+                return store_pg_migrate(s->db, s->description);
         default:
                 return log_error_errno(-EPROTONOSUPPORT, "The %s backend has no schema yet.", db_backend_name(s->db));
         }

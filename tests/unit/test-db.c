@@ -8,27 +8,40 @@
 
 #include "db.h"
 #include "store-internal.h"
+#include "test-pg-util.h"
 #include "test-util.h"
 
 static char *dir;
 static char *path;
+/* Under tests/lib/pg_server.py: a database of the test's own there. */
+static char *pg_database, *pg_url;
+static StoreConfig config;
 
 static void setup(void) {
         dir = test_mkdtemp();
         ck_assert_int_ne(asprintf(&path, "%s/db.sqlite", dir), -1);
+        config = (StoreConfig) { .backend = STORE_BACKEND_SQLITE, .path = path };
+        if (test_pg_url()) {
+                pg_database = test_pg_database_new();
+                pg_url = test_pg_database_url(pg_database);
+                config = (StoreConfig) { .backend = STORE_BACKEND_POSTGRESQL, .url = pg_url };
+        }
 }
 
 static void teardown(void) {
         test_rm_rf(dir);
         dir = (free(dir), NULL);
         path = (free(path), NULL);
+        test_pg_database_drop(pg_database);
+        pg_database = (free(pg_database), NULL);
+        pg_url = (free(pg_url), NULL);
 }
 
 /* A connection to a database of this test's own. */
 static Db *open_db(void) {
         Db *db = NULL;
 
-        ck_assert_int_eq(db_open(TEST_STORE_CONFIG(path), &db), 0);
+        ck_assert_int_eq(db_open(&config, &db), 0);
         ck_assert_ptr_nonnull(db);
         return db;
 }
@@ -90,8 +103,8 @@ START_TEST(test_statements_and_columns) {
         int64_t a, b;
 
         create_tables(db);
-        ck_assert_str_eq(db_backend_name(db), "sqlite");
-        ck_assert_int_eq(db_dialect(db), DB_DIALECT_SQLITE);
+        ck_assert_str_eq(db_backend_name(db), test_pg_url() ? "postgresql" : "sqlite");
+        ck_assert_int_eq(db_dialect(db), test_pg_url() ? DB_DIALECT_POSTGRESQL : DB_DIALECT_SQLITE);
 
         /* One statement per address of its text, prepared once. */
         ck_assert_ptr_null(db_stmt_find(db, sql_get));
@@ -323,8 +336,8 @@ START_TEST(test_returning_commits) {
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int64_t id = 0;
 
-        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(path), &a), 0);
-        ck_assert_int_eq(store_open(TEST_STORE_CONFIG(path), &b), 0);
+        ck_assert_int_eq(store_open(&config, &a), 0);
+        ck_assert_int_eq(store_open(&config, &b), 0);
         create_tables(a->db);
 
         ck_assert_int_eq(store_stmt(a, sql, &st), 0);

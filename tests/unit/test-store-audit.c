@@ -5,6 +5,7 @@
 
 #include "db-sqlite.h"
 #include "store-internal.h"
+#include "test-pg-util.h"
 #include "test-util.h"
 
 static void append(Store *s, const char *action, const char *tenant, const char *target, AuditResult result) {
@@ -327,6 +328,19 @@ static const char *const targets[] = { "alice@acme", "bob@acme", "carol@acme", "
 static const char *const actions[] = { "user.create", "user.update", "auth.password" };
 static const char *const tenants[] = { "acme", "globex" };
 
+/* The id of the event just appended, on either backend. */
+static int64_t last_event_id(Store *s) {
+        static const char sql[] = "SELECT max(id) FROM audit_events";
+        _cleanup_(db_stmt_resetp) DbStmt *st = NULL;
+        int64_t id;
+
+        ck_assert_int_eq(db_stmt(s->db, sql, &st), 0);
+        ck_assert_int_eq(db_step(st), 1);
+        id = db_column_int64(st, 0);
+        ck_assert_int_gt(id, 0);
+        return id;
+}
+
 static size_t write_events(Store *s, Written *w, size_t n) {
         ck_assert_int_eq(store_begin(s), 0);
         for (size_t i = 0; i < n; i++) {
@@ -351,7 +365,7 @@ static size_t write_events(Store *s, Written *w, size_t n) {
                 snprintf(remote, sizeof(remote), "192.0.2.%zu", i);
                 e.remote = remote;
                 ck_assert_int_eq(store_audit_append(s, &e), 0);
-                w[i] = (Written) { .id = (int64_t) sqlite3_last_insert_rowid(db_sqlite_handle(s->db)), .time_usec = e.time_usec,
+                w[i] = (Written) { .id = last_event_id(s), .time_usec = e.time_usec,
                                    .tenant = e.tenant, .actor = e.actor, .target = e.target, .action = e.action,
                                    .result = e.result };
         }
@@ -531,7 +545,9 @@ END_TEST
 
 static void add_tests(TCase *tc) {
         tcase_add_test(tc, test_query_pages_and_filters);
-        tcase_add_test(tc, test_query_uses_indexes);
+        /* SQLite's statement counters; PostgreSQL's plans are not checked yet. */
+        if (!test_pg_url())
+                tcase_add_test(tc, test_query_uses_indexes);
         tcase_add_test(tc, test_operator_marked);
         tcase_add_test(tc, test_round_trip);
         tcase_add_test(tc, test_empty);
