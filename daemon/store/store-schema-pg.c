@@ -419,6 +419,51 @@ static const char *const pg_migrations[] = {
         "CREATE INDEX platform_tokens_expires ON platform_tokens(expires_usec);"
         "CREATE INDEX platform_tokens_operator ON platform_tokens(operator_id);"
         "CREATE INDEX users_email_any_tenant ON users(lower(email)) WHERE email IS NOT NULL;",
+
+        /* 16 -> 17: a tenant's upstream identity providers and the
+         * identities linked to its users. */
+        "CREATE TABLE upstream_providers ("
+        "  id " ID ","
+        "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  name " CTEXT " NOT NULL,"
+        "  kind " CTEXT " NOT NULL,"
+        "  display_name " CTEXT " NOT NULL,"
+        "  icon_url " CTEXT ","
+        "  client_id " CTEXT " NOT NULL,"
+        "  client_secret_box BYTEA,"
+        "  scopes " CTEXT ","
+        "  allowed_domains " CTEXT ","
+        "  signup " CTEXT " NOT NULL CHECK (signup IN ('jit', 'existing', 'invitation')),"
+        "  role " CTEXT " NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'admin', 'owner')),"
+        "  link_by_email BIGINT NOT NULL DEFAULT 0,"
+        "  enabled BIGINT NOT NULL DEFAULT 1,"
+        "  issuer " CTEXT ","
+        "  authorization_endpoint " CTEXT ","
+        "  token_endpoint " CTEXT ","
+        "  userinfo_endpoint " CTEXT ","
+        "  jwks_uri " CTEXT ","
+        "  api_url " CTEXT ","
+        "  allowed_tid " CTEXT ","
+        "  created_usec BIGINT NOT NULL,"
+        "  changed_usec BIGINT NOT NULL,"
+        "  UNIQUE (tenant_id, name)"
+        ");"
+        "CREATE TABLE upstream_links ("
+        "  id " ID ","
+        "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        "  provider_id BIGINT NOT NULL REFERENCES upstream_providers(id) ON DELETE CASCADE,"
+        "  subject " CTEXT " NOT NULL,"
+        "  email " CTEXT ","
+        "  username " CTEXT ","
+        "  created_usec BIGINT NOT NULL,"
+        "  last_used_usec BIGINT NOT NULL DEFAULT 0,"
+        "  UNIQUE (provider_id, subject)"
+        ");"
+        "CREATE INDEX upstream_links_user ON upstream_links(user_id);",
+
+        /* 17 -> 18: the first step's amr kept with an MFA challenge. */
+        "ALTER TABLE mfa_challenges ADD COLUMN amr " CTEXT " NOT NULL DEFAULT 'pwd';",
 };
 
 /* The key of the advisory lock that instances starting together take
