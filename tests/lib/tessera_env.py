@@ -400,6 +400,21 @@ class Tessera:
                            capture_output=True, text=True, check=True)
         return [line.split("|") for line in p.stdout.splitlines()]
 
+    def sql_hex(self, column):
+        """SQL for a blob column in upper-case hex, in the running
+        backend's dialect (SQLite's hex(), PostgreSQL's encode())."""
+        return f"upper(encode({column}, 'hex'))" if self.store_url else f"hex({column})"
+
+    def db_write(self, sql):
+        """A change behind the daemon's back (to make a token old, say):
+        SQL common to both dialects, on the database the daemon runs on,
+        waiting out the daemon's own writes."""
+        if self.store_url:
+            pg_query(self.store_url, sql)
+            return
+        subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(self.state_dir, "tessera.db"), sql],
+                       check=True, capture_output=True)
+
 
 def _pg_url_with_database(url, database):
     parts = urllib.parse.urlsplit(url)
