@@ -52,7 +52,6 @@ Manager *manager_free(Manager *m) {
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
         m->mail_limiter = limiter_free(m->mail_limiter);
-        m->upstream_flows = upstream_flows_free(m->upstream_flows);
         m->upstream_client = upstream_client_free(m->upstream_client);
         /* Closes the main thread's connection (m->store) too. */
         m->store_pool = store_pool_free(m->store_pool);
@@ -168,9 +167,6 @@ static int manager_start_upstream(Manager *m) {
         r = upstream_client_new(&limits, &m->upstream_client);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the client of upstream identity providers: %m");
-        r = upstream_flows_new(UPSTREAM_FLOW_MAX, &m->upstream_flows);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the upstream sign-in flows: %m");
         return 0;
 }
 

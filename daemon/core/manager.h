@@ -77,11 +77,10 @@ typedef struct Manager {
         Metrics *metrics;
         CoreMetrics core_metrics;
 
-        /* Upstream identity providers (upstream-client.h, upstream-flow.h):
-         * the one client, with its caches, and the sign-ins in flight;
-         * both thread-safe, used by the HTTP threads. */
+        /* Upstream identity providers (upstream-client.h): the one
+         * client, with its caches; thread-safe, used by the HTTP threads.
+         * The sign-ins in flight are in the store (upstream-flow.h). */
         UpstreamClient *upstream_client;
-        UpstreamFlows *upstream_flows;
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;

@@ -464,6 +464,32 @@ static const char *const pg_migrations[] = {
 
         /* 17 -> 18: the first step's amr kept with an MFA challenge. */
         "ALTER TABLE mfa_challenges ADD COLUMN amr " CTEXT " NOT NULL DEFAULT 'pwd';",
+
+        /* 18 -> 19: the sign-in flows in flight towards upstream providers. */
+        "CREATE TABLE upstream_flows ("
+        "  digest BYTEA PRIMARY KEY,"
+        "  kind BIGINT NOT NULL,"
+        "  tenant_id BIGINT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  provider " CTEXT " NOT NULL,"
+        "  provider_id BIGINT NOT NULL,"
+        "  binding " CTEXT " NOT NULL,"
+        "  api BIGINT NOT NULL,"
+        "  nonce " CTEXT " NOT NULL,"
+        "  verifier " CTEXT " NOT NULL,"
+        "  challenge " CTEXT " NOT NULL,"
+        "  request " CTEXT ","
+        "  redirect_uri " CTEXT ","
+        "  user_id BIGINT NOT NULL,"
+        "  subject " CTEXT ","
+        "  email " CTEXT ","
+        "  email_verified BIGINT NOT NULL,"
+        "  name " CTEXT ","
+        "  username " CTEXT ","
+        "  issuer " CTEXT ","
+        "  tid " CTEXT ","
+        "  expires_usec BIGINT NOT NULL"
+        ");"
+        "CREATE INDEX upstream_flows_expires ON upstream_flows(expires_usec);",
 };
 
 /* The key of the advisory lock that instances starting together take

@@ -508,6 +508,38 @@ static const char *const migrations[] = {
          * the session the code completes says so (amr "pwd otp", or "fed
          * otp" after an upstream provider's sign-in). */
         "ALTER TABLE mfa_challenges ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';",
+
+        /* 18 -> 19: the sign-in flows in flight towards upstream providers
+         * (store-upstream-flow.h), kept in the store rather than in one
+         * instance's memory: the provider may send the browser back to
+         * any instance behind the load balancer. Keyed by the digest of
+         * the state or link ticket; kind 0 is a flow out to the provider,
+         * 1 an identity waiting for the proof of an account (with the
+         * identity's fields). Oldest first by expires_usec. */
+        "CREATE TABLE upstream_flows ("
+        "  digest BLOB PRIMARY KEY,"
+        "  kind INTEGER NOT NULL,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  provider TEXT NOT NULL,"
+        "  provider_id INTEGER NOT NULL,"
+        "  binding TEXT NOT NULL,"
+        "  api INTEGER NOT NULL,"
+        "  nonce TEXT NOT NULL,"
+        "  verifier TEXT NOT NULL,"
+        "  challenge TEXT NOT NULL,"
+        "  request TEXT,"
+        "  redirect_uri TEXT,"
+        "  user_id INTEGER NOT NULL,"
+        "  subject TEXT,"
+        "  email TEXT,"
+        "  email_verified INTEGER NOT NULL,"
+        "  name TEXT,"
+        "  username TEXT,"
+        "  issuer TEXT,"
+        "  tid TEXT,"
+        "  expires_usec INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX upstream_flows_expires ON upstream_flows(expires_usec);",
 };
 
 int store_latest_schema_version(void) {
