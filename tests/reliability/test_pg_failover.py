@@ -212,6 +212,11 @@ class PgFailoverTest(unittest.TestCase):
                 self.assertTrue(any(x.instance == label and x.kind == kind for x in before),
                                 f"no {kind} acknowledged through {label} before the kill: {load.anomalies}")
 
+        # Nothing failed while both servers were up: two instances
+        # writing at once is not itself a fault.
+        with load.lock:
+            self.assertEqual(load.failures, {}, "requests failed before the kill")
+            self.assertEqual(load.anomalies, [])
         killed = time.monotonic()
         self.primary.kill()
         dead = time.monotonic()
@@ -259,6 +264,45 @@ class PgFailoverTest(unittest.TestCase):
                promote_seconds=round(promoted - dead, 2),
                **{f"resume_{label}_{kind}_s": round(v, 2) for (label, kind), v in sorted(resumed.items())},
                lost=len(missing))
+
+
+@unittest.skipIf(WHY, WHY)
+class PgTwoWritersTest(unittest.TestCase):
+    """What the failover load does before the kill, alone: users created
+    at the same time through two instances each get a UID of their own
+    (IDs are allocated past the highest in use: two transactions must not
+    both read the same highest one)."""
+
+    def test_users_created_through_two_instances_at_once(self):
+        pg = pg_server.PgServer().init().start()
+        self.addCleanup(pg.close)
+        url = pg.create_database("tessera")
+        a = Tessera(default_tenant=TENANT, store_url=url).start()
+        self.addCleanup(a.close)
+        a.ctl("tenant", "create", TENANT, check=True)
+        b = Tessera(default_tenant=TENANT, store_url=url)
+        b.start()
+        self.addCleanup(b.close)
+
+        errors, lock = [], threading.Lock()
+
+        def create(t, prefix, n=15):
+            for i in range(n):
+                p = t.ctl("user", "add", f"{prefix}{i}@{TENANT}")
+                if p.returncode != 0:
+                    with lock:
+                        errors.append(f"{prefix}{i}: {p.stderr.strip()}")
+        threads = [threading.Thread(target=create, args=(t, f"{label}{k}x")) for label, t in (("a", a), ("b", b))
+                   for k in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(300)
+        self.assertEqual(errors, [])
+        uids = [r[0] for r in a.sqlite(f"SELECT u.uid FROM users u JOIN tenants t ON t.id = u.tenant_id "
+                                       f"WHERE t.slug = '{TENANT}'")]
+        self.assertEqual(len(uids), 60)
+        self.assertEqual(len(set(uids)), 60)
 
 
 @unittest.skipIf(WHY, WHY)
