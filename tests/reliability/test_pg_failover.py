@@ -249,9 +249,6 @@ class PgFailoverTest(unittest.TestCase):
         missing += [f"token {x.key} (through {x.instance})" for x in acks
                     if x.kind == "token" and x.key not in jtis]
         self.assertEqual(missing, [], "acknowledged writes missing on the new primary")
-        # Both instances said on their own that they found a server again.
-        for t in (a, b):
-            self.assertIn("connected again", t.log())
 
         in_flight = [x for x in acks if x.sent < killed < x.acked]
         report("pg failover",
