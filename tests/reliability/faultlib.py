@@ -554,9 +554,11 @@ def check_acks_pg(t, acks):
     stored_jti = {r[0] for r in t.sqlite(
         "SELECT details::json->>'jti' FROM audit_events WHERE action = 'oauth.token' AND result = 'success'")}
     missing += [f"token {j}" for j in tokens if j not in stored_jti]
-    steps = {r[0]: int(r[1]) for r in t.sqlite("SELECT u.name, o.last_step FROM totp o JOIN users u ON u.id = o.user_id")}
+    steps = {r[0]: int(r[1]) for r in t.sqlite(
+        "SELECT u.name, o.last_step FROM totp o JOIN users u ON u.id = o.user_id")}
     missing += [f"TOTP step {s} of {n} (stored {steps.get(n)})" for n, s in totp.items() if steps.get(n, 0) < s]
-    rows = {r[0]: int(r[1]) for r in t.sqlite("SELECT upper(encode(digest, 'hex')), rotated_usec FROM refresh_tokens")}
+    rows = {r[0]: int(r[1]) for r in t.sqlite(
+        "SELECT upper(encode(digest, 'hex')), rotated_usec FROM refresh_tokens")}
     for new, old in refresh:
         if new not in rows:
             missing.append(f"refresh token {new[:12]}")

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultlib import LOAD_CONFIG, TENANT, Http, crash_cycles, figure, jwt_claims, report  # noqa: E402
 import pg_server  # noqa: E402  (faultlib put tests/lib on the path)
 import tessera_env  # noqa: E402
-from tessera_env import Tessera, TesseraError  # noqa: E402
+from tessera_env import Tessera  # noqa: E402
 
 WHY = pg_server.available()
 # From the promotion to the first write acknowledged through each instance
@@ -41,9 +41,13 @@ WHY = pg_server.available()
 # back-off between attempts (at most 5 s, db-pg.c) has to run out, then
 # one connection attempt that skips the dead primary's socket.
 RESUME_BOUND = 30.0
-# How long the load runs before the kill, and on after the load resumed.
-LOAD_BEFORE = 3.0
-LOAD_AFTER = 2.0
+# Writes acknowledged through each instance, of each kind, before the kill
+# and again after the load resumed (so that the new primary took some).
+ACKS_BEFORE = 20
+ACKS_AFTER = 20
+# For those, on a loaded machine or a sanitizer build.
+ACKS_BOUND = 120.0
+KEYS = [(label, kind) for label in ("A", "B") for kind in ("user", "token")]
 # tesserad killed under load on PostgreSQL: 50 kills in CI (short cycles,
 # at most KILL_CYCLE_ACKS writes each), 500 with TESSERA_FAULT_LONG=1.
 KILLS = figure(50, 500)
@@ -154,6 +158,24 @@ class TwoInstanceLoad:
         with self.lock:
             return list(self.acks)
 
+    def wait(self, since, n, timeout):
+        """Until every (instance, kind) has n acknowledged writes sent at
+        or after since, or timeout seconds passed. Returns, for each that
+        got there, the seconds from since to its first such
+        acknowledgement; and those that did not."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts, first = {}, {}
+            for x in self.snapshot():
+                key = (x.instance, x.kind)
+                if x.sent >= since:
+                    counts[key] = counts.get(key, 0) + 1
+                    first[key] = min(first.get(key, x.acked), x.acked)
+            waiting = [k for k in KEYS if counts.get(k, 0) < n]
+            if not waiting or time.monotonic() > deadline:
+                return {k: v - since for k, v in first.items()}, waiting
+            time.sleep(0.05)
+
 
 @unittest.skipIf(WHY, WHY)
 class PgFailoverTest(unittest.TestCase):
@@ -205,12 +227,8 @@ class PgFailoverTest(unittest.TestCase):
         load = TwoInstanceLoad({"A": a, "B": b}, svc)
         self.addCleanup(load.stop)
         load.start()
-        time.sleep(LOAD_BEFORE)
-        before = load.snapshot()
-        for label in ("A", "B"):
-            for kind in ("user", "token"):
-                self.assertTrue(any(x.instance == label and x.kind == kind for x in before),
-                                f"no {kind} acknowledged through {label} before the kill: {load.anomalies}")
+        _, waiting = load.wait(0, ACKS_BEFORE, ACKS_BOUND)
+        self.assertEqual(waiting, [], f"too few writes acknowledged before the kill: {load.anomalies}")
 
         # Nothing failed while both servers were up: two instances
         # writing at once is not itself a fault.
@@ -224,22 +242,15 @@ class PgFailoverTest(unittest.TestCase):
         promoted = time.monotonic()
 
         # Until each instance acknowledged each kind of write sent after
-        # the promotion.
-        waiting = {(label, kind) for label in ("A", "B") for kind in ("user", "token")}
-        resumed = {}
-        deadline = promoted + RESUME_BOUND
-        while waiting and time.monotonic() < deadline:
-            for x in load.snapshot():
-                if (x.instance, x.kind) in waiting and x.sent >= promoted:
-                    resumed[(x.instance, x.kind)] = x.acked - promoted
-                    waiting.discard((x.instance, x.kind))
-            time.sleep(0.05)
+        # the promotion: the first one says when the load resumed.
+        resumed, waiting = load.wait(promoted, 1, RESUME_BOUND)
         for t in (a, b):
             self.assertIsNone(t.daemon.poll(), "tesserad exited during the failover:\n" + t.log()[-3000:])
-        self.assertEqual(waiting, set(), f"the load did not resume within {RESUME_BOUND} s through "
-                                         f"{sorted(waiting)}; failures {load.failures}\nA:\n{a.log()[-3000:]}"
-                                         f"\nB:\n{b.log()[-3000:]}")
-        time.sleep(LOAD_AFTER)
+        self.assertEqual(waiting, [], f"the load did not resume within {RESUME_BOUND} s through "
+                                      f"{waiting}; failures {load.failures}\nA:\n{a.log()[-3000:]}"
+                                      f"\nB:\n{b.log()[-3000:]}")
+        _, waiting = load.wait(promoted, ACKS_AFTER, ACKS_BOUND)
+        self.assertEqual(waiting, [], f"too few writes acknowledged after the promotion: {load.anomalies}")
         load.stop()
         self.assertEqual(load.anomalies, [])
 
