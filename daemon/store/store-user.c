@@ -40,6 +40,31 @@ void store_user_array_free(void **a, size_t n) {
         user_record_array_free((UserRecord **) a, n);
 }
 
+/* Two transactions that read the same highest ID would both take the one
+ * after it, and the second insert would fail on the unique gid. SQLite has
+ * one writer (BEGIN IMMEDIATE): allocation and insert are never
+ * interleaved. On PostgreSQL, with several connections and instances,
+ * each allocation first locks the tenant's row (FOR NO KEY UPDATE: it
+ * waits only for another allocation in that tenant, not for the inserts
+ * of rows that reference the tenant, which take KEY SHARE), so the next
+ * one reads after the first committed. */
+static int lock_tenant_ids(Store *s, int64_t tenant_id) {
+        static const char sql[] = "SELECT id FROM tenants WHERE id = ?1 FOR NO KEY UPDATE";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int r;
+
+        if (db_dialect(s->db) != DB_DIALECT_POSTGRESQL)
+                return 0;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, tenant_id);
+        r = db_step(st);
+        if (r < 0)
+                return r;
+        return r == 1 ? 0 : -ENOENT;
+}
+
 /* Every user has a user-private group with gid = uid, so the groups table
  * holds every ID in use: allocate past the highest one, or, once the slice
  * is full up to its end, in the first gap. */
@@ -92,8 +117,12 @@ int store_allocate_id(Store *s, int64_t tenant_id, uint32_t requested, uint32_t 
         r = store_tenant_get_by_id(s, tenant_id, &t);
         if (r < 0)
                 return r;
-        if (requested == 0)
+        if (requested == 0) {
+                r = lock_tenant_ids(s, tenant_id);
+                if (r < 0)
+                        return r;
                 return allocate_id(s, t->id_min, t->id_max, ret);
+        }
         if (requested < t->id_min || requested > t->id_max)
                 return -ERANGE;
         *ret = requested;

@@ -280,10 +280,21 @@ class PgServer:
         s.configure({"unix_socket_directories": f"'{s.socket_dir}'", "hot_standby": "on"})
         return s.start()
 
-    def set_synchronous_standby(self, name):
-        """A commit on this server returns once name has it too."""
+    def set_synchronous_standby(self, name, timeout=START_TIMEOUT):
+        """A commit on this server returns once name has it too. Returns
+        once the server says so (pg_stat_replication: sync): the reload
+        reaches the walsenders a moment after pg_reload_conf() returns,
+        and a commit before that waits for nobody. Call it after
+        standby(): ALTER SYSTEM writes postgresql.auto.conf, which a base
+        backup taken afterwards would copy, and a promoted standby would
+        then wait for itself forever."""
         self.psql(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
         self.psql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + timeout
+        while self.psql(f"SELECT sync_state FROM pg_stat_replication WHERE application_name = '{name}'") != "sync":
+            if time.monotonic() > deadline:
+                raise PgServerError(f"{name} did not become a synchronous standby in {timeout} s:\n{self.log()}")
+            time.sleep(0.05)
 
     def promote(self, timeout=START_TIMEOUT):
         """Promotes this standby and waits until it takes writes."""
