@@ -13,8 +13,10 @@ the feed B would go on answering from what it cached."""
 import base64
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import urllib.error
@@ -130,6 +132,46 @@ class PgInstancesTest(unittest.TestCase):
                          lambda: nss(a, "getpwnam", "alice").endswith(":/bin/dash"))
         # Every notification was of the form B reads.
         self.assertNotIn("Ignoring", b.log())
+
+    def test_dbus_signals_on_the_other_bus(self):
+        """B announces on its own bus what A committed, as if made there."""
+        a, b = self.a, self.b
+        lines = queue.Queue()
+        mon = subprocess.Popen(["gdbus", "monitor", "--system", "--dest", "org.tessera.Identity1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=b.env())
+
+        def stop():
+            mon.terminate()
+            mon.wait(10)
+            mon.stdout.close()
+        self.addCleanup(stop)
+
+        def read():
+            for line in mon.stdout:
+                lines.put(line.rstrip("\n"))
+        threading.Thread(target=read, daemon=True).start()
+
+        def line_with(*words, bound):
+            deadline = time.monotonic() + bound
+            while True:
+                try:
+                    line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    line = None
+                if line is None:
+                    self.fail(f"no signal with {words} on B's bus within {bound} s")
+                if all(w in line for w in words):
+                    return line
+        # gdbus subscribes first and asks who owns the name second: once it
+        # prints the owner, the bus has its match rule.
+        line_with("is owned by", bound=RESYNC_BOUND)
+        a.ctl("user", "add", "carol", check=True)
+        line_with("InterfacesAdded", "/org/tessera/Identity1/user/acme/carol", bound=WITHIN)
+        a.ctl("user", "set", "carol", "--shell", "/bin/bash", check=True)
+        self.assertIn("/bin/bash", line_with("/org/tessera/Identity1/user/acme/carol: "
+                                             "org.freedesktop.DBus.Properties.PropertiesChanged", bound=WITHIN))
+        a.ctl("user", "delete", "carol", check=True)
+        line_with("InterfacesRemoved", "/org/tessera/Identity1/user/acme/carol", bound=WITHIN)
 
     def token(self, t, client_id, secret):
         return http("POST", t.issuer("acme") + "/token", form={"grant_type": "client_credentials"},
