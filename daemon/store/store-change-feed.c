@@ -215,7 +215,13 @@ StoreChangeFeed *store_change_feed_free(StoreChangeFeed *f) {
 }
 
 int store_change_feed_send(StoreChangeFeed *f, const char *payload) {
-        static const char sql[] = "SELECT pg_notify(?1, ?2)";
+        /* A NOTIFY is a transaction of its own that commits: without
+         * synchronous_commit it would wait for a flush of the WAL (and for
+         * the synchronous standby), doubling the cost of every change. A
+         * notification needs no durability: a server that crashes takes
+         * the listening sessions along, and each instance drops every
+         * cache when it listens again. Local to this transaction. */
+        static const char sql[] = "SELECT pg_notify(?1, ?2), set_config('synchronous_commit', 'off', true)";
         _cleanup_free_ char *text = NULL;
         DbStmt *st;
         int r;
