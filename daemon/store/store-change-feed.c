@@ -88,8 +88,10 @@ int store_change_feed_new(const StoreConfig *c, StoreChangeFunc func, void *user
         r = store_config_copy(&f->config, c);
         if (r < 0)
                 return r;
+        /* 8 bytes never come short from the kernel's pool; -EIO if so. */
+        errno = 0;
         if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
-                return -errno;
+                return errno > 0 ? -errno : -EIO;
         for (size_t i = 0; i < sizeof(raw); i++)
                 sprintf(f->instance + 2 * i, "%02x", raw[i]);
         f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

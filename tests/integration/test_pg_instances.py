@@ -99,6 +99,9 @@ class PgInstancesTest(unittest.TestCase):
         while True:
             value = check()
             if value:
+                # For the record: how long it took (a process's start
+                # included), against the bound.
+                print(f"  {what}: {1000 * (time.monotonic() - start):.0f} ms (bound {bound:g} s)", file=sys.stderr)
                 return time.monotonic() - start
             if time.monotonic() - start > bound:
                 self.fail(f"{what}: not seen within {bound} s (last: {value!r})")
