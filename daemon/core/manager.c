@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auth-lockout.h"
+#include "change-feed.h"
 #include "audit-retention.h"
 #include "limiter.h"
 #include "log.h"
@@ -263,6 +264,11 @@ int manager_start(Manager *m) {
         r = event_bus_new(m->event, &m->events);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up change events: %m");
+        /* Listening before any face reads what it caches: a change another
+         * instance commits from here on is heard. */
+        r = change_feed_setup(m);
+        if (r < 0)
+                return r;
 
         /* Worker threads inherit the blocked signal mask: good, they must
          * never receive SIGTERM. */
@@ -288,6 +294,11 @@ int manager_start(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
+        /* The faces subscribed to the bus by now (a subscriber must be in
+         * before anything is published). */
+        r = change_feed_start(m);
+        if (r < 0)
+                return r;
         log_info("tesserad %s ready: store %s, %u worker threads.", TESSERA_VERSION,
                  store_pool_describe(m->store_pool), worker_pool_size(m->workers));
         r = sd_event_loop(m->event);
@@ -298,6 +309,8 @@ int manager_run(Manager *m) {
 }
 
 void manager_stop_workers(Manager *m) {
+        /* It publishes too. */
+        change_feed_stop(m);
         m->workers = worker_pool_free(m->workers);
 }
 
@@ -313,6 +326,10 @@ void manager_changed(Manager *m, ChangeEvent e) {
                 atomic_fetch_add(&m->generation, 1);
         }
         event_bus_publish(m->events, &e);
+        /* Before the change is acknowledged too: whoever asks another
+         * instance next finds it told (as soon as its feed's thread
+         * reads the notification). */
+        change_feed_send(m, &e);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {

@@ -106,6 +106,39 @@ static void set_errmsg(PgConn *c, const char *m) {
         c->errmsg = strndup(m ?: "", n);
 }
 
+int db_pg_socket(Db *db) {
+        PGconn *pg = db_pg_handle(db);
+
+        if (!pg || PQstatus(pg) != CONNECTION_OK)
+                return -ENOTCONN;
+        return PQsocket(pg) < 0 ? -ENOTCONN : PQsocket(pg);
+}
+
+int db_pg_notification(Db *db, char **ret_payload) {
+        PGconn *pg = db_pg_handle(db);
+        PGnotify *n;
+        char *p;
+
+        if (!pg || PQstatus(pg) != CONNECTION_OK)
+                return -ECONNRESET;
+        /* Reads what the socket has (without blocking), then hands out
+         * what libpq queued, one at a time: what came in along with a
+         * statement's result is queued too. */
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) {
+                set_errmsg(conn_of(db), PQerrorMessage(pg));
+                return -ECONNRESET;
+        }
+        n = PQnotifies(pg);
+        if (!n)
+                return 0;
+        p = strdup(n->extra ?: "");
+        PQfreemem(n);
+        if (!p)
+                return -ENOMEM;
+        *ret_payload = p;
+        return 1;
+}
+
 int db_pg_errno(const char *sqlstate) {
         if (!sqlstate || strlen(sqlstate) != 5)
                 return -EIO;

@@ -13,6 +13,14 @@
  * be a broken session (PQstatus() says so). */
 PGconn *db_pg_handle(Db *db);
 
+/* For a session that LISTENs (store-change-feed.c): the socket to poll
+ * for notifications, or -ENOTCONN when the session is broken. */
+int db_pg_socket(Db *db);
+/* The payload of the next notification received on the session
+ * (without blocking): 1 and *ret_payload (free() it), 0 when none is
+ * waiting, -ECONNRESET when the session broke (db_errmsg() says why). */
+int db_pg_notification(Db *db, char **ret_payload);
+
 /* Maps an SQLSTATE (five characters) to a negative errno, as db.h lists
  * them; -EIO for NULL and for what it does not know. */
 int db_pg_errno(const char *sqlstate);
