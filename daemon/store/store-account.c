@@ -95,6 +95,15 @@ int store_owner_email_exists(Store *s, const char *email) {
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
+        /* No index makes owners' addresses unique across tenants: a
+         * sign-up reads here and inserts in its transaction, and no other
+         * sign-up may read in between (an advisory lock on PostgreSQL,
+         * store_lock()). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_OWNER_EMAILS, 0);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, DB_SQL(s->db, sql_sqlite, sql_pg), &st);
         if (r < 0)
                 return r;

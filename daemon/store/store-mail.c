@@ -223,6 +223,59 @@ int store_outbox_due(Store *s, int64_t now_usec, size_t limit, OutboxMail **ret,
         return 0;
 }
 
+int store_outbox_claim(Store *s, int64_t now_usec, int64_t lease_usec, OutboxMail *ret) {
+        /* The senders of several tesserad on one PostgreSQL must not send
+         * a mail twice, nor wait on each other: the due mail that no other
+         * transaction holds (FOR UPDATE SKIP LOCKED) is pushed past the
+         * lease in the caller's short transaction, so that the others pass
+         * over it while it is being sent, without a transaction held open
+         * over the relay's answer. The outcome (store_outbox_mark_sent()
+         * ...) replaces the lease; a sender that died with its lease
+         * leaves the mail to whoever comes when the lease is over. SQLite
+         * serves one tesserad, whose sender is the only one: the mail is
+         * read as it is, under the write lock. */
+        static const char sql_sqlite[] = "SELECT " OUTBOX_COLUMNS " FROM outbox "
+                                         "WHERE state = 'queued' AND next_attempt_usec <= ?1 "
+                                         "ORDER BY next_attempt_usec, id LIMIT 1";
+        static const char sql_pg[] = "UPDATE outbox SET next_attempt_usec = ?2 WHERE id = "
+                                     "(SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_usec <= ?1 "
+                                     "ORDER BY next_attempt_usec, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                                     "RETURNING " OUTBOX_COLUMNS;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        bool pg = db_dialect(s->db) == DB_DIALECT_POSTGRESQL;
+        OutboxMail m;
+        int r, rc;
+
+        if (!db_in_transaction(s->db) || lease_usec <= 0)
+                return -EINVAL;
+        /* After the mails of the transactions queuing now (outbox_lock()). */
+        r = outbox_lock(s, true);
+        if (r < 0)
+                return r;
+        r = store_stmt(s, pg ? sql_pg : sql_sqlite, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, now_usec);
+        if (pg)
+                db_bind_int64(st, 2, now_usec + lease_usec);
+        rc = db_step(st);
+        if (rc == 0)
+                return -ENOENT;
+        if (rc != 1)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        r = outbox_from_row(st, &m);
+        if (r < 0)
+                return r;
+        /* RETURNING gives its row before the statement is done. */
+        rc = db_step(st);
+        if (rc < 0) {
+                outbox_mail_done(&m);
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        }
+        *ret = m;
+        return 0;
+}
+
 int store_outbox_next_attempt(Store *s, int64_t *ret_usec) {
         static const char sql[] = "SELECT MIN(next_attempt_usec) FROM outbox WHERE state = 'queued'";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;

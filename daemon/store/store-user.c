@@ -89,6 +89,15 @@ int store_allocate_id(Store *s, int64_t tenant_id, uint32_t requested, uint32_t 
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         int r;
 
+        /* The highest ID read here is inserted by the caller: no other
+         * creation in the slice may read it in between (an advisory lock
+         * on PostgreSQL, store_lock()). Outside a transaction (a caller
+         * that only asks) nothing is held. */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_IDS, tenant_id);
+                if (r < 0)
+                        return r;
+        }
         r = store_tenant_get_by_id(s, tenant_id, &t);
         if (r < 0)
                 return r;
