@@ -66,6 +66,9 @@ int store_mfa_challenge_get(Store *s, int64_t tenant_id, const uint8_t digest[TO
         return 0;
 }
 
+/* The MFA token of the JSON API's sign-in is spent here, by a conditional
+ * UPDATE (used_usec = 0): one of any number of concurrent uses on any
+ * number of instances changes the row. */
 int store_mfa_challenge_claim(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec) {
         static const char sql[] =
                 "UPDATE mfa_challenges SET used_usec = ?3 "

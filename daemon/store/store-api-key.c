@@ -163,6 +163,8 @@ int store_api_key_set_revoked(Store *s, int64_t id, int64_t revoked_usec, const 
         return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+/* Monotonic by its WHERE (last_used_usec < ?2): instances touching a key
+ * at once never move it back, whichever commits last. */
 int store_api_key_touch(Store *s, int64_t id, int64_t now_usec) {
         static const char sql[] = "UPDATE api_keys SET last_used_usec = ?2 WHERE id = ?1 AND last_used_usec < ?2";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;

@@ -288,6 +288,9 @@ int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digest
         return 0;
 }
 
+/* Spent by DELETE: of two connections with one code, one deletes the row
+ * (changes() == 1) and the other finds none (PostgreSQL: it waits for the
+ * first to commit, then sees the row gone). */
 int store_backup_code_consume(Store *s, int64_t user_id, const uint8_t digest[static STORE_DIGEST_SIZE]) {
         static const char sql[] = "DELETE FROM backup_codes WHERE user_id = ?1 AND digest = ?2";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
