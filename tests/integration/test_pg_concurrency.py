@@ -99,7 +99,10 @@ class PgConcurrencyTest(unittest.TestCase):
 
     @classmethod
     def instance(cls, url, name):
-        t = Tessera(store_url=url, config_extra=(
+        # One public URL, as behind a load balancer: the issuer of every
+        # tenant is the same at both, so that a token one issued is the
+        # other's too.
+        t = Tessera(store_url=url, http_extra="public_url = http://id.example.test\n", config_extra=(
             # Failures are counted by the lockout, not by the per-address
             # limits of the HTTP face; a reused refresh token revokes at once.
             f"[auth]\nkey_file = {cls.key_file}\nlockout_failures = {LOCKOUT_FAILURES}\nlockout_interval = 3600\nlockout_time = 600\n"
@@ -309,6 +312,40 @@ class PgConcurrencyTest(unittest.TestCase):
         sent = collections.Counter(m["To"].addresses[0].addr_spec for m in self.mails()
                                    if m["To"].addresses[0].addr_spec in addresses)
         self.assertEqual(sent, {a: 1 for a in addresses})
+
+    # -- usage counters and API keys -------------------------------------------------------
+
+    def test_usage_increments_with_one_key_at_both(self):
+        made = json.loads(self.a.ctl("--json", "app", "create", "billing@acme", "--grant", "client_credentials",
+                                     "--scope", "tessera:usage:write", check=True).stdout)
+        r = Client(self.a.base_url).post("/t/acme/token", form={"grant_type": "client_credentials",
+                                                                 "scope": "tessera:usage:write"},
+                                         basic=(made["client_id"], made["client_secret"]))
+        self.assertEqual(r.status, 200, r.text)
+        token = r.json["access_token"]
+
+        def increment(t, key):
+            return Client(t.base_url).post("/api/v1/tenants/acme/usage/seats/increment",
+                                           json_body={"by": 1, "idempotency_key": key},
+                                           headers={"Authorization": "Bearer " + token})
+
+        # One key sent 8 times at once through both, 8 keys once each: the
+        # repeats replay (200, replayed) rather than fail or count again.
+        results = run_threads([lambda t=(self.a if i % 2 else self.b): increment(t, "same") for i in range(8)] +
+                              [lambda t=(self.a if i % 2 else self.b), i=i: increment(t, f"k{i}") for i in range(8)])
+        self.assertEqual([r.status for r in results], [200] * 16, [r.text for r in results if r.status != 200])
+        self.assertEqual(sum(1 for r in results if not r.json["replayed"]), 9)
+        self.assertEqual(self.query("SELECT value FROM usage_counters WHERE counter = 'seats'"), [["9"]])
+
+    def test_api_key_rotated_once(self):
+        made = json.loads(self.a.ctl("--json", "api-key", "create", "--tenant", "acme", "--scope",
+                                     "tessera:users:read", check=True).stdout)
+        results = run_threads([lambda t=t: t.ctl("--json", "api-key", "rotate", made["id"], "--tenant", "acme")
+                               for t in (self.a, self.b) * 2])
+        self.assertEqual(sorted(p.returncode for p in results)[0], 0, [p.stderr for p in results])
+        self.assertEqual(sum(1 for p in results if p.returncode == 0), 1, [p.stdout for p in results])
+        # The key and one successor (no other test makes API keys).
+        self.assertEqual(self.query("SELECT count(*) FROM api_keys"), [["2"]])
 
     # -- signing keys --------------------------------------------------------------------
 
