@@ -76,12 +76,16 @@ static int column_blob(DbStmt *st, int col, uint8_t **ret, size_t *ret_len) {
  * SQLite's write lock (BEGIN IMMEDIATE) does that by itself; PostgreSQL
  * lets a reader go on, so there each queuing transaction holds this
  * advisory lock shared until it ends, and the reader takes it exclusive:
- * it waits for the queuing transactions open at that moment. */
+ * it waits for the queuing transactions open at that moment. The reader
+ * lets it go in the same statement (a session lock, taken and given
+ * back), so that it holds nothing afterwards: neither later queuing
+ * transactions nor the senders of other instances wait for its claim. */
 #define OUTBOX_LOCK_KEY "8387236820507844865"
 
 static int outbox_lock(Store *s, bool exclusive) {
         static const char shared_sql[] = "SELECT pg_advisory_xact_lock_shared(" OUTBOX_LOCK_KEY ")",
-                          exclusive_sql[] = "SELECT pg_advisory_xact_lock(" OUTBOX_LOCK_KEY ")";
+                          exclusive_sql[] = "SELECT pg_advisory_unlock(" OUTBOX_LOCK_KEY ") "
+                                            "FROM (SELECT pg_advisory_lock(" OUTBOX_LOCK_KEY ") OFFSET 0) AS barrier";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
