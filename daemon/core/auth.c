@@ -742,20 +742,14 @@ int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAtte
         if (r < 0)
                 return r;
         txn = s;
-        r = store_user_get_by_id(s, at->user->id, &u);
-        if (r < 0)
-                return r;
         /* Only the hash that was verified is replaced: a password set
-         * meanwhile wins. */
-        if (!streq_ptr(u->password_hash, at->hash))
-                return 0;
-
-        /* The same password, so password_changed_usec stays. */
-        free(u->password_hash);
-        u->password_hash = strdup(at->new_hash);
-        if (!u->password_hash)
-                return -ENOMEM;
-        r = store_user_update(s, u);
+         * meanwhile wins, whatever connection or instance set it (a
+         * conditional UPDATE). The same password, so password_changed_usec
+         * stays, and so does every other field. */
+        r = store_user_replace_password_hash(s, at->user->id, at->hash, at->new_hash);
+        if (r <= 0)
+                return r;
+        r = store_user_get_by_id(s, at->user->id, &u);
         if (r >= 0)
                 r = audit_auth(s, a, NULL, "auth.rehash", u, NULL, AUDIT_SUCCESS, NULL, NULL, NULL, 0);
         if (r < 0)

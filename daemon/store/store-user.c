@@ -236,6 +236,31 @@ int store_user_update(Store *s, const UserRecord *u) {
         return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+int store_user_replace_password_hash(Store *s, int64_t id, const char *old_hash, const char *new_hash) {
+        /* Compare and swap: a password set meanwhile, on this connection
+         * or another (another tesserad on the same PostgreSQL), makes the
+         * WHERE false, and wins. PostgreSQL re-checks it against the row
+         * as committed by a concurrent change it waited for. */
+        static const char sql[] =
+                "UPDATE users SET password_hash = ?3, changed_usec = ?4 WHERE id = ?1 AND password_hash = ?2";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int r;
+
+        if (!old_hash || !new_hash)
+                return -EINVAL;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, id);
+        db_bind_text(st, 2, old_hash);
+        db_bind_text(st, 3, new_hash);
+        db_bind_int64(st, 4, now_realtime_usec());
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return db_changes(s->db) > 0;
+}
+
 int store_user_delete(Store *s, int64_t id) {
         static const char sql[] = "DELETE FROM users WHERE id = ?1";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
@@ -271,6 +296,16 @@ int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
+        /* "The tenant keeps an owner" is counted, then the caller commits
+         * a demotion or a deletion: two such changes on two instances must
+         * not both count the other's owner (an advisory lock on
+         * PostgreSQL, store_lock(); the second one counts after the first
+         * committed, in READ COMMITTED). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_ROLES, tenant_id);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;

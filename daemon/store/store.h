@@ -74,6 +74,7 @@ typedef enum StoreLock {
         STORE_LOCK_TENANT_APPLICATIONS, /* id: a tenant's; its number of applications */
         STORE_LOCK_SIGNING_KEYS,        /* id: a tenant's; its active signing keys */
         STORE_LOCK_OWNER_EMAILS,        /* id: 0; the addresses of the tenants' owners (sign-up) */
+        STORE_LOCK_TENANT_ROLES,        /* id: a tenant's; its count of users by role (its last owner) */
         _STORE_LOCK_MAX,
         _STORE_LOCK_INVALID = -EINVAL,
 } StoreLock;
@@ -113,7 +114,12 @@ int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, User
 /* tenant_id 0: users of every tenant. Sorted by tenant, then name. */
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n);
 /* How many users of the tenant have role. */
+/* Inside a transaction, takes the tenant's STORE_LOCK_TENANT_ROLES first,
+ * so that the count stays true until the caller's change commits. */
 int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret);
+/* Replaces the user's password hash if it is still old_hash (the same
+ * password, rehashed): 1 when replaced, 0 when it changed meanwhile. */
+int store_user_replace_password_hash(Store *s, int64_t id, const char *old_hash, const char *new_hash);
 
 /* One page of a tenant's users, for the admin view: filtered, sorted, and
  * continued after a position (keyset pagination, never an offset). */

@@ -165,6 +165,22 @@ class PgConcurrencyTest(unittest.TestCase):
         self.assertEqual(len(uids), 16)
         self.assertEqual(len({u[0] for u in uids}), 16)
 
+    def test_the_last_owner_stays(self):
+        # Two owners demoted at once, one through each instance: each
+        # counts the other as the owner who remains, unless the counts
+        # take turns. A few tenants, for a few chances to overlap.
+        for n in range(3):
+            tenant = f"own{n}"
+            self.a.ctl("tenant", "create", tenant, check=True)
+            for who in ("x", "y"):
+                self.a.ctl("user", "add", f"{who}@{tenant}", "--role", "owner", check=True)
+            results = run_threads([lambda: self.a.ctl("user", "set", f"x@{tenant}", "--role", "member"),
+                                   lambda: self.b.ctl("user", "set", f"y@{tenant}", "--role", "member")])
+            self.assertEqual(sorted(p.returncode for p in results)[0], 0, [p.stderr for p in results])
+            self.assertEqual(self.query(f"SELECT count(*) FROM users u JOIN tenants t ON t.id = u.tenant_id "
+                                        f"WHERE t.slug = '{tenant}' AND u.role = 'owner'"), [["1"]],
+                             [p.stderr for p in results])
+
     # -- authorization codes -------------------------------------------------------------
 
     def test_code_from_a_redeemed_at_b_once(self):
