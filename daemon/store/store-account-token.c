@@ -80,6 +80,10 @@ int store_account_token_get(Store *s, int64_t tenant_id, AccountTokenPurpose pur
         return 0;
 }
 
+/* Password-reset and e-mail verification tokens are spent here, by a
+ * conditional UPDATE (used_usec = 0): one of any number of concurrent
+ * uses changes the row (PostgreSQL: the others wait for it, then find the
+ * condition false). */
 int store_account_token_claim(Store *s, int64_t tenant_id, AccountTokenPurpose purpose,
                               const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec) {
         static const char sql[] =

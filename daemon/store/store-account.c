@@ -66,6 +66,9 @@ int store_mfa_challenge_get(Store *s, int64_t tenant_id, const uint8_t digest[TO
         return 0;
 }
 
+/* The MFA token of the JSON API's sign-in is spent here, by a conditional
+ * UPDATE (used_usec = 0): one of any number of concurrent uses on any
+ * number of instances changes the row. */
 int store_mfa_challenge_claim(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec) {
         static const char sql[] =
                 "UPDATE mfa_challenges SET used_usec = ?3 "
@@ -95,6 +98,15 @@ int store_owner_email_exists(Store *s, const char *email) {
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
+        /* No index makes owners' addresses unique across tenants: a
+         * sign-up reads here and inserts in its transaction, and no other
+         * sign-up may read in between (an advisory lock on PostgreSQL,
+         * store_lock()). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_OWNER_EMAILS, 0);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, DB_SQL(s->db, sql_sqlite, sql_pg), &st);
         if (r < 0)
                 return r;

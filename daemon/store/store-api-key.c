@@ -145,10 +145,17 @@ int store_api_key_page(Store *s, int64_t tenant_id, int64_t after_id, unsigned l
 int store_api_key_set_revoked(Store *s, int64_t id, int64_t revoked_usec, const char *replaced_by) {
         static const char sql[] =
                 "UPDATE api_keys SET revoked_usec = ?2, replaced_by = coalesce(?3, replaced_by) WHERE id = ?1";
+        /* A key is rotated once: by a conditional UPDATE (neither revoked
+         * nor replaced yet), so that of two rotations at once, on two
+         * threads or two instances, one ends the key and the other finds
+         * nothing to change (PostgreSQL: after waiting for the first). */
+        static const char sql_rotate[] =
+                "UPDATE api_keys SET revoked_usec = ?2, replaced_by = ?3 WHERE id = ?1 AND revoked_usec = 0 "
+                "AND replaced_by IS NULL";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
-        r = store_stmt(s, sql, &st);
+        r = store_stmt(s, replaced_by ? sql_rotate : sql, &st);
         if (r < 0)
                 return r;
         db_bind_int64(st, 1, id);
@@ -163,6 +170,8 @@ int store_api_key_set_revoked(Store *s, int64_t id, int64_t revoked_usec, const 
         return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+/* Monotonic by its WHERE (last_used_usec < ?2): instances touching a key
+ * at once never move it back, whichever commits last. */
 int store_api_key_touch(Store *s, int64_t id, int64_t now_usec) {
         static const char sql[] = "UPDATE api_keys SET last_used_usec = ?2 WHERE id = ?1 AND last_used_usec < ?2";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;

@@ -36,6 +36,52 @@ int store_auth_state_get(Store *s, int64_t user_id, AuthState *ret) {
         return 0;
 }
 
+int store_auth_state_lock(Store *s, int64_t user_id, AuthState *ret) {
+        /* The counter is read, counted on and written back in the caller's
+         * transaction (auth-lockout.c decides on the window and the lock
+         * level): the row must be locked from this read to the commit, or
+         * two failures on two connections (two tesserad on one
+         * PostgreSQL) read the same count and one of them is lost. An
+         * upsert that changes nothing locks the row whether it existed or
+         * not (SELECT ... FOR UPDATE would lock nothing for a user who
+         * never failed), waits for a transaction holding it, and returns
+         * the row as that one committed it. SQLite: its write lock does the
+         * same already. */
+        static const char sql[] =
+                "INSERT INTO auth_state (user_id) SELECT CAST(?1 AS BIGINT) "
+                "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?1) "
+                "ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id "
+                "RETURNING failed_count, first_failure_usec, last_failure_usec, lock_level, last_success_usec";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        AuthState a;
+        int r, rc;
+
+        if (!db_in_transaction(s->db))
+                return -EINVAL;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, user_id);
+        rc = db_step(st);
+        if (rc == 0)
+                return -ENOENT;         /* no such user (any more) */
+        if (rc != 1)
+                return rc == -ENOTEMPTY ? -ENOENT : store_step_error(s, rc);
+        a = (AuthState) {
+                .failed_count = (uint32_t) db_column_int64(st, 0),
+                .first_failure_usec = db_column_int64(st, 1),
+                .last_failure_usec = db_column_int64(st, 2),
+                .lock_level = (uint32_t) db_column_int64(st, 3),
+                .last_success_usec = db_column_int64(st, 4),
+        };
+        /* RETURNING gives its row before the statement is done. */
+        rc = db_step(st);
+        if (rc < 0)
+                return store_step_error(s, rc);
+        *ret = a;
+        return 0;
+}
+
 int store_auth_state_put(Store *s, int64_t user_id, const AuthState *a) {
         static const char sql[] =
                 "INSERT INTO auth_state (user_id, failed_count, first_failure_usec, last_failure_usec, lock_level, "
@@ -242,6 +288,9 @@ int store_backup_codes_replace(Store *s, int64_t user_id, const uint8_t (*digest
         return 0;
 }
 
+/* Spent by DELETE: of two connections with one code, one deletes the row
+ * (changes() == 1) and the other finds none (PostgreSQL: it waits for the
+ * first to commit, then sees the row gone). */
 int store_backup_code_consume(Store *s, int64_t user_id, const uint8_t digest[static STORE_DIGEST_SIZE]) {
         static const char sql[] = "DELETE FROM backup_codes WHERE user_id = ?1 AND digest = ?2";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;

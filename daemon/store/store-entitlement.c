@@ -82,6 +82,16 @@ int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource what, uint6
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
+        /* Checked against the plan, then added by the caller in the same
+         * transaction: two creations on two connections must not both
+         * count the last free place (an advisory lock on PostgreSQL,
+         * store_lock(); users share it with the allocation of their IDs). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, what == ENTITLED_USERS ? STORE_LOCK_TENANT_IDS : STORE_LOCK_TENANT_APPLICATIONS,
+                               tenant_id);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, what == ENTITLED_USERS ? users_sql : apps_sql, &st);
         if (r < 0)
                 return r;
@@ -110,10 +120,18 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
                 "INSERT INTO usage_counters (tenant_id, counter, value, changed_usec) VALUES (?1, ?2, ?3, ?4) "
                 "ON CONFLICT (tenant_id, counter) DO UPDATE SET value = usage_counters.value + ?3, changed_usec = ?4 "
                 "RETURNING value";
+        /* The key is claimed before the counter moves: of two increments
+         * with one key on two connections (two tesserad on one
+         * PostgreSQL), the second waits here for the first to commit, then
+         * inserts nothing and replays what the first stored. The counter
+         * itself moves by one atomic upsert (value = value + amount). */
         static const char key_sql[] =
                 "INSERT INTO usage_increments (tenant_id, idempotency_key, counter, amount, value_after, "
-                "created_usec) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-        _cleanup_(store_stmt_resetp) DbStmt *forget = NULL, *seen = NULL, *add = NULL, *remember = NULL;
+                "created_usec) VALUES (?1, ?2, ?3, ?4, 0, ?5) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING";
+        static const char value_sql[] =
+                "UPDATE usage_increments SET value_after = ?3 WHERE tenant_id = ?1 AND idempotency_key = ?2";
+        _cleanup_(store_stmt_resetp) DbStmt *forget = NULL, *seen = NULL, *add = NULL, *claim = NULL,
+                                         *remember = NULL;
         int64_t now = now_realtime_usec(), value;
         int r, rc;
 
@@ -127,6 +145,19 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
                 return r;
 
         if (key) {
+                r = store_stmt(s, key_sql, &claim);
+                if (r < 0)
+                        return r;
+                db_bind_int64(claim, 1, tenant_id);
+                db_bind_text(claim, 2, key);
+                db_bind_text(claim, 3, counter);
+                db_bind_int64(claim, 4, amount);
+                db_bind_int64(claim, 5, now);
+                r = store_step_done(s, claim);
+                if (r < 0)
+                        return r == -ENOTEMPTY ? -ENOENT : r;
+        }
+        if (key && db_changes(s->db) == 0) {
                 r = store_stmt(s, seen_sql, &seen);
                 if (r < 0)
                         return r;
@@ -141,8 +172,7 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
                         *ret_replayed = true;
                         return 0;
                 }
-                if (rc != 0)
-                        return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+                return rc == 0 ? -EIO : log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
         }
 
         r = store_stmt(s, add_sql, &add);
@@ -162,15 +192,12 @@ int store_usage_increment(Store *s, int64_t tenant_id, const char *counter, int6
                 return rc;
 
         if (key) {
-                r = store_stmt(s, key_sql, &remember);
+                r = store_stmt(s, value_sql, &remember);
                 if (r < 0)
                         return r;
                 db_bind_int64(remember, 1, tenant_id);
                 db_bind_text(remember, 2, key);
-                db_bind_text(remember, 3, counter);
-                db_bind_int64(remember, 4, amount);
-                db_bind_int64(remember, 5, value);
-                db_bind_int64(remember, 6, now);
+                db_bind_int64(remember, 3, value);
                 r = store_step_done(s, remember);
                 if (r < 0)
                         return r;

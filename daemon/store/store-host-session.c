@@ -35,6 +35,8 @@ int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_
         return 0;
 }
 
+/* Closed once, by a conditional UPDATE (closed_usec = 0): a second close,
+ * from another connection or instance, changes nothing. */
 int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec) {
         static const char sql[] =
                 "UPDATE sessions SET closed_usec = ?3 WHERE id = ?1 AND user_id = ?2 AND closed_usec = 0";

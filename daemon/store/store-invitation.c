@@ -159,6 +159,10 @@ int store_invitation_renew(Store *s, int64_t tenant_id, int64_t id, const uint8_
         return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+/* Accepted or revoked once, by a conditional UPDATE (accepted_usec = 0
+ * AND revoked_usec = 0): of two acceptances on two instances one changes
+ * the row, the other gets 0 and rolls back the user it made
+ * (invitation.c). */
 int store_invitation_finish(Store *s, int64_t tenant_id, int64_t id, int64_t user_id, int64_t now_usec) {
         static const char sql_accept[] =
                 "UPDATE invitations SET accepted_usec = ?3, user_id = ?4 "

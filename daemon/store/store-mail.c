@@ -76,12 +76,16 @@ static int column_blob(DbStmt *st, int col, uint8_t **ret, size_t *ret_len) {
  * SQLite's write lock (BEGIN IMMEDIATE) does that by itself; PostgreSQL
  * lets a reader go on, so there each queuing transaction holds this
  * advisory lock shared until it ends, and the reader takes it exclusive:
- * it waits for the queuing transactions open at that moment. */
+ * it waits for the queuing transactions open at that moment. The reader
+ * lets it go in the same statement (a session lock, taken and given
+ * back), so that it holds nothing afterwards: neither later queuing
+ * transactions nor the senders of other instances wait for its claim. */
 #define OUTBOX_LOCK_KEY "8387236820507844865"
 
 static int outbox_lock(Store *s, bool exclusive) {
         static const char shared_sql[] = "SELECT pg_advisory_xact_lock_shared(" OUTBOX_LOCK_KEY ")",
-                          exclusive_sql[] = "SELECT pg_advisory_xact_lock(" OUTBOX_LOCK_KEY ")";
+                          exclusive_sql[] = "SELECT pg_advisory_unlock(" OUTBOX_LOCK_KEY ") "
+                                            "FROM (SELECT pg_advisory_lock(" OUTBOX_LOCK_KEY ") OFFSET 0) AS barrier";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
@@ -220,6 +224,59 @@ int store_outbox_due(Store *s, int64_t now_usec, size_t limit, OutboxMail **ret,
         }
         *ret = list;
         *ret_n = n;
+        return 0;
+}
+
+int store_outbox_claim(Store *s, int64_t now_usec, int64_t lease_usec, OutboxMail *ret) {
+        /* The senders of several tesserad on one PostgreSQL must not send
+         * a mail twice, nor wait on each other: the due mail that no other
+         * transaction holds (FOR UPDATE SKIP LOCKED) is pushed past the
+         * lease in the caller's short transaction, so that the others pass
+         * over it while it is being sent, without a transaction held open
+         * over the relay's answer. The outcome (store_outbox_mark_sent()
+         * ...) replaces the lease; a sender that died with its lease
+         * leaves the mail to whoever comes when the lease is over. SQLite
+         * serves one tesserad, whose sender is the only one: the mail is
+         * read as it is, under the write lock. */
+        static const char sql_sqlite[] = "SELECT " OUTBOX_COLUMNS " FROM outbox "
+                                         "WHERE state = 'queued' AND next_attempt_usec <= ?1 "
+                                         "ORDER BY next_attempt_usec, id LIMIT 1";
+        static const char sql_pg[] = "UPDATE outbox SET next_attempt_usec = ?2 WHERE id = "
+                                     "(SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_usec <= ?1 "
+                                     "ORDER BY next_attempt_usec, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                                     "RETURNING " OUTBOX_COLUMNS;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        bool pg = db_dialect(s->db) == DB_DIALECT_POSTGRESQL;
+        OutboxMail m;
+        int r, rc;
+
+        if (!db_in_transaction(s->db) || lease_usec <= 0)
+                return -EINVAL;
+        /* After the mails of the transactions queuing now (outbox_lock()). */
+        r = outbox_lock(s, true);
+        if (r < 0)
+                return r;
+        r = store_stmt(s, pg ? sql_pg : sql_sqlite, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, now_usec);
+        if (pg)
+                db_bind_int64(st, 2, now_usec + lease_usec);
+        rc = db_step(st);
+        if (rc == 0)
+                return -ENOENT;
+        if (rc != 1)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        r = outbox_from_row(st, &m);
+        if (r < 0)
+                return r;
+        /* RETURNING gives its row before the statement is done. */
+        rc = db_step(st);
+        if (rc < 0) {
+                outbox_mail_done(&m);
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        }
+        *ret = m;
         return 0;
 }
 

@@ -112,6 +112,8 @@ int store_sso_session_get_by_sid(Store *s, int64_t tenant_id, const char *sid, S
         return sso_session_from_row(s, st, ret);
 }
 
+/* Revocation is idempotent (revoked_usec = 0 in the WHERE): two instances
+ * revoking at once both succeed, and the first time stands. */
 int store_sso_session_revoke(Store *s, int64_t tenant_id, int64_t id, int64_t now_usec) {
         static const char sql_session[] =
                 "UPDATE oidc_sessions SET revoked_usec = ?2 WHERE id = ?1 AND tenant_id = ?3 AND revoked_usec = 0";
@@ -281,6 +283,13 @@ int store_code_get(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGES
         return 0;
 }
 
+/* The one place where a code is spent, by a conditional UPDATE (used_usec
+ * = 0) whose count of changed rows says who won: of any number of
+ * redemptions on any number of connections or instances, one changes the
+ * row.
+ * (PostgreSQL, READ COMMITTED: a second UPDATE of the row waits for the
+ * first transaction, then checks its WHERE again against the row as
+ * committed and changes nothing; SQLite: one writer at a time.) */
 int store_code_claim(Store *s, int64_t tenant_id, const uint8_t digest[TOKEN_DIGEST_SIZE], int64_t now_usec,
                      const char *jti, const char *family) {
         static const char sql[] =
@@ -395,6 +404,12 @@ int store_refresh_get_by_id(Store *s, int64_t tenant_id, int64_t id, RefreshToke
         return refresh_from_stmt(s, st, ret);
 }
 
+/* Rotation and reuse detection: a conditional UPDATE (rotated_usec = 0
+ * AND revoked_usec = 0); of concurrent rotations one changes the row, the
+ * others see it rotated and are reuses (oauth-refresh.c).
+ * (PostgreSQL, READ COMMITTED: a second UPDATE of the row waits for the
+ * first transaction, then checks its WHERE again against the row as
+ * committed and changes nothing; SQLite: one writer at a time.) */
 int store_refresh_mark_rotated(Store *s, int64_t id, int64_t now_usec) {
         static const char sql[] =
                 "UPDATE refresh_tokens SET rotated_usec = ?2 WHERE id = ?1 AND rotated_usec = 0 AND revoked_usec = 0";

@@ -49,6 +49,14 @@ static int allocate_slice(Store *s, const IdRange *range, uint32_t *ret) {
         int64_t slice;
         int r, rc;
 
+        /* The free slice read here is taken by the caller's insert: no
+         * other tenant's creation may read it in between (an advisory
+         * lock on PostgreSQL, store_lock()). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_SLICES, 0);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;

@@ -40,31 +40,6 @@ void store_user_array_free(void **a, size_t n) {
         user_record_array_free((UserRecord **) a, n);
 }
 
-/* Two transactions that read the same highest ID would both take the one
- * after it, and the second insert would fail on the unique gid. SQLite has
- * one writer (BEGIN IMMEDIATE): allocation and insert are never
- * interleaved. On PostgreSQL, with several connections and instances,
- * each allocation first locks the tenant's row (FOR NO KEY UPDATE: it
- * waits only for another allocation in that tenant, not for the inserts
- * of rows that reference the tenant, which take KEY SHARE), so the next
- * one reads after the first committed. */
-static int lock_tenant_ids(Store *s, int64_t tenant_id) {
-        static const char sql[] = "SELECT id FROM tenants WHERE id = ?1 FOR NO KEY UPDATE";
-        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
-        int r;
-
-        if (db_dialect(s->db) != DB_DIALECT_POSTGRESQL)
-                return 0;
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        db_bind_int64(st, 1, tenant_id);
-        r = db_step(st);
-        if (r < 0)
-                return r;
-        return r == 1 ? 0 : -ENOENT;
-}
-
 /* Every user has a user-private group with gid = uid, so the groups table
  * holds every ID in use: allocate past the highest one, or, once the slice
  * is full up to its end, in the first gap. */
@@ -114,15 +89,23 @@ int store_allocate_id(Store *s, int64_t tenant_id, uint32_t requested, uint32_t 
         _cleanup_(tenant_record_unrefp) TenantRecord *t = NULL;
         int r;
 
+        /* The highest ID read here is inserted by the caller: no other
+         * creation in the slice may read it in between, or two would take
+         * the same ID and the second insert fail on the unique gid. On
+         * SQLite the one writer (BEGIN IMMEDIATE) sees to that; on
+         * PostgreSQL an advisory lock per tenant (store_lock()), held to
+         * the commit. Outside a transaction (a caller that only asks)
+         * nothing is held. */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_IDS, tenant_id);
+                if (r < 0)
+                        return r;
+        }
         r = store_tenant_get_by_id(s, tenant_id, &t);
         if (r < 0)
                 return r;
-        if (requested == 0) {
-                r = lock_tenant_ids(s, tenant_id);
-                if (r < 0)
-                        return r;
+        if (requested == 0)
                 return allocate_id(s, t->id_min, t->id_max, ret);
-        }
         if (requested < t->id_min || requested > t->id_max)
                 return -ERANGE;
         *ret = requested;
@@ -256,6 +239,31 @@ int store_user_update(Store *s, const UserRecord *u) {
         return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
+int store_user_replace_password_hash(Store *s, int64_t id, const char *old_hash, const char *new_hash) {
+        /* Compare and swap: a password set meanwhile, on this connection
+         * or another (another tesserad on the same PostgreSQL), makes the
+         * WHERE false, and wins. PostgreSQL re-checks it against the row
+         * as committed by a concurrent change it waited for. */
+        static const char sql[] =
+                "UPDATE users SET password_hash = ?3, changed_usec = ?4 WHERE id = ?1 AND password_hash = ?2";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int r;
+
+        if (!old_hash || !new_hash)
+                return -EINVAL;
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, id);
+        db_bind_text(st, 2, old_hash);
+        db_bind_text(st, 3, new_hash);
+        db_bind_int64(st, 4, now_realtime_usec());
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return db_changes(s->db) > 0;
+}
+
 int store_user_delete(Store *s, int64_t id) {
         static const char sql[] = "DELETE FROM users WHERE id = ?1";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
@@ -291,6 +299,16 @@ int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
+        /* "The tenant keeps an owner" is counted, then the caller commits
+         * a demotion or a deletion: two such changes on two instances must
+         * not both count the other's owner (an advisory lock on
+         * PostgreSQL, store_lock(); the second one counts after the first
+         * committed, in READ COMMITTED). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_ROLES, tenant_id);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;

@@ -111,6 +111,10 @@ static void setup_postgresql(void) {
         ck_assert_ptr_nonnull(test_store);
 }
 
+const char *test_store_pg_database(void) {
+        return test_pg_database;
+}
+
 static void teardown_store(void) {
         test_store = store_close(test_store);
         test_rm_rf(test_store_dir);
