@@ -149,18 +149,22 @@ class PgAwayTest(unittest.TestCase):
             p = pam.pamtester("away", "alice", "authenticate", input=PASSWORD + "\n")
             self.assertEqual(p.returncode, 0, p.stderr)
 
-        # What the caches must hold when the server goes: the NSS image
-        # with alice (no change after it: a change makes the image invalid
-        # until a rebuild, which needs the store), the JWKS and the
-        # discovery document once served.
-        if nss_available():
-            prime_nss_image(t, "alice")
+        # What the caches must hold when the server goes: the JWKS and the
+        # discovery document once served; then a change, after which the
+        # HTTP thread's copy of the tenant is older than the last change
+        # (it reads it again on its next request, which the server's
+        # absence refuses); and the NSS image with alice, made after the
+        # change (a change makes the image invalid until a rebuild, which
+        # needs the store).
         status, jwks_body, _ = http.get(f"/t/{TENANT}/jwks")
         self.assertEqual(status, 200, jwks_body)
         kids = sorted(k["kid"] for k in json.loads(jwks_body)["keys"])
         self.assertTrue(kids)
         status, discovery, _ = http.get(f"/t/{TENANT}/.well-known/openid-configuration")
         self.assertEqual(status, 200, discovery)
+        t.ctl("user", "add", f"zed@{TENANT}", check=True)
+        if nss_available():
+            prime_nss_image(t, "alice")
 
         def check_cached_reads():
             status, body, _ = http.get(f"/t/{TENANT}/jwks")
@@ -223,8 +227,6 @@ class PgAwayTest(unittest.TestCase):
         while not load.refused and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertTrue(load.refused, "no write of the load was refused while the server was away")
-        # The writes made the tenant's cached record older than the last
-        # change: it still answers what needs no store.
         check_cached_reads()
         self.pg.start()
         self.wait_writes_work("dave")
