@@ -303,6 +303,7 @@ static int table_copy(const Table *t, Db *source, Db *target, StoreCopyTable *re
         _cleanup_free_ uint8_t *buffer_data = NULL;
         Buffer b = {};
         DbStmt *from = NULL, *to = NULL;
+        bool insert_failed = false;
         int r;
 
         r = db_stmt_new(source, t->select_sql, &from);
@@ -329,10 +330,11 @@ static int table_copy(const Table *t, Db *source, Db *target, StoreCopyTable *re
                 if (r < 0) {
                         log_error_errno(r, "Failed to copy row %" PRIu64 " of %s: %s", report->source_rows, t->name,
                                         db_errmsg(target));
+                        insert_failed = true;
                         break;
                 }
         }
-        if (r < 0 && report->source_rows == 0)
+        if (r < 0 && !insert_failed)
                 log_error_errno(r, "Failed to read %s from the source: %s", t->name, db_errmsg(source));
         buffer_data = b.data;
         db_stmt_free(to);
