@@ -591,6 +591,24 @@ static int migrate_in_transaction(Db *db, const char *what, int latest) {
         return 0;
 }
 
+int store_pg_migrate_in_transaction(Db *db, const char *what) {
+        int latest = store_pg_latest_schema_version(), r;
+
+        if (!db_in_transaction(db))
+                return log_error_errno(-EINVAL, "%s: the schema is made in the caller's transaction; none is open.", what);
+        if (latest != store_latest_schema_version())
+                return log_error_errno(-EPROTO,
+                                       "This build knows schema version %d on SQLite but %d on PostgreSQL; "
+                                       "refusing to touch %s.", store_latest_schema_version(), latest, what);
+        /* The same lock as store_pg_migrate()'s, held to the end of the
+         * caller's transaction: a tesserad starting on this database
+         * meanwhile waits for it, then finds the schema made. */
+        r = db_exec(db, "SELECT pg_advisory_xact_lock(" MIGRATION_LOCK_KEY ")");
+        if (r < 0)
+                return r;
+        return migrate_in_transaction(db, what, latest);
+}
+
 int store_pg_migrate(Db *db, const char *what) {
         int version, latest = store_pg_latest_schema_version(), r;
 

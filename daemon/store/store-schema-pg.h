@@ -20,3 +20,8 @@ int store_pg_schema_version(Db *db, const char *what);
  * migrate once. A database newer than this build is refused untouched
  * (-EPROTONOSUPPORT). db must not be inside a transaction. */
 int store_pg_migrate(Db *db, const char *what);
+
+/* The same, inside the caller's open transaction (store_copy(): the schema
+ * commits with the rows copied into it, or not at all), under the same
+ * advisory lock held to the transaction's end. */
+int store_pg_migrate_in_transaction(Db *db, const char *what);

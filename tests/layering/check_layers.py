@@ -52,6 +52,8 @@ PARTS = {
     "daemon/metrics": "core",
     "daemon/upstream": "core",
     "daemon/main.c": "main",
+    # The offline store copy (tesseractl store migrate-to): lib/ and the core, no face.
+    "daemon/tessera-store-copy.c": "core",
     "dbus": "dbus",
     "http": "http",
     "host": "host",
