@@ -238,7 +238,14 @@ int mail_deliver_one(const MailDelivery *d, Store *s, const OutboxMail *m, int64
                 r = mail_spool_write(d->outbox_directory, m->id, m->created_usec, message, len, &spooled, &error);
         if (r == -ECANCELED) {
                 log_info("Mail %" PRId64 " stays queued: tesserad is stopping.", m->id);
-                return r;
+                /* Due again now, its claim given back: on PostgreSQL the
+                 * lease would otherwise keep it from the next sender for
+                 * the relay's timeout. Failing that, the lease runs out. */
+                r = store_outbox_release(s, m->id, now_usec);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to give mail %" PRId64 " back to the queue; it goes out once "
+                                          "its claim runs out: %m", m->id);
+                return -ECANCELED;
         }
         if (r < 0)
                 return record_failure(d, s, m, now_usec, error ?: strerror(-r), false);

@@ -358,6 +358,22 @@ int store_outbox_mark_failed(Store *s, int64_t id, int64_t now_usec, const char 
         return update_queued(s, sql, id, now_usec, error);
 }
 
+int store_outbox_release(Store *s, int64_t id, int64_t next_attempt_usec) {
+        static const char sql[] = "UPDATE outbox SET next_attempt_usec = ?2 WHERE id = ?1 AND state = 'queued'";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int r;
+
+        r = store_stmt(s, sql, &st);
+        if (r < 0)
+                return r;
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, next_attempt_usec);
+        r = store_step_done(s, st);
+        if (r < 0)
+                return r;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
 int store_outbox_prune(Store *s, int64_t before_usec, uint64_t *ret_n) {
         static const char sql[] = "DELETE FROM outbox WHERE state <> 'queued' AND finished_usec < ?1";
         _cleanup_(store_stmt_resetp) DbStmt *st = NULL;

@@ -76,5 +76,12 @@ int store_outbox_mark_sent(Store *s, int64_t id, int64_t now_usec);
 int store_outbox_defer(Store *s, int64_t id, int64_t next_attempt_usec, const char *error);
 int store_outbox_mark_failed(Store *s, int64_t id, int64_t now_usec, const char *error);
 
+/* An attempt given up unfinished (tesserad is stopping): the queued mail
+ * is due again at next_attempt_usec and no attempt is counted. On
+ * PostgreSQL this ends the claim's lease, so that the next sender (this
+ * tesserad restarted, or another instance) takes it at once rather than
+ * when the lease is over. -ENOENT when the mail is no longer queued. */
+int store_outbox_release(Store *s, int64_t id, int64_t next_attempt_usec);
+
 /* Deletes sent and failed mails finished before before_usec. */
 int store_outbox_prune(Store *s, int64_t before_usec, uint64_t *ret_n);
