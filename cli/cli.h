@@ -53,6 +53,7 @@ extern const Verb operator_verbs[];
 extern const Verb entitlement_verbs[];
 extern const Verb provider_verbs[];
 extern const Verb user_link_verbs[];
+extern const Verb store_verbs[];
 
 /* Prints the help of one verb. */
 void verb_help(const Verb *v);

@@ -10,7 +10,7 @@
 static const Verb *const verb_tables[] = { tenant_verbs, user_verbs, user_link_verbs, totp_verbs, group_verbs,
                                            session_verbs, audit_verbs, app_verbs, key_verbs, api_key_verbs,
                                            invitation_verbs, provider_verbs, mail_verbs, operator_verbs,
-                                           entitlement_verbs };
+                                           entitlement_verbs, store_verbs };
 
 static void help(void) {
         printf("tesseractl [--json] [--tenant TENANT] OBJECT VERB [ARGS...]\n\n"

@@ -40,7 +40,7 @@ static int application_find(sd_bus *bus, const char *path, const char *interface
                             sd_bus_error *error) {
         BusFace *f = userdata;
         return bus_find_cached(f, &f->application_cache, path, application_load,
-                               (void *(*)(void *)) application_record_unref, found);
+                               (void *(*)(void *)) application_record_unref, found, error);
 }
 
 static int paths_of(ApplicationRecord **apps, size_t n, char ***ret) {

@@ -25,7 +25,7 @@ static int group_load(Manager *m, const char *path, void **ret) {
 static int group_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                       sd_bus_error *error) {
         BusFace *f = userdata;
-        return bus_find_cached(f, &f->group_cache, path, group_load, (void *(*)(void *)) group_record_unref, found);
+        return bus_find_cached(f, &f->group_cache, path, group_load, (void *(*)(void *)) group_record_unref, found, error);
 }
 
 int bus_group_paths(Manager *m, int64_t tenant_id, char ***ret) {

@@ -38,7 +38,7 @@ static int tenant_find(sd_bus *bus, const char *path, const char *interface, voi
                        sd_bus_error *error) {
         BusFace *f = userdata;
         return bus_find_cached(f, &f->tenant_cache, path, tenant_load, (void *(*)(void *)) tenant_record_unref,
-                               found);
+                               found, error);
 }
 
 int bus_tenant_paths(Manager *m, char ***ret) {

@@ -31,7 +31,7 @@ static int user_load(Manager *m, const char *path, void **ret) {
 static int user_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
                      sd_bus_error *error) {
         BusFace *f = userdata;
-        return bus_find_cached(f, &f->user_cache, path, user_load, (void *(*)(void *)) user_record_unref, found);
+        return bus_find_cached(f, &f->user_cache, path, user_load, (void *(*)(void *)) user_record_unref, found, error);
 }
 
 int bus_user_paths(Manager *m, int64_t tenant_id, char ***ret) {

@@ -123,7 +123,7 @@ static int cache_put(BusRecordCache *c, uint64_t generation, const char *path, v
 }
 
 int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
-                    void **found) {
+                    void **found, sd_bus_error *error) {
         /* Read before the load: a change that commits on another thread
          * while we read the store bumps the generation past this one, so
          * that a record that missed it is not kept as current. */
@@ -135,8 +135,12 @@ int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc
                 r = load(f->manager, path, &record);
                 if (r == -ENOENT)
                         return 0;
-                if (r < 0)
-                        return r;
+                if (r < 0) {
+                        TesseraError e = {};
+
+                        tessera_error_set(&e, r, "Failed to read %s.", path);
+                        return bus_error_set(error, r, tessera_error_message(&e));
+                }
                 r = cache_put(c, generation, path, record, unref);
                 if (r < 0)
                         return r;

@@ -61,10 +61,13 @@ int bus_group_path(const char *tenant, const char *name, char **ret);
 /* The work of a D-Bus find callback: the cached record for path while no
  * change was committed since it was loaded (Manager.generation), or one
  * that load gets from the store (-ENOENT when there is no such object),
- * then cached. Returns 1 with *found set (borrowed), 0 for no object. */
+ * then cached. Returns 1 with *found set (borrowed), 0 for no object;
+ * a failure to read the store is set in error under our own name (sd-bus
+ * would name an errno of a find callback System.Error.*: the store away,
+ * -ENOTCONN, must reach the caller as Busy). */
 typedef int (*BusLoadFunc)(Manager *m, const char *path, void **ret);
 int bus_find_cached(BusFace *f, BusRecordCache *c, const char *path, BusLoadFunc load, void *(*unref)(void *),
-                    void **found);
+                    void **found, sd_bus_error *error);
 
 /* Text for a D-Bus string: sd-bus refuses what is not UTF-8, and one
  * record that holds such bytes (an audit target cut inside a character

@@ -383,6 +383,7 @@ static void on_change(const ChangeEvent *e, void *userdata) {
         case CHANGE_USER:
         case CHANGE_GROUP:
         case CHANGE_LOCKOUT:
+        case CHANGE_EVERYTHING:
                 nss_memcache_invalidate(s->memcache);
                 break;
         default:

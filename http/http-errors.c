@@ -49,6 +49,16 @@ static const HttpErrorMap errors[] = {
          * request may work once an operator has seen to the disk. */
         { EDQUOT, MHD_HTTP_INSUFFICIENT_STORAGE, "storage_full",
           "tesserad's disk is full; nothing was changed. Try again later.", 60, true },
+        /* The database server cannot be reached (PostgreSQL down, a
+         * failover under way): -ENOTCONN, nothing was sent; -ECONNRESET,
+         * the connection broke under the request and its change was not
+         * confirmed, so it is not acknowledged (db.h). The store connects
+         * again by itself. */
+        { ENOTCONN, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+          "tesserad cannot reach its database; nothing was changed. Try again in a moment.", 2, true },
+        { ECONNRESET, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable",
+          "The connection to tesserad's database broke; the request was not completed. Try again in a moment.", 2,
+          true },
         { EIO, MHD_HTTP_SERVICE_UNAVAILABLE, "storage_unavailable",
           "tesserad could not read or write its data; nothing was changed. Try again later.", 10, true },
 };

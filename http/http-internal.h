@@ -59,6 +59,15 @@ struct HttpServer {
         pthread_rwlock_t stop_lock;
         bool stop_lock_made;
         bool stopping;
+
+        /* The last JWKS served per tenant (JSON text), served again while
+         * the store is away (http-oidc-discovery.c). */
+        pthread_mutex_t jwks_lock;
+        struct {
+                int64_t tenant_id;
+                char *json;
+        } jwks_last[16];
+        unsigned jwks_next;
 };
 
 typedef struct HttpParam {

@@ -68,6 +68,45 @@ void oidc_handle_discovery(HttpRequest *req) {
         http_reply_header(req, MHD_HTTP_HEADER_CACHE_CONTROL, "public, max-age=300");
 }
 
+/* The JWKS last served for a tenant is kept (as text: every thread reads
+ * it), and served again while the store is away (a restart, a failover):
+ * relying parties go on verifying the tokens they hold. It lags no change:
+ * none can be committed while the store is away, and each answer from the
+ * store replaces it. */
+static void jwks_remember(HttpServer *server, int64_t tenant_id, const json_t *doc) {
+        char *text = json_dumps(doc, JSON_COMPACT);
+        size_t slot;
+
+        if (!text)
+                return;
+        pthread_mutex_lock(&server->jwks_lock);
+        for (slot = 0; slot < ELEMENTSOF(server->jwks_last); slot++)
+                if (server->jwks_last[slot].json && server->jwks_last[slot].tenant_id == tenant_id)
+                        break;
+        if (slot == ELEMENTSOF(server->jwks_last))
+                slot = server->jwks_next++ % ELEMENTSOF(server->jwks_last);
+        free(server->jwks_last[slot].json);
+        server->jwks_last[slot].tenant_id = tenant_id;
+        server->jwks_last[slot].json = text;
+        pthread_mutex_unlock(&server->jwks_lock);
+}
+
+static int jwks_recall(HttpServer *server, int64_t tenant_id, json_t **ret) {
+        json_t *doc = NULL;
+
+        pthread_mutex_lock(&server->jwks_lock);
+        for (size_t i = 0; i < ELEMENTSOF(server->jwks_last); i++)
+                if (server->jwks_last[i].json && server->jwks_last[i].tenant_id == tenant_id) {
+                        doc = json_loads(server->jwks_last[i].json, 0, NULL);
+                        break;
+                }
+        pthread_mutex_unlock(&server->jwks_lock);
+        if (!doc)
+                return -ENOENT;
+        *ret = doc;
+        return 0;
+}
+
 void oidc_handle_jwks(HttpRequest *req) {
         _cleanup_(oidc_context_done) OidcContext ctx = {};
         json_t *doc = NULL;
@@ -75,7 +114,14 @@ void oidc_handle_jwks(HttpRequest *req) {
 
         if (oidc_context_init(req, &ctx) < 0)
                 return;
-        r = signing_keys_jwks(ctx.oauth.manager, ctx.oauth.store, ctx.oauth.tenant->id, &doc);
+        /* No connection for this thread (http_store() logged why): the
+         * database is away. */
+        r = ctx.oauth.store ? signing_keys_jwks(ctx.oauth.manager, ctx.oauth.store, ctx.oauth.tenant->id, &doc)
+                            : -ENOTCONN;
+        if (r >= 0)
+                jwks_remember(req->server, ctx.oauth.tenant->id, doc);
+        else if ((r == -ENOTCONN || r == -ECONNRESET) && jwks_recall(req->server, ctx.oauth.tenant->id, &doc) >= 0)
+                r = 0;
         if (r < 0) {
                 http_reply_internal_error(req, r);
                 return;

@@ -287,11 +287,9 @@ int http_params_encode(const HttpParams *p, char **ret) {
 }
 
 int http_tenant_lookup(HttpRequest *req, const char *slug, TenantRecord **ret) {
-        Store *s = http_store(req);
-
-        if (!s)
-                return -EIO;
-        return oauth_cache_tenant(&req->thread->oauth, req->manager, s, slug, ret);
+        /* Without a store (http_store() logged why) the cache may still
+         * know the tenant (oauth_cache_tenant()). */
+        return oauth_cache_tenant(&req->thread->oauth, req->manager, http_store(req), slug, ret);
 }
 
 int http_tenant(HttpRequest *req, TenantRecord **ret) {

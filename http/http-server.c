@@ -474,6 +474,7 @@ int http_server_start(Manager *m, HttpServer **ret) {
                 return log_oom();
         s->manager = m;
         s->mhd_log = (LogRatelimit) LOG_RATELIMIT_INIT(60 * USEC_PER_SEC, 10);
+        s->jwks_lock = (pthread_mutex_t) PTHREAD_MUTEX_INITIALIZER;
         r = pthread_rwlock_init(&s->stop_lock, NULL);
         if (r != 0)
                 return log_error_errno(-r, "Failed to create a lock: %m");
@@ -596,6 +597,8 @@ HttpServer *http_server_free(HttpServer *s) {
                 erase_and_free(s->tls_key);
         free(s->tls_cert);
         free(s->url);
+        for (size_t i = 0; i < ELEMENTSOF(s->jwks_last); i++)
+                free(s->jwks_last[i].json);
         free(s);
         return NULL;
 }

@@ -94,7 +94,7 @@ int http_upstream_begin(OidcContext *ctx, const UpstreamProvider *p, const char 
                 return fail(f, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong", -ENOMEM,
                             "Out of memory.");
 
-        r = upstream_flow_put(m->upstream_flows, &flow, now_realtime_usec());
+        r = upstream_flow_put(ctx->oauth.store, UPSTREAM_FLOW_MAX, &flow, now_realtime_usec());
         if (r < 0)
                 return fail(f, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong", r,
                             "The sign-in could not be started.");
@@ -106,7 +106,7 @@ int http_upstream_begin(OidcContext *ctx, const UpstreamProvider *p, const char 
                 UpstreamFlow gone = {};
 
                 /* The flow goes: nobody can come back to it. */
-                if (upstream_flow_take(m->upstream_flows, UPSTREAM_FLOW_AUTHORIZE, flow.key, flow.tenant_id,
+                if (upstream_flow_take(ctx->oauth.store, UPSTREAM_FLOW_AUTHORIZE, flow.key, flow.tenant_id,
                                        flow.binding, now_realtime_usec(), &gone) >= 0)
                         upstream_flow_done(&gone);
                 client_failure(f, p, r, &e);
@@ -132,7 +132,7 @@ static int take_and_complete(OidcContext *ctx, const HttpParams *params, const c
         if (isempty(state))
                 return fail(f, MHD_HTTP_BAD_REQUEST, "invalid_state", "This sign-in can't go on", -ENOENT,
                             "The provider's answer carries no state: start the sign-in again.");
-        r = upstream_flow_take(m->upstream_flows, UPSTREAM_FLOW_AUTHORIZE, state, ctx->oauth.tenant->id, binding,
+        r = upstream_flow_take(ctx->oauth.store, UPSTREAM_FLOW_AUTHORIZE, state, ctx->oauth.tenant->id, binding,
                                now_realtime_usec(), flow);
         if (r == -ETIME)
                 return fail(f, MHD_HTTP_BAD_REQUEST, "state_expired", "This sign-in took too long", r,

@@ -181,7 +181,7 @@ void upstream_handle_callback(HttpRequest *req) {
         id = (UpstreamIdentity) {};
         snprintf(link.provider, sizeof(link.provider), "%s", provider->name);
         snprintf(link.binding, sizeof(link.binding), "%s", binding);
-        r = upstream_flow_put(ctx.oauth.manager->upstream_flows, &link, now_realtime_usec());
+        r = upstream_flow_put(ctx.oauth.store, UPSTREAM_FLOW_MAX, &link, now_realtime_usec());
         if (r >= 0)
                 r = store_user_get_by_id(ctx.oauth.store, res.user_id, &holder);
         if (r < 0) {
@@ -220,7 +220,7 @@ void upstream_handle_link(HttpRequest *req) {
                                  "This form has expired or did not come from this site.");
                 return;
         }
-        r = upstream_flow_take(ctx.oauth.manager->upstream_flows, UPSTREAM_FLOW_LINK, http_params_get(&p, "ticket"),
+        r = upstream_flow_take(ctx.oauth.store, UPSTREAM_FLOW_LINK, http_params_get(&p, "ticket"),
                                ctx.oauth.tenant->id, binding, now_realtime_usec(), &link);
         if (r < 0) {
                 upstream_signin_audit_failure(ctx.oauth.store, &ctx.caller, ctx.oauth.tenant, NULL, r,
@@ -291,7 +291,7 @@ void upstream_handle_link(HttpRequest *req) {
         if (r < 0) {
                 /* Another try, under a new ticket: the old one is spent. */
                 link.kind = UPSTREAM_FLOW_LINK;
-                r = upstream_flow_put(ctx.oauth.manager->upstream_flows, &link, now_realtime_usec());
+                r = upstream_flow_put(ctx.oauth.store, UPSTREAM_FLOW_MAX, &link, now_realtime_usec());
                 if (r < 0) {
                         http_reply_internal_error(req, r);
                         return;

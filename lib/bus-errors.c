@@ -20,6 +20,10 @@ static const sd_bus_error_map tessera_errors[] = {
         SD_BUS_ERROR_MAP(TESSERA_ERROR_LAST_OWNER, EOWNERDEAD),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, EBUSY),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, EAGAIN),
+        /* The database server cannot be reached (db.h: nothing sent, or
+         * the connection broke and nothing was confirmed): try again. */
+        SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, ENOTCONN),
+        SD_BUS_ERROR_MAP(TESSERA_ERROR_BUSY, ECONNRESET),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_ID_RANGE_EXHAUSTED, ENOSPC),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_OUT_OF_RANGE, ERANGE),
         SD_BUS_ERROR_MAP(TESSERA_ERROR_AUTHENTICATION_FAILED, EKEYREJECTED),

@@ -233,6 +233,24 @@ static int from_cache(int r, int *errnop) {
         }
 }
 
+/* Asks the daemon; when it answers with an error (it could not read its
+ * store: PostgreSQL away) but handed over its memory image with the reply
+ * (nss-server.c does with every reply), the image answers: the daemon
+ * hands out only an image that is valid, one that every change makes
+ * invalid before it is acknowledged, so it holds nothing stale. A process
+ * of its own per lookup (getent, a login) has no image before its first
+ * call: this is how it still resolves the accounts the daemon knew. */
+#define FROM_DAEMON_OR_ITS_CACHE(lookup, cache_lookup)                          \
+        ({                                                                      \
+                enum nss_status _st_ = (lookup);                                \
+                if (_st_ == NSS_STATUS_UNAVAIL) {                               \
+                        int _c_ = from_cache(cache_lookup, errnop);             \
+                        if (_c_ >= 0)                                           \
+                                _st_ = (enum nss_status) _c_;                   \
+                }                                                               \
+                _st_;                                                           \
+        })
+
 static enum nss_status getpwnam_r_impl(const char *name, struct passwd *pw, char *buf, size_t buflen,
                                         int *errnop) {
         int r;
@@ -244,7 +262,8 @@ static enum nss_status getpwnam_r_impl(const char *name, struct passwd *pw, char
         r = from_cache(nss_mcache_getpwnam(name, pw, buf, buflen), errnop);
         if (r >= 0)
                 return r;
-        return lookup_user(NSS_REQ_USER_BY_NAME, name, 0, pw, buf, buflen, errnop);
+        return FROM_DAEMON_OR_ITS_CACHE(lookup_user(NSS_REQ_USER_BY_NAME, name, 0, pw, buf, buflen, errnop),
+                                        nss_mcache_getpwnam(name, pw, buf, buflen));
 }
 
 static enum nss_status getpwuid_r_impl(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop) {
@@ -257,7 +276,8 @@ static enum nss_status getpwuid_r_impl(uid_t uid, struct passwd *pw, char *buf, 
         r = from_cache(nss_mcache_getpwuid(uid, pw, buf, buflen), errnop);
         if (r >= 0)
                 return r;
-        return lookup_user(NSS_REQ_USER_BY_UID, NULL, uid, pw, buf, buflen, errnop);
+        return FROM_DAEMON_OR_ITS_CACHE(lookup_user(NSS_REQ_USER_BY_UID, NULL, uid, pw, buf, buflen, errnop),
+                                        nss_mcache_getpwuid(uid, pw, buf, buflen));
 }
 
 static enum nss_status getgrnam_r_impl(const char *name, struct group *gr, char *buf, size_t buflen,
@@ -271,7 +291,8 @@ static enum nss_status getgrnam_r_impl(const char *name, struct group *gr, char 
         r = from_cache(nss_mcache_getgrnam(name, gr, buf, buflen), errnop);
         if (r >= 0)
                 return r;
-        return lookup_group(NSS_REQ_GROUP_BY_NAME, name, 0, gr, buf, buflen, errnop);
+        return FROM_DAEMON_OR_ITS_CACHE(lookup_group(NSS_REQ_GROUP_BY_NAME, name, 0, gr, buf, buflen, errnop),
+                                        nss_mcache_getgrnam(name, gr, buf, buflen));
 }
 
 static enum nss_status getgrgid_r_impl(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop) {
@@ -284,7 +305,8 @@ static enum nss_status getgrgid_r_impl(gid_t gid, struct group *gr, char *buf, s
         r = from_cache(nss_mcache_getgrgid(gid, gr, buf, buflen), errnop);
         if (r >= 0)
                 return r;
-        return lookup_group(NSS_REQ_GROUP_BY_GID, NULL, gid, gr, buf, buflen, errnop);
+        return FROM_DAEMON_OR_ITS_CACHE(lookup_group(NSS_REQ_GROUP_BY_GID, NULL, gid, gr, buf, buflen, errnop),
+                                        nss_mcache_getgrgid(gid, gr, buf, buflen));
 }
 
 /* --- initgroups --- */

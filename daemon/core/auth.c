@@ -178,7 +178,9 @@ static int record_failure(Manager *m, Store *s, const UserRecord *u, int64_t now
         int64_t until;
         int r;
 
-        r = store_auth_state_get(s, u->id, &st);
+        /* Read with the row locked (store_auth_state_lock()): failures on
+         * two connections, or two tesserad on one database, add up. */
+        r = store_auth_state_lock(s, u->id, &st);
         if (r < 0)
                 return r;
         until = auth_lockout_count_failure(m->config, &st, now);
@@ -197,21 +199,17 @@ static int record_failure(Manager *m, Store *s, const UserRecord *u, int64_t now
 }
 
 static int record_success(Store *s, const UserRecord *u, int64_t now) {
-        AuthState st;
-        int r;
-
-        r = store_auth_state_get(s, u->id, &st);
-        if (r < 0)
-                return r;
-        st = (AuthState) { .last_success_usec = now };
-        return store_auth_state_put(s, u->id, &st);
+        /* Nothing read: one upsert, which waits for a failure being
+         * counted on another connection and then clears it. */
+        return store_auth_state_put(s, u->id, &(AuthState) { .last_success_usec = now });
 }
 
 int auth_reset_failures(Store *s, int64_t user_id) {
         AuthState st;
         int r;
 
-        r = store_auth_state_get(s, user_id, &st);
+        /* As record_failure(): the row locked from the read to the commit. */
+        r = store_auth_state_lock(s, user_id, &st);
         if (r < 0)
                 return r;
         if (st.failed_count == 0 && st.lock_level == 0)
@@ -744,20 +742,14 @@ int auth_attempt_store_rehash(Manager *m, Store *s, const Principal *a, AuthAtte
         if (r < 0)
                 return r;
         txn = s;
-        r = store_user_get_by_id(s, at->user->id, &u);
-        if (r < 0)
-                return r;
         /* Only the hash that was verified is replaced: a password set
-         * meanwhile wins. */
-        if (!streq_ptr(u->password_hash, at->hash))
-                return 0;
-
-        /* The same password, so password_changed_usec stays. */
-        free(u->password_hash);
-        u->password_hash = strdup(at->new_hash);
-        if (!u->password_hash)
-                return -ENOMEM;
-        r = store_user_update(s, u);
+         * meanwhile wins, whatever connection or instance set it (a
+         * conditional UPDATE). The same password, so password_changed_usec
+         * stays, and so does every other field. */
+        r = store_user_replace_password_hash(s, at->user->id, at->hash, at->new_hash);
+        if (r <= 0)
+                return r;
+        r = store_user_get_by_id(s, at->user->id, &u);
         if (r >= 0)
                 r = audit_auth(s, a, NULL, "auth.rehash", u, NULL, AUDIT_SUCCESS, NULL, NULL, NULL, 0);
         if (r < 0)

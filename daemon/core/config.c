@@ -605,6 +605,8 @@ static const ConfigKey config_keys[] = {
         KEY("daemon", "max_queued_jobs", parse_unsigned, max_queued_jobs),
         KEY("store", "backend", parse_store_backend, store.backend),
         KEY("store", "path", parse_optional_path, store.path),
+        KEY("store", "url", parse_optional_string, store.url),
+        KEY("store", "password_file", parse_optional_path, store.password_file),
         KEY("host", "default_tenant", parse_tenant, default_tenant),
         KEY("host", "tenants", parse_tenant_list, tenants),
         KEY("nss", "socket", parse_optional_path, nss_socket),
@@ -910,12 +912,22 @@ static int config_defaults(Config **ret) {
 static int config_finish(Config *c) {
         int r = store_config_finish(&c->store, c->state_directory);
 
-        if (r == -ENOMEM)
+        switch (r) {
+        case 0:
+        case -ENOMEM:
                 return r;
-        if (r < 0)
-                return log_error_errno(r, "%s: [store] lacks a setting of backend %s.", strna(c->path),
+        case -EBADMSG:
+                return log_error_errno(-EINVAL, "%s: [store] url is not a PostgreSQL connection URL.",
+                                       strna(c->path));
+        case -EPERM:
+                return log_error_errno(-EINVAL,
+                                       "%s: [store] url holds a password; put it into [store] password_file "
+                                       "or the credential " STORE_PASSWORD_CREDENTIAL " instead.",
+                                       strna(c->path));
+        default:
+                return log_error_errno(-EINVAL, "%s: [store] lacks a setting of backend %s.", strna(c->path),
                                        strna(store_backend_to_string(c->store.backend)));
-        return 0;
+        }
 }
 
 int config_new_default(Config **ret) {

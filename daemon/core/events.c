@@ -188,6 +188,7 @@ const char *change_kind_to_string(ChangeKind k) {
                 [CHANGE_SSO_SESSION] = "sso-session",
                 [CHANGE_TOTP] = "totp",
                 [CHANGE_UPSTREAM_PROVIDER] = "upstream-provider",
+                [CHANGE_EVERYTHING] = "everything",
         };
         return k >= 0 && k < _CHANGE_KIND_MAX ? names[k] : NULL;
 }
@@ -199,4 +200,18 @@ const char *change_op_to_string(ChangeOp o) {
                 [CHANGE_DELETED] = "deleted",
         };
         return o >= 0 && o < _CHANGE_OP_MAX ? names[o] : NULL;
+}
+
+int change_kind_from_string(const char *s) {
+        for (ChangeKind k = 0; s && k < _CHANGE_KIND_MAX; k++)
+                if (streq(s, change_kind_to_string(k)))
+                        return k;
+        return -EINVAL;
+}
+
+int change_op_from_string(const char *s) {
+        for (ChangeOp o = 0; s && o < _CHANGE_OP_MAX; o++)
+                if (streq(s, change_op_to_string(o)))
+                        return o;
+        return -EINVAL;
 }

@@ -15,6 +15,7 @@
  *   - main-loop ones run later on the main thread, in publishing order
  *     (sd-bus is not thread-safe: the D-Bus face emits from there). */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -32,6 +33,9 @@ typedef enum ChangeKind {
         CHANGE_SSO_SESSION,       /* a browser session started or ended */
         CHANGE_TOTP,              /* a user's second factor enrolled or removed, a backup code spent */
         CHANGE_UPSTREAM_PROVIDER, /* a tenant's upstream identity provider added, changed or deleted */
+        /* Anything may have changed (another instance's changes may have
+         * been missed: change-feed.h): whoever caches drops everything. */
+        CHANGE_EVERYTHING,
         _CHANGE_KIND_MAX,
 } ChangeKind;
 
@@ -52,6 +56,9 @@ typedef struct ChangeEvent {
         int64_t id;               /* the record's id (user, group, application, session) */
         const char *name;         /* user, group or application name */
         uint32_t unix_id;         /* uid or gid, when the record has one */
+        /* Made by another instance on the same database (change-feed.h):
+         * announced here, never sent on to the other instances again. */
+        bool remote;
 } ChangeEvent;
 
 /* The events of the records every face shows. */
@@ -104,3 +111,6 @@ void event_bus_flush(EventBus *b);
 
 const char *change_kind_to_string(ChangeKind k);
 const char *change_op_to_string(ChangeOp o);
+/* The reverse: -EINVAL for a name of no kind or operation. */
+int change_kind_from_string(const char *s);
+int change_op_from_string(const char *s);

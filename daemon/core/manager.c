@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "auth-lockout.h"
+#include "change-feed.h"
 #include "audit-retention.h"
 #include "limiter.h"
 #include "log.h"
@@ -52,7 +53,6 @@ Manager *manager_free(Manager *m) {
         m->audit_retention = audit_retention_free(m->audit_retention);
         m->limiter = limiter_free(m->limiter);
         m->mail_limiter = limiter_free(m->mail_limiter);
-        m->upstream_flows = upstream_flows_free(m->upstream_flows);
         m->upstream_client = upstream_client_free(m->upstream_client);
         /* Closes the main thread's connection (m->store) too. */
         m->store_pool = store_pool_free(m->store_pool);
@@ -168,9 +168,6 @@ static int manager_start_upstream(Manager *m) {
         r = upstream_client_new(&limits, &m->upstream_client);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the client of upstream identity providers: %m");
-        r = upstream_flows_new(UPSTREAM_FLOW_MAX, &m->upstream_flows);
-        if (r < 0)
-                return log_error_errno(r, "Failed to set up the upstream sign-in flows: %m");
         return 0;
 }
 
@@ -267,6 +264,11 @@ int manager_start(Manager *m) {
         r = event_bus_new(m->event, &m->events);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up change events: %m");
+        /* Listening before any face reads what it caches: a change another
+         * instance commits from here on is heard. */
+        r = change_feed_setup(m);
+        if (r < 0)
+                return r;
 
         /* Worker threads inherit the blocked signal mask: good, they must
          * never receive SIGTERM. */
@@ -292,6 +294,11 @@ int manager_start(Manager *m) {
 int manager_run(Manager *m) {
         int r;
 
+        /* The faces subscribed to the bus by now (a subscriber must be in
+         * before anything is published). */
+        r = change_feed_start(m);
+        if (r < 0)
+                return r;
         log_info("tesserad %s ready: store %s, %u worker threads.", TESSERA_VERSION,
                  store_pool_describe(m->store_pool), worker_pool_size(m->workers));
         r = sd_event_loop(m->event);
@@ -302,6 +309,8 @@ int manager_run(Manager *m) {
 }
 
 void manager_stop_workers(Manager *m) {
+        /* It publishes too. */
+        change_feed_stop(m);
         m->workers = worker_pool_free(m->workers);
 }
 
@@ -317,6 +326,10 @@ void manager_changed(Manager *m, ChangeEvent e) {
                 atomic_fetch_add(&m->generation, 1);
         }
         event_bus_publish(m->events, &e);
+        /* Before the change is acknowledged too: whoever asks another
+         * instance next finds it told (as soon as its feed's thread
+         * reads the notification). */
+        change_feed_send(m, &e);
 }
 
 void manager_id_range(const Manager *m, IdRange *ret) {

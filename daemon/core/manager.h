@@ -19,6 +19,7 @@
 #include "metrics-core.h"
 #include "records.h"
 #include "secret-box.h"
+#include "store-change-feed.h"
 #include "store-pool.h"
 #include "store.h"
 #include "workers.h"
@@ -70,6 +71,9 @@ typedef struct Manager {
 
         /* Every committed change is announced here once (events.h). */
         EventBus *events;
+        /* The changes of the other instances on a shared database
+         * (change-feed.h); NULL on SQLite. */
+        StoreChangeFeed *change_feed;
 
         /* What /metrics shows (metrics.h): the core's own families here,
          * the faces declare theirs as they start. Made by manager_new(),
@@ -77,11 +81,10 @@ typedef struct Manager {
         Metrics *metrics;
         CoreMetrics core_metrics;
 
-        /* Upstream identity providers (upstream-client.h, upstream-flow.h):
-         * the one client, with its caches, and the sign-ins in flight;
-         * both thread-safe, used by the HTTP threads. */
+        /* Upstream identity providers (upstream-client.h): the one
+         * client, with its caches; thread-safe, used by the HTTP threads.
+         * The sign-ins in flight are in the store (upstream-flow.h). */
         UpstreamClient *upstream_client;
-        UpstreamFlows *upstream_flows;
 
         /* Bumped whenever a tenant's signing keys change. */
         _Atomic uint64_t keys_generation;
@@ -103,13 +106,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_start(Manager *m);
 /* Runs the main loop until SIGTERM/SIGINT. */
 int manager_run(Manager *m);
-/* Lets the work on the pool finish and stops it: before the faces whose
- * requests that work answers go away. */
+/* Stops announcing the changes of other instances, lets the work on the
+ * pool finish and stops it: before the faces whose requests that work
+ * answers, and that subscribe to the changes, go away. */
 void manager_stop_workers(Manager *m);
 
 /* Announces a committed change, from any thread, before it is acknowledged
  * to whoever asked for it: inline subscribers (the NSS memory cache) have
- * seen it when this returns. */
+ * seen it when this returns, and, unless it is remote, it was sent to the
+ * other instances on the database (change-feed.h). */
 void manager_changed(Manager *m, ChangeEvent e);
 
 /* The ID range of the configuration, for the store. */

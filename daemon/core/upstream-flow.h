@@ -11,21 +11,23 @@
  * second callback with the same state finds nothing (a replay). Flows
  * expire after UPSTREAM_FLOW_LIFETIME_USEC; a bounded number is kept, the
  * oldest dropped first, so that a flood of starts costs memory only up to
- * the bound. They live in memory: a daemon restarted between the start
- * and the callback makes the person click again, which is all an
- * interrupted sign-in costs.
+ * the bound. They live in the store (an upstream_flows row each, keyed by
+ * the digest of the state): the provider may send the browser back to
+ * another instance than the one that started, or to this one after a
+ * restart, and either finds the flow.
  *
  * The same table keeps the other pause of a federated sign-in: an upstream
  * identity whose e-mail address is an existing account's, waiting for the
  * person to prove that account (password, and TOTP when enrolled) before
  * the link is made (UPSTREAM_FLOW_LINK, keyed by a ticket of its own).
  *
- * Thread-safe: every HTTP thread uses the one table of the Manager. */
+ * Thread-safe: each HTTP thread passes its own store connection. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
+#include "store.h"
 #include "time-util.h"
 #include "upstream-client.h"
 
@@ -59,27 +61,23 @@ typedef struct UpstreamFlow {
         int64_t expires_usec;
 } UpstreamFlow;
 
-typedef struct UpstreamFlows UpstreamFlows;
-
-int upstream_flows_new(size_t max, UpstreamFlows **ret);
-UpstreamFlows *upstream_flows_free(UpstreamFlows *f);
-DEFINE_TRIVIAL_CLEANUP_FUNC(UpstreamFlows *, upstream_flows_free);
-
 void upstream_flow_done(UpstreamFlow *f);
 
-/* Keeps a new flow: f's kind, tenant, provider, binding, api, request, redirect_uri (and
- * for LINK user_id and identity, which are taken: f's are cleared) are
- * the caller's; the key, and for AUTHORIZE nonce, verifier and challenge,
- * are made here and written into f. */
-int upstream_flow_put(UpstreamFlows *flows, UpstreamFlow *f, int64_t now_usec);
+/* Keeps a new flow in the store (store-upstream-flow.h): f's kind, tenant, provider, binding, api, request,
+ * redirect_uri (and for LINK user_id and identity, which are taken: f's
+ * are cleared) are the caller's; the key, and for AUTHORIZE nonce,
+ * verifier and challenge, are made here and written into f. At most max
+ * flows are kept, the oldest dropped first. */
+int upstream_flow_put(Store *s, size_t max, UpstreamFlow *f, int64_t now_usec);
 
-/* Takes the flow of kind with key out of the table: -ENOENT when there is
- * none (never was, taken already, pushed out), -ETIME when it expired,
- * -EXDEV when it belongs to another tenant, -EACCES to another browser
- * (binding; NULL or "" for the JSON API). Whatever the answer, a flow
- * found is gone: a state is good for one try. */
-int upstream_flow_take(UpstreamFlows *flows, UpstreamFlowKind kind, const char *key, int64_t tenant_id,
-                       const char *binding, int64_t now_usec, UpstreamFlow *ret);
+/* Takes the flow of kind with key out of the store: -ENOENT when there
+ * is none (never was, taken already, pushed out), -ETIME when it
+ * expired, -EXDEV when it belongs to another tenant, -EACCES to another
+ * browser (binding; NULL or "" for the JSON API), another negative errno
+ * when the store failed. Whatever the answer, a flow found is gone: a
+ * state is good for one try. */
+int upstream_flow_take(Store *s, UpstreamFlowKind kind, const char *key, int64_t tenant_id, const char *binding,
+                       int64_t now_usec, UpstreamFlow *ret);
 
 /* How many flows are kept now (for tests and metrics). */
-size_t upstream_flows_count(UpstreamFlows *flows);
+int upstream_flows_count(Store *s, size_t *ret);

@@ -13,8 +13,8 @@
 #include "mail-spool.h"
 #include "time-util.h"
 
-/* Mails taken from the outbox at once. */
-#define DUE_BATCH 16
+/* Added to the longest attempt for the lease of a claimed mail. */
+#define CLAIM_LEASE_MARGIN_SEC 60U
 /* The longest sleep: also how often sent and failed mails are pruned, and
  * how soon a jump of the wall clock (next attempts are wall-clock times)
  * is noticed. */
@@ -238,7 +238,14 @@ int mail_deliver_one(const MailDelivery *d, Store *s, const OutboxMail *m, int64
                 r = mail_spool_write(d->outbox_directory, m->id, m->created_usec, message, len, &spooled, &error);
         if (r == -ECANCELED) {
                 log_info("Mail %" PRId64 " stays queued: tesserad is stopping.", m->id);
-                return r;
+                /* Due again now, its claim given back: on PostgreSQL the
+                 * lease would otherwise keep it from the next sender for
+                 * the relay's timeout. Failing that, the lease runs out. */
+                r = store_outbox_release(s, m->id, now_usec);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to give mail %" PRId64 " back to the queue; it goes out once "
+                                          "its claim runs out: %m", m->id);
+                return -ECANCELED;
         }
         if (r < 0)
                 return record_failure(d, s, m, now_usec, error ?: strerror(-r), false);
@@ -255,33 +262,42 @@ int mail_deliver_one(const MailDelivery *d, Store *s, const OutboxMail *m, int64
         return 0;
 }
 
+/* How long a claimed mail is left to this sender (store_outbox_claim()):
+ * longer than one attempt can take. */
+static int64_t claim_lease_usec(const MailDelivery *d) {
+        unsigned attempt_sec = d->relay ? d->relay->timeout_sec : 0;
+
+        return (int64_t) (MAX(attempt_sec, 60U) + CLAIM_LEASE_MARGIN_SEC) * (int64_t) USEC_PER_SEC;
+}
+
 int mail_deliver_due(const MailDelivery *d, Store *s, int64_t now_usec) {
         for (;;) {
-                OutboxMail *due = NULL;
-                size_t n = 0;
+                _cleanup_(outbox_mail_done) OutboxMail m = {};
                 int r;
 
                 if (d->stop && atomic_load(d->stop))
                         return 0;
                 /* Under the write lock: a mail queued inside a transaction
                  * that was still open when the sender was woken is there
-                 * once that transaction has committed. */
+                 * once that transaction has committed. One mail at a time,
+                 * claimed (the other instances' senders pass over it on
+                 * PostgreSQL) in a transaction of its own, so that nothing
+                 * is held while the relay answers. */
                 r = store_begin(s);
                 if (r < 0)
                         return r;
-                r = store_outbox_due(s, now_usec, DUE_BATCH, &due, &n);
-                store_rollback(s);
+                r = store_outbox_claim(s, now_usec, claim_lease_usec(d), &m);
+                if (r >= 0)
+                        r = store_commit(s);
+                else
+                        store_rollback(s);
+                if (r == -ENOENT)
+                        return 0;
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the mail outbox: %m");
-                if (n == 0) {
-                        free(due);
-                        return 0;
-                }
-                /* Each mail leaves the due set (sent, deferred past now, or
+                /* The mail leaves the due set (sent, deferred past now, or
                  * failed) unless the store fails: then stop and try later. */
-                for (size_t i = 0; i < n && r >= 0; i++)
-                        r = mail_deliver_one(d, s, &due[i], now_usec);
-                outbox_mail_array_free(due, n);
+                r = mail_deliver_one(d, s, &m, now_usec);
                 if (r == -ECANCELED)
                         return 0;
                 if (r < 0)

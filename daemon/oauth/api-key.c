@@ -169,6 +169,9 @@ static int store_new_key(Store *s, const Principal *a, const char *action, const
                 return tessera_error_set(e, r, "Failed to store the new key.");
         if (rotated) {
                 r = store_api_key_set_revoked(s, rotated->id, rotated_until_usec, k->key_id);
+                if (r == -ENOENT)
+                        /* Rotated or revoked since it was read: the new key goes. */
+                        return tessera_error_set(e, -EALREADY, "The key was rotated or revoked meanwhile.");
                 if (r < 0)
                         return tessera_error_set(e, r, "Failed to end the rotated key.");
         }

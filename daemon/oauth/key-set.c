@@ -175,13 +175,19 @@ int signing_keys_install_missing(Manager *m, Store *s, const SigningKeyBatch *b)
         unsigned n = 0;
         int r;
 
-        /* Under the write lock: another thread or process may have made
-         * keys in the meantime, and a tenant has one active key per
-         * algorithm. */
+        /* Under the tenant's key lock: another thread, process or
+         * tesserad on the same database may have made keys in the
+         * meantime, and a tenant has one active key per algorithm. The
+         * lock (store_lock(): an advisory lock on PostgreSQL, SQLite's
+         * write lock) makes one instance install them; the others find
+         * them made. */
         r = store_begin(s);
         if (r < 0)
                 return r;
         txn = s;
+        r = store_lock(s, STORE_LOCK_SIGNING_KEYS, b->tenant_id);
+        if (r < 0)
+                return r;
         r = active_algs(s, b->tenant_id, have);
         if (r < 0)
                 return r;
@@ -339,6 +345,11 @@ int signing_keys_rotate(Manager *m, Store *s, const Principal *a, const TenantRe
                         r = b->keys[alg].kid ? -ENOMEM : -EINVAL;
         if (r >= 0)
                 r = change_begin(s, &txn, e);
+        /* One rotation at a time across instances (store_lock()): a second
+         * one waits, then retires the keys the first one made, so that one
+         * key per algorithm stays active. */
+        if (r >= 0)
+                r = store_lock(s, STORE_LOCK_SIGNING_KEYS, t->id);
         if (r >= 0)
                 r = store_signing_key_retire_all(s, t->id, now);
         /* Keys retired so long ago that no token of theirs is left. */

@@ -31,7 +31,20 @@ int oauth_cache_tenant(OAuthCache *c, Manager *m, Store *s, const char *slug, Te
                         *ret = tenant_record_ref(c->tenants[i].tenant);
                         return 0;
                 }
-        r = store_tenant_get(s, slug, ret);
+        /* No store (the thread could not connect): the database is away. */
+        r = s ? store_tenant_get(s, slug, ret) : -ENOTCONN;
+        if (r == -ENOTCONN || r == -ECONNRESET)
+                /* The database is away (a restart, a failover): the tenant
+                 * as this thread last read it, whatever changed since (no
+                 * change commits while the store is away), so that what
+                 * needs no store still answers (the discovery document,
+                 * the JWKS); anything the request goes on to write fails
+                 * on its own with the store's error. */
+                for (size_t i = 0; i < ELEMENTSOF(c->tenants); i++)
+                        if (c->tenants[i].tenant && streq(c->tenants[i].tenant->slug, slug)) {
+                                *ret = tenant_record_ref(c->tenants[i].tenant);
+                                return 0;
+                        }
         if (r < 0)
                 return r;
         slot = c->next_tenant++ % ELEMENTSOF(c->tenants);

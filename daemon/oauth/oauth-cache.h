@@ -70,7 +70,9 @@ typedef struct OAuthCache {
 /* Drops everything; the cache may be used again. */
 void oauth_cache_done(OAuthCache *c);
 
-/* The tenant by slug (a new reference); -ENOENT when there is none. */
+/* The tenant by slug (a new reference); -ENOENT when there is none. While
+ * the store cannot reach the database (-ENOTCONN, -ECONNRESET; s may be
+ * NULL for "no connection"), the record this thread read last, if any. */
 int oauth_cache_tenant(OAuthCache *c, Manager *m, Store *s, const char *slug, TenantRecord **ret);
 /* An application of the tenant by client id (a new reference); -ENOENT
  * for none, and for an application of another tenant. */

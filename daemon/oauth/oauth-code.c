@@ -93,6 +93,8 @@ static int redemption_write(Store *s, OAuthCommit *commit) {
         AuthorizationCode code = {};
         int r;
 
+        /* The conditional UPDATE decides (store_code_claim()): one of any
+         * number of redemptions on any number of instances wins. */
         r = store_code_claim(s, c->tenant_id, c->digest, now, c->jti, c->family);
         if (r < 0)
                 return r;

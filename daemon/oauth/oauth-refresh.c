@@ -35,6 +35,9 @@ static int rotation_write(Store *s, OAuthCommit *commit) {
         int64_t now = now_realtime_usec();
         int r;
 
+        /* The conditional UPDATE decides (store_refresh_mark_rotated()): of
+         * rotations at once on several instances one wins; the others
+         * read the row as the winner committed it, below. */
         r = store_refresh_mark_rotated(s, f->old_id, now);
         if (r < 0)
                 return r;

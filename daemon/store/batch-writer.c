@@ -12,6 +12,8 @@
 /* Bounds the memory a flood of requests can pin, and one transaction. */
 #define MAX_QUEUED 8192
 #define MAX_BATCH 512
+/* Runs of one write that met a deadlock. */
+#define MAX_WRITE_ATTEMPTS 3
 #define PURGE_INTERVAL_USEC (10 * 60 * USEC_PER_SEC)
 
 struct BatchWriter {
@@ -58,19 +60,34 @@ static void apply_batch(BatchWriter *w, BatchWrite *batch, unsigned n_items) {
         if (r < 0)
                 log_error_errno(r, "Batch writer: failed to begin a transaction: %m");
         for (BatchWrite *i = batch; r >= 0 && i; i = i->next) {
-                int s = store_savepoint(w->store);
-                if (s < 0) {
-                        i->result = s;
-                        continue;
+                bool written = false, broken = false;
+
+                /* A write that met a deadlock (-EAGAIN: the rows of two
+                 * batches of two tesserad on one PostgreSQL, taken in
+                 * opposite orders) was undone alone by its savepoint, and
+                 * runs again: the other batch got its locks meanwhile. */
+                for (unsigned attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+                        int s = store_savepoint(w->store);
+                        if (s < 0) {
+                                i->result = s;
+                                break;
+                        }
+                        i->result = i->write(w->store, i->userdata);
+                        s = i->result < 0 ? store_savepoint_rollback(w->store) : store_savepoint_release(w->store);
+                        if (s < 0) {
+                                r = s;
+                                broken = true;
+                                break;
+                        }
+                        written = true;
+                        if (i->result != -EAGAIN)
+                                break;
                 }
-                i->result = i->write(w->store, i->userdata);
-                s = i->result < 0 ? store_savepoint_rollback(w->store) : store_savepoint_release(w->store);
-                if (s < 0) {
+                if (broken)
                         /* The transaction itself is broken; fail everything. */
-                        r = s;
                         break;
-                }
-                n++;
+                if (written)
+                        n++;
         }
         if (r >= 0 && now - w->last_purge_usec > PURGE_INTERVAL_USEC) {
                 if (store_savepoint(w->store) >= 0) {

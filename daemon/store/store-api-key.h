@@ -60,7 +60,8 @@ int store_api_key_get_by_key_id(Store *s, const char *key_id, ApiKeyRecord **ret
 int store_api_key_page(Store *s, int64_t tenant_id, int64_t after_id, unsigned limit, ApiKeyRecord ***ret,
                        size_t *ret_n);
 /* Sets when the key stops working (and, when given, its successor): -ENOENT
- * when no row has that id. */
+ * when no row has that id, or, with a successor, when the key was revoked
+ * or replaced already (a key is rotated once). */
 int store_api_key_set_revoked(Store *s, int64_t id, int64_t revoked_usec, const char *replaced_by);
 /* Records a use at now_usec unless a later one is recorded. */
 int store_api_key_touch(Store *s, int64_t id, int64_t now_usec);

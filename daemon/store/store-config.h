@@ -11,6 +11,7 @@
 
 typedef enum StoreBackend {
         STORE_BACKEND_SQLITE,         /* one file, WAL; a connection per thread */
+        STORE_BACKEND_POSTGRESQL,     /* a server (or a primary and its standbys), over libpq */
         _STORE_BACKEND_MAX,
         _STORE_BACKEND_INVALID = -EINVAL,
 } StoreBackend;
@@ -22,14 +23,37 @@ typedef struct StoreConfig {
          * store_config_finish() fills in the default; ":memory:" (tests
          * only) gives every connection a private, empty database. */
         char *path;
+
+        /* PostgreSQL: a libpq connection URI or key=value string,
+         * several hosts allowed (with target_session_attrs=read-write
+         * libpq picks the primary). It never holds the password (the
+         * configuration refuses one): that comes from password_file or,
+         * when that is not set, the systemd credential
+         * tessera.store-password, read at each connect, never on a
+         * command line or in a message. */
+        char *url;
+        char *password_file;
 } StoreConfig;
+
+/* The systemd credential (LoadCredential=, in $CREDENTIALS_DIRECTORY)
+ * the PostgreSQL password is read from when [store] password_file is not
+ * set. */
+#define STORE_PASSWORD_CREDENTIAL "tessera.store-password"
 
 const char *store_backend_to_string(StoreBackend b);
 StoreBackend store_backend_from_string(const char *s);
 
 /* Fills in the settings the configuration left out, from the daemon's
- * state directory (SQLite: tessera.db in it). */
+ * state directory (SQLite: tessera.db in it), and checks the backend's
+ * settings: -EINVAL when one it needs is missing (PostgreSQL: url),
+ * -EBADMSG when url is not one libpq reads, -EPERM when url holds a
+ * password. */
 int store_config_finish(StoreConfig *c, const char *state_directory);
+/* The PostgreSQL password: from password_file, else the systemd
+ * credential; *ret NULL when neither is there (libpq may then use
+ * another way: a client certificate, peer, ~/.pgpass). -EPERM for a file
+ * anyone may read. The caller wipes and frees it (erase_and_freep). */
+int store_config_read_password(const StoreConfig *c, char **ret);
 /* What the configuration connects to, for messages ("sqlite
  * /var/lib/tessera/tessera.db"; never a secret a backend may have).
  * -EINVAL before store_config_finish(). */

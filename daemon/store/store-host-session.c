@@ -7,8 +7,9 @@
 int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_id) {
         static const char sql[] =
                 "INSERT INTO sessions (user_id, kind, service, tty, remote_host, remote_user, pid, opened_usec) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int64_t new_id;
         int r;
 
         if (isempty(in->kind))
@@ -16,40 +17,42 @@ int store_host_session_open(Store *s, const HostSessionRecord *in, int64_t *ret_
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, in->user_id);
-        store_bind_text(st, 2, in->kind);
-        store_bind_text(st, 3, strempty(in->service));
-        store_bind_text(st, 4, strempty(in->tty));
-        store_bind_text(st, 5, strempty(in->remote_host));
-        store_bind_text(st, 6, strempty(in->remote_user));
-        store_bind_int64(st, 7, in->pid);
-        store_bind_int64(st, 8, in->opened_usec > 0 ? in->opened_usec : now_realtime_usec());
-        r = store_step_done(s, st);
+        db_bind_int64(st, 1, in->user_id);
+        db_bind_text(st, 2, in->kind);
+        db_bind_text(st, 3, strempty(in->service));
+        db_bind_text(st, 4, strempty(in->tty));
+        db_bind_text(st, 5, strempty(in->remote_host));
+        db_bind_text(st, 6, strempty(in->remote_user));
+        db_bind_int64(st, 7, in->pid);
+        db_bind_int64(st, 8, in->opened_usec > 0 ? in->opened_usec : now_realtime_usec());
+        r = store_step_int64(s, st, &new_id);
         if (r == -ENOTEMPTY)
                 return -ENOENT;    /* the user is gone */
         if (r < 0)
                 return r;
         if (ret_id)
-                *ret_id = sqlite3_last_insert_rowid(s->db);
+                *ret_id = new_id;
         return 0;
 }
 
+/* Closed once, by a conditional UPDATE (closed_usec = 0): a second close,
+ * from another connection or instance, changes nothing. */
 int store_host_session_close(Store *s, int64_t user_id, int64_t id, int64_t closed_usec) {
         static const char sql[] =
                 "UPDATE sessions SET closed_usec = ?3 WHERE id = ?1 AND user_id = ?2 AND closed_usec = 0";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, user_id);
-        store_bind_int64(st, 3, closed_usec > 0 ? closed_usec : now_realtime_usec());
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, user_id);
+        db_bind_int64(st, 3, closed_usec > 0 ? closed_usec : now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_host_session_find_open(Store *s, int64_t user_id, const char *service, const char *tty, uint32_t pid,
@@ -57,22 +60,22 @@ int store_host_session_find_open(Store *s, int64_t user_id, const char *service,
         static const char sql[] =
                 "SELECT id FROM sessions WHERE user_id = ?1 AND closed_usec = 0 AND service = ?2 AND tty = ?3 "
                 "AND (?4 = 0 OR pid = ?4) ORDER BY id DESC LIMIT 1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r, rc;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, user_id);
-        store_bind_text(st, 2, strempty(service));
-        store_bind_text(st, 3, strempty(tty));
-        store_bind_int64(st, 4, pid);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
+        db_bind_int64(st, 1, user_id);
+        db_bind_text(st, 2, strempty(service));
+        db_bind_text(st, 3, strempty(tty));
+        db_bind_int64(st, 4, pid);
+        rc = db_step(st);
+        if (rc == 0)
                 return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
-        *ret_id = sqlite3_column_int64(st, 0);
+        if (rc != 1)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        *ret_id = db_column_int64(st, 0);
         return 0;
 }
 
@@ -89,13 +92,13 @@ void host_session_record_array_free(HostSessionRecord *a, size_t n) {
         free(a);
 }
 
-static int host_session_from_row(sqlite3_stmt *st, HostSessionRecord *ret) {
+static int host_session_from_row(DbStmt *st, HostSessionRecord *ret) {
         HostSessionRecord r = {
-                .id = sqlite3_column_int64(st, 0),
-                .user_id = sqlite3_column_int64(st, 1),
-                .pid = (uint32_t) sqlite3_column_int64(st, 9),
-                .opened_usec = sqlite3_column_int64(st, 10),
-                .closed_usec = sqlite3_column_int64(st, 11),
+                .id = db_column_int64(st, 0),
+                .user_id = db_column_int64(st, 1),
+                .pid = (uint32_t) db_column_int64(st, 9),
+                .opened_usec = db_column_int64(st, 10),
+                .closed_usec = db_column_int64(st, 11),
         };
         char **strs[] = { &r.tenant, &r.user_name, &r.kind, &r.service, &r.tty, &r.remote_host, &r.remote_user };
         int e;
@@ -119,7 +122,7 @@ int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRec
                 "FROM sessions se JOIN users u ON u.id = se.user_id JOIN tenants t ON t.id = u.tenant_id "
                 "WHERE (?1 = 0 OR u.tenant_id = ?1) AND (?2 = 0 OR se.user_id = ?2) "
                 "AND (?3 = 0 OR se.closed_usec = 0) ORDER BY se.id DESC LIMIT ?4";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         HostSessionRecord *list = NULL;
         size_t n = 0;
         int r, rc;
@@ -127,12 +130,12 @@ int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRec
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, f ? f->tenant_id : 0);
-        store_bind_int64(st, 2, f ? f->user_id : 0);
-        store_bind_int64(st, 3, f && f->open_only);
-        store_bind_int64(st, 4, f && f->limit > 0 ? (int64_t) f->limit : 1000);
+        db_bind_int64(st, 1, f ? f->tenant_id : 0);
+        db_bind_int64(st, 2, f ? f->user_id : 0);
+        db_bind_int64(st, 3, f && f->open_only);
+        db_bind_int64(st, 4, f && f->limit > 0 ? (int64_t) f->limit : 1000);
 
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == 1) {
                 HostSessionRecord *nl = realloc(list, (n + 1) * sizeof(HostSessionRecord));
 
                 if (!nl) {
@@ -147,9 +150,9 @@ int store_host_session_list(Store *s, const HostSessionFilter *f, HostSessionRec
                 }
                 n++;
         }
-        if (rc != SQLITE_DONE) {
+        if (rc != 0) {
                 host_session_record_array_free(list, n);
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
         }
 
         *ret = list;

@@ -16,19 +16,19 @@
         "SELECT g.id, g.tenant_id, t.slug, g.name, g.gid, COALESCE(g.private_user_id, 0) "      \
         "FROM groups g JOIN tenants t ON t.id = g.tenant_id "
 
-static int lookup_user_from_row(sqlite3_stmt *st, void **ret) {
+static int lookup_user_from_row(DbStmt *st, void **ret) {
         _cleanup_(user_record_unrefp) UserRecord *u = user_record_new();
         int r;
 
         if (!u)
                 return -ENOMEM;
-        u->id = sqlite3_column_int64(st, 0);
-        u->tenant_id = sqlite3_column_int64(st, 1);
-        u->uid = (uid_t) sqlite3_column_int64(st, 4);
-        u->gid = (gid_t) sqlite3_column_int64(st, 5);
-        u->disabled = sqlite3_column_int(st, 9);
-        u->locked_until_usec = sqlite3_column_int64(st, 10);
-        u->expires_usec = sqlite3_column_int64(st, 11);
+        u->id = db_column_int64(st, 0);
+        u->tenant_id = db_column_int64(st, 1);
+        u->uid = (uid_t) db_column_int64(st, 4);
+        u->gid = (gid_t) db_column_int64(st, 5);
+        u->disabled = db_column_int64(st, 9);
+        u->locked_until_usec = db_column_int64(st, 10);
+        u->expires_usec = db_column_int64(st, 11);
         if ((r = store_column_strdup(st, 2, true, &u->tenant)) < 0 ||
             (r = store_column_strdup(st, 3, true, &u->name)) < 0 ||
             (r = store_column_strdup(st, 6, true, &u->real_name)) < 0 ||
@@ -39,16 +39,16 @@ static int lookup_user_from_row(sqlite3_stmt *st, void **ret) {
         return 0;
 }
 
-static int lookup_group_from_row(sqlite3_stmt *st, void **ret) {
+static int lookup_group_from_row(DbStmt *st, void **ret) {
         _cleanup_(group_record_unrefp) GroupRecord *g = group_record_new();
         int r;
 
         if (!g)
                 return -ENOMEM;
-        g->id = sqlite3_column_int64(st, 0);
-        g->tenant_id = sqlite3_column_int64(st, 1);
-        g->gid = (gid_t) sqlite3_column_int64(st, 4);
-        g->private_user_id = sqlite3_column_int64(st, 5);
+        g->id = db_column_int64(st, 0);
+        g->tenant_id = db_column_int64(st, 1);
+        g->gid = (gid_t) db_column_int64(st, 4);
+        g->private_user_id = db_column_int64(st, 5);
         if ((r = store_column_strdup(st, 2, true, &g->tenant)) < 0 ||
             (r = store_column_strdup(st, 3, true, &g->name)) < 0)
                 return r;
@@ -66,42 +66,42 @@ static void group_array_free(void **a, size_t n) {
 
 /* One statement, bound with an integer (and a text), one row expected. */
 static int fetch_one(Store *s, const char *sql, int64_t key, const char *text, StoreRowFunc row, void **ret) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, key);
+        db_bind_int64(st, 1, key);
         if (text)
-                store_bind_text(st, 2, text);
+                db_bind_text(st, 2, text);
         return store_fetch_one(s, st, row, ret);
 }
 
 /* One row by name (?1) and tenant slug (?2). */
 static int fetch_by_name(Store *s, const char *sql, const char *tenant, const char *name, StoreRowFunc row,
                          void **ret) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, name);
-        store_bind_text(st, 2, tenant);
+        db_bind_text(st, 1, name);
+        db_bind_text(st, 2, tenant);
         return store_fetch_one(s, st, row, ret);
 }
 
 static int fetch_page(Store *s, const char *sql, uint64_t from, size_t limit, StoreRowFunc row,
                       StoreArrayFreeFunc array_free, void ***ret, size_t *ret_n) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, (int64_t) MIN(from, (uint64_t) INT64_MAX));
-        store_bind_int64(st, 2, (int64_t) MIN(limit, (size_t) INT64_MAX));
+        db_bind_int64(st, 1, (int64_t) MIN(from, (uint64_t) INT64_MAX));
+        db_bind_int64(st, 2, (int64_t) MIN(limit, (size_t) INT64_MAX));
         return store_fetch_all(s, st, row, array_free, ret, ret_n);
 }
 
@@ -145,7 +145,7 @@ int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *re
         static const char sql[] =
                 "SELECT g.gid FROM group_members m JOIN groups g ON g.id = m.group_id "
                 "WHERE m.user_id = ?1 ORDER BY g.gid";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         _cleanup_free_ uint32_t *gids = NULL;
         size_t n = 0, allocated = 0;
         int r, rc;
@@ -153,8 +153,8 @@ int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *re
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, user_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_bind_int64(st, 1, user_id);
+        while ((rc = db_step(st)) == 1) {
                 if (n == allocated) {
                         size_t na = MAX(allocated * 2, (size_t) 16);
                         uint32_t *ng = realloc(gids, na * sizeof(uint32_t));
@@ -163,10 +163,10 @@ int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *re
                         gids = ng;
                         allocated = na;
                 }
-                gids[n++] = (uint32_t) sqlite3_column_int64(st, 0);
+                gids[n++] = (uint32_t) db_column_int64(st, 0);
         }
-        if (rc != SQLITE_DONE)
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        if (rc != 0)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
         *ret = TAKE_PTR(gids);
         *ret_n = n;
         return 0;
@@ -174,7 +174,7 @@ int store_lookup_user_gids(Store *s, int64_t user_id, uint32_t **ret, size_t *re
 
 int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n) {
         static const char sql[] = "SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         _cleanup_free_ StoreMembership *l = NULL;
         size_t n = 0, allocated = 0;
         int r, rc;
@@ -182,7 +182,7 @@ int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n) {
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = db_step(st)) == 1) {
                 if (n == allocated) {
                         size_t na = MAX(allocated * 2, (size_t) 64);
                         StoreMembership *nl = realloc(l, na * sizeof(StoreMembership));
@@ -192,35 +192,21 @@ int store_lookup_memberships(Store *s, StoreMembership **ret, size_t *ret_n) {
                         allocated = na;
                 }
                 l[n++] = (StoreMembership) {
-                        .group_id = sqlite3_column_int64(st, 0),
-                        .user_id = sqlite3_column_int64(st, 1),
+                        .group_id = db_column_int64(st, 0),
+                        .user_id = db_column_int64(st, 1),
                 };
         }
-        if (rc != SQLITE_DONE)
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
+        if (rc != 0)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
         *ret = TAKE_PTR(l);
         *ret_n = n;
         return 0;
 }
 
 int store_begin_read(Store *s) {
-        static const char sql[] = "BEGIN DEFERRED";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r;
-
-        if (s->in_transaction)
-                return -EBUSY;
-        r = store_stmt(s, sql, &st);
-        if (r < 0)
-                return r;
-        r = store_step_done(s, st);
-        if (r < 0)
-                return r;
-        s->in_transaction = true;
-        return 0;
+        return db_begin_read(s->db);
 }
 
 void store_end_read(Store *s) {
-        if (s->in_transaction)
-                store_rollback(s);
+        store_rollback(s);
 }

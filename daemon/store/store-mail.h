@@ -56,6 +56,14 @@ int store_outbox_add(Store *s, const OutboxMail *m, int64_t *ret_id);
 int store_outbox_get(Store *s, int64_t id, OutboxMail *ret);
 /* Queued mails due at now_usec, the longest due first, at most limit. */
 int store_outbox_due(Store *s, int64_t now_usec, size_t limit, OutboxMail **ret, size_t *ret_n);
+/* The sender's way in: the longest due queued mail, claimed for one
+ * attempt, in the caller's transaction (commit it before the attempt).
+ * On PostgreSQL, where the senders of several tesserad share the outbox,
+ * the claim is a lease: the mail is skipped by the others (FOR UPDATE SKIP
+ * LOCKED, then its next attempt moved to now + lease_usec) until the
+ * outcome is recorded or the lease is over (the sender died). SQLite
+ * (one tesserad, one sender) reads it as it is. -ENOENT: none is due. */
+int store_outbox_claim(Store *s, int64_t now_usec, int64_t lease_usec, OutboxMail *ret);
 /* The earliest next attempt of a queued mail; -ENOENT when none is queued. */
 int store_outbox_next_attempt(Store *s, int64_t *ret_usec);
 /* How many mails are in state. */
@@ -67,6 +75,13 @@ int store_outbox_count(Store *s, OutboxState state, uint64_t *ret);
 int store_outbox_mark_sent(Store *s, int64_t id, int64_t now_usec);
 int store_outbox_defer(Store *s, int64_t id, int64_t next_attempt_usec, const char *error);
 int store_outbox_mark_failed(Store *s, int64_t id, int64_t now_usec, const char *error);
+
+/* An attempt given up unfinished (tesserad is stopping): the queued mail
+ * is due again at next_attempt_usec and no attempt is counted. On
+ * PostgreSQL this ends the claim's lease, so that the next sender (this
+ * tesserad restarted, or another instance) takes it at once rather than
+ * when the lease is over. -ENOENT when the mail is no longer queued. */
+int store_outbox_release(Store *s, int64_t id, int64_t next_attempt_usec);
 
 /* Deletes sent and failed mails finished before before_usec. */
 int store_outbox_prune(Store *s, int64_t before_usec, uint64_t *ret_n);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
-/* Forward migrations. migrations[i] takes a database from schema version i
- * to i + 1; PRAGMA user_version records where a database is. Never edit a
- * migration that has shipped: add a new one. */
+/* SQLite's schema: forward migrations. migrations[i] takes a database
+ * from schema version i to i + 1; PRAGMA user_version records where a
+ * database is. Never edit a migration that has shipped: add a new one.
+ *
+ * The version number is shared by every backend (one migration number,
+ * two dialects): another backend's schema at version n has the same
+ * tables, indexes and constraints as this one's, and store_migrate()
+ * picks the dialect's runner. */
 
 #include "log.h"
 #include "store-internal.h"
+#include "store-schema-pg.h"
 
 static const char *const migrations[] = {
         /* 0 -> 1: tenants, users, groups, membership, audit. */
@@ -502,37 +508,84 @@ static const char *const migrations[] = {
          * the session the code completes says so (amr "pwd otp", or "fed
          * otp" after an upstream provider's sign-in). */
         "ALTER TABLE mfa_challenges ADD COLUMN amr TEXT NOT NULL DEFAULT 'pwd';",
+
+        /* 18 -> 19: the sign-in flows in flight towards upstream providers
+         * (store-upstream-flow.h), kept in the store rather than in one
+         * instance's memory: the provider may send the browser back to
+         * any instance behind the load balancer. Keyed by the digest of
+         * the state or link ticket; kind 0 is a flow out to the provider,
+         * 1 an identity waiting for the proof of an account (with the
+         * identity's fields). Oldest first by expires_usec. */
+        "CREATE TABLE upstream_flows ("
+        "  digest BLOB PRIMARY KEY,"
+        "  kind INTEGER NOT NULL,"
+        "  tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+        "  provider TEXT NOT NULL,"
+        "  provider_id INTEGER NOT NULL,"
+        "  binding TEXT NOT NULL,"
+        "  api INTEGER NOT NULL,"
+        "  nonce TEXT NOT NULL,"
+        "  verifier TEXT NOT NULL,"
+        "  challenge TEXT NOT NULL,"
+        "  request TEXT,"
+        "  redirect_uri TEXT,"
+        "  user_id INTEGER NOT NULL,"
+        "  subject TEXT,"
+        "  email TEXT,"
+        "  email_verified INTEGER NOT NULL,"
+        "  name TEXT,"
+        "  username TEXT,"
+        "  issuer TEXT,"
+        "  tid TEXT,"
+        "  expires_usec INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX upstream_flows_expires ON upstream_flows(expires_usec);",
 };
 
 int store_latest_schema_version(void) {
+        /* One number for every backend: each dialect's schema at version
+         * n holds the same tables, indexes and constraints. */
         return (int) ELEMENTSOF(migrations);
 }
 
-int store_schema_version(Store *s) {
+static int sqlite_schema_version(Store *s) {
         static const char sql[] = "PRAGMA user_version";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int64_t v;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        if (sqlite3_step(st) != SQLITE_ROW)
-                return store_errno(sqlite3_errcode(s->db));
-        return sqlite3_column_int(st, 0);
+        r = store_step_int64(s, st, &v);
+        if (r < 0)
+                return r;
+        return (int) v;
+}
+
+int store_schema_version(Store *s) {
+        switch (db_dialect(s->db)) {
+        case DB_DIALECT_SQLITE:
+                return sqlite_schema_version(s);
+        case DB_DIALECT_POSTGRESQL:
+                return store_pg_schema_version(s->db, s->description);
+        default:
+                return -EPROTONOSUPPORT;
+        }
 }
 
 static int check_version(Store *s, int version) {
         if (version < 0)
-                return log_error_errno(version, "Failed to read the schema version of %s.", s->path);
+                return log_error_errno(version, "Failed to read the schema version of %s.", s->description);
         if (version > store_latest_schema_version())
                 return log_error_errno(-EPROTONOSUPPORT,
                                        "%s has schema version %d, newer than this tesserad knows (%d). "
                                        "Refusing to touch it; run a newer tesserad.",
-                                       s->path, version, store_latest_schema_version());
+                                       s->description, version, store_latest_schema_version());
         return 0;
 }
 
-int store_migrate(Store *s) {
+static int sqlite_migrate(Store *s) {
         _cleanup_(store_rollbackp) Store *txn = NULL;
         int version, latest = store_latest_schema_version(), r;
 
@@ -553,21 +606,30 @@ int store_migrate(Store *s) {
                 return r;
 
         for (; version < latest; version++) {
-                char pragma[64], *err = NULL;
-                int rc;
+                char pragma[64];
 
-                rc = sqlite3_exec(s->db, migrations[version], NULL, NULL, &err);
-                if (rc == SQLITE_OK) {
+                /* db_exec() logs what failed, with the SQL. */
+                r = db_exec(s->db, migrations[version]);
+                if (r >= 0) {
                         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version + 1);
-                        rc = sqlite3_exec(s->db, pragma, NULL, NULL, &err);
+                        r = db_exec(s->db, pragma);
                 }
-                if (rc != SQLITE_OK) {
-                        log_error("Schema migration of %s to version %d failed: %s", s->path, version + 1,
-                                  err ?: sqlite3_errstr(rc));
-                        sqlite3_free(err);
-                        return store_errno(rc);
-                }
-                log_debug("%s: migrated to schema version %d.", s->path, version + 1);
+                if (r < 0)
+                        return log_error_errno(r, "Schema migration of %s to version %d failed.", s->description,
+                                               version + 1);
+                log_debug("%s: migrated to schema version %d.", s->description, version + 1);
         }
         return store_commit(TAKE_PTR(txn));
+}
+
+int store_migrate(Store *s) {
+        switch (db_dialect(s->db)) {
+        case DB_DIALECT_SQLITE:
+                return sqlite_migrate(s);
+        case DB_DIALECT_POSTGRESQL:
+                /* store-schema-pg.c, under an advisory lock. */
+                return store_pg_migrate(s->db, s->description);
+        default:
+                return log_error_errno(-EPROTONOSUPPORT, "The %s backend has no schema yet.", db_backend_name(s->db));
+        }
 }

@@ -34,7 +34,7 @@ static const struct {
 #undef COLUMN
 };
 
-void store_tenant_settings_from_row(sqlite3_stmt *st, int first, TenantSettings *ret) {
+void store_tenant_settings_from_row(DbStmt *st, int first, TenantSettings *ret) {
         TenantSettings s = {};
 
         for (size_t i = 0; i < ELEMENTSOF(columns); i++) {
@@ -42,19 +42,19 @@ void store_tenant_settings_from_row(sqlite3_stmt *st, int first, TenantSettings 
                 void *field = (uint8_t *) &s + columns[i].offset;
                 int64_t v;
 
-                if (sqlite3_column_type(st, col) == SQLITE_NULL)
+                if (db_column_is_null(st, col))
                         continue;
                 switch (columns[i].kind) {
                 case COLUMN_BOOL:
-                        *(bool *) field = sqlite3_column_int64(st, col) != 0;
+                        *(bool *) field = db_column_int64(st, col) != 0;
                         break;
                 case COLUMN_UINT32:
-                        v = sqlite3_column_int64(st, col);
+                        v = db_column_int64(st, col);
                         *(uint32_t *) field = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t) v;
                         break;
                 case COLUMN_MFA: {
                         /* The column's CHECK keeps out anything else. */
-                        MfaRequired m = mfa_required_from_string((const char *) sqlite3_column_text(st, col));
+                        MfaRequired m = mfa_required_from_string(db_column_text(st, col));
                         if (m < 0)
                                 continue;
                         *(MfaRequired *) field = m;
@@ -76,7 +76,7 @@ int store_tenant_settings_put(Store *s, int64_t tenant_id, const TenantSettings 
                 "password_min_classes = ?5, password_max_repeat = ?6, password_user_check = ?7, "
                 "mfa_required = ?8, session_lifetime = ?9, refresh_idle_lifetime = ?10, "
                 "refresh_absolute_lifetime = ?11, changed_usec = ?12";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *tenant = NULL, *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *tenant = NULL, *st = NULL;
         int64_t now = now_realtime_usec();
         int r;
 
@@ -85,18 +85,18 @@ int store_tenant_settings_put(Store *s, int64_t tenant_id, const TenantSettings 
         r = store_stmt(s, sql_tenant, &tenant);
         if (r < 0)
                 return r;
-        store_bind_int64(tenant, 1, tenant_id);
-        store_bind_int64(tenant, 2, now);
+        db_bind_int64(tenant, 1, tenant_id);
+        db_bind_int64(tenant, 2, now);
         r = store_step_done(s, tenant);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0)
+        if (db_changes(s->db) == 0)
                 return -ENOENT;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, tenant_id);
+        db_bind_int64(st, 1, tenant_id);
         for (size_t i = 0; i < ELEMENTSOF(columns); i++) {
                 const void *field = (const uint8_t *) settings + columns[i].offset;
                 int idx = 2 + (int) i;
@@ -105,16 +105,16 @@ int store_tenant_settings_put(Store *s, int64_t tenant_id, const TenantSettings 
                         continue;       /* unbound: NULL, the site's */
                 switch (columns[i].kind) {
                 case COLUMN_BOOL:
-                        store_bind_int64(st, idx, *(const bool *) field);
+                        db_bind_int64(st, idx, *(const bool *) field);
                         break;
                 case COLUMN_UINT32:
-                        store_bind_int64(st, idx, *(const uint32_t *) field);
+                        db_bind_int64(st, idx, *(const uint32_t *) field);
                         break;
                 case COLUMN_MFA:
-                        store_bind_text(st, idx, mfa_required_to_string(*(const MfaRequired *) field));
+                        db_bind_text(st, idx, mfa_required_to_string(*(const MfaRequired *) field));
                         break;
                 }
         }
-        store_bind_int64(st, 12, now);
+        db_bind_int64(st, 12, now);
         return store_step_done(s, st);
 }

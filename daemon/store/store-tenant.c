@@ -8,24 +8,24 @@
         TENANT_SETTINGS_COLUMNS
 #define TENANT_FROM "tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id"
 
-static int tenant_from_row(sqlite3_stmt *st, void **ret) {
+static int tenant_from_row(DbStmt *st, void **ret) {
         _cleanup_(tenant_record_unrefp) TenantRecord *t = tenant_record_new();
         int r;
 
         if (!t)
                 return -ENOMEM;
-        t->id = sqlite3_column_int64(st, 0);
+        t->id = db_column_int64(st, 0);
         r = store_column_strdup(st, 1, true, &t->slug);
         if (r < 0)
                 return r;
         r = store_column_strdup(st, 2, true, &t->display_name);
         if (r < 0)
                 return r;
-        t->slice = (uint32_t) sqlite3_column_int64(st, 3);
-        t->id_min = (uint32_t) sqlite3_column_int64(st, 4);
-        t->id_max = (uint32_t) sqlite3_column_int64(st, 5);
-        t->created_usec = sqlite3_column_int64(st, 6);
-        t->changed_usec = sqlite3_column_int64(st, 7);
+        t->slice = (uint32_t) db_column_int64(st, 3);
+        t->id_min = (uint32_t) db_column_int64(st, 4);
+        t->id_max = (uint32_t) db_column_int64(st, 5);
+        t->created_usec = db_column_int64(st, 6);
+        t->changed_usec = db_column_int64(st, 7);
         store_tenant_settings_from_row(st, 8, &t->settings);
         *ret = TAKE_PTR(t);
         return 0;
@@ -44,18 +44,26 @@ static int allocate_slice(Store *s, const IdRange *range, uint32_t *ret) {
                 "SELECT MIN(t.slice + 1) FROM tenants t "
                 "WHERE NOT EXISTS (SELECT 1 FROM tenants u WHERE u.slice = t.slice + 1) "
                 "LIMIT 1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         uint64_t n_slices = ((uint64_t) range->max - range->min + 1) / range->slice_size;
         int64_t slice;
         int r, rc;
 
+        /* The free slice read here is taken by the caller's insert: no
+         * other tenant's creation may read it in between (an advisory
+         * lock on PostgreSQL, store_lock()). */
+        if (db_in_transaction(s->db)) {
+                r = store_lock(s, STORE_LOCK_TENANT_SLICES, 0);
+                if (r < 0)
+                        return r;
+        }
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-                return log_error_errno(store_errno(rc), "Database error: %s", sqlite3_errmsg(s->db));
-        slice = sqlite3_column_int64(st, 0);
+        rc = db_step(st);
+        if (rc != 1)
+                return log_error_errno(rc, "Database error: %s", db_errmsg(s->db));
+        slice = db_column_int64(st, 0);
         if (slice < 0 || (uint64_t) slice >= n_slices)
                 return -ENOSPC;
         *ret = (uint32_t) slice;
@@ -66,10 +74,11 @@ int store_tenant_create(Store *s, const char *slug, const char *display_name, co
                         TenantRecord **ret) {
         static const char sql[] =
                 "INSERT INTO tenants (slug, display_name, slice, id_min, id_max, created_usec, changed_usec) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         uint32_t slice = 0;
         uint64_t id_min;
+        int64_t new_id;
         int r;
 
         r = allocate_slice(s, range, &slice);
@@ -80,28 +89,28 @@ int store_tenant_create(Store *s, const char *slug, const char *display_name, co
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, slug);
-        store_bind_text(st, 2, strempty(display_name));
-        store_bind_int64(st, 3, slice);
-        store_bind_int64(st, 4, (int64_t) id_min);
-        store_bind_int64(st, 5, (int64_t) (id_min + range->slice_size - 1));
-        store_bind_int64(st, 6, now_realtime_usec());
-        r = store_step_done(s, st);
+        db_bind_text(st, 1, slug);
+        db_bind_text(st, 2, strempty(display_name));
+        db_bind_int64(st, 3, slice);
+        db_bind_int64(st, 4, (int64_t) id_min);
+        db_bind_int64(st, 5, (int64_t) (id_min + range->slice_size - 1));
+        db_bind_int64(st, 6, now_realtime_usec());
+        r = store_step_int64(s, st, &new_id);
         if (r < 0)
                 return r;
 
-        return ret ? store_tenant_get_by_id(s, sqlite3_last_insert_rowid(s->db), ret) : 0;
+        return ret ? store_tenant_get_by_id(s, new_id, ret) : 0;
 }
 
 int store_tenant_get(Store *s, const char *slug, TenantRecord **ret) {
         static const char sql[] = "SELECT " TENANT_COLUMNS " FROM " TENANT_FROM " WHERE t.slug = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_text(st, 1, slug);
+        db_bind_text(st, 1, slug);
         return store_fetch_one(s, st, tenant_from_row, (void **) ret);
 }
 
@@ -112,7 +121,7 @@ int store_tenant_get_by_id(Store *s, int64_t id, TenantRecord **ret) {
 
 int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n) {
         static const char sql[] = "SELECT " TENANT_COLUMNS " FROM " TENANT_FROM " ORDER BY t.slug";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
@@ -123,19 +132,19 @@ int store_tenant_list(Store *s, TenantRecord ***ret, size_t *ret_n) {
 
 int store_tenant_update(Store *s, const TenantRecord *t) {
         static const char sql[] = "UPDATE tenants SET display_name = ?2, changed_usec = ?3 WHERE id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, t->id);
-        store_bind_text(st, 2, t->display_name);
-        store_bind_int64(st, 3, now_realtime_usec());
+        db_bind_int64(st, 1, t->id);
+        db_bind_text(st, 2, t->display_name);
+        db_bind_int64(st, 3, now_realtime_usec());
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_tenant_purge(Store *s, int64_t id) {
@@ -151,17 +160,17 @@ int store_tenant_purge(Store *s, int64_t id) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(sql); i++) {
-                _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+                _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
 
                 r = store_stmt(s, sql[i], &st);
                 if (r < 0)
                         return r;
-                store_bind_int64(st, 1, id);
+                db_bind_int64(st, 1, id);
                 r = store_step_done(s, st);
                 if (r < 0)
                         return r;
         }
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_tenant_delete(Store *s, int64_t id) {
@@ -169,25 +178,25 @@ int store_tenant_delete(Store *s, int64_t id) {
                 "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1) "
                 "OR EXISTS (SELECT 1 FROM groups WHERE tenant_id = ?1)";
         static const char sql[] = "DELETE FROM tenants WHERE id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *used = NULL, *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *used = NULL, *st = NULL;
         int r, rc;
 
         r = store_stmt(s, sql_used, &used);
         if (r < 0)
                 return r;
-        store_bind_int64(used, 1, id);
-        rc = sqlite3_step(used);
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
-        if (sqlite3_column_int(used, 0))
+        db_bind_int64(used, 1, id);
+        rc = db_step(used);
+        if (rc != 1)
+                return rc;
+        if (db_column_int64(used, 0))
                 return -ENOTEMPTY;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
+        db_bind_int64(st, 1, id);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }

@@ -63,20 +63,20 @@ static int join_words(char **l, char **ret) {
         return 0;
 }
 
-static int provider_from_row(sqlite3_stmt *st, void **ret) {
+static int provider_from_row(DbStmt *st, void **ret) {
         _cleanup_(upstream_provider_freep) UpstreamProvider *p = calloc(1, sizeof(UpstreamProvider));
-        const char *signup = (const char *) sqlite3_column_text(st, 9), *role = (const char *) sqlite3_column_text(st, 10);
+        const char *signup = db_column_text(st, 9), *role = db_column_text(st, 10);
 
         if (!p)
                 return -ENOMEM;
-        p->id = sqlite3_column_int64(st, 0);
-        p->tenant_id = sqlite3_column_int64(st, 1);
+        p->id = db_column_int64(st, 0);
+        p->tenant_id = db_column_int64(st, 1);
         if (store_column_strdup(st, 2, true, &p->name) < 0 || store_column_strdup(st, 3, true, &p->kind) < 0 ||
             store_column_strdup(st, 4, true, &p->display_name) < 0 ||
             store_column_strdup(st, 5, false, &p->icon_url) < 0 ||
             store_column_strdup(st, 6, true, &p->client_id) < 0 ||
-            split_words((const char *) sqlite3_column_text(st, 7), &p->scopes) < 0 ||
-            split_words((const char *) sqlite3_column_text(st, 8), &p->allowed_domains) < 0 ||
+            split_words(db_column_text(st, 7), &p->scopes) < 0 ||
+            split_words(db_column_text(st, 8), &p->allowed_domains) < 0 ||
             store_column_strdup(st, 13, false, &p->issuer) < 0 ||
             store_column_strdup(st, 14, false, &p->authorization_endpoint) < 0 ||
             store_column_strdup(st, 15, false, &p->token_endpoint) < 0 ||
@@ -89,10 +89,10 @@ static int provider_from_row(sqlite3_stmt *st, void **ret) {
         /* The schema's CHECKs keep both valid; refuse rather than guess. */
         if (p->signup < 0 || p->role < 0)
                 return -EIO;
-        p->link_by_email = sqlite3_column_int(st, 11) != 0;
-        p->enabled = sqlite3_column_int(st, 12) != 0;
-        p->created_usec = (uint64_t) sqlite3_column_int64(st, 20);
-        p->changed_usec = (uint64_t) sqlite3_column_int64(st, 21);
+        p->link_by_email = db_column_int64(st, 11) != 0;
+        p->enabled = db_column_int64(st, 12) != 0;
+        p->created_usec = (uint64_t) db_column_int64(st, 20);
+        p->changed_usec = (uint64_t) db_column_int64(st, 21);
         *ret = TAKE_PTR(p);
         return 0;
 }
@@ -102,35 +102,35 @@ static void provider_array_free(void **a, size_t n) {
 }
 
 /* Binds the fields every write sets, from ?3 on: display_name .. allowed_tid. */
-static int bind_fields(sqlite3_stmt *st, const UpstreamProvider *p, const char *scopes, const char *domains) {
+static int bind_fields(DbStmt *st, const UpstreamProvider *p, const char *scopes, const char *domains) {
         int r = 0;
 
-        r = r ?: store_bind_text(st, 3, p->display_name);
-        r = r ?: store_bind_text(st, 4, p->icon_url);
-        r = r ?: store_bind_text(st, 5, p->client_id);
-        r = r ?: store_bind_text(st, 6, scopes);
-        r = r ?: store_bind_text(st, 7, domains);
-        r = r ?: store_bind_text(st, 8, upstream_signup_mode_to_string(p->signup));
-        r = r ?: store_bind_text(st, 9, user_role_to_string(p->role));
-        r = r ?: store_bind_int64(st, 10, p->link_by_email);
-        r = r ?: store_bind_int64(st, 11, p->enabled);
-        r = r ?: store_bind_text(st, 12, p->issuer);
-        r = r ?: store_bind_text(st, 13, p->authorization_endpoint);
-        r = r ?: store_bind_text(st, 14, p->token_endpoint);
-        r = r ?: store_bind_text(st, 15, p->userinfo_endpoint);
-        r = r ?: store_bind_text(st, 16, p->jwks_uri);
-        r = r ?: store_bind_text(st, 17, p->api_url);
-        r = r ?: store_bind_text(st, 18, p->allowed_tid);
-        r = r ?: store_bind_int64(st, 19, (int64_t) p->changed_usec);
+        r = r ?: db_bind_text(st, 3, p->display_name);
+        r = r ?: db_bind_text(st, 4, p->icon_url);
+        r = r ?: db_bind_text(st, 5, p->client_id);
+        r = r ?: db_bind_text(st, 6, scopes);
+        r = r ?: db_bind_text(st, 7, domains);
+        r = r ?: db_bind_text(st, 8, upstream_signup_mode_to_string(p->signup));
+        r = r ?: db_bind_text(st, 9, user_role_to_string(p->role));
+        r = r ?: db_bind_int64(st, 10, p->link_by_email);
+        r = r ?: db_bind_int64(st, 11, p->enabled);
+        r = r ?: db_bind_text(st, 12, p->issuer);
+        r = r ?: db_bind_text(st, 13, p->authorization_endpoint);
+        r = r ?: db_bind_text(st, 14, p->token_endpoint);
+        r = r ?: db_bind_text(st, 15, p->userinfo_endpoint);
+        r = r ?: db_bind_text(st, 16, p->jwks_uri);
+        r = r ?: db_bind_text(st, 17, p->api_url);
+        r = r ?: db_bind_text(st, 18, p->allowed_tid);
+        r = r ?: db_bind_int64(st, 19, (int64_t) p->changed_usec);
         return r;
 }
 
-static int bind_box(sqlite3_stmt *st, int idx, const uint8_t *box, size_t len) {
+static int bind_box(DbStmt *st, int idx, const uint8_t *box, size_t len) {
         if (!box)
-                return store_errno(sqlite3_bind_null(st, idx));
+                return db_bind_null(st, idx);
         if (len == 0 || len > INT32_MAX)
                 return -EINVAL;
-        return store_errno(sqlite3_bind_blob(st, idx, box, (int) len, SQLITE_STATIC));
+        return db_bind_blob(st, idx, box, len);
 }
 
 int store_upstream_provider_add(Store *s, UpstreamProvider *p, const uint8_t *secret_box, size_t secret_box_len) {
@@ -140,9 +140,10 @@ int store_upstream_provider_add(Store *s, UpstreamProvider *p, const uint8_t *se
                 "token_endpoint, userinfo_endpoint, jwks_uri, api_url, allowed_tid, changed_usec, kind, "
                 "client_secret_box, created_usec) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
-                "?21, ?22)";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+                "?21, ?22) RETURNING id";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         _cleanup_free_ char *scopes = NULL, *domains = NULL;
+        int64_t id;
         int r;
 
         if (join_words(p->scopes, &scopes) < 0 || join_words(p->allowed_domains, &domains) < 0)
@@ -150,18 +151,18 @@ int store_upstream_provider_add(Store *s, UpstreamProvider *p, const uint8_t *se
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        r = store_bind_int64(st, 1, p->tenant_id);
-        r = r ?: store_bind_text(st, 2, p->name);
+        r = db_bind_int64(st, 1, p->tenant_id);
+        r = r ?: db_bind_text(st, 2, p->name);
         r = r ?: bind_fields(st, p, scopes, domains);
-        r = r ?: store_bind_text(st, 20, p->kind);
+        r = r ?: db_bind_text(st, 20, p->kind);
         r = r ?: bind_box(st, 21, secret_box, secret_box_len);
-        r = r ?: store_bind_int64(st, 22, (int64_t) p->created_usec);
+        r = r ?: db_bind_int64(st, 22, (int64_t) p->created_usec);
         if (r < 0)
                 return r;
-        r = store_step_done(s, st);
+        r = store_step_int64(s, st, &id);
         if (r < 0)
                 return r;
-        p->id = sqlite3_last_insert_rowid(s->db);
+        p->id = id;
         return 0;
 }
 
@@ -178,7 +179,7 @@ int store_upstream_provider_update(Store *s, const UpstreamProvider *p, bool set
                 "authorization_endpoint = ?13, token_endpoint = ?14, userinfo_endpoint = ?15, jwks_uri = ?16, "
                 "api_url = ?17, allowed_tid = ?18, changed_usec = ?19, client_secret_box = ?20 "
                 "WHERE id = ?1 AND tenant_id = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         _cleanup_free_ char *scopes = NULL, *domains = NULL;
         int r;
 
@@ -187,8 +188,8 @@ int store_upstream_provider_update(Store *s, const UpstreamProvider *p, bool set
         r = store_stmt(s, set_secret ? sql_secret : sql_keep, &st);
         if (r < 0)
                 return r;
-        r = store_bind_int64(st, 1, p->id);
-        r = r ?: store_bind_int64(st, 2, p->tenant_id);
+        r = db_bind_int64(st, 1, p->id);
+        r = r ?: db_bind_int64(st, 2, p->tenant_id);
         r = r ?: bind_fields(st, p, scopes, domains);
         if (set_secret)
                 r = r ?: bind_box(st, 20, secret_box, secret_box_len);
@@ -197,23 +198,23 @@ int store_upstream_provider_update(Store *s, const UpstreamProvider *p, bool set
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_upstream_provider_delete(Store *s, int64_t tenant_id, int64_t id) {
         static const char sql[] = "DELETE FROM upstream_providers WHERE id = ?1 AND tenant_id = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, tenant_id);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, tenant_id);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_upstream_provider_get(Store *s, int64_t tenant_id, const char *name, UpstreamProvider **ret) {
@@ -226,14 +227,14 @@ int store_upstream_provider_get(Store *s, int64_t tenant_id, const char *name, U
 
 int store_upstream_provider_get_by_id(Store *s, int64_t tenant_id, int64_t id, UpstreamProvider **ret) {
         static const char sql[] = PROVIDER_SELECT "WHERE id = ?1 AND tenant_id = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, tenant_id);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, tenant_id);
         return store_fetch_one(s, st, provider_from_row, (void **) ret);
 }
 
@@ -241,69 +242,70 @@ int store_upstream_provider_list(Store *s, int64_t tenant_id, bool enabled_only,
                                  size_t *ret_n) {
         static const char sql_all[] = PROVIDER_SELECT "WHERE tenant_id = ?1 ORDER BY name";
         static const char sql_enabled[] = PROVIDER_SELECT "WHERE tenant_id = ?1 AND enabled <> 0 ORDER BY name";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, enabled_only ? sql_enabled : sql_all, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, tenant_id);
+        db_bind_int64(st, 1, tenant_id);
         return store_fetch_all(s, st, provider_from_row, provider_array_free, (void ***) ret, ret_n);
 }
 
 int store_upstream_provider_count(Store *s, int64_t tenant_id, unsigned *ret) {
         static const char sql[] = "SELECT count(*) FROM upstream_providers WHERE tenant_id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
-        int r, rc;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int64_t n;
+        int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, tenant_id);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
-        *ret = (unsigned) sqlite3_column_int64(st, 0);
+        db_bind_int64(st, 1, tenant_id);
+        r = store_step_int64(s, st, &n);
+        if (r < 0)
+                return r;
+        *ret = (unsigned) n;
         return 0;
 }
 
 int store_upstream_provider_secret_box(Store *s, int64_t id, uint8_t **ret, size_t *ret_len) {
         static const char sql[] = "SELECT client_secret_box FROM upstream_providers WHERE id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         const void *box;
         uint8_t *copy = NULL;
-        int r, rc, n;
+        size_t n;
+        int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
+        db_bind_int64(st, 1, id);
+        r = db_step(st);
+        if (r == 0)
                 return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return store_errno(rc);
-        box = sqlite3_column_blob(st, 0);
-        n = sqlite3_column_bytes(st, 0);
+        if (r < 0)
+                return store_step_error(s, r);
+        box = db_column_blob(st, 0, &n);
         if (box && n > 0) {
-                copy = malloc((size_t) n);
+                copy = malloc(n);
                 if (!copy)
                         return -ENOMEM;
-                memcpy(copy, box, (size_t) n);
+                memcpy(copy, box, n);
         }
         *ret = copy;
-        *ret_len = copy ? (size_t) n : 0;
+        *ret_len = copy ? n : 0;
         return 0;
 }
 
-static int link_from_row(sqlite3_stmt *st, UpstreamLink *ret) {
+static int link_from_row(DbStmt *st, UpstreamLink *ret) {
         UpstreamLink l = {
-                .id = sqlite3_column_int64(st, 0),
-                .tenant_id = sqlite3_column_int64(st, 1),
-                .user_id = sqlite3_column_int64(st, 2),
-                .provider_id = sqlite3_column_int64(st, 3),
-                .created_usec = (uint64_t) sqlite3_column_int64(st, 8),
-                .last_used_usec = (uint64_t) sqlite3_column_int64(st, 9),
+                .id = db_column_int64(st, 0),
+                .tenant_id = db_column_int64(st, 1),
+                .user_id = db_column_int64(st, 2),
+                .provider_id = db_column_int64(st, 3),
+                .created_usec = (uint64_t) db_column_int64(st, 8),
+                .last_used_usec = (uint64_t) db_column_int64(st, 9),
         };
 
         if (store_column_strdup(st, 4, true, &l.provider_name) < 0 || store_column_strdup(st, 5, true, &l.subject) < 0 ||
@@ -315,110 +317,112 @@ static int link_from_row(sqlite3_stmt *st, UpstreamLink *ret) {
         return 0;
 }
 
-static int link_fetch_one(Store *s, sqlite3_stmt *st, UpstreamLink *ret) {
-        int rc = sqlite3_step(st);
+static int link_fetch_one(Store *s, DbStmt *st, UpstreamLink *ret) {
+        int r = db_step(st);
 
-        if (rc == SQLITE_DONE)
+        if (r == 0)
                 return -ENOENT;
-        if (rc != SQLITE_ROW)
-                return store_errno(sqlite3_extended_errcode(s->db));
+        if (r < 0)
+                return store_step_error(s, r);
         return link_from_row(st, ret);
 }
 
 int store_upstream_link_add(Store *s, const UpstreamLink *l, int64_t *ret_id) {
         /* The user and the provider must both be of the link's tenant: a
-         * link never crosses tenants, whatever the caller passed. */
+         * link never crosses tenants, whatever the caller passed. The
+         * CASTs give the selected parameters a type where nothing else
+         * does (PostgreSQL asks). No row inserted: no id returned. */
         static const char sql[] =
                 "INSERT INTO upstream_links (tenant_id, user_id, provider_id, subject, email, username, "
                 "created_usec, last_used_usec) "
-                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7 "
+                "SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), CAST(?3 AS BIGINT), CAST(?4 AS TEXT), "
+                "CAST(?5 AS TEXT), CAST(?6 AS TEXT), CAST(?7 AS BIGINT), CAST(?7 AS BIGINT) "
                 "WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?1) "
-                "AND EXISTS (SELECT 1 FROM upstream_providers WHERE id = ?3 AND tenant_id = ?1)";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+                "AND EXISTS (SELECT 1 FROM upstream_providers WHERE id = ?3 AND tenant_id = ?1) RETURNING id";
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
+        int64_t id;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        r = store_bind_int64(st, 1, l->tenant_id);
-        r = r ?: store_bind_int64(st, 2, l->user_id);
-        r = r ?: store_bind_int64(st, 3, l->provider_id);
-        r = r ?: store_bind_text(st, 4, l->subject);
-        r = r ?: store_bind_text(st, 5, l->email);
-        r = r ?: store_bind_text(st, 6, l->username);
-        r = r ?: store_bind_int64(st, 7, (int64_t) l->created_usec);
+        r = db_bind_int64(st, 1, l->tenant_id);
+        r = r ?: db_bind_int64(st, 2, l->user_id);
+        r = r ?: db_bind_int64(st, 3, l->provider_id);
+        r = r ?: db_bind_text(st, 4, l->subject);
+        r = r ?: db_bind_text(st, 5, l->email);
+        r = r ?: db_bind_text(st, 6, l->username);
+        r = r ?: db_bind_int64(st, 7, (int64_t) l->created_usec);
         if (r < 0)
                 return r;
-        r = store_step_done(s, st);
+        r = store_step_int64(s, st, &id);
         if (r < 0)
                 return r;
-        if (sqlite3_changes(s->db) == 0)
-                return -ENOENT;
         if (ret_id)
-                *ret_id = sqlite3_last_insert_rowid(s->db);
+                *ret_id = id;
         return 0;
 }
 
 int store_upstream_link_find(Store *s, int64_t provider_id, const char *subject, UpstreamLink *ret) {
         static const char sql[] = LINK_SELECT "WHERE l.provider_id = ?1 AND l.subject = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, provider_id);
-        store_bind_text(st, 2, subject);
+        db_bind_int64(st, 1, provider_id);
+        db_bind_text(st, 2, subject);
         return link_fetch_one(s, st, ret);
 }
 
 int store_upstream_link_get(Store *s, int64_t tenant_id, int64_t id, UpstreamLink *ret) {
         static const char sql[] = LINK_SELECT "WHERE l.id = ?1 AND l.tenant_id = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, tenant_id);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, tenant_id);
         return link_fetch_one(s, st, ret);
 }
 
 int store_upstream_link_touch(Store *s, int64_t id, const char *email, const char *username, uint64_t now_usec) {
         static const char sql[] =
                 "UPDATE upstream_links SET email = ?2, username = ?3, last_used_usec = ?4 WHERE id = ?1";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        r = store_bind_int64(st, 1, id);
-        r = r ?: store_bind_text(st, 2, email);
-        r = r ?: store_bind_text(st, 3, username);
-        r = r ?: store_bind_int64(st, 4, (int64_t) now_usec);
+        r = db_bind_int64(st, 1, id);
+        r = r ?: db_bind_text(st, 2, email);
+        r = r ?: db_bind_text(st, 3, username);
+        r = r ?: db_bind_int64(st, 4, (int64_t) now_usec);
         if (r < 0)
                 return r;
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }
 
 int store_upstream_link_list_user(Store *s, int64_t tenant_id, int64_t user_id, UpstreamLink **ret, size_t *ret_n) {
         static const char sql[] = LINK_SELECT "WHERE l.user_id = ?1 AND l.tenant_id = ?2 ORDER BY l.id";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         UpstreamLink *a = NULL;
         size_t n = 0, allocated = 0;
-        int r, rc;
+        int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, user_id);
-        store_bind_int64(st, 2, tenant_id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        db_bind_int64(st, 1, user_id);
+        db_bind_int64(st, 2, tenant_id);
+        while ((r = db_step(st)) > 0) {
                 if (n >= allocated) {
                         size_t na = MAX(allocated * 2, (size_t) 4);
                         UpstreamLink *b = realloc(a, na * sizeof(UpstreamLink));
@@ -437,9 +441,9 @@ int store_upstream_link_list_user(Store *s, int64_t tenant_id, int64_t user_id, 
                 }
                 n++;
         }
-        if (rc != SQLITE_DONE) {
+        if (r < 0) {
                 upstream_link_array_free(a, n);
-                return store_errno(rc);
+                return store_step_error(s, r);
         }
         *ret = a;
         *ret_n = n;
@@ -448,16 +452,16 @@ int store_upstream_link_list_user(Store *s, int64_t tenant_id, int64_t user_id, 
 
 int store_upstream_link_delete(Store *s, int64_t tenant_id, int64_t id) {
         static const char sql[] = "DELETE FROM upstream_links WHERE id = ?1 AND tenant_id = ?2";
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = store_stmt(s, sql, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, 1, id);
-        store_bind_int64(st, 2, tenant_id);
+        db_bind_int64(st, 1, id);
+        db_bind_int64(st, 2, tenant_id);
         r = store_step_done(s, st);
         if (r < 0)
                 return r;
-        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+        return db_changes(s->db) > 0 ? 0 : -ENOENT;
 }

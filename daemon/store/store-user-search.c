@@ -23,7 +23,18 @@
  *
  * The SQL depends on which filters are given, so that the planner sees
  * only constraints that hold: one statement per shape, built and prepared
- * once per connection (Store.user_search). */
+ * once per connection (Store.user_search).
+ *
+ * Two dialects. SQLite compares addresses by its NOCASE collation (the
+ * indexes are declared so) and is told which index to read (INDEXED BY,
+ * CROSS JOIN); PostgreSQL compares lower(email) and plans by itself. The
+ * ranges and the keyset order rely on byte order, SQLite's BINARY: a
+ * PostgreSQL schema must give name and email the "C" collation. A range's
+ * end is the prefix followed by a byte no UTF-8 text holds (0xff) for
+ * SQLite, which compares bytes whatever they are; PostgreSQL accepts only
+ * valid UTF-8, and there U+10FFFF, the greatest character, takes its
+ * place (a name with U+10FFFF right after the prefix would be missed:
+ * that character is a noncharacter, never in a name or an address). */
 
 #include <assert.h>
 #include <stdio.h>
@@ -118,8 +129,10 @@ static void write_order(FILE *f, const UserQuery *q) {
 
 #define NAME_IN_RANGE "u.name >= ?2 AND u.name < ?3"
 #define EMAIL_IN_RANGE "u.email >= ?2 COLLATE NOCASE AND u.email < ?3 COLLATE NOCASE"
+#define EMAIL_IN_RANGE_PG "lower(u.email) >= lower(?2) AND lower(u.email) < lower(?3)"
 
-static int build_sql(const UserQuery *q, Plan plan, char **ret) {
+static int build_sql(const UserQuery *q, Plan plan, DbDialect dialect, char **ret) {
+        bool pg = dialect == DB_DIALECT_POSTGRESQL;
         _cleanup_free_ char *sql = NULL;
         FILE *f;
         size_t n;
@@ -148,15 +161,17 @@ static int build_sql(const UserQuery *q, Plan plan, char **ret) {
                  * INDEXED BY says which (each partial index's condition
                  * is among the filters). */
                 fprintf(f, "SELECT " USER_COLUMNS "FROM users u %s JOIN tenants t ON t.id = u.tenant_id "
-                           "WHERE u.tenant_id = ?1 AND " EMAIL_IN_RANGE " AND NOT (" NAME_IN_RANGE ")",
-                        q->state == USER_STATE_DISABLED ? "INDEXED BY users_disabled"
-                        : q->state == USER_STATE_LOCKED ? "INDEXED BY users_locked"
+                           "WHERE u.tenant_id = ?1 AND %s AND NOT (" NAME_IN_RANGE ")",
+                        pg                               ? ""
+                        : q->state == USER_STATE_DISABLED ? "INDEXED BY users_disabled"
+                        : q->state == USER_STATE_LOCKED  ? "INDEXED BY users_locked"
                         : q->state == USER_STATE_EXPIRED ? "INDEXED BY users_expiring"
-                                                         : "");
+                                                         : "",
+                        pg ? EMAIL_IN_RANGE_PG : EMAIL_IN_RANGE);
                 write_filters(f, q);
                 if (q->after)
-                        fputs(" AND u.email > ?12 COLLATE NOCASE", f);
-                fputs(" ORDER BY u.email COLLATE NOCASE LIMIT ?11", f);
+                        fputs(pg ? " AND lower(u.email) > lower(?12)" : " AND u.email > ?12 COLLATE NOCASE", f);
+                fputs(pg ? " ORDER BY lower(u.email) LIMIT ?11" : " ORDER BY u.email COLLATE NOCASE LIMIT ?11", f);
                 break;
         default:
                 /* A page of each range with every filter, in the page's
@@ -168,12 +183,15 @@ static int build_sql(const UserQuery *q, Plan plan, char **ret) {
                       f);
                 write_filters(f, q);
                 write_order(f, q);
-                fputs(") UNION SELECT id FROM (SELECT u.id FROM users u WHERE u.tenant_id = ?1 AND " EMAIL_IN_RANGE, f);
+                /* Each subquery named: PostgreSQL before 16 asks. */
+                fprintf(f, ") by_name UNION SELECT id FROM (SELECT u.id FROM users u WHERE u.tenant_id = ?1 AND %s",
+                        pg ? EMAIL_IN_RANGE_PG : EMAIL_IN_RANGE);
                 write_filters(f, q);
                 write_order(f, q);
-                fputs(")) m CROSS JOIN users u ON u.id = m.id JOIN tenants t ON t.id = u.tenant_id "
-                      "ORDER BY u.created_usec, u.id LIMIT ?11",
-                      f);
+                /* PostgreSQL has no CROSS JOIN ... ON, and needs no hint. */
+                fprintf(f, ") by_email) m %s JOIN users u ON u.id = m.id JOIN tenants t ON t.id = u.tenant_id "
+                           "ORDER BY u.created_usec, u.id LIMIT ?11",
+                        pg ? "" : "CROSS");
                 break;
         }
         if (fclose(f) != 0)
@@ -182,20 +200,20 @@ static int build_sql(const UserQuery *q, Plan plan, char **ret) {
         return 0;
 }
 
-static int statement(Store *s, const UserQuery *q, Plan plan, sqlite3_stmt **ret) {
+static int statement(Store *s, const UserQuery *q, Plan plan, DbStmt **ret) {
         unsigned shape = shape_of(q, plan);
         _cleanup_free_ char *sql = NULL;
-        int r, rc;
+        int r;
 
         assert(shape < STORE_USER_SEARCH_SHAPES);
         if (!s->user_search[shape]) {
-                r = build_sql(q, plan, &sql);
+                r = build_sql(q, plan, db_dialect(s->db), &sql);
                 if (r < 0)
                         return r;
-                rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->user_search[shape], NULL);
-                if (rc != SQLITE_OK)
-                        return log_error_errno(store_errno(rc), "Failed to prepare statement: %s: %s",
-                                               sqlite3_errmsg(s->db), sql);
+                /* Logged by the backend when it fails. */
+                r = db_stmt_new(s->db, sql, &s->user_search[shape]);
+                if (r < 0)
+                        return r;
         }
         *ret = s->user_search[shape];
         return 0;
@@ -203,42 +221,45 @@ static int statement(Store *s, const UserQuery *q, Plan plan, sqlite3_stmt **ret
 
 /* One read of plan for q, limit rows at most. */
 static int run(Store *s, const UserQuery *q, Plan plan, unsigned limit, UserRecord ***ret, size_t *ret_n) {
-        _cleanup_(store_stmt_resetp) sqlite3_stmt *st = NULL;
+        /* Before st: a binding must outlive the statement's run. */
         _cleanup_free_ char *end = NULL;
+        _cleanup_(store_stmt_resetp) DbStmt *st = NULL;
         int r;
 
         r = statement(s, q, plan, &st);
         if (r < 0)
                 return r;
-        store_bind_int64(st, P_TENANT, q->tenant_id);
+        db_bind_int64(st, P_TENANT, q->tenant_id);
         if (q->prefix) {
                 /* Every text that begins with the prefix sorts in [prefix,
                  * prefix + 0xff): no byte of UTF-8 is 0xff, and NOCASE folds
-                 * ASCII only. */
-                size_t n = strlen(q->prefix);
+                 * ASCII only. PostgreSQL: U+10FFFF instead (see the top). */
+                static const char sqlite_end[] = "\xff", pg_end[] = "\xf4\x8f\xbf\xbf";
+                const char *e = DB_SQL(s->db, sqlite_end, pg_end);
+                size_t n = strlen(q->prefix), m = strlen(e);
 
-                end = malloc(n + 2);
+                end = malloc(n + m + 1);
                 if (!end)
                         return -ENOMEM;
                 memcpy(end, q->prefix, n);
-                end[n] = (char) 0xff;
-                end[n + 1] = '\0';
-                store_bind_text(st, P_PREFIX, q->prefix);
-                if (sqlite3_bind_text(st, P_PREFIX_END, end, (int) n + 1, SQLITE_TRANSIENT) != SQLITE_OK)
-                        return -ENOMEM;
+                memcpy(end + n, e, m + 1);
+                db_bind_text(st, P_PREFIX, q->prefix);
+                r = db_bind_text_n(st, P_PREFIX_END, end, n + m);
+                if (r < 0)
+                        return r;
         }
         if (q->role >= 0)
-                store_bind_text(st, P_ROLE, user_role_to_string(q->role));
-        store_bind_int64(st, P_NOW, q->now_usec);
-        store_bind_int64(st, P_CREATED_AFTER, q->created_after);
-        store_bind_int64(st, P_CREATED_BEFORE, q->created_before);
+                db_bind_text(st, P_ROLE, user_role_to_string(q->role));
+        db_bind_int64(st, P_NOW, q->now_usec);
+        db_bind_int64(st, P_CREATED_AFTER, q->created_after);
+        db_bind_int64(st, P_CREATED_BEFORE, q->created_before);
         if (q->after && q->after_name)
-                store_bind_text(st, P_AFTER_NAME, q->after_name);
+                db_bind_text(st, P_AFTER_NAME, q->after_name);
         if (q->after && q->after_email)
-                store_bind_text(st, P_AFTER_EMAIL, q->after_email);
-        store_bind_int64(st, P_AFTER_CREATED, q->after_created);
-        store_bind_int64(st, P_AFTER_ID, q->after_id);
-        store_bind_int64(st, P_LIMIT, limit);
+                db_bind_text(st, P_AFTER_EMAIL, q->after_email);
+        db_bind_int64(st, P_AFTER_CREATED, q->after_created);
+        db_bind_int64(st, P_AFTER_ID, q->after_id);
+        db_bind_int64(st, P_LIMIT, limit);
         return store_fetch_all(s, st, store_user_from_row, store_user_array_free, (void ***) ret, ret_n);
 }
 

@@ -20,6 +20,7 @@
  * run inside store_begin() .. store_commit(); store_commit() returns only
  * once the change is durable. */
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -57,6 +58,28 @@ static inline void store_rollbackp(Store **s) {
                 store_rollback(*s);
 }
 
+/* Read-then-write work that no single row guards (the next free ID of a
+ * slice, "has the tenant an active signing key yet?", the number of a
+ * tenant's users against its plan) must not interleave with the same work
+ * on another connection, of this tesserad or of another one on the same
+ * database. store_lock() makes the transactions that take the same
+ * (what, id) run it one after the other: from the call to the end of the
+ * transaction. PostgreSQL: a transaction-level advisory lock; SQLite:
+ * nothing more, as store_begin()'s write lock (BEGIN IMMEDIATE) lets one
+ * transaction write at a time already. Inside a transaction only
+ * (-EINVAL outside); taking a lock twice is harmless. */
+typedef enum StoreLock {
+        STORE_LOCK_TENANT_IDS,          /* id: a tenant's; its ID slice and its number of users */
+        STORE_LOCK_TENANT_SLICES,       /* id: 0; the slices of the tenants */
+        STORE_LOCK_TENANT_APPLICATIONS, /* id: a tenant's; its number of applications */
+        STORE_LOCK_SIGNING_KEYS,        /* id: a tenant's; its active signing keys */
+        STORE_LOCK_OWNER_EMAILS,        /* id: 0; the addresses of the tenants' owners (sign-up) */
+        STORE_LOCK_TENANT_ROLES,        /* id: a tenant's; its count of users by role (its last owner) */
+        _STORE_LOCK_MAX,
+        _STORE_LOCK_INVALID = -EINVAL,
+} StoreLock;
+int store_lock(Store *s, StoreLock what, int64_t id);
+
 /* Tenants */
 int store_tenant_create(Store *s, const char *slug, const char *display_name, const IdRange *range,
                         TenantRecord **ret);
@@ -91,7 +114,12 @@ int store_user_get_by_email(Store *s, int64_t tenant_id, const char *email, User
 /* tenant_id 0: users of every tenant. Sorted by tenant, then name. */
 int store_user_list(Store *s, int64_t tenant_id, UserRecord ***ret, size_t *ret_n);
 /* How many users of the tenant have role. */
+/* Inside a transaction, takes the tenant's STORE_LOCK_TENANT_ROLES first,
+ * so that the count stays true until the caller's change commits. */
 int store_user_count_role(Store *s, int64_t tenant_id, UserRole role, unsigned *ret);
+/* Replaces the user's password hash if it is still old_hash (the same
+ * password, rehashed): 1 when replaced, 0 when it changed meanwhile. */
+int store_user_replace_password_hash(Store *s, int64_t id, const char *old_hash, const char *new_hash);
 
 /* One page of a tenant's users, for the admin view: filtered, sorted, and
  * continued after a position (keyset pagination, never an offset). */
@@ -165,6 +193,11 @@ typedef struct AuthState {
 /* All zero for a user who never tried. */
 int store_auth_state_get(Store *s, int64_t user_id, AuthState *ret);
 int store_auth_state_put(Store *s, int64_t user_id, const AuthState *st);
+/* The state as store_auth_state_get() reads it, with the row locked until
+ * the transaction ends (made if missing), for a read-modify-write that
+ * another connection must not interleave with. In a transaction only;
+ * -ENOENT when the user does not exist. */
+int store_auth_state_lock(Store *s, int64_t user_id, AuthState *ret);
 /* Sets locked_until_usec alone: an automatic lock is not an edit of the
  * record, so changed_usec stays. */
 int store_user_set_locked_until(Store *s, int64_t user_id, int64_t until_usec);
@@ -269,7 +302,9 @@ typedef enum EntitledResource {
 int store_entitlements_get(Store *s, int64_t tenant_id, Entitlements *ret);
 int store_entitlements_put(Store *s, int64_t tenant_id, const Entitlements *e);
 /* How many the tenant has of r, counting no further than at_most (so that
- * a check against a limit costs the limit, not the tenant's size). */
+ * a check against a limit costs the limit, not the tenant's size). Inside
+ * a transaction, takes the tenant's lock of r (store_lock()) first, so
+ * that the count stays true until the caller's insert commits. */
 int store_tenant_count(Store *s, int64_t tenant_id, EntitledResource r, uint64_t at_most, uint64_t *ret);
 
 typedef struct UsageCounter {

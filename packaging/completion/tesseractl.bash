@@ -19,6 +19,7 @@ _tesseractl_verbs() {
                 mail)    echo "test" ;;
                 operator)    echo "add list remove" ;;
                 entitlement) echo "get set" ;;
+                store)   echo "migrate-to" ;;
         esac
 }
 
@@ -63,6 +64,8 @@ _tesseractl_verb_options() {
                         echo "--email= --password-stdin" ;;
                 "entitlement set")
                         echo "--max-users= --max-applications= --feature= --no-features" ;;
+                "store migrate-to")
+                        echo "--password-file= --database= --config=" ;;
         esac
 }
 
@@ -99,6 +102,7 @@ _tesseractl() {
                 case $prev in
                         --tenant|--role|--email-verified|--grant|--scope|--signing-alg|--shell|--home|--type|--state|--sort) opt=$prev ;;
                         --kind|--signup|--link-by-email|--enabled|--client-secret-file) opt=$prev ;;
+                        --password-file|--database|--config) opt=$prev ;;
                         --open-signup|--password-min-length|--password-dictionary-check|--password-min-classes|\
                         --password-max-repeat|--password-user-check|--mfa-required|--session-lifetime|\
                         --refresh-idle-lifetime|--refresh-absolute-lifetime|--max-users|--max-applications) opt=$prev ;;
@@ -122,7 +126,7 @@ _tesseractl() {
                 --signup)         COMPREPLY=($(compgen -W "jit existing invitation" -- "$value")); return ;;
                 --link-by-email|--enabled)
                                   COMPREPLY=($(compgen -W "yes no" -- "$value")); return ;;
-                --client-secret-file)
+                --client-secret-file|--password-file|--database|--config)
                                   COMPREPLY=($(compgen -f -- "$value")); return ;;
                 --max-users|--max-applications)
                                   COMPREPLY=($(compgen -W "none" -- "$value")); return ;;
@@ -142,12 +146,14 @@ _tesseractl() {
                 if [[ $cur == -* ]]; then
                         COMPREPLY=($(compgen -W "--json --tenant= --help --version" -- "$cur"))
                 else
-                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation provider mail operator entitlement" -- "$cur"))
+                        COMPREPLY=($(compgen -W "tenant user group session audit app key api-key invitation provider mail operator entitlement store" -- "$cur"))
                 fi
         elif [[ -z $verb ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verbs "$object")" -- "$cur"))
         elif [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "$(_tesseractl_verb_options "$object" "$verb") --tenant= --json --help" -- "$cur"))
+        elif [[ "$object $verb" == "store migrate-to" && $nargs -eq 0 ]]; then
+                COMPREPLY=($(compgen -W "postgresql" -- "$cur"))
         elif [[ "$object $verb" == "user totp" && -z $sub ]]; then
                 COMPREPLY=($(compgen -W "enroll confirm disable backup-codes" -- "$cur"))
         elif [[ ( $object == tenant && $verb != create && $verb != list ) || $object == entitlement ]] && [[ $nargs -eq 0 ]]; then

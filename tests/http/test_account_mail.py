@@ -18,9 +18,7 @@ import os
 import random
 import re
 import shutil
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -153,8 +151,7 @@ class Base(unittest.TestCase):
     def db_write(self, sql):
         """A change behind the daemon's back (to make a token old): the
         real database file, with a busy timeout while the daemon writes."""
-        subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(self.t.state_dir, "tessera.db"), sql],
-                       check=True, capture_output=True)
+        self.t.db_write(sql)
 
     # -- the OpenID provider, as a browser signs in --------------------------------
 
@@ -307,14 +304,12 @@ class ResetTest(Base):
         self.assertEqual(r.status, 405)
 
     def test_forgot_same_answer_same_time(self):
-        db = sqlite3.connect(f"file:{os.path.join(self.t.state_dir, 'tessera.db')}?mode=ro", uri=True)
-        self.addCleanup(db.close)
         host, port = self.t.base_url.split("//")[1].split(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         self.addCleanup(conn.close)
 
         def scalar(sql):
-            return db.execute(sql).fetchone()[0]
+            return int(self.t.sqlite(sql)[0][0])
 
         def audited():
             return scalar("SELECT COALESCE(SUM(count), 0) FROM audit_events WHERE action = 'auth.forgot'")

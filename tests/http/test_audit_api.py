@@ -76,7 +76,7 @@ class AuditApiTest(unittest.TestCase):
     def count(self, where):
         return int(self.t.sqlite(f"SELECT coalesce(sum(count), 0) FROM audit_events WHERE {where}")[0][0])
 
-    def stored_ids(self, where="1"):
+    def stored_ids(self, where="TRUE"):
         """The ids of acme's events as the database has them, newest first."""
         rows = self.t.sqlite(f"SELECT id FROM audit_events WHERE tenant = 'acme' AND {where} "
                              "ORDER BY time_usec DESC, id DESC")

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -85,8 +84,7 @@ class MembersApiTest(ApiHelpers, unittest.TestCase):
         return m.group(3)
 
     def db_write(self, sql):
-        subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(self.t.state_dir, "tessera.db"), sql],
-                       check=True, capture_output=True)
+        self.t.db_write(sql)
 
     def invite(self, email, role="member", token=None):
         r = self.api("POST", "/api/v1/tenants/acme/invitations", token or self.token("acme", "adam"),
@@ -237,7 +235,7 @@ class MembersApiTest(ApiHelpers, unittest.TestCase):
         self.assertEqual((inv["email"], inv["role"], inv["invited_by"]), ("nora@example.org", "admin", "adam"))
         token = self.token_of("nora@example.org")
         # Only the digest is kept.
-        row = self.t.sqlite("SELECT hex(digest), email, role, coalesce(invited_by, '') FROM invitations "
+        row = self.t.sqlite(f"SELECT {self.t.sql_hex('digest')}, email, role, coalesce(invited_by, '') FROM invitations "
                             f"WHERE id = {inv['id'][4:]}")[0]
         self.assertEqual(row[0], hashlib.sha256(token.encode()).hexdigest().upper())
         self.assertNotIn(token, "|".join(row))

@@ -20,6 +20,7 @@ or missing state, a callback for another tenant, slow, garbage, 5 MB,
 down): refused with the envelope (or a page that says what happened), an
 audit event, no account, no link, no token."""
 
+import hashlib
 import json
 import os
 import re
@@ -498,6 +499,27 @@ class UpstreamFlowTest(unittest.TestCase):
         start = self.start_button(b, page, "op")
         state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(start.header("Location")).query))["state"]
         self.refused(lambda: self.api_callback({"state": state, "code": "x"}), 400, "invalid_state")
+
+    def test_state_kept_in_the_store(self):
+        # Started, then the daemon restarts while the person is at the
+        # provider (or the provider sends them back to another instance):
+        # the flow is in the store, not in one process's memory.
+        r = self.api_start("op")
+        self.assertEqual(r.status, 200, r.text)
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(r.json["url"]).query))["state"]
+        # Kept as the digest of the state only.
+        digest = hashlib.sha256(state.encode()).hexdigest().upper()
+        self.assertEqual(self.count(f"SELECT count(*) FROM upstream_flows WHERE {self.t.sql_hex('digest')} = "
+                                    f"'{digest}'"), 1)
+        self.assertEqual(self.count(f"SELECT count(*) FROM upstream_flows WHERE nonce = '{state}' OR "
+                                    f"{self.t.sql_hex('digest')} = '{state.encode().hex().upper()}'"), 0)
+        back = sign_in(r.json["url"], "m9", "m-pw", self.callback["acme"])
+        self.t.restart_daemon()
+        r = self.api_callback(callback_params(back))
+        self.assertEqual(r.status, 201, r.text)
+        self.assertEqual(self.count(f"SELECT count(*) FROM upstream_flows WHERE {self.t.sql_hex('digest')} = "
+                                    f"'{digest}'"), 0)
+        self.refused(lambda: self.api_callback(callback_params(back)), 400, "invalid_state")
 
     def test_unknown_provider(self):
         self.assertEnvelope(self.api_start("nope"), 404, "provider_not_found")

@@ -204,9 +204,18 @@ class StoreConfigTest(unittest.TestCase):
                 self.assertEqual(t.ctl("user", "show", "alice@acme").returncode, 0)
 
     def test_unknown_backend_refused(self):
-        p, path = check_config("[store]\nbackend = postgresql\n")
+        p, path = check_config("[store]\nbackend = mysql\n")
         self.assertEqual(p.returncode, 1)
         self.assertIn(f"{path}:2: invalid value for 'backend' in [store]", p.stderr)
+
+    def test_postgresql_without_url_refused(self):
+        p, path = check_config("[store]\nbackend = postgresql\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"{path}: [store] lacks a setting of backend postgresql", p.stderr)
+        p, path = check_config("[store]\nbackend = postgresql\nurl = postgresql://u:secret@db/tessera\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("url holds a password", p.stderr)
+        self.assertNotIn("secret", p.stderr)
 
 
 class SlowWorkTest(unittest.TestCase):

@@ -89,7 +89,8 @@ class MailTest(unittest.TestCase):
         return json.loads(p.stdout)["id"]
 
     def outbox(self, mail_id):
-        rows = self.t.sqlite(f"SELECT state, attempts, COALESCE(last_error, ''), body_text IS NULL "
+        rows = self.t.sqlite(f"SELECT state, attempts, COALESCE(last_error, ''), "
+                             f"CASE WHEN body_text IS NULL THEN 1 ELSE 0 END "
                              f"FROM outbox WHERE id = {int(mail_id)}")
         self.assertEqual(len(rows), 1)
         state, attempts, error, wiped = rows[0]

@@ -51,7 +51,7 @@ class PlatformCliTest(unittest.TestCase):
         self.assertTrue(made["totp_uri"].startswith("otpauth://totp/"))
         self.assertIn("secret=" + secret, made["totp_uri"])
         # Stored sealed, the password hashed: neither in the clear.
-        row = self.t.sqlite("SELECT hex(totp_secret_box), password_hash FROM operators WHERE name = 'olga'")[0]
+        row = self.t.sqlite(f"SELECT {self.t.sql_hex('totp_secret_box')}, password_hash FROM operators WHERE name = 'olga'")[0]
         self.assertNotIn(base64.b32decode(secret + "=" * (-len(secret) % 8)).hex().upper(), row[0])
         self.assertTrue(row[1].startswith("$"))
         self.assertNotIn(PASSWORD, row[1])

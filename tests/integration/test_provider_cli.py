@@ -15,7 +15,6 @@ database the way the flow stores one, so that listing and removing them
 
 import json
 import os
-import subprocess
 import sys
 import time
 import unittest
@@ -56,8 +55,7 @@ class ProviderCliTest(unittest.TestCase):
     def write_db(self, sql):
         """Writes into the running daemon's database (WAL: it waits its
         turn behind the daemon's writes)."""
-        subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(self.t.state_dir, "tessera.db"), sql],
-                       check=True, capture_output=True, text=True)
+        self.t.db_write(sql)
 
     def test_add_show_set_list_delete(self):
         j = self.ctl_json("provider", "add", "google", "--tenant", "acme", "--kind", "google",
@@ -126,7 +124,7 @@ class ProviderCliTest(unittest.TestCase):
     def test_secret_sealed_at_rest(self):
         self.ctl("provider", "add", "sealed", "--tenant", "acme", "--kind", "gitlab", "--client-id", "gl",
                  "--client-secret-file", self.secret_file)
-        rows = self.t.sqlite("SELECT hex(client_secret_box), client_id FROM upstream_providers "
+        rows = self.t.sqlite(f"SELECT {self.t.sql_hex('client_secret_box')}, client_id FROM upstream_providers "
                              "WHERE name = 'sealed'")
         self.assertEqual(len(rows), 1)
         self.assertGreater(len(rows[0][0]), 2 * len(SECRET))

@@ -18,6 +18,13 @@ Of the system headers, sd-bus's belongs to the D-Bus face (and to lib/'s
 D-Bus API, the CLI and main()): the core and the other faces keep no bus
 type (FORBIDDEN_SYSTEM).
 
+The database is the store's alone, and inside the store its backend's: a
+database client library's header belongs to that backend's files
+(daemon/store/db-sqlite.*, db-pg.*: BACKEND_SYSTEM), so the store-*.c files
+speak db.h only; and db.h, the backends' headers and store-internal.h are
+included only inside daemon/store (STORE_PRIVATE), so nothing above the
+store sees SQL or a connection.
+
 The build enforces the same with per-target include directories; this
 check also catches a path written around them ("../daemon/core/user.h")
 and names the offending line. Tests and benchmarks may look at anything.
@@ -45,6 +52,8 @@ PARTS = {
     "daemon/metrics": "core",
     "daemon/upstream": "core",
     "daemon/main.c": "main",
+    # The offline store copy (tesseractl store migrate-to): lib/ and the core, no face.
+    "daemon/tessera-store-copy.c": "core",
     "dbus": "dbus",
     "http": "http",
     "host": "host",
@@ -70,6 +79,14 @@ FORBIDDEN_SYSTEM = {
     "http": {"systemd/sd-bus.h"},
     "host": {"systemd/sd-bus.h"},
 }
+
+# A database library's header: the prefix of the files allowed to use it.
+BACKEND_SYSTEM = {
+    "sqlite3.h": "daemon/store/db-sqlite.",
+    "libpq-fe.h": "daemon/store/db-pg.",
+}
+
+STORE_PRIVATE = {"db.h", "db-backend.h", "db-sqlite.h", "db-pg.h", "store-internal.h"}
 
 
 def part_of(rel):
@@ -117,10 +134,17 @@ def check(root):
                 if m and m.group(1) in FORBIDDEN_SYSTEM.get(part, ()):
                     problems.append(f"{rel}:{number}: includes <{m.group(1)}>, which {part} may not use")
                     continue
+                if m and m.group(1) in BACKEND_SYSTEM and not rel.startswith(BACKEND_SYSTEM[m.group(1)]):
+                    problems.append(f"{rel}:{number}: includes <{m.group(1)}>, which only "
+                                    f"{BACKEND_SYSTEM[m.group(1)]}* may use (the rest speaks db.h)")
+                    continue
                 m = INCLUDE.match(line)
                 if not m:
                     continue
                 written = m.group(1)
+                if os.path.basename(written) in STORE_PRIVATE and not rel.startswith("daemon/store/"):
+                    problems.append(f"{rel}:{number}: includes {written}, which only daemon/store may use")
+                    continue
                 if "/" in written:
                     target = os.path.normpath(os.path.join(os.path.dirname(rel), written))
                     targets = [target] if os.path.exists(os.path.join(root, target)) else []
@@ -150,6 +174,11 @@ class SelfTest(unittest.TestCase):
         "lib/macro.h": "",
         "daemon/core/user.h": '#include "macro.h"\n',
         "daemon/core/user.c": '#include "user.h"\n',
+        "daemon/store/db.h": "",
+        "daemon/store/store-internal.h": '#include "db.h"\n',
+        "daemon/store/store-user.c": '#include "store-internal.h"\n',
+        "daemon/store/db-sqlite.c": '#include <sqlite3.h>\n#include "db.h"\n',
+        "tests/unit/test-store.c": '#include <sqlite3.h>\n#include "store-internal.h"\n',
         "dbus/bus-user.c": '#include "user.h"\n#include "bus-util.h"\n',
         "dbus/bus-util.h": "",
         "http/http-server.h": "",
@@ -174,6 +203,10 @@ class SelfTest(unittest.TestCase):
             "a path around the include directories": ("pam_module/pam.c", '#include "../daemon/core/user.h"\n'),
             "a header name twice": ("http/user.h", ""),
             "core uses sd-bus": ("daemon/core/user.h", '#include <systemd/sd-bus.h>\n'),
+            "a store file uses sqlite": ("daemon/store/store-user.c", '#include <sqlite3.h>\n'),
+            "the core uses sqlite": ("daemon/core/user.c", '#include <sqlite3.h>\n'),
+            "the core sees db.h": ("daemon/core/user.c", '#include "db.h"\n'),
+            "a face sees the store's insides": ("http/http-server.c", '#include "store-internal.h"\n'),
         }
         for what, (rel, text) in cases.items():
             with self.subTest(what):

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("TESSERA_BUILD_DIR") or os.path.join(REPO, "build")
@@ -24,6 +25,8 @@ BUILD = os.environ.get("TESSERA_BUILD_DIR") or os.path.join(REPO, "build")
 LISTEN_FDS_EXEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "listen_fds_exec.py")
 
 NOBODY = 65534
+PG_BINDIR = os.environ.get("TESSERA_PG_BINDIR", "/usr/lib/postgresql/15/bin")
+_pg_databases = 0
 START_TIMEOUT = 30.0   # generous for sanitizer builds on a loaded 2-core machine
 
 
@@ -93,7 +96,7 @@ class Tessera:
 
     def __init__(self, directory=None, default_tenant="acme", tenants=(), config_extra="",
                  daemon_extra="", log_level="info", keep=False, bus_users=(), http_listen="127.0.0.1:0",
-                 http_extra="", nofile=None):
+                 http_extra="", nofile=None, store_url=None):
         if directory is None:
             directory = tempfile.mkdtemp(prefix="tessera-test-")
             self.owned_dir = not keep
@@ -130,6 +133,11 @@ class Tessera:
         # LimitNOFILE= in its unit sets it; None: ours.
         self.nofile = nofile
         self.http_port = None
+        # PostgreSQL: the URL of this instance's database; None: SQLite.
+        self.store_url = store_url
+        self.owned_database = None
+        if store_url is None and os.environ.get("TESSERA_TEST_STORE_URL"):
+            self.store_url, self.owned_database = create_pg_database(os.environ["TESSERA_TEST_STORE_URL"])
 
     @property
     def nss_socket(self):
@@ -163,9 +171,15 @@ class Tessera:
                 f"bus_address = {self.bus_address or 'unix:path=' + self.bus_socket}\n"
                 f"log_level = {self.log_level}\n"
                 f"{self.daemon_extra}"
+                f"{self.store_text()}"
                 f"[host]\n{host}"
                 f"[http]\nlisten = {self.http_listen or ''}\n{self.http_extra}"
                 f"{self.config_extra}")
+
+    def store_text(self):
+        if not self.store_url:
+            return ""
+        return f"[store]\nbackend = postgresql\nurl = {self.store_url}\n"
 
     def env(self, extra=None):
         env = dict(os.environ)
@@ -311,6 +325,9 @@ class Tessera:
             if self.bus_proc and self.bus_proc.stdout:
                 self.bus_proc.stdout.close()
             self.bus_proc = None
+            if self.owned_database:
+                drop_pg_database(self.store_url, self.owned_database)
+                self.owned_database = None
             if self.owned_dir:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -375,10 +392,59 @@ class Tessera:
         return os.path.join(self.runtime_dir, "pam.sock")
 
     def sqlite(self, sql):
-        """Reads the daemon's database directly (WAL lets us read while it runs)."""
+        """Reads the daemon's database directly (WAL lets us read while it
+        runs); on PostgreSQL with psql, rows in the same form."""
+        if self.store_url:
+            return pg_query(self.store_url, sql)
         p = subprocess.run(["sqlite3", "-readonly", os.path.join(self.state_dir, "tessera.db"), sql],
                            capture_output=True, text=True, check=True)
         return [line.split("|") for line in p.stdout.splitlines()]
+
+    def sql_hex(self, column):
+        """SQL for a blob column in upper-case hex, in the running
+        backend's dialect (SQLite's hex(), PostgreSQL's encode())."""
+        return f"upper(encode({column}, 'hex'))" if self.store_url else f"hex({column})"
+
+    def db_write(self, sql):
+        """A change behind the daemon's back (to make a token old, say):
+        SQL common to both dialects, on the database the daemon runs on,
+        waiting out the daemon's own writes."""
+        if self.store_url:
+            pg_query(self.store_url, sql)
+            return
+        subprocess.run(["sqlite3", "-cmd", ".timeout 10000", os.path.join(self.state_dir, "tessera.db"), sql],
+                       check=True, capture_output=True)
+
+
+def _pg_url_with_database(url, database):
+    parts = urllib.parse.urlsplit(url)
+    # By hand: urlunsplit() drops the "//" of an empty host (a socket's).
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}/{urllib.parse.quote(database)}{query}"
+
+
+def pg_query(url, sql):
+    """Runs sql on the database of url with psql; rows as lists of columns."""
+    p = subprocess.run([os.path.join(PG_BINDIR, "psql"), "-X", "-q", "-A", "-t", "-F", "|", "-v", "ON_ERROR_STOP=1",
+                        "-d", url, "-c", sql], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise TesseraError(f"psql: {sql}: {p.stderr}")
+    return [line.split("|") for line in p.stdout.splitlines()]
+
+
+def create_pg_database(server_url):
+    """A new, empty database on the server of server_url (a URL of the
+    form tests/lib/pg_server.py prints); returns its URL and name."""
+    global _pg_databases
+    _pg_databases += 1
+    name = f"tessera_{os.getpid()}_{_pg_databases}"
+    pg_query(server_url, f'CREATE DATABASE "{name}"')
+    return _pg_url_with_database(server_url, name), name
+
+
+def drop_pg_database(url, name):
+    server_url = _pg_url_with_database(url, "postgres")
+    pg_query(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def nss_wrapper_library():

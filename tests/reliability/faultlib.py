@@ -495,7 +495,11 @@ def open_db(t):
 
 
 def check_integrity(t):
-    """PRAGMA integrity_check and foreign_key_check; returns the problems."""
+    """PRAGMA integrity_check and foreign_key_check; returns the problems.
+    On PostgreSQL, nothing to check from outside: the server enforces
+    foreign keys on every commit and recovers from its WAL by itself."""
+    if t.store_url:
+        return []
     db = open_db(t)
     try:
         problems = [r[0] for r in db.execute("PRAGMA integrity_check") if r[0] != "ok"]
@@ -508,6 +512,8 @@ def check_integrity(t):
 def check_acks(t, acks):
     """Every acknowledged write, looked up in the database. Returns (number
     checked, list of what is missing)."""
+    if t.store_url:
+        return check_acks_pg(t, acks)
     db = open_db(t)
     missing = []
     try:
@@ -533,6 +539,32 @@ def check_acks(t, acks):
         return len(users) + len(tokens) + acks.n_totp + len(refresh), missing
     finally:
         db.close()
+
+
+def check_acks_pg(t, acks):
+    """check_acks() on PostgreSQL: the same lookups with psql."""
+    with acks.lock:
+        users, tokens = list(acks.users), list(acks.tokens)
+        totp, refresh = dict(acks.totp), list(acks.refresh)
+    missing = []
+    stored_users = {r[0] for r in t.sqlite(
+        "SELECT u.name FROM users u JOIN tenants t ON t.id = u.tenant_id "
+        f"JOIN groups g ON g.private_user_id = u.id WHERE t.slug = '{TENANT}'")}
+    missing += [f"user {n}" for n in users if n not in stored_users]
+    stored_jti = {r[0] for r in t.sqlite(
+        "SELECT details::json->>'jti' FROM audit_events WHERE action = 'oauth.token' AND result = 'success'")}
+    missing += [f"token {j}" for j in tokens if j not in stored_jti]
+    steps = {r[0]: int(r[1]) for r in t.sqlite(
+        "SELECT u.name, o.last_step FROM totp o JOIN users u ON u.id = o.user_id")}
+    missing += [f"TOTP step {s} of {n} (stored {steps.get(n)})" for n, s in totp.items() if steps.get(n, 0) < s]
+    rows = {r[0]: int(r[1]) for r in t.sqlite(
+        "SELECT upper(encode(digest, 'hex')), rotated_usec FROM refresh_tokens")}
+    for new, old in refresh:
+        if new not in rows:
+            missing.append(f"refresh token {new[:12]}")
+        if old and not rows.get(old):
+            missing.append(f"rotation of refresh token {old[:12]}")
+    return len(users) + len(tokens) + acks.n_totp + len(refresh), missing
 
 
 def check_live(t, load):
@@ -581,13 +613,17 @@ def kill(proc):
 
 # -- crash after crash ---------------------------------------------------------------------
 
-def crash_cycles(test, name, cycles, power_cut):
+def crash_cycles(test, name, cycles, power_cut, store_url=None, max_acks=120):
     """The loop of the power-cut and kill tests: the daemon under load is
     cut off (by the VFS at a random write or sync, or by SIGKILL at a random
     moment), then started again on the same files, without the shim, and
-    must hold every acknowledged write with an intact database."""
+    must hold every acknowledged write with an intact database. store_url:
+    the daemon on that PostgreSQL database instead (kills only); max_acks:
+    the most writes of a cycle before its kill."""
     rng, seed = seeded_random(name)
-    t = Tessera(config_extra=LOAD_CONFIG, keep=KEEP)
+    if power_cut and store_url:
+        raise ValueError("the power-cut VFS is SQLite's")
+    t = Tessera(config_extra=LOAD_CONFIG, keep=KEEP, store_url=store_url)
     test.addCleanup(t.close)
     t.start()
     if KEEP:
@@ -620,7 +656,7 @@ def crash_cycles(test, name, cycles, power_cut):
             ctl["cut_at_db_write"] = ctl["db_writes"] + rng.randint(1, 100)
         load.resume()
         # A random amount of work, then the cut at a random point of it.
-        target, deadline = base + rng.randint(1, 120), time.monotonic() + 10
+        target, deadline = base + rng.randint(1, max_acks), time.monotonic() + 10
         while not in_checkpoint and load.acks.count() < target and time.monotonic() < deadline:
             time.sleep(0.005)
         if ctl:

@@ -15,6 +15,7 @@
 #include "mail.h"
 #include "password-reset.h"
 #include "password.h"
+#include "db-sqlite.h"
 #include "store-internal.h"
 #include "store-mail.h"
 #include "store-oidc.h"
@@ -251,7 +252,7 @@ START_TEST(test_foreign_tenant_and_expiry) {
                                  -EKEYREJECTED);
         }
         ck_assert_int_eq(reset(acme, "not a token", NEW_PASSWORD), -EKEYREJECTED);
-        ck_assert_int_eq(sqlite3_exec(m->store->db, "UPDATE account_tokens SET expires_usec = 1", NULL, NULL, NULL),
+        ck_assert_int_eq(sqlite3_exec(db_sqlite_handle(m->store->db), "UPDATE account_tokens SET expires_usec = 1", NULL, NULL, NULL),
                          SQLITE_OK);
         ck_assert_int_eq(reset(acme, token, NEW_PASSWORD), -ETIME);
 }

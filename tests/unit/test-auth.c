@@ -722,6 +722,38 @@ START_TEST(test_rehash) {
 }
 END_TEST
 
+START_TEST(test_rehash_loses_to_a_new_password) {
+        _cleanup_(user_record_unrefp) UserRecord *u = auth_test_user(m, "alice", "pw"), *changed = NULL,
+                                                 *cur = NULL;
+        _cleanup_(auth_attempt_freep) AuthAttempt *at = NULL;
+        AuthResult r;
+
+        m->config->hash_cost = 2;
+        ck_assert_int_eq(auth_attempt_new(m, u, NULL, "pw", NULL, AUTH_TOTP_REQUIRED, false, &at), 0);
+        auth_attempt_verify(at);
+        ck_assert_int_eq(auth_attempt_finish(m, m->store, &auth_test_root, NULL, at, &r), 0);
+        ck_assert(r.rehash);
+        auth_attempt_rehash(at);
+
+        /* The password changes (another door, another tesserad) between
+         * the verification and the rehash's write. */
+        changed = auth_test_reload(m, u);
+        free(changed->password_hash);
+        ck_assert_int_eq(password_hash("new pw", m->config->hash_prefix, m->config->hash_cost,
+                                       &changed->password_hash), 0);
+        ck_assert_int_eq(store_begin(m->store), 0);
+        ck_assert_int_eq(store_user_update(m->store, changed), 0);
+        ck_assert_int_eq(store_commit(m->store), 0);
+
+        /* The new password wins: nothing is written. */
+        ck_assert_int_eq(auth_attempt_store_rehash(m, m->store, &auth_test_root, at), 0);
+        cur = auth_test_reload(m, u);
+        ck_assert_str_eq(cur->password_hash, changed->password_hash);
+        ck_assert_int_eq(password_verify("new pw", cur->password_hash), 1);
+        ck_assert_uint_eq(auth_test_audit_count(m, "auth.rehash", AUDIT_SUCCESS), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("auth");
         TCase *tc = tcase_create("auth");
@@ -743,6 +775,7 @@ int main(void) {
         tcase_add_test(tc, test_backup_codes);
         tcase_add_test(tc, test_backup_code_announced);
         tcase_add_test(tc, test_seed_sealed);
+        tcase_add_test(tc, test_rehash_loses_to_a_new_password);
         tcase_add_test(tc, test_password_changed_meanwhile);
         tcase_add_test(tc, test_rehash);
         suite_add_tcase(s, tc);

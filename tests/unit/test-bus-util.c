@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "bus-errors.h"
 #include "bus-util.h"
 #include "names.h"
 #include "test-util.h"
@@ -33,6 +34,10 @@ static int missing_load(Manager *m, const char *path, void **ret) {
         return -ENOENT;
 }
 
+static int unreachable_load(Manager *m, const char *path, void **ret) {
+        return -ENOTCONN;         /* the store's "the database server is away" */
+}
+
 static void *free_record(void *p) {
         free(p);
         return NULL;
@@ -57,7 +62,7 @@ static void face_free(BusFace *f) {
 
 static int find(BusFace *f, const char *path) {
         void *found = NULL;
-        int r = bus_find_cached(f, &f->user_cache, path, count_load, free_record, &found);
+        int r = bus_find_cached(f, &f->user_cache, path, count_load, free_record, &found, NULL);
 
         if (r > 0)
                 return *(int *) found;
@@ -96,8 +101,24 @@ START_TEST(test_no_object) {
         BusFace *f = face_new();
         void *found = NULL;
 
-        ck_assert_int_eq(bus_find_cached(f, &f->user_cache, "/gone", missing_load, free_record, &found), 0);
+        ck_assert_int_eq(bus_find_cached(f, &f->user_cache, "/gone", missing_load, free_record, &found, NULL), 0);
         ck_assert_ptr_null(found);
+        face_free(f);
+}
+END_TEST
+
+/* sd-bus names a find callback's bare errno System.Error.ENOTCONN: the
+ * store away must reach the caller as our Busy, saying so. */
+START_TEST(test_store_away_is_busy) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        BusFace *f = face_new();
+        void *found = NULL;
+
+        ck_assert_int_eq(bus_find_cached(f, &f->user_cache, "/away", unreachable_load, free_record, &found, &error),
+                         -ENOTCONN);
+        ck_assert_ptr_null(found);
+        ck_assert_str_eq(error.name, TESSERA_ERROR_BUSY);
+        ck_assert_ptr_nonnull(strstr(error.message, "cannot reach its database"));
         face_free(f);
 }
 END_TEST
@@ -157,6 +178,7 @@ static Suite *bus_util_suite(void) {
         tcase_add_test(tc, test_cache_hit_until_a_change);
         tcase_add_test(tc, test_change_during_load_is_not_missed);
         tcase_add_test(tc, test_no_object);
+        tcase_add_test(tc, test_store_away_is_busy);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("text");

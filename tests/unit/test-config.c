@@ -2,6 +2,7 @@
 /* daemon/config.c: tesserad.conf parsing, defaults, verification and the
  * home directory template. */
 
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "config.h"
@@ -534,10 +535,92 @@ START_TEST(test_store_section) {
         ck_assert_int_eq(load("[store]\npath =\n", &e, NULL, NULL), 0);
         ck_assert_str_eq(e->store.path, LOCALSTATEDIR "/lib/tessera/tessera.db");
 
-        assert_load_fails("[store]\nbackend = postgresql\n", "@:2: invalid value for 'backend' in [store]");
+        assert_load_fails("[store]\nbackend = postgres\n", "@:2: invalid value for 'backend' in [store]");
         assert_load_fails("[store]\nbackend = SQLite\n", "@:2: invalid value for 'backend' in [store]");
         assert_load_fails("[store]\npath = tessera.db\n", "@:2: invalid value for 'path' in [store]");
         assert_load_fails("[store]\ndatabase = /x.db\n", "@:2: unknown key 'database' in [store]");
+}
+END_TEST
+
+START_TEST(test_store_postgresql) {
+        _cleanup_(config_freep) Config *c = NULL, *d = NULL;
+        _cleanup_free_ char *description = NULL;
+
+        /* A primary and its standby: libpq connects to the one that takes writes. */
+        ck_assert_int_eq(load("[store]\nbackend = postgresql\n"
+                              "url = postgresql://db1.example,db2.example/tessera?target_session_attrs=read-write\n"
+                              "password_file = /etc/tessera/store-password\n",
+                              &c, NULL, NULL),
+                         0);
+        ck_assert_int_eq(c->store.backend, STORE_BACKEND_POSTGRESQL);
+        ck_assert_str_eq(c->store.url, "postgresql://db1.example,db2.example/tessera?target_session_attrs=read-write");
+        ck_assert_str_eq(c->store.password_file, "/etc/tessera/store-password");
+        ck_assert_int_eq(store_config_describe(&c->store, &description), 0);
+        ck_assert_str_eq(description,
+                         "postgresql postgresql://db1.example,db2.example/tessera?target_session_attrs=read-write");
+        /* key=value works as well. */
+        ck_assert_int_eq(load("[store]\nbackend = postgresql\nurl = host=/run/postgresql dbname=tessera\n", &d, NULL,
+                              NULL),
+                         0);
+        ck_assert_str_eq(d->store.url, "host=/run/postgresql dbname=tessera");
+        ck_assert_ptr_null(d->store.password_file);
+
+        assert_load_fails("[store]\nbackend = postgresql\n", "@: [store] lacks a setting of backend postgresql");
+        assert_load_fails("[store]\nbackend = postgresql\nurl = postgresql://tessera:s3cret@db/tessera\n",
+                          "@: [store] url holds a password; put it into [store] password_file");
+        assert_load_fails("[store]\nbackend = postgresql\nurl = host=db password=s3cret\n",
+                          "@: [store] url holds a password");
+        assert_load_fails("[store]\nbackend = postgresql\nurl = postgresql://db/tessera?nonsense=1\n",
+                          "@: [store] url is not a PostgreSQL connection URL");
+        assert_load_fails("[store]\nbackend = postgresql\nurl = db.example\n",
+                          "@: [store] url is not a PostgreSQL connection URL");
+        assert_load_fails("[store]\nbackend = postgresql\nurl = x\npassword_file = secret\n",
+                          "@:4: invalid value for 'password_file' in [store]");
+}
+END_TEST
+
+/* The password: from password_file, else the systemd credential, one
+ * line without its newline; a file anyone may read is refused. */
+START_TEST(test_store_password) {
+        _cleanup_free_ char *file = test_write_file(dir, "pw", "correct horse\n"), *credentials = NULL,
+                            *cred = NULL;
+        StoreConfig c = { .backend = STORE_BACKEND_POSTGRESQL, .url = (char *) "host=db" };
+        char *pw = (char *) "unset";
+
+        ck_assert_int_eq(chmod(file, 0600), 0);
+        ck_assert_int_eq(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+        ck_assert_int_eq(store_config_read_password(&c, &pw), 0);
+        ck_assert_ptr_null(pw);
+
+        c.password_file = file;
+        ck_assert_int_eq(store_config_read_password(&c, &pw), 0);
+        ck_assert_str_eq(pw, "correct horse");
+        erase_and_free(pw);
+
+        ck_assert_int_eq(chmod(file, 0644), 0);
+        pw = (char *) "unset";
+        ck_assert_int_eq(store_config_read_password(&c, &pw), -EPERM);
+        ck_assert_str_eq(pw, "unset");
+
+        /* No password_file: the credential, when the service has one. */
+        c.password_file = NULL;
+        ck_assert_int_ge(asprintf(&credentials, "%s/credentials", dir), 0);
+        ck_assert_int_eq(mkdir(credentials, 0700), 0);
+        ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", credentials, 1), 0);
+        ck_assert_int_eq(store_config_read_password(&c, &pw), 0);
+        ck_assert_ptr_null(pw);
+        cred = test_write_file(credentials, STORE_PASSWORD_CREDENTIAL, "from-systemd");
+        ck_assert_int_eq(chmod(cred, 0400), 0);
+        ck_assert_int_eq(store_config_read_password(&c, &pw), 0);
+        ck_assert_str_eq(pw, "from-systemd");
+        erase_and_free(pw);
+        /* password_file wins over the credential. */
+        ck_assert_int_eq(chmod(file, 0600), 0);
+        c.password_file = file;
+        ck_assert_int_eq(store_config_read_password(&c, &pw), 0);
+        ck_assert_str_eq(pw, "correct horse");
+        erase_and_free(pw);
+        ck_assert_int_eq(unsetenv("CREDENTIALS_DIRECTORY"), 0);
 }
 END_TEST
 
@@ -858,6 +941,8 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_load_from_stream);
         tcase_add_test(tc, test_tenant_visible);
         tcase_add_test(tc, test_store_section);
+        tcase_add_test(tc, test_store_postgresql);
+        tcase_add_test(tc, test_store_password);
         tcase_add_test(tc, test_http_limits);
         tcase_add_test(tc, test_mail);
         tcase_add_test(tc, test_mail_refused);

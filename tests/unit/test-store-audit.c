@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 
+#include "db-sqlite.h"
 #include "store-internal.h"
+#include "test-pg-util.h"
 #include "test-util.h"
 
 static void append(Store *s, const char *action, const char *tenant, const char *target, AuditResult result) {
@@ -326,6 +328,19 @@ static const char *const targets[] = { "alice@acme", "bob@acme", "carol@acme", "
 static const char *const actions[] = { "user.create", "user.update", "auth.password" };
 static const char *const tenants[] = { "acme", "globex" };
 
+/* The id of the event just appended, on either backend. */
+static int64_t last_event_id(Store *s) {
+        static const char sql[] = "SELECT max(id) FROM audit_events";
+        _cleanup_(db_stmt_resetp) DbStmt *st = NULL;
+        int64_t id;
+
+        ck_assert_int_eq(db_stmt(s->db, sql, &st), 0);
+        ck_assert_int_eq(db_step(st), 1);
+        id = db_column_int64(st, 0);
+        ck_assert_int_gt(id, 0);
+        return id;
+}
+
 static size_t write_events(Store *s, Written *w, size_t n) {
         ck_assert_int_eq(store_begin(s), 0);
         for (size_t i = 0; i < n; i++) {
@@ -350,7 +365,7 @@ static size_t write_events(Store *s, Written *w, size_t n) {
                 snprintf(remote, sizeof(remote), "192.0.2.%zu", i);
                 e.remote = remote;
                 ck_assert_int_eq(store_audit_append(s, &e), 0);
-                w[i] = (Written) { .id = (int64_t) sqlite3_last_insert_rowid(s->db), .time_usec = e.time_usec,
+                w[i] = (Written) { .id = last_event_id(s), .time_usec = e.time_usec,
                                    .tenant = e.tenant, .actor = e.actor, .target = e.target, .action = e.action,
                                    .result = e.result };
         }
@@ -469,17 +484,17 @@ START_TEST(test_query_uses_indexes) {
         for (size_t i = 0; i < ELEMENTSOF(shapes); i++) {
                 AuditEvent *page = NULL;
                 sqlite3_stmt *st = NULL;
+                DbStmt *found;
                 size_t n = 0;
                 int steps;
 
                 ck_assert_int_eq(store_audit_query(s, &shapes[i], &page, &n), 0);
                 ck_assert_uint_eq(n, 20);
                 audit_event_array_free(page, n);
-                for (size_t k = 0; k < STORE_STMT_CACHE_SIZE; k++)
-                        for (size_t j = 0; j < STORE_AUDIT_QUERY_SHAPES; j++)
-                                if (s->stmts[k].stmt && s->stmts[k].sql == s->audit_query_sql[j] &&
-                                    sqlite3_stmt_status(s->stmts[k].stmt, SQLITE_STMTSTATUS_RUN, 0) > 0)
-                                        st = s->stmts[k].stmt;
+                for (size_t j = 0; j < STORE_AUDIT_QUERY_SHAPES; j++)
+                        if (s->audit_query_sql[j] && (found = db_stmt_find(s->db, s->audit_query_sql[j])) &&
+                            sqlite3_stmt_status(db_sqlite_stmt(found), SQLITE_STMTSTATUS_RUN, 0) > 0)
+                                st = db_sqlite_stmt(found);
                 ck_assert_ptr_nonnull(st);
                 ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1) == 0, "shape %zu scans", i);
                 ck_assert_msg(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_SORT, 1) == 0, "shape %zu sorts", i);
@@ -530,7 +545,9 @@ END_TEST
 
 static void add_tests(TCase *tc) {
         tcase_add_test(tc, test_query_pages_and_filters);
-        tcase_add_test(tc, test_query_uses_indexes);
+        /* SQLite's statement counters; PostgreSQL's plans are not checked yet. */
+        if (!test_pg_url())
+                tcase_add_test(tc, test_query_uses_indexes);
         tcase_add_test(tc, test_operator_marked);
         tcase_add_test(tc, test_round_trip);
         tcase_add_test(tc, test_empty);

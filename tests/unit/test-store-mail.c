@@ -2,6 +2,7 @@
 /* daemon/store/store-mail.c: the mail outbox. */
 
 #include "store-mail.h"
+#include "test-pg-util.h"
 #include "test-util.h"
 
 #define T0 INT64_C(1751371200000000)
@@ -228,6 +229,78 @@ START_TEST(test_prune_keeps_queued) {
 }
 END_TEST
 
+#define LEASE (120 * SEC)
+
+static int claim(Store *s, int64_t now, OutboxMail *ret) {
+        int r;
+
+        ck_assert_int_eq(store_begin(s), 0);
+        r = store_outbox_claim(s, now, LEASE, ret);
+        if (r >= 0)
+                ck_assert_int_eq(store_commit(s), 0);
+        else
+                store_rollback(s);
+        return r;
+}
+
+START_TEST(test_claim) {
+        _cleanup_(outbox_mail_done) OutboxMail m = {}, o = {};
+        int64_t first = add("first@example.com", T0), second = add("second@example.com", T0 + 1), next = 0;
+
+        /* Only in a transaction (the sender commits the claim before it sends). */
+        ck_assert_int_eq(store_outbox_claim(test_store, T0 + SEC, LEASE, &m), -EINVAL);
+        ck_assert_int_eq(claim(test_store, T0 - 1, &m), -ENOENT);
+
+        ck_assert_int_eq(claim(test_store, T0 + SEC, &m), 0);
+        ck_assert_int_eq(m.id, first);
+        ck_assert_str_eq(m.message_id, "first@example.com");
+        ck_assert_uint_eq(m.body_text_len, sizeof(text_box));
+        outbox_mail_done(&m);
+
+        if (!test_store_pg_database()) {
+                /* SQLite: one tesserad, one sender; nothing is leased. */
+                ck_assert_int_eq(claim(test_store, T0 + SEC, &m), 0);
+                ck_assert_int_eq(m.id, first);
+                return;
+        }
+
+        /* PostgreSQL: leased, the next claim takes the next mail, and the
+         * leased one is due again when the lease is over. */
+        ck_assert_int_eq(store_outbox_get(test_store, first, &m), 0);
+        ck_assert_int_eq(m.state, OUTBOX_QUEUED);
+        ck_assert_int_eq(m.next_attempt_usec, T0 + SEC + LEASE);
+        outbox_mail_done(&m);
+        ck_assert_int_eq(claim(test_store, T0 + SEC, &m), 0);
+        ck_assert_int_eq(m.id, second);
+        outbox_mail_done(&m);
+        ck_assert_int_eq(claim(test_store, T0 + 2 * SEC, &m), -ENOENT);
+        ck_assert_int_eq(store_outbox_next_attempt(test_store, &next), 0);
+        ck_assert_int_eq(next, T0 + SEC + LEASE);
+        ck_assert_int_eq(claim(test_store, T0 + SEC + LEASE, &m), 0);
+        ck_assert_int_eq(m.id, first);
+        outbox_mail_done(&m);
+        /* The outcome ends the lease. */
+        ck_assert_int_eq(store_outbox_mark_sent(test_store, first, T0 + 3 * SEC), 0);
+
+        /* Two senders (two connections, as two tesserad): while one holds
+         * its claim uncommitted, the other passes over that mail, without
+         * waiting (FOR UPDATE SKIP LOCKED), to the next one. */
+        _cleanup_free_ char *url = test_pg_database_url(test_store_pg_database());
+        _cleanup_(store_closep) Store *other = NULL;
+        int64_t third = add("third@example.com", T0 + 2);
+
+        ck_assert_int_eq(store_open(&(StoreConfig) { .backend = STORE_BACKEND_POSTGRESQL, .url = url }, &other), 0);
+        ck_assert_int_eq(store_begin(test_store), 0);
+        /* third is the longest due (at T0 + 2; second's lease ended later). */
+        ck_assert_int_eq(store_outbox_claim(test_store, T0 + 2 * LEASE, LEASE, &m), 0);
+        ck_assert_int_eq(m.id, third);
+        ck_assert_int_eq(claim(other, T0 + 2 * LEASE, &o), 0);
+        ck_assert_int_eq(o.id, second);
+        ck_assert_int_eq(store_commit(test_store), 0);
+        ck_assert_int_eq(claim(other, T0 + 2 * LEASE, &m), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_state_names) {
         for (OutboxState s = 0; s < _OUTBOX_STATE_MAX; s++)
                 ck_assert_int_eq(outbox_state_from_string(outbox_state_to_string(s)), s);
@@ -244,6 +317,7 @@ static void add_tests(TCase *tc) {
         tcase_add_test(tc, test_defer_then_send);
         tcase_add_test(tc, test_failed_for_good);
         tcase_add_test(tc, test_prune_keeps_queued);
+        tcase_add_test(tc, test_claim);
 }
 
 int main(void) {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* daemon/store-schema.c and store-sqlite.c: opening, migrating and the
+/* daemon/store/store-schema.c, store-connection.c and db-sqlite.c: opening, migrating and the
  * properties of the database file. These look at the file from the side
  * (a second SQLite connection) and, where a setting is per connection, at
  * the store's own connection through store-internal.h. */
@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "db-sqlite.h"
 #include "store-internal.h"
 #include "store-oidc.h"
 #include "test-util.h"
@@ -53,7 +54,7 @@ static int query_store_int(Store *s, const char *sql) {
         sqlite3_stmt *st = NULL;
         int v;
 
-        ck_assert_int_eq(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_prepare_v2(db_sqlite_handle(s->db), sql, -1, &st, NULL), SQLITE_OK);
         ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
         v = sqlite3_column_int(st, 0);
         sqlite3_finalize(st);
@@ -345,7 +346,7 @@ START_TEST(test_pragmas) {
         ck_assert_int_eq(query_store_int(s, "PRAGMA foreign_keys"), 1);
         ck_assert_int_eq(query_store_int(s, "PRAGMA synchronous"), 2 /* FULL */);
         /* And enforced: a membership of nobody in nothing is refused. */
-        ck_assert_int_ne(sqlite3_exec(s->db, "INSERT INTO group_members (group_id, user_id) VALUES (4711, 4712)",
+        ck_assert_int_ne(sqlite3_exec(db_sqlite_handle(s->db), "INSERT INTO group_members (group_id, user_id) VALUES (4711, 4712)",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
 }

@@ -24,7 +24,8 @@ START_TEST(test_config) {
         _cleanup_free_ char *describe = NULL;
 
         ck_assert_int_eq(store_backend_from_string("sqlite"), STORE_BACKEND_SQLITE);
-        ck_assert_int_eq(store_backend_from_string("postgresql"), -EINVAL);
+        ck_assert_int_eq(store_backend_from_string("postgresql"), STORE_BACKEND_POSTGRESQL);
+        ck_assert_int_eq(store_backend_from_string("postgres"), -EINVAL);
         ck_assert_int_eq(store_backend_from_string(NULL), -EINVAL);
         ck_assert_str_eq(store_backend_to_string(STORE_BACKEND_SQLITE), "sqlite");
         ck_assert_ptr_null(store_backend_to_string(_STORE_BACKEND_MAX));

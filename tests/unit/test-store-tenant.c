@@ -2,6 +2,7 @@
 /* daemon/store-tenant.c: tenants and their ID slices; store-tenant-settings.c:
  * their settings. */
 
+#include "test-pg-util.h"
 #include "test-util.h"
 
 START_TEST(test_create_get) {
@@ -314,9 +315,11 @@ START_TEST(test_settings_go_with_the_tenant) {
         ck_assert_int_eq(store_tenant_delete(s, id), 0);
         ck_assert_int_eq(store_tenant_settings_put(s, id, &own), -ENOENT);
         /* SQLite hands the freed id to the next tenant: it must not find
-         * the old one's settings. */
+         * the old one's settings. (PostgreSQL's identity columns never
+         * hand an id out twice.) */
         next = test_tenant(s, "globex", NULL);
-        ck_assert_int_eq(next->id, id);
+        if (!test_pg_url())
+                ck_assert_int_eq(next->id, id);
         ck_assert_uint_eq(next->settings.set, 0);
 }
 END_TEST

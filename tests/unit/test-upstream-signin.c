@@ -58,14 +58,11 @@ static UpstreamIdentity identity(const char *sub, const char *email, bool verifi
 }
 
 static size_t count(const char *sql) {
-        sqlite3_stmt *st = NULL;
-        size_t n;
+        _cleanup_(db_stmt_resetp) DbStmt *st = NULL;
 
-        ck_assert_int_eq(sqlite3_prepare_v2(m->store->db, sql, -1, &st, NULL), SQLITE_OK);
-        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-        n = (size_t) sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return n;
+        ck_assert_int_eq(db_stmt(m->store->db, sql, &st), 0);
+        ck_assert_int_eq(db_step(st), 1);
+        return (size_t) db_column_int64(st, 0);
 }
 
 #define USERS() count("SELECT count(*) FROM users")

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "test-util.h"
+#include "test-pg-util.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -95,26 +96,54 @@ static void setup_file(void) {
         test_store = test_store_open(test_store_dir);
 }
 
+/* The database of the running test on the PostgreSQL server, one per test. */
+static char *test_pg_database;
+
+static void setup_postgresql(void) {
+        _cleanup_free_ char *url = NULL;
+        StoreConfig c = { .backend = STORE_BACKEND_POSTGRESQL };
+
+        test_store_dir = NULL;
+        test_pg_database = test_pg_database_new();
+        url = test_pg_database_url(test_pg_database);
+        c.url = url;
+        ck_assert_int_eq(store_open(&c, &test_store), 0);
+        ck_assert_ptr_nonnull(test_store);
+}
+
+const char *test_store_pg_database(void) {
+        return test_pg_database;
+}
+
 static void teardown_store(void) {
         test_store = store_close(test_store);
         test_rm_rf(test_store_dir);
         test_store_dir = (free(test_store_dir), NULL);
+        test_pg_database_drop(test_pg_database);
+        test_pg_database = (free(test_pg_database), NULL);
 }
 
 void test_add_store_tcases(Suite *s, const char *name, void (*add_tests)(TCase *tc)) {
         static const struct {
                 const char *suffix;
                 void (*setup)(void);
-        } backends[] = {
+        } sqlite[] = {
                 { "memory", setup_memory },
                 { "file", setup_file },
+        }, postgresql[] = {
+                { "postgresql", setup_postgresql },
         };
+        /* Under tests/lib/pg_server.py (the "postgresql" suite), on the
+         * server it started; else on SQLite, in memory and in a file. */
+        bool pg = test_pg_url();
+        const typeof(sqlite[0]) *backends = pg ? postgresql : sqlite;
+        size_t n_backends = pg ? ELEMENTSOF(postgresql) : ELEMENTSOF(sqlite);
 
         /* check keeps the name pointer without copying or freeing it. */
         static char names[32][64];
         static size_t n_names = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
+        for (size_t i = 0; i < n_backends; i++) {
                 char *tc_name = names[n_names++];
                 TCase *tc;
 

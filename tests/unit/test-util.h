@@ -47,6 +47,9 @@ extern char *test_store_dir;   /* NULL for ":memory:" */
 void test_add_store_tcases(Suite *s, const char *name, void (*add_tests)(TCase *tc));
 
 Store *test_store_open(const char *dir);
+/* The PostgreSQL database of the running store test (for a second
+ * connection to it, test_pg_database_url()); NULL on SQLite. */
+const char *test_store_pg_database(void);
 /* The configuration of an SQLite database at path (":memory:": private). */
 #define TEST_STORE_CONFIG(p) (&(StoreConfig) { .backend = STORE_BACKEND_SQLITE, .path = (char *) (p) })
 /* A pool on tessera.db in dir, or on ":memory:" without dir (every
