@@ -34,6 +34,8 @@ def main():
         env.start_bus()
         env.start_daemon(output=sys.stderr)
         ctl = os.path.relpath(tessera_env.binary("tesseractl"))
+        # Not installed in development: tesseractl is told where it was built.
+        copy = os.path.relpath(os.path.join(tessera_env.BUILD, "daemon", "tessera-store-copy"))
         print(f"""
 tessera is running in development mode.
 
@@ -54,6 +56,10 @@ In another terminal:
   busctl --system tree org.tessera.Identity1
   curl {env.issuer(args.tenant)}/.well-known/openid-configuration
   {ctl} mail test you@example.com      # then open the newest .eml in {os.path.relpath(mail_dir)}/
+
+Once stopped, its database moves into an empty PostgreSQL database with
+  TESSERACTL_STORE_COPY={copy} \\
+        {ctl} store migrate-to postgresql URL --config {os.path.relpath(env.config_path)}
 
 Press Ctrl-C to stop.
 """, flush=True)
